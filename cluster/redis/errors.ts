@@ -1,0 +1,23 @@
+// Errors raised by the Redis state backend. Each carries a stable `code` for logs and callers.
+
+export type RedisStateErrorCode =
+  /** The URL is not redis:// or rediss://, or cannot be parsed. */
+  | 'ROOKERY_REDIS_URL'
+  /** The server could not be reached at start-up. */
+  | 'ROOKERY_REDIS_CONNECT'
+  /** The server is older than the minimum supported version (6.2). */
+  | 'ROOKERY_REDIS_VERSION'
+  /** The key prefix or a key part cannot be used. */
+  | 'ROOKERY_REDIS_KEY'
+  /** A stored value could not be decoded (corrupt, or written by another schema version). */
+  | 'ROOKERY_REDIS_CORRUPT'
+  /** A Lua script was missing, given bad arguments or answered something unexpected. */
+  | 'ROOKERY_REDIS_SCRIPT';
+
+export class RedisStateError extends Error {
+  override readonly name = 'RedisStateError';
+
+  constructor(readonly code: RedisStateErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,54 @@
+// The Redis state backend: every port on one shared Redis (standalone or Cluster).
+import type { StateBackend } from '../../src/state/backend.js';
+import { RedisAccountStore } from './accounts.js';
+import { RedisBlocklistStore } from './blocklist.js';
+import { closeRedis, connectRedis } from './connection.js';
+import { KeyBuilder } from './keys.js';
+import { RedisOfflineStore } from './offline.js';
+import { RedisRosterStore } from './roster.js';
+import { loadScripts, type Scripts } from './scripts.js';
+import { RedisSessionRegistry } from './sessions.js';
+
+export { RedisStateError, type RedisStateErrorCode } from './errors.js';
+export { KeyBuilder } from './keys.js';
+
+export interface RedisBackendOptions {
+  /** redis://[user:password@]host[:port][/db] or rediss://… */
+  url: string;
+  /** Key prefix, default 'rk' (letters, digits, '_', '.', ':', '-'). */
+  prefix?: string;
+  /** The URL names a seed node of a Redis Cluster. */
+  cluster?: boolean;
+  /** Connection errors after start-up (ioredis reconnects by itself). */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * Connects (refusing Redis < 6.2), loads the Lua scripts and returns the backend.
+ * Throws RedisStateError (codes ROOKERY_REDIS_*) when that is not possible.
+ */
+export async function createRedisBackend(options: RedisBackendOptions): Promise<StateBackend> {
+  const keys = new KeyBuilder(options.prefix);
+  const client = await connectRedis(options.url, {
+    ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  let scripts: Scripts;
+  try {
+    scripts = await loadScripts(client);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'redis',
+    accounts: new RedisAccountStore(client, keys, scripts),
+    rosters: new RedisRosterStore(client, keys, scripts),
+    sessions: new RedisSessionRegistry(client, keys, scripts),
+    offline: new RedisOfflineStore(client, keys, scripts),
+    blocklists: new RedisBlocklistStore(client, keys),
+    // One connection, so "reverse order of opening" is just closing it; the first call's promise is kept.
+    close: () => (closing ??= closeRedis(client)),
+  };
+}

@@ -1,0 +1,49 @@
+// OfflineStore on Redis: one list per account. store = one script (limit check + RPUSH);
+// takeAll = LRANGE + DEL in one MULTI.
+import type { OfflineStore, StoredMessage } from '../../src/state/offline.js';
+import { decodeMessage, encodeMessage } from './codec.js';
+import type { RedisClient } from './connection.js';
+import type { KeyBuilder } from './keys.js';
+import { asStrings, execMulti } from './multi.js';
+import type { Scripts } from './scripts.js';
+
+export class RedisOfflineStore implements OfflineStore {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: KeyBuilder,
+    private readonly scripts: Scripts,
+  ) {}
+
+  async store(user: string, message: StoredMessage, limit: number): Promise<boolean> {
+    if (Number.isNaN(limit)) throw new RangeError('The offline message limit must be a number');
+    // Same semantics as "length >= limit" for any real limit: ceil for fractions, none for +Infinity.
+    const bound = limit === Number.POSITIVE_INFINITY ? '' : Math.ceil(limit);
+    if (bound !== '' && bound <= 0) return false;
+    const outcome = await this.scripts.run('offline-store-1', [this.keys.offline(user)], [bound, encodeMessage(message)]);
+    return !outcome.rejected;
+  }
+
+  async takeAll(user: string): Promise<StoredMessage[]> {
+    const key = this.keys.offline(user);
+    const [items] = await execMulti(this.client.multi().lrange(key, 0, -1).del(key));
+    // The list is gone once the MULTI ran, so an undecodable entry must not cost the valid ones:
+    // it is dropped (nothing could deliver it anyway).
+    const messages: StoredMessage[] = [];
+    for (const text of asStrings(items)) {
+      try {
+        messages.push(decodeMessage(text, key));
+      } catch {
+        // dropped, see above
+      }
+    }
+    return messages;
+  }
+
+  async count(user: string): Promise<number> {
+    return this.client.llen(this.keys.offline(user));
+  }
+
+  async deleteAll(user: string): Promise<void> {
+    await this.client.del(this.keys.offline(user));
+  }
+}

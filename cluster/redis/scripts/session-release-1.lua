@@ -1,0 +1,14 @@
+-- session-release-1: removes a session record while it still carries the caller's session_id.
+-- KEYS[1]  <p>:v1:{<bare>}:sessions  hash full JID → JSON record
+-- ARGV[1]  full JID
+-- ARGV[2]  the caller's session_id
+-- Returns  the removed record's JSON; -1 when there is no record or it carries another
+--          session_id; -2 when the stored record cannot be decoded.
+-- The node index and the session counter live in other slots: the caller updates them after.
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return -1 end
+local ok, record = pcall(cjson.decode, raw)
+if not ok or type(record) ~= 'table' then return -2 end
+if record.session_id ~= ARGV[2] then return -1 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return raw

@@ -1,0 +1,26 @@
+-- session-update-1: patches a session record while it still carries the caller's session_id.
+-- KEYS[1]  <p>:v1:{<bare>}:sessions  hash full JID → JSON record
+-- ARGV[1]  full JID
+-- ARGV[2]  the caller's session_id
+-- ARGV[3]  the patch as JSON: any of priority, interested, carbons, blocklist_interested,
+--          presence (JSON null removes the presence)
+-- Returns  1 when applied; -1 when there is no record or it carries another session_id;
+--          -2 when the stored record cannot be decoded; -3 when the patch cannot be decoded.
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return -1 end
+local ok, record = pcall(cjson.decode, raw)
+if not ok or type(record) ~= 'table' or record.v ~= 1 then return -2 end
+if record.session_id ~= ARGV[2] then return -1 end
+local okPatch, patch = pcall(cjson.decode, ARGV[3])
+if not okPatch or type(patch) ~= 'table' then return -3 end
+for _, field in ipairs({ 'priority', 'interested', 'carbons', 'blocklist_interested' }) do
+  local value = patch[field]
+  if value ~= nil and value ~= cjson.null then record[field] = value end
+end
+if patch.presence == cjson.null then
+  record.presence = nil
+elseif patch.presence ~= nil then
+  record.presence = patch.presence
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(record))
+return 1

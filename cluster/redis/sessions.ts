@@ -1,0 +1,140 @@
+// SessionRegistry on Redis.
+//
+// The authoritative data is one hash per account, <p>:v1:{<bare>}:sessions (full JID → JSON
+// record); claim/update/release are single-key scripts on it. Two secondary indexes live in other
+// Cluster slots and are updated by separate commands right after the script:
+//   - <p>:v1:node:{<node>}:sessions holds JSON [full JID, session_id] per session of the node.
+//     Members name one bind (not just the full JID) so that the late SREM of a replaced or released
+//     session can never remove its successor's entry. A member may outlive its record for a moment
+//     (or after a crash); byNode checks every member against the hash and removes stale ones.
+//   - <p>:v1:count:sessions counts records: +1 when a claim created one, -1 when a release removed one.
+import { bareOf } from '../../src/xmpp/jid-string.js';
+import type { SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
+import { decodeIndexMember, decodeSession, encodeIndexMember, encodeSession } from './codec.js';
+import { scanKeys, type RedisClient } from './connection.js';
+import { RedisStateError } from './errors.js';
+import type { KeyBuilder } from './keys.js';
+import { asCount } from './multi.js';
+import { stringReply, type Scripts } from './scripts.js';
+
+const PAGE = 200;
+
+export class RedisSessionRegistry implements SessionRegistry {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: KeyBuilder,
+    private readonly scripts: Scripts,
+  ) {}
+
+  async claim(record: SessionRecord): Promise<SessionRecord | undefined> {
+    const key = this.keys.sessions(bareOf(record.full_jid));
+    const outcome = await this.scripts.run('session-claim-1', [key], [record.full_jid, encodeSession(record)]);
+    if (outcome.rejected) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'session-claim-1 answered -1, which it never does');
+    const replacedText = stringReply('session-claim-1', outcome);
+    const replaced = replacedText === undefined ? undefined : this.tryDecode(replacedText, key);
+    const member = encodeIndexMember(record.full_jid, record.session_id);
+    const updates: Promise<unknown>[] = [];
+    if (replaced) {
+      const replacedMember = encodeIndexMember(replaced.full_jid, replaced.session_id);
+      if (replaced.node !== record.node || replacedMember !== member) {
+        updates.push(this.client.srem(this.keys.nodeSessions(replaced.node), replacedMember));
+      }
+    }
+    updates.push(this.client.sadd(this.keys.nodeSessions(record.node), member));
+    // A record that existed but cannot be decoded was counted already.
+    if (replacedText === undefined) updates.push(this.client.incr(this.keys.sessionCount()));
+    await Promise.all(updates);
+    return replaced;
+  }
+
+  async update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean> {
+    const outcome = await this.scripts.run(
+      'session-update-1',
+      [this.keys.sessions(bareOf(fullJid))],
+      [fullJid, sessionId, encodePatch(patch)],
+    );
+    return !outcome.rejected;
+  }
+
+  async release(fullJid: string, sessionId: string): Promise<boolean> {
+    const key = this.keys.sessions(bareOf(fullJid));
+    const outcome = await this.scripts.run('session-release-1', [key], [fullJid, sessionId]);
+    if (outcome.rejected) return false;
+    const removedText = stringReply('session-release-1', outcome);
+    const removed = removedText === undefined ? undefined : this.tryDecode(removedText, key);
+    await Promise.all([
+      ...(removed ? [this.client.srem(this.keys.nodeSessions(removed.node), encodeIndexMember(fullJid, sessionId))] : []),
+      this.client.decr(this.keys.sessionCount()),
+    ]);
+    return true;
+  }
+
+  async get(fullJid: string): Promise<SessionRecord | undefined> {
+    const key = this.keys.sessions(bareOf(fullJid));
+    const text = await this.client.hget(key, fullJid);
+    return text === null ? undefined : decodeSession(text, key);
+  }
+
+  async resources(bareJid: string): Promise<SessionRecord[]> {
+    const key = this.keys.sessions(bareJid);
+    return Object.values(await this.client.hgetall(key)).map((text) => decodeSession(text, key));
+  }
+
+  async *byNode(node: string): AsyncIterable<SessionRecord> {
+    const indexKey = this.keys.nodeSessions(node);
+    let cursor = '0';
+    do {
+      const [next, members] = await this.client.sscan(indexKey, cursor, 'COUNT', PAGE);
+      cursor = next;
+      const checked = await Promise.all(members.map(async (member) => ({ member, record: await this.indexed(node, member) })));
+      const stale = checked.filter(({ record }) => record === undefined).map(({ member }) => member);
+      if (stale.length > 0) await this.client.srem(indexKey, ...stale);
+      for (const { record } of checked) if (record) yield record;
+    } while (cursor !== '0');
+  }
+
+  async *all(): AsyncIterable<SessionRecord> {
+    for await (const key of scanKeys(this.client, this.keys.sessionsPattern())) {
+      if (this.keys.bareOf(key, 'sessions') === undefined) continue;
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.client.hscan(key, cursor, 'COUNT', PAGE);
+        cursor = next;
+        for (let i = 1; i < flat.length; i += 2) yield decodeSession(flat[i] ?? '', key);
+      } while (cursor !== '0');
+    }
+  }
+
+  async count(): Promise<number> {
+    return Math.max(0, asCount(await this.client.get(this.keys.sessionCount())));
+  }
+
+  /** The record an index member points at, if it is still that bind on that node. */
+  private async indexed(node: string, member: string): Promise<SessionRecord | undefined> {
+    const bind = decodeIndexMember(member);
+    if (!bind) return undefined;
+    const key = this.keys.sessions(bareOf(bind.fullJid));
+    const text = await this.client.hget(key, bind.fullJid);
+    const record = text === null ? undefined : this.tryDecode(text, key);
+    return record && record.session_id === bind.sessionId && record.node === node ? record : undefined;
+  }
+
+  private tryDecode(text: string, key: string): SessionRecord | undefined {
+    try {
+      return decodeSession(text, key);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Only the patchable fields; presence null is kept (it clears the presence). */
+function encodePatch(patch: SessionPatch): string {
+  return JSON.stringify({
+    ...(patch.priority !== undefined ? { priority: patch.priority } : {}),
+    ...(patch.interested !== undefined ? { interested: patch.interested } : {}),
+    ...(patch.carbons !== undefined ? { carbons: patch.carbons } : {}),
+    ...(patch.blocklist_interested !== undefined ? { blocklist_interested: patch.blocklist_interested } : {}),
+    ...(patch.presence !== undefined ? { presence: patch.presence } : {}),
+  });
+}

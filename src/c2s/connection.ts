@@ -1,0 +1,247 @@
+// One client connection (RFC 6120 §4): the socket, the XML stream over it, and the session it
+// carries. Negotiation (STARTTLS, SASL, bind) lives in negotiation.ts; bound stanzas go to the router.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { Element, escapeXML } from 'ltx';
+import type { Host } from '../core/host.js';
+import { C2SSession, type Conn } from '../core/session.js';
+import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
+import { StreamError } from '../xmpp/errors.js';
+import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
+import type { AuthThrottle } from './auth-throttle.js';
+import { Negotiation } from './negotiation.js';
+import type { TlsMaterial } from './tls.js';
+
+export type Transport = 'plain' | 'starttls' | 'directtls';
+
+export interface ConnectionContext {
+  host: Host;
+  tls: TlsMaterial;
+  throttle: AuthThrottle;
+  /** Told about every connection that opens and closes (metrics, drain). */
+  onClose?(connection: Connection): void;
+}
+
+/** Inbound stanzas queued before the socket is paused (backpressure on the client). */
+const QUEUE_HIGH = 32;
+const QUEUE_LOW = 8;
+/** After our closing tag, how long the peer gets to close its side. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
+export class Connection implements Conn {
+  readonly session: C2SSession;
+  transport: Transport;
+  private socket: Socket;
+  private readonly parser: StreamParser;
+  private readonly negotiation: Negotiation;
+  private headerSent = false;
+  private closed = false;
+  private socketError: string | undefined;
+  private readonly queue: Element[] = [];
+  private draining = false;
+  private paused = false;
+  /** Input is ignored between <proceed/> and the end of the TLS handshake. */
+  private awaitingTls = false;
+  private readonly authTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly ctx: ConnectionContext,
+    socket: Socket,
+    directTls: boolean,
+  ) {
+    this.socket = socket;
+    this.transport = directTls ? 'directtls' : 'plain';
+    this.session = new C2SSession(randomBytes(9).toString('base64url'), this);
+    const limits = ctx.host.config.limits;
+    this.parser = new StreamParser(
+      {
+        streamStart: (header) => this.onStreamStart(header),
+        stanza: (element) => this.enqueue(element),
+        streamEnd: () => this.onStreamEnd(),
+        error: (error) => this.close(error),
+      },
+      { maxStanzaBytes: limits.maxStanzaBytesUnauthenticated, maxDepth: limits.maxDepth },
+    );
+    this.negotiation = new Negotiation(this);
+    this.attach(socket);
+    this.authTimer = setTimeout(() => {
+      if (this.session.type !== 'c2s') this.close(new StreamError('connection-timeout'));
+    }, limits.authTimeoutSeconds * 1000);
+    this.authTimer.unref();
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? 'unknown';
+  }
+
+  get secure(): boolean {
+    return this.transport !== 'plain';
+  }
+
+  get host(): Host {
+    return this.ctx.host;
+  }
+
+  write(data: string): void {
+    if (this.closed) return;
+    this.socket.write(data);
+    if (this.socket.writableLength > this.host.config.limits.maxOutboundBytes) {
+      this.close(new StreamError('policy-violation', 'Too much unread data'));
+    }
+  }
+
+  /** Writes an optional stream error and our closing tag, then ends the socket. */
+  close(error?: StreamError): void {
+    if (this.closed) return;
+    if (error) this.host.log.info({ event: 'stream_error_sent', session: this.session.id, condition: error.condition });
+    if (!this.headerSent) this.sendHeader();
+    this.closed = true;
+    this.queue.length = 0;
+    clearTimeout(this.authTimer);
+    this.socket.end(`${error ? error.toElement().toString() : ''}</stream:stream>`);
+    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+  }
+
+  /** Called by the negotiation after <proceed/>: the rest of this socket's input is TLS. */
+  startTls(): void {
+    const raw = this.socket;
+    this.detach(raw);
+    this.queue.length = 0; // anything sent after <starttls/> in the clear is discarded (RFC 6120 §5.4.3.3)
+    this.awaitingTls = true;
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.tls.context });
+    this.socket = secure;
+    this.attach(secure);
+    secure.once('secure', () => {
+      this.transport = 'starttls';
+      this.awaitingTls = false;
+      this.restartStream();
+    });
+  }
+
+  /** A new stream over the same socket (after TLS or SASL success, RFC 6120 §4.3.3). */
+  restartStream(): void {
+    this.parser.reset();
+    this.headerSent = false;
+    this.session.notopen = true;
+  }
+
+  /** Authenticated: stanzas may now be as large as the configured limit. */
+  authenticated(): void {
+    this.parser.setLimits({ maxStanzaBytes: this.host.config.limits.maxStanzaBytes });
+  }
+
+  bound(): void {
+    clearTimeout(this.authTimer);
+  }
+
+  private attach(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('close', this.onSocketClose);
+  }
+
+  private detach(socket: Socket): void {
+    socket.off('data', this.onData);
+    socket.off('error', this.onError);
+    socket.off('close', this.onSocketClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closed || this.awaitingTls) return;
+    this.parser.write(chunk);
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.socketError = (error as NodeJS.ErrnoException).code ?? error.message;
+  };
+
+  private readonly onSocketClose = (): void => {
+    this.closed = true;
+    this.queue.length = 0;
+    clearTimeout(this.authTimer);
+    this.ctx.onClose?.(this);
+    void this.host.sessions.destroy(this.session, this.socketError).catch((err: unknown) => {
+      this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
+    });
+  };
+
+  private sendHeader(): void {
+    this.headerSent = true;
+    const id = randomBytes(12).toString('base64url');
+    this.socket.write(
+      `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${id}' from='${escapeXML(this.host.domain)}' version='1.0' xml:lang='en'>`,
+    );
+  }
+
+  private onStreamStart(header: StreamHeader): void {
+    this.sendHeader();
+    this.session.notopen = false;
+    const error = this.negotiation.checkHeader(header);
+    if (error) {
+      this.close(error);
+      return;
+    }
+    this.socket.write(this.negotiation.features().toString());
+  }
+
+  private onStreamEnd(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.queue.length = 0;
+      this.socket.end('</stream:stream>');
+    }
+    void this.host.sessions.destroy(this.session).catch((err: unknown) => {
+      this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
+    });
+  }
+
+  private enqueue(element: Element): void {
+    if (this.closed) return;
+    this.queue.push(element);
+    if (this.queue.length >= QUEUE_HIGH && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    if (!this.draining) void this.drain();
+  }
+
+  /** Handles queued elements one at a time, in order. */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      for (let element = this.queue.shift(); element; element = this.queue.shift()) {
+        if (this.paused && this.queue.length <= QUEUE_LOW) {
+          this.paused = false;
+          this.socket.resume();
+        }
+        try {
+          await this.handle(element);
+        } catch (err) {
+          this.host.log.error({ event: 'stanza_failed', session: this.session.id, name: element.name, err });
+        }
+        if (this.closed) break;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async handle(element: Element): Promise<void> {
+    if (this.session.type === 'c2s') {
+      if (isClientStanza(element)) {
+        await this.host.router.fromClient(this.session, element);
+      } else {
+        this.close(new StreamError('unsupported-stanza-type'));
+      }
+      return;
+    }
+    await this.negotiation.handle(element);
+  }
+}
+
+/** message, presence or iq in jabber:client (the parser leaves xmlns off when it is the stream's). */
+export function isClientStanza(element: Element): boolean {
+  const name = element.name;
+  return (name === 'message' || name === 'presence' || name === 'iq') && (element.attrs.xmlns === undefined || element.attrs.xmlns === NS_CLIENT);
+}

@@ -1,0 +1,184 @@
+// Stream negotiation before a resource is bound (RFC 6120 §4.3, §5 STARTTLS, §6 SASL, §7 bind).
+import { Element } from 'ltx';
+import { createMechanism, MECHANISMS, type SaslServerMechanism, type SaslStep } from '../sasl/mechanism.js';
+import type { SaslCondition } from '../sasl/errors.js';
+import type { StreamHeader } from '../xml/stream-parser.js';
+import { StanzaError, StreamError } from '../xmpp/errors.js';
+import { prepDomain, prepLocalpart } from '../xmpp/jid.js';
+import { NS_BIND, NS_SASL, NS_TLS } from '../xmpp/ns.js';
+import { errorReply, iqPayload, iqResult, stanzaType } from '../xmpp/stanza.js';
+import { type Connection, isClientStanza } from './connection.js';
+
+/** RFC 6120 §6.4.5: a few retries, then the connection is closed. */
+const MAX_SASL_FAILURES = 5;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export class Negotiation {
+  private mechanism: SaslServerMechanism | undefined;
+  private saslFailures = 0;
+
+  constructor(private readonly connection: Connection) {}
+
+  private get session() {
+    return this.connection.session;
+  }
+
+  private get host() {
+    return this.connection.host;
+  }
+
+  /** Checks an incoming stream header; a stream error to close with, or undefined. */
+  checkHeader(header: StreamHeader): StreamError | undefined {
+    const version = header.attrs.version;
+    const major = version === undefined ? 0 : Number.parseInt(version.split('.')[0] ?? '', 10);
+    if (!(major >= 1)) return new StreamError('unsupported-version', 'Only XMPP 1.0 streams are supported');
+    const to = header.attrs.to;
+    if (to === undefined || to === '') return new StreamError('improper-addressing', "A 'to' attribute is required on stream headers");
+    let domain: string;
+    try {
+      domain = prepDomain(to);
+    } catch {
+      return new StreamError('improper-addressing', "The stream's 'to' is not a valid domain");
+    }
+    if (domain !== this.host.domain) return new StreamError('host-unknown', 'This server does not serve ' + domain);
+    if (this.session.host !== undefined && this.session.host !== domain) return new StreamError('not-authorized');
+    this.session.host = domain;
+    return undefined;
+  }
+
+  /** RFC 6120 §4.3.2: what the client may do next. */
+  features(): Element {
+    const features = new Element('stream:features');
+    const { config } = this.host;
+    if (this.session.type === 'c2s_unauthed') {
+      if (!this.connection.secure) {
+        const starttls = features.c('starttls', { xmlns: NS_TLS });
+        if (!config.allowPlaintextAuth) starttls.c('required');
+      }
+      if (this.connection.secure || config.allowPlaintextAuth) {
+        const mechanisms = features.c('mechanisms', { xmlns: NS_SASL });
+        for (const name of MECHANISMS) mechanisms.c('mechanism').t(name);
+      }
+    } else {
+      features.c('bind', { xmlns: NS_BIND });
+    }
+    this.host.hooks.fireSync('stream-features', { session: this.session, features });
+    return features;
+  }
+
+  /** An element received before a resource is bound. */
+  async handle(element: Element): Promise<void> {
+    const xmlns = element.attrs.xmlns;
+    if (this.session.type === 'c2s_unauthed') {
+      if (xmlns === NS_TLS && element.name === 'starttls') return this.startTls();
+      if (xmlns === NS_SASL) return this.sasl(element);
+      if (isClientStanza(element) && (await this.host.hooks.fire('unauthenticated-stanza', { session: this.session, stanza: element }))) return;
+      this.connection.close(new StreamError('not-authorized'));
+      return;
+    }
+    // c2s_unbound: only bind (RFC 6120 §7); other stanzas are never routed before it.
+    if (!isClientStanza(element)) {
+      this.connection.close(new StreamError('unsupported-stanza-type'));
+      return;
+    }
+    const payload = element.name === 'iq' ? iqPayload(element) : undefined;
+    if (payload?.name === 'bind' && payload.attrs.xmlns === NS_BIND && stanzaType(element) === 'set') {
+      await this.bind(element, payload);
+      return;
+    }
+    const type = stanzaType(element);
+    if (type !== 'error' && type !== 'result') this.session.send(errorReply(element, new StanzaError('service-unavailable')));
+  }
+
+  private startTls(): void {
+    if (this.connection.secure) {
+      this.connection.write(`<failure xmlns='${NS_TLS}'/>`);
+      this.connection.close();
+      return;
+    }
+    this.connection.write(`<proceed xmlns='${NS_TLS}'/>`);
+    this.connection.startTls();
+  }
+
+  private async sasl(element: Element): Promise<void> {
+    if (element.name === 'abort') {
+      this.mechanism = undefined;
+      this.failure('aborted');
+      return;
+    }
+    if (element.name === 'auth') {
+      if (!this.connection.secure && !this.host.config.allowPlaintextAuth) return this.failure('encryption-required');
+      const mechanism = createMechanism(String(element.attrs.mechanism ?? ''), {
+        domain: this.host.domain,
+        prepUsername: prepLocalpart,
+        lookup: (username) => this.host.state.accounts.credentials(`${username}@${this.host.domain}`),
+      });
+      if (!mechanism) return this.failure('invalid-mechanism');
+      this.mechanism = mechanism;
+    } else if (element.name !== 'response' || !this.mechanism) {
+      this.connection.close(new StreamError('not-authorized'));
+      return;
+    }
+    const text = element.getText().trim();
+    if (text !== '=' && !BASE64.test(text)) {
+      this.mechanism = undefined;
+      return this.failure('incorrect-encoding');
+    }
+    const delay = this.connection.ctx.throttle.delay(this.connection.remoteAddress);
+    if (delay > 0) await sleep(delay);
+    const step = await this.mechanism.step(Buffer.from(text === '=' ? '' : text, 'base64'));
+    await this.saslStep(step, this.mechanism.name);
+  }
+
+  private async saslStep(step: SaslStep, mechanism: string): Promise<void> {
+    const { throttle } = this.connection.ctx;
+    const address = this.connection.remoteAddress;
+    if (step.kind === 'challenge') {
+      this.connection.write(`<challenge xmlns='${NS_SASL}'>${step.data.length ? step.data.toString('base64') : '='}</challenge>`);
+      return;
+    }
+    this.mechanism = undefined;
+    if (step.kind === 'failure') {
+      throttle.fail(address, step.username);
+      const delay = throttle.delay(address, step.username);
+      if (delay > 0) await sleep(delay);
+      await this.host.hooks.fire('authentication-failure', { session: this.session, mechanism, condition: step.error.condition });
+      this.failure(step.error.condition, step.error.text);
+      if (++this.saslFailures >= MAX_SASL_FAILURES) this.connection.close(new StreamError('policy-violation', 'Too many failed authentication attempts'));
+      return;
+    }
+    throttle.succeed(address, step.username);
+    this.session.username = step.username;
+    this.session.type = 'c2s_unbound';
+    this.connection.write(`<success xmlns='${NS_SASL}'>${step.data?.length ? step.data.toString('base64') : ''}</success>`);
+    this.connection.authenticated();
+    this.connection.restartStream();
+    this.host.log.info({ event: 'authenticated', session: this.session.id, mechanism });
+    await this.host.hooks.fire('authentication-success', { session: this.session, mechanism });
+  }
+
+  private failure(condition: SaslCondition, text?: string): void {
+    const failure = new Element('failure', { xmlns: NS_SASL });
+    failure.c(condition);
+    if (text) failure.c('text').t(text);
+    this.connection.write(failure.toString());
+  }
+
+  private async bind(iq: Element, bind: Element): Promise<void> {
+    try {
+      const requested = bind.getChildText('resource') ?? undefined;
+      const fullJid = await this.host.sessions.bind(this.session, requested ?? undefined);
+      this.connection.bound();
+      const result = new Element('bind', { xmlns: NS_BIND });
+      result.c('jid').t(fullJid);
+      this.session.send(iqResult(iq, result));
+    } catch (error) {
+      if (!(error instanceof StanzaError)) throw error;
+      this.session.send(errorReply(iq, error));
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,39 @@
+// TLS for STARTTLS (RFC 6120 §5) and direct TLS (XEP-0368): TLS 1.2 or newer only.
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { generate } from 'selfsigned';
+import type { Config } from '../config.js';
+import { RookeryError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+  context: SecureContext;
+}
+
+/** The configured certificate, or a self-signed one for the domain (with a warning). */
+export async function loadTls(config: Config, log: Logger): Promise<TlsMaterial> {
+  let key: string;
+  let cert: string;
+  if (config.tlsCert && config.tlsKey) {
+    try {
+      cert = readFileSync(config.tlsCert, 'utf8');
+      key = readFileSync(config.tlsKey, 'utf8');
+    } catch (error) {
+      throw new RookeryError('ROOKERY_TLS_UNREADABLE', `cannot read the TLS certificate or key: ${(error as Error).message}`);
+    }
+  } else {
+    log.warn({ event: 'tls_self_signed', domain: config.domain });
+    const generated = await generate([{ name: 'commonName', value: config.domain }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: config.domain }] }],
+    });
+    key = generated.private;
+    cert = generated.cert;
+  }
+  const context = createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
+  return { key, cert, context };
+}

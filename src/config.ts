@@ -1,0 +1,165 @@
+// Configuration: defaults, then a YAML file, then ROOKERY_* environment variables.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+
+export interface Limits {
+  /** RFC 6120 §13.12: bytes of one stanza once authenticated. */
+  maxStanzaBytes: number;
+  /** The same before authentication, much smaller (as Prosody does). */
+  maxStanzaBytesUnauthenticated: number;
+  /** Element nesting depth inside one stanza. */
+  maxDepth: number;
+  /** XEP-0160: messages stored per account before new ones bounce. */
+  offlineMessages: number;
+  /** Outbound bytes queued for one slow client before it is disconnected. */
+  maxOutboundBytes: number;
+  /** Seconds an unauthenticated connection may stay open. */
+  authTimeoutSeconds: number;
+  /** Failed authentications per address or account before replies are slowed down. */
+  authFailuresBeforeDelay: number;
+}
+
+export interface Config {
+  domain: string;
+  nodeId: string;
+  bindAddress: string;
+  c2sPort: number;
+  c2sTlsPort: number;
+  httpPort: number;
+  /** Unset: the embedded in-process store. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  allowPlaintextAuth: boolean;
+  /** XEP-0077 in-band registration. */
+  allowRegistration: boolean;
+  /** Token for the admin API; without one it answers loopback clients only. */
+  adminToken: string | undefined;
+  logLevel: string;
+  limits: Limits;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxStanzaBytes: 256 * 1024,
+  maxStanzaBytesUnauthenticated: 10_000,
+  maxDepth: 64,
+  offlineMessages: 1000,
+  maxOutboundBytes: 4 * 1024 * 1024,
+  authTimeoutSeconds: 60,
+  authFailuresBeforeDelay: 3,
+};
+
+export function defaultConfig(): Config {
+  return {
+    domain: 'localhost',
+    nodeId: hostname(),
+    bindAddress: '0.0.0.0',
+    c2sPort: 5222,
+    c2sTlsPort: 5223,
+    httpPort: 5280,
+    redisUrl: undefined,
+    redisPrefix: 'rk',
+    tlsCert: undefined,
+    tlsKey: undefined,
+    allowPlaintextAuth: false,
+    allowRegistration: false,
+    adminToken: undefined,
+    logLevel: 'info',
+    limits: { ...DEFAULT_LIMITS },
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the YAML file (if any), applies the environment, validates. */
+export function loadConfig(options: { file?: string; env?: Env } = {}): Config {
+  const env = options.env ?? process.env;
+  const config = defaultConfig();
+  const file = options.file ?? env.ROOKERY_CONFIG;
+  if (file) applyFile(config, file);
+  applyEnv(config, env);
+  validate(config);
+  return config;
+}
+
+function applyFile(config: Config, file: string): void {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('ROOKERY_CONFIG_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return;
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('ROOKERY_CONFIG_INVALID', `${file}: expected a mapping at the top level`);
+  }
+  const { limits, ...rest } = parsed as Record<string, unknown>;
+  for (const [key, value] of Object.entries(rest)) {
+    if (!(key in config) || key === 'limits') throw new ConfigError('ROOKERY_CONFIG_INVALID', `${file}: unknown setting ${key}`);
+    (config as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (limits !== undefined) {
+    if (typeof limits !== 'object' || limits === null) throw new ConfigError('ROOKERY_CONFIG_INVALID', `${file}: limits must be a mapping`);
+    for (const [key, value] of Object.entries(limits)) {
+      if (!(key in config.limits)) throw new ConfigError('ROOKERY_CONFIG_INVALID', `${file}: unknown limit ${key}`);
+      (config.limits as unknown as Record<string, unknown>)[key] = value;
+    }
+  }
+}
+
+function applyEnv(config: Config, env: Env): void {
+  const text = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const int = (name: string): number | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) throw new ConfigError('ROOKERY_CONFIG_INVALID', `${name} must be a non-negative integer`);
+    return Number(value);
+  };
+  const bool = (name: string): boolean | undefined => {
+    const value = text(name)?.toLowerCase();
+    if (value === undefined) return undefined;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    throw new ConfigError('ROOKERY_CONFIG_INVALID', `${name} must be true or false`);
+  };
+  config.domain = text('ROOKERY_DOMAIN') ?? config.domain;
+  config.nodeId = text('ROOKERY_NODE_ID') ?? config.nodeId;
+  config.bindAddress = text('ROOKERY_BIND_ADDRESS') ?? config.bindAddress;
+  config.c2sPort = int('ROOKERY_C2S_PORT') ?? config.c2sPort;
+  config.c2sTlsPort = int('ROOKERY_C2S_TLS_PORT') ?? config.c2sTlsPort;
+  config.httpPort = int('ROOKERY_HTTP_PORT') ?? config.httpPort;
+  config.redisUrl = text('ROOKERY_REDIS_URL') ?? config.redisUrl;
+  config.redisPrefix = text('ROOKERY_REDIS_PREFIX') ?? config.redisPrefix;
+  config.tlsCert = text('ROOKERY_TLS_CERT') ?? config.tlsCert;
+  config.tlsKey = text('ROOKERY_TLS_KEY') ?? config.tlsKey;
+  config.allowPlaintextAuth = bool('ROOKERY_ALLOW_PLAINTEXT_AUTH') ?? config.allowPlaintextAuth;
+  config.allowRegistration = bool('ROOKERY_ALLOW_REGISTRATION') ?? config.allowRegistration;
+  config.adminToken = text('ROOKERY_ADMIN_TOKEN') ?? config.adminToken;
+  config.logLevel = text('ROOKERY_LOG_LEVEL') ?? config.logLevel;
+  config.limits.maxStanzaBytes = int('ROOKERY_MAX_STANZA_BYTES') ?? config.limits.maxStanzaBytes;
+  config.limits.offlineMessages = int('ROOKERY_OFFLINE_LIMIT') ?? config.limits.offlineMessages;
+}
+
+function validate(config: Config): void {
+  const port = (name: string, value: unknown): void => {
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 65535) {
+      throw new ConfigError('ROOKERY_CONFIG_INVALID', `${name} must be a port number (0-65535)`);
+    }
+  };
+  port('c2sPort', config.c2sPort);
+  port('c2sTlsPort', config.c2sTlsPort);
+  port('httpPort', config.httpPort);
+  if (typeof config.domain !== 'string' || config.domain.length === 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', 'domain must be set');
+  if (typeof config.nodeId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(config.nodeId)) {
+    throw new ConfigError('ROOKERY_CONFIG_INVALID', 'nodeId must be 1-128 characters of A-Z a-z 0-9 . _ -');
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('ROOKERY_CONFIG_INVALID', 'ROOKERY_TLS_CERT and ROOKERY_TLS_KEY go together');
+  }
+  for (const [key, value] of Object.entries(config.limits)) {
+    if (!Number.isInteger(value) || value <= 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `limits.${key} must be a positive integer`);
+  }
+}

@@ -1,0 +1,61 @@
+// The one catalogue of hook names and payloads (after Prosody's event names).
+import type { Element } from 'ltx';
+import type { Jid } from '../xmpp/jid.js';
+import type { RosterItem } from '../state/roster.js';
+import type { C2SSession } from './session.js';
+
+export type StanzaKind = 'message' | 'presence' | 'iq';
+
+/** A stanza on its way to `to`; `origin` is the local client that sent it, if any. */
+export interface RoutedStanza {
+  stanza: Element;
+  kind: StanzaKind;
+  from: Jid;
+  to: Jid;
+  origin?: C2SSession;
+}
+
+/** A stanza from a local client before routing (outbound processing). */
+export interface OutboundStanza {
+  stanza: Element;
+  kind: StanzaKind;
+  session: C2SSession;
+  /** Absent: addressed to the account itself. */
+  to: Jid | undefined;
+}
+
+export interface HookCatalogue {
+  /** Synchronous: handlers add their feature elements (fired with fireSync). */
+  'stream-features': { session: C2SSession; features: Element };
+  /** A stanza before authentication (XEP-0077 registration claims it); unclaimed → not-authorized. */
+  'unauthenticated-stanza': { session: C2SSession; stanza: Element };
+  'authentication-success': { session: C2SSession; mechanism: string };
+  'authentication-failure': { session: C2SSession; mechanism: string; condition: string };
+  'pre-message': OutboundStanza;
+  'pre-presence': OutboundStanza;
+  'pre-iq': OutboundStanza;
+  'message/full': RoutedStanza;
+  'message/bare': RoutedStanza;
+  'message/host': RoutedStanza;
+  'presence/full': RoutedStanza;
+  'presence/bare': RoutedStanza;
+  'presence/host': RoutedStanza;
+  'iq/full': RoutedStanza;
+  'iq/bare': RoutedStanza;
+  'iq/host': RoutedStanza;
+  /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
+  'message/offline': RoutedStanza;
+  'resource-bind': { session: C2SSession };
+  /** After the session left the registry; `error` explains an unclean end. */
+  'resource-unbind': { session: C2SSession; error?: string };
+  /** The first available presence of a resource. */
+  'presence/initial': { session: C2SSession; stanza: Element };
+  /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */
+  'roster-item-removed': { user: string; contact: string; item: RosterItem | undefined; pendingIn: boolean };
+  'user-deleted': { user: string };
+}
+
+export const FULL_EVENT = { message: 'message/full', presence: 'presence/full', iq: 'iq/full' } as const;
+export const BARE_EVENT = { message: 'message/bare', presence: 'presence/bare', iq: 'iq/bare' } as const;
+export const HOST_EVENT = { message: 'message/host', presence: 'presence/host', iq: 'iq/host' } as const;
+export const PRE_EVENT = { message: 'pre-message', presence: 'pre-presence', iq: 'pre-iq' } as const;

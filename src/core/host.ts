@@ -1,0 +1,41 @@
+// The server's core for one domain: hooks, IQ registry, session manager and router, over one
+// state backend. Feature modules attach to it; it knows nothing about sockets.
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { StateBackend } from '../state/backend.js';
+import type { NodeBus } from '../state/bus.js';
+import { HookBus } from './hooks.js';
+import type { HookCatalogue } from './events.js';
+import { IqRegistry } from './iq.js';
+import { Router } from './router.js';
+import { SessionManager } from './sessionmanager.js';
+
+export class Host {
+  readonly hooks: HookBus<HookCatalogue>;
+  readonly iq: IqRegistry;
+  readonly sessions: SessionManager;
+  readonly router: Router;
+  /** XEP-0030 features the loaded modules advertise. */
+  readonly features = new Set<string>();
+  /** Set by the composition root when other nodes exist. */
+  bus: NodeBus | undefined;
+
+  constructor(
+    readonly config: Config,
+    readonly state: StateBackend,
+    readonly log: Logger,
+  ) {
+    this.hooks = new HookBus<HookCatalogue>(log);
+    this.iq = new IqRegistry(log);
+    this.sessions = new SessionManager(this);
+    this.router = new Router(this);
+  }
+
+  get domain(): string {
+    return this.config.domain;
+  }
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+}

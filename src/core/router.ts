@@ -1,0 +1,110 @@
+// Stanza routing (RFC 6120 §8, §10; RFC 6121 §8.5), after Prosody's core/stanza_router.lua.
+// From a client: validate, stamp `from`, outbound hooks (pre-*), then route. Routing fires
+// <kind>/full, /bare or /host; whatever no module claims is answered with service-unavailable.
+// doc/stanza-routing.md has the table.
+import type { Element } from 'ltx';
+import { StanzaError } from '../xmpp/errors.js';
+import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
+import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
+import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
+import type { Host } from './host.js';
+import type { C2SSession } from './session.js';
+
+const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
+
+export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded';
+
+export class Router {
+  constructor(private readonly host: Host) {}
+
+  /** A stanza from a bound local client (RFC 6120 §8.1.2.1: `from` is always ours). */
+  async fromClient(session: C2SSession, stanza: Element): Promise<void> {
+    const kind = stanza.name as StanzaKind;
+    const type = stanzaType(stanza);
+    if (kind === 'iq') {
+      const invalid = validateIq(stanza, type);
+      if (invalid) {
+        session.send(errorReply(stanza, invalid));
+        return;
+      }
+    }
+    stanza.attrs.from = session.full_jid;
+    let to: Jid | undefined;
+    const toAttr = stanza.attrs.to;
+    if (toAttr !== undefined) {
+      to = tryParseJid(String(toAttr));
+      if (!to) {
+        if (type !== 'error') session.send(errorReply(stanza, new StanzaError('jid-malformed')));
+        return;
+      }
+      if (to.resource === '' && to.bare === session.bare_jid) {
+        to = undefined; // addressed to the account itself
+        delete stanza.attrs.to;
+      } else {
+        stanza.attrs.to = to.full;
+      }
+    }
+    if (await this.host.hooks.fire(PRE_EVENT[kind], { stanza, kind, session, to })) return;
+    const from = parseJid(session.full_jid as string);
+    await this.route({ stanza, kind, from, to: to ?? from.bareJid(), origin: session });
+  }
+
+  /** Routes a stanza to its destination's handlers; unclaimed ones get service-unavailable. */
+  async route(routed: RoutedStanza): Promise<void> {
+    const { to, kind, stanza } = routed;
+    if (to.domain !== this.host.domain) {
+      // No server-to-server connections: every foreign domain is unreachable.
+      await this.bounce(stanza, new StanzaError('remote-server-not-found'), routed.origin);
+      return;
+    }
+    const events = to.local === '' ? HOST_EVENT : to.resource === '' ? BARE_EVENT : FULL_EVENT;
+    if (await this.host.hooks.fire(events[kind], routed)) return;
+    await this.bounce(stanza, new StanzaError('service-unavailable'), routed.origin);
+  }
+
+  /** Routes a server-generated stanza by its `from` and `to` attributes. */
+  async send(stanza: Element): Promise<void> {
+    const to = tryParseJid(String(stanza.attrs.to ?? ''));
+    const from = tryParseJid(String(stanza.attrs.from ?? this.host.domain));
+    if (!to || !from) {
+      this.host.log.error({ event: 'unroutable_generated_stanza', name: stanza.name });
+      return;
+    }
+    await this.route({ stanza, kind: stanza.name as StanzaKind, from, to });
+  }
+
+  /**
+   * Answers a stanza with an error (RFC 6120 §8.3.1). Errors and iq results are never answered
+   * with errors; they are discarded.
+   */
+  async bounce(stanza: Element, error: StanzaError, origin?: C2SSession): Promise<RouteOutcome> {
+    const type = stanzaType(stanza);
+    if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return 'discarded';
+    const reply = errorReply(stanza, error);
+    if (origin && !origin.destroyed && stanza.attrs.from === origin.full_jid) {
+      origin.send(reply);
+    } else if (reply.attrs.to !== undefined) {
+      await this.send(reply);
+    }
+    return 'bounced';
+  }
+
+  /** Writes a stanza to one connected resource, on this node or its owner; false if it is gone. */
+  async deliverToResource(fullJid: string, stanza: Element): Promise<boolean> {
+    const local = this.host.sessions.local(fullJid);
+    if (local) {
+      local.send(stanza);
+      return true;
+    }
+    const record = await this.host.state.sessions.get(fullJid);
+    if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
+    return this.host.bus.deliver(record.node, fullJid, stanza.toString());
+  }
+}
+
+function validateIq(iq: Element, type: string | undefined): StanzaError | undefined {
+  if (type === undefined || !IQ_TYPES.has(type)) return new StanzaError('bad-request', 'Invalid IQ type');
+  if (iq.attrs.id === undefined) return new StanzaError('bad-request', 'Missing IQ id');
+  if ((type === 'get' || type === 'set') && !iqPayload(iq)) return new StanzaError('bad-request', 'IQ get/set needs exactly one child');
+  return undefined;
+}

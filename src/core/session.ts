@@ -1,0 +1,71 @@
+// The session record of doc/session.txt: one per client connection, owned by this process.
+// Its shared half (full_jid, node, priority, presence, interested) is mirrored into the
+// SessionRegistry so every node can route to it.
+import type { Element } from 'ltx';
+import type { StreamError } from '../xmpp/errors.js';
+import type { RosterSnapshot } from '../state/roster.js';
+
+export type SessionType = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
+
+/** The socket side of a session: what send() and close() act on. */
+export interface Conn {
+  readonly remoteAddress: string;
+  readonly secure: boolean;
+  write(data: string): void;
+  /** Writes an optional stream error and the closing tag, then ends the socket. */
+  close(error?: StreamError): void;
+}
+
+export class C2SSession {
+  /** Unique per connection; becomes the registry's session_id at bind. */
+  readonly id: string;
+  readonly conn: Conn;
+  /** true until the stream header is received; set again on every stream restart. */
+  notopen = true;
+  type: SessionType = 'c2s_unauthed';
+  /** The node part of the client's JID (not defined before auth). */
+  username: string | undefined;
+  /** The host part of the client's JID (not defined before stream initiation). */
+  host: string | undefined;
+  /** Not defined before resource binding. */
+  resource: string | undefined;
+  /** username@host/resource; set: a connected resource. */
+  full_jid: string | undefined;
+  /** The resource priority, default 0. */
+  priority = 0;
+  /** The last broadcast presence without a type; set: an available resource. */
+  presence: Element | undefined;
+  /** Requested the roster: an interested resource, receives roster pushes. */
+  interested = false;
+  /** The user's roster, loaded when the resource is bound. */
+  roster: RosterSnapshot | undefined;
+  /** Full or bare JIDs this resource sent directed available presence to (RFC 6121 §4.6). */
+  readonly directed = new Set<string>();
+  /** XEP-0280. */
+  carbons = false;
+  /** XEP-0191: fetched the blocklist, so receives blocklist pushes. */
+  blocklist_interested = false;
+  /** Set once destroy has started, so it runs once. */
+  destroyed = false;
+
+  constructor(id: string, conn: Conn) {
+    this.id = id;
+    this.conn = conn;
+  }
+
+  /** The account's bare JID (after authentication). */
+  get bare_jid(): string | undefined {
+    return this.username !== undefined && this.host !== undefined ? `${this.username}@${this.host}` : undefined;
+  }
+
+  /** Converts x to a string and writes it to the connection. */
+  send(x: Element | string): void {
+    if (this.destroyed) return;
+    this.conn.write(typeof x === 'string' ? x : x.toString());
+  }
+
+  /** Disconnects the client; the session manager's destroy does the clean-up. */
+  close(error?: StreamError): void {
+    this.conn.close(error);
+  }
+}

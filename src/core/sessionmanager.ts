@@ -1,0 +1,135 @@
+// Binding and destroying sessions (RFC 6120 §7; after Prosody's core/sessionmanager.lua).
+// Local maps hold this node's sockets; the SessionRegistry holds every node's records.
+import { randomBytes } from 'node:crypto';
+import { StanzaError, StreamError } from '../xmpp/errors.js';
+import { JidError, prepResource } from '../xmpp/jid.js';
+import type { SessionPatch, SessionRecord } from '../state/sessions.js';
+import type { Host } from './host.js';
+import type { C2SSession } from './session.js';
+
+export class SessionManager {
+  /** Connected resources owned by this node, by full JID. */
+  private readonly fullSessions = new Map<string, C2SSession>();
+  /** This node's connected resources of each account, by bare JID. */
+  private readonly bareSessions = new Map<string, Set<C2SSession>>();
+
+  constructor(private readonly host: Host) {}
+
+  local(fullJid: string): C2SSession | undefined {
+    return this.fullSessions.get(fullJid);
+  }
+
+  localOf(bareJid: string): C2SSession[] {
+    return [...(this.bareSessions.get(bareJid) ?? [])];
+  }
+
+  localSessions(): IterableIterator<C2SSession> {
+    return this.fullSessions.values();
+  }
+
+  get localCount(): number {
+    return this.fullSessions.size;
+  }
+
+  /** Binds a resource (client-chosen or generated); a live session with the same full JID is replaced. */
+  async bind(session: C2SSession, requested: string | undefined): Promise<string> {
+    const bare = session.bare_jid;
+    if (session.type !== 'c2s_unbound' || bare === undefined) throw new StanzaError('not-allowed', 'Cannot bind here');
+    let resource: string;
+    try {
+      resource = requested === undefined || requested === '' ? randomResource() : prepResource(requested);
+    } catch (error) {
+      if (error instanceof JidError) throw new StanzaError('bad-request', 'Invalid resource');
+      throw error;
+    }
+    const fullJid = `${bare}/${resource}`;
+    let roster;
+    try {
+      roster = await this.host.state.rosters.load(bare);
+    } catch (error) {
+      this.host.log.error({ event: 'roster_load_failed', session: session.id, err: error });
+      throw new StanzaError('internal-server-error', undefined, 'wait');
+    }
+    const record: SessionRecord = {
+      full_jid: fullJid,
+      node: this.host.nodeId,
+      session_id: session.id,
+      priority: 0,
+      interested: false,
+      carbons: false,
+      blocklist_interested: false,
+    };
+    const replaced = await this.host.state.sessions.claim(record);
+    session.resource = resource;
+    session.full_jid = fullJid;
+    session.roster = roster;
+    session.type = 'c2s';
+    if (replaced) await this.kick(replaced);
+    this.fullSessions.set(fullJid, session);
+    let siblings = this.bareSessions.get(bare);
+    if (!siblings) {
+      siblings = new Set();
+      this.bareSessions.set(bare, siblings);
+    }
+    siblings.add(session);
+    this.host.log.info({ event: 'resource_bound', session: session.id, replaced: replaced !== undefined });
+    await this.host.hooks.fire('resource-bind', { session });
+    return fullJid;
+  }
+
+  /** Mirrors a change of the session's shared half into the registry. */
+  async publish(session: C2SSession, patch: SessionPatch): Promise<void> {
+    if (session.full_jid === undefined || session.destroyed) return;
+    await this.host.state.sessions.update(session.full_jid, session.id, patch);
+  }
+
+  /** Ends a session once: leaves the registry, then resource-unbind (unavailable broadcast). */
+  async destroy(session: C2SSession, error?: string): Promise<void> {
+    if (session.destroyed) return;
+    session.destroyed = true;
+    const fullJid = session.full_jid;
+    if (fullJid === undefined) return;
+    const bare = session.bare_jid as string;
+    try {
+      await this.host.state.sessions.release(fullJid, session.id);
+    } catch (err) {
+      this.host.log.error({ event: 'session_release_failed', session: session.id, err });
+    }
+    if (this.fullSessions.get(fullJid) === session) this.fullSessions.delete(fullJid);
+    const siblings = this.bareSessions.get(bare);
+    siblings?.delete(session);
+    if (siblings?.size === 0) this.bareSessions.delete(bare);
+    this.host.log.info({ event: 'resource_unbound', session: session.id, reason: error });
+    await this.host.hooks.fire('resource-unbind', { session, ...(error !== undefined ? { error } : {}) });
+  }
+
+  /** Closes every local session of an account (deleted account, changed password). */
+  async closeAccount(bareJid: string, error: StreamError, reason: string, except?: C2SSession): Promise<void> {
+    for (const session of this.localOf(bareJid)) {
+      if (session === except) continue;
+      session.close(error);
+      await this.destroy(session, reason);
+    }
+  }
+
+  /** Closes the session a newer bind replaced, here or on its node. */
+  private async kick(replaced: SessionRecord): Promise<void> {
+    if (replaced.node !== this.host.nodeId) {
+      await this.host.bus?.kick(replaced.node, replaced.full_jid, replaced.session_id);
+      return;
+    }
+    await this.kickLocal(replaced.full_jid, replaced.session_id);
+  }
+
+  /** Closes a local session that a newer bind replaced, here or on another node. */
+  async kickLocal(fullJid: string, sessionId: string): Promise<void> {
+    const old = this.fullSessions.get(fullJid);
+    if (!old || old.id !== sessionId) return;
+    old.close(new StreamError('conflict', 'Replaced by new connection'));
+    await this.destroy(old, 'Replaced by new connection');
+  }
+}
+
+function randomResource(): string {
+  return randomBytes(9).toString('base64url');
+}

@@ -1,0 +1,19 @@
+// Internal errors (configuration, wiring, storage) with stable codes; protocol errors live in xmpp/errors.ts.
+
+export type ErrorCode =
+  | 'ROOKERY_CONFIG_INVALID'
+  | 'ROOKERY_CONFIG_UNREADABLE'
+  | 'ROOKERY_TLS_UNREADABLE'
+  | 'ROOKERY_ADMIN_UNREACHABLE'
+  | 'ROOKERY_ADMIN_REFUSED';
+
+export class RookeryError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ConfigError extends RookeryError {}

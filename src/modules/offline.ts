@@ -1,0 +1,33 @@
+// XEP-0160 offline messages: stored when no resource can take them, delivered with a XEP-0203
+// <delay/> on the next initial presence of non-negative priority. Storage has a per-account
+// limit; past it the sender gets an error.
+import { parse } from 'ltx';
+import type { Module } from '../core/module.js';
+import { StanzaError } from '../xmpp/errors.js';
+import { NS_OFFLINE } from '../xmpp/ns.js';
+import { stanzaType, withDelay } from '../xmpp/stanza.js';
+
+const STORED_TYPES = new Set(['normal', 'chat']);
+
+export const offlineModule: Module = {
+  name: 'offline',
+  load(api) {
+    const { host } = api;
+    api.feature(NS_OFFLINE);
+
+    api.hook('message/offline', async ({ stanza, to, origin }) => {
+      if (!STORED_TYPES.has(stanzaType(stanza) ?? 'normal')) return false;
+      const stored = await host.state.offline.store(to.bare, { xml: stanza.toString(), stamp: Date.now() }, host.config.limits.offlineMessages);
+      if (!stored) await host.router.bounce(stanza, new StanzaError('service-unavailable', 'Offline storage is full'), origin);
+      return true;
+    });
+
+    api.hook('presence/initial', async ({ session }) => {
+      if (session.priority < 0 || !session.bare_jid) return;
+      const messages = await host.state.offline.takeAll(session.bare_jid);
+      for (const message of messages) {
+        session.send(withDelay(parse(message.xml), host.domain, new Date(message.stamp)));
+      }
+    }, -10);
+  },
+};

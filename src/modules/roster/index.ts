@@ -1,0 +1,80 @@
+// RFC 6121 §2: roster get, set and remove; XEP-0237 versioning; the stream features that
+// advertise versioning and pre-approval (RFC 6121 §3.4).
+import { Element } from 'ltx';
+import type { Module } from '../../core/module.js';
+import { StanzaError } from '../../xmpp/errors.js';
+import { tryParseJid } from '../../xmpp/jid.js';
+import { NS_PREAPPROVAL_FEATURE, NS_ROSTER, NS_ROSTERVER_FEATURE } from '../../xmpp/ns.js';
+import { isElement } from '../../xmpp/stanza.js';
+import { itemElement, newItem, pushItem, updateContact } from './rostermanager.js';
+
+const MAX_NAME_LENGTH = 1024;
+const MAX_GROUPS = 64;
+
+export const rosterModule: Module = {
+  name: 'roster',
+  load(api) {
+    const { host } = api;
+
+    api.hook('stream-features', ({ session, features }) => {
+      if (session.type === 'c2s_unauthed') return;
+      features.c('ver', { xmlns: NS_ROSTERVER_FEATURE });
+      features.c('sub', { xmlns: NS_PREAPPROVAL_FEATURE });
+    });
+
+    api.iq('self', 'get', NS_ROSTER, 'query', async ({ payload, origin }) => {
+      if (!origin?.bare_jid) throw new StanzaError('service-unavailable');
+      origin.interested = true;
+      await host.sessions.publish(origin, { interested: true });
+      const roster = await host.state.rosters.load(origin.bare_jid);
+      origin.roster = roster;
+      const version = String(roster.version);
+      const clientVersion = payload.attrs.ver;
+      if (clientVersion !== undefined && clientVersion === version) return undefined; // XEP-0237 §2.4: unchanged
+      const query = new Element('query', clientVersion !== undefined ? { xmlns: NS_ROSTER, ver: version } : { xmlns: NS_ROSTER });
+      for (const item of roster.items.values()) query.cnode(itemElement(item));
+      return query;
+    });
+
+    api.iq('self', 'set', NS_ROSTER, 'query', async ({ payload, origin, respond }) => {
+      const user = origin?.bare_jid;
+      if (!user) throw new StanzaError('service-unavailable');
+      const items = payload.children.filter(isElement);
+      const item = items[0];
+      if (items.length !== 1 || !item || item.name !== 'item' || item.attrs.jid === undefined) {
+        throw new StanzaError('bad-request', 'A roster set carries exactly one item');
+      }
+      const jid = tryParseJid(String(item.attrs.jid));
+      if (!jid) throw new StanzaError('jid-malformed');
+      if (jid.resource !== '') throw new StanzaError('bad-request', 'Roster items are bare JIDs');
+      const contact = jid.bare;
+      if (contact === user) throw new StanzaError('not-allowed', 'You cannot add yourself to your roster');
+
+      if (item.attrs.subscription === 'remove') {
+        const entry = await host.state.rosters.entry(user, contact);
+        if (!entry.item) throw new StanzaError('item-not-found');
+        await host.hooks.fire('roster-item-removed', { user, contact, item: entry.item, pendingIn: entry.pendingIn !== undefined });
+        const change = await updateContact(host, user, contact, () => ({}));
+        respond();
+        if (change.version !== undefined) await pushItem(host, user, contact, undefined, change.version);
+        return;
+      }
+
+      const name = item.attrs.name === undefined || item.attrs.name === '' ? undefined : String(item.attrs.name);
+      if (name !== undefined && name.length > MAX_NAME_LENGTH) throw new StanzaError('not-acceptable', 'Name too long');
+      const groups = [...new Set(item.getChildren('group').map((group: Element) => group.getText()))];
+      if (groups.some((group) => group === '')) throw new StanzaError('not-acceptable', 'Empty group name');
+      if (groups.length > MAX_GROUPS) throw new StanzaError('not-acceptable', 'Too many groups');
+      groups.sort();
+      // Subscription and ask from the client are ignored (RFC 6121 §2.1.2.5): keep what is stored.
+      const change = await updateContact(host, user, contact, (entry) => {
+        const current = entry.item ?? newItem(contact);
+        const next = { ...current, groups, ...(name !== undefined ? { name } : {}) };
+        if (name === undefined) delete next.name;
+        return { ...entry, item: next };
+      });
+      respond();
+      if (change.version !== undefined && change.after.item) await pushItem(host, user, contact, change.after.item, change.version);
+    });
+  },
+};

@@ -1,0 +1,46 @@
+// Server side of RFC 6120 §6 SASL: the mechanism registry and the contract between the
+// stream layer and a mechanism. A mechanism is a single-use state machine fed the raw
+// (already base64-decoded) bytes of each client message; it never throws: every outcome,
+// including an internal error, is a SaslStep value.
+import type { StoredCredentials } from './credentials.js';
+import type { SaslError } from './errors.js';
+import { PlainMechanism } from './plain.js';
+import { ScramMechanism } from './scram.js';
+
+export interface SaslContext {
+  domain: string;
+  /** RFC 7622 localpart preparation, throws on invalid input; inject it (the JID module is written elsewhere). */
+  prepUsername(authcid: string): string;
+  /** Stored keys for a prepared username, or undefined if the account does not exist. */
+  lookup(username: string): Promise<StoredCredentials | undefined>;
+  /**
+   * Iteration count used for accounts that do not exist (SCRAM's fake challenge, PLAIN's
+   * dummy derivation). Set it to what deriveCredentials is called with. Default 4096.
+   */
+  unknownUserIterations?: number;
+  /** Testing hook: the server's part of the SCRAM nonce (printable ASCII, no ','). Default: 24 random bytes, base64. */
+  serverNonce?(): string;
+}
+
+export type SaslStep =
+  | { kind: 'challenge'; data: Buffer }
+  /** data = additional data with success (SCRAM server-final). */
+  | { kind: 'success'; username: string; data?: Buffer }
+  /** username when known (prepared), for per-account throttling. */
+  | { kind: 'failure'; error: SaslError; username?: string };
+
+export interface SaslServerMechanism { readonly name: string; step(response: Buffer): Promise<SaslStep> }
+
+/** Offered mechanisms, most preferred first. PLAIN must only be offered over TLS (the caller's job). */
+export const MECHANISMS: readonly string[] = Object.freeze(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+
+export function createMechanism(name: string, ctx: SaslContext): SaslServerMechanism | undefined {
+  switch (name) {
+    case 'SCRAM-SHA-256': return new ScramMechanism('SHA-256', ctx);
+    case 'SCRAM-SHA-1': return new ScramMechanism('SHA-1', ctx);
+    case 'PLAIN': return new PlainMechanism(ctx);
+    default: return undefined;
+  }
+}
+export { SaslError } from './errors.js';
+export type { SaslCondition } from './errors.js';

@@ -1,0 +1,61 @@
+// PLAIN server (RFC 4616): message = [authzid] NUL authcid NUL passwd.
+// The password is checked against the stored SCRAM keys (SHA-256, else SHA-1) by
+// re-deriving them; unknown accounts cost a comparable dummy derivation so that
+// response time does not reveal which accounts exist.
+import { randomBytes } from 'node:crypto';
+import { saltedPassword, saslprep, verifyPassword, type ScramHash, type ScramKeys } from './credentials.js';
+import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
+import type { SaslContext, SaslStep } from './mechanism.js';
+
+const DUMMY_SALT = randomBytes(16);
+
+export class PlainMechanism extends BaseMechanism {
+  readonly name = 'PLAIN';
+  private sentEmptyChallenge = false;
+
+  constructor(private readonly ctx: SaslContext) {
+    super();
+  }
+
+  protected async advance(response: Buffer): Promise<SaslStep> {
+    if (response.length === 0) {
+      if (this.sentEmptyChallenge) return failure('malformed-request', 'Empty PLAIN message');
+      this.sentEmptyChallenge = true;
+      return { kind: 'challenge', data: Buffer.alloc(0) };
+    }
+    const text = decodeUtf8(response);
+    if (text === undefined) return failure('malformed-request', 'Invalid UTF-8');
+    const fields = text.split('\0');
+    if (fields.length !== 3) return failure('malformed-request', 'Expected authzid NUL authcid NUL password');
+    const [authzid, authcid, password] = fields as [string, string, string];
+    if (authcid === '' || password === '') return failure('malformed-request', 'Empty authcid or password');
+
+    let preparedPassword: string;
+    try {
+      preparedPassword = saslprep(password);
+    } catch {
+      return failure('malformed-request', 'Password rejected by SASLprep');
+    }
+    const username = prepareAuthcid(authcid, this.ctx);
+    if (username === undefined) return failure('not-authorized');
+    this.username = username;
+    if (!authzidAllowed(authzid, username, this.ctx)) return failure('invalid-authzid', undefined, username);
+
+    let credentials;
+    try {
+      credentials = await this.ctx.lookup(username);
+    } catch {
+      return failure('temporary-auth-failure', undefined, username);
+    }
+    const stored = credentials as Partial<Record<ScramHash, ScramKeys>> | undefined;
+    const hash: ScramHash = stored?.['SHA-256'] ? 'SHA-256' : 'SHA-1';
+    const keys = stored?.[hash];
+    if (!keys) {
+      await saltedPassword(preparedPassword, DUMMY_SALT, unknownIterations(this.ctx), 'SHA-256');
+      return failure('not-authorized', undefined, username);
+    }
+    return (await verifyPassword(password, keys, hash))
+      ? { kind: 'success', username }
+      : failure('not-authorized', undefined, username);
+  }
+}

@@ -1,0 +1,89 @@
+// A running Rookery node: the client listeners (5222 with STARTTLS, 5223 direct TLS per
+// XEP-0368) over a Host with its feature modules loaded.
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { AuthThrottle } from './c2s/auth-throttle.js';
+import { Connection } from './c2s/connection.js';
+import { loadTls, type TlsMaterial } from './c2s/tls.js';
+import type { Config } from './config.js';
+import { Host } from './core/host.js';
+import { ModuleManager } from './core/module.js';
+import type { Logger } from './log.js';
+import { defaultModules } from './modules/index.js';
+import type { StateBackend } from './state/backend.js';
+import { StreamError } from './xmpp/errors.js';
+
+export class RookeryServer {
+  readonly host: Host;
+  readonly modules: ModuleManager;
+  readonly connections = new Set<Connection>();
+  private plain: NetServer | undefined;
+  private direct: TlsServer | undefined;
+  private tls: TlsMaterial | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly config: Config,
+    readonly state: StateBackend,
+    readonly log: Logger,
+  ) {
+    this.host = new Host(config, state, log);
+    this.modules = new ModuleManager(this.host);
+    for (const module of defaultModules(config)) this.modules.load(module);
+  }
+
+  /** Listens on the configured ports (0 = any free port; see ports()). */
+  async start(): Promise<void> {
+    this.tls = await loadTls(this.config, this.log);
+    const throttle = new AuthThrottle(this.config.limits.authFailuresBeforeDelay);
+    const ctx = {
+      host: this.host,
+      tls: this.tls,
+      throttle,
+      onClose: (connection: Connection) => this.connections.delete(connection),
+    };
+    const accept = (socket: Socket, directTls: boolean): void => {
+      socket.setNoDelay(true);
+      this.connections.add(new Connection(ctx, socket, directTls));
+    };
+    this.plain = createServer((socket) => accept(socket, false));
+    this.direct = createTlsServer({ secureContext: this.tls.context, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, (socket) => accept(socket, true));
+    this.direct.on('tlsClientError', (error) => this.log.debug({ event: 'tls_client_error', err: error.message }));
+    await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
+    await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
+    this.log.info({ event: 'listening', ...this.ports(), domain: this.config.domain, backend: this.state.kind });
+  }
+
+  ports(): { c2s: number; c2sTls: number } {
+    const port = (server: NetServer | undefined): number => {
+      const address = server?.address();
+      return typeof address === 'object' && address ? address.port : 0;
+    };
+    return { c2s: port(this.plain), c2sTls: port(this.direct) };
+  }
+
+  /** Stops listening and ends every session (idempotent: keeps its first promise). */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.plain?.close();
+    this.direct?.close();
+    const sessions = [...this.connections].map((connection) => connection.session);
+    for (const connection of this.connections) connection.close(new StreamError('system-shutdown'));
+    await Promise.all(sessions.map((session) => this.host.sessions.destroy(session, 'Server shutting down')));
+    this.modules.unloadAll();
+  }
+}
+
+function listen(server: NetServer, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

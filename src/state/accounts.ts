@@ -1,0 +1,21 @@
+// Accounts and their SCRAM credentials (RFC 6120 §6, RFC 5802).
+// In every store, `user` is the account's bare JID as a prepared string (user@domain).
+import type { StoredCredentials } from '../sasl/credentials.js';
+
+/**
+ * Guarantees: `create` is atomic (exactly one of two racing creates succeeds); every method is
+ * linearizable per account; nothing expires. Passwords are never stored, only SCRAM keys.
+ */
+export interface AccountStore {
+  /** Creates the account; false if it already exists. */
+  create(user: string, credentials: StoredCredentials): Promise<boolean>;
+  /** Replaces the credentials; false if the account does not exist. */
+  setCredentials(user: string, credentials: StoredCredentials): Promise<boolean>;
+  credentials(user: string): Promise<StoredCredentials | undefined>;
+  exists(user: string): Promise<boolean>;
+  /** Deletes the account's credentials; the other stores are emptied by the caller. */
+  delete(user: string): Promise<boolean>;
+  /** Every account's bare JID, in no particular order, without loading them all at once. */
+  list(): AsyncIterable<string>;
+  count(): Promise<number>;
+}

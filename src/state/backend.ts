@@ -1,0 +1,18 @@
+// The state backend: one implementation of every port, chosen by the composition root.
+import type { AccountStore } from './accounts.js';
+import type { BlocklistStore } from './blocklist.js';
+import type { OfflineStore } from './offline.js';
+import type { RosterStore } from './roster.js';
+import type { SessionRegistry } from './sessions.js';
+
+export interface StateBackend {
+  /** 'memory' or 'redis', for logs and metrics labels. */
+  readonly kind: string;
+  readonly accounts: AccountStore;
+  readonly rosters: RosterStore;
+  readonly sessions: SessionRegistry;
+  readonly offline: OfflineStore;
+  readonly blocklists: BlocklistStore;
+  /** Idempotent; closes connections in reverse order of opening. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,19 @@
+// The embedded state backend: everything in this process, nothing persisted.
+import type { StateBackend } from '../backend.js';
+import { MemoryAccountStore } from './accounts.js';
+import { MemoryBlocklistStore } from './blocklist.js';
+import { MemoryOfflineStore } from './offline.js';
+import { MemoryRosterStore } from './roster.js';
+import { MemorySessionRegistry } from './sessions.js';
+
+export function createMemoryBackend(): StateBackend {
+  return {
+    kind: 'memory',
+    accounts: new MemoryAccountStore(),
+    rosters: new MemoryRosterStore(),
+    sessions: new MemorySessionRegistry(),
+    offline: new MemoryOfflineStore(),
+    blocklists: new MemoryBlocklistStore(),
+    close: async () => {},
+  };
+}

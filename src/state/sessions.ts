@@ -1,0 +1,47 @@
+// The shared half of every connected resource (the session record of doc/session.txt):
+// what other nodes need to route to it. The socket half stays in the owning process.
+
+export interface SessionRecord {
+  full_jid: string;
+  /** Node that owns the socket. */
+  node: string;
+  /** Unique per bind: guards against a replaced session's late writes. */
+  session_id: string;
+  /** The resource priority, default 0 (RFC 6121 §4.7.2.3). */
+  priority: number;
+  /** Last broadcast available presence as XML (with its <delay/>); absent = not an available resource. */
+  presence?: string;
+  /** Requested the roster: receives roster pushes (an interested resource). */
+  interested: boolean;
+  /** XEP-0280 carbons enabled. */
+  carbons: boolean;
+  /** Requested the XEP-0191 blocklist: receives blocklist pushes. */
+  blocklist_interested: boolean;
+}
+
+export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested' | 'carbons' | 'blocklist_interested'>> & {
+  /** null clears it (the resource becomes unavailable). */
+  presence?: string | null;
+};
+
+/**
+ * Guarantees: `claim` is atomic — one full JID has at most one record, and of two racing
+ * claims one replaces the other and is told so. `update` and `release` apply only while the
+ * record still carries the caller's session_id, so a replaced session can never overwrite or
+ * remove its successor. Records do not expire by themselves: a node removes its own on exit,
+ * and the records of a node that died are removed through `byNode`.
+ */
+export interface SessionRegistry {
+  /** Stores the record, returning the one it replaced (to be kicked with <conflict/>). */
+  claim(record: SessionRecord): Promise<SessionRecord | undefined>;
+  update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean>;
+  release(fullJid: string, sessionId: string): Promise<boolean>;
+  get(fullJid: string): Promise<SessionRecord | undefined>;
+  /** Every connected resource of one account (bare JID). */
+  resources(bareJid: string): Promise<SessionRecord[]>;
+  /** Every record a node owns. */
+  byNode(node: string): AsyncIterable<SessionRecord>;
+  /** Every record of the deployment, without loading them all at once. */
+  all(): AsyncIterable<SessionRecord>;
+  count(): Promise<number>;
+}

@@ -1,0 +1,593 @@
+// The client-to-server XML stream parser (RFC 6120 §4, §11).
+//
+// saxes does the tokenising; this module adds what XMPP needs on top of it:
+//   - incremental UTF-8 decoding that rejects invalid input (a fatal streaming TextDecoder),
+//   - the restricted XML profile of §11.1 (no DTD, comments, PIs or custom entities),
+//   - the stream header check and namespace-normalised ltx stanzas,
+//   - memory bounds that never need more than one stanza limit plus one slice of input.
+//
+// Memory bounding: saxes keeps whatever token it is in the middle of (text, an attribute
+// value, a comment, ...) in its own buffers. We therefore feed it at most SLICE_UNITS UTF-16
+// units at a time, and between slices we check how many bytes the current top-level
+// construct (pre-header bytes, the current stanza, or whatever started after the last
+// stanza) spans, using saxes' `position` and the byte length of each slice. Nothing longer
+// than the limit plus one slice is ever held. Between stanzas saxes' text handler is
+// detached, so keepalive whitespace is never accumulated; we check that gap ourselves.
+//
+// Errors: saxes reports well-formedness errors through its `error` handler; every handler
+// here that detects a problem throws the ABORT sentinel to unwind saxes at once. Such a
+// saxes instance is never written to again (reset() creates a new one).
+import { SaxesParser } from 'saxes';
+import type { SaxesAttributeNS, SaxesStartTagNS, SaxesTagNS, XMLDecl } from 'saxes';
+import { Element } from 'ltx';
+import { StreamError, type StreamErrorCondition } from '../xmpp/errors.js';
+import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
+
+export interface StreamParserLimits {
+  /** UTF-8 bytes of one top-level stanza's source text, start tag to end tag. */
+  maxStanzaBytes: number;
+  /** Nesting depth inside a stanza (the stanza element itself is depth 1). */
+  maxDepth: number;
+}
+
+export interface StreamHeader {
+  /** Attributes of <stream:stream> without namespace declarations (xml:lang keeps its prefix). */
+  attrs: Record<string, string>;
+  /** The default namespace declared on <stream:stream> (always jabber:client once accepted). */
+  defaultNs: string | undefined;
+}
+
+export interface StreamParserEvents {
+  streamStart(header: StreamHeader): void;
+  /** Each top-level child of <stream:stream>. */
+  stanza(element: Element): void;
+  /** </stream:stream> */
+  streamEnd(): void;
+  /** Called at most once per stream; afterwards input is ignored until reset(). */
+  error(error: StreamError): void;
+}
+
+/** UTF-16 code units handed to saxes at once; bounds what can be buffered past a limit. */
+const SLICE_UNITS = 16 * 1024;
+/** Bytes allowed before the stream header's opening tag is complete (XML declaration included). */
+export const MAX_HEADER_BYTES = 10_000;
+export const MAX_HEADER_ATTRIBUTES = 64;
+export const MAX_ELEMENT_ATTRIBUTES = 256;
+
+const enum State {
+  /** Waiting for (or inside) the stream header. */
+  Header,
+  /** Header accepted; reading stanzas. */
+  Open,
+  /** </stream:stream> seen; input is ignored. */
+  Ended,
+  /** An error was reported; input is ignored. */
+  Failed,
+}
+
+/** Thrown from inside saxes handlers (and our own checks) to unwind the current write. */
+const ABORT: unique symbol = Symbol('StreamParser.abort');
+
+const DECODE_STREAM: TextDecodeOptions = { stream: true };
+
+type Sax = SaxesParser<{ xmlns: true }>;
+
+/** saxes' (private) handler fields, which SaxesParser.on() assigns by computed name. */
+interface HandlerSlots {
+  errorHandler?: (err: Error) => void;
+  xmldeclHandler?: (decl: XMLDecl) => void;
+  doctypeHandler?: (doctype: string) => void;
+  piHandler?: (pi: unknown) => void;
+  commentHandler?: (comment: string) => void;
+  openTagStartHandler?: (tag: SaxesStartTagNS) => void;
+  attributeHandler?: (attr: SaxesAttributeNS) => void;
+  openTagHandler?: (tag: SaxesTagNS) => void;
+  closeTagHandler?: (tag: SaxesTagNS) => void;
+  cdataHandler?: (cdata: string) => void;
+  textHandler?: (text: string) => void;
+}
+
+/** Whether this saxes version stores handlers where HandlerSlots says (checked once). */
+const HANDLER_SLOTS_OK: boolean = (() => {
+  const probe = new SaxesParser({ xmlns: true });
+  const slots = probe as unknown as Record<string, unknown>;
+  const pairs: Array<[Parameters<typeof probe.on>[0], keyof HandlerSlots]> = [
+    ['error', 'errorHandler'], ['xmldecl', 'xmldeclHandler'], ['doctype', 'doctypeHandler'],
+    ['processinginstruction', 'piHandler'], ['comment', 'commentHandler'],
+    ['opentagstart', 'openTagStartHandler'], ['attribute', 'attributeHandler'], ['opentag', 'openTagHandler'],
+    ['closetag', 'closeTagHandler'], ['cdata', 'cdataHandler'], ['text', 'textHandler'],
+  ];
+  for (const [event, slot] of pairs) {
+    const handler = (): void => {};
+    probe.on(event, handler);
+    if (slots[slot] !== handler) return false;
+  }
+  return true;
+})();
+
+function isXmlSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Maps a saxes error message to a stream error condition. */
+function conditionForSaxesError(message: string): StreamErrorCondition {
+  if (message.includes('undefined entity')) return 'restricted-xml';
+  if (message.includes('doctype')) return 'restricted-xml';
+  if (message.includes('processing instruction')) return 'restricted-xml';
+  if (message.includes('unbound namespace prefix')) return 'bad-namespace-prefix';
+  return 'not-well-formed';
+}
+
+export class StreamParser {
+  private limits: StreamParserLimits;
+  private state: State = State.Header;
+  /** Incremented by reset(); lets a write notice that a callback restarted the stream. */
+  private generation = 0;
+  private sax: Sax | undefined;
+  private decoder: TextDecoder | undefined;
+  /** Leading bytes already examined for UTF-16/UTF-32 signatures (up to 2). */
+  private sniffed = 0;
+
+  // Position accounting. saxes positions are UTF-16 indexes into everything written since
+  // the last reset; `unitBase`/`byteBase` give that index and its UTF-8 byte offset at the
+  // start of the slice being fed, so byteAt() can convert positions inside it.
+  private slice = '';
+  private sliceAscii = true;
+  private unitBase = 0;
+  private byteBase = 0;
+  private cacheUnit = 0;
+  private cacheByte = 0;
+
+  // Stanza under construction.
+  private stack: Element[] = [];
+  /** Attributes of the start tag being parsed, in document order. */
+  private attributes: SaxesAttributeNS[] = [];
+  private nsStack: string[] = [];
+  /** Byte offset of the current stanza's '<', or -1 when between stanzas. */
+  private stanzaStart = -1;
+  /** A stanza (or the stream end) whose closing tag saxes has not finished validating. */
+  private pendingStanza: Element | undefined;
+  private pendingEnd = false;
+
+  // The gap between stanzas: from `gapStartUnit` (just after the previous '>'), only
+  // whitespace is allowed up to the next '<', whose byte offset is `gapLt` once seen.
+  private gapStartUnit = 0;
+  private gapLt = -1;
+
+  constructor(
+    private readonly events: StreamParserEvents,
+    limits: StreamParserLimits,
+  ) {
+    this.limits = { maxStanzaBytes: limits.maxStanzaBytes, maxDepth: limits.maxDepth };
+    this.start();
+  }
+
+  setLimits(limits: Partial<StreamParserLimits>): void {
+    if (limits.maxStanzaBytes !== undefined) this.limits.maxStanzaBytes = limits.maxStanzaBytes;
+    if (limits.maxDepth !== undefined) this.limits.maxDepth = limits.maxDepth;
+  }
+
+  /**
+   * Stream restart (after STARTTLS or SASL success, RFC 6120 §4.3.3): discard state, expect a
+   * new header. When called from inside a callback, the rest of the chunk being written is
+   * discarded, never fed to the new stream (bytes sent before a restart must not be
+   * interpreted after it, cf. STARTTLS command injection).
+   */
+  reset(): void {
+    this.generation++;
+    this.start();
+  }
+
+  /**
+   * UTF-8 bytes of the incomplete top-level construct currently retained (pre-header bytes,
+   * the open stanza, or whatever began after the last stanza). For tests and metrics.
+   */
+  bufferedBytes(): number {
+    switch (this.state) {
+      case State.Header:
+        return this.byteBase;
+      case State.Open:
+        if (this.stanzaStart >= 0) return this.byteBase - this.stanzaStart;
+        return this.gapLt >= 0 ? this.byteBase - this.gapLt : 0;
+      default:
+        return 0;
+    }
+  }
+
+  /** Never throws. */
+  write(chunk: Buffer | string): void {
+    if (this.state >= State.Ended) return;
+    const generation = this.generation;
+    try {
+      let text: string;
+      if (typeof chunk === 'string') {
+        text = chunk;
+      } else {
+        if (this.sniffed < 2) this.sniff(chunk);
+        try {
+          text = this.decoder!.decode(chunk, DECODE_STREAM);
+        } catch {
+          return this.fail('not-well-formed', 'invalid UTF-8');
+        }
+      }
+      const length = text.length;
+      let offset = 0;
+      while (offset < length) {
+        let end = length - offset > SLICE_UNITS ? offset + SLICE_UNITS : length;
+        if (end < length) {
+          // Keep surrogate pairs together so every slice has an exact UTF-8 length.
+          const last = text.charCodeAt(end - 1);
+          if (last >= 0xd800 && last <= 0xdbff) end--;
+        }
+        this.feed(offset === 0 && end === length ? text : text.slice(offset, end));
+        if (generation !== this.generation || this.state >= State.Ended) return;
+        offset = end;
+      }
+    } catch (err) {
+      if (err === ABORT || generation !== this.generation || this.state === State.Failed) return;
+      // A callback threw (or saxes broke an invariant): end this stream instead of throwing.
+      const error = new StreamError('internal-server-error');
+      error.cause = err;
+      this.report(error);
+    }
+  }
+
+  // --- setup -------------------------------------------------------------------------------
+
+  private start(): void {
+    this.state = State.Header;
+    this.decoder = new TextDecoder('utf-8', { fatal: true });
+    this.sniffed = 0;
+    this.slice = '';
+    this.sliceAscii = true;
+    this.unitBase = this.byteBase = this.cacheUnit = this.cacheByte = 0;
+    this.stack = [];
+    this.nsStack = [];
+    this.attributes = [];
+    this.stanzaStart = -1;
+    this.pendingStanza = undefined;
+    this.pendingEnd = false;
+    this.gapStartUnit = 0;
+    this.gapLt = -1;
+
+    const sax: Sax = new SaxesParser({ xmlns: true, fragment: false, position: true });
+    if (HANDLER_SLOTS_OK) {
+      // Named stores: registering ten handlers with sax.on() (keyed stores) pushes the saxes
+      // object into dictionary mode, which makes all of saxes about 4x slower.
+      const slots = sax as unknown as HandlerSlots;
+      slots.errorHandler = this.onError;
+      slots.xmldeclHandler = this.onXmlDecl;
+      slots.doctypeHandler = this.onDoctype;
+      slots.piHandler = this.onProcessingInstruction;
+      slots.commentHandler = this.onComment;
+      slots.openTagStartHandler = this.onOpenTagStart;
+      slots.attributeHandler = this.onAttribute;
+      slots.openTagHandler = this.onOpenTag;
+      slots.closeTagHandler = this.onCloseTag;
+      slots.cdataHandler = this.onCData;
+      slots.textHandler = undefined;
+    } else {
+      sax.on('error', this.onError);
+      sax.on('xmldecl', this.onXmlDecl);
+      sax.on('doctype', this.onDoctype);
+      sax.on('processinginstruction', this.onProcessingInstruction);
+      sax.on('comment', this.onComment);
+      sax.on('opentagstart', this.onOpenTagStart);
+      sax.on('attribute', this.onAttribute);
+      sax.on('opentag', this.onOpenTag);
+      sax.on('closetag', this.onCloseTag);
+      sax.on('cdata', this.onCData);
+    }
+    // 'text' is attached only while inside a stanza (see setTextHandler).
+    this.sax = sax;
+  }
+
+  /** Recognises UTF-16/UTF-32 input by its first bytes (RFC 6120 §11.6: UTF-8 only). */
+  private sniff(chunk: Buffer): void {
+    for (let i = 0; i < chunk.length && this.sniffed < 2; i++, this.sniffed++) {
+      const b = chunk[i]!;
+      if (this.sniffed === 0) {
+        // FE FF / FF FE are UTF-16 byte order marks; 00 3C is UTF-16BE (or UTF-32) '<'.
+        if (b === 0xfe || b === 0xff || b === 0x00) this.fail('unsupported-encoding', 'UTF-8 required');
+        if (b !== 0x3c) this.sniffed = 1; // only "<\0" (UTF-16LE '<') needs the second byte
+      } else if (b === 0x00) {
+        this.fail('unsupported-encoding', 'UTF-8 required');
+      }
+    }
+  }
+
+  // --- feeding and accounting --------------------------------------------------------------
+
+  private feed(slice: string): void {
+    const bytes = Buffer.byteLength(slice);
+    this.slice = slice;
+    this.sliceAscii = bytes === slice.length;
+    this.cacheUnit = this.unitBase;
+    this.cacheByte = this.byteBase;
+    this.sax!.write(slice);
+    if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    const endByte = this.byteBase + bytes;
+    switch (this.state) {
+      case State.Header:
+        if (endByte > MAX_HEADER_BYTES) this.fail('policy-violation', 'stream header too large');
+        break;
+      case State.Open:
+        if (this.stanzaStart >= 0) {
+          if (endByte - this.stanzaStart > this.limits.maxStanzaBytes) this.fail('policy-violation', 'stanza too large');
+        } else {
+          if (this.gapLt < 0) this.scanGapTail();
+          if (this.gapLt >= 0 && endByte - this.gapLt > this.limits.maxStanzaBytes) {
+            this.fail('policy-violation', 'stanza too large');
+          }
+        }
+        break;
+      default:
+    }
+    this.unitBase += slice.length;
+    this.byteBase = endByte;
+    this.slice = '';
+  }
+
+  /** UTF-8 byte offset of a saxes position, which must lie in (or just before) the current slice. */
+  private byteAt(position: number): number {
+    const rel = position - this.unitBase;
+    // rel < 0 only for a character saxes carried over from the previous slice (a CR).
+    if (rel <= 0 || this.sliceAscii) return this.byteBase + rel;
+    if (position < this.cacheUnit) {
+      this.cacheUnit = this.unitBase;
+      this.cacheByte = this.byteBase;
+    }
+    if (position > this.cacheUnit) {
+      this.cacheByte += Buffer.byteLength(this.slice.slice(this.cacheUnit - this.unitBase, rel));
+      this.cacheUnit = position;
+    }
+    return this.cacheByte;
+  }
+
+  /**
+   * End of a slice while between stanzas: everything from the gap start must be whitespace
+   * up to a '<'. Records that '<' (so the limit applies to whatever follows) and rejects
+   * obviously restricted constructs early rather than waiting for them to complete.
+   */
+  private scanGapTail(): void {
+    const s = this.slice;
+    let i = this.gapStartUnit - this.unitBase;
+    if (i < 0) i = 0;
+    while (i < s.length && isXmlSpace(s.charCodeAt(i))) i++;
+    if (i === s.length) return;
+    if (s.charCodeAt(i) !== 0x3c) this.fail('not-well-formed', 'character data between stanzas');
+    this.gapLt = this.byteAt(this.unitBase + i);
+    const next = s.charCodeAt(i + 1);
+    if (next === 0x3f) this.fail('restricted-xml', 'processing instructions are not allowed');
+    if (next === 0x21) {
+      const third = s.charCodeAt(i + 2);
+      if (third === 0x2d) this.fail('restricted-xml', 'comments are not allowed');
+      if (third === 0x44) this.fail('restricted-xml', 'DTDs are not allowed');
+      if (third === 0x5b) this.fail('not-well-formed', 'character data between stanzas');
+    }
+  }
+
+  /**
+   * A top-level '<' (stanza start or stream end) was reached: the gap before it must be
+   * whitespace. Returns the byte offset of that '<'.
+   */
+  private closeGap(): number {
+    let lt = this.gapLt;
+    if (lt < 0) {
+      // The '<' is in the current slice (the end-of-slice scan would have found it otherwise).
+      const s = this.slice;
+      let i = this.gapStartUnit - this.unitBase;
+      if (i < 0) i = 0;
+      while (i < s.length && isXmlSpace(s.charCodeAt(i))) i++;
+      if (s.charCodeAt(i) !== 0x3c) this.fail('not-well-formed', 'character data between stanzas');
+      lt = this.byteAt(this.unitBase + i);
+    }
+    this.gapLt = -1;
+    return lt;
+  }
+
+  private setTextHandler(handler: ((text: string) => void) | undefined): void {
+    if (HANDLER_SLOTS_OK) (this.sax as unknown as HandlerSlots).textHandler = handler;
+    else if (handler) this.sax!.on('text', handler);
+    else this.sax!.off('text');
+  }
+
+  // --- outcome -------------------------------------------------------------------------------
+
+  private fail(condition: StreamErrorCondition, text?: string): never {
+    this.report(new StreamError(condition, text));
+    throw ABORT;
+  }
+
+  private report(error: StreamError): void {
+    if (this.state === State.Failed) return;
+    this.state = State.Failed;
+    // Release everything the broken stream held.
+    this.sax = undefined;
+    this.decoder = undefined;
+    this.stack = [];
+    this.nsStack = [];
+    this.attributes = [];
+    this.pendingStanza = undefined;
+    this.pendingEnd = false;
+    this.slice = '';
+    try {
+      this.events.error(error);
+    } catch {
+      // write() never throws; there is nobody left to tell.
+    }
+  }
+
+  /** Delivers a stanza or stream end once saxes has accepted its closing tag. */
+  private flushPending(): void {
+    const generation = this.generation;
+    const element = this.pendingStanza;
+    if (element !== undefined) {
+      this.pendingStanza = undefined;
+      this.events.stanza(element);
+      if (generation !== this.generation || this.state !== State.Open) throw ABORT;
+    }
+    if (this.pendingEnd) {
+      this.pendingEnd = false;
+      this.state = State.Ended;
+      this.sax = undefined;
+      this.events.streamEnd();
+      throw ABORT;
+    }
+  }
+
+  // --- saxes handlers (arrow functions: bound once, registered on every new saxes) --------
+
+  private readonly onError = (err: Error): void => {
+    if (this.state >= State.Ended) throw ABORT;
+    const message = err.message;
+    if (this.pendingStanza !== undefined || this.pendingEnd) {
+      // saxes calls closetag before checking the closing tag's name; a mismatch retracts it.
+      if (message.includes('unexpected close tag') || message.includes('unmatched closing tag')) {
+        this.pendingStanza = undefined;
+        this.pendingEnd = false;
+      } else {
+        this.flushPending();
+      }
+    }
+    this.fail(conditionForSaxesError(message), message);
+  };
+
+  private readonly onXmlDecl = (decl: XMLDecl): void => {
+    const encoding = decl.encoding?.toLowerCase();
+    if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8') {
+      this.fail('unsupported-encoding', 'UTF-8 required');
+    }
+    if (decl.version !== '1.0') this.fail('not-well-formed', 'XML 1.0 required');
+  };
+
+  private readonly onDoctype = (): void => {
+    this.fail('restricted-xml', 'DTDs are not allowed');
+  };
+
+  private readonly onProcessingInstruction = (): void => {
+    this.fail('restricted-xml', 'processing instructions are not allowed');
+  };
+
+  private readonly onComment = (): void => {
+    if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    this.fail('restricted-xml', 'comments are not allowed');
+  };
+
+  private readonly onCData = (data: string): void => {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined) {
+      if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+      this.fail('not-well-formed', 'character data between stanzas');
+    }
+    this.appendText(top, data);
+  };
+
+  private readonly onText = (text: string): void => {
+    const top = this.stack[this.stack.length - 1];
+    if (top !== undefined) this.appendText(top, text);
+  };
+
+  private appendText(element: Element, text: string): void {
+    const children = element.children;
+    const last = children.length - 1;
+    if (last >= 0 && typeof children[last] === 'string') children[last] += text;
+    else children.push(text);
+  }
+
+  private readonly onOpenTagStart = (_tag: SaxesStartTagNS): void => {
+    this.attributes.length = 0;
+    if (this.state !== State.Open) return; // the stream header itself
+    if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    const depth = this.stack.length + 1;
+    if (depth > this.limits.maxDepth) this.fail('policy-violation', 'stanza nested too deeply');
+    if (depth === 1) {
+      this.stanzaStart = this.closeGap();
+      this.setTextHandler(this.onText);
+    }
+  };
+
+  private readonly onAttribute = (attr: SaxesAttributeNS): void => {
+    const attributes = this.attributes;
+    attributes.push(attr);
+    if (attributes.length > (this.state === State.Header ? MAX_HEADER_ATTRIBUTES : MAX_ELEMENT_ATTRIBUTES)) {
+      this.fail('policy-violation', this.state === State.Header ? 'too many attributes in stream header' : 'too many attributes');
+    }
+  };
+
+  private readonly onOpenTag = (tag: SaxesTagNS): void => {
+    if (this.state === State.Header) return this.openStream(tag);
+    const stack = this.stack;
+    const depth = stack.length;
+    const uri = tag.uri;
+    const attrs: Record<string, string> = {};
+    if (uri !== (depth === 0 ? NS_CLIENT : this.nsStack[depth - 1])) attrs.xmlns = uri;
+    // saxes has resolved the namespace (attr.uri) of the objects it passed to onAttribute.
+    const attributes = this.attributes;
+    for (let i = 0; i < attributes.length; i++) {
+      const attr = attributes[i]!;
+      const prefix = attr.prefix;
+      if (prefix === '') {
+        if (attr.name !== 'xmlns') attrs[attr.name] = attr.value;
+      } else if (prefix !== 'xmlns') {
+        attrs[attr.name] = attr.value;
+        // Keep a prefixed attribute's prefix bound so the element still serialises correctly.
+        if (prefix !== 'xml') attrs[`xmlns:${prefix}`] = attr.uri;
+      }
+    }
+    attributes.length = 0;
+    const element = new Element(tag.local);
+    element.attrs = attrs;
+    if (depth > 0) {
+      const parent = stack[depth - 1]!;
+      element.parent = parent;
+      parent.children.push(element);
+    }
+    stack.push(element);
+    this.nsStack.push(uri);
+  };
+
+  private openStream(tag: SaxesTagNS): void {
+    if (this.byteAt(this.sax!.position) > MAX_HEADER_BYTES) this.fail('policy-violation', 'stream header too large');
+    const attrs: Record<string, string> = {};
+    for (const attr of this.attributes) {
+      if (attr.prefix !== 'xmlns' && attr.name !== 'xmlns') attrs[attr.name] = attr.value;
+    }
+    this.attributes.length = 0;
+    if (tag.local !== 'stream') this.fail('not-well-formed', 'the root element must be <stream:stream/>');
+    if (tag.uri !== NS_STREAMS) this.fail('invalid-namespace', `the stream namespace must be ${NS_STREAMS}`);
+    if (tag.prefix !== 'stream') this.fail('bad-namespace-prefix', 'the stream namespace prefix must be "stream"');
+    const defaultNs = tag.ns[''];
+    if (defaultNs !== NS_CLIENT) this.fail('invalid-namespace', `the default namespace must be ${NS_CLIENT}`);
+    this.state = State.Open;
+    this.gapStartUnit = this.sax!.position;
+    this.gapLt = -1;
+    const generation = this.generation;
+    this.events.streamStart({ attrs, defaultNs });
+    if (generation !== this.generation || this.state !== State.Open) throw ABORT;
+  }
+
+  private readonly onCloseTag = (tag: SaxesTagNS): void => {
+    if (this.state !== State.Open) return;
+    if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    const stack = this.stack;
+    if (stack.length === 0) {
+      // </stream:stream> (saxes checks that it matches the root after this returns).
+      if (!tag.isSelfClosing) this.closeGap();
+      this.pendingEnd = true;
+      return;
+    }
+    const element = stack.pop()!;
+    this.nsStack.pop();
+    if (stack.length > 0) return;
+    const sax = this.sax!;
+    if (this.byteAt(sax.position) - this.stanzaStart > this.limits.maxStanzaBytes) {
+      this.fail('policy-violation', 'stanza too large');
+    }
+    this.stanzaStart = -1;
+    this.gapStartUnit = sax.position;
+    this.gapLt = -1;
+    this.setTextHandler(undefined);
+    this.pendingStanza = element;
+  };
+}

@@ -1,0 +1,17 @@
+// Every contract suite, for one backend factory.
+import { accountsContract } from './accounts.contract.js';
+import { backendContract } from './backend.contract.js';
+import { blocklistContract } from './blocklist.contract.js';
+import type { BackendFactory } from './helpers.js';
+import { offlineContract } from './offline.contract.js';
+import { rosterContract } from './roster.contract.js';
+import { sessionsContract } from './sessions.contract.js';
+
+export function allContracts(makeBackend: BackendFactory): void {
+  backendContract(makeBackend);
+  accountsContract(makeBackend);
+  rosterContract(makeBackend);
+  sessionsContract(makeBackend);
+  offlineContract(makeBackend);
+  blocklistContract(makeBackend);
+}

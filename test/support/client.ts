@@ -1,0 +1,260 @@
+// A raw XMPP test client over real TCP/TLS sockets. It parses with ltx's own SAX parser
+// (independent of the server's), keeps every received top-level element in an inbox, and lets
+// tests wait for the element they expect.
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { Element } from 'ltx';
+import LtxSaxParser from 'ltx/src/parsers/ltx.js';
+
+export type Match = string | ((element: Element) => boolean);
+
+interface Waiter {
+  match: (element: Element) => boolean;
+  resolve: (element: Element) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ConnectOptions {
+  port: number;
+  host?: string;
+  /** Direct TLS (XEP-0368). */
+  directTls?: boolean;
+  domain?: string;
+}
+
+let idCounter = 0;
+
+export class RawClient {
+  readonly inbox: Element[] = [];
+  /** Attributes of the last stream header received. */
+  streamHeader: Record<string, string> | undefined;
+  streamClosed = false;
+  socketClosed = false;
+  private socket: Socket;
+  private parser!: InstanceType<typeof LtxSaxParser>;
+  private depth = 0;
+  private current: Element | undefined;
+  private readonly waiters = new Set<Waiter>();
+  private readonly closeWaiters: Array<() => void> = [];
+  private headerWaiter: (() => void) | undefined;
+  jid: string | undefined;
+
+  private constructor(socket: Socket, readonly domain: string) {
+    this.socket = socket;
+    this.resetParser();
+    this.attach(socket);
+  }
+
+  static async connect(options: ConnectOptions): Promise<RawClient> {
+    const host = options.host ?? '127.0.0.1';
+    const socket: Socket = options.directTls
+      ? tlsConnect({ port: options.port, host, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'] })
+      : netConnect({ port: options.port, host });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(options.directTls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
+    return new RawClient(socket, options.domain ?? 'localhost');
+  }
+
+  get encrypted(): boolean {
+    return (this.socket as TLSSocket).encrypted === true;
+  }
+
+  send(data: string | Element): void {
+    this.socket.write(typeof data === 'string' ? data : data.toString());
+  }
+
+  /** Sends a stream header and waits for the server's header (features arrive in the inbox). */
+  async openStream(to = this.domain, extra = ''): Promise<Element> {
+    this.streamHeader = undefined;
+    const header = new Promise<void>((resolve) => (this.headerWaiter = resolve));
+    this.send(`<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='${to}' version='1.0'${extra}>`);
+    await header;
+    return this.expect((element) => element.name === 'stream:features' || element.name === 'stream:error');
+  }
+
+  /** Waits for (and removes from the inbox) the first element that matches. */
+  expect(match: Match, timeoutMs = 5000): Promise<Element> {
+    const predicate = typeof match === 'string' ? (element: Element) => element.name === match : match;
+    const index = this.inbox.findIndex(predicate);
+    if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0] as Element);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        match: predicate,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new Error(`timed out waiting for ${typeof match === 'string' ? match : 'a matching element'}; inbox: ${this.inbox.map(String).join(' ')}`));
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Sends an iq and waits for its result or error. */
+  async iq(type: 'get' | 'set', payload: string, to?: string): Promise<Element> {
+    const id = `iq${++idCounter}`;
+    this.send(`<iq type='${type}' id='${id}'${to ? ` to='${to}'` : ''}>${payload}</iq>`);
+    return this.expect((element) => element.name === 'iq' && element.attrs.id === id && (element.attrs.type === 'result' || element.attrs.type === 'error'));
+  }
+
+  /**
+   * Round trip to the server (XEP-0199 ping): once it returns, everything the server sent
+   * before answering is in the inbox. Used to show that something did not arrive.
+   */
+  async barrier(): Promise<void> {
+    const reply = await this.iq('get', "<ping xmlns='urn:xmpp:ping'/>", this.domain);
+    if (reply.attrs.type !== 'result') throw new Error(`ping failed: ${reply.toString()}`);
+  }
+
+  /** Removes and returns every inbox element that matches. */
+  take(match: Match): Element[] {
+    const predicate = typeof match === 'string' ? (element: Element) => element.name === match : match;
+    const taken = this.inbox.filter(predicate);
+    for (const element of taken) this.inbox.splice(this.inbox.indexOf(element), 1);
+    return taken;
+  }
+
+  async startTls(): Promise<void> {
+    this.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    await this.expect('proceed');
+    const raw = this.socket;
+    this.detach(raw);
+    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, servername: this.domain });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.attach(secure);
+    this.resetParser();
+  }
+
+  /** SASL PLAIN; resolves with the <success/> or <failure/> element. */
+  async authPlain(username: string, password: string): Promise<Element> {
+    const payload = Buffer.from(`\0${username}\0${password}`).toString('base64');
+    this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${payload}</auth>`);
+    return this.expect((element) => element.name === 'success' || element.name === 'failure');
+  }
+
+  async bind(resource?: string): Promise<Element> {
+    return this.iq('set', `<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>${resource === undefined ? '' : `<resource>${resource}</resource>`}</bind>`);
+  }
+
+  /** STARTTLS (unless direct TLS), PLAIN, stream restart, bind. Returns the bound full JID. */
+  async login(username: string, password: string, resource?: string): Promise<string> {
+    await this.openStream();
+    if (!this.encrypted) {
+      await this.startTls();
+      await this.openStream();
+    }
+    const outcome = await this.authPlain(username, password);
+    if (outcome.name !== 'success') throw new Error(`authentication failed: ${outcome.toString()}`);
+    this.resetParser();
+    await this.openStream();
+    const bound = await this.bind(resource);
+    const jid = bound.getChild('bind')?.getChildText('jid');
+    if (bound.attrs.type !== 'result' || !jid) throw new Error(`bind failed: ${bound.toString()}`);
+    this.jid = jid;
+    return jid;
+  }
+
+  /** Sends </stream:stream> and waits for the socket to close. */
+  async close(): Promise<void> {
+    if (this.socketClosed) return;
+    if (!this.streamClosed) this.send('</stream:stream>');
+    await this.closed();
+  }
+
+  /** Kills the TCP connection without a closing tag. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  closed(timeoutMs = 5000): Promise<void> {
+    if (this.socketClosed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for the connection to close')), timeoutMs);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The condition of the stream error received, if any. */
+  streamError(): string | undefined {
+    const error = this.inbox.find((element) => element.name === 'stream:error');
+    return error?.children.find((child): child is Element => typeof child !== 'string' && child.name !== 'text')?.name;
+  }
+
+  private resetParser(): void {
+    this.depth = 0;
+    this.current = undefined;
+    const parser = new LtxSaxParser();
+    parser.on('startElement', (name: string, attrs: Record<string, string>) => {
+      this.depth += 1;
+      if (this.depth === 1) {
+        this.streamHeader = attrs;
+        this.headerWaiter?.();
+        this.headerWaiter = undefined;
+        return;
+      }
+      const element = new Element(name, attrs);
+      this.current = this.current ? this.current.cnode(element) : element;
+    });
+    parser.on('endElement', () => {
+      this.depth -= 1;
+      if (this.depth === 0) {
+        this.streamClosed = true;
+        return;
+      }
+      const element = this.current as Element;
+      if (this.depth === 1) {
+        this.current = undefined;
+        this.deliver(element);
+      } else {
+        this.current = element.parent as Element;
+      }
+    });
+    parser.on('text', (text: string) => {
+      if (this.current) this.current.t(text);
+    });
+    this.parser = parser;
+  }
+
+  private deliver(element: Element): void {
+    for (const waiter of this.waiters) {
+      if (waiter.match(element)) {
+        this.waiters.delete(waiter);
+        clearTimeout(waiter.timer);
+        waiter.resolve(element);
+        return;
+      }
+    }
+    this.inbox.push(element);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.parser.write(chunk.toString('utf8'));
+  };
+
+  private readonly onClose = (): void => {
+    this.socketClosed = true;
+    for (const waiter of this.closeWaiters.splice(0)) waiter();
+  };
+
+  private attach(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
+    socket.on('error', () => {});
+  }
+
+  private detach(socket: Socket): void {
+    socket.off('data', this.onData);
+    socket.off('close', this.onClose);
+  }
+}
