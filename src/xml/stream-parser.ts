@@ -114,6 +114,8 @@ function conditionForSaxesError(message: string): StreamErrorCondition {
   if (message.includes('undefined entity')) return 'restricted-xml';
   if (message.includes('doctype')) return 'restricted-xml';
   if (message.includes('processing instruction')) return 'restricted-xml';
+  // '<!' followed by anything but '--', '[CDATA[' or 'DOCTYPE': a markup declaration (<!ENTITY ...).
+  if (message.includes('incorrect syntax')) return 'restricted-xml';
   if (message.includes('unbound namespace prefix')) return 'bad-namespace-prefix';
   return 'not-well-formed';
 }
@@ -141,7 +143,8 @@ export class StreamParser {
   // Stanza under construction.
   private stack: Element[] = [];
   /** Attributes of the start tag being parsed, in document order. */
-  private attributes: SaxesAttributeNS[] = [];
+  private attributes: Array<SaxesAttributeNS | undefined> = [];
+  private attributeCount = 0;
   private nsStack: string[] = [];
   /** Byte offset of the current stanza's '<', or -1 when between stanzas. */
   private stanzaStart = -1;
@@ -244,6 +247,7 @@ export class StreamParser {
     this.stack = [];
     this.nsStack = [];
     this.attributes = [];
+    this.attributeCount = 0;
     this.stanzaStart = -1;
     this.pendingStanza = undefined;
     this.pendingEnd = false;
@@ -359,11 +363,11 @@ export class StreamParser {
     this.gapLt = this.byteAt(this.unitBase + i);
     const next = s.charCodeAt(i + 1);
     if (next === 0x3f) this.fail('restricted-xml', 'processing instructions are not allowed');
-    if (next === 0x21) {
+    if (next === 0x21 && i + 2 < s.length) {
       const third = s.charCodeAt(i + 2);
+      if (third === 0x5b) this.fail('not-well-formed', 'character data between stanzas'); // <![CDATA[
       if (third === 0x2d) this.fail('restricted-xml', 'comments are not allowed');
-      if (third === 0x44) this.fail('restricted-xml', 'DTDs are not allowed');
-      if (third === 0x5b) this.fail('not-well-formed', 'character data between stanzas');
+      this.fail('restricted-xml', 'DTDs are not allowed'); // <!DOCTYPE, <!ENTITY, ...
     }
   }
 
@@ -496,7 +500,7 @@ export class StreamParser {
   }
 
   private readonly onOpenTagStart = (_tag: SaxesStartTagNS): void => {
-    this.attributes.length = 0;
+    this.attributeCount = 0;
     if (this.state !== State.Open) return; // the stream header itself
     if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
     const depth = this.stack.length + 1;
@@ -508,9 +512,9 @@ export class StreamParser {
   };
 
   private readonly onAttribute = (attr: SaxesAttributeNS): void => {
-    const attributes = this.attributes;
-    attributes.push(attr);
-    if (attributes.length > (this.state === State.Header ? MAX_HEADER_ATTRIBUTES : MAX_ELEMENT_ATTRIBUTES)) {
+    const count = ++this.attributeCount;
+    this.attributes[count - 1] = attr;
+    if (count > (this.state === State.Header ? MAX_HEADER_ATTRIBUTES : MAX_ELEMENT_ATTRIBUTES)) {
       this.fail('policy-violation', this.state === State.Header ? 'too many attributes in stream header' : 'too many attributes');
     }
   };
@@ -524,8 +528,10 @@ export class StreamParser {
     if (uri !== (depth === 0 ? NS_CLIENT : this.nsStack[depth - 1])) attrs.xmlns = uri;
     // saxes has resolved the namespace (attr.uri) of the objects it passed to onAttribute.
     const attributes = this.attributes;
-    for (let i = 0; i < attributes.length; i++) {
+    const count = this.attributeCount;
+    for (let i = 0; i < count; i++) {
       const attr = attributes[i]!;
+      attributes[i] = undefined; // don't retain values past the tag
       const prefix = attr.prefix;
       if (prefix === '') {
         if (attr.name !== 'xmlns') attrs[attr.name] = attr.value;
@@ -535,7 +541,7 @@ export class StreamParser {
         if (prefix !== 'xml') attrs[`xmlns:${prefix}`] = attr.uri;
       }
     }
-    attributes.length = 0;
+    this.attributeCount = 0;
     const element = new Element(tag.local);
     element.attrs = attrs;
     if (depth > 0) {
@@ -550,10 +556,12 @@ export class StreamParser {
   private openStream(tag: SaxesTagNS): void {
     if (this.byteAt(this.sax!.position) > MAX_HEADER_BYTES) this.fail('policy-violation', 'stream header too large');
     const attrs: Record<string, string> = {};
-    for (const attr of this.attributes) {
+    for (let i = 0; i < this.attributeCount; i++) {
+      const attr = this.attributes[i]!;
       if (attr.prefix !== 'xmlns' && attr.name !== 'xmlns') attrs[attr.name] = attr.value;
     }
-    this.attributes.length = 0;
+    this.attributes = [];
+    this.attributeCount = 0;
     if (tag.local !== 'stream') this.fail('not-well-formed', 'the root element must be <stream:stream/>');
     if (tag.uri !== NS_STREAMS) this.fail('invalid-namespace', `the stream namespace must be ${NS_STREAMS}`);
     if (tag.prefix !== 'stream') this.fail('bad-namespace-prefix', 'the stream namespace prefix must be "stream"');

@@ -22,6 +22,11 @@ export class MemoryRosterStore implements RosterStore {
   }
 
   async entry(user: string, contact: string): Promise<ContactEntry> {
+    return this.entryNow(user, contact);
+  }
+
+  /** Synchronous, so compareAndSet compares and writes in one step. */
+  private entryNow(user: string, contact: string): ContactEntry {
     const roster = this.rosters.get(user);
     const item = roster?.items.get(contact);
     const pendingIn = roster?.pendingIn.get(contact);
@@ -32,7 +37,7 @@ export class MemoryRosterStore implements RosterStore {
   }
 
   async compareAndSet(user: string, contact: string, expected: ContactEntry, next: ContactEntry): Promise<number | undefined> {
-    if (!sameEntry(await this.entry(user, contact), expected)) return undefined;
+    if (!sameEntry(this.entryNow(user, contact), expected)) return undefined;
     let roster = this.rosters.get(user);
     if (!roster) {
       roster = { version: 0, items: new Map(), pendingIn: new Map() };
