@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command (README: `npm test`). Works on a fresh Debian machine as root with only
+# Node.js 20 and npm: installs redis-server and the npm dependencies when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing redis-server"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  else
+    echo "redis-server is missing: install it (Debian: apt-get install redis-server)" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+npx tsc -p tsconfig.json --noEmit
+mkdir -p .tmp
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
+node scripts/test-summary.mjs .tmp/vitest.json || true
+exit "$status"

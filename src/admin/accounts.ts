@@ -1,0 +1,72 @@
+// Account administration shared by the CLI, the admin API and in-band registration:
+// creating, re-keying and deleting accounts, and what deleting means for the other stores.
+import type { Host } from '../core/host.js';
+import { deriveCredentials } from '../sasl/credentials.js';
+import type { StateBackend } from '../state/backend.js';
+import { StreamError } from '../xmpp/errors.js';
+import { JidError, parseJid } from '../xmpp/jid.js';
+
+export type AdminFailure = 'invalid-jid' | 'wrong-domain' | 'exists' | 'not-found' | 'invalid-password';
+
+export class AdminError extends Error {
+  constructor(
+    readonly failure: AdminFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** SCRAM iterations for new credentials (RFC 7677 recommends at least 4096). */
+export const SCRAM_ITERATIONS = 4096;
+
+/** `alice` or `alice@domain` → the prepared bare JID on this domain. */
+export function accountJid(input: string, domain: string): string {
+  let jid;
+  try {
+    jid = parseJid(input.includes('@') ? input : `${input}@${domain}`);
+  } catch (error) {
+    if (error instanceof JidError) throw new AdminError('invalid-jid', `not a valid account JID: ${input}`);
+    throw error;
+  }
+  if (jid.local === '' || jid.resource !== '') throw new AdminError('invalid-jid', `not an account JID: ${input}`);
+  if (jid.domain !== domain) throw new AdminError('wrong-domain', `this server serves ${domain}, not ${jid.domain}`);
+  return jid.bare;
+}
+
+async function credentialsFor(password: string) {
+  if (password.length === 0) throw new AdminError('invalid-password', 'the password is empty');
+  try {
+    return await deriveCredentials(password, SCRAM_ITERATIONS);
+  } catch {
+    throw new AdminError('invalid-password', 'the password contains characters SASLprep prohibits');
+  }
+}
+
+export async function createAccount(state: StateBackend, user: string, password: string): Promise<void> {
+  if (!(await state.accounts.create(user, await credentialsFor(password)))) throw new AdminError('exists', `${user} already exists`);
+}
+
+/** New credentials; the account's other sessions (all of them without `except`) are closed with <reset/>. */
+export async function changePassword(state: StateBackend, user: string, password: string, host?: Host, except?: Parameters<Host['sessions']['closeAccount']>[3]): Promise<void> {
+  if (!(await state.accounts.setCredentials(user, await credentialsFor(password)))) throw new AdminError('not-found', `${user} does not exist`);
+  await host?.sessions.closeAccount(user, new StreamError('reset', 'Password changed'), 'Password changed', except);
+}
+
+/** Deletes the account and everything stored for it; its sessions are closed with <not-authorized/>. */
+export async function deleteAccount(state: StateBackend, user: string, host?: Host): Promise<void> {
+  if (!(await state.accounts.exists(user))) throw new AdminError('not-found', `${user} does not exist`);
+  if (host) {
+    await host.sessions.closeAccount(user, new StreamError('not-authorized', 'Account deleted'), 'Account deleted');
+    // Contacts are told the subscriptions are gone (RFC 6121 §2.5.2), as for a removed item.
+    const roster = await state.rosters.load(user);
+    for (const contact of new Set([...roster.items.keys(), ...roster.pendingIn.keys()])) {
+      await host.hooks.fire('roster-item-removed', { user, contact, item: roster.items.get(contact), pendingIn: roster.pendingIn.has(contact) });
+    }
+    await host.hooks.fire('user-deleted', { user });
+  }
+  await state.rosters.deleteAll(user);
+  await state.offline.deleteAll(user);
+  await state.blocklists.deleteAll(user);
+  await state.accounts.delete(user);
+}

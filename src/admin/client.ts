@@ -1,0 +1,60 @@
+// The CLI's client for a running node's admin API (embedded store: the node holds the state).
+import type { Config } from '../config.js';
+import { RookeryError } from '../errors.js';
+import { AdminError, type AdminFailure } from './accounts.js';
+
+export interface SessionSummary {
+  jid: string;
+  node: string;
+  priority: number;
+  available: boolean;
+  interested: boolean;
+}
+
+export class AdminClient {
+  private readonly base: string;
+
+  constructor(private readonly config: Config) {
+    this.base = `http://127.0.0.1:${config.httpPort}/admin`;
+  }
+
+  async addUser(jid: string, password: string): Promise<string> {
+    return ((await this.call('POST', '/users', { jid, password })) as { jid: string }).jid;
+  }
+
+  async changePassword(jid: string, password: string): Promise<string> {
+    return ((await this.call('PUT', `/users/${encodeURIComponent(jid)}/password`, { password })) as { jid: string }).jid;
+  }
+
+  async deleteUser(jid: string): Promise<string> {
+    return ((await this.call('DELETE', `/users/${encodeURIComponent(jid)}`)) as { jid: string }).jid;
+  }
+
+  async listUsers(): Promise<string[]> {
+    return (await this.call('GET', '/users')) as string[];
+  }
+
+  async sessions(): Promise<SessionSummary[]> {
+    return (await this.call('GET', '/sessions')) as SessionSummary[];
+  }
+
+  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers: {
+          'content-type': 'application/json',
+          ...(this.config.adminToken ? { authorization: `Bearer ${this.config.adminToken}` } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch {
+      throw new RookeryError('ROOKERY_ADMIN_UNREACHABLE', `no running Rookery node answers on port ${this.config.httpPort} (start one, or set ROOKERY_REDIS_URL)`);
+    }
+    const payload = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
+    if (response.ok) return payload;
+    if (response.status === 403) throw new RookeryError('ROOKERY_ADMIN_REFUSED', 'the node refused the admin request (set ROOKERY_ADMIN_TOKEN)');
+    throw new AdminError((payload.error ?? 'not-found') as AdminFailure, payload.message ?? `admin request failed (${response.status})`);
+  }
+}
