@@ -2,11 +2,18 @@
 // (independent of the server's), keeps every received top-level element in an inbox, and lets
 // tests wait for the element they expect.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Element } from 'ltx';
+import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
+import { Element, escapeXML, parse } from 'ltx';
 import LtxSaxParser from 'ltx/src/parsers/ltx.js';
 
 export type Match = string | ((element: Element) => boolean);
+
+/** TLS settings a test may force on the client side (e.g. an old protocol version). */
+export interface ClientTlsOptions {
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+  ciphers?: string;
+}
 
 interface Waiter {
   match: (element: Element) => boolean;
@@ -21,12 +28,18 @@ export interface ConnectOptions {
   /** Direct TLS (XEP-0368). */
   directTls?: boolean;
   domain?: string;
+  /** Source address to connect from (another loopback address looks like another client). */
+  localAddress?: string;
+  /** Client TLS settings for direct TLS. */
+  tls?: ClientTlsOptions;
 }
 
 let idCounter = 0;
 
 export class RawClient {
   readonly inbox: Element[] = [];
+  /** Every top-level element received, in arrival order (for ordering assertions). */
+  readonly log: Element[] = [];
   /** Attributes of the last stream header received. */
   streamHeader: Record<string, string> | undefined;
   streamClosed = false;
@@ -48,9 +61,10 @@ export class RawClient {
 
   static async connect(options: ConnectOptions): Promise<RawClient> {
     const host = options.host ?? '127.0.0.1';
+    const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
     const socket: Socket = options.directTls
-      ? tlsConnect({ port: options.port, host, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'] })
-      : netConnect({ port: options.port, host });
+      ? tlsConnect({ port: options.port, host, ...local, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'], ...options.tls })
+      : netConnect({ port: options.port, host, ...local });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.directTls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
@@ -87,7 +101,7 @@ export class RawClient {
         reject,
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
-          reject(new Error(`timed out waiting for ${typeof match === 'string' ? match : 'a matching element'}; inbox: ${this.inbox.map(String).join(' ')}`));
+          reject(new Error(`timed out waiting for ${describe(match)}; inbox: ${this.inbox.map(String).join(' ')}`));
         }, timeoutMs),
       };
       this.waiters.add(waiter);
@@ -103,11 +117,20 @@ export class RawClient {
 
   /**
    * Round trip to the server (XEP-0199 ping): once it returns, everything the server sent
-   * before answering is in the inbox. Used to show that something did not arrive.
+   * before answering is in the inbox. Used to show that something did not arrive. The answer
+   * only has to come back: a server without XEP-0199 answers with service-unavailable, which
+   * proves the same ordering.
    */
   async barrier(): Promise<void> {
     const reply = await this.iq('get', "<ping xmlns='urn:xmpp:ping'/>", this.domain);
-    if (reply.attrs.type !== 'result') throw new Error(`ping failed: ${reply.toString()}`);
+    const condition = reply.getChild('error')?.getChild('service-unavailable');
+    if (reply.attrs.type !== 'result' && !condition) throw new Error(`ping failed: ${reply.toString()}`);
+  }
+
+  /** Forgets everything received so far (after a test's setup steps). */
+  clear(): void {
+    this.inbox.length = 0;
+    this.log.length = 0;
   }
 
   /** Removes and returns every inbox element that matches. */
@@ -118,12 +141,12 @@ export class RawClient {
     return taken;
   }
 
-  async startTls(): Promise<void> {
+  async startTls(options: ClientTlsOptions = {}): Promise<void> {
     this.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     await this.expect('proceed');
     const raw = this.socket;
     this.detach(raw);
-    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, servername: this.domain });
+    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, servername: this.domain, ...options });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', () => resolve());
       secure.once('error', reject);
@@ -227,6 +250,7 @@ export class RawClient {
   }
 
   private deliver(element: Element): void {
+    this.log.push(element);
     for (const waiter of this.waiters) {
       if (waiter.match(element)) {
         this.waiters.delete(waiter);
@@ -257,4 +281,45 @@ export class RawClient {
     socket.off('data', this.onData);
     socket.off('close', this.onClose);
   }
+}
+
+/** What a Match looks for, for timeout messages. */
+function describe(match: Match): string {
+  if (typeof match === 'string') return match;
+  return (match as { description?: string }).description ?? 'a matching element';
+}
+
+/**
+ * A Match written as the XML the test expects, like the examples in the RFCs:
+ *   await bob.expect(xml`<presence from='${alice}' type='subscribe'/>`)
+ * An element matches when it has the same name, every attribute the template has (with the
+ * same value), a distinct matching child for every child element of the template, and the
+ * template's text if it has any. Whatever the template does not mention is ignored. Values
+ * are XML-escaped.
+ */
+export function xml(strings: TemplateStringsArray, ...values: unknown[]): (element: Element) => boolean {
+  let source = strings[0] ?? '';
+  values.forEach((value, i) => {
+    source += escapeXML(String(value)) + (strings[i + 1] ?? '');
+  });
+  const template = parse(source);
+  const predicate = (element: Element): boolean => matches(template, element);
+  return Object.assign(predicate, { description: source });
+}
+
+function matches(template: Element, element: Element): boolean {
+  if (template.name !== element.name) return false;
+  for (const [name, value] of Object.entries(template.attrs)) {
+    if (element.attrs[name] !== value) return false;
+  }
+  const text = template.getText().trim();
+  if (text !== '' && element.getText() !== template.getText()) return false;
+  const candidates = element.children.filter((child): child is Element => typeof child !== 'string');
+  for (const wanted of template.children) {
+    if (typeof wanted === 'string') continue;
+    const index = candidates.findIndex((child) => matches(wanted, child));
+    if (index < 0) return false;
+    candidates.splice(index, 1);
+  }
+  return true;
 }
