@@ -47,7 +47,9 @@ export interface StreamParserEvents {
   error(error: StreamError): void;
 }
 
-/** UTF-16 code units handed to saxes at once; bounds what can be buffered past a limit. */
+/** Input handed to saxes at once; bounds what can be buffered past a limit. */
+const SLICE_BYTES = 16 * 1024;
+/** The same for input written as strings (UTF-16 code units). */
 const SLICE_UNITS = 16 * 1024;
 /** Bytes allowed before the stream header's opening tag is complete (XML declaration included). */
 export const MAX_HEADER_BYTES = 10_000;
@@ -104,6 +106,15 @@ const HANDLER_SLOTS_OK: boolean = (() => {
   }
   return true;
 })();
+
+/**
+ * A copy of a string that shares no storage with the input. Substrings from saxes may be V8
+ * sliced strings that keep their whole input slice alive; the header lives as long as the
+ * session, so its values are copied.
+ */
+function detach(s: string): string {
+  return s.length === 0 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
 
 function isXmlSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -202,29 +213,38 @@ export class StreamParser {
     if (this.state >= State.Ended) return;
     const generation = this.generation;
     try {
-      let text: string;
       if (typeof chunk === 'string') {
-        text = chunk;
-      } else {
-        if (this.sniffed < 2) this.sniff(chunk);
+        const length = chunk.length;
+        let offset = 0;
+        while (offset < length) {
+          let end = length - offset > SLICE_UNITS ? offset + SLICE_UNITS : length;
+          if (end < length) {
+            // Keep surrogate pairs together so every slice has an exact UTF-8 length.
+            const last = chunk.charCodeAt(end - 1);
+            if (last >= 0xd800 && last <= 0xdbff) end--;
+          }
+          this.feed(offset === 0 && end === length ? chunk : chunk.slice(offset, end));
+          if (generation !== this.generation || this.state >= State.Ended) return;
+          offset = end;
+        }
+        return;
+      }
+      if (this.sniffed < 2) this.sniff(chunk);
+      // Decode slice by slice: nothing past a limit is decoded, and each slice is its own
+      // string, so substrings that saxes hands out (and stanzas keep) never pin a whole
+      // large chunk in memory, only their slice.
+      const length = chunk.length;
+      for (let offset = 0; offset < length; offset += SLICE_BYTES) {
+        const piece = length <= SLICE_BYTES ? chunk : chunk.subarray(offset, Math.min(offset + SLICE_BYTES, length));
+        let text: string;
         try {
-          text = this.decoder!.decode(chunk, DECODE_STREAM);
+          text = this.decoder!.decode(piece, DECODE_STREAM);
         } catch {
           return this.fail('not-well-formed', 'invalid UTF-8');
         }
-      }
-      const length = text.length;
-      let offset = 0;
-      while (offset < length) {
-        let end = length - offset > SLICE_UNITS ? offset + SLICE_UNITS : length;
-        if (end < length) {
-          // Keep surrogate pairs together so every slice has an exact UTF-8 length.
-          const last = text.charCodeAt(end - 1);
-          if (last >= 0xd800 && last <= 0xdbff) end--;
-        }
-        this.feed(offset === 0 && end === length ? text : text.slice(offset, end));
+        if (text.length === 0) continue;
+        this.feed(text);
         if (generation !== this.generation || this.state >= State.Ended) return;
-        offset = end;
       }
     } catch (err) {
       if (err === ABORT || generation !== this.generation || this.state === State.Failed) return;
@@ -558,20 +578,19 @@ export class StreamParser {
     const attrs: Record<string, string> = {};
     for (let i = 0; i < this.attributeCount; i++) {
       const attr = this.attributes[i]!;
-      if (attr.prefix !== 'xmlns' && attr.name !== 'xmlns') attrs[attr.name] = attr.value;
+      if (attr.prefix !== 'xmlns' && attr.name !== 'xmlns') attrs[detach(attr.name)] = detach(attr.value);
     }
     this.attributes = [];
     this.attributeCount = 0;
     if (tag.local !== 'stream') this.fail('not-well-formed', 'the root element must be <stream:stream/>');
     if (tag.uri !== NS_STREAMS) this.fail('invalid-namespace', `the stream namespace must be ${NS_STREAMS}`);
     if (tag.prefix !== 'stream') this.fail('bad-namespace-prefix', 'the stream namespace prefix must be "stream"');
-    const defaultNs = tag.ns[''];
-    if (defaultNs !== NS_CLIENT) this.fail('invalid-namespace', `the default namespace must be ${NS_CLIENT}`);
+    if (tag.ns[''] !== NS_CLIENT) this.fail('invalid-namespace', `the default namespace must be ${NS_CLIENT}`);
     this.state = State.Open;
     this.gapStartUnit = this.sax!.position;
     this.gapLt = -1;
     const generation = this.generation;
-    this.events.streamStart({ attrs, defaultNs });
+    this.events.streamStart({ attrs, defaultNs: NS_CLIENT });
     if (generation !== this.generation || this.state !== State.Open) throw ABORT;
   }
 
