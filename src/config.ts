@@ -31,6 +31,14 @@ export interface Config {
   /** Unset: the embedded in-process store. */
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** The Redis URL names a seed node of a Redis Cluster. */
+  redisCluster: boolean;
+  /** How often a node writes its heartbeat. */
+  heartbeatMs: number;
+  /** A node whose heartbeat is older than this is cleaned up after (its sessions removed). */
+  nodeDeadAfterMs: number;
+  /** How often the dead-node sweep runs. */
+  sweepEveryMs: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   allowPlaintextAuth: boolean;
@@ -62,6 +70,10 @@ export function defaultConfig(): Config {
     httpPort: 5280,
     redisUrl: undefined,
     redisPrefix: 'rk',
+    redisCluster: false,
+    heartbeatMs: 2000,
+    nodeDeadAfterMs: 10_000,
+    sweepEveryMs: 2000,
     tlsCert: undefined,
     tlsKey: undefined,
     allowPlaintextAuth: false,
@@ -133,6 +145,10 @@ function applyEnv(config: Config, env: Env): void {
   config.httpPort = int('ROOKERY_HTTP_PORT') ?? config.httpPort;
   config.redisUrl = text('ROOKERY_REDIS_URL') ?? config.redisUrl;
   config.redisPrefix = text('ROOKERY_REDIS_PREFIX') ?? config.redisPrefix;
+  config.redisCluster = bool('ROOKERY_REDIS_CLUSTER') ?? config.redisCluster;
+  config.heartbeatMs = int('ROOKERY_HEARTBEAT_MS') ?? config.heartbeatMs;
+  config.nodeDeadAfterMs = int('ROOKERY_NODE_DEAD_AFTER_MS') ?? config.nodeDeadAfterMs;
+  config.sweepEveryMs = int('ROOKERY_SWEEP_EVERY_MS') ?? config.sweepEveryMs;
   config.tlsCert = text('ROOKERY_TLS_CERT') ?? config.tlsCert;
   config.tlsKey = text('ROOKERY_TLS_KEY') ?? config.tlsKey;
   config.allowPlaintextAuth = bool('ROOKERY_ALLOW_PLAINTEXT_AUTH') ?? config.allowPlaintextAuth;
@@ -158,6 +174,12 @@ function validate(config: Config): void {
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('ROOKERY_CONFIG_INVALID', 'ROOKERY_TLS_CERT and ROOKERY_TLS_KEY go together');
+  }
+  for (const key of ['heartbeatMs', 'nodeDeadAfterMs', 'sweepEveryMs'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] <= 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `${key} must be a positive integer`);
+  }
+  if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {
+    throw new ConfigError('ROOKERY_CONFIG_INVALID', 'nodeDeadAfterMs must be at least twice heartbeatMs');
   }
   for (const [key, value] of Object.entries(config.limits)) {
     if (!Number.isInteger(value) || value <= 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `limits.${key} must be a positive integer`);

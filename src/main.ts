@@ -1,13 +1,16 @@
-// The composition root: the one place that picks adapters (embedded or Redis state, the HTTP
-// listener) and wires them to the core.
-import { createRedisBackend } from '../cluster/redis/index.js';
+// The composition root: the one place that picks adapters (embedded or Redis state, the
+// cluster services, the HTTP listener) and wires them to the core.
+import { connectCluster, type ClusterServices } from '../cluster/node.js';
 import { HttpListener } from '../metrics/http.js';
 import { adminApi } from './admin/api.js';
 import type { Config } from './config.js';
+import { cleanUpDeadNode, nodeInbox } from './core/cluster.js';
 import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
+import { withNodeCaches } from './state/cached/index.js';
 import { createMemoryBackend } from './state/memory/index.js';
+import { createRedisBackend } from '../cluster/redis/index.js';
 
 export interface RunningNode {
   server: RookeryServer;
@@ -17,15 +20,43 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** The state backend alone (for the CLI's account commands). */
 export async function openState(config: Config): Promise<StateBackend> {
   if (config.redisUrl === undefined) return createMemoryBackend();
-  return createRedisBackend({ url: config.redisUrl, prefix: config.redisPrefix });
+  return createRedisBackend({ url: config.redisUrl, prefix: config.redisPrefix, cluster: config.redisCluster });
 }
 
 export async function startNode(config: Config, log: Logger): Promise<RunningNode> {
-  const state = await openState(config);
-  await forgetOwnStaleSessions(state, config.nodeId, log);
+  let cluster: ClusterServices | undefined;
+  let state: StateBackend;
+  if (config.redisUrl === undefined) {
+    state = createMemoryBackend();
+  } else {
+    cluster = await connectCluster({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      cluster: config.redisCluster,
+      nodeId: config.nodeId,
+      heartbeatMs: config.heartbeatMs,
+      deadAfterMs: config.nodeDeadAfterMs,
+      sweepEveryMs: config.sweepEveryMs,
+      onError: (err) => log.error({ event: 'redis_error', err }),
+    });
+    state = withNodeCaches(cluster.state, cluster.feed);
+  }
   const server = new RookeryServer(config, state, log);
+  if (cluster) {
+    const services = cluster;
+    server.host.bus = services.bus;
+    // A previous process with this node id may have died with sessions registered.
+    await cleanUpDeadNode(server.host, services.bus, config.nodeId);
+    await services.bus.start(nodeInbox(server.host));
+    await services.startLiveness(async () => {
+      log.warn({ event: 'node_evicted' });
+      await server.evictAll();
+    });
+    await services.startSweeper((node) => cleanUpDeadNode(server.host, services.bus, node));
+  }
   await server.start();
   const http = new HttpListener();
   http.route('GET', '/healthz', () => ({ status: 200, text: 'ok\n' }));
@@ -43,18 +74,10 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       stopping ??= (async () => {
         await http.close();
         await server.close();
+        await cluster?.close();
         await state.close();
       })();
       return stopping;
     },
   };
-}
-
-/** Records this node id left behind when its previous process died (same id after a restart). */
-async function forgetOwnStaleSessions(state: StateBackend, nodeId: string, log: Logger): Promise<void> {
-  let removed = 0;
-  for await (const record of state.sessions.byNode(nodeId)) {
-    if (await state.sessions.release(record.full_jid, record.session_id)) removed += 1;
-  }
-  if (removed > 0) log.warn({ event: 'stale_sessions_removed', count: removed });
 }

@@ -62,6 +62,16 @@ export class RookeryServer {
     return { c2s: port(this.plain), c2sTls: port(this.direct) };
   }
 
+  /**
+   * The cluster declared this node dead while it was away (frozen, partitioned) and removed its
+   * sessions: the sockets it still holds are ghosts, so they are closed.
+   */
+  async evictAll(): Promise<void> {
+    const sessions = [...this.connections].map((connection) => connection.session);
+    for (const connection of this.connections) connection.close(new StreamError('undefined-condition', 'Session lost: this node was declared dead'));
+    await Promise.all(sessions.map((session) => this.host.sessions.destroy(session, 'Node was declared dead')));
+  }
+
   /** Stops listening and ends every session (idempotent: keeps its first promise). */
   close(): Promise<void> {
     this.closing ??= this.shutdown();

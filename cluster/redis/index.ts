@@ -2,7 +2,7 @@
 import type { StateBackend } from '../../src/state/backend.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisBlocklistStore } from './blocklist.js';
-import { closeRedis, connectRedis } from './connection.js';
+import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisRosterStore } from './roster.js';
@@ -33,13 +33,17 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  let scripts: Scripts;
   try {
-    scripts = await loadScripts(client);
+    return await openRedisBackend(client, keys, () => closeRedis(client));
   } catch (error) {
     client.disconnect();
     throw error;
   }
+}
+
+/** The backend over a client that is already connected; `close` runs `closeClient` once. */
+export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, closeClient: () => Promise<void>): Promise<StateBackend> {
+  const scripts: Scripts = await loadScripts(client);
   let closing: Promise<void> | undefined;
   return {
     kind: 'redis',
@@ -48,7 +52,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     sessions: new RedisSessionRegistry(client, keys, scripts),
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys),
-    // One connection, so "reverse order of opening" is just closing it; the first call's promise is kept.
-    close: () => (closing ??= closeRedis(client)),
+    // The first call's promise is kept.
+    close: () => (closing ??= closeClient()),
   };
 }

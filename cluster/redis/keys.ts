@@ -9,6 +9,10 @@
 //   <p>:v1:{<bare>}:offline        list   JSON {"v":1,"xml":…,"stamp":…}, oldest first
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
+//   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
+//   <p>:v1:nodes                   zset   live node → last heartbeat (ms)
+//   <p>:v1:node:{<node>}:evicted   string set by the sweeper when it cleaned up after the node (expires)
+//   <p>:v1:changes                 pub/sub channel of change notices (sharded on Redis Cluster)
 //   <p>:v1:count:accounts          string number of accounts (secondary counter)
 //   <p>:v1:count:sessions          string number of session records (secondary counter)
 //
@@ -58,6 +62,23 @@ export class KeyBuilder {
   nodeSessions(node: string): string {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:sessions`;
   }
+
+  /** The node's inbox stream (at-least-once delivery between nodes). */
+  nodeInbox(node: string): string {
+    return `${this.base}:node:{${tagPart(node, 'node name')}}:inbox`;
+  }
+
+  /** Set when a sweeper removed the node's sessions; a node that sees it closes its ghosts. */
+  nodeEvicted(node: string): string {
+    return `${this.base}:node:{${tagPart(node, 'node name')}}:evicted`;
+  }
+
+  /** Live nodes and their last heartbeat. */
+  nodes(): string { return `${this.base}:nodes`; }
+  /** The pub/sub channel of change notices. */
+  changesChannel(): string { return `${this.base}:changes`; }
+  /** BullMQ's own key prefix (its keys are named by BullMQ under it). */
+  jobsPrefix(): string { return `${this.base}:jobs`; }
 
   accountCount(): string { return `${this.base}:count:accounts`; }
   sessionCount(): string { return `${this.base}:count:sessions`; }

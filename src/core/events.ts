@@ -2,6 +2,7 @@
 import type { Element } from 'ltx';
 import type { Jid } from '../xmpp/jid.js';
 import type { RosterItem } from '../state/roster.js';
+import type { SessionRecord } from '../state/sessions.js';
 import type { C2SSession } from './session.js';
 
 export type StanzaKind = 'message' | 'presence' | 'iq';
@@ -48,6 +49,8 @@ export interface HookCatalogue {
   'resource-bind': { session: C2SSession };
   /** After the session left the registry; `error` explains an unclean end. */
   'resource-unbind': { session: C2SSession; error?: string };
+  /** A resource of a dead node was removed from the registry: its contacts must see it go. */
+  'resource-lost': { record: SessionRecord; reason: string };
   /** The first available presence of a resource. */
   'presence/initial': { session: C2SSession; stanza: Element };
   /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */

@@ -6,6 +6,7 @@ import type { Element } from 'ltx';
 import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
 import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
+import { newEnvelopeId } from './envelope-id.js';
 import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
 import type { Host } from './host.js';
 import type { C2SSession } from './session.js';
@@ -98,7 +99,8 @@ export class Router {
     }
     const record = await this.host.state.sessions.get(fullJid);
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
-    return this.host.bus.deliver(record.node, fullJid, stanza.toString());
+    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0 });
+    return true;
   }
 }
 

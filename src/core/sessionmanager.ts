@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { JidError, prepResource } from '../xmpp/jid.js';
 import type { SessionPatch, SessionRecord } from '../state/sessions.js';
+import { newEnvelopeId } from './envelope-id.js';
 import type { Host } from './host.js';
 import type { C2SSession } from './session.js';
 
@@ -115,7 +116,7 @@ export class SessionManager {
   /** Closes the session a newer bind replaced, here or on its node. */
   private async kick(replaced: SessionRecord): Promise<void> {
     if (replaced.node !== this.host.nodeId) {
-      await this.host.bus?.kick(replaced.node, replaced.full_jid, replaced.session_id);
+      await this.host.bus?.send(replaced.node, { kind: 'kick', id: newEnvelopeId(), to: replaced.full_jid, sessionId: replaced.session_id });
       return;
     }
     await this.kickLocal(replaced.full_jid, replaced.session_id);

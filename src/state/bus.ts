@@ -1,12 +1,25 @@
 // Delivery to sessions that other nodes own. The in-process deployment has no other nodes.
 
+/** What a node's inbox carries. `hops` counts re-routes, so a stale route cannot loop. */
+export type BusEnvelope =
+  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number }
+  | { kind: 'kick'; id: string; to: string; sessionId: string };
+
+export interface NodeInbox {
+  /** Handles one envelope; the bus acknowledges it once this resolves. */
+  receive(envelope: BusEnvelope): Promise<void>;
+}
+
 /**
- * Guarantees (for the cluster implementation): a stanza handed to `deliver` reaches the owning
- * node at least once and is written to the session at most once; false means the node or the
- * session is gone and the caller applies the RFC 6121 fallback (offline storage or a bounce).
+ * Guarantees: an envelope sent to a node is kept in that node's inbox until the node has
+ * handled it (at-least-once, in order per sender), and the receiving node drops duplicates by
+ * id, so each is handled once. Envelopes left in a dead node's inbox are handed to whoever
+ * calls `drain` for it.
  */
 export interface NodeBus {
-  deliver(node: string, fullJid: string, stanza: string): Promise<boolean>;
-  /** Asks the owning node to close a session that a newer bind replaced (<conflict/>). */
-  kick(node: string, fullJid: string, sessionId: string): Promise<void>;
+  start(inbox: NodeInbox): Promise<void>;
+  send(node: string, envelope: BusEnvelope): Promise<void>;
+  /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
+  drain(node: string, inbox: NodeInbox): Promise<number>;
+  close(): Promise<void>;
 }

@@ -44,4 +44,6 @@ export interface SessionRegistry {
   /** Every record of the deployment, without loading them all at once. */
   all(): AsyncIterable<SessionRecord>;
   count(): Promise<number>;
+  /** Drops what this node caches about the account, if it caches anything. */
+  invalidate?(bareJid: string): void;
 }

@@ -1,0 +1,86 @@
+// Everything a node needs from Redis to be part of a cluster: the shared state, change notices,
+// its inbox, its heartbeat, and the dead-node sweep. Built here, wired by src/main.ts.
+import { Cluster, Redis } from 'ioredis';
+import type { StateBackend } from '../src/state/backend.js';
+import { DeadNodeSweeper } from './jobs/sweeper.js';
+import { RedisNodeBus } from './redis/bus.js';
+import { RedisChangeFeed } from './redis/changes.js';
+import { closeRedis, connectRedis, type RedisClient } from './redis/connection.js';
+import { openRedisBackend } from './redis/index.js';
+import { KeyBuilder } from './redis/keys.js';
+import { NodeLiveness } from './redis/liveness.js';
+
+export interface ClusterOptions {
+  url: string;
+  prefix: string;
+  cluster: boolean;
+  nodeId: string;
+  heartbeatMs: number;
+  deadAfterMs: number;
+  sweepEveryMs: number;
+  onError(error: unknown): void;
+}
+
+export interface ClusterServices {
+  state: StateBackend;
+  feed: RedisChangeFeed;
+  bus: RedisNodeBus;
+  /** Heartbeats; `onEvicted` runs when this node finds it was declared dead. */
+  startLiveness(onEvicted: () => Promise<void>): Promise<NodeLiveness>;
+  /** Starts the BullMQ dead-node sweep; `cleanUp` runs once per dead node, on one node. */
+  startSweeper(cleanUp: (node: string) => Promise<unknown>): Promise<DeadNodeSweeper>;
+  /** Stops in reverse order of starting; idempotent. */
+  close(): Promise<void>;
+}
+
+export async function connectCluster(options: ClusterOptions): Promise<ClusterServices> {
+  const keys = new KeyBuilder(options.prefix);
+  const client: RedisClient = await connectRedis(options.url, { cluster: options.cluster, onError: options.onError });
+  const state = await openRedisBackend(client, keys, async () => {});
+  const feed = new RedisChangeFeed(client, keys);
+  await feed.start();
+  const bus = new RedisNodeBus(client, keys, options.nodeId, { onError: options.onError });
+  let liveness: NodeLiveness | undefined;
+  let sweeper: DeadNodeSweeper | undefined;
+  let bullConnection: RedisClient | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    state,
+    feed,
+    bus,
+    async startLiveness(onEvicted) {
+      liveness = new NodeLiveness(client, keys, options.nodeId, { heartbeatMs: options.heartbeatMs, deadAfterMs: options.deadAfterMs }, onEvicted, options.onError);
+      await liveness.start();
+      return liveness;
+    },
+    async startSweeper(cleanUp) {
+      if (!liveness) throw new Error('start liveness before the sweeper');
+      // BullMQ blocks on its connections, so it gets its own (with the retry setting it requires).
+      const url = new URL(options.url);
+      bullConnection = options.cluster
+        ? new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], { redisOptions: { maxRetriesPerRequest: null } })
+        : new Redis(options.url, { maxRetriesPerRequest: null });
+      bullConnection.on('error', options.onError);
+      const connection = bullConnection;
+      sweeper = new DeadNodeSweeper(liveness, cleanUp, {
+        connection,
+        prefix: `{${keys.jobsPrefix()}}`,
+        everyMs: options.sweepEveryMs,
+        onError: options.onError,
+      });
+      await sweeper.start();
+      return sweeper;
+    },
+    close() {
+      closing ??= (async () => {
+        await sweeper?.close();
+        if (bullConnection) await closeRedis(bullConnection);
+        await liveness?.stop().catch(options.onError);
+        await bus.close();
+        await feed.close();
+        await closeRedis(client);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Node liveness: every node writes a heartbeat into one sorted set. A node whose heartbeat is
+// older than the dead-after bound is claimed by exactly one sweeper (ZREM answers 1 once), which
+// marks it evicted; the node, if it comes back, sees the mark and closes its stale sockets.
+import type { RedisClient } from './connection.js';
+import type { KeyBuilder } from './keys.js';
+
+export interface LivenessOptions {
+  heartbeatMs: number;
+  deadAfterMs: number;
+}
+
+export class NodeLiveness {
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: KeyBuilder,
+    private readonly nodeId: string,
+    private readonly options: LivenessOptions,
+    /** Called when this node finds it was declared dead while it was away. */
+    private readonly onEvicted: () => Promise<void>,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  async start(): Promise<void> {
+    await this.client.del(this.keys.nodeEvicted(this.nodeId));
+    await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
+    this.timer = setInterval(() => {
+      this.beating ??= this.beat()
+        .catch(this.onError)
+        .finally(() => (this.beating = undefined));
+    }, this.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** One heartbeat; an eviction noticed here is handled before the node registers again. */
+  async beat(): Promise<void> {
+    const results = await this.client
+      .multi()
+      .get(this.keys.nodeEvicted(this.nodeId))
+      .zadd(this.keys.nodes(), 'XX', 'CH', Date.now(), this.nodeId)
+      .exec();
+    const evicted = results?.[0]?.[1] !== null;
+    const stillListed = results?.[1]?.[1] === 1;
+    if (!evicted && stillListed) return;
+    await this.onEvicted();
+    await this.client.del(this.keys.nodeEvicted(this.nodeId));
+    await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
+  }
+
+  /** Nodes whose last heartbeat is older than the dead-after bound. */
+  async deadNodes(now = Date.now()): Promise<string[]> {
+    return this.client.zrangebyscore(this.keys.nodes(), '-inf', String(now - this.options.deadAfterMs));
+  }
+
+  /** true for exactly one caller per death: that caller cleans up after the node. */
+  async claimDead(node: string): Promise<boolean> {
+    const removed = await this.client.zrem(this.keys.nodes(), node);
+    if (removed !== 1) return false;
+    await this.client.set(this.keys.nodeEvicted(node), String(Date.now()), 'PX', Math.max(60_000, this.options.deadAfterMs * 10));
+    return true;
+  }
+
+  liveNodes(): Promise<string[]> {
+    return this.client.zrange(this.keys.nodes(), '0', '-1');
+  }
+
+  /** A clean exit: the node leaves the live set itself. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.beating;
+    await this.client.zrem(this.keys.nodes(), this.nodeId);
+  }
+}

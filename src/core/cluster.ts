@@ -1,0 +1,42 @@
+// What a node does for the rest of the cluster: handle its inbox (stanzas for its sessions,
+// kicks of replaced sessions) and clean up after a node that died.
+import { parse } from 'ltx';
+import type { NodeBus, NodeInbox } from '../state/bus.js';
+import { bareOf } from '../xmpp/jid-string.js';
+import type { Host } from './host.js';
+
+/** The inbox of this node: writes to local sessions, re-routes what it no longer holds. */
+export function nodeInbox(host: Host): NodeInbox {
+  return {
+    async receive(envelope) {
+      if (envelope.kind === 'kick') {
+        await host.sessions.kickLocal(envelope.to, envelope.sessionId);
+        return;
+      }
+      const local = host.sessions.local(envelope.to);
+      if (local) {
+        local.send(envelope.xml);
+        return;
+      }
+      // The resource moved or is gone: route again from fresh state (RFC 6121 §8.5 fallbacks apply).
+      host.state.sessions.invalidate?.(bareOf(envelope.to));
+      await host.router.send(parse(envelope.xml));
+    },
+  };
+}
+
+/**
+ * After a node died: its sessions leave the registry and their contacts see them go
+ * unavailable; stanzas still in its inbox are routed again (to offline storage or a bounce).
+ */
+export async function cleanUpDeadNode(host: Host, bus: NodeBus, node: string): Promise<{ sessions: number; stanzas: number }> {
+  let sessions = 0;
+  for await (const record of host.state.sessions.byNode(node)) {
+    if (!(await host.state.sessions.release(record.full_jid, record.session_id))) continue;
+    sessions += 1;
+    await host.hooks.fire('resource-lost', { record, reason: 'Node failed' });
+  }
+  const stanzas = await bus.drain(node, nodeInbox(host));
+  if (sessions + stanzas > 0) host.log.warn({ event: 'dead_node_cleaned', dead: node, sessions, stanzas });
+  return { sessions, stanzas };
+}

@@ -1,0 +1,76 @@
+// A SessionRegistry that caches each account's records on this node, so routing to a known
+// account costs no store round trip. Every write publishes a change notice; notices from any
+// node drop the cached account.
+import type { ChangeFeed } from '../changes.js';
+import type { SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
+import { bareOf } from '../../xmpp/jid-string.js';
+import { AccountCache } from './account-cache.js';
+
+export class CachedSessionRegistry implements SessionRegistry {
+  private readonly cache: AccountCache<readonly SessionRecord[]>;
+
+  constructor(
+    private readonly inner: SessionRegistry,
+    private readonly feed: ChangeFeed,
+    capacity = 100_000,
+  ) {
+    this.cache = new AccountCache(capacity);
+  }
+
+  /** Called by the feed's listener. */
+  invalidate(bareJid: string): void {
+    this.cache.invalidate(bareJid);
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  async claim(record: SessionRecord): Promise<SessionRecord | undefined> {
+    const replaced = await this.inner.claim(record);
+    await this.changed(bareOf(record.full_jid));
+    return replaced;
+  }
+
+  async update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean> {
+    const updated = await this.inner.update(fullJid, sessionId, patch);
+    if (updated) await this.changed(bareOf(fullJid));
+    return updated;
+  }
+
+  async release(fullJid: string, sessionId: string): Promise<boolean> {
+    const released = await this.inner.release(fullJid, sessionId);
+    if (released) await this.changed(bareOf(fullJid));
+    return released;
+  }
+
+  async get(fullJid: string): Promise<SessionRecord | undefined> {
+    const record = (await this.cachedResources(bareOf(fullJid))).find((candidate) => candidate.full_jid === fullJid);
+    return record ? { ...record } : undefined;
+  }
+
+  async resources(bareJid: string): Promise<SessionRecord[]> {
+    return (await this.cachedResources(bareJid)).map((record) => ({ ...record }));
+  }
+
+  byNode(node: string): AsyncIterable<SessionRecord> {
+    return this.inner.byNode(node);
+  }
+
+  all(): AsyncIterable<SessionRecord> {
+    return this.inner.all();
+  }
+
+  count(): Promise<number> {
+    return this.inner.count();
+  }
+
+  private cachedResources(bareJid: string): Promise<readonly SessionRecord[]> {
+    return this.cache.read(bareJid, () => this.inner.resources(bareJid));
+  }
+
+  private async changed(bareJid: string): Promise<void> {
+    this.cache.invalidate(bareJid);
+    await this.feed.publish(bareJid, 'sessions');
+  }
+}

@@ -1,0 +1,19 @@
+// Change notices between nodes, so each can cache other accounts' shared state.
+
+export type ChangeKind = 'sessions' | 'blocklist';
+
+export interface ChangeListener {
+  changed(bareJid: string, kind: ChangeKind): void;
+  /** Notices may have been missed (the feed reconnected): forget everything cached. */
+  reset(): void;
+}
+
+/**
+ * Guarantees: at-most-once. A notice published while a subscriber is disconnected is lost, so
+ * after every reconnect subscribers get reset(). Notices from one publisher arrive in order.
+ */
+export interface ChangeFeed {
+  publish(bareJid: string, kind: ChangeKind): Promise<void>;
+  subscribe(listener: ChangeListener): void;
+  close(): Promise<void>;
+}
