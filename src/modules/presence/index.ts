@@ -6,6 +6,7 @@ import type { Host } from '../../core/host.js';
 import type { Module } from '../../core/module.js';
 import type { C2SSession } from '../../core/session.js';
 import type { RosterItem } from '../../state/roster.js';
+import type { SessionRecord } from '../../state/sessions.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { errorReply, stanzaType, withDelay } from '../../xmpp/stanza.js';
@@ -39,12 +40,16 @@ async function broadcastPresence(host: Host, session: C2SSession, stanza: Elemen
 
 /** The sender itself, the account's other available resources, and every from/both contact. */
 async function sendToOwnAndContacts(host: Host, session: C2SSession, stanza: Element, reflect: boolean): Promise<void> {
-  const user = session.bare_jid as string;
-  const fullJid = session.full_jid as string;
-  const from = parseJid(fullJid);
-  stanza.attrs.from = fullJid;
+  stanza.attrs.from = session.full_jid as string;
   delete stanza.attrs.to;
   if (reflect) session.send(stanza);
+  await broadcastFrom(host, session.full_jid as string, stanza);
+}
+
+/** A resource's broadcast presence to its account's other available resources and to every from/both contact. */
+async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Promise<void> {
+  const from = parseJid(fullJid);
+  const user = from.bare;
   for (const record of await availableResources(host, user)) {
     if (record.full_jid === fullJid) continue;
     const copy = clone(stanza);
@@ -52,7 +57,6 @@ async function sendToOwnAndContacts(host: Host, session: C2SSession, stanza: Ele
     await host.router.deliverToResource(record.full_jid, copy);
   }
   const roster = await host.state.rosters.load(user);
-  session.roster = roster;
   for (const item of roster.items.values()) {
     if (!hasFrom(item)) continue;
     const copy = clone(stanza);
@@ -198,6 +202,14 @@ async function onUnbind(host: Host, session: C2SSession, error: string | undefin
   session.directed.clear();
 }
 
+/** A resource of a dead node: whoever saw it available sees it go (its directed presence died with the node). */
+async function onLost(host: Host, record: SessionRecord, reason: string): Promise<void> {
+  if (record.presence === undefined) return;
+  const unavailable = new Element('presence', { from: record.full_jid, type: 'unavailable' });
+  unavailable.c('status').t(`Disconnected: ${reason}`);
+  await broadcastFrom(host, record.full_jid, unavailable);
+}
+
 /** Removing a contact cancels both directions (RFC 6121 §2.5.2), bypassing our own outbound rules. */
 async function onItemRemoved(host: Host, user: string, contact: string, item: RosterItem | undefined, pendingIn: boolean): Promise<void> {
   const send = (type: string): Promise<void> =>
@@ -217,6 +229,7 @@ export const presenceModule: Module = {
     api.hook('presence/host', (event) => onHost(host, event));
     api.hook('presence/initial', ({ session }) => onInitialPresence(host, session));
     api.hook('resource-unbind', ({ session, error }) => onUnbind(host, session, error));
+    api.hook('resource-lost', ({ record, reason }) => onLost(host, record, reason));
     api.hook('roster-item-removed', ({ user, contact, item, pendingIn }) => onItemRemoved(host, user, contact, item, pendingIn));
   },
 };
