@@ -47,7 +47,8 @@ export class RookeryServer {
       this.connections.add(new Connection(ctx, socket, directTls));
     };
     this.plain = createServer((socket) => accept(socket, false));
-    this.direct = createTlsServer({ secureContext: this.tls.context, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, (socket) => accept(socket, true));
+    // tls.createServer ignores `secureContext`: the key and certificate must be given directly.
+    this.direct = createTlsServer({ key: this.tls.key, cert: this.tls.cert, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, (socket) => accept(socket, true));
     this.direct.on('tlsClientError', (error) => this.log.debug({ event: 'tls_client_error', err: error.message }));
     await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
