@@ -99,11 +99,7 @@ describe.each(BACKENDS)('@xmpp/client against a %s-backed server', (backend) => 
     expect((await client.barrier()).attrs.type).toBe('result');
   });
 
-  // SERVER BUG: src/server.ts passes `secureContext` to tls.createServer(), which ignores that
-  // option, so the direct TLS listener has no certificate: every handshake fails with
-  // handshake_failure (alert 40; server side: "no suitable signature algorithm"). Passing
-  // { key, cert } (or an SNICallback returning the context) fixes it; then drop `.fails`.
-  it.fails('logs in over direct TLS on the XEP-0368 port', async () => {
+  it('logs in over direct TLS on the XEP-0368 port', async () => {
     const alice = await account('alice');
     const client = create(alice, { resource: 'phone', directTls: true });
     const jid = await client.start();
