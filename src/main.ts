@@ -63,7 +63,9 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   http.route('GET', '/readyz', () => ({ status: 200, text: 'ready\n' }));
   const admin = adminApi(state, server.host, config.adminToken);
   for (const method of ['GET', 'POST', 'PUT', 'DELETE']) http.route(method, '/admin', admin);
-  const httpPort = await http.listen(config.httpPort, config.adminToken === undefined ? '127.0.0.1' : config.bindAddress);
+  // Probes and metrics must be reachable on the pod address; the admin API itself refuses non-loopback
+  // clients unless a token is configured (admin/api.ts).
+  const httpPort = await http.listen(config.httpPort, config.bindAddress);
   log.info({ event: 'http_listening', port: httpPort });
   let stopping: Promise<void> | undefined;
   return {

@@ -1,0 +1,32 @@
+# Rookery node image: `docker build -t rookery:0.1.0 .`
+# Runs the TypeScript sources through tsx (a runtime dependency): there is no build step.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Production dependencies only, installed from the lock file.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+# A fixed, non-root uid/gid (10001): the Helm chart's securityContext runs the pod as it.
+RUN groupadd --system --gid 10001 rookery \
+ && useradd --system --uid 10001 --gid rookery --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin rookery
+COPY --from=deps /app/node_modules ./node_modules
+# package.json is read at run time (XEP-0092 software version); tsconfig.json by tsx.
+COPY package.json package-lock.json tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+COPY cluster ./cluster
+COPY metrics ./metrics
+# Everything is owned by root and read-only to the process; it writes only to /tmp (tsx's cache).
+USER 10001:10001
+# 5222: client (STARTTLS), 5223: client (direct TLS), 5280: HTTP (health, metrics, admin API).
+EXPOSE 5222 5223 5280
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ROOKERY_HTTP_PORT || 5280) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "bin/rookery.js"]
+CMD ["start"]
