@@ -1,11 +1,10 @@
 // Everything a node needs from Redis to be part of a cluster: the shared state, change notices,
 // its inbox, its heartbeat, and the dead-node sweep. Built here, wired by src/main.ts.
-import { Cluster, Redis } from 'ioredis';
 import type { StateBackend } from '../src/state/backend.js';
 import { DeadNodeSweeper } from './jobs/sweeper.js';
 import { RedisNodeBus } from './redis/bus.js';
 import { RedisChangeFeed } from './redis/changes.js';
-import { closeRedis, connectRedis, type RedisClient } from './redis/connection.js';
+import { closeRedis, connectRedis, createRedisClient, type RedisClient } from './redis/connection.js';
 import { openRedisBackend } from './redis/index.js';
 import { KeyBuilder } from './redis/keys.js';
 import { NodeLiveness } from './redis/liveness.js';
@@ -14,6 +13,7 @@ export interface ClusterOptions {
   url: string;
   prefix: string;
   cluster: boolean;
+  password: string | undefined;
   nodeId: string;
   heartbeatMs: number;
   deadAfterMs: number;
@@ -35,7 +35,11 @@ export interface ClusterServices {
 
 export async function connectCluster(options: ClusterOptions): Promise<ClusterServices> {
   const keys = new KeyBuilder(options.prefix);
-  const client: RedisClient = await connectRedis(options.url, { cluster: options.cluster, onError: options.onError });
+  const client: RedisClient = await connectRedis(options.url, {
+    cluster: options.cluster,
+    onError: options.onError,
+    ...(options.password !== undefined ? { password: options.password } : {}),
+  });
   const state = await openRedisBackend(client, keys, async () => {});
   const feed = new RedisChangeFeed(client, keys);
   await feed.start();
@@ -56,10 +60,11 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
     async startSweeper(cleanUp) {
       if (!liveness) throw new Error('start liveness before the sweeper');
       // BullMQ blocks on its connections, so it gets its own (with the retry setting it requires).
-      const url = new URL(options.url);
-      bullConnection = options.cluster
-        ? new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], { redisOptions: { maxRetriesPerRequest: null } })
-        : new Redis(options.url, { maxRetriesPerRequest: null });
+      bullConnection = createRedisClient(options.url, {
+        cluster: options.cluster,
+        maxRetriesPerRequest: null,
+        ...(options.password !== undefined ? { password: options.password } : {}),
+      });
       bullConnection.on('error', options.onError);
       const connection = bullConnection;
       sweeper = new DeadNodeSweeper(liveness, cleanUp, {

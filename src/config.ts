@@ -31,8 +31,12 @@ export interface Config {
   /** Unset: the embedded in-process store. */
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** Redis password kept out of the URL (e.g. from a Kubernetes Secret). */
+  redisPassword: string | undefined;
   /** The Redis URL names a seed node of a Redis Cluster. */
   redisCluster: boolean;
+  /** On SIGTERM, the longest a node takes to hand its clients over before it exits. */
+  drainTimeoutSeconds: number;
   /** How often a node writes its heartbeat. */
   heartbeatMs: number;
   /** A node whose heartbeat is older than this is cleaned up after (its sessions removed). */
@@ -70,7 +74,9 @@ export function defaultConfig(): Config {
     httpPort: 5280,
     redisUrl: undefined,
     redisPrefix: 'rk',
+    redisPassword: undefined,
     redisCluster: false,
+    drainTimeoutSeconds: 25,
     heartbeatMs: 2000,
     nodeDeadAfterMs: 10_000,
     sweepEveryMs: 2000,
@@ -145,7 +151,9 @@ function applyEnv(config: Config, env: Env): void {
   config.httpPort = int('ROOKERY_HTTP_PORT') ?? config.httpPort;
   config.redisUrl = text('ROOKERY_REDIS_URL') ?? config.redisUrl;
   config.redisPrefix = text('ROOKERY_REDIS_PREFIX') ?? config.redisPrefix;
+  config.redisPassword = text('ROOKERY_REDIS_PASSWORD') ?? config.redisPassword;
   config.redisCluster = bool('ROOKERY_REDIS_CLUSTER') ?? config.redisCluster;
+  config.drainTimeoutSeconds = int('ROOKERY_DRAIN_TIMEOUT_SECONDS') ?? config.drainTimeoutSeconds;
   config.heartbeatMs = int('ROOKERY_HEARTBEAT_MS') ?? config.heartbeatMs;
   config.nodeDeadAfterMs = int('ROOKERY_NODE_DEAD_AFTER_MS') ?? config.nodeDeadAfterMs;
   config.sweepEveryMs = int('ROOKERY_SWEEP_EVERY_MS') ?? config.sweepEveryMs;
@@ -175,7 +183,7 @@ function validate(config: Config): void {
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('ROOKERY_CONFIG_INVALID', 'ROOKERY_TLS_CERT and ROOKERY_TLS_KEY go together');
   }
-  for (const key of ['heartbeatMs', 'nodeDeadAfterMs', 'sweepEveryMs'] as const) {
+  for (const key of ['heartbeatMs', 'nodeDeadAfterMs', 'sweepEveryMs', 'drainTimeoutSeconds'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `${key} must be a positive integer`);
   }
   if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {

@@ -23,7 +23,12 @@ export interface RunningNode {
 /** The state backend alone (for the CLI's account commands). */
 export async function openState(config: Config): Promise<StateBackend> {
   if (config.redisUrl === undefined) return createMemoryBackend();
-  return createRedisBackend({ url: config.redisUrl, prefix: config.redisPrefix, cluster: config.redisCluster });
+  return createRedisBackend({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    cluster: config.redisCluster,
+    ...(config.redisPassword !== undefined ? { password: config.redisPassword } : {}),
+  });
 }
 
 export async function startNode(config: Config, log: Logger): Promise<RunningNode> {
@@ -36,6 +41,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       url: config.redisUrl,
       prefix: config.redisPrefix,
       cluster: config.redisCluster,
+      password: config.redisPassword,
       nodeId: config.nodeId,
       heartbeatMs: config.heartbeatMs,
       deadAfterMs: config.nodeDeadAfterMs,

@@ -6,6 +6,8 @@ import { RedisStateError } from './errors.js';
 export type RedisClient = Redis | Cluster;
 
 export interface ConnectOptions {
+  /** Overrides the URL's password (kept out of the URL, e.g. from a Kubernetes Secret). */
+  password?: string;
   /** Treat the URL's host as a seed node of a Redis Cluster. */
   cluster?: boolean;
   /** Connection errors after start-up (ioredis reconnects by itself); by default they are ignored here. */
@@ -21,17 +23,8 @@ export const MIN_REDIS_VERSION: readonly [number, number] = [6, 2];
  * ROOKERY_REDIS_URL, ROOKERY_REDIS_CONNECT or ROOKERY_REDIS_VERSION.
  */
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<RedisClient> {
-  const parsed = parseRedisUrl(url);
-  const client: RedisClient = options.cluster
-    ? new Cluster([{ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }], {
-        lazyConnect: true,
-        redisOptions: {
-          ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-          ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-          ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-        },
-      })
-    : new Redis(url, { lazyConnect: true });
+  const parsed = describeUrl(url);
+  const client = createRedisClient(url, { ...options, lazyConnect: true });
   // Until start-up is done, remember the socket error: connect() itself only says "Connection is closed".
   let startupError: unknown;
   const onStartupError = (error: unknown): void => { startupError ??= error; };
@@ -41,20 +34,81 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   } catch (error) {
     client.disconnect();
     const cause = startupError ?? error;
-    throw new RedisStateError('ROOKERY_REDIS_CONNECT', `Cannot connect to Redis at ${redact(parsed)}: ${messageOf(cause)}`, { cause });
+    throw new RedisStateError('ROOKERY_REDIS_CONNECT', `Cannot connect to Redis at ${parsed}: ${messageOf(cause)}`, { cause });
   } finally {
     client.removeListener('error', onStartupError);
   }
   client.on('error', options.onError ?? (() => {}));
   try {
     const servers: Redis[] = client instanceof Cluster ? client.nodes('master') : [client];
-    for (const server of servers) checkRedisVersion(await server.info('server'), redact(parsed));
+    for (const server of servers) checkRedisVersion(await server.info('server'), parsed);
   } catch (error) {
     client.disconnect();
     if (error instanceof RedisStateError) throw error;
-    throw new RedisStateError('ROOKERY_REDIS_CONNECT', `Cannot query Redis at ${redact(parsed)}: ${messageOf(error)}`, { cause: error });
+    throw new RedisStateError('ROOKERY_REDIS_CONNECT', `Cannot query Redis at ${parsed}: ${messageOf(error)}`, { cause: error });
   }
   return client;
+}
+
+/**
+ * A client for `redis://` / `rediss://` (one server, or a Cluster seed with `cluster`) or
+ * `redis-sentinel://[:password@]host1:26379,host2:26379/masterName` (replicas behind Sentinel;
+ * ioredis follows failovers).
+ */
+export function createRedisClient(
+  url: string,
+  options: ConnectOptions & { lazyConnect?: boolean; maxRetriesPerRequest?: number | null } = {},
+): RedisClient {
+  const common = {
+    ...(options.lazyConnect ? { lazyConnect: true } : {}),
+    ...(options.maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest: options.maxRetriesPerRequest } : {}),
+  };
+  if (url.startsWith('redis-sentinel://')) {
+    const sentinel = parseSentinelUrl(url);
+    const password = options.password ?? sentinel.password;
+    return new Redis({
+      ...common,
+      sentinels: sentinel.hosts,
+      name: sentinel.master,
+      ...(password !== undefined ? { password, sentinelPassword: password } : {}),
+    });
+  }
+  const parsed = parseRedisUrl(url);
+  const username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+  const password = options.password ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined);
+  const auth = { ...(username ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+  if (options.cluster) {
+    return new Cluster([{ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }], {
+      ...(options.lazyConnect ? { lazyConnect: true } : {}),
+      redisOptions: { ...auth, ...common, ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}) },
+    });
+  }
+  return new Redis(url, { ...auth, ...common });
+}
+
+interface SentinelUrl {
+  hosts: Array<{ host: string; port: number }>;
+  master: string;
+  password?: string;
+}
+
+function parseSentinelUrl(url: string): SentinelUrl {
+  const match = /^redis-sentinel:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/]+)\/([^/?#]+)$/.exec(url);
+  if (!match) throw new RedisStateError('ROOKERY_REDIS_URL', 'A Sentinel URL reads redis-sentinel://[:password@]host:port[,host:port…]/masterName');
+  const hosts = (match[2] as string).split(',').map((entry) => {
+    const colon = entry.lastIndexOf(':');
+    const host = colon > 0 ? entry.slice(0, colon) : entry;
+    const port = colon > 0 ? Number(entry.slice(colon + 1)) : 26379;
+    if (!host || !Number.isInteger(port)) throw new RedisStateError('ROOKERY_REDIS_URL', `Bad Sentinel address ${entry}`);
+    return { host: host.replace(/^\[|\]$/g, ''), port };
+  });
+  return { hosts, master: decodeURIComponent(match[3] as string), ...(match[1] ? { password: decodeURIComponent(match[1]) } : {}) };
+}
+
+/** The URL without credentials, for messages. */
+function describeUrl(url: string): string {
+  if (url.startsWith('redis-sentinel://')) return url.replace(/\/\/[^@/]*@/, '//');
+  return redact(parseRedisUrl(url));
 }
 
 /** Throws ROOKERY_REDIS_VERSION unless the INFO text reports Redis ≥ 6.2. */

@@ -19,6 +19,8 @@ export interface RedisBackendOptions {
   prefix?: string;
   /** The URL names a seed node of a Redis Cluster. */
   cluster?: boolean;
+  /** Overrides the URL's password. */
+  password?: string;
   /** Connection errors after start-up (ioredis reconnects by itself). */
   onError?: (error: Error) => void;
 }
@@ -31,6 +33,7 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
   const keys = new KeyBuilder(options.prefix);
   const client = await connectRedis(options.url, {
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
+    ...(options.password !== undefined ? { password: options.password } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
   try {
