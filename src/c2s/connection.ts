@@ -40,6 +40,8 @@ export class Connection implements Conn {
   private socketError: string | undefined;
   private readonly queue: Element[] = [];
   private draining = false;
+  /** The client's closing tag arrived; the stream ends once the queue is drained. */
+  private peerClosed = false;
   private paused = false;
   /** Input is ignored between <proceed/> and the end of the TLS handshake. */
   private awaitingTls = false;
@@ -91,7 +93,11 @@ export class Connection implements Conn {
     }
   }
 
-  /** Writes an optional stream error and our closing tag, then ends the socket. */
+  /**
+   * Writes an optional stream error and our closing tag, then ends the socket. After a stream
+   * error the session ends at once rather than when the peer closes its side: a client that
+   * never does would otherwise stay a routable, available resource whose stanzas are lost.
+   */
   close(error?: StreamError): void {
     if (this.closed) return;
     if (error) this.host.log.info({ event: 'stream_error_sent', session: this.session.id, condition: error.condition });
@@ -101,6 +107,15 @@ export class Connection implements Conn {
     clearTimeout(this.authTimer);
     this.socket.end(`${error ? error.toElement().toString() : ''}</stream:stream>`);
     setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+    if (error) {
+      // Deferred, so that a caller ending the session itself right after close() (a kicked
+      // session, shutdown, a deleted account) does it with its own reason.
+      setImmediate(() => {
+        void this.host.sessions.destroy(this.session, error.condition).catch((err: unknown) => {
+          this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
+        });
+      });
+    }
   }
 
   /** Called by the negotiation after <proceed/>: the rest of this socket's input is TLS. */
@@ -185,10 +200,21 @@ export class Connection implements Conn {
     this.socket.write(this.negotiation.features().toString());
   }
 
+  /**
+   * The client closed its stream. RFC 6120 §4.4: what it sent before the closing tag is still
+   * handled (a last message, an unavailable presence), so the queue drains first; then our
+   * closing tag, then the session ends.
+   */
   private onStreamEnd(): void {
+    this.peerClosed = true;
+    if (!this.draining) this.finishStream();
+  }
+
+  private finishStream(): void {
     if (!this.closed) {
       this.closed = true;
       this.queue.length = 0;
+      clearTimeout(this.authTimer);
       this.socket.end('</stream:stream>');
     }
     void this.host.sessions.destroy(this.session).catch((err: unknown) => {
@@ -225,6 +251,7 @@ export class Connection implements Conn {
     } finally {
       this.draining = false;
     }
+    if (this.peerClosed) this.finishStream();
   }
 
   private async handle(element: Element): Promise<void> {

@@ -25,7 +25,8 @@ export class Router {
     if (kind === 'iq') {
       const invalid = validateIq(stanza, type);
       if (invalid) {
-        session.send(errorReply(stanza, invalid));
+        // RFC 6120 §8.3.1: an error is never answered with another error, even a malformed one.
+        if (type !== 'error') session.send(errorReply(stanza, invalid));
         return;
       }
     }

@@ -53,7 +53,14 @@ async function deliverToBare(host: Host, routed: RoutedStanza): Promise<boolean>
 
 async function deliverToFull(host: Host, routed: RoutedStanza): Promise<boolean> {
   if (await host.router.deliverToResource(routed.to.full, routed.stanza)) return true;
-  return deliverToBare(host, routed); // §8.5.3.2.1: the resource is gone; `to` stays the full JID
+  // §8.5.3.2.1: the resource is gone. Only chat falls back to the bare JID's rules (`to` stays the
+  // full JID); headlines and errors are dropped; normal (or an unknown type, §5.2.2) and groupchat
+  // are refused rather than shown to a resource they were not meant for.
+  const type = stanzaType(routed.stanza) ?? 'normal';
+  if (type === 'chat') return deliverToBare(host, routed);
+  if (type === 'headline' || type === 'error') return true;
+  await host.router.bounce(routed.stanza, new StanzaError('service-unavailable'), routed.origin);
+  return true;
 }
 
 export const messageModule: Module = {

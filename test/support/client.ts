@@ -4,7 +4,14 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
 import { Element, escapeXML, parse } from 'ltx';
-import LtxSaxParser from 'ltx/src/parsers/ltx.js';
+import * as ltxSax from 'ltx/src/parsers/ltx.js';
+
+/** ltx's own SAX parser (its typings describe the module as CommonJS, so it is typed here). */
+interface SaxParser {
+  on(event: string, listener: (...args: never[]) => void): void;
+  write(data: string): void;
+}
+const LtxSaxParser = (ltxSax as unknown as { default: new () => SaxParser }).default;
 
 export type Match = string | ((element: Element) => boolean);
 
@@ -32,6 +39,11 @@ export interface ConnectOptions {
   localAddress?: string;
   /** Client TLS settings for direct TLS. */
   tls?: ClientTlsOptions;
+  /**
+   * Keep our side open after the server closes its side (a client that never answers the
+   * server's closing tag or FIN), instead of closing at once like a well-behaved client.
+   */
+  holdOpen?: boolean;
 }
 
 let idCounter = 0;
@@ -45,7 +57,7 @@ export class RawClient {
   streamClosed = false;
   socketClosed = false;
   private socket: Socket;
-  private parser!: InstanceType<typeof LtxSaxParser>;
+  private parser!: SaxParser;
   private depth = 0;
   private current: Element | undefined;
   private readonly waiters = new Set<Waiter>();
@@ -62,14 +74,22 @@ export class RawClient {
   static async connect(options: ConnectOptions): Promise<RawClient> {
     const host = options.host ?? '127.0.0.1';
     const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
+    // tls.connect honours allowHalfOpen like net.connect does, though its typings leave it out.
+    const halfOpen: { allowHalfOpen: boolean } = { allowHalfOpen: options.holdOpen === true };
     const socket: Socket = options.directTls
-      ? tlsConnect({ port: options.port, host, ...local, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'], ...options.tls })
-      : netConnect({ port: options.port, host, ...local });
+      ? tlsConnect({ port: options.port, host, ...local, ...halfOpen, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'], ...options.tls })
+      : netConnect({ port: options.port, host, ...local, ...halfOpen });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.directTls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
     });
     return new RawClient(socket, options.domain ?? 'localhost');
+  }
+
+  /** The bound bare JID (after login). */
+  get bare(): string {
+    if (this.jid === undefined) throw new Error('not bound');
+    return this.jid.split('/')[0] as string;
   }
 
   get encrypted(): boolean {
@@ -127,6 +147,11 @@ export class RawClient {
     if (reply.attrs.type !== 'result' && !condition) throw new Error(`ping failed: ${reply.toString()}`);
   }
 
+  /** After a SASL success obtained by hand: the server's next header opens a new document. */
+  restartParser(): void {
+    this.resetParser();
+  }
+
   /** Forgets everything received so far (after a test's setup steps). */
   clear(): void {
     this.inbox.length = 0;
@@ -146,7 +171,8 @@ export class RawClient {
     await this.expect('proceed');
     const raw = this.socket;
     this.detach(raw);
-    const secure = tlsConnect({ socket: raw, rejectUnauthorized: false, servername: this.domain, ...options });
+    const halfOpen: { allowHalfOpen: boolean } = { allowHalfOpen: raw.allowHalfOpen };
+    const secure = tlsConnect({ socket: raw, ...halfOpen, rejectUnauthorized: false, servername: this.domain, ...options });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', () => resolve());
       secure.once('error', reject);
@@ -156,11 +182,14 @@ export class RawClient {
     this.resetParser();
   }
 
-  /** SASL PLAIN; resolves with the <success/> or <failure/> element. */
+  /** SASL PLAIN; resolves with the <success/> or <failure/> element (after success, ready for the restart). */
   async authPlain(username: string, password: string): Promise<Element> {
     const payload = Buffer.from(`\0${username}\0${password}`).toString('base64');
     this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${payload}</auth>`);
-    return this.expect((element) => element.name === 'success' || element.name === 'failure');
+    const outcome = await this.expect((element) => element.name === 'success' || element.name === 'failure');
+    // The stream restarts after success (RFC 6120 §6.4.6): the next header opens a new document.
+    if (outcome.name === 'success') this.resetParser();
+    return outcome;
   }
 
   async bind(resource?: string): Promise<Element> {
@@ -322,4 +351,25 @@ function matches(template: Element, element: Element): boolean {
     candidates.splice(index, 1);
   }
   return true;
+}
+
+/**
+ * Test set-up through the protocol (RFC 6121 §3.1): `watcher` subscribes to `target`'s presence
+ * and `target` approves, so watcher has 'to' and target 'from'. Waits until both servers'
+ * sides are done, then clears both inboxes.
+ */
+export async function subscribe(watcher: RawClient, target: RawClient): Promise<void> {
+  watcher.send(`<presence to='${target.bare}' type='subscribe'/>`);
+  await watcher.barrier();
+  target.send(`<presence to='${watcher.bare}' type='subscribed'/>`);
+  await target.barrier();
+  await watcher.barrier();
+  watcher.clear();
+  target.clear();
+}
+
+/** Mutual subscription ('both' on each side), inboxes cleared afterwards. */
+export async function befriend(a: RawClient, b: RawClient): Promise<void> {
+  await subscribe(a, b);
+  await subscribe(b, a);
 }

@@ -69,7 +69,10 @@ async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Prom
 async function onInitialPresence(host: Host, session: C2SSession): Promise<void> {
   const user = session.bare_jid as string;
   const fullJid = session.full_jid as string;
-  const roster = session.roster ?? (await host.state.rosters.load(user));
+  // Read afresh: the copy taken at bind or at the last roster get misses every subscription
+  // change since, and pending requests are stored with the roster too.
+  const roster = await host.state.rosters.load(user);
+  session.roster = roster;
   for (const item of roster.items.values()) {
     if (!hasTo(item)) continue;
     const probe = new Element('presence', { from: fullJid, to: item.jid, type: 'probe' });

@@ -36,6 +36,11 @@ export const rosterModule: Module = {
       return query;
     });
 
+    // RFC 6121 §2.1.5: only the account itself may change its roster.
+    api.iq('bare', 'set', NS_ROSTER, 'query', () => {
+      throw new StanzaError('forbidden', 'You cannot change the roster of another account');
+    });
+
     api.iq('self', 'set', NS_ROSTER, 'query', async ({ payload, origin, respond }) => {
       const user = origin?.bare_jid;
       if (!user) throw new StanzaError('service-unavailable');
@@ -62,7 +67,10 @@ export const rosterModule: Module = {
 
       const name = item.attrs.name === undefined || item.attrs.name === '' ? undefined : String(item.attrs.name);
       if (name !== undefined && name.length > MAX_NAME_LENGTH) throw new StanzaError('not-acceptable', 'Name too long');
-      const groups = [...new Set(item.getChildren('group').map((group: Element) => group.getText()))];
+      const listed = item.getChildren('group').map((group: Element) => group.getText());
+      const groups = [...new Set(listed)];
+      // RFC 6121 §2.3.3: a repeated group is a malformed request, not something to tidy up.
+      if (groups.length !== listed.length) throw new StanzaError('bad-request', 'Duplicate group');
       if (groups.some((group) => group === '')) throw new StanzaError('not-acceptable', 'Empty group name');
       if (groups.length > MAX_GROUPS) throw new StanzaError('not-acceptable', 'Too many groups');
       groups.sort();
