@@ -61,6 +61,13 @@ export class SessionManager {
       blocklist_interested: false,
     };
     const replaced = await this.host.state.sessions.claim(record);
+    if (session.destroyed) {
+      // The connection ended while we were claiming: leave no record without a socket behind.
+      await this.host.state.sessions.release(fullJid, session.id);
+      // The replaced session lost its record to this bind either way, so it must not stay a ghost.
+      if (replaced) await this.kick(replaced);
+      throw new StanzaError('internal-server-error', 'Connection closed during bind', 'wait');
+    }
     session.resource = resource;
     session.full_jid = fullJid;
     session.roster = roster;
