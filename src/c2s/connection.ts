@@ -7,7 +7,9 @@ import { Element, escapeXML } from 'ltx';
 import type { Host } from '../core/host.js';
 import { C2SSession, type Conn } from '../core/session.js';
 import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
-import { StreamError } from '../xmpp/errors.js';
+import { StanzaError, StreamError } from '../xmpp/errors.js';
+import { errorReply, stanzaType } from '../xmpp/stanza.js';
+import type { StanzaKind } from '../telemetry.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { Negotiation } from './negotiation.js';
@@ -54,7 +56,7 @@ export class Connection implements Conn {
   ) {
     this.socket = socket;
     this.transport = directTls ? 'directtls' : 'plain';
-    this.session = new C2SSession(randomBytes(9).toString('base64url'), this);
+    this.session = new C2SSession(randomBytes(9).toString('base64url'), this, ctx.host.telemetry);
     const limits = ctx.host.config.limits;
     this.parser = new StreamParser(
       {
@@ -100,7 +102,10 @@ export class Connection implements Conn {
    */
   close(error?: StreamError): void {
     if (this.closed) return;
-    if (error) this.host.log.info({ event: 'stream_error_sent', session: this.session.id, condition: error.condition });
+    if (error) {
+      this.host.log.info({ event: 'stream_error_sent', session: this.session.id, condition: error.condition });
+      this.host.telemetry.streamError(error.condition);
+    }
     if (!this.headerSent) this.sendHeader();
     this.closed = true;
     this.queue.length = 0;
@@ -244,7 +249,8 @@ export class Connection implements Conn {
         try {
           await this.handle(element);
         } catch (err) {
-          this.host.log.error({ event: 'stanza_failed', session: this.session.id, name: element.name, err });
+          this.host.log.error({ event: 'stanza_failed', session: this.session.id, name: element.name, id: element.attrs.id, err });
+          this.failed(element);
         }
         if (this.closed) break;
       }
@@ -254,9 +260,22 @@ export class Connection implements Conn {
     if (this.peerClosed) this.finishStream();
   }
 
+  /** A stanza whose handling failed is answered, not lost (RFC 6120 §8.3.3.5). */
+  private failed(element: Element): void {
+    if (!isClientStanza(element) || this.session.type !== 'c2s') return;
+    const type = stanzaType(element);
+    if (type === 'error' || (element.name === 'iq' && type === 'result')) {
+      this.host.telemetry.routed('dropped');
+      return;
+    }
+    this.host.telemetry.routed('bounced');
+    this.session.send(errorReply(element, new StanzaError('internal-server-error')));
+  }
+
   private async handle(element: Element): Promise<void> {
     if (this.session.type === 'c2s') {
       if (isClientStanza(element)) {
+        this.host.telemetry.stanzaIn(element.name as StanzaKind);
         await this.host.router.fromClient(this.session, element);
       } else {
         this.close(new StreamError('unsupported-stanza-type'));

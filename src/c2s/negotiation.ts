@@ -142,6 +142,7 @@ export class Negotiation {
       throttle.fail(address, step.username);
       const delay = throttle.delay(address, step.username);
       if (delay > 0) await sleep(delay);
+      this.host.telemetry.authentication(mechanism, 'failure');
       await this.host.hooks.fire('authentication-failure', { session: this.session, mechanism, condition: step.error.condition });
       this.failure(step.error.condition, step.error.text);
       if (++this.saslFailures >= MAX_SASL_FAILURES) this.connection.close(new StreamError('policy-violation', 'Too many failed authentication attempts'));
@@ -154,6 +155,7 @@ export class Negotiation {
     this.connection.authenticated();
     this.connection.restartStream();
     this.host.log.info({ event: 'authenticated', session: this.session.id, mechanism });
+    this.host.telemetry.authentication(mechanism, 'success');
     await this.host.hooks.fire('authentication-success', { session: this.session, mechanism });
   }
 

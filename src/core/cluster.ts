@@ -2,17 +2,44 @@
 // kicks of replaced sessions) and clean up after a node that died.
 import { parse } from 'ltx';
 import type { NodeBus, NodeInbox } from '../state/bus.js';
+import { Lru } from '../state/cached/lru.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
 
+/** Per host: ids of sessions kicked before they finished binding here. */
+const earlyKicks = new WeakMap<Host, Lru<string, true>>();
+
+/**
+ * A kick can overtake the bind it is about: another node's claim replaced the record of a
+ * session that has claimed it but is not yet registered locally, so kickLocal finds nothing and
+ * both sessions would live on. Such kicks are kept and applied when that bind completes.
+ */
+function earlyKicksOf(host: Host): Lru<string, true> {
+  const existing = earlyKicks.get(host);
+  if (existing) return existing;
+  const kicks = new Lru<string, true>(10_000);
+  earlyKicks.set(host, kicks);
+  host.hooks.on('resource-bind', async ({ session }) => {
+    if (!kicks.get(session.id) || session.full_jid === undefined) return false;
+    kicks.delete(session.id);
+    await host.sessions.kickLocal(session.full_jid, session.id);
+    return true; // the session is gone: the other resource-bind handlers have nothing to do
+  }, 100);
+  return kicks;
+}
+
 /** The inbox of this node: writes to local sessions, re-routes what it no longer holds. */
 export function nodeInbox(host: Host): NodeInbox {
+  const kicks = earlyKicksOf(host);
   return {
     async receive(envelope) {
       if (envelope.kind === 'kick') {
-        await host.sessions.kickLocal(envelope.to, envelope.sessionId);
+        if (host.sessions.local(envelope.to)?.id === envelope.sessionId) await host.sessions.kickLocal(envelope.to, envelope.sessionId);
+        else kicks.set(envelope.sessionId, true);
         return;
       }
+      host.telemetry.busEnvelope('in');
+      if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);
       const local = host.sessions.local(envelope.to);
       if (local) {
         local.send(envelope.xml);

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { StateBackend } from '../state/backend.js';
 import type { NodeBus } from '../state/bus.js';
+import { noTelemetry, type Telemetry } from '../telemetry.js';
 import { HookBus } from './hooks.js';
 import type { HookCatalogue } from './events.js';
 import { IqRegistry } from './iq.js';
@@ -17,6 +18,8 @@ export class Host {
   readonly router: Router;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
+  /** Set by the composition root (Prometheus metrics). */
+  telemetry: Telemetry = noTelemetry;
   /** Set by the composition root when other nodes exist. */
   bus: NodeBus | undefined;
 

@@ -81,7 +81,11 @@ export class Router {
    */
   async bounce(stanza: Element, error: StanzaError, origin?: C2SSession): Promise<RouteOutcome> {
     const type = stanzaType(stanza);
-    if (type === 'error' || (stanza.name === 'iq' && type === 'result')) return 'discarded';
+    if (type === 'error' || (stanza.name === 'iq' && type === 'result')) {
+      this.host.telemetry.routed('discarded');
+      return 'discarded';
+    }
+    this.host.telemetry.routed('bounced');
     const reply = errorReply(stanza, error);
     if (origin && !origin.destroyed && stanza.attrs.from === origin.full_jid) {
       origin.send(reply);
@@ -95,12 +99,15 @@ export class Router {
   async deliverToResource(fullJid: string, stanza: Element): Promise<boolean> {
     const local = this.host.sessions.local(fullJid);
     if (local) {
+      this.host.telemetry.routed('local');
       local.send(stanza);
       return true;
     }
     const record = await this.host.state.sessions.get(fullJid);
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
-    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0 });
+    this.host.telemetry.routed('remote');
+    this.host.telemetry.busEnvelope('out');
+    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now() });
     return true;
   }
 }

@@ -4,6 +4,7 @@
 import type { Element } from 'ltx';
 import type { StreamError } from '../xmpp/errors.js';
 import type { RosterSnapshot } from '../state/roster.js';
+import { kindOfName, kindOfXml, noTelemetry, type Telemetry } from '../telemetry.js';
 
 export type SessionType = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
 
@@ -48,7 +49,11 @@ export class C2SSession {
   /** Set once destroy has started, so it runs once. */
   destroyed = false;
 
-  constructor(id: string, conn: Conn) {
+  constructor(
+    id: string,
+    conn: Conn,
+    private readonly telemetry: Telemetry = noTelemetry,
+  ) {
     this.id = id;
     this.conn = conn;
   }
@@ -61,7 +66,13 @@ export class C2SSession {
   /** Converts x to a string and writes it to the connection. */
   send(x: Element | string): void {
     if (this.destroyed) return;
-    this.conn.write(typeof x === 'string' ? x : x.toString());
+    if (typeof x === 'string') {
+      this.telemetry.stanzaOut(kindOfXml(x));
+      this.conn.write(x);
+    } else {
+      this.telemetry.stanzaOut(kindOfName(x.name));
+      this.conn.write(x.toString());
+    }
   }
 
   /** Disconnects the client; the session manager's destroy does the clean-up. */

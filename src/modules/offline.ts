@@ -18,7 +18,8 @@ export const offlineModule: Module = {
     api.hook('message/offline', async ({ stanza, to, origin }) => {
       if (!STORED_TYPES.has(stanzaType(stanza) ?? 'normal')) return false;
       const stored = await host.state.offline.store(to.bare, { xml: stanza.toString(), stamp: Date.now() }, host.config.limits.offlineMessages);
-      if (!stored) await host.router.bounce(stanza, new StanzaError('service-unavailable', 'Offline storage is full'), origin);
+      if (stored) host.telemetry.routed('offline');
+      else await host.router.bounce(stanza, new StanzaError('service-unavailable', 'Offline storage is full'), origin);
       return true;
     });
 

@@ -2,7 +2,8 @@
 
 /** What a node's inbox carries. `hops` counts re-routes, so a stale route cannot loop. */
 export type BusEnvelope =
-  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number }
+  /** `at`: when it was sent (ms since the epoch), for the cross-node latency metric. */
+  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number }
   | { kind: 'kick'; id: string; to: string; sessionId: string };
 
 export interface NodeInbox {
