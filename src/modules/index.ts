@@ -1,13 +1,34 @@
 // The feature modules every node loads, in load order.
 import type { Config } from '../config.js';
 import type { Module } from '../core/module.js';
+import { blockingModule } from './blocking.js';
+import { capsModule } from './caps.js';
+import { carbonsModule } from './carbons.js';
+import { discoModule } from './disco.js';
 import { iqRoutingModule } from './iq-routing.js';
+import { legacySessionModule } from './legacy-session.js';
 import { messageModule } from './message.js';
 import { offlineModule } from './offline.js';
+import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
+import { registerModule } from './register.js';
 import { rosterModule } from './roster/index.js';
+import { versionModule } from './version.js';
 
 export function defaultModules(config: Config): Module[] {
-  void config;
-  return [iqRoutingModule, messageModule, offlineModule, rosterModule, presenceModule];
+  return [
+    iqRoutingModule,
+    messageModule,
+    offlineModule,
+    rosterModule,
+    presenceModule,
+    discoModule,
+    capsModule,
+    pingModule,
+    versionModule,
+    legacySessionModule,
+    carbonsModule,
+    blockingModule,
+    ...(config.allowRegistration ? [registerModule] : []),
+  ];
 }
