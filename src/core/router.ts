@@ -40,8 +40,9 @@ export class Router {
         return;
       }
       if (to.resource === '' && to.bare === session.bare_jid) {
-        to = undefined; // addressed to the account itself
-        delete stanza.attrs.to;
+        // Addressed to the account itself; `to` stays on the stanza (RFC 6121 §8.5.2.1.1: never rewritten).
+        stanza.attrs.to = to.bare;
+        to = undefined;
       } else {
         stanza.attrs.to = to.full;
       }
