@@ -2,6 +2,7 @@
 // flood the cluster bus). At-most-once: after the subscriber reconnects, listeners are reset.
 import { Cluster } from 'ioredis';
 import type { ChangeFeed, ChangeKind, ChangeListener } from '../../src/state/changes.js';
+import type { Telemetry } from '../../src/telemetry.js';
 import { duplicateClient, type RedisClient } from './connection.js';
 import type { KeyBuilder } from './keys.js';
 
@@ -18,13 +19,16 @@ export class RedisChangeFeed implements ChangeFeed {
   constructor(
     private readonly client: RedisClient,
     keys: KeyBuilder,
+    private readonly telemetry?: Telemetry,
   ) {
     this.sharded = client instanceof Cluster;
     this.channel = keys.changesChannel();
   }
 
   async start(): Promise<void> {
-    const subscriber = duplicateClient(this.client);
+    // ioredis routes SSUBSCRIBE to the shard owning the channel only with shardedSubscribers;
+    // without it the command goes to an arbitrary node and fails with endless MOVED redirections.
+    const subscriber = this.client instanceof Cluster ? this.client.duplicate([], { shardedSubscribers: true }) : duplicateClient(this.client);
     this.subscriber = subscriber;
     let readyOnce = false;
     subscriber.on('ready', () => {
@@ -38,6 +42,7 @@ export class RedisChangeFeed implements ChangeFeed {
       if (version !== String(NOTICE_VERSION) && version !== String(NOTICE_VERSION - 1)) return;
       const kind = CODE_KINDS.get(code);
       if (!kind || bare === '') return;
+      this.telemetry?.changeNotice('in');
       for (const listener of this.listeners) listener.changed(bare, kind);
     };
     if (this.sharded) {
@@ -53,6 +58,7 @@ export class RedisChangeFeed implements ChangeFeed {
     const notice = `${NOTICE_VERSION}|${KIND_CODES[kind]}|${bareJid}`;
     if (this.sharded) await this.client.spublish(this.channel, notice);
     else await this.client.publish(this.channel, notice);
+    this.telemetry?.changeNotice('out');
   }
 
   subscribe(listener: ChangeListener): void {

@@ -36,13 +36,13 @@ export class NodeLiveness {
 
   /** One heartbeat; an eviction noticed here is handled before the node registers again. */
   async beat(): Promise<void> {
-    const results = await this.client
-      .multi()
-      .get(this.keys.nodeEvicted(this.nodeId))
-      .zadd(this.keys.nodes(), 'XX', 'CH', Date.now(), this.nodeId)
-      .exec();
-    const evicted = results?.[0]?.[1] !== null;
-    const stillListed = results?.[1]?.[1] === 1;
+    // Two commands, not a MULTI: the keys sit in different Redis Cluster slots. None is needed:
+    // a sweeper removes the node from the live set before it sets the mark, so an eviction
+    // between the two is still seen, as a ZADD XX that finds the node gone.
+    const mark = await this.client.get(this.keys.nodeEvicted(this.nodeId));
+    const updated = await this.client.zadd(this.keys.nodes(), 'XX', 'CH', Date.now(), this.nodeId);
+    const evicted = mark !== null;
+    const stillListed = Number(updated) === 1;
     if (!evicted && stillListed) return;
     await this.onEvicted();
     await this.client.del(this.keys.nodeEvicted(this.nodeId));

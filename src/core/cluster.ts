@@ -22,6 +22,7 @@ function earlyKicksOf(host: Host): Lru<string, true> {
   host.hooks.on('resource-bind', async ({ session }) => {
     if (!kicks.get(session.id) || session.full_jid === undefined) return false;
     kicks.delete(session.id);
+    host.log.info({ event: 'kick_after_bind', session: session.id });
     await host.sessions.kickLocal(session.full_jid, session.id);
     return true; // the session is gone: the other resource-bind handlers have nothing to do
   }, 100);
