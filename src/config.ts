@@ -19,6 +19,8 @@ export interface Limits {
   authTimeoutSeconds: number;
   /** Failed authentications per address or account before replies are slowed down. */
   authFailuresBeforeDelay: number;
+  /** XEP-0198: unacknowledged stanzas kept for one client before it is disconnected. */
+  smMaxQueue: number;
 }
 
 export interface Config {
@@ -35,6 +37,8 @@ export interface Config {
   redisPassword: string | undefined;
   /** The Redis URL names a seed node of a Redis Cluster. */
   redisCluster: boolean;
+  /** XEP-0198: how long a resumable session waits for its client to come back. */
+  smHibernationSeconds: number;
   /** On SIGTERM, the longest a node takes to hand its clients over before it exits. */
   drainTimeoutSeconds: number;
   /** How often a node writes its heartbeat. */
@@ -62,6 +66,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxOutboundBytes: 4 * 1024 * 1024,
   authTimeoutSeconds: 60,
   authFailuresBeforeDelay: 3,
+  smMaxQueue: 1000,
 };
 
 export function defaultConfig(): Config {
@@ -76,6 +81,7 @@ export function defaultConfig(): Config {
     redisPrefix: 'rk',
     redisPassword: undefined,
     redisCluster: false,
+    smHibernationSeconds: 300,
     drainTimeoutSeconds: 25,
     heartbeatMs: 2000,
     nodeDeadAfterMs: 10_000,
@@ -154,6 +160,7 @@ function applyEnv(config: Config, env: Env): void {
   config.redisPassword = text('ROOKERY_REDIS_PASSWORD') ?? config.redisPassword;
   config.redisCluster = bool('ROOKERY_REDIS_CLUSTER') ?? config.redisCluster;
   config.drainTimeoutSeconds = int('ROOKERY_DRAIN_TIMEOUT_SECONDS') ?? config.drainTimeoutSeconds;
+  config.smHibernationSeconds = int('ROOKERY_SM_HIBERNATION_SECONDS') ?? config.smHibernationSeconds;
   config.heartbeatMs = int('ROOKERY_HEARTBEAT_MS') ?? config.heartbeatMs;
   config.nodeDeadAfterMs = int('ROOKERY_NODE_DEAD_AFTER_MS') ?? config.nodeDeadAfterMs;
   config.sweepEveryMs = int('ROOKERY_SWEEP_EVERY_MS') ?? config.sweepEveryMs;
@@ -183,7 +190,7 @@ function validate(config: Config): void {
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('ROOKERY_CONFIG_INVALID', 'ROOKERY_TLS_CERT and ROOKERY_TLS_KEY go together');
   }
-  for (const key of ['heartbeatMs', 'nodeDeadAfterMs', 'sweepEveryMs', 'drainTimeoutSeconds'] as const) {
+  for (const key of ['heartbeatMs', 'nodeDeadAfterMs', 'sweepEveryMs', 'drainTimeoutSeconds', 'smHibernationSeconds'] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `${key} must be a positive integer`);
   }
   if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {

@@ -12,6 +12,8 @@ import type { Logger } from './log.js';
 import { defaultModules } from './modules/index.js';
 import type { StateBackend } from './state/backend.js';
 import { StreamError } from './xmpp/errors.js';
+import type { Telemetry } from './telemetry.js';
+import type { JobScheduler } from './state/scheduler.js';
 
 export class RookeryServer {
   readonly host: Host;
@@ -26,8 +28,12 @@ export class RookeryServer {
     readonly config: Config,
     readonly state: StateBackend,
     readonly log: Logger,
+    /** Adapters the modules need while they load (metrics, BullMQ jobs). */
+    adapters: { telemetry?: Telemetry; jobs?: JobScheduler } = {},
   ) {
     this.host = new Host(config, state, log);
+    if (adapters.telemetry) this.host.telemetry = adapters.telemetry;
+    if (adapters.jobs) this.host.jobs = adapters.jobs;
     this.modules = new ModuleManager(this.host);
     for (const module of defaultModules(config)) this.modules.load(module);
   }

@@ -131,7 +131,7 @@ export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
   try {
     const envelope = JSON.parse(values.get('e') ?? '') as BusEnvelope;
     if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') return envelope;
-    if (envelope.kind === 'kick' && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') return envelope;
+    if ((envelope.kind === 'kick' || envelope.kind === 'takeover') && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') return envelope;
   } catch {
     return undefined;
   }

@@ -46,6 +46,7 @@ export function encodeSession(record: SessionRecord): string {
     interested: record.interested,
     carbons: record.carbons,
     blocklist_interested: record.blocklist_interested,
+    ...(record.sm_token !== undefined ? { sm_token: record.sm_token } : {}),
   });
 }
 
@@ -61,7 +62,8 @@ export function decodeSession(text: string, where: string): SessionRecord {
     (value.presence !== undefined && typeof value.presence !== 'string') ||
     typeof value.interested !== 'boolean' ||
     typeof value.carbons !== 'boolean' ||
-    typeof value.blocklist_interested !== 'boolean'
+    typeof value.blocklist_interested !== 'boolean' ||
+    (value.sm_token !== undefined && typeof value.sm_token !== 'string')
   ) {
     throw corrupt(where, 'malformed session record');
   }
@@ -74,6 +76,7 @@ export function decodeSession(text: string, where: string): SessionRecord {
     interested: value.interested,
     carbons: value.carbons,
     blocklist_interested: value.blocklist_interested,
+    ...(typeof value.sm_token === 'string' ? { sm_token: value.sm_token } : {}),
   };
 }
 

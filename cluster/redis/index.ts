@@ -8,6 +8,7 @@ import { RedisOfflineStore } from './offline.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
+import { RedisSmStore } from './sm.js';
 
 export { RedisStateError, type RedisStateErrorCode } from './errors.js';
 export { KeyBuilder } from './keys.js';
@@ -55,6 +56,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     sessions: new RedisSessionRegistry(client, keys, scripts),
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys),
+    streams: new RedisSmStore(client, keys, scripts),
     // The first call's promise is kept.
     close: () => (closing ??= closeClient()),
   };

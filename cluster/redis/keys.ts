@@ -8,6 +8,8 @@
 //   <p>:v1:{<bare>}:sessions       hash   full JID → JSON SessionRecord plus "v":1
 //   <p>:v1:{<bare>}:offline        list   JSON {"v":1,"xml":…,"stamp":…}, oldest first
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
+//   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
+//   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:nodes                   zset   live node → last heartbeat (ms)
@@ -62,6 +64,11 @@ export class KeyBuilder {
   nodeSessions(node: string): string {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:sessions`;
   }
+
+  /** A managed stream's record (XEP-0198), under its account's hash tag. */
+  smState(bare: string, token: string): string { return this.perAccount(bare, `sm:${encodeKeyPart(token)}`); }
+  /** A managed stream's queue of unacknowledged stanzas. */
+  smQueue(bare: string, token: string): string { return this.perAccount(bare, `smq:${encodeKeyPart(token)}`); }
 
   /** The node's inbox stream (at-least-once delivery between nodes). */
   nodeInbox(node: string): string {

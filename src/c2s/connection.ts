@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Element, escapeXML } from 'ltx';
 import type { Host } from '../core/host.js';
-import { C2SSession, type Conn } from '../core/session.js';
+import { C2SSession, type Conn, type StreamConnection } from '../core/session.js';
 import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { errorReply, stanzaType } from '../xmpp/stanza.js';
@@ -31,8 +31,9 @@ const QUEUE_LOW = 8;
 /** After our closing tag, how long the peer gets to close its side. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
-export class Connection implements Conn {
-  readonly session: C2SSession;
+export class Connection implements Conn, StreamConnection {
+  /** Replaced when this connection resumes a stream-managed session (XEP-0198). */
+  session: C2SSession;
   transport: Transport;
   private socket: Socket;
   private readonly parser: StreamParser;
@@ -121,6 +122,30 @@ export class Connection implements Conn {
         });
       });
     }
+  }
+
+  /** Ends the socket without a stream error; the session is no longer this connection's concern. */
+  closeQuietly(): void {
+    if (this.closed) return;
+    this.disown();
+    this.closed = true;
+    this.queue.length = 0;
+    clearTimeout(this.authTimer);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+  }
+
+  adopt(session: C2SSession): void {
+    this.session = session;
+    session.conn = this;
+    clearTimeout(this.authTimer);
+  }
+
+  /** Lets go of the session (it lives on elsewhere): closing this socket no longer ends it. */
+  private disown(): void {
+    const orphan = new C2SSession(this.session.id, this);
+    orphan.destroyed = true;
+    this.session = orphan;
   }
 
   /** Called by the negotiation after <proceed/>: the rest of this socket's input is TLS. */
@@ -222,7 +247,7 @@ export class Connection implements Conn {
       clearTimeout(this.authTimer);
       this.socket.end('</stream:stream>');
     }
-    void this.host.sessions.destroy(this.session).catch((err: unknown) => {
+    void this.host.sessions.destroy(this.session, undefined, true).catch((err: unknown) => {
       this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
     });
   }
@@ -276,8 +301,10 @@ export class Connection implements Conn {
     if (this.session.type === 'c2s') {
       if (isClientStanza(element)) {
         this.host.telemetry.stanzaIn(element.name as StanzaKind);
-        await this.host.router.fromClient(this.session, element);
-      } else {
+        const session = this.session;
+        await this.host.router.fromClient(session, element);
+        session.sm?.inboundHandled();
+      } else if (!(await this.host.hooks.fire('stream-nonza', { connection: this, element }))) {
         this.close(new StreamError('unsupported-stanza-type'));
       }
       return;

@@ -76,8 +76,10 @@ export class Negotiation {
       this.connection.close(new StreamError('not-authorized'));
       return;
     }
-    // c2s_unbound: only bind (RFC 6120 §7); other stanzas are never routed before it.
+    // c2s_unbound: only bind (RFC 6120 §7) or a stream-level request (XEP-0198 resume); other
+    // stanzas are never routed before it.
     if (!isClientStanza(element)) {
+      if (await this.host.hooks.fire('stream-nonza', { connection: this.connection, element })) return;
       this.connection.close(new StreamError('unsupported-stanza-type'));
       return;
     }

@@ -3,7 +3,7 @@ import type { Element } from 'ltx';
 import type { Jid } from '../xmpp/jid.js';
 import type { RosterItem } from '../state/roster.js';
 import type { SessionRecord } from '../state/sessions.js';
-import type { C2SSession } from './session.js';
+import type { C2SSession, StreamConnection } from './session.js';
 
 export type StanzaKind = 'message' | 'presence' | 'iq';
 
@@ -47,8 +47,16 @@ export interface HookCatalogue {
   /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
   'message/offline': RoutedStanza;
   'resource-bind': { session: C2SSession };
+  /** A stream-level element outside jabber:client (XEP-0198 enable, r, a, resume); unclaimed → stream error. */
+  'stream-nonza': { connection: StreamConnection; element: Element };
+  /** Before a bound session ends; a handler returning true keeps it (stream management hibernation). */
+  'pre-resource-unbind': { session: C2SSession; error?: string; clean: boolean };
   /** After the session left the registry; `error` explains an unclean end. */
   'resource-unbind': { session: C2SSession; error?: string };
+  /** A dead node's resource, before it is removed: stream management claims resumable ones and parks them. */
+  'resource-orphaned': { record: SessionRecord };
+  /** Another node resumed this local session's stream (XEP-0198): it must vanish quietly. */
+  'stream-taken-over': { session: C2SSession };
   /** A resource of a dead node was removed from the registry: its contacts must see it go. */
   'resource-lost': { record: SessionRecord; reason: string };
   /** The first available presence of a resource. */

@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 import type { StateBackend } from '../state/backend.js';
 import type { NodeBus } from '../state/bus.js';
 import { noTelemetry, type Telemetry } from '../telemetry.js';
+import type { JobScheduler } from '../state/scheduler.js';
+import { MemoryJobScheduler } from '../state/memory/scheduler.js';
 import { HookBus } from './hooks.js';
 import type { HookCatalogue } from './events.js';
 import { IqRegistry } from './iq.js';
@@ -20,6 +22,8 @@ export class Host {
   readonly features = new Set<string>();
   /** Set by the composition root (Prometheus metrics). */
   telemetry: Telemetry = noTelemetry;
+  /** Delayed jobs; the composition root swaps in BullMQ when Redis is used. */
+  jobs: JobScheduler;
   /** Set by the composition root when other nodes exist. */
   bus: NodeBus | undefined;
 
@@ -32,6 +36,7 @@ export class Host {
     this.iq = new IqRegistry(log);
     this.sessions = new SessionManager(this);
     this.router = new Router(this);
+    this.jobs = new MemoryJobScheduler((err) => log.error({ event: 'job_failed', err }));
   }
 
   get domain(): string {

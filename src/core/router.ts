@@ -7,6 +7,8 @@ import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
 import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
 import { newEnvelopeId } from './envelope-id.js';
+import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
+import { bareOf } from '../xmpp/jid-string.js';
 import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
 import type { Host } from './host.js';
 import type { C2SSession } from './session.js';
@@ -104,14 +106,30 @@ export class Router {
       local.send(stanza);
       return true;
     }
-    const record = await this.host.state.sessions.get(fullJid);
+    let record = await this.host.state.sessions.get(fullJid);
+    if (record?.node === PARKED_NODE) {
+      if (await this.queueForParked(record, stanza)) return true;
+      // Resumed meanwhile: look again with fresh state.
+      this.host.state.sessions.invalidate?.(bareOf(fullJid));
+      record = await this.host.state.sessions.get(fullJid);
+      if (record?.node === PARKED_NODE) return false;
+    }
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
     this.host.telemetry.routed('remote');
     this.host.telemetry.busEnvelope('out');
     await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now() });
     return true;
   }
+
+  /** A stanza for a resumable stream that no node serves now: it waits in the stream's queue (XEP-0198). */
+  private async queueForParked(record: SessionRecord, stanza: Element): Promise<boolean> {
+    if (record.sm_token === undefined) return false;
+    const queued = await this.host.state.streams.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now() });
+    if (queued) this.host.telemetry.routed('remote');
+    return queued;
+  }
 }
+
 
 function validateIq(iq: Element, type: string | undefined): StanzaError | undefined {
   if (type === undefined || !IQ_TYPES.has(type)) return new StanzaError('bad-request', 'Invalid IQ type');

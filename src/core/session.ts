@@ -17,10 +17,32 @@ export interface Conn {
   close(error?: StreamError): void;
 }
 
+/** XEP-0198 on a session: counts what the client sent and sees every outbound stanza. */
+export interface ManagedStream {
+  /** false: queued, not written now (the session is hibernating). */
+  outbound(xml: string): boolean;
+  /** One more stanza from the client was handled. */
+  inboundHandled(): void;
+}
+
+/** What stream-level modules (stream management) may do with a client connection. */
+export interface StreamConnection {
+  readonly session: C2SSession;
+  write(data: string): void;
+  close(error?: StreamError): void;
+  /** Ends the socket without a stream error, leaving the session to the caller. */
+  closeQuietly(): void;
+  /** Carries `session` from now on (a resumed stream); the unbound session it had is dropped. */
+  adopt(session: C2SSession): void;
+}
+
 export class C2SSession {
   /** Unique per connection; becomes the registry's session_id at bind. */
   readonly id: string;
-  readonly conn: Conn;
+  /** Replaced when a stream-managed session resumes over a new connection. */
+  conn: Conn;
+  /** Set while XEP-0198 stream management is enabled. */
+  sm: ManagedStream | undefined;
   /** true until the stream header is received; set again on every stream restart. */
   notopen = true;
   type: SessionType = 'c2s_unauthed';
@@ -66,13 +88,11 @@ export class C2SSession {
   /** Converts x to a string and writes it to the connection. */
   send(x: Element | string): void {
     if (this.destroyed) return;
-    if (typeof x === 'string') {
-      this.telemetry.stanzaOut(kindOfXml(x));
-      this.conn.write(x);
-    } else {
-      this.telemetry.stanzaOut(kindOfName(x.name));
-      this.conn.write(x.toString());
-    }
+    const xml = typeof x === 'string' ? x : x.toString();
+    const kind = typeof x === 'string' ? kindOfXml(x) : kindOfName(x.name);
+    this.telemetry.stanzaOut(kind);
+    if (this.sm && kind !== 'other' && !this.sm.outbound(xml)) return;
+    this.conn.write(xml);
   }
 
   /** Disconnects the client; the session manager's destroy does the clean-up. */

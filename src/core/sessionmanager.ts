@@ -13,6 +13,8 @@ export class SessionManager {
   private readonly fullSessions = new Map<string, C2SSession>();
   /** This node's connected resources of each account, by bare JID. */
   private readonly bareSessions = new Map<string, Set<C2SSession>>();
+  /** Sessions from the start of their bind on, by id: a kick may arrive before the bind completes. */
+  private readonly byId = new Map<string, C2SSession>();
 
   constructor(private readonly host: Host) {}
 
@@ -60,8 +62,10 @@ export class SessionManager {
       carbons: false,
       blocklist_interested: false,
     };
+    this.byId.set(session.id, session);
     const replaced = await this.host.state.sessions.claim(record);
     if (session.destroyed) {
+      this.byId.delete(session.id);
       // The connection ended while we were claiming: leave no record without a socket behind.
       await this.host.state.sessions.release(fullJid, session.id);
       // The replaced session lost its record to this bind either way, so it must not stay a ghost.
@@ -91,10 +95,17 @@ export class SessionManager {
     await this.host.state.sessions.update(session.full_jid, session.id, patch);
   }
 
-  /** Ends a session once: leaves the registry, then resource-unbind (unavailable broadcast). */
-  async destroy(session: C2SSession, error?: string): Promise<void> {
+  /**
+   * Ends a session once: leaves the registry, then resource-unbind (unavailable broadcast).
+   * A pre-resource-unbind handler may veto it (stream management keeps the session resumable);
+   * `clean` says the client closed its stream itself.
+   */
+  async destroy(session: C2SSession, error?: string, clean = false): Promise<void> {
+    if (session.destroyed) return;
+    if (session.full_jid !== undefined && (await this.host.hooks.fire('pre-resource-unbind', { session, clean, ...(error !== undefined ? { error } : {}) }))) return;
     if (session.destroyed) return;
     session.destroyed = true;
+    this.byId.delete(session.id);
     const fullJid = session.full_jid;
     if (fullJid === undefined) return;
     const bare = session.bare_jid as string;
@@ -109,6 +120,41 @@ export class SessionManager {
     if (siblings?.size === 0) this.bareSessions.delete(bare);
     this.host.log.info({ event: 'resource_unbound', session: session.id, reason: error });
     await this.host.hooks.fire('resource-unbind', { session, ...(error !== undefined ? { error } : {}) });
+  }
+
+  /**
+   * Drops a local session without any of the usual consequences (no registry change, no
+   * unavailable presence): another node resumed its stream and now owns it.
+   */
+  forget(session: C2SSession): void {
+    if (session.destroyed) return;
+    session.destroyed = true;
+    this.byId.delete(session.id);
+    const fullJid = session.full_jid;
+    if (fullJid !== undefined && this.fullSessions.get(fullJid) === session) this.fullSessions.delete(fullJid);
+    const bare = session.bare_jid;
+    const siblings = bare === undefined ? undefined : this.bareSessions.get(bare);
+    siblings?.delete(session);
+    if (bare !== undefined && siblings?.size === 0) this.bareSessions.delete(bare);
+  }
+
+  /** Registers a session restored from another node's stream (XEP-0198 resumption). */
+  adopt(session: C2SSession): void {
+    const fullJid = session.full_jid as string;
+    const bare = session.bare_jid as string;
+    this.byId.set(session.id, session);
+    this.fullSessions.set(fullJid, session);
+    let siblings = this.bareSessions.get(bare);
+    if (!siblings) {
+      siblings = new Set();
+      this.bareSessions.set(bare, siblings);
+    }
+    siblings.add(session);
+  }
+
+  /** A local session by its id (bound or binding). */
+  byIdLocal(sessionId: string): C2SSession | undefined {
+    return this.byId.get(sessionId);
   }
 
   /** Closes every local session of an account (deleted account, changed password). */
@@ -131,8 +177,8 @@ export class SessionManager {
 
   /** Closes a local session that a newer bind replaced, here or on another node. */
   async kickLocal(fullJid: string, sessionId: string): Promise<void> {
-    const old = this.fullSessions.get(fullJid);
-    if (!old || old.id !== sessionId) return;
+    const old = this.byId.get(sessionId);
+    if (!old || (old.full_jid !== undefined && old.full_jid !== fullJid)) return;
     old.close(new StreamError('conflict', 'Replaced by new connection'));
     await this.destroy(old, 'Replaced by new connection');
   }

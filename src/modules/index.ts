@@ -13,6 +13,7 @@ import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { registerModule } from './register.js';
 import { rosterModule } from './roster/index.js';
+import { smacksModule } from './smacks/index.js';
 import { versionModule } from './version.js';
 
 export function defaultModules(config: Config): Module[] {
@@ -29,6 +30,7 @@ export function defaultModules(config: Config): Module[] {
     legacySessionModule,
     carbonsModule,
     blockingModule,
+    smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
   ];
 }

@@ -4,6 +4,7 @@ import type { BlocklistStore } from './blocklist.js';
 import type { OfflineStore } from './offline.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
+import type { SmStore } from './stream-management.js';
 
 export interface StateBackend {
   /** 'memory' or 'redis', for logs and metrics labels. */
@@ -13,6 +14,8 @@ export interface StateBackend {
   readonly sessions: SessionRegistry;
   readonly offline: OfflineStore;
   readonly blocklists: BlocklistStore;
+  /** XEP-0198 resumption state. */
+  readonly streams: SmStore;
   /** Idempotent; closes connections in reverse order of opening. */
   close(): Promise<void>;
 }

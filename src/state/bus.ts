@@ -4,7 +4,9 @@
 export type BusEnvelope =
   /** `at`: when it was sent (ms since the epoch), for the cross-node latency metric. */
   | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number }
-  | { kind: 'kick'; id: string; to: string; sessionId: string };
+  | { kind: 'kick'; id: string; to: string; sessionId: string }
+  /** Another node resumed this session's stream: forget it without a trace (no unavailable, no bounce). */
+  | { kind: 'takeover'; id: string; to: string; sessionId: string };
 
 export interface NodeInbox {
   /** Handles one envelope; the bus acknowledges it once this resolves. */

@@ -17,9 +17,14 @@ export interface SessionRecord {
   carbons: boolean;
   /** Requested the XEP-0191 blocklist: receives blocklist pushes. */
   blocklist_interested: boolean;
+  /** The XEP-0198 resumption token, while the stream is resumable. */
+  sm_token?: string;
 }
 
-export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested' | 'carbons' | 'blocklist_interested'>> & {
+/** The `node` of a record whose resumable stream no node serves (drained or failed): stanzas for it are queued in the SmStore. */
+export const PARKED_NODE = '~parked';
+
+export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested' | 'carbons' | 'blocklist_interested' | 'sm_token'>> & {
   /** null clears it (the resource becomes unavailable). */
   presence?: string | null;
 };

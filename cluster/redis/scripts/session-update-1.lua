@@ -2,7 +2,7 @@
 -- KEYS[1]  <p>:v1:{<bare>}:sessions  hash full JID → JSON record
 -- ARGV[1]  full JID
 -- ARGV[2]  the caller's session_id
--- ARGV[3]  the patch as JSON: any of priority, interested, carbons, blocklist_interested,
+-- ARGV[3]  the patch as JSON: any of priority, interested, carbons, blocklist_interested, sm_token,
 --          presence (JSON null removes the presence)
 -- Returns  1 when applied; -1 when there is no record or it carries another session_id;
 --          -2 when the stored record cannot be decoded; -3 when the patch cannot be decoded.
@@ -13,7 +13,7 @@ if not ok or type(record) ~= 'table' or record.v ~= 1 then return -2 end
 if record.session_id ~= ARGV[2] then return -1 end
 local okPatch, patch = pcall(cjson.decode, ARGV[3])
 if not okPatch or type(patch) ~= 'table' then return -3 end
-for _, field in ipairs({ 'priority', 'interested', 'carbons', 'blocklist_interested' }) do
+for _, field in ipairs({ 'priority', 'interested', 'carbons', 'blocklist_interested', 'sm_token' }) do
   local value = patch[field]
   if value ~= nil and value ~= cjson.null then record[field] = value end
 end

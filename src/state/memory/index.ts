@@ -5,6 +5,7 @@ import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
+import { MemorySmStore } from './sm.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
@@ -14,6 +15,7 @@ export function createMemoryBackend(): StateBackend {
     sessions: new MemorySessionRegistry(),
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
+    streams: new MemorySmStore(),
     close: async () => {},
   };
 }

@@ -1,0 +1,8 @@
+-- sm-takeover-2: makes a node the owner of a managed stream and returns its state at that instant.
+-- KEYS[1]  <p>:v1:{<bare>}:sm:<token>   hash of the stream's record
+-- KEYS[2]  <p>:v1:{<bare>}:smq:<token>  list of queued stanzas (JSON)
+-- ARGV[1]  the new owner's node id
+-- Returns  { flat HGETALL of the record, the queue as a list }; -1 when the stream is unknown.
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'detached_at', '0')
+return { redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1) }

@@ -1,0 +1,101 @@
+// SmStore on Redis: per stream a hash (the record) and a list (the unacked queue), under the
+// account's hash tag. append, ack and takeOver are scripts, so ownership is checked and the
+// queue changed in one step.
+import type { QueuedStanza, SmRecord, SmSnapshot, SmStore } from '../../src/state/stream-management.js';
+import type { RedisClient } from './connection.js';
+import { RedisStateError } from './errors.js';
+import type { KeyBuilder } from './keys.js';
+import type { Scripts } from './scripts.js';
+
+const RECORD_VERSION = '1';
+
+export class RedisSmStore implements SmStore {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: KeyBuilder,
+    private readonly scripts: Scripts,
+  ) {}
+
+  async create(user: string, record: SmRecord): Promise<void> {
+    const state = this.keys.smState(user, record.token);
+    await this.client
+      .multi()
+      .del(state, this.keys.smQueue(user, record.token))
+      .hset(state, { v: RECORD_VERSION, ...stringify(record) })
+      .exec();
+  }
+
+  async append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean> {
+    const outcome = await this.scripts.run('sm-append-2', [this.keys.smState(user, token), this.keys.smQueue(user, token)], [node, stanza.seq, stanza.xml, stanza.stamp]);
+    return !outcome.rejected;
+  }
+
+  async ack(user: string, token: string, acked: number, inbound: number): Promise<void> {
+    await this.scripts.run('sm-ack-2', [this.keys.smState(user, token), this.keys.smQueue(user, token)], [acked, inbound]);
+  }
+
+  async detach(user: string, token: string, owner: string, inbound: number, at: number): Promise<void> {
+    const state = this.keys.smState(user, token);
+    // HSET on a missing hash would create a record without its other fields: only update one that exists.
+    if (!(await this.client.exists(state))) return;
+    await this.client.hset(state, { owner, inbound: String(inbound), detached_at: String(at) });
+  }
+
+  async takeOver(user: string, token: string, node: string): Promise<SmSnapshot | undefined> {
+    const state = this.keys.smState(user, token);
+    const outcome = await this.scripts.run('sm-takeover-2', [state, this.keys.smQueue(user, token)], [node]);
+    if (outcome.rejected) return undefined;
+    const [flat, queue] = outcome.value as [string[], string[]];
+    return { record: parseRecord(pairs(flat), state), queue: queue.map((item) => parseQueued(item, state)) };
+  }
+
+  async setSession(user: string, token: string, sessionId: string): Promise<void> {
+    const state = this.keys.smState(user, token);
+    if (await this.client.exists(state)) await this.client.hset(state, 'session_id', sessionId);
+  }
+
+  async get(user: string, token: string): Promise<SmRecord | undefined> {
+    const state = this.keys.smState(user, token);
+    const fields = await this.client.hgetall(state);
+    return Object.keys(fields).length === 0 ? undefined : parseRecord(fields, state);
+  }
+
+  async delete(user: string, token: string): Promise<void> {
+    await this.client.del(this.keys.smState(user, token), this.keys.smQueue(user, token));
+  }
+}
+
+function stringify(record: SmRecord): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, String(value)]));
+}
+
+function pairs(flat: string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  return fields;
+}
+
+function parseRecord(fields: Record<string, string>, where: string): SmRecord {
+  if (fields.v !== RECORD_VERSION || fields.token === undefined || fields.full_jid === undefined || fields.session_id === undefined) {
+    throw new RedisStateError('ROOKERY_REDIS_CORRUPT', `${where}: not a stream management record`);
+  }
+  const number = (name: string): number => Number(fields[name] ?? 0);
+  return {
+    token: fields.token,
+    full_jid: fields.full_jid,
+    session_id: fields.session_id,
+    owner: fields.owner ?? '',
+    inbound: number('inbound'),
+    acked: number('acked'),
+    sent: number('sent'),
+    detached_at: number('detached_at'),
+  };
+}
+
+function parseQueued(text: string, where: string): QueuedStanza {
+  const item = JSON.parse(text) as Partial<QueuedStanza>;
+  if (typeof item.seq !== 'number' || typeof item.xml !== 'string' || typeof item.stamp !== 'number') {
+    throw new RedisStateError('ROOKERY_REDIS_CORRUPT', `${where}: bad queued stanza`);
+  }
+  return { seq: item.seq, xml: item.xml, stamp: item.stamp };
+}

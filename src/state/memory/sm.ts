@@ -1,0 +1,66 @@
+// In-process SmStore.
+import type { QueuedStanza, SmRecord, SmSnapshot, SmStore } from '../stream-management.js';
+
+interface Stream {
+  record: SmRecord;
+  queue: QueuedStanza[];
+}
+
+export class MemorySmStore implements SmStore {
+  private readonly streams = new Map<string, Stream>();
+
+  async create(user: string, record: SmRecord): Promise<void> {
+    this.streams.set(key(user, record.token), { record: { ...record }, queue: [] });
+  }
+
+  async append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean> {
+    const stream = this.streams.get(key(user, token));
+    if (!stream || stream.record.owner !== node) return false;
+    const seq = stanza.seq === 0 ? stream.record.sent + 1 : stanza.seq;
+    stream.queue.push({ ...stanza, seq });
+    stream.record.sent = seq;
+    return true;
+  }
+
+  async ack(user: string, token: string, acked: number, inbound: number): Promise<void> {
+    const stream = this.streams.get(key(user, token));
+    if (!stream) return;
+    stream.queue = stream.queue.filter((stanza) => stanza.seq > acked);
+    stream.record.acked = Math.max(stream.record.acked, acked);
+    stream.record.inbound = Math.max(stream.record.inbound, inbound);
+  }
+
+  async detach(user: string, token: string, owner: string, inbound: number, at: number): Promise<void> {
+    const stream = this.streams.get(key(user, token));
+    if (!stream) return;
+    stream.record.owner = owner;
+    stream.record.inbound = Math.max(stream.record.inbound, inbound);
+    stream.record.detached_at = at;
+  }
+
+  async takeOver(user: string, token: string, node: string): Promise<SmSnapshot | undefined> {
+    const stream = this.streams.get(key(user, token));
+    if (!stream) return undefined;
+    stream.record.owner = node;
+    stream.record.detached_at = 0;
+    return { record: { ...stream.record }, queue: stream.queue.map((stanza) => ({ ...stanza })) };
+  }
+
+  async setSession(user: string, token: string, sessionId: string): Promise<void> {
+    const stream = this.streams.get(key(user, token));
+    if (stream) stream.record.session_id = sessionId;
+  }
+
+  async get(user: string, token: string): Promise<SmRecord | undefined> {
+    const stream = this.streams.get(key(user, token));
+    return stream ? { ...stream.record } : undefined;
+  }
+
+  async delete(user: string, token: string): Promise<void> {
+    this.streams.delete(key(user, token));
+  }
+}
+
+function key(user: string, token: string): string {
+  return `${user}\n${token}`;
+}

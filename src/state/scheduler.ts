@@ -1,0 +1,23 @@
+// Delayed jobs that must outlive the node that scheduled them (stream management hibernation
+// expiry). Names and payloads are declared here once.
+
+export interface JobPayloads {
+  /** A hibernating XEP-0198 stream's time is up. */
+  'sm-expire': { user: string; token: string };
+}
+
+export type JobName = keyof JobPayloads;
+export type JobHandler<N extends JobName> = (payload: JobPayloads[N]) => Promise<void>;
+
+/**
+ * Guarantees: a scheduled job runs once, after its delay, on one node (any node, so it runs
+ * even if the scheduling node is gone), unless cancelled first. Scheduling an id again
+ * replaces the pending job. A job whose handler throws is retried a few times.
+ */
+export interface JobScheduler {
+  schedule<N extends JobName>(id: string, name: N, payload: JobPayloads[N], delayMs: number): Promise<void>;
+  cancel(id: string): Promise<void>;
+  /** Registers the handler this node runs for `name`. */
+  handle<N extends JobName>(name: N, handler: JobHandler<N>): void;
+  close(): Promise<void>;
+}

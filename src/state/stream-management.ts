@@ -1,0 +1,52 @@
+// XEP-0198 resumption state, shared so a client can resume on any node.
+
+export interface SmRecord {
+  token: string;
+  full_jid: string;
+  /** session_id of the registry record the stream belongs to. */
+  session_id: string;
+  /** Node that serves the stream now; '' while no node does (its node drained or died). */
+  owner: string;
+  /** Stanzas the server handled from the client (the server's `h`). */
+  inbound: number;
+  /** Outbound stanzas the client acknowledged. */
+  acked: number;
+  /** Outbound stanzas queued so far (the sequence number of the last one). */
+  sent: number;
+  /** ms since the epoch when the stream lost its connection; 0 while attached. */
+  detached_at: number;
+}
+
+export interface QueuedStanza {
+  seq: number;
+  xml: string;
+  /** When it was queued (ms), for the <delay/> on redelivery. */
+  stamp: number;
+}
+
+export interface SmSnapshot {
+  record: SmRecord;
+  /** Unacknowledged stanzas, oldest first. */
+  queue: QueuedStanza[];
+}
+
+/**
+ * Guarantees: every method is atomic per stream. `append` succeeds only while `owner` is the
+ * caller's node, so after `takeOver` no other node can add to the queue: the new owner's
+ * snapshot plus what it queues itself is everything. Records expire only by `delete`.
+ */
+export interface SmStore {
+  create(user: string, record: SmRecord): Promise<void>;
+  /** Queues an outbound stanza (seq 0: the next number, for a parked stream); false when `node` no longer owns the stream. */
+  append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean>;
+  /** Drops queued stanzas up to `acked` and records the counters. */
+  ack(user: string, token: string, acked: number, inbound: number): Promise<void>;
+  /** Marks the stream detached (owner '' when no node keeps it). */
+  detach(user: string, token: string, owner: string, inbound: number, at: number): Promise<void>;
+  /** Makes `node` the owner and returns the state at that instant, or undefined if unknown. */
+  takeOver(user: string, token: string, node: string): Promise<SmSnapshot | undefined>;
+  /** The stream now belongs to another bind (it was resumed elsewhere). */
+  setSession(user: string, token: string, sessionId: string): Promise<void>;
+  get(user: string, token: string): Promise<SmRecord | undefined>;
+  delete(user: string, token: string): Promise<void>;
+}
