@@ -39,6 +39,8 @@ export interface Config {
   redisCluster: boolean;
   /** XEP-0198: how long a resumable session waits for its client to come back. */
   smHibernationSeconds: number;
+  /** After a drain, how long contacts are not told that a client without stream management left (it may log in again). */
+  shutdownPresenceGraceSeconds: number;
   /** On SIGTERM, the longest a node takes to hand its clients over before it exits. */
   drainTimeoutSeconds: number;
   /** How often a node writes its heartbeat. */
@@ -83,6 +85,7 @@ export function defaultConfig(): Config {
     redisCluster: false,
     smHibernationSeconds: 300,
     drainTimeoutSeconds: 25,
+    shutdownPresenceGraceSeconds: 30,
     heartbeatMs: 2000,
     nodeDeadAfterMs: 10_000,
     sweepEveryMs: 2000,
@@ -161,6 +164,7 @@ function applyEnv(config: Config, env: Env): void {
   config.redisCluster = bool('ROOKERY_REDIS_CLUSTER') ?? config.redisCluster;
   config.drainTimeoutSeconds = int('ROOKERY_DRAIN_TIMEOUT_SECONDS') ?? config.drainTimeoutSeconds;
   config.smHibernationSeconds = int('ROOKERY_SM_HIBERNATION_SECONDS') ?? config.smHibernationSeconds;
+  config.shutdownPresenceGraceSeconds = int('ROOKERY_SHUTDOWN_PRESENCE_GRACE_SECONDS') ?? config.shutdownPresenceGraceSeconds;
   config.heartbeatMs = int('ROOKERY_HEARTBEAT_MS') ?? config.heartbeatMs;
   config.nodeDeadAfterMs = int('ROOKERY_NODE_DEAD_AFTER_MS') ?? config.nodeDeadAfterMs;
   config.sweepEveryMs = int('ROOKERY_SWEEP_EVERY_MS') ?? config.sweepEveryMs;

@@ -11,6 +11,7 @@ import { ModuleManager } from './core/module.js';
 import type { Logger } from './log.js';
 import { defaultModules } from './modules/index.js';
 import type { StateBackend } from './state/backend.js';
+import type { C2SSession } from './core/session.js';
 import { StreamError } from './xmpp/errors.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobScheduler } from './state/scheduler.js';
@@ -23,6 +24,8 @@ export class RookeryServer {
   private direct: TlsServer | undefined;
   private tls: TlsMaterial | undefined;
   private closing: Promise<void> | undefined;
+  /** Set once drain() started: readiness reports false. */
+  draining = false;
 
   constructor(
     readonly config: Config,
@@ -77,6 +80,36 @@ export class RookeryServer {
     const sessions = [...this.connections].map((connection) => connection.session);
     for (const connection of this.connections) connection.close(new StreamError('undefined-condition', 'Session lost: this node was declared dead'));
     await Promise.all(sessions.map((session) => this.host.sessions.destroy(session, 'Node was declared dead')));
+  }
+
+  /**
+   * Graceful drain (SIGTERM): stop accepting connections; stream-managed sessions are parked,
+   * resumable on any node once their client reconnects through the load balancer; the rest are
+   * told <system-shutdown/>. Finishes within `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    this.plain?.close();
+    this.direct?.close();
+    const deadline = Date.now() + timeoutMs;
+    const ackWaitMs = Math.max(0, Math.min(2000, timeoutMs / 4));
+    const sessions = [...this.connections].map((connection) => connection.session);
+    const handOver = async (session: C2SSession): Promise<void> => {
+      if (session.type === 'c2s' && !session.destroyed && (await this.host.hooks.fire('session-drain', { session, ackWaitMs }))) return;
+      if (session.type === 'c2s' && session.presence && session.full_jid && this.config.shutdownPresenceGraceSeconds > 0) {
+        // Held back: a client that logs in again within the grace period causes no presence flap.
+        await this.host.state.sessions.release(session.full_jid, session.id);
+        await this.host.jobs.schedule(`presence-grace ${session.full_jid}`, 'presence-grace', { full_jid: session.full_jid, presence: session.presence.toString() }, this.config.shutdownPresenceGraceSeconds * 1000);
+        this.host.sessions.forget(session);
+      }
+      session.close(new StreamError('system-shutdown'));
+      await this.host.sessions.destroy(session, 'Server shutting down');
+    };
+    const all = Promise.all(sessions.map((session) => handOver(session).catch((err: unknown) => this.log.error({ event: 'drain_failed', session: session.id, err }))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+    clearTimeout(timer);
+    this.log.info({ event: 'drained', sessions: sessions.length });
   }
 
   /** Stops listening and ends every session (idempotent: keeps its first promise). */

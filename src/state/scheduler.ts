@@ -4,6 +4,8 @@
 export interface JobPayloads {
   /** A hibernating XEP-0198 stream's time is up. */
   'sm-expire': { user: string; token: string };
+  /** A resource that lost its node to a drain did not come back: its contacts now see it go. */
+  'presence-grace': { full_jid: string; presence: string };
 }
 
 export type JobName = keyof JobPayloads;

@@ -233,6 +233,10 @@ export const presenceModule: Module = {
     api.hook('presence/initial', ({ session }) => onInitialPresence(host, session));
     api.hook('resource-unbind', ({ session, error }) => onUnbind(host, session, error));
     api.hook('resource-lost', ({ record, reason }) => onLost(host, record, reason));
+    host.jobs.handle('presence-grace', async ({ full_jid, presence }) => {
+      if (await host.state.sessions.get(full_jid)) return; // logged in again with the same resource
+      await onLost(host, { full_jid, presence, node: '', session_id: '', priority: 0, interested: false, carbons: false, blocklist_interested: false }, 'Server shutting down');
+    });
     api.hook('roster-item-removed', ({ user, contact, item, pendingIn }) => onItemRemoved(host, user, contact, item, pendingIn));
   },
 };

@@ -86,10 +86,11 @@ async function hibernate(host: Host, options: SmOptions, session: C2SSession): P
   return true;
 }
 
-/** Hands a session over to whichever node the client reconnects to (drain, or its node is going). */
-export async function park(host: Host, session: C2SSession): Promise<boolean> {
+/** Hands a session over to whichever node the client reconnects to (its node is draining). */
+async function park(host: Host, session: C2SSession, ackWaitMs = 0): Promise<boolean> {
   const stream = streamOf(session);
   if (!stream?.token || session.full_jid === undefined) return false;
+  if (ackWaitMs > 0) await stream.settle(ackWaitMs);
   stream.stop();
   const token = stream.token;
   await stream.persistCounters();
@@ -321,6 +322,12 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
       api.hook('pre-resource-unbind', ({ session, clean }) => (clean ? false : hibernate(host, options, session)), 10);
       api.hook('resource-unbind', ({ session }) => onUnbind(host, resumable, session), 10);
       api.hook('resource-orphaned', ({ record }) => adoptOrphan(host, options, record));
+      api.hook('session-drain', async ({ session, ackWaitMs }) => {
+        const token = streamOf(session)?.token;
+        if (!(await park(host, session, ackWaitMs))) return false;
+        if (token !== undefined) resumable.delete(token);
+        return true;
+      });
       api.hook('stream-taken-over', ({ session }) => {
         const stream = streamOf(session);
         stream?.stop();

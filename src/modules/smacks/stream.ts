@@ -19,6 +19,7 @@ export class Stream implements ManagedStream {
   hibernating = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private awaitingAck = false;
+  private ackWaiters: Array<() => void> = [];
 
   constructor(
     private readonly host: Host,
@@ -65,6 +66,7 @@ export class Stream implements ManagedStream {
     while (drop < this.queue.length && (this.queue[drop] as QueuedStanza).seq <= h) drop += 1;
     if (drop > 0) this.queue = this.queue.slice(drop);
     this.awaitingAck = false;
+    for (const wake of this.ackWaiters.splice(0)) wake();
     if (this.token !== undefined) void this.persistCounters();
     if (this.queue.length > 0) this.requestSoon();
     return undefined;
@@ -87,6 +89,16 @@ export class Stream implements ManagedStream {
     if (this.hibernating) return;
     this.awaitingAck = true;
     this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
+  }
+
+  /** Asks for an ack and waits for it, at most `timeoutMs` (a node handing the stream over). */
+  async settle(timeoutMs: number): Promise<void> {
+    if (this.hibernating || this.queue.length === 0) return;
+    const acked = new Promise<void>((resolve) => this.ackWaiters.push(resolve));
+    this.request();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([acked, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   stop(): void {
