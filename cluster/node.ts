@@ -1,6 +1,8 @@
 // Everything a node needs from Redis to be part of a cluster: the shared state, change notices,
 // its inbox, its heartbeat, and the dead-node sweep. Built here, wired by src/main.ts.
 import type { StateBackend } from '../src/state/backend.js';
+import type { Telemetry } from '../src/telemetry.js';
+import { BullJobScheduler } from './jobs/scheduler.js';
 import { DeadNodeSweeper } from './jobs/sweeper.js';
 import { RedisNodeBus } from './redis/bus.js';
 import { RedisChangeFeed } from './redis/changes.js';
@@ -19,6 +21,8 @@ export interface ClusterOptions {
   deadAfterMs: number;
   sweepEveryMs: number;
   onError(error: unknown): void;
+  /** Change notices in and out, maintenance job outcomes. */
+  telemetry?: Telemetry;
 }
 
 export interface ClusterServices {
@@ -29,6 +33,14 @@ export interface ClusterServices {
   startLiveness(onEvicted: () => Promise<void>): Promise<NodeLiveness>;
   /** Starts the BullMQ dead-node sweep; `cleanUp` runs once per dead node, on one node. */
   startSweeper(cleanUp: (node: string) => Promise<unknown>): Promise<DeadNodeSweeper>;
+  /** Delayed jobs on BullMQ (hibernation expiry); its worker starts with startJobs(). */
+  jobs: BullJobScheduler;
+  /** Starts this node's job worker, once every module has registered its handlers. */
+  startJobs(): void;
+  /** Resolves when Redis answers PING (for the readiness probe). */
+  ping(): Promise<void>;
+  /** The live nodes' ids; empty until liveness has started. */
+  liveNodes(): Promise<string[]>;
   /** Stops in reverse order of starting; idempotent. */
   close(): Promise<void>;
 }
@@ -41,17 +53,36 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
     ...(options.password !== undefined ? { password: options.password } : {}),
   });
   const state = await openRedisBackend(client, keys, async () => {});
-  const feed = new RedisChangeFeed(client, keys);
+  const feed = new RedisChangeFeed(client, keys, options.telemetry);
   await feed.start();
   const bus = new RedisNodeBus(client, keys, options.nodeId, { onError: options.onError });
   let liveness: NodeLiveness | undefined;
   let sweeper: DeadNodeSweeper | undefined;
-  let bullConnection: RedisClient | undefined;
+  // BullMQ blocks on its connections, so it gets its own (with the retry setting it requires).
+  const bullConnection: RedisClient = createRedisClient(options.url, {
+    cluster: options.cluster,
+    maxRetriesPerRequest: null,
+    ...(options.password !== undefined ? { password: options.password } : {}),
+  });
+  bullConnection.on('error', options.onError);
+  const jobs = new BullJobScheduler({
+    connection: bullConnection,
+    prefix: `{${keys.jobsPrefix()}}`,
+    onError: options.onError,
+    onOutcome: (name, outcome) => options.telemetry?.job(name, outcome),
+  });
+  let jobsStarted = false;
   let closing: Promise<void> | undefined;
   return {
     state,
     feed,
     bus,
+    jobs,
+    startJobs() {
+      if (jobsStarted) return;
+      jobsStarted = true;
+      jobs.start();
+    },
     async startLiveness(onEvicted) {
       liveness = new NodeLiveness(client, keys, options.nodeId, { heartbeatMs: options.heartbeatMs, deadAfterMs: options.deadAfterMs }, onEvicted, options.onError);
       await liveness.start();
@@ -59,27 +90,28 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
     },
     async startSweeper(cleanUp) {
       if (!liveness) throw new Error('start liveness before the sweeper');
-      // BullMQ blocks on its connections, so it gets its own (with the retry setting it requires).
-      bullConnection = createRedisClient(options.url, {
-        cluster: options.cluster,
-        maxRetriesPerRequest: null,
-        ...(options.password !== undefined ? { password: options.password } : {}),
-      });
-      bullConnection.on('error', options.onError);
       const connection = bullConnection;
       sweeper = new DeadNodeSweeper(liveness, cleanUp, {
         connection,
         prefix: `{${keys.jobsPrefix()}}`,
         everyMs: options.sweepEveryMs,
         onError: options.onError,
+        telemetry: options.telemetry,
       });
       await sweeper.start();
       return sweeper;
     },
+    async ping() {
+      await client.ping();
+    },
+    async liveNodes() {
+      return liveness ? liveness.liveNodes() : [];
+    },
     close() {
       closing ??= (async () => {
         await sweeper?.close();
-        if (bullConnection) await closeRedis(bullConnection);
+        await jobs.close();
+        await closeRedis(bullConnection);
         await liveness?.stop().catch(options.onError);
         await bus.close();
         await feed.close();

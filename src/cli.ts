@@ -45,7 +45,17 @@ program
     const node = await startNode(cfg, log);
     const stop = (signal: string): void => {
       log.info({ event: 'stopping', signal });
-      void node.stop().then(() => process.exit(0));
+      // SIGTERM is how Kubernetes ends a pod: hand the clients over first (bounded by the drain timeout).
+      const handOver = signal === 'SIGTERM' ? node.drain() : Promise.resolve();
+      void handOver
+        .then(() => node.stop())
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ event: 'stop_failed', err });
+            process.exit(1);
+          },
+        );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -1,7 +1,10 @@
 // The composition root: the one place that picks adapters (embedded or Redis state, the
 // cluster services, the HTTP listener) and wires them to the core.
 import { connectCluster, type ClusterServices } from '../cluster/node.js';
+import { livenessHandler, metricsHandler, readinessHandler, type ReadinessCheck } from '../metrics/health.js';
 import { HttpListener } from '../metrics/http.js';
+import { instrumentBackend } from '../metrics/store.js';
+import { PrometheusTelemetry } from '../metrics/telemetry.js';
 import { adminApi } from './admin/api.js';
 import type { Config } from './config.js';
 import { cleanUpDeadNode, nodeInbox } from './core/cluster.js';
@@ -16,6 +19,12 @@ export interface RunningNode {
   server: RookeryServer;
   state: StateBackend;
   httpPort: number;
+  /** What /metrics exports. */
+  telemetry: PrometheusTelemetry;
+  /** Set by drain(): /readyz answers 503, so the load balancer sends no new clients. */
+  readonly draining: boolean;
+  /** Marks the node as draining (readiness only, for now: sessions are not handed over yet). */
+  drain(): Promise<void>;
   /** Idempotent. */
   stop(): Promise<void>;
 }
@@ -32,10 +41,11 @@ export async function openState(config: Config): Promise<StateBackend> {
 }
 
 export async function startNode(config: Config, log: Logger): Promise<RunningNode> {
+  const telemetry = new PrometheusTelemetry();
   let cluster: ClusterServices | undefined;
   let state: StateBackend;
   if (config.redisUrl === undefined) {
-    state = createMemoryBackend();
+    state = instrumentBackend(createMemoryBackend(), telemetry.registry);
   } else {
     cluster = await connectCluster({
       url: config.redisUrl,
@@ -47,12 +57,20 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       deadAfterMs: config.nodeDeadAfterMs,
       sweepEveryMs: config.sweepEveryMs,
       onError: (err) => log.error({ event: 'redis_error', err }),
+      telemetry,
     });
-    state = withNodeCaches(cluster.state, cluster.feed);
+    // Timed beneath the node caches: what the histogram shows are real Redis round trips.
+    state = withNodeCaches(instrumentBackend(cluster.state, telemetry.registry), cluster.feed);
   }
-  const server = new RookeryServer(config, state, log);
-  if (cluster) {
-    const services = cluster;
+  const server = new RookeryServer(config, state, log, { telemetry, ...(cluster ? { jobs: cluster.jobs } : {}) });
+  cluster?.startJobs();
+  // Before start(): each connection takes the host's telemetry when it is accepted.
+  server.host.telemetry = telemetry;
+  telemetry.observeNode(() => ({
+    connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),
+  }));
+  const services = cluster;
+  if (services) {
     server.host.bus = services.bus;
     // A previous process with this node id may have died with sessions registered.
     await cleanUpDeadNode(server.host, services.bus, config.nodeId);
@@ -63,10 +81,27 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     });
     await services.startSweeper((node) => cleanUpDeadNode(server.host, services.bus, node));
   }
+  // Exported by one node per cluster; on the embedded store, by the only node there is.
+  telemetry.observeCluster({
+    nodeId: config.nodeId,
+    liveNodes: services ? () => services.liveNodes() : async () => [config.nodeId],
+    sessions: () => state.sessions.count(),
+    accounts: () => state.accounts.count(),
+  });
   await server.start();
+  let draining = false;
+  const readiness: ReadinessCheck[] = [{ name: 'draining', check: () => !draining }];
+  if (services) {
+    readiness.push(
+      { name: 'redis', check: async () => (await services.ping(), true) },
+      // Registered: the heartbeat runs and no sweeper has evicted this node since.
+      { name: 'registered', check: async () => (await services.liveNodes()).includes(config.nodeId) },
+    );
+  }
   const http = new HttpListener();
-  http.route('GET', '/healthz', () => ({ status: 200, text: 'ok\n' }));
-  http.route('GET', '/readyz', () => ({ status: 200, text: 'ready\n' }));
+  http.route('GET', '/healthz', livenessHandler());
+  http.route('GET', '/readyz', readinessHandler(readiness));
+  http.route('GET', '/metrics', metricsHandler(telemetry));
   const admin = adminApi(state, server.host, config.adminToken);
   for (const method of ['GET', 'POST', 'PUT', 'DELETE']) http.route(method, '/admin', admin);
   // Probes and metrics must be reachable on the pod address; the admin API itself refuses non-loopback
@@ -78,11 +113,21 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     server,
     state,
     httpPort,
+    telemetry,
+    get draining() {
+      return draining;
+    },
+    async drain() {
+      if (draining) return;
+      log.info({ event: 'draining' });
+      draining = true;
+      await server.drain(config.drainTimeoutSeconds * 1000);
+    },
     stop() {
       stopping ??= (async () => {
         await http.close();
         await server.close();
-        await cluster?.close();
+        await services?.close();
         await state.close();
       })();
       return stopping;
