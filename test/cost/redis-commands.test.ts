@@ -1,0 +1,135 @@
+// Counts the Redis commands the hot paths cost (cluster/README.md states the figures), with
+// MONITOR on a real redis-server and two real nodes in this process.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultConfig, type Config } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { type RunningNode, startNode } from '../../src/main.js';
+import { createAccount } from '../../src/admin/accounts.js';
+import { RawClient } from '../support/client.js';
+
+
+/** cluster/README.md, "Per login": the figure this test keeps true. */
+const LOGIN_COMMANDS = 30;
+
+interface Captured {
+  command: string;
+  key: string;
+}
+
+describe('Redis commands per operation', () => {
+  let nodes: RunningNode[] = [];
+  let monitor: Redis;
+  let client: Redis;
+  let prefix: string;
+  const captured: Captured[] = [];
+
+  const config = (index: number): Config => ({
+    ...defaultConfig(),
+    bindAddress: '127.0.0.1',
+    c2sPort: 0,
+    c2sTlsPort: 0,
+    httpPort: 0,
+    nodeId: `cost${index}`,
+    redisUrl: inject('redisUrl'),
+    redisPrefix: prefix,
+    allowPlaintextAuth: true,
+    heartbeatMs: 60_000,
+    nodeDeadAfterMs: 600_000,
+    sweepEveryMs: 600_000,
+  });
+
+  /** The commands on this test's keys, excluding each node's own inbox reads and acks. */
+  async function during(action: () => Promise<void>): Promise<Captured[]> {
+    captured.length = 0;
+    await action();
+    // Every command issued before the barrier has been monitored once the barrier's PING is.
+    const marker = `barrier-${randomBytes(4).toString('hex')}`;
+    await client.echo(marker);
+    const deadline = Date.now() + 5000;
+    while (!captured.some((entry) => entry.key === marker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return captured.filter(
+      (entry) => entry.key.startsWith(`${prefix}:`) && !['XREADGROUP', 'XACK', 'XDEL', 'ZADD', 'ZRANGE', 'ECHO'].includes(entry.command) && !entry.key.includes(':jobs'),
+    );
+  }
+
+  beforeAll(async () => {
+    prefix = `cost${randomBytes(3).toString('hex')}`;
+    nodes = [await startNode(config(0), silentLogger()), await startNode(config(1), silentLogger())];
+    for (const user of ['alice', 'bob', 'carol']) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
+    client = new Redis(inject('redisUrl'));
+    monitor = await client.duplicate().monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands a Lua script runs are part of its one EVALSHA round trip.
+      if (source === 'lua') return;
+      const [command = '', first = '', , third = ''] = args;
+      const upper = command.toUpperCase();
+      // EVALSHA sha numkeys key…: name the script's first key.
+      captured.push({ command: upper, key: upper === 'EVALSHA' || upper === 'EVAL' ? third : first });
+    });
+  });
+
+  afterAll(async () => {
+    monitor?.disconnect();
+    client?.disconnect();
+    for (const node of nodes) await node.stop();
+  });
+
+  async function login(nodeIndex: number, user: string, resource: string): Promise<RawClient> {
+    const raw = await RawClient.connect({ port: nodes[nodeIndex]!.server.ports().c2s });
+    await raw.openStream();
+    const outcome = await raw.authPlain(user, 'pw');
+    expect(outcome.name).toBe('success');
+    await raw.openStream();
+    await raw.bind(resource);
+    raw.send('<presence/>');
+    await raw.expect('presence');
+    return raw;
+  }
+
+  it('costs a bounded number of commands for a login with roster fetch and initial presence', async () => {
+    const commands = await during(async () => {
+      const raw = await login(0, 'bob', 'counted');
+      await raw.iq('get', "<query xmlns='jabber:iq:roster'/>");
+      await raw.close();
+    });
+    // cluster/README.md: credentials, roster loads, session claim/update/release with their
+    // indexes, counters and change notices. A regression shows up here as a larger number.
+    expect(commands.length).toBeGreaterThan(0);
+    expect(commands.length).toBeLessThanOrEqual(LOGIN_COMMANDS);
+  });
+
+  it('costs no Redis command to send a message between two sessions on the same node', async () => {
+    const alice = await login(0, 'alice', 'a');
+    const bob = await login(0, 'bob', 'b');
+    // Warm the node-local caches once, as any earlier traffic would.
+    alice.send("<message to='bob@localhost' type='chat' id='warm'><body>warm</body></message>");
+    await bob.expect((element) => element.attrs.id === 'warm');
+    const commands = await during(async () => {
+      alice.send("<message to='bob@localhost/b' type='chat' id='full'><body>x</body></message>");
+      await bob.expect((element) => element.attrs.id === 'full');
+      alice.send("<message to='bob@localhost' type='chat' id='bare'><body>x</body></message>");
+      await bob.expect((element) => element.attrs.id === 'bare');
+    });
+    expect(commands).toEqual([]);
+    await alice.close();
+    await bob.close();
+  });
+
+  it('costs exactly one Redis command (XADD to the owning node) to send a message to a full JID on another node', async () => {
+    const alice = await login(0, 'alice', 'x');
+    const carol = await login(1, 'carol', 'y');
+    alice.send("<message to='carol@localhost/y' type='chat' id='warm2'><body>warm</body></message>");
+    await carol.expect((element) => element.attrs.id === 'warm2');
+    const commands = await during(async () => {
+      alice.send("<message to='carol@localhost/y' type='chat' id='cross'><body>x</body></message>");
+      await carol.expect((element) => element.attrs.id === 'cross');
+    });
+    expect(commands.map((entry) => entry.command)).toEqual(['XADD']);
+    expect(commands[0]?.key).toBe(`${prefix}:v1:node:{cost1}:inbox`);
+    await alice.close();
+    await carol.close();
+  });
+
+});
