@@ -5,7 +5,7 @@ import type { OutboundStanza, RoutedStanza } from '../../core/events.js';
 import type { Host } from '../../core/host.js';
 import type { Module } from '../../core/module.js';
 import type { C2SSession } from '../../core/session.js';
-import type { RosterItem } from '../../state/roster.js';
+import type { RosterItem, RosterSnapshot } from '../../state/roster.js';
 import type { SessionRecord } from '../../state/sessions.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
@@ -43,11 +43,12 @@ async function sendToOwnAndContacts(host: Host, session: C2SSession, stanza: Ele
   stanza.attrs.from = session.full_jid as string;
   delete stanza.attrs.to;
   if (reflect) session.send(stanza);
-  await broadcastFrom(host, session.full_jid as string, stanza);
+  // The roster read for the broadcast is the freshest there is: initial presence probes use it too.
+  session.roster = await broadcastFrom(host, session.full_jid as string, stanza);
 }
 
 /** A resource's broadcast presence to its account's other available resources and to every from/both contact. */
-async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Promise<void> {
+async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Promise<RosterSnapshot> {
   const from = parseJid(fullJid);
   const user = from.bare;
   for (const record of await availableResources(host, user)) {
@@ -63,16 +64,16 @@ async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Prom
     copy.attrs.to = item.jid;
     await host.router.route({ stanza: copy, kind: 'presence', from, to: parseJid(item.jid) });
   }
+  return roster;
 }
 
 /** After the first available presence: probes, siblings' presence, pending requests (RFC 6121 §4.2.2, §3.1.3). */
 async function onInitialPresence(host: Host, session: C2SSession): Promise<void> {
   const user = session.bare_jid as string;
   const fullJid = session.full_jid as string;
-  // Read afresh: the copy taken at bind or at the last roster get misses every subscription
-  // change since, and pending requests are stored with the roster too.
-  const roster = await host.state.rosters.load(user);
-  session.roster = roster;
+  // The broadcast just before read the roster afresh (the copy from bind would miss every
+  // subscription change since, and pending requests are stored with the roster too).
+  const roster = session.roster ?? (await host.state.rosters.load(user));
   for (const item of roster.items.values()) {
     if (!hasTo(item)) continue;
     const probe = new Element('presence', { from: fullJid, to: item.jid, type: 'probe' });
