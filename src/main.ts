@@ -21,9 +21,9 @@ export interface RunningNode {
   httpPort: number;
   /** What /metrics exports. */
   telemetry: PrometheusTelemetry;
-  /** Set by drain(): /readyz answers 503, so the load balancer sends no new clients. */
+  /** Set as drain() starts: /readyz answers 503 from then on, so the load balancer sends no new clients. */
   readonly draining: boolean;
-  /** Marks the node as draining (readiness only, for now: sessions are not handed over yet). */
+  /** Takes the node out of readiness at once, then hands its sessions over (RookeryServer.drain). */
   drain(): Promise<void>;
   /** Idempotent. */
   stop(): Promise<void>;
@@ -62,10 +62,9 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     // Timed beneath the node caches: what the histogram shows are real Redis round trips.
     state = withNodeCaches(instrumentBackend(cluster.state, telemetry.registry), cluster.feed);
   }
+  // The telemetry goes in with the construction: modules register their gauges as they load.
   const server = new RookeryServer(config, state, log, { telemetry, ...(cluster ? { jobs: cluster.jobs } : {}) });
   cluster?.startJobs();
-  // Before start(): each connection takes the host's telemetry when it is accepted.
-  server.host.telemetry = telemetry;
   telemetry.observeNode(() => ({
     connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),
   }));

@@ -11,6 +11,22 @@ export type StanzaKind = 'message' | 'presence' | 'iq' | 'other';
  */
 export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded' | 'dropped';
 export type Direction = 'in' | 'out';
+/** A client connection's state: before SASL, authenticated but not bound, bound (a session). */
+export type ConnectionState = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
+/**
+ * Why a stream resumption (XEP-0198 §5) failed, as the condition sent in <failed/>: no
+ * hibernating session has that id (never had, or it expired), it is another account's, the
+ * request came out of order (before authentication, after binding), or taking it over failed.
+ */
+export type SmResumeFailure = 'item-not-found' | 'not-authorized' | 'unexpected-request' | 'internal-server-error';
+
+/**
+ * What the node holds at the moment of a scrape. The metrics read it when scraped; nothing is
+ * pushed to them for it, so a gauge can never drift from the truth.
+ */
+export interface NodeSnapshot {
+  connections: Iterable<{ state: ConnectionState; transport: Transport }>;
+}
 
 export interface Telemetry {
   authentication(mechanism: string, outcome: 'success' | 'failure'): void;
@@ -26,6 +42,17 @@ export interface Telemetry {
   limitEnforced(limit: string): void;
   /** A maintenance job (dead-node sweep, hibernation expiry) ran. */
   job(name: string, outcome: 'completed' | 'failed'): void;
+  /** XEP-0198: a session enabled stream management. */
+  smEnabled(): void;
+  /** XEP-0198: a hibernating session was resumed. */
+  smResumed(): void;
+  smResumeFailed(reason: SmResumeFailure): void;
+  /**
+   * Registers how many sessions hibernate on this node (XEP-0198: detached, awaiting
+   * resumption); it is read at each scrape, as part of the node's snapshot. Several
+   * registrations add up. Returns the function that removes this one (on module unload).
+   */
+  hibernating(count: () => number): () => void;
 }
 
 export const noTelemetry: Telemetry = {
@@ -39,6 +66,12 @@ export const noTelemetry: Telemetry = {
   changeNotice() {},
   limitEnforced() {},
   job() {},
+  smEnabled() {},
+  smResumed() {},
+  smResumeFailed() {},
+  hibernating() {
+    return () => {};
+  },
 };
 
 /** The kind of a serialised stanza, from its first bytes. */

@@ -2,6 +2,7 @@
 // worker takes it, so clean-up happens even when the node that scheduled it is gone.
 import { Queue, Worker } from 'bullmq';
 import type { ConnectionOptions } from 'bullmq';
+import type { Telemetry } from '../../src/telemetry.js';
 import type { NodeLiveness } from '../redis/liveness.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
@@ -13,6 +14,8 @@ export interface SweeperOptions {
   prefix: string;
   everyMs: number;
   onError?(error: unknown): void;
+  /** Counts each job this node's worker completed or failed. */
+  telemetry?: Telemetry;
 }
 
 export class DeadNodeSweeper {
@@ -40,6 +43,8 @@ export class DeadNodeSweeper {
       concurrency: 1,
     });
     this.worker.on('error', (error) => this.options.onError?.(error));
+    this.worker.on('completed', (job) => this.options.telemetry?.job(job.name, 'completed'));
+    this.worker.on('failed', (job) => this.options.telemetry?.job(job?.name ?? 'unknown', 'failed'));
   }
 
   /** Claims and cleans up every node whose heartbeat stopped; returns the nodes cleaned. */

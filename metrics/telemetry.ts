@@ -1,0 +1,142 @@
+// The Telemetry port (src/telemetry.ts) on Prometheus: the core reports events, this counts
+// them; what the node holds (connections, hibernating sessions, cluster-wide figures) is read
+// when Prometheus scrapes.
+import { Registry } from 'prom-client';
+import type { Direction, NodeSnapshot, RouteOutcome, SmResumeFailure, StanzaKind, Telemetry } from '../src/telemetry.js';
+import { catalogue, type Catalogue, type ClusterFigures } from './catalogue.js';
+import { withTimeout } from './timeout.js';
+
+/** A label value longer than this, or shaped otherwise, is reported as "other". */
+const LABEL_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,47}$/;
+/** Distinct values one free-form label may take before new ones are reported as "other". */
+const MAX_VALUES_PER_LABEL = 32;
+const CLUSTER_READ_TIMEOUT_MS = 1_000;
+
+/** How a node reads the cluster-wide figures. */
+export interface ClusterSource {
+  nodeId: string;
+  /** Node ids of the live nodes (the node's own included while it is registered). */
+  liveNodes(): Promise<string[]>;
+  sessions(): Promise<number>;
+  accounts(): Promise<number>;
+}
+
+export class PrometheusTelemetry implements Telemetry {
+  readonly registry: Registry;
+  private readonly m: Catalogue;
+  /** Values seen per free-form label (mechanism, condition, limit, job, reason). */
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    this.m = catalogue(registry);
+  }
+
+  authentication(mechanism: string, outcome: 'success' | 'failure'): void {
+    this.m.authentications.inc({ mechanism: this.bounded('mechanism', mechanism), outcome });
+  }
+
+  stanzaIn(kind: StanzaKind): void {
+    this.m.stanzasReceived.inc({ kind });
+  }
+
+  stanzaOut(kind: StanzaKind): void {
+    this.m.stanzasSent.inc({ kind });
+  }
+
+  routed(outcome: RouteOutcome): void {
+    this.m.stanzasRouted.inc({ outcome });
+  }
+
+  streamError(condition: string): void {
+    this.m.streamErrors.inc({ condition: this.bounded('condition', condition) });
+  }
+
+  busEnvelope(direction: Direction): void {
+    (direction === 'in' ? this.m.busEnvelopesReceived : this.m.busEnvelopesSent).inc();
+  }
+
+  crossNodeLatency(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) this.m.crossNodeLatency.observe(seconds);
+  }
+
+  changeNotice(direction: Direction): void {
+    (direction === 'in' ? this.m.changeNoticesReceived : this.m.changeNoticesPublished).inc();
+  }
+
+  limitEnforced(limit: string): void {
+    this.m.limitsEnforced.inc({ limit: this.bounded('limit', limit) });
+  }
+
+  job(name: string, outcome: 'completed' | 'failed'): void {
+    this.m.jobs.inc({ job_name: this.bounded('job_name', name), outcome });
+  }
+
+  smEnabled(): void {
+    this.m.smEnabled.inc();
+  }
+
+  smResumed(): void {
+    this.m.smResumed.inc();
+  }
+
+  smResumeFailed(reason: SmResumeFailure): void {
+    this.m.smResumeFailures.inc({ reason: this.bounded('reason', reason) });
+  }
+
+  hibernating(count: () => number): () => void {
+    // A fresh function per registration, so registering the same callback twice counts twice
+    // and each unregister removes its own.
+    const entry = (): number => count();
+    this.m.sources.hibernating.add(entry);
+    return () => {
+      this.m.sources.hibernating.delete(entry);
+    };
+  }
+
+  /** The node's connections, read at each scrape (the composition root passes the server's). */
+  observeNode(snapshot: () => NodeSnapshot): void {
+    this.m.sources.connections = () => snapshot().connections;
+  }
+
+  /**
+   * Cluster-wide figures are exported once per cluster, not summed over nodes: only the node
+   * first in the sorted list of live nodes exports them; the others export no sample. A read
+   * that fails or takes longer than a second exports nothing rather than failing the scrape.
+   */
+  observeCluster(source: ClusterSource): void {
+    this.m.sources.cluster = () =>
+      withTimeout(
+        (async (): Promise<ClusterFigures | undefined> => {
+          const live = await source.liveNodes();
+          if ([...live].sort()[0] !== source.nodeId) return undefined;
+          const [sessions, accounts] = await Promise.all([source.sessions(), source.accounts()]);
+          return { nodes: live.length, sessions, accounts };
+        })(),
+        CLUSTER_READ_TIMEOUT_MS,
+      );
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Free-form label values are kept to a bounded, safe set (never a JID). */
+  private bounded(label: string, value: string): string {
+    if (!LABEL_SHAPE.test(value)) return 'other';
+    let values = this.seen.get(label);
+    if (!values) {
+      values = new Set();
+      this.seen.set(label, values);
+    }
+    if (values.has(value)) return value;
+    if (values.size >= MAX_VALUES_PER_LABEL) return 'other';
+    values.add(value);
+    return value;
+  }
+}
