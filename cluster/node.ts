@@ -45,6 +45,17 @@ export interface ClusterServices {
   close(): Promise<void>;
 }
 
+const CLOSE_STEP_MS = 3000;
+
+function boundedStep(promise: Promise<unknown>, ms: number, onError: (error: unknown) => void): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise.catch(onError), late]).finally(() => clearTimeout(timer));
+}
+
 export async function connectCluster(options: ClusterOptions): Promise<ClusterServices> {
   const keys = new KeyBuilder(options.prefix);
   const client: RedisClient = await connectRedis(options.url, {
@@ -108,14 +119,19 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
       return liveness ? liveness.liveNodes() : [];
     },
     close() {
+      // Each step is bounded: with Redis unreachable, a clean step would wait for it forever,
+      // and a node being stopped must still exit within its grace period.
+      const step = (promise: Promise<unknown>): Promise<unknown> => boundedStep(promise, CLOSE_STEP_MS, options.onError);
       closing ??= (async () => {
-        await sweeper?.close();
-        await jobs.close();
-        await closeRedis(bullConnection);
-        await liveness?.stop().catch(options.onError);
-        await bus.close();
-        await feed.close();
-        await closeRedis(client);
+        await step(sweeper?.close() ?? Promise.resolve());
+        await step(jobs.close());
+        await step(closeRedis(bullConnection));
+        await step(liveness?.stop() ?? Promise.resolve());
+        await step(bus.close());
+        await step(feed.close());
+        await step(closeRedis(client));
+        bullConnection.disconnect();
+        client.disconnect();
       })();
       return closing;
     },

@@ -7,6 +7,8 @@ import type { NodeLiveness } from '../redis/liveness.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 const SWEEP = 'sweep-dead-nodes';
+/** How long after an eviction its inbox is drained again on every sweep. */
+const REDRAIN_WINDOW_MS = 5 * 60_000;
 
 export interface SweeperOptions {
   connection: ConnectionOptions;
@@ -54,6 +56,10 @@ export class DeadNodeSweeper {
       if (!(await this.liveness.claimDead(node))) continue;
       await this.cleanUp(node);
       cleaned.push(node);
+    }
+    // Late arrivals in an evicted node's inbox: cleaning up again is idempotent and cheap.
+    for (const node of await this.liveness.recentlyEvicted(REDRAIN_WINDOW_MS)) {
+      if (!cleaned.includes(node)) await this.cleanUp(node);
     }
     return cleaned;
   }

@@ -35,6 +35,7 @@ export class RedisNodeBus implements NodeBus {
   async start(inbox: NodeInbox): Promise<void> {
     await this.ensureGroup();
     this.reader = duplicateClient(this.client);
+    this.reader.on('error', (error: unknown) => this.options.onError?.(error));
     this.running = true;
     this.loop = this.readLoop(inbox);
   }

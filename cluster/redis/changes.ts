@@ -29,6 +29,7 @@ export class RedisChangeFeed implements ChangeFeed {
     // ioredis routes SSUBSCRIBE to the shard owning the channel only with shardedSubscribers;
     // without it the command goes to an arbitrary node and fails with endless MOVED redirections.
     const subscriber = this.client instanceof Cluster ? this.client.duplicate([], { shardedSubscribers: true }) : duplicateClient(this.client);
+    subscriber.on('error', () => {}); // reported by the main client; ioredis reconnects by itself
     this.subscriber = subscriber;
     let readyOnce = false;
     subscriber.on('ready', () => {

@@ -80,6 +80,8 @@ export class KeyBuilder {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:evicted`;
   }
 
+  /** Nodes a sweeper evicted, scored by when. */
+  evictedNodes(): string { return `${this.base}:evicted`; }
   /** Live nodes and their last heartbeat. */
   nodes(): string { return `${this.base}:nodes`; }
   /** The pub/sub channel of change notices. */

@@ -59,7 +59,21 @@ export class NodeLiveness {
     const removed = await this.client.zrem(this.keys.nodes(), node);
     if (removed !== 1) return false;
     await this.client.set(this.keys.nodeEvicted(node), String(Date.now()), 'PX', Math.max(60_000, this.options.deadAfterMs * 10));
+    await this.client.zadd(this.keys.evictedNodes(), Date.now(), node);
     return true;
+  }
+
+  /**
+   * Nodes evicted within `windowMs` that have not come back. A sender whose cache still named
+   * such a node may have written to its inbox after the clean-up read it, so sweeps drain these
+   * inboxes again for a while.
+   */
+  async recentlyEvicted(windowMs: number, now = Date.now()): Promise<string[]> {
+    await this.client.zremrangebyscore(this.keys.evictedNodes(), '-inf', String(now - windowMs));
+    const evicted = await this.client.zrange(this.keys.evictedNodes(), '0', '-1');
+    if (evicted.length === 0) return [];
+    const live = new Set(await this.liveNodes());
+    return evicted.filter((node) => !live.has(node));
   }
 
   liveNodes(): Promise<string[]> {
