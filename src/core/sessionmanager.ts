@@ -77,13 +77,7 @@ export class SessionManager {
     session.roster = roster;
     session.type = 'c2s';
     if (replaced) await this.kick(replaced);
-    this.fullSessions.set(fullJid, session);
-    let siblings = this.bareSessions.get(bare);
-    if (!siblings) {
-      siblings = new Set();
-      this.bareSessions.set(bare, siblings);
-    }
-    siblings.add(session);
+    this.adopt(session);
     this.host.log.info({ event: 'resource_bound', session: session.id, replaced: replaced !== undefined });
     await this.host.hooks.fire('resource-bind', { session });
     return fullJid;
@@ -138,7 +132,7 @@ export class SessionManager {
     if (bare !== undefined && siblings?.size === 0) this.bareSessions.delete(bare);
   }
 
-  /** Registers a session restored from another node's stream (XEP-0198 resumption). */
+  /** Enters a connected resource in the local maps (at bind, or restored by XEP-0198 resumption). */
   adopt(session: C2SSession): void {
     const fullJid = session.full_jid as string;
     const bare = session.bare_jid as string;
