@@ -11,6 +11,8 @@ const GROUP = 'rookery';
 export const ENVELOPE_VERSION = 1;
 const BATCH = 256;
 const BLOCK_MS = 1000;
+/** A drain taking longer than this loses its exclusivity (its node likely died meanwhile). */
+const DRAIN_LOCK_MS = 60_000;
 
 type StreamEntries = Array<[id: string, fields: string[]]>;
 type StreamReply = Array<[key: string, entries: StreamEntries]> | null;
@@ -44,23 +46,34 @@ export class RedisNodeBus implements NodeBus {
     await this.client.xadd(this.keys.nodeInbox(node), '*', 'v', String(ENVELOPE_VERSION), 'e', JSON.stringify(envelope));
   }
 
+  /**
+   * One drainer at a time per inbox (sweeps on several nodes may overlap), and each entry is
+   * deleted once handled, so an envelope is re-routed once. What arrives after the last read is
+   * left for the next sweep's drain (liveness.recentlyEvicted).
+   */
   async drain(node: string, inbox: NodeInbox): Promise<number> {
     const key = this.keys.nodeInbox(node);
+    const lock = this.keys.nodeDrainLock(node);
+    const owner = `${this.nodeId}:${Date.now()}:${Math.random()}`;
+    if ((await this.client.set(lock, owner, 'PX', DRAIN_LOCK_MS, 'NX')) !== 'OK') return 0;
     let handled = 0;
-    let start = '-';
-    for (;;) {
-      const entries = (await this.client.xrange(key, start, '+', 'COUNT', BATCH)) as StreamEntries;
-      for (const [id, fields] of entries) {
-        const envelope = decodeEnvelope(fields);
-        if (envelope) {
-          await this.handle(inbox, envelope);
-          handled += 1;
+    try {
+      for (;;) {
+        const entries = (await this.client.xrange(key, '-', '+', 'COUNT', BATCH)) as StreamEntries;
+        for (const [id, fields] of entries) {
+          const envelope = decodeEnvelope(fields);
+          if (envelope) {
+            await this.handle(inbox, envelope);
+            handled += 1;
+          }
+          await this.client.xdel(key, id);
         }
-        start = `(${id}`;
+        if (entries.length < BATCH) break;
       }
-      if (entries.length < BATCH) break;
+      if ((await this.client.xlen(key)) === 0) await this.client.del(key);
+    } finally {
+      if ((await this.client.get(lock)) === owner) await this.client.del(lock);
     }
-    await this.client.del(key);
     return handled;
   }
 

@@ -16,6 +16,7 @@ export const SCRIPT_NAMES = [
   'sm-append-2',
   'sm-ack-2',
   'sm-takeover-2',
+  'sm-detach-1',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -135,6 +135,7 @@ function encodePatch(patch: SessionPatch): string {
     ...(patch.interested !== undefined ? { interested: patch.interested } : {}),
     ...(patch.carbons !== undefined ? { carbons: patch.carbons } : {}),
     ...(patch.blocklist_interested !== undefined ? { blocklist_interested: patch.blocklist_interested } : {}),
+    ...(patch.sm_token !== undefined ? { sm_token: patch.sm_token } : {}),
     ...(patch.presence !== undefined ? { presence: patch.presence } : {}),
   });
 }

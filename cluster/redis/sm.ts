@@ -34,16 +34,15 @@ export class RedisSmStore implements SmStore {
     await this.scripts.run('sm-ack-2', [this.keys.smState(user, token), this.keys.smQueue(user, token)], [acked, inbound]);
   }
 
-  async detach(user: string, token: string, owner: string, inbound: number, at: number): Promise<void> {
-    const state = this.keys.smState(user, token);
-    // HSET on a missing hash would create a record without its other fields: only update one that exists.
-    if (!(await this.client.exists(state))) return;
-    await this.client.hset(state, { owner, inbound: String(inbound), detached_at: String(at) });
+  async detach(user: string, token: string, owner: string, inbound: number, at: number, expectedOwner?: string): Promise<boolean> {
+    // One script: a missing hash is not recreated, and the owner check and the change are one step.
+    const outcome = await this.scripts.run('sm-detach-1', [this.keys.smState(user, token)], [owner, inbound, at, expectedOwner ?? '*']);
+    return !outcome.rejected;
   }
 
-  async takeOver(user: string, token: string, node: string): Promise<SmSnapshot | undefined> {
+  async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<SmSnapshot | undefined> {
     const state = this.keys.smState(user, token);
-    const outcome = await this.scripts.run('sm-takeover-2', [state, this.keys.smQueue(user, token)], [node]);
+    const outcome = await this.scripts.run('sm-takeover-2', [state, this.keys.smQueue(user, token)], [node, options.onlyIfDetached ? '1' : '0']);
     if (outcome.rejected) return undefined;
     const [flat, queue] = outcome.value as [string[], string[]];
     return { record: parseRecord(pairs(flat), state), queue: queue.map((item) => parseQueued(item, state)) };
