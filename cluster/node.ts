@@ -41,6 +41,8 @@ export interface ClusterServices {
   ping(): Promise<void>;
   /** The live nodes' ids; empty until liveness has started. */
   liveNodes(): Promise<string[]>;
+  /** Stops taking work from the cluster (inbox, jobs, sweeps) while the state stays usable. */
+  stopIntake(): Promise<void>;
   /** Stops in reverse order of starting; idempotent. */
   close(): Promise<void>;
 }
@@ -117,6 +119,12 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
     },
     async liveNodes() {
       return liveness ? liveness.liveNodes() : [];
+    },
+    async stopIntake() {
+      const step = (promise: Promise<unknown>): Promise<unknown> => boundedStep(promise, CLOSE_STEP_MS, options.onError);
+      await step(sweeper?.close() ?? Promise.resolve());
+      await step(jobs.close());
+      await step(bus.close());
     },
     close() {
       // Each step is bounded: with Redis unreachable, a clean step would wait for it forever,

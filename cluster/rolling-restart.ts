@@ -23,7 +23,7 @@ import { createRedisBackend } from './redis/index.js';
 export interface RollingRestartOptions {
   /** Clients in all, in pairs (an odd one out is dropped). */
   clients: number;
-  /** How many of them are @xmpp/client (every other one from the first, so each talks to a RawClient-based one). */
+  /** How many of them are @xmpp/client (each paired with a RawClient-based one). */
   xmppClients: number;
   nodes: number;
   /** Each client sends its partner a message this often (ms). */
@@ -64,6 +64,8 @@ export interface RollingRestartReport {
   misdelivered: number;
   /** Successful resumptions, all clients (and the @xmpp/client ones alone). */
   resumes: number;
+  /** Clients that resumed at least once (each one's node was restarted, so all of them should have). */
+  clientsResumed: number;
   xmppResumes: number;
   /** @xmpp/client clients that resumed at least once. */
   xmppClientsResumed: number;
@@ -90,7 +92,8 @@ export const DEFAULT_OPTIONS: RollingRestartOptions = {
   clients: 1000,
   xmppClients: 10,
   nodes: 3,
-  intervalMs: 200,
+  // A thousand clients at one message a second each: the CI test's rate (200 clients, 200 ms).
+  intervalMs: 1000,
   loginConcurrency: 50,
   drainTimeoutSeconds: 5,
   settleTimeoutMs: 30_000,
@@ -111,14 +114,27 @@ interface LoadClient {
   currentSmId(): string | undefined;
   resumes(): number;
   failedResumes(): number;
+  /** What went wrong for it, if anything. */
+  trouble(): string[];
   offlineMs(): number;
-  /** Sends a chat; false when it could not even be queued (not counted as sent). */
-  send(to: string, id: string): boolean;
+  /** Sends its initial presence. */
+  available(): void;
+  /**
+   * Sends a chat; `sent` is called once the client library has it in hand, i.e. will deliver
+   * it or send it again after resuming. A message the library refuses is not counted as sent.
+   */
+  send(to: string, id: string, sent: () => void): void;
   /** A round trip: everything the server sent before is here once it resolves. */
   barrier(): Promise<void>;
   close(): Promise<void>;
 }
 
+/**
+ * Runs it all: starts the local cluster (unless `reuse` brings one, which is then left running,
+ * e.g. to look into Redis afterwards), the clients, the traffic and the restarts, and stops
+ * everything it started. What goes wrong with the traffic (losses, duplicates, clients that do
+ * not come back) ends up in the report; a cluster that cannot start or restart a node throws.
+ */
 export async function runRollingRestart(options: RollingRestartOptions, reuse?: { cluster: LocalCluster }): Promise<RollingRestartReport> {
   const log = options.log ?? (() => {});
   const began = Date.now();
@@ -141,10 +157,10 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
       env: {
         ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true',
         ROOKERY_DRAIN_TIMEOUT_SECONDS: String(options.drainTimeoutSeconds),
-        ROOKERY_HEARTBEAT_MS: '300',
-        ROOKERY_NODE_DEAD_AFTER_MS: '1500',
-        ROOKERY_SWEEP_EVERY_MS: '300',
         ROOKERY_LOG_LEVEL: 'warn',
+        // Liveness stays at the defaults (heartbeat every 2 s, dead after 10 s) unless the caller
+        // shortens it: a rolling restart needs no dead-node detection (the drain hands everything
+        // over), and a node declared dead while merely slow under load would disrupt the run.
         ...options.env,
       },
     }));
@@ -152,23 +168,18 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
   const clients: LoadClient[] = [];
   const timers: NodeJS.Timeout[] = [];
   try {
-    // Accounts and rosters straight in Redis: every pair subscribed both ways.
+    // Accounts straight in Redis (one password, derived once).
     const local = (index: number): string => `load${index}`;
     const bare = (index: number): string => `${local(index)}@${cluster.domain}`;
-    const partner = (index: number): number => index ^ 1;
     const credentials = await deriveCredentials(PASSWORD);
     for (let start = 0; start < count; start += 100) {
-      await Promise.all(
-        Array.from({ length: Math.min(100, count - start) }, async (_, offset) => {
-          const index = start + offset;
-          await state.accounts.create(bare(index), credentials);
-          if (index % 2 === 0) await befriendInStore(state, bare(index), bare(partner(index)));
-        }),
-      );
+      await Promise.all(Array.from({ length: Math.min(100, count - start) }, (_, offset) => state.accounts.create(bare(start + offset), credentials)));
     }
-    log(`${count} accounts and ${count / 2} subscribed pairs created`);
+    log(`${count} accounts created`);
 
-    // What the clients see.
+    // What the clients see. Partners are chosen once everyone is logged in (see below).
+    const partners: number[] = [];
+    const partner = (index: number): number => partners[index] ?? -1;
     const jids = new Set<string>();
     const partnerSeen = new Set<number>();
     const receptions = new Map<string, number>();
@@ -203,10 +214,12 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         }
         return;
       }
-      if (stanza.attrs.type === undefined && from.startsWith(`${bare(partner(receiver))}/`)) partnerSeen.add(receiver);
+      if (stanza.attrs.type === undefined && partner(receiver) >= 0 && from.startsWith(`${bare(partner(receiver))}/`)) partnerSeen.add(receiver);
     };
 
-    const isXmpp = (index: number): boolean => index % 2 === 0 && index / 2 < options.xmppClients;
+    // The @xmpp/client ones are spread over the run (every tenth client or so).
+    const xmppEvery = options.xmppClients > 0 ? Math.max(1, Math.floor(count / options.xmppClients)) : Number.POSITIVE_INFINITY;
+    const isXmpp = (index: number): boolean => index % xmppEvery === 0 && index / xmppEvery < options.xmppClients;
     const login = async (index: number): Promise<LoadClient> =>
       isXmpp(index)
         ? loginXmpp(index, cluster, local(index), (stanza) => onStanza(index, stanza), problem)
@@ -218,13 +231,39 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
     }
     for (const client of clients) jids.add(client.jid);
     log(`${clients.length} clients logged in through HAProxy in ${Date.now() - loginStarted} ms`);
-    await waitFor(() => partnerSeen.size === clients.length, 30_000, 'every client seeing its partner available');
+
+    // Pairs across nodes wherever the balancer allows: each client of the node with the most
+    // unpaired clients goes with one of the node with the next most. An @xmpp/client one is
+    // paired first, with a RawClient-based one.
     const placement = new Map<string, string>();
     for await (const record of state.sessions.all()) placement.set(record.full_jid, record.node);
-    let crossNodePairs = 0;
-    for (let index = 0; index < clients.length; index += 2) {
-      if (placement.get((clients[index] as LoadClient).jid) !== placement.get((clients[index + 1] as LoadClient).jid)) crossNodePairs += 1;
+    const nodeOf = (client: LoadClient): string => placement.get(client.jid) ?? '?';
+    const unpaired = new Map<string, LoadClient[]>();
+    for (const client of clients) unpaired.set(nodeOf(client), [...(unpaired.get(nodeOf(client)) ?? []), client]);
+    const take = (group: LoadClient[], prefer: (client: LoadClient) => boolean): LoadClient => {
+      const at = Math.max(0, group.findIndex(prefer));
+      return group.splice(at, 1)[0] as LoadClient;
+    };
+    for (;;) {
+      const groups = [...unpaired.values()].filter((group) => group.length > 0).sort((a, b) => b.length - a.length);
+      const first = groups[0];
+      if (!first) break;
+      const second = groups[1] ?? first;
+      const a = take(first, (client) => client.kind === 'xmpp');
+      const b = take(second, (client) => client.kind === 'sm');
+      partners[a.index] = b.index;
+      partners[b.index] = a.index;
     }
+    let crossNodePairs = 0;
+    for (const client of clients) {
+      const other = clients[partner(client.index)] as LoadClient;
+      if (client.index < other.index) {
+        await befriendInStore(state, bare(client.index), bare(other.index));
+        if (nodeOf(client) !== nodeOf(other)) crossNodePairs += 1;
+      }
+    }
+    for (const client of clients) client.available();
+    await waitFor(() => partnerSeen.size === clients.length, 30_000, 'every client seeing its partner available');
     log(`every client sees its partner; ${crossNodePairs} of ${clients.length / 2} pairs span two nodes`);
 
     // Messages without pause, each client at its own phase.
@@ -236,7 +275,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         if (!sending) return;
         const target = clients[partner(client.index)] as LoadClient;
         const id = `${client.index}.${++sequence[client.index]!}`;
-        if (client.send(target.jid, id)) sentIds.push(id);
+        client.send(target.jid, id, () => sentIds.push(id));
       };
       const phase = setTimeout(() => {
         tick();
@@ -292,6 +331,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
     let jidChanged = 0;
     let notOnline = 0;
     for (const client of clients) {
+      for (const text of client.trouble().slice(0, 3)) problem(`client ${client.index} (${client.kind}): ${text}`);
       if (!client.online()) {
         notOnline += 1;
         problem(`client ${client.index} (${client.kind}) is not online at the end`);
@@ -316,6 +356,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
       bounced,
       misdelivered,
       resumes: clients.reduce((sum, client) => sum + client.resumes(), 0),
+      clientsResumed: clients.filter((client) => client.resumes() > 0).length,
       xmppResumes: xmpp.reduce((sum, client) => sum + client.resumes(), 0),
       xmppClientsResumed: xmpp.filter((client) => client.resumes() > 0).length,
       failedResumes: clients.reduce((sum, client) => sum + client.failedResumes(), 0),
@@ -353,7 +394,6 @@ async function loginSm(index: number, cluster: LocalCluster, local: string, onSt
     resumeDeadlineMs: 60_000,
     onStanza: (stanza) => onStanza(stanza),
   });
-  client.send('<presence/>');
   let offlineMs = 0;
   return {
     index,
@@ -365,14 +405,17 @@ async function loginSm(index: number, cluster: LocalCluster, local: string, onSt
     currentSmId: () => client.smId,
     resumes: () => client.resumes,
     failedResumes: () => client.failures.length + (client.state === 'failed' ? 1 : 0),
+    trouble: () => [...client.failures.map((failure) => `<failed/>: ${failure.toString()}`), ...client.errors],
     offlineMs: () => {
       if (client.resumedAt >= client.lostAt) offlineMs = Math.max(offlineMs, client.resumedAt - client.lostAt);
       return offlineMs;
     },
-    send(to, id) {
-      if (client.state === 'failed' || client.state === 'closed') return false;
+    available: () => client.send('<presence/>'),
+    send(to, id, sent) {
+      if (client.state === 'failed' || client.state === 'closed') return;
+      // Kept until the server acknowledges it, and sent again after resuming.
       client.message(to, `message ${id}`, id);
-      return true;
+      sent();
     },
     barrier: () => client.barrier(15_000),
     close: () => client.close(),
@@ -399,7 +442,6 @@ async function loginXmpp(index: number, cluster: LocalCluster, local: string, on
   entity.iqCallee.set('jabber:iq:roster', 'query', () => true);
   await entity.start();
   await waitFor(() => entity.streamManagement.enabled && entity.streamManagement.id !== '', 10_000, `@xmpp/client ${index} enabling stream management`);
-  await entity.send(xml('presence'));
   const jid = entity.jid?.toString() as string;
   const smId = entity.streamManagement.id;
   return {
@@ -412,12 +454,15 @@ async function loginXmpp(index: number, cluster: LocalCluster, local: string, on
     currentSmId: () => entity.streamManagement.id,
     resumes: () => resumes,
     failedResumes: () => (entity.streamManagement.id !== smId ? 1 : 0),
+    trouble: () => (entity.streamManagement.id !== smId ? [`resumption id changed from ${smId} to ${entity.streamManagement.id}`] : []),
     offlineMs: () => offlineMs,
-    send(to, id) {
+    available: () => void entity.send(xml('presence')).catch((error: Error) => problem(`@xmpp/client ${index}: ${error.message}`)),
+    send(to, id, sent) {
       // Offline, the library would not queue it: this tick sends nothing.
-      if (entity.status !== 'online' || !entity.streamManagement.enabled) return false;
-      entity.send(xml('message', { to, type: 'chat', id }, xml('body', {}, `message ${id}`))).catch(() => undefined);
-      return true;
+      if (entity.status !== 'online' || !entity.streamManagement.enabled) return;
+      // The library queues a stanza for resending only once it was written: a write that fails
+      // (the node closed the connection a moment ago) is reported to us instead, and not counted.
+      entity.send(xml('message', { to, type: 'chat', id }, xml('body', {}, `message ${id}`))).then(sent, () => undefined);
     },
     async barrier() {
       await entity.iqCaller.request(xml('iq', { type: 'get', to: cluster.domain }, xml('ping', { xmlns: 'urn:xmpp:ping' })), 15_000);
@@ -439,7 +484,7 @@ export function formatReport(report: RollingRestartReport): string {
     `duplicates         ${report.duplicates}`,
     `lost               ${report.lost}`,
     `bounced            ${report.bounced}`,
-    `resumes            ${report.resumes} (@xmpp/client: ${report.xmppResumes}, by ${report.xmppClientsResumed} of ${report.xmppClients}); failed ${report.failedResumes}`,
+    `resumes            ${report.resumes}, by ${report.clientsResumed} of ${report.clients} clients (@xmpp/client: ${report.xmppResumes}, by ${report.xmppClientsResumed} of ${report.xmppClients}); failed ${report.failedResumes}`,
     `unavailable seen   ${report.unavailableSeen}`,
     `full JID changed   ${report.jidChanged}; not online at the end ${report.notOnline}`,
     `longest offline    ${report.maxOfflineMs} ms (${report.slowestClient})`,

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
-# Node.js 20 and npm: installs redis-server and the npm dependencies when they are missing.
+# Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
+# cluster with it) and the npm dependencies when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+for command in redis-server haproxy; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("$command")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing redis-server"
+    echo "installing ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "redis-server is missing: install it (Debian: apt-get install redis-server)" >&2
+    echo "${missing[*]} missing: install (Debian: apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi

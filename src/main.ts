@@ -125,6 +125,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     stop() {
       stopping ??= (async () => {
         await http.close();
+        // Nothing more arrives from other nodes or the job queue while the sessions end.
+        await services?.stopIntake();
         await server.close();
         await services?.close();
         await state.close();

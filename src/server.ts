@@ -84,18 +84,24 @@ export class RookeryServer {
 
   /**
    * Graceful drain (SIGTERM): stop accepting connections; stream-managed sessions are parked,
-   * resumable on any node once their client reconnects through the load balancer; the rest are
-   * told <system-shutdown/>. Finishes within `timeoutMs`.
+   * resumable on any node once their client reconnects through the load balancer (a resumption
+   * under way finishes first, and sessions hibernating here are parked too); the rest are told
+   * <system-shutdown/>, their unavailable presence held back for the grace period. Finishes
+   * within `timeoutMs`.
    */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
+    const started = Date.now();
     this.plain?.close();
     this.direct?.close();
-    const deadline = Date.now() + timeoutMs;
+    const deadline = started + timeoutMs;
     const ackWaitMs = Math.max(0, Math.min(2000, timeoutMs / 4));
-    const sessions = [...this.connections].map((connection) => connection.session);
+    const sessions = new Set<C2SSession>([...this.connections].map((connection) => connection.session));
+    for (const session of this.host.sessions.localSessions()) sessions.add(session);
     const handOver = async (session: C2SSession): Promise<void> => {
-      if (session.type === 'c2s' && !session.destroyed && (await this.host.hooks.fire('session-drain', { session, ackWaitMs }))) return;
+      if (session.destroyed) return;
+      if (await this.host.hooks.fire('session-drain', { session, ackWaitMs })) return;
+      if (session.destroyed) return;
       if (session.type === 'c2s' && session.presence && session.full_jid && this.config.shutdownPresenceGraceSeconds > 0) {
         // Held back: a client that logs in again within the grace period causes no presence flap.
         await this.host.state.sessions.release(session.full_jid, session.id);
@@ -105,11 +111,11 @@ export class RookeryServer {
       session.close(new StreamError('system-shutdown'));
       await this.host.sessions.destroy(session, 'Server shutting down');
     };
-    const all = Promise.all(sessions.map((session) => handOver(session).catch((err: unknown) => this.log.error({ event: 'drain_failed', session: session.id, err }))));
+    const all = Promise.all([...sessions].map((session) => handOver(session).catch((err: unknown) => this.log.error({ event: 'drain_failed', session: session.id, err }))));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+    const finished = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))))]);
     clearTimeout(timer);
-    this.log.info({ event: 'drained', sessions: sessions.length });
+    this.log.info({ event: 'drained', sessions: sessions.size, ms: Date.now() - started, timedOut: !finished });
   }
 
   /** Stops listening and ends every session (idempotent: keeps its first promise). */
@@ -124,7 +130,10 @@ export class RookeryServer {
     const sessions = [...this.connections].map((connection) => connection.session);
     for (const connection of this.connections) connection.close(new StreamError('system-shutdown'));
     await Promise.all(sessions.map((session) => this.host.sessions.destroy(session, 'Server shutting down')));
-    this.modules.unloadAll();
+    // In a cluster, this node's inbox and job worker run until the cluster services close, after
+    // this: what they still hand on (a stanza for a session parked by the drain, re-routed to its
+    // queue) needs the modules' hooks, or it would be silently discarded. The process exits next.
+    if (!this.host.bus) this.modules.unloadAll();
   }
 }
 

@@ -302,8 +302,12 @@ export class Connection implements Conn, StreamConnection {
       if (isClientStanza(element)) {
         this.host.telemetry.stanzaIn(element.name as StanzaKind);
         const session = this.session;
-        await this.host.router.fromClient(session, element);
-        session.sm?.inboundHandled();
+        try {
+          await this.host.router.fromClient(session, element);
+        } finally {
+          // Counted even when handling failed (the client was answered): a resumed client must not resend it.
+          session.sm?.inboundHandled();
+        }
       } else if (!(await this.host.hooks.fire('stream-nonza', { connection: this, element }))) {
         this.close(new StreamError('unsupported-stanza-type'));
       }

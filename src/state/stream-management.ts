@@ -41,10 +41,17 @@ export interface SmStore {
   append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean>;
   /** Drops queued stanzas up to `acked` and records the counters. */
   ack(user: string, token: string, acked: number, inbound: number): Promise<void>;
-  /** Marks the stream detached (owner '' when no node keeps it). */
-  detach(user: string, token: string, owner: string, inbound: number, at: number): Promise<void>;
-  /** Makes `node` the owner and returns the state at that instant, or undefined if unknown. */
-  takeOver(user: string, token: string, node: string): Promise<SmSnapshot | undefined>;
+  /**
+   * Marks the stream detached (owner '' when no node keeps it); `inbound` only ever raises the
+   * stored count. With `expectedOwner`, only while that node still owns the stream. False when
+   * the stream is unknown or another node owns it.
+   */
+  detach(user: string, token: string, owner: string, inbound: number, at: number, expectedOwner?: string): Promise<boolean>;
+  /**
+   * Makes `node` the owner and returns the state at that instant, or undefined if unknown. With
+   * `onlyIfDetached` (hibernation expiry), a stream whose client resumed meanwhile is not taken.
+   */
+  takeOver(user: string, token: string, node: string, options?: { onlyIfDetached?: boolean }): Promise<SmSnapshot | undefined>;
   /** The stream now belongs to another bind (it was resumed elsewhere). */
   setSession(user: string, token: string, sessionId: string): Promise<void>;
   get(user: string, token: string): Promise<SmRecord | undefined>;

@@ -62,6 +62,13 @@ export class RawClient {
   private current: Element | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly closeWaiters: Array<() => void> = [];
+  /**
+   * Sees every top-level element first (a stream-management layer counts and answers them);
+   * returning true consumes it: it is neither logged, nor in the inbox, nor given to a waiter.
+   */
+  onElement: ((element: Element) => boolean) | undefined;
+  /** Told once when the socket closes. */
+  onClose: (() => void) | undefined;
   private headerWaiter: (() => void) | undefined;
   jid: string | undefined;
 
@@ -279,6 +286,7 @@ export class RawClient {
   }
 
   private deliver(element: Element): void {
+    if (this.onElement?.(element)) return;
     this.log.push(element);
     for (const waiter of this.waiters) {
       if (waiter.match(element)) {
@@ -295,20 +303,21 @@ export class RawClient {
     this.parser.write(chunk.toString('utf8'));
   };
 
-  private readonly onClose = (): void => {
+  private readonly onSocketClose = (): void => {
     this.socketClosed = true;
     for (const waiter of this.closeWaiters.splice(0)) waiter();
+    this.onClose?.();
   };
 
   private attach(socket: Socket): void {
     socket.on('data', this.onData);
-    socket.on('close', this.onClose);
+    socket.on('close', this.onSocketClose);
     socket.on('error', () => {});
   }
 
   private detach(socket: Socket): void {
     socket.off('data', this.onData);
-    socket.off('close', this.onClose);
+    socket.off('close', this.onSocketClose);
   }
 }
 

@@ -9,6 +9,9 @@ import { NS_SM } from '../../xmpp/ns.js';
 /** How long outbound stanzas may go unrequested before the server asks for an ack. */
 const REQUEST_DELAY_MS = 100;
 
+/** What the module does with a stanza the SmStore would not queue for this node (it lost the stream). */
+export type RefusedHandler = (stream: Stream, stanza: QueuedStanza, token: string) => void;
+
 export class Stream implements ManagedStream {
   /** Set when the client asked for resumption. */
   token: string | undefined;
@@ -16,15 +19,31 @@ export class Stream implements ManagedStream {
   sent = 0;
   acked = 0;
   queue: QueuedStanza[] = [];
+  /** No connection: outbound stanzas are queued, not written. */
   hibernating = false;
+  /** The session is really ending (hibernation expired): it must not hibernate again. */
+  ending = false;
+  /** Its node is handing it over (drain): no node will own it until its client resumes. */
+  parked = false;
+  /** Set while it is being detached after losing its connection; resolves to whether it hibernates. */
+  detaching: Promise<boolean> | undefined;
+  /**
+   * While a resumption taken over from another node is set up, outbound stanzas wait here
+   * unnumbered: their sequence numbers follow the snapshot's, which is not known yet.
+   */
+  private held: Array<{ xml: string; stamp: number }> | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
   private awaitingAck = false;
   private ackWaiters: Array<() => void> = [];
+  /** A stanza from the client is being handled (between the pre-* hooks and inboundHandled). */
+  private busy = false;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly host: Host,
     readonly session: C2SSession,
     private readonly maxQueue: number,
+    private readonly onRefused?: RefusedHandler,
   ) {}
 
   get user(): string {
@@ -32,17 +51,13 @@ export class Stream implements ManagedStream {
   }
 
   outbound(xml: string): boolean {
+    if (this.held) {
+      this.held.push({ xml, stamp: Date.now() });
+      return false;
+    }
     const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp: Date.now() };
     this.queue.push(stanza);
-    if (this.token !== undefined) {
-      const token = this.token;
-      void this.host.state.streams.append(this.user, token, this.host.nodeId, stanza).then(
-        (kept) => {
-          if (!kept && this.token === token) this.host.log.warn({ event: 'sm_append_refused', session: this.session.id });
-        },
-        (err: unknown) => this.host.log.error({ event: 'sm_append_failed', session: this.session.id, err }),
-      );
-    }
+    if (this.token !== undefined) this.mirror(stanza, this.token);
     if (this.queue.length > this.maxQueue) {
       // A client that never acknowledges must not make the server hold its traffic forever.
       this.host.telemetry.limitEnforced('sm_queue');
@@ -53,14 +68,64 @@ export class Stream implements ManagedStream {
     return true;
   }
 
+  /** Starts holding outbound stanzas back (see `held`). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Gives up holding: what was held back, for the caller to route elsewhere. */
+  dropHeld(): string[] {
+    const held = this.held ?? [];
+    this.held = undefined;
+    return held.map((item) => item.xml);
+  }
+
+  /** Numbers and queues what was held back, after the counters were restored from a snapshot. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { xml, stamp } of held) {
+      const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp };
+      this.queue.push(stanza);
+      if (this.token !== undefined) this.mirror(stanza, this.token);
+    }
+  }
+
+  /** Called by the pre-* hooks: a stanza from the client is being handled. */
+  inboundStarted(): void {
+    this.busy = true;
+  }
+
   inboundHandled(): void {
     this.inbound += 1;
+    this.busy = false;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /**
+   * Waits until no stanza from the client is half handled (at most `timeoutMs`), so that
+   * `inbound` is final once the connection no longer reads: a stanza handled after the count
+   * was handed over would be sent again by the client after resuming.
+   */
+  async quiesce(timeoutMs: number): Promise<void> {
+    if (!this.busy) return;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([idle, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Whether `h` is possible (XEP-0198 §4); an error text when not. */
+  check(h: number): string | undefined {
+    if (h > this.sent) return 'Client acknowledged more stanzas than sent by server';
+    if (h < this.acked) return 'Client acknowledged less stanzas than already acknowledged';
+    return undefined;
   }
 
   /** Applies the client's `h`; an error text when it is impossible (XEP-0198 §4). */
   acknowledge(h: number): string | undefined {
-    if (h > this.sent) return 'Client acknowledged more stanzas than sent by server';
-    if (h < this.acked) return 'Client acknowledged less stanzas than already acknowledged';
+    const problem = this.check(h);
+    if (problem) return problem;
     this.acked = h;
     let drop = 0;
     while (drop < this.queue.length && (this.queue[drop] as QueuedStanza).seq <= h) drop += 1;
@@ -91,9 +156,12 @@ export class Stream implements ManagedStream {
     this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
   }
 
-  /** Asks for an ack and waits for it, at most `timeoutMs` (a node handing the stream over). */
+  /**
+   * Asks for a last ack and waits for it, at most `timeoutMs` (a node handing the stream over):
+   * what the client acknowledges is not sent to it again after it resumes.
+   */
   async settle(timeoutMs: number): Promise<void> {
-    if (this.hibernating || this.queue.length === 0) return;
+    if (this.hibernating) return;
     const acked = new Promise<void>((resolve) => this.ackWaiters.push(resolve));
     this.request();
     let timer: NodeJS.Timeout | undefined;
@@ -104,6 +172,18 @@ export class Stream implements ManagedStream {
   stop(): void {
     clearTimeout(this.requestTimer);
     this.requestTimer = undefined;
+  }
+
+  /** Copies a queued stanza into the SmStore; one it refuses goes to the module (the stream moved). */
+  private mirror(stanza: QueuedStanza, token: string): void {
+    void this.host.state.streams.append(this.user, token, this.host.nodeId, stanza).then(
+      (kept) => {
+        if (kept || this.token !== token) return;
+        if (this.onRefused) this.onRefused(this, stanza, token);
+        else this.host.log.warn({ event: 'sm_append_refused', session: this.session.id });
+      },
+      (err: unknown) => this.host.log.error({ event: 'sm_append_failed', session: this.session.id, err }),
+    );
   }
 
   private requestSoon(): void {

@@ -30,17 +30,18 @@ export class MemorySmStore implements SmStore {
     stream.record.inbound = Math.max(stream.record.inbound, inbound);
   }
 
-  async detach(user: string, token: string, owner: string, inbound: number, at: number): Promise<void> {
+  async detach(user: string, token: string, owner: string, inbound: number, at: number, expectedOwner?: string): Promise<boolean> {
     const stream = this.streams.get(key(user, token));
-    if (!stream) return;
+    if (!stream || (expectedOwner !== undefined && stream.record.owner !== expectedOwner)) return false;
     stream.record.owner = owner;
     stream.record.inbound = Math.max(stream.record.inbound, inbound);
     stream.record.detached_at = at;
+    return true;
   }
 
-  async takeOver(user: string, token: string, node: string): Promise<SmSnapshot | undefined> {
+  async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<SmSnapshot | undefined> {
     const stream = this.streams.get(key(user, token));
-    if (!stream) return undefined;
+    if (!stream || (options.onlyIfDetached === true && stream.record.detached_at === 0)) return undefined;
     stream.record.owner = node;
     stream.record.detached_at = 0;
     return { record: { ...stream.record }, queue: stream.queue.map((stanza) => ({ ...stanza })) };

@@ -1,0 +1,117 @@
+// The messages between the orchestrator (run.ts) and the load-generator processes (worker.ts).
+import type { Target } from './client.js';
+import type { HistogramData } from './hist.js';
+import type { Mechanism } from './sasl.js';
+
+export interface LoginJob {
+  target: Target;
+  users: string[];
+  password: string;
+  mechanism: Mechanism;
+  starttls: boolean;
+  resource: string;
+  /** Logins in flight at once (closed loop). */
+  concurrency: number;
+  /** Sessions are kept under this name until a `close` job. */
+  group: string;
+  timeoutMs: number;
+  /** No new login is started after this many ms (0: no limit); the figures cover what was done. */
+  maxMs: number;
+}
+
+export interface LoginResult {
+  ok: number;
+  failed: number;
+  errors: string[];
+  hist: HistogramData;
+  elapsedMs: number;
+  /** Generator CPU (user + system) spent during the job, ms. */
+  cpuMs: number;
+  /** PBKDF2 runs of the SCRAM client during the job (cache misses). */
+  derivations: number;
+}
+
+export interface MessagesJob {
+  /** Side A of each pair connects here, side B to targetB (the same server, or another node). */
+  targetA: Target;
+  targetB: Target;
+  pairs: Array<[string, string]>;
+  password: string;
+  mechanism: Mechanism;
+  starttls: boolean;
+  /** Messages in flight per direction of each pair. */
+  window: number;
+  bodyBytes: number;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+export interface MessagesResult {
+  /** Messages received inside the measuring window. */
+  delivered: number;
+  windowMs: number;
+  hist: HistogramData;
+  sent: number;
+  received: number;
+  /** Sent but never received after the drain. */
+  lost: number;
+  outOfOrder: number;
+  errors: number;
+  cpuMs: number;
+  drainMs: number;
+}
+
+export interface PresenceJob {
+  target: Target;
+  hub: string;
+  contacts: string[];
+  password: string;
+  mechanism: Mechanism;
+  starttls: boolean;
+  rounds: number;
+  concurrency: number;
+  timeoutMs: number;
+  /** Establish the subscriptions over XMPP (false: they are in the server's store already). */
+  subscribe: boolean;
+  /** The server's processes, whose CPU time the generator samples around the broadcasts. */
+  serverPids: number[];
+}
+
+export interface PresenceResult {
+  contacts: number;
+  rounds: number;
+  setupMs: number;
+  /** Per round: time until the last contact had the broadcast. */
+  complete: HistogramData;
+  /** Every single delivery. */
+  deliveries: HistogramData;
+  missing: number;
+  cpuMs: number;
+  /** Duration of the broadcasts (the interval cpuMs covers). */
+  measureMs: number;
+  /** Server CPU seconds over the broadcasts. */
+  serverCpuSeconds: number;
+}
+
+export type Request =
+  | { op: 'login'; job: LoginJob }
+  | { op: 'close'; group: string }
+  | { op: 'messages-setup'; job: MessagesJob }
+  | { op: 'messages-start' }
+  | { op: 'messages-mark' }
+  | { op: 'messages-stop'; drainMs: number }
+  | { op: 'messages-close' }
+  | { op: 'presence'; job: PresenceJob }
+  | { op: 'exit' };
+
+export interface RequestEnvelope {
+  id: number;
+  request: Request;
+}
+
+export interface ResponseEnvelope {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}

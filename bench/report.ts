@@ -1,0 +1,365 @@
+// RESULTS.md from the figures of one run: the targets, the side-by-side tables (ratios
+// Rookery/peer), the Rookery configurations, and the conditions of the run.
+import type { Figure, Params, WorkloadName } from './workloads.js';
+
+export interface RunMeta {
+  date: string;
+  machine: string;
+  command: string;
+  loadAtStart: string;
+  loads: Array<{ when: string; load: string }>;
+  versions: Record<string, string>;
+  notes: Record<string, string[]>;
+  params: Params;
+  fileLimit: number;
+  durationMs: number;
+  startFailures: string[];
+}
+
+export const ANALYSIS_MARKER = '<!-- Everything below this line is written by hand and kept when bench/run.ts rewrites the file. -->';
+
+const fmt = (value: number | undefined, digits = 0): string => {
+  if (value === undefined || Number.isNaN(value)) return '–';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+};
+
+const ms = (value: number | undefined): string => {
+  if (value === undefined || Number.isNaN(value)) return '–';
+  if (value < 10) return value.toFixed(2);
+  if (value < 100) return value.toFixed(1);
+  return value.toFixed(0);
+};
+
+const ratio = (a: number | undefined, b: number | undefined): string => {
+  if (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) || b === 0) return '–';
+  return `${(a / b).toFixed(2)}×`;
+};
+
+type Kind = 'rookery' | 'prosody' | 'ejabberd';
+
+function pick(figures: Figure[], workload: WorkloadName, kind: Kind, config?: string): Figure | undefined {
+  return figures.find((f) => f.workload === workload && f.kind === kind && (config === undefined || f.config === config));
+}
+
+interface Row {
+  label: string;
+  get: (figure: Figure) => number | undefined;
+  show: (value: number | undefined) => string;
+  /** Whether a ratio is meaningful for this row. */
+  ratio?: boolean;
+}
+
+function sideBySide(figures: Figure[], workload: WorkloadName, rows: Row[], peers: Kind[]): string {
+  const rookery = pick(figures, workload, 'rookery', 'embedded');
+  const others = peers.map((kind) => pick(figures, workload, kind));
+  const header = ['', 'Rookery (1 node, embedded)', ...peers.map((kind) => (kind === 'prosody' ? 'Prosody' : 'ejabberd')), ...peers.map((kind) => `Rookery/${kind === 'prosody' ? 'Prosody' : 'ejabberd'}`)];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const row of rows) {
+    const mine = rookery ? row.get(rookery) : undefined;
+    const cells = [row.label, rookery ? row.show(mine) : 'not run'];
+    for (const other of others) cells.push(other ? row.show(row.get(other)) : 'not run');
+    for (const other of others) cells.push(row.ratio === false || !other ? '' : ratio(mine, row.get(other)));
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const present = [rookery, ...others].filter((f): f is Figure => f !== undefined);
+  for (const failure of present.filter((f) => !f.ok)) lines.push('', `**${failure.server}: ${failure.error ?? 'failed'}**`);
+  const notes = present.flatMap((f) => f.notes.map((note) => `- ${f.server}: ${note}`));
+  if (notes.length) lines.push('', ...notes);
+  return lines.join('\n');
+}
+
+const cpuRows: Row[] = [
+  { label: 'server CPU, % of one core', get: (f) => f.serverCpu, show: (v) => fmt(v), ratio: false },
+  { label: 'generator CPU, % of one core', get: (f) => f.generatorCpu, show: (v) => fmt(v), ratio: false },
+];
+
+function loginRows(): Row[] {
+  return [
+    { label: 'logins/s', get: (f) => f.values.loginsPerSecond, show: (v) => fmt(v) },
+    { label: 'p50 login latency, ms', get: (f) => f.latency?.p50, show: ms },
+    { label: 'p99 login latency, ms', get: (f) => f.latency?.p99, show: ms },
+    { label: 'logins (failed)', get: (f) => (f.values.logins ?? 0) * 1e6 + (f.values.failed ?? 0), show: (v) => (v === undefined ? '–' : `${fmt(Math.floor(v / 1e6))} (${fmt(v % 1e6)})`), ratio: false },
+    ...cpuRows,
+  ];
+}
+
+function messageRows(): Row[] {
+  return [
+    { label: 'delivered messages/s', get: (f) => f.values.messagesPerSecond, show: (v) => fmt(v) },
+    { label: 'p50 latency, ms', get: (f) => f.latency?.p50, show: ms },
+    { label: 'p99 latency, ms', get: (f) => f.latency?.p99, show: ms },
+    { label: 'p99.9 latency, ms', get: (f) => f.latency?.p999, show: ms },
+    { label: 'lost messages', get: (f) => f.values.lost, show: (v) => fmt(v), ratio: false },
+    { label: 'out of order / error replies', get: (f) => (f.values.outOfOrder ?? 0) + (f.values.errors ?? 0), show: (v) => fmt(v), ratio: false },
+    ...cpuRows,
+  ];
+}
+
+interface Target {
+  name: string;
+  rookery: number | undefined;
+  reference: number | undefined;
+  referenceLabel: string;
+  goal: string;
+  met: boolean | undefined;
+  show: (value: number | undefined) => string;
+}
+
+function bestPeer(figures: Figure[], workload: WorkloadName, value: (f: Figure) => number | undefined, higherIsBetter: boolean): { figure?: Figure; value?: number } {
+  let best: { figure?: Figure; value?: number } = {};
+  for (const kind of ['prosody', 'ejabberd'] as const) {
+    const figure = pick(figures, workload, kind);
+    const v = figure?.ok ? value(figure) : undefined;
+    if (v === undefined || Number.isNaN(v)) continue;
+    if (best.value === undefined || (higherIsBetter ? v > best.value : v < best.value)) best = { figure, value: v };
+  }
+  return best;
+}
+
+function targets(figures: Figure[]): Target[] {
+  const out: Target[] = [];
+  const mine = (workload: WorkloadName, config = 'embedded') => pick(figures, workload, 'rookery', config);
+  const name = (f?: Figure): string => (f ? f.server : 'no peer figure');
+  // Messages: ≥ 1.5× the better peer, with p99 no worse than that peer's.
+  for (const workload of ['messages', 'tls-messages'] as const) {
+    const best = bestPeer(figures, workload, (f) => f.values.messagesPerSecond, true);
+    const r = mine(workload);
+    const rate = r?.ok ? r.values.messagesPerSecond : undefined;
+    out.push({
+      name: `${workload === 'messages' ? 'messages' : 'messages over STARTTLS'}: messages/s ≥ 1.5 × the better peer`,
+      rookery: rate,
+      reference: best.value,
+      referenceLabel: name(best.figure),
+      goal: best.value !== undefined ? `≥ ${fmt(best.value * 1.5)}` : '–',
+      met: rate !== undefined && best.value !== undefined ? rate >= 1.5 * best.value : undefined,
+      show: (v) => fmt(v),
+    });
+    const p99 = r?.latency?.p99;
+    const peerP99 = best.figure?.latency?.p99;
+    out.push({
+      name: `${workload === 'messages' ? 'messages' : 'messages over STARTTLS'}: p99 latency no worse than that peer's, ms`,
+      rookery: p99,
+      reference: peerP99,
+      referenceLabel: name(best.figure),
+      goal: peerP99 !== undefined ? `≤ ${ms(peerP99)}` : '–',
+      met: p99 !== undefined && peerP99 !== undefined ? p99 <= peerP99 : undefined,
+      show: ms,
+    });
+  }
+  for (const workload of ['login-scram', 'login-plain', 'tls-login'] as const) {
+    const best = bestPeer(figures, workload, (f) => f.values.loginsPerSecond, true);
+    const r = mine(workload);
+    const rate = r?.ok ? r.values.loginsPerSecond : undefined;
+    const label = workload === 'login-scram' ? 'SCRAM-SHA-1' : workload === 'login-plain' ? 'PLAIN' : 'STARTTLS + SCRAM-SHA-1';
+    out.push({
+      name: `logins/s (${label}) ≥ 1.5 × the better peer`,
+      rookery: rate,
+      reference: best.value,
+      referenceLabel: name(best.figure),
+      goal: best.value !== undefined ? `≥ ${fmt(best.value * 1.5)}` : '–',
+      met: rate !== undefined && best.value !== undefined ? rate >= 1.5 * best.value : undefined,
+      show: (v) => fmt(v),
+    });
+  }
+  {
+    const best = bestPeer(figures, 'idle', (f) => f.values.kibPerSession, false);
+    const r = mine('idle');
+    const value = r?.ok ? r.values.kibPerSession : undefined;
+    out.push({
+      name: 'memory per idle session ≤ the better peer, KiB',
+      rookery: value,
+      reference: best.value,
+      referenceLabel: name(best.figure),
+      goal: best.value !== undefined ? `≤ ${fmt(best.value, 1)}` : '–',
+      met: value !== undefined && best.value !== undefined ? value <= best.value : undefined,
+      show: (v) => fmt(v, 1),
+    });
+  }
+  {
+    const best = bestPeer(figures, 'presence', (f) => f.latency?.p99, false);
+    const r = mine('presence');
+    const value = r?.ok ? r.latency?.p99 : undefined;
+    out.push({
+      name: 'presence fan-out p99 (all contacts have it) ≤ the better peer, ms',
+      rookery: value,
+      reference: best.value,
+      referenceLabel: name(best.figure),
+      goal: best.value !== undefined ? `≤ ${ms(best.value)}` : '–',
+      met: value !== undefined && best.value !== undefined ? value <= best.value : undefined,
+      show: ms,
+    });
+  }
+  {
+    const cross = pick(figures, 'cross-node', 'rookery', '2 nodes + Redis');
+    const same = pick(figures, 'messages', 'rookery', '1 node + Redis');
+    const crossRate = cross?.ok ? cross.values.messagesPerSecond : undefined;
+    const sameRate = same?.ok ? same.values.messagesPerSecond : undefined;
+    out.push({
+      name: 'cross-node messages/s ≥ 0.8 × same-node (1 node + Redis)',
+      rookery: crossRate,
+      reference: sameRate,
+      referenceLabel: 'Rookery, 1 node + Redis',
+      goal: sameRate !== undefined ? `≥ ${fmt(sameRate * 0.8)}` : '–',
+      met: crossRate !== undefined && sameRate !== undefined ? crossRate >= 0.8 * sameRate : undefined,
+      show: (v) => fmt(v),
+    });
+    out.push({
+      name: 'Redis commands per cross-node message ≤ 1 (net of background)',
+      rookery: cross?.redis?.netCommandsPerMessage,
+      reference: undefined,
+      referenceLabel: '',
+      goal: '≤ 1',
+      met: cross?.redis ? cross.redis.netCommandsPerMessage <= 1 : undefined,
+      show: (v) => fmt(v, 2),
+    });
+    out.push({
+      name: 'Redis commands per same-node message = 0 (net of background)',
+      rookery: same?.redis?.netCommandsPerMessage,
+      reference: undefined,
+      referenceLabel: '',
+      goal: '0 (< 0.01)',
+      met: same?.redis ? same.redis.netCommandsPerMessage < 0.01 : undefined,
+      show: (v) => fmt(v, 3),
+    });
+  }
+  return out;
+}
+
+function configurations(figures: Figure[]): string {
+  const rows: Array<[string, WorkloadName, string]> = [
+    ['1 node, embedded store', 'messages', 'embedded'],
+    ['1 node + Redis', 'messages', '1 node + Redis'],
+    ['2 nodes + Redis, every pair split over the nodes', 'cross-node', '2 nodes + Redis'],
+  ];
+  const lines = [
+    '| configuration | messages/s | p50 ms | p99 ms | p99.9 ms | lost | Redis commands/message (net) | Redis background commands/s | top Redis commands in the window | Rookery CPU % (all nodes) | redis-server CPU % | generator CPU % |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [label, workload, config] of rows) {
+    const f = pick(figures, workload, 'rookery', config);
+    if (!f) {
+      lines.push(`| ${label} | not run |||||||||||`);
+      continue;
+    }
+    const top = f.redis ? f.redis.top.map(([command, calls]) => `${command} ${fmt(calls)}`).join(', ') || 'none' : '–';
+    lines.push(
+      `| ${label} | ${fmt(f.values.messagesPerSecond)} | ${ms(f.latency?.p50)} | ${ms(f.latency?.p99)} | ${ms(f.latency?.p999)} | ${fmt(f.values.lost)}${f.ok ? '' : ` (${f.error})`} | ${f.redis ? `${fmt(f.redis.netCommandsPerMessage, 3)} (raw ${fmt(f.redis.commandsPerMessage, 3)})` : '–'} | ${f.redis ? fmt(f.redis.backgroundPerSecond, 1) : '–'} | ${top} | ${fmt(f.serverCpu)} | ${f.helperCpu?.['redis-server'] !== undefined ? fmt(f.helperCpu['redis-server']) : '–'} | ${fmt(f.generatorCpu)} |`,
+    );
+  }
+  const login = pick(figures, 'login-scram', 'rookery', '1 node + Redis');
+  const embeddedLogin = pick(figures, 'login-scram', 'rookery', 'embedded');
+  if (login) {
+    lines.push(
+      '',
+      '| configuration | SCRAM-SHA-1 logins/s | p50 ms | p99 ms | Rookery CPU % | redis-server CPU % | generator CPU % |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const [label, f] of [['1 node, embedded store', embeddedLogin], ['1 node + Redis', login]] as const) {
+      if (!f) continue;
+      lines.push(`| ${label} | ${fmt(f.values.loginsPerSecond)} | ${ms(f.latency?.p50)} | ${ms(f.latency?.p99)} | ${fmt(f.serverCpu)} | ${f.helperCpu?.['redis-server'] !== undefined ? fmt(f.helperCpu['redis-server']) : '–'} | ${fmt(f.generatorCpu)} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function renderResults(figures: Figure[], meta: RunMeta, kept: string | undefined): string {
+  const peers = (['prosody', 'ejabberd'] as const).filter((kind) => figures.some((f) => f.kind === kind));
+  const p = meta.params;
+  const out: string[] = [];
+  out.push('# Benchmark results', '');
+  out.push(`Generated by \`${meta.command}\` (bench/run.ts). Configuration of every figure: **Rookery = 1 node on the embedded store** in the side-by-side tables; the Redis configurations are in their own section.`, '');
+  out.push(`- Date: ${meta.date} (run took ${(meta.durationMs / 60_000).toFixed(1)} min)`);
+  out.push(`- Machine: ${meta.machine}; loopback only; server, generator (and Redis) share the cores`);
+  out.push(`- Load average (1/5/15 min) at the start: ${meta.loadAtStart}`);
+  for (const load of meta.loads) out.push(`  - ${load.when}: ${load.load}`);
+  out.push(`- Open-file limit (soft = hard) for the generator and every server: ${meta.fileLimit}`);
+  out.push('- Versions:');
+  for (const [name, version] of Object.entries(meta.versions)) out.push(`  - ${name}: ${version}`);
+  out.push('', '## Parameters', '');
+  out.push('| workload | parameters |', '|---|---|');
+  out.push(`| 1. login | ${p.loginClients} clients per mechanism (SCRAM-SHA-1, then PLAIN, plain TCP), or as many as start within ${p.loginMaxMs / 1000} s, ${p.loginConcurrency} logins in flight (closed loop); a login = TCP connect → stream → SASL → stream restart → bind → initial presence → the server's reflection of that presence; sessions stay open until the end of the run |`);
+  out.push(`| 2. idle | ${p.idleSessions} available sessions (SCRAM-SHA-1, ${p.idleConcurrency} logins in flight); RSS of the server process(es) 2 s before the first login and 5 s after the last; per session = difference / sessions |`);
+  out.push(`| 3. messages | ${p.pairs} pairs (${2 * p.pairs} clients), window ${p.window} messages in flight per direction, chat messages to the peer's full JID with a ${p.bodyBytes}-byte body, ${p.warmupMs / 1000} s warm-up, ${p.durationMs / 1000} s measured, then sending stops and every message in flight must arrive within ${p.drainMs / 1000} s (lost = sent − received) |`);
+  out.push(`| 4. presence | 1 user with ${p.presenceContacts} mutual (both) subscriptions, set up over XMPP (Prosody: written into its roster store, see below); ${p.presenceRounds} presence changes, one after the other; per change: the time until the last contact has it |`);
+  out.push(`| 5. cross-node | the messages workload on Rookery with 2 nodes sharing one Redis, side A of each pair on node 1, side B on node 2; Redis commands counted with INFO commandstats before/after the measured window (net: minus the rate measured for 3 s with the clients connected and idle) |`);
+  out.push(`| 6. TLS | login: ${p.tlsLoginClients} clients, STARTTLS then SCRAM-SHA-1 (RSA-2048 certificate, the same for every server); messages: as 3, every client over STARTTLS |`);
+  out.push(`| generator | ${p.generators} load-generator process(es) (bench/worker.ts, raw sockets, own XML framer and SCRAM); its CPU time (process.cpuUsage) is given next to every figure; server CPU from /proc/<pid>/stat (utime + stime, all threads) over the same interval. 100 % = one core; the machine has ${meta.machine.split(' ')[0]} cores |`);
+  out.push('', '## Targets', '');
+  out.push('| target | Rookery | reference | reference value | goal | met |', '|---|---|---|---|---|---|');
+  for (const t of targets(figures)) {
+    out.push(`| ${t.name} | ${t.show(t.rookery)} | ${t.referenceLabel} | ${t.reference === undefined ? '–' : t.show(t.reference)} | ${t.goal} | ${t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'} |`);
+  }
+  out.push('', 'Ratios in the tables below are Rookery/peer: above 1 is better for rates, below 1 is better for latencies and memory.');
+  out.push('', '## 1. Login (plain TCP)', '', '### SCRAM-SHA-1', '', sideBySide(figures, 'login-scram', loginRows(), peers));
+  out.push('', '### PLAIN', '', sideBySide(figures, 'login-plain', loginRows(), peers));
+  out.push('', '## 2. Idle sessions', '');
+  out.push(
+    sideBySide(
+      figures,
+      'idle',
+      [
+        { label: 'sessions', get: (f) => f.values.sessions, show: (v) => fmt(v), ratio: false },
+        { label: 'server RSS before, MiB', get: (f) => f.values.rssBeforeMiB, show: (v) => fmt(v, 1) },
+        { label: 'server RSS with the sessions, MiB', get: (f) => f.values.rssAfterMiB, show: (v) => fmt(v, 1) },
+        { label: 'RSS per session, KiB', get: (f) => f.values.kibPerSession, show: (v) => fmt(v, 1) },
+        { label: 'logins/s during the ramp', get: (f) => f.values.rampLoginsPerSecond, show: (v) => fmt(v) },
+        { label: 'server CPU during the ramp, % of one core', get: (f) => f.serverCpu, show: (v) => fmt(v), ratio: false },
+        { label: 'generator CPU during the ramp, % of one core', get: (f) => f.generatorCpu, show: (v) => fmt(v), ratio: false },
+        { label: 'SCRAM derivations in the generator (first logins)', get: (f) => f.values.derivations, show: (v) => fmt(v), ratio: false },
+      ],
+      peers,
+    ),
+  );
+  out.push('', '## 3. Messages (plain TCP)', '', sideBySide(figures, 'messages', messageRows(), peers));
+  out.push('', '## 4. Presence fan-out', '');
+  out.push(
+    sideBySide(
+      figures,
+      'presence',
+      [
+        { label: 'contacts × changes', get: (f) => f.values.contacts, show: (v) => `${fmt(v)} × ${p.presenceRounds}`, ratio: false },
+        { label: 'all contacts have it: p50, ms', get: (f) => f.latency?.p50, show: ms },
+        { label: 'all contacts have it: p99, ms', get: (f) => f.latency?.p99, show: ms },
+        { label: 'single delivery: p50, ms', get: (f) => f.latency2?.p50, show: ms },
+        { label: 'single delivery: p99, ms', get: (f) => f.latency2?.p99, show: ms },
+        { label: 'broadcasts that never arrived', get: (f) => f.values.missing, show: (v) => fmt(v), ratio: false },
+        { label: 'subscription set-up (not measured), s', get: (f) => (f.values.setupMs ?? Number.NaN) / 1000, show: (v) => fmt(v, 1), ratio: false },
+        ...cpuRows,
+      ],
+      peers,
+    ),
+  );
+  out.push('', '## 5. Rookery configurations and cross-node traffic', '', configurations(figures));
+  out.push('', '## 6. TLS (STARTTLS)', '', '### Login: STARTTLS + SCRAM-SHA-1', '', sideBySide(figures, 'tls-login', loginRows(), peers));
+  out.push('', '### Messages over STARTTLS', '', sideBySide(figures, 'tls-messages', messageRows(), peers));
+  out.push('', '## How each server was configured', '');
+  for (const [server, notes] of Object.entries(meta.notes)) {
+    out.push(`- **${server}**`);
+    for (const note of notes) out.push(`  - ${note}`);
+  }
+  const failed = figures.filter((f) => !f.ok);
+  if (failed.length || meta.startFailures.length) {
+    out.push('', '## Failures', '');
+    for (const failure of meta.startFailures) out.push(`- ${failure}`);
+    for (const f of failed) out.push(`- ${f.server} / ${f.workload}: ${f.error ?? 'failed'}`);
+  }
+  out.push('', ANALYSIS_MARKER, '');
+  out.push(kept?.trim() ? kept.trim() : '## Analysis\n\n(none yet)');
+  out.push('');
+  return out.join('\n');
+}
+
+/** A short console summary of one figure. */
+export function oneLine(f: Figure): string {
+  const v = f.values;
+  const cpu = `server ${fmt(f.serverCpu)}% gen ${fmt(f.generatorCpu)}%`;
+  const lat = f.latency ? ` p50 ${ms(f.latency.p50)} p99 ${ms(f.latency.p99)} p99.9 ${ms(f.latency.p999)} ms` : '';
+  let main = '';
+  if (f.workload === 'idle') main = `${fmt(v.sessions)} sessions, ${fmt(v.kibPerSession, 1)} KiB/session (RSS ${fmt(v.rssBeforeMiB, 1)} → ${fmt(v.rssAfterMiB, 1)} MiB), ramp ${fmt(v.rampLoginsPerSecond)} logins/s`;
+  else if (f.workload.includes('login')) main = `${fmt(v.loginsPerSecond)} logins/s (${fmt(v.logins)} ok, ${fmt(v.failed)} failed)`;
+  else if (f.workload === 'presence') main = `${fmt(v.contacts)} contacts, all-have-it${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;
+  else main = `${fmt(v.messagesPerSecond)} msg/s, lost ${fmt(v.lost)}, out-of-order ${fmt(v.outOfOrder)}, errors ${fmt(v.errors)}`;
+  const redis = f.redis ? `, Redis ${fmt(f.redis.netCommandsPerMessage, 3)} cmd/msg net (raw ${fmt(f.redis.commandsPerMessage, 3)}; ${f.redis.top.map(([c, n]) => `${c}=${n}`).join(' ')})` : '';
+  const helpers = f.helperCpu ? Object.entries(f.helperCpu).map(([name, pct]) => `, ${name} ${fmt(pct)}%`).join('') : '';
+  return `${f.server} / ${f.workload}: ${main}${f.workload === 'presence' ? '' : lat}${redis} [${cpu}${helpers}]${f.ok ? '' : ` FAILED: ${f.error}`}`;
+}

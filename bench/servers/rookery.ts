@@ -1,0 +1,134 @@
+// Rookery under test: one node on the embedded store, one node on Redis, or two nodes sharing a Redis.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRedisBackend } from '../../cluster/redis/index.js';
+import { deriveCredentials } from '../../src/sasl/credentials.js';
+import { commandOutput, exitOf, portAnswers, waitFor } from '../lib/proc.js';
+import type { LaunchContext, RunningServer } from './types.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export type RookeryMode = 'embedded' | 'redis' | 'cluster';
+
+export const ROOKERY_PORTS = { c2s: 25222, http: 25280, nodeStride: 10, redis: 25379 };
+
+export function rookeryVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const commit = commandOutput('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const dirty = commandOutput('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'cluster']).length > 0 ? '+local changes' : '';
+  return `${pkg.version} (${commit}${dirty}), Node.js ${process.version}`;
+}
+
+export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promise<RunningServer> {
+  const dir = join(ctx.dir, `rookery-${mode}`);
+  mkdirSync(dir, { recursive: true });
+  const children: ChildProcess[] = [];
+  let redis: ChildProcess | undefined;
+  let redisUrl: string | undefined;
+  if (mode !== 'embedded') {
+    redis = spawn('redis-server', ['--port', String(ROOKERY_PORTS.redis), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
+    redisUrl = `redis://127.0.0.1:${ROOKERY_PORTS.redis}`;
+    await waitFor(() => commandOutput('redis-cli', ['-p', String(ROOKERY_PORTS.redis), 'ping']) === 'PONG', 10_000, 'redis-server');
+  }
+  const startedAt = Date.now();
+  const nodeCount = mode === 'cluster' ? 2 : 1;
+  const nodes: Array<{ c2s: number; http: number; process: ChildProcess }> = [];
+  for (let index = 0; index < nodeCount; index++) {
+    const c2s = ROOKERY_PORTS.c2s + index * ROOKERY_PORTS.nodeStride;
+    const http = ROOKERY_PORTS.http + index * ROOKERY_PORTS.nodeStride;
+    const logFd = openSync(join(dir, `node${index}.log`), 'a');
+    const child = spawn(process.execPath, [...(ctx.nodeArgs ?? []), join(ROOT, 'bin/rookery.js'), 'start'], {
+      cwd: dir,
+      stdio: ['ignore', logFd, logFd],
+      env: {
+        ...process.env,
+        ROOKERY_DOMAIN: ctx.domain,
+        ROOKERY_NODE_ID: `bench${index}`,
+        ROOKERY_BIND_ADDRESS: '127.0.0.1',
+        ROOKERY_C2S_PORT: String(c2s),
+        ROOKERY_C2S_TLS_PORT: String(c2s + 1),
+        ROOKERY_HTTP_PORT: String(http),
+        ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true',
+        ROOKERY_LOG_LEVEL: 'warn',
+        ROOKERY_TLS_CERT: ctx.certFile,
+        ROOKERY_TLS_KEY: ctx.keyFile,
+        ROOKERY_DRAIN_TIMEOUT_SECONDS: '2',
+        ROOKERY_REDIS_URL: redisUrl ?? '',
+        ROOKERY_REDIS_PREFIX: 'bench',
+      },
+    });
+    children.push(child);
+    nodes.push({ c2s, http, process: child });
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`rookery node ${index} exited (${child.exitCode}); see ${join(dir, `node${index}.log`)}`);
+          return (await fetch(`http://127.0.0.1:${http}/readyz`).catch(() => undefined))?.ok === true && (await portAnswers(c2s));
+        },
+        90_000,
+        `rookery node ${index}`,
+      );
+    } catch (error) {
+      for (const started of children) started.kill('SIGKILL');
+      redis?.kill('SIGKILL');
+      throw error;
+    }
+  }
+  const label = mode === 'embedded' ? 'Rookery, 1 node, embedded store' : mode === 'redis' ? 'Rookery, 1 node + Redis' : 'Rookery, 2 nodes + Redis';
+  const redisVersion = redis ? `, Redis ${commandOutput('redis-server', ['--version']).match(/v=(\S+)/)?.[1] ?? '?'}` : '';
+  return {
+    kind: 'rookery',
+    label,
+    config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : '2 nodes + Redis',
+    version: rookeryVersion() + redisVersion,
+    targets: nodes.map((node) => ({ host: '127.0.0.1', port: node.c2s, domain: ctx.domain })),
+    pids: () => nodes.map((node) => node.process.pid ?? 0).filter((pid) => pid > 0),
+    startedAt,
+    helperPids: () => (redis?.pid ? [{ name: 'redis-server', pid: redis.pid }] : []),
+    ...(redis ? { redisPort: ROOKERY_PORTS.redis } : {}),
+    notes: [
+      'ROOKERY_ALLOW_PLAINTEXT_AUTH=true, ROOKERY_LOG_LEVEL=warn, default modules (roster, presence, offline, carbons, blocking, disco, caps, ping, version, stream management)',
+      'SCRAM credentials with 4096 iterations (the Rookery default)',
+    ],
+    async createAccounts(users, password) {
+      if (redisUrl) {
+        // Straight into Redis, one derivation shared by all accounts (same password, same salt).
+        const state = await createRedisBackend({ url: redisUrl, prefix: 'bench' });
+        try {
+          const credentials = await deriveCredentials(password, 4096);
+          for (let i = 0; i < users.length; i += 200) {
+            await Promise.all(users.slice(i, i + 200).map((user) => state.accounts.create(`${user}@${ctx.domain}`, credentials)));
+          }
+        } finally {
+          await state.close();
+        }
+        return;
+      }
+      // The embedded store lives in the node: its admin API.
+      const url = `http://127.0.0.1:${nodes[0]!.http}/admin/users`;
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < users.length) {
+          const user = users[next++]!;
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jid: user, password }) });
+          if (response.status !== 201 && response.status !== 409) throw new Error(`POST /admin/users ${user}: ${response.status} ${await response.text()}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+    },
+    async stop() {
+      for (const child of children) child.kill('SIGTERM');
+      for (const child of children) {
+        if (!(await exitOf(child, 15_000))) child.kill('SIGKILL');
+      }
+      if (redis) {
+        redis.kill('SIGTERM');
+        if (!(await exitOf(redis, 5000))) redis.kill('SIGKILL');
+      }
+    },
+  };
+}

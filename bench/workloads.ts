@@ -1,0 +1,434 @@
+// The workloads, driven from the orchestrator: each one hands jobs to the generator processes,
+// samples the server's CPU and memory from /proc around the measured interval, and returns figures.
+import { execFileSync } from 'node:child_process';
+import { Histogram, summarize, type LatencySummary } from './lib/hist.js';
+import { type GeneratorPool, slice } from './lib/pool.js';
+import { sleep, sumCpu, sumRss } from './lib/proc.js';
+import type { LoginResult, MessagesResult, PresenceResult } from './lib/protocol.js';
+import type { Mechanism } from './lib/sasl.js';
+import type { RunningServer } from './servers/types.js';
+
+export interface Params {
+  password: string;
+  idleSessions: number;
+  idleConcurrency: number;
+  loginClients: number;
+  loginConcurrency: number;
+  /** A login workload starts no new login after this long (slow servers do fewer than loginClients). */
+  loginMaxMs: number;
+  tlsLoginClients: number;
+  pairs: number;
+  window: number;
+  bodyBytes: number;
+  warmupMs: number;
+  durationMs: number;
+  drainMs: number;
+  presenceContacts: number;
+  presenceRounds: number;
+  generators: number;
+}
+
+export const FULL: Params = {
+  password: 'bench-password',
+  idleSessions: 10_000,
+  idleConcurrency: 100,
+  loginClients: 4000,
+  loginConcurrency: 50,
+  loginMaxMs: 30_000,
+  tlsLoginClients: 1500,
+  pairs: 500,
+  window: 2,
+  bodyBytes: 64,
+  warmupMs: 3000,
+  durationMs: 20_000,
+  drainMs: 10_000,
+  presenceContacts: 1000,
+  presenceRounds: 50,
+  generators: 1,
+};
+
+export const QUICK: Params = {
+  ...FULL,
+  idleSessions: 500,
+  loginClients: 300,
+  tlsLoginClients: 100,
+  pairs: 50,
+  warmupMs: 1000,
+  durationMs: 4000,
+  drainMs: 5000,
+  presenceContacts: 100,
+  presenceRounds: 10,
+};
+
+export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'tls-login' | 'tls-messages' | 'cross-node';
+
+export interface Figure {
+  workload: WorkloadName;
+  /** Server label and configuration. */
+  server: string;
+  kind: RunningServer['kind'];
+  config: string;
+  ok: boolean;
+  error?: string;
+  /** Named numbers (see report.ts for units). */
+  values: Record<string, number>;
+  latency?: LatencySummary;
+  /** Second latency figure (presence: every delivery). */
+  latency2?: LatencySummary;
+  /** Server CPU over the measured interval, % of one core (all its processes/threads). */
+  serverCpu: number;
+  /** Load-generator CPU over the measured interval, % of one core (all generator processes). */
+  generatorCpu: number;
+  helperCpu?: Record<string, number>;
+  redis?: RedisFigures;
+  wallMs: number;
+  notes: string[];
+}
+
+export interface RedisFigures {
+  commandsPerMessage: number;
+  /** Net of the background rate measured with no traffic. */
+  netCommandsPerMessage: number;
+  backgroundPerSecond: number;
+  top: Array<[string, number]>;
+}
+
+export function accountNames(params: Params): { users: string[]; hub: string; contacts: string[] } {
+  const count = Math.max(params.idleSessions, params.loginClients, params.tlsLoginClients, 2 * params.pairs);
+  return {
+    users: Array.from({ length: count }, (_, i) => `u${i + 1}`),
+    hub: 'phub',
+    contacts: Array.from({ length: params.presenceContacts }, (_, i) => `pc${i + 1}`),
+  };
+}
+
+function percentOfCore(cpuSeconds: number, wallMs: number): number {
+  return wallMs > 0 ? (cpuSeconds * 1000 * 100) / wallMs : 0;
+}
+
+function helperCpu(server: RunningServer): Array<{ name: string; pid: number; start: number }> {
+  return server.helperPids().map((helper) => ({ ...helper, start: sumCpu([helper.pid]) }));
+}
+
+function helperPercent(started: Array<{ name: string; pid: number; start: number }>, wallMs: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const helper of started) out[helper.name] = percentOfCore(sumCpu([helper.pid]) - helper.start, wallMs);
+  return out;
+}
+
+// --- idle --------------------------------------------------------------------------------
+
+/** Accounts each generator has logged in with SCRAM once (its key cache holds their salt). */
+export type WarmAccounts = Set<string>;
+
+export async function idle(server: RunningServer, pool: GeneratorPool, params: Params, users: string[], warm: WarmAccounts): Promise<Figure> {
+  const n = Math.min(params.idleSessions, users.length);
+  const accounts = users.slice(0, n);
+  await sleep(2000);
+  const rssBefore = sumRss(server.pids());
+  const cpu0 = sumCpu(server.pids());
+  const t0 = Date.now();
+  const results = await pool.all<LoginResult>((g) => ({
+    op: 'login',
+    job: {
+      target: server.targets[0]!,
+      users: slice(accounts, g, pool.size),
+      password: params.password,
+      mechanism: 'SCRAM-SHA-1',
+      starttls: false,
+      resource: 'idle',
+      concurrency: Math.ceil(params.idleConcurrency / pool.size),
+      group: 'idle',
+      timeoutMs: 30_000,
+      maxMs: 0,
+    },
+  }));
+  const rampMs = Date.now() - t0;
+  const rampCpu = sumCpu(server.pids()) - cpu0;
+  for (const account of accounts) warm.add(account);
+  await sleep(5000);
+  const rssAfter = sumRss(server.pids());
+  const ok = results.reduce((sum, r) => sum + r.ok, 0);
+  const failed = results.reduce((sum, r) => sum + r.failed, 0);
+  const closes = await pool.all<{ closed: number; lostBefore: number }>({ op: 'close', group: 'idle' });
+  const dropped = closes.reduce((sum, c) => sum + c.lostBefore, 0);
+  const generatorCpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0);
+  await sleep(1000);
+  return {
+    workload: 'idle',
+    server: server.label,
+    kind: server.kind,
+    config: server.config,
+    ok: failed === 0 && dropped === 0,
+    ...(failed > 0 ? { error: `${failed} logins failed: ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}` } : {}),
+    values: {
+      sessions: ok,
+      failed,
+      dropped,
+      rssBeforeMiB: rssBefore / 2 ** 20,
+      rssAfterMiB: rssAfter / 2 ** 20,
+      kibPerSession: ok > 0 ? (rssAfter - rssBefore) / 1024 / ok : Number.NaN,
+      rampLoginsPerSecond: (ok * 1000) / rampMs,
+      derivations: results.reduce((sum, r) => sum + r.derivations, 0),
+    },
+    serverCpu: percentOfCore(rampCpu, rampMs),
+    generatorCpu: percentOfCore(generatorCpuMs / 1000, rampMs),
+    wallMs: rampMs,
+    notes: [],
+  };
+}
+
+// --- login -------------------------------------------------------------------------------
+
+export async function login(
+  server: RunningServer,
+  pool: GeneratorPool,
+  params: Params,
+  users: string[],
+  options: { workload: WorkloadName; mechanism: Mechanism; starttls: boolean; clients: number },
+  warm: WarmAccounts,
+): Promise<Figure> {
+  const accounts = users.slice(0, Math.min(options.clients, users.length));
+  const cold = accounts.filter((account) => !warm.has(account));
+  if (options.mechanism === 'SCRAM-SHA-1' && cold.length > 0) {
+    // Not measured: the first login of an account costs the client a PBKDF2 (RFC 5802 clients cache it).
+    await pool.all<LoginResult>((g) => ({
+      op: 'login',
+      job: {
+        target: server.targets[0]!,
+        users: slice(accounts, g, pool.size).filter((account) => !warm.has(account)),
+        password: params.password,
+        mechanism: 'SCRAM-SHA-1',
+        starttls: false,
+        resource: 'warmup',
+        concurrency: Math.ceil(params.idleConcurrency / pool.size),
+        group: 'warmup',
+        timeoutMs: 30_000,
+        maxMs: 0,
+      },
+    }));
+    await pool.all({ op: 'close', group: 'warmup' });
+    for (const account of cold) warm.add(account);
+    await sleep(1000);
+  }
+  const helpers = helperCpu(server);
+  const cpu0 = sumCpu(server.pids());
+  const t0 = Date.now();
+  const results = await pool.all<LoginResult>((g) => ({
+    op: 'login',
+    job: {
+      target: server.targets[0]!,
+      users: slice(accounts, g, pool.size),
+      password: params.password,
+      mechanism: options.mechanism,
+      starttls: options.starttls,
+      resource: 'login',
+      concurrency: Math.ceil(params.loginConcurrency / pool.size),
+      group: options.workload,
+      timeoutMs: 30_000,
+      maxMs: params.loginMaxMs,
+    },
+  }));
+  const wallMs = Date.now() - t0;
+  const serverCpu = percentOfCore(sumCpu(server.pids()) - cpu0, wallMs);
+  const helper = helperPercent(helpers, wallMs);
+  await pool.all({ op: 'close', group: options.workload });
+  await sleep(1000);
+  const hist = new Histogram();
+  for (const result of results) hist.merge(result.hist);
+  const ok = results.reduce((sum, r) => sum + r.ok, 0);
+  const failed = results.reduce((sum, r) => sum + r.failed, 0);
+  const derivations = results.reduce((sum, r) => sum + r.derivations, 0);
+  return {
+    workload: options.workload,
+    server: server.label,
+    kind: server.kind,
+    config: server.config,
+    ok: failed === 0,
+    ...(failed > 0 ? { error: `${failed} logins failed: ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}` } : {}),
+    values: { logins: ok, failed, loginsPerSecond: (ok * 1000) / wallMs, concurrency: params.loginConcurrency, derivations, attempted: accounts.length },
+    latency: summarize(hist),
+    serverCpu,
+    generatorCpu: percentOfCore(results.reduce((sum, r) => sum + r.cpuMs, 0) / 1000, wallMs),
+    ...(Object.keys(helper).length ? { helperCpu: helper } : {}),
+    wallMs,
+    notes: [
+      ...(derivations > 0 ? [`${derivations} SCRAM key derivations (PBKDF2) ran in the generator during the measurement`] : []),
+      ...(ok + failed < accounts.length ? [`stopped after ${(params.loginMaxMs / 1000).toFixed(0)} s with ${ok + failed} of ${accounts.length} logins done`] : []),
+    ],
+  };
+}
+
+/** Waits (up to 20 s) until the server's processes use less than a tenth of a core: the previous workload's clean-up is over. */
+export async function settle(server: RunningServer): Promise<number> {
+  const t0 = Date.now();
+  for (let i = 0; i < 40; i++) {
+    const cpu = sumCpu(server.pids());
+    await sleep(500);
+    if (sumCpu(server.pids()) - cpu < 0.05) break;
+  }
+  return Date.now() - t0;
+}
+
+// --- messages ----------------------------------------------------------------------------
+
+function commandStats(port: number): Map<string, number> {
+  const text = execFileSync('redis-cli', ['-p', String(port), 'INFO', 'commandstats']).toString();
+  const stats = new Map<string, number>();
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1]!, Number(match[2]));
+  return stats;
+}
+
+function commandDelta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const delta = new Map<string, number>();
+  for (const [command, calls] of after) {
+    const diff = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
+    if (diff > 0) delta.set(command, diff);
+  }
+  return delta;
+}
+
+const total = (stats: Map<string, number>): number => [...stats.values()].reduce((sum, value) => sum + value, 0);
+
+export async function messages(
+  server: RunningServer,
+  pool: GeneratorPool,
+  params: Params,
+  users: string[],
+  options: { workload: WorkloadName; starttls: boolean; crossNode: boolean },
+): Promise<Figure> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < params.pairs && 2 * i + 1 < users.length; i++) pairs.push([users[2 * i]!, users[2 * i + 1]!]);
+  const targetB = options.crossNode ? server.targets[1] : server.targets[0];
+  if (!targetB) throw new Error('cross-node messages need two nodes');
+  const setups = await pool.all<{ ok: number; failed: number; errors: string[] }>((g) => ({
+    op: 'messages-setup',
+    job: {
+      targetA: server.targets[0]!,
+      targetB,
+      pairs: slice(pairs, g, pool.size),
+      password: params.password,
+      mechanism: 'SCRAM-SHA-1',
+      starttls: options.starttls,
+      window: params.window,
+      bodyBytes: params.bodyBytes,
+      concurrency: Math.ceil(params.idleConcurrency / pool.size),
+      timeoutMs: 30_000,
+    },
+  }));
+  const failed = setups.reduce((sum, s) => sum + s.failed, 0);
+  if (failed > 0) throw new Error(`${failed} logins failed during set-up: ${setups.flatMap((s) => s.errors).slice(0, 3).join('; ')}`);
+  await sleep(1000);
+  // Redis: the background command rate (heartbeats, sweeps) with no traffic, then the measured window.
+  let background = 0;
+  if (server.redisPort) {
+    const a = commandStats(server.redisPort);
+    const t = Date.now();
+    await sleep(3000);
+    background = (total(commandDelta(a, commandStats(server.redisPort))) * 1000) / (Date.now() - t);
+  }
+  await pool.all({ op: 'messages-start' });
+  await sleep(params.warmupMs);
+  const redisBefore = server.redisPort ? commandStats(server.redisPort) : undefined;
+  const helpers = helperCpu(server);
+  const cpu0 = sumCpu(server.pids());
+  const t0 = Date.now();
+  await pool.all({ op: 'messages-mark' });
+  await sleep(params.durationMs);
+  const cpu1 = sumCpu(server.pids());
+  const wallMs = Date.now() - t0;
+  const helper = helperPercent(helpers, wallMs);
+  const redisAfter = server.redisPort ? commandStats(server.redisPort) : undefined;
+  const results = await pool.all<MessagesResult>({ op: 'messages-stop', drainMs: params.drainMs });
+  await pool.all({ op: 'messages-close' });
+  await sleep(1000);
+  const hist = new Histogram();
+  for (const result of results) hist.merge(result.hist);
+  const sum = (key: keyof MessagesResult): number => results.reduce((acc, r) => acc + (r[key] as number), 0);
+  const delivered = sum('delivered');
+  const windowMs = Math.max(...results.map((r) => r.windowMs));
+  const lost = sum('lost');
+  const errors = sum('errors');
+  let redis: RedisFigures | undefined;
+  if (redisBefore && redisAfter) {
+    const delta = commandDelta(redisBefore, redisAfter);
+    const commands = total(delta);
+    const perMessage = delivered > 0 ? commands / delivered : Number.NaN;
+    redis = {
+      commandsPerMessage: perMessage,
+      netCommandsPerMessage: delivered > 0 ? Math.max(0, commands - (background * wallMs) / 1000) / delivered : Number.NaN,
+      backgroundPerSecond: background,
+      top: [...delta.entries()].sort((x, y) => y[1] - x[1]).slice(0, 6),
+    };
+  }
+  return {
+    workload: options.workload,
+    server: server.label,
+    kind: server.kind,
+    config: server.config,
+    ok: lost === 0 && errors === 0,
+    ...(lost > 0 || errors > 0 ? { error: `${lost} messages lost, ${errors} error replies` } : {}),
+    values: {
+      pairs: pairs.length,
+      window: params.window,
+      messagesPerSecond: (delivered * 1000) / windowMs,
+      delivered,
+      sent: sum('sent'),
+      received: sum('received'),
+      lost,
+      outOfOrder: sum('outOfOrder'),
+      errors,
+    },
+    latency: summarize(hist),
+    serverCpu: percentOfCore(cpu1 - cpu0, wallMs),
+    generatorCpu: percentOfCore(sum('cpuMs') / 1000, windowMs),
+    ...(Object.keys(helper).length ? { helperCpu: helper } : {}),
+    ...(redis ? { redis } : {}),
+    wallMs,
+    notes: [],
+  };
+}
+
+// --- presence ----------------------------------------------------------------------------
+
+export async function presence(server: RunningServer, pool: GeneratorPool, params: Params, hub: string, contacts: string[]): Promise<Figure> {
+  const generator = pool.generators[0]!;
+  if (server.createRosters) await server.createRosters(hub, contacts);
+  const t0 = Date.now();
+  const result = await generator.call<PresenceResult>({
+    op: 'presence',
+    job: {
+      target: server.targets[0]!,
+      hub,
+      contacts,
+      password: params.password,
+      mechanism: 'SCRAM-SHA-1',
+      starttls: false,
+      rounds: params.presenceRounds,
+      concurrency: params.idleConcurrency,
+      timeoutMs: 60_000,
+      subscribe: server.createRosters === undefined,
+      serverPids: server.pids(),
+    },
+  });
+  const wallMs = Date.now() - t0;
+  const serverCpu = percentOfCore(result.serverCpuSeconds, result.measureMs);
+  await sleep(1000);
+  const complete = Histogram.from(result.complete);
+  const deliveries = Histogram.from(result.deliveries);
+  return {
+    workload: 'presence',
+    server: server.label,
+    kind: server.kind,
+    config: server.config,
+    ok: result.missing === 0,
+    ...(result.missing > 0 ? { error: `${result.missing} broadcasts never arrived` } : {}),
+    values: { contacts: result.contacts, rounds: result.rounds, missing: result.missing, setupMs: result.setupMs, subscribedOverXmpp: server.createRosters ? 0 : 1 },
+    latency: summarize(complete),
+    latency2: summarize(deliveries),
+    serverCpu,
+    generatorCpu: percentOfCore(result.cpuMs / 1000, result.measureMs),
+    wallMs,
+    notes: [],
+  };
+}

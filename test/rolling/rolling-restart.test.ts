@@ -1,0 +1,69 @@
+// The rolling restart, end to end: Redis, three nodes behind HAProxy, 200 clients with stream
+// management (four of them @xmpp/client with its own stream-management plugin) exchanging
+// messages without pause, and every node restarted in turn — SIGTERM, then a replacement that
+// starts and becomes ready. The run itself is cluster/rolling-restart.ts (`npm run
+// rolling-restart` runs it on demand, larger); this checks its figures.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { formatReport, runRollingRestart, type RollingRestartReport } from '../../cluster/rolling-restart.js';
+
+const CLIENTS = 200;
+const XMPP_CLIENTS = 4;
+const NODES = 3;
+const DRAIN_TIMEOUT_SECONDS = 5;
+
+describe('a rolling restart of a three-node cluster under load', () => {
+  let report: RollingRestartReport;
+
+  beforeAll(async () => {
+    report = await runRollingRestart({
+      clients: CLIENTS,
+      xmppClients: XMPP_CLIENTS,
+      nodes: NODES,
+      intervalMs: 200,
+      loginConcurrency: 25,
+      drainTimeoutSeconds: DRAIN_TIMEOUT_SECONDS,
+      settleTimeoutMs: 20_000,
+      // Shorter liveness than the defaults, still far from declaring a busy node dead.
+      env: { ROOKERY_HEARTBEAT_MS: '500', ROOKERY_NODE_DEAD_AFTER_MS: '5000', ROOKERY_SWEEP_EVERY_MS: '500' },
+    });
+    console.log(`rolling restart of ${NODES} nodes under ${CLIENTS} clients:\n${formatReport(report)}`);
+    if (report.problems.length > 0) console.log(report.problems.join('\n'));
+  }, 150_000);
+
+  it('restarts every node in turn, each drain within its bound', () => {
+    expect(report.nodeRestarts.map((restart) => restart.node)).toEqual(['node0', 'node1', 'node2']);
+    for (const restart of report.nodeRestarts) expect(restart.stopMs).toBeLessThan((DRAIN_TIMEOUT_SECONDS + 5) * 1000);
+    expect(report.restartMs).toBeGreaterThan(0);
+  });
+
+  it('keeps messages flowing across nodes the whole time', () => {
+    expect(report.clients).toBe(CLIENTS);
+    expect(report.crossNodePairs).toBeGreaterThan(0);
+    // At least one message per client per restarted node, and then some.
+    expect(report.sent).toBeGreaterThan(CLIENTS * NODES);
+  });
+
+  it('delivers every message sent exactly once, counted by id', () => {
+    expect(report.lost).toBe(0);
+    expect(report.duplicates).toBe(0);
+    expect(report.delivered).toBe(report.sent);
+    expect(report.bounced).toBe(0);
+    expect(report.misdelivered).toBe(0);
+  });
+
+  it('has every client resume, @xmpp/client ones included, and none fail', () => {
+    expect(report.failedResumes).toBe(0);
+    expect(report.clientsResumed).toBe(CLIENTS);
+    expect(report.xmppClients).toBe(XMPP_CLIENTS);
+    expect(report.xmppClientsResumed).toBe(XMPP_CLIENTS);
+  });
+
+  it('leaves every client online with the same full JID and resumption id', () => {
+    expect(report.jidChanged).toBe(0);
+    expect(report.notOnline).toBe(0);
+  });
+
+  it('shows no contact an unavailable presence from anyone', () => {
+    expect(report.unavailableSeen).toBe(0);
+  });
+});
