@@ -78,6 +78,7 @@ function loginRows(): Row[] {
     { label: 'logins/s', get: (f) => f.values.loginsPerSecond, show: (v) => fmt(v) },
     { label: 'p50 login latency, ms', get: (f) => f.latency?.p50, show: ms },
     { label: 'p99 login latency, ms', get: (f) => f.latency?.p99, show: ms },
+    { label: 'server CPU per login, ms', get: (f) => (f.values.loginsPerSecond ? (f.serverCpu * 10) / f.values.loginsPerSecond : undefined), show: (v) => fmt(v, 2) },
     { label: 'logins (failed)', get: (f) => (f.values.logins ?? 0) * 1e6 + (f.values.failed ?? 0), show: (v) => (v === undefined ? '–' : `${fmt(Math.floor(v / 1e6))} (${fmt(v % 1e6)})`), ratio: false },
     ...cpuRows,
   ];
@@ -91,6 +92,7 @@ function messageRows(): Row[] {
     { label: 'p99.9 latency, ms', get: (f) => f.latency?.p999, show: ms },
     { label: 'lost messages', get: (f) => f.values.lost, show: (v) => fmt(v), ratio: false },
     { label: 'out of order / error replies', get: (f) => (f.values.outOfOrder ?? 0) + (f.values.errors ?? 0), show: (v) => fmt(v), ratio: false },
+    { label: 'server CPU per message, µs', get: (f) => (f.values.messagesPerSecond ? (f.serverCpu * 1e4) / f.values.messagesPerSecond : undefined), show: (v) => fmt(v) },
     ...cpuRows,
   ];
 }

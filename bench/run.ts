@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     contacts: { type: 'string' },
     rounds: { type: 'string' },
+    render: { type: 'string' },
   },
 });
 
@@ -148,7 +149,28 @@ function epmdRunning(): boolean {
   return findPids((_, comm) => comm === 'epmd').length > 0;
 }
 
+/** --render FILE.json: rewrites the Markdown from the figures of an earlier run (after a change to report.ts). */
+function renderOnly(file: string): void {
+  const { meta, figures } = JSON.parse(readFileSync(file, 'utf8')) as { meta: RunMeta; figures: Figure[] };
+  const peers = figures.some((f) => f.kind !== 'rookery');
+  const outFile = args.out ?? (peers ? join(BENCH, 'RESULTS.md') : join(BENCH, 'results', 'rookery.md'));
+  writeResults(outFile, figures, meta);
+}
+
+function writeResults(outFile: string, figures: Figure[], meta: RunMeta): void {
+  let kept: string | undefined;
+  if (existsSync(outFile)) {
+    const previous = readFileSync(outFile, 'utf8');
+    const at = previous.indexOf(ANALYSIS_MARKER);
+    if (at >= 0) kept = previous.slice(at + ANALYSIS_MARKER.length);
+  }
+  mkdirSync(join(outFile, '..'), { recursive: true });
+  writeFileSync(outFile, renderResults(figures, meta, kept));
+  log(`wrote ${outFile}`);
+}
+
 async function main(): Promise<void> {
+  if (args.render) return renderOnly(args.render);
   const started = Date.now();
   if (args['wait-load']) await waitForQuiet(Number(args['wait-load']));
   const loadAtStart = loadAverage();
@@ -261,15 +283,8 @@ async function main(): Promise<void> {
   mkdirSync(join(jsonFile, '..'), { recursive: true });
   writeFileSync(jsonFile, JSON.stringify({ meta, figures }, null, 2));
   const outFile = args.out ?? (peers ? join(BENCH, 'RESULTS.md') : join(BENCH, 'results', 'rookery.md'));
-  let kept: string | undefined;
-  if (existsSync(outFile)) {
-    const previous = readFileSync(outFile, 'utf8');
-    const at = previous.indexOf(ANALYSIS_MARKER);
-    if (at >= 0) kept = previous.slice(at + ANALYSIS_MARKER.length);
-  }
-  mkdirSync(join(outFile, '..'), { recursive: true });
-  writeFileSync(outFile, renderResults(figures, meta, kept));
-  log(`wrote ${outFile} and ${jsonFile}`);
+  writeResults(outFile, figures, meta);
+  log(`figures: ${jsonFile}`);
   if (args.profile) writeFileSync(join(profileDir, `windows-${Date.now()}.json`), JSON.stringify(profileWindows, null, 2));
   if (args.profile) log(`CPU profiles of the Rookery nodes: ${profileDir} (summarise with: node --import tsx bench/profile-summary.ts FILE)`);
 }
