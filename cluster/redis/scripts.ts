@@ -13,6 +13,7 @@ export const SCRIPT_NAMES = [
   'session-claim-1',
   'session-update-1',
   'session-release-1',
+  'session-reassert-1',
   'sm-append-2',
   'sm-ack-2',
   'sm-takeover-2',

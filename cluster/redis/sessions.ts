@@ -15,7 +15,7 @@ import { scanKeys, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
 import type { KeyBuilder } from './keys.js';
 import { asCount } from './multi.js';
-import { stringReply, type Scripts } from './scripts.js';
+import { integerReply, stringReply, type Scripts } from './scripts.js';
 
 const PAGE = 200;
 
@@ -67,6 +67,19 @@ export class RedisSessionRegistry implements SessionRegistry {
       this.client.decr(this.keys.sessionCount()),
     ]);
     return true;
+  }
+
+  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+    const key = this.keys.sessions(bareOf(record.full_jid));
+    const outcome = await this.scripts.run('session-reassert-1', [key], [record.full_jid, encodeSession(record), record.session_id]);
+    if (outcome.rejected) return 'replaced';
+    const written = integerReply('session-reassert-1', outcome) === 1;
+    // The index entry may be gone even when the record was not (a partial loss): SADD is idempotent.
+    await Promise.all([
+      this.client.sadd(this.keys.nodeSessions(record.node), encodeIndexMember(record.full_jid, record.session_id)),
+      ...(written ? [this.client.incr(this.keys.sessionCount())] : []),
+    ]);
+    return written ? 'written' : 'kept';
   }
 
   async get(fullJid: string): Promise<SessionRecord | undefined> {

@@ -41,6 +41,13 @@ export interface SessionRegistry {
   claim(record: SessionRecord): Promise<SessionRecord | undefined>;
   update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean>;
   release(fullJid: string, sessionId: string): Promise<boolean>;
+  /**
+   * Writes back the record of a session its node still holds, after the store lost data (Redis
+   * restarted empty, or failed over to a replica that lagged): 'written' when it was missing,
+   * 'kept' when that bind's record was there (the node's view replaces it), 'replaced' when
+   * another bind holds the full JID (the caller's session must end).
+   */
+  reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'>;
   get(fullJid: string): Promise<SessionRecord | undefined>;
   /** Every connected resource of one account (bare JID). */
   resources(bareJid: string): Promise<SessionRecord[]>;

@@ -225,5 +225,33 @@ export function sessionsContract(makeBackend: BackendFactory): void {
       const all = await collect(backend().sessions.all());
       expect(all.some((entry) => entry.session_id === record.session_id)).toBe(false);
     });
+
+    it('writes back a lost record on reassert, counts it and indexes it under its node', async () => {
+      const node = unique('node');
+      const record = sessionRecord(`${freshUser()}/back`, { node, presence: '<presence/>', priority: 2 });
+      const before = await backend().sessions.count();
+      await expect(backend().sessions.reassert(record)).resolves.toBe('written');
+      await expect(backend().sessions.get(record.full_jid)).resolves.toStrictEqual(record);
+      await expect(backend().sessions.count()).resolves.toBe(before + 1);
+      await expect(collect(backend().sessions.byNode(node))).resolves.toStrictEqual([record]);
+    });
+
+    it('keeps the same bind on reassert, with the node’s view, without counting it twice', async () => {
+      const record = sessionRecord(`${freshUser()}/same`, { priority: 1 });
+      await backend().sessions.claim(record);
+      const before = await backend().sessions.count();
+      const view = { ...record, priority: 7, interested: true };
+      await expect(backend().sessions.reassert(view)).resolves.toBe('kept');
+      await expect(backend().sessions.get(record.full_jid)).resolves.toStrictEqual(view);
+      await expect(backend().sessions.count()).resolves.toBe(before);
+    });
+
+    it('leaves another bind’s record alone on reassert and says the session was replaced', async () => {
+      const fullJid = `${freshUser()}/moved`;
+      const newer = sessionRecord(fullJid, { node: 'node-new' });
+      await backend().sessions.claim(newer);
+      await expect(backend().sessions.reassert(sessionRecord(fullJid, { node: 'node-old' }))).resolves.toBe('replaced');
+      await expect(backend().sessions.get(fullJid)).resolves.toStrictEqual(newer);
+    });
   });
 }

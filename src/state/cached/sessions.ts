@@ -44,6 +44,12 @@ export class CachedSessionRegistry implements SessionRegistry {
     return released;
   }
 
+  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+    const outcome = await this.inner.reassert(record);
+    if (outcome !== 'replaced') await this.changed(bareOf(record.full_jid));
+    return outcome;
+  }
+
   async get(fullJid: string): Promise<SessionRecord | undefined> {
     const record = (await this.cachedResources(bareOf(fullJid))).find((candidate) => candidate.full_jid === fullJid);
     return record ? { ...record } : undefined;

@@ -40,6 +40,13 @@ export class MemorySessionRegistry implements SessionRegistry {
     return true;
   }
 
+  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+    const current = this.accounts.get(bareOf(record.full_jid))?.get(record.full_jid);
+    if (current && current.session_id !== record.session_id) return 'replaced';
+    await this.claim(record);
+    return current ? 'kept' : 'written';
+  }
+
   async get(fullJid: string): Promise<SessionRecord | undefined> {
     const record = this.accounts.get(bareOf(fullJid))?.get(fullJid);
     return record ? { ...record } : undefined;
