@@ -29,8 +29,13 @@ export interface ClusterServices {
   state: StateBackend;
   feed: RedisChangeFeed;
   bus: RedisNodeBus;
-  /** Heartbeats; `onEvicted` runs when this node finds it was declared dead. */
-  startLiveness(onEvicted: () => Promise<void>): Promise<NodeLiveness>;
+  /**
+   * Heartbeats; `onEvicted` runs when this node finds it was declared dead. `onStoreLost` runs
+   * when Redis may have lost data (a heartbeat found the epoch gone, or the connection came
+   * back): the node writes back what it holds. Runs are never concurrent; one asked for
+   * meanwhile runs after.
+   */
+  startLiveness(onEvicted: () => Promise<void>, onStoreLost?: () => Promise<void>): Promise<NodeLiveness>;
   /** Starts the BullMQ dead-node sweep; `cleanUp` runs once per dead node, on one node. */
   startSweeper(cleanUp: (node: string) => Promise<unknown>): Promise<DeadNodeSweeper>;
   /** Delayed jobs on BullMQ (hibernation expiry); its worker starts with startJobs(). */
@@ -56,6 +61,26 @@ function boundedStep(promise: Promise<unknown>, ms: number, onError: (error: unk
     timer.unref();
   });
   return Promise.race([promise.catch(onError), late]).finally(() => clearTimeout(timer));
+}
+
+/** Runs `task` once at a time; calls made while it runs lead to one more run after it. */
+function coalesced(task: () => Promise<void>, onError: (error: unknown) => void): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again = false;
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await task().catch(onError);
+      } while (again);
+    })().finally(() => (running = undefined));
+    return running;
+  };
+  return run;
 }
 
 export async function connectCluster(options: ClusterOptions): Promise<ClusterServices> {
@@ -96,9 +121,26 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
       jobsStarted = true;
       jobs.start();
     },
-    async startLiveness(onEvicted) {
-      liveness = new NodeLiveness(client, keys, options.nodeId, { heartbeatMs: options.heartbeatMs, deadAfterMs: options.deadAfterMs }, onEvicted, options.onError);
+    async startLiveness(onEvicted, onStoreLost = async () => {}) {
+      const restore = coalesced(async () => {
+        // The job schedule lives in Redis too: every node upserts the same one.
+        await sweeper?.schedule();
+        await onStoreLost();
+        options.telemetry?.stateRestored();
+      }, options.onError);
+      liveness = new NodeLiveness(
+        client, keys, options.nodeId,
+        { heartbeatMs: options.heartbeatMs, deadAfterMs: options.deadAfterMs },
+        onEvicted, options.onError, restore,
+      );
       await liveness.start();
+      let connected = true;
+      client.on('close', () => (connected = false));
+      client.on('ready', () => {
+        // A reconnect: a Sentinel or Cluster failover may have promoted a replica that missed writes.
+        if (!connected) void restore();
+        connected = true;
+      });
       return liveness;
     },
     async startSweeper(cleanUp) {

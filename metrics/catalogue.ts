@@ -3,7 +3,7 @@
 // Names follow the Prometheus conventions: the `rookery_` prefix, base units (seconds), `_total`
 // on counters. Label values come from small fixed sets; a JID is never one.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ConnectionState, RouteOutcome, SmResumeFailure, StanzaKind, Transport } from '../src/telemetry.js';
+import type { ConnectionState, PendingOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Transport } from '../src/telemetry.js';
 
 export const PREFIX = 'rookery_';
 export const CONNECTION_STATES: readonly ConnectionState[] = ['c2s_unauthed', 'c2s_unbound', 'c2s'];
@@ -11,6 +11,7 @@ export const TRANSPORTS: readonly Transport[] = ['plain', 'starttls', 'directtls
 const STANZA_KINDS: readonly StanzaKind[] = ['message', 'presence', 'iq', 'other'];
 const ROUTE_OUTCOMES: readonly RouteOutcome[] = ['local', 'remote', 'offline', 'bounced', 'discarded', 'dropped'];
 const SM_RESUME_FAILURES: readonly SmResumeFailure[] = ['item-not-found', 'not-authorized', 'unexpected-request', 'internal-server-error'];
+const PENDING_OUTCOMES: readonly PendingOutcome[] = ['sent', 'expired', 'overflow'];
 
 /** Latency of one store call: a Redis round trip is ~0.1–1 ms; the alert fires at 50 ms. */
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -28,6 +29,7 @@ export interface ClusterFigures {
 export interface ScrapeSources {
   connections: (() => Iterable<{ state: ConnectionState; transport: Transport }>) | undefined;
   hibernating: Set<() => number>;
+  pendingEnvelopes: Set<() => number>;
   /** undefined: this node does not export the cluster-wide figures (now, or at all). */
   cluster: (() => Promise<ClusterFigures | undefined>) | undefined;
 }
@@ -54,6 +56,10 @@ export interface Catalogue {
   readonly smHibernating: Gauge;
   readonly jobs: Counter<'job_name' | 'outcome'>;
   readonly limitsEnforced: Counter<'limit'>;
+  readonly stateRestores: Counter;
+  readonly sessionsReasserted: Counter<'outcome'>;
+  readonly pendingEnvelopes: Gauge;
+  readonly pendingEnvelopeOutcomes: Counter<'outcome'>;
   readonly clusterNodes: OptionalGauge;
   readonly clusterSessions: OptionalGauge;
   readonly clusterAccounts: OptionalGauge;
@@ -93,12 +99,13 @@ function define(registry: Registry): Catalogue {
   }
   for (const outcome of ROUTE_OUTCOMES) metrics.stanzasRouted.inc({ outcome }, 0);
   for (const reason of SM_RESUME_FAILURES) metrics.smResumeFailures.inc({ reason }, 0);
+  for (const outcome of PENDING_OUTCOMES) metrics.pendingEnvelopeOutcomes.inc({ outcome }, 0);
   return metrics;
 }
 
 function defineMetrics(registry: Registry): Catalogue {
   const registers = [registry];
-  const sources: ScrapeSources = { connections: undefined, hibernating: new Set(), cluster: undefined };
+  const sources: ScrapeSources = { connections: undefined, hibernating: new Set(), pendingEnvelopes: new Set(), cluster: undefined };
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
 
   // The cluster-wide figures are read once per scrape, however many gauges show them.
@@ -242,6 +249,33 @@ function defineMetrics(registry: Registry): Catalogue {
       name: `${PREFIX}limits_enforced_total`,
       help: 'Times a configured limit was enforced, by limit.',
       labelNames: ['limit'],
+      registers,
+    }),
+    stateRestores: new Counter({
+      name: `${PREFIX}state_restores_total`,
+      help: 'Times this node wrote its sessions back after Redis lost data or the connection to it came back.',
+      registers,
+    }),
+    sessionsReasserted: new Counter({
+      name: `${PREFIX}sessions_reasserted_total`,
+      help: 'Session records written back by this node, by outcome (written: it was missing; kept; replaced: another bind held it, the session ended).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    pendingEnvelopes: new Gauge({
+      name: `${PREFIX}bus_pending_envelopes`,
+      help: 'Stanzas for other nodes waiting on this node for Redis to come back.',
+      registers,
+      collect() {
+        let total = 0;
+        for (const count of sources.pendingEnvelopes) total += count();
+        this.set(total);
+      },
+    }),
+    pendingEnvelopeOutcomes: new Counter({
+      name: `${PREFIX}bus_pending_total`,
+      help: 'Stanzas for other nodes that waited for Redis, by outcome (sent once it was back; bounced as expired or overflow).',
+      labelNames: ['outcome'],
       registers,
     }),
     clusterNodes: clusterGauge('cluster_nodes', 'Live nodes in the cluster (exported by one node only).', (figures) => figures.nodes),

@@ -2,7 +2,7 @@
 // them; what the node holds (connections, hibernating sessions, cluster-wide figures) is read
 // when Prometheus scrapes.
 import { Registry } from 'prom-client';
-import type { Direction, NodeSnapshot, RouteOutcome, SmResumeFailure, StanzaKind, Telemetry } from '../src/telemetry.js';
+import type { Direction, NodeSnapshot, PendingOutcome, ReassertOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Telemetry } from '../src/telemetry.js';
 import { catalogue, type Catalogue, type ClusterFigures } from './catalogue.js';
 import { withTimeout } from './timeout.js';
 
@@ -92,6 +92,26 @@ export class PrometheusTelemetry implements Telemetry {
     return () => {
       this.m.sources.hibernating.delete(entry);
     };
+  }
+
+  stateRestored(): void {
+    this.m.stateRestores.inc();
+  }
+
+  sessionReasserted(outcome: ReassertOutcome): void {
+    this.m.sessionsReasserted.inc({ outcome });
+  }
+
+  pendingEnvelopes(count: () => number): () => void {
+    const entry = (): number => count();
+    this.m.sources.pendingEnvelopes.add(entry);
+    return () => {
+      this.m.sources.pendingEnvelopes.delete(entry);
+    };
+  }
+
+  pendingEnvelope(outcome: PendingOutcome): void {
+    this.m.pendingEnvelopeOutcomes.inc({ outcome });
   }
 
   /** The node's connections, read at each scrape (the composition root passes the server's). */

@@ -21,6 +21,12 @@ export interface Limits {
   authFailuresBeforeDelay: number;
   /** XEP-0198: unacknowledged stanzas kept for one client before it is disconnected. */
   smMaxQueue: number;
+  /** Stanzas for other nodes held while Redis is unreachable; past it they bounce (resource-constraint). */
+  busPendingEnvelopes: number;
+  /** Bytes of those stanzas held at most. */
+  busPendingBytes: number;
+  /** Seconds one of them waits for Redis before it bounces (recipient-unavailable). */
+  busPendingSeconds: number;
 }
 
 export interface Config {
@@ -69,6 +75,9 @@ export const DEFAULT_LIMITS: Limits = {
   authTimeoutSeconds: 60,
   authFailuresBeforeDelay: 3,
   smMaxQueue: 1000,
+  busPendingEnvelopes: 10_000,
+  busPendingBytes: 16 * 1024 * 1024,
+  busPendingSeconds: 30,
 };
 
 export function defaultConfig(): Config {

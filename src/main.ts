@@ -7,7 +7,8 @@ import { instrumentBackend } from '../metrics/store.js';
 import { PrometheusTelemetry } from '../metrics/telemetry.js';
 import { adminApi } from './admin/api.js';
 import type { Config } from './config.js';
-import { cleanUpDeadNode, nodeInbox } from './core/cluster.js';
+import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/cluster.js';
+import { PendingBus } from './core/pending-bus.js';
 import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
@@ -69,16 +70,32 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),
   }));
   const services = cluster;
+  let pendingBus: PendingBus | undefined;
   if (services) {
-    server.host.bus = services.bus;
+    const { limits } = config;
+    const bus = new PendingBus(
+      services.bus,
+      { maxEnvelopes: limits.busPendingEnvelopes, maxBytes: limits.busPendingBytes, maxWaitMs: limits.busPendingSeconds * 1000, retryMs: 250 },
+      bouncePending(server.host),
+      telemetry,
+      (err) => log.warn({ event: 'bus_send_deferred', err }),
+    );
+    server.host.bus = bus;
+    pendingBus = bus;
     // A previous process with this node id may have died with sessions registered.
-    await cleanUpDeadNode(server.host, services.bus, config.nodeId);
-    await services.bus.start(nodeInbox(server.host));
-    await services.startLiveness(async () => {
-      log.warn({ event: 'node_evicted' });
-      await server.evictAll();
-    });
-    await services.startSweeper((node) => cleanUpDeadNode(server.host, services.bus, node));
+    await cleanUpDeadNode(server.host, bus, config.nodeId);
+    await bus.start(nodeInbox(server.host));
+    await services.startLiveness(
+      async () => {
+        log.warn({ event: 'node_evicted' });
+        await server.evictAll();
+      },
+      // The node is the source of truth for the sockets it holds.
+      async () => {
+        await server.host.sessions.restore();
+      },
+    );
+    await services.startSweeper((node) => cleanUpDeadNode(server.host, bus, node));
   }
   // Exported by one node per cluster; on the embedded store, by the only node there is.
   telemetry.observeCluster({
@@ -128,6 +145,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         // Nothing more arrives from other nodes or the job queue while the sessions end.
         await services?.stopIntake();
         await server.close();
+        await pendingBus?.close();
         await services?.close();
         await state.close();
       })();

@@ -11,6 +11,13 @@ export type StanzaKind = 'message' | 'presence' | 'iq' | 'other';
  */
 export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded' | 'dropped';
 export type Direction = 'in' | 'out';
+/** A session's record written back after the store lost data: it was missing, there, or another bind's. */
+export type ReassertOutcome = 'written' | 'kept' | 'replaced';
+/**
+ * What became of an envelope for another node that waited while Redis was unreachable: sent
+ * once Redis was back, or bounced because it waited too long or the queue was full.
+ */
+export type PendingOutcome = 'sent' | 'expired' | 'overflow';
 /** A client connection's state: before SASL, authenticated but not bound, bound (a session). */
 export type ConnectionState = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
 /**
@@ -53,6 +60,12 @@ export interface Telemetry {
    * registrations add up. Returns the function that removes this one (on module unload).
    */
   hibernating(count: () => number): () => void;
+  /** The node wrote back what it holds after the store may have lost data. */
+  stateRestored(): void;
+  sessionReasserted(outcome: ReassertOutcome): void;
+  /** Registers the count of envelopes waiting for Redis (read at each scrape); returns its removal. */
+  pendingEnvelopes(count: () => number): () => void;
+  pendingEnvelope(outcome: PendingOutcome): void;
 }
 
 export const noTelemetry: Telemetry = {
@@ -72,6 +85,12 @@ export const noTelemetry: Telemetry = {
   hibernating() {
     return () => {};
   },
+  stateRestored() {},
+  sessionReasserted() {},
+  pendingEnvelopes() {
+    return () => {};
+  },
+  pendingEnvelope() {},
 };
 
 /** The kind of a serialised stanza, from its first bytes. */

@@ -34,11 +34,7 @@ export class DeadNodeSweeper {
     const { connection, prefix } = this.options;
     this.queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
     this.queue.on('error', (error) => this.options.onError?.(error));
-    // Every node upserts the same scheduler id: there is one schedule however many nodes run.
-    await this.queue.upsertJobScheduler(SWEEP, { every: this.options.everyMs }, {
-      name: SWEEP,
-      opts: { removeOnComplete: true, removeOnFail: 100 },
-    });
+    await this.schedule();
     this.worker = new Worker(MAINTENANCE_QUEUE, async (job) => (job.name === SWEEP ? this.sweep() : undefined), {
       connection,
       prefix,
@@ -47,6 +43,14 @@ export class DeadNodeSweeper {
     this.worker.on('error', (error) => this.options.onError?.(error));
     this.worker.on('completed', (job) => this.options.telemetry?.job(job.name, 'completed'));
     this.worker.on('failed', (job) => this.options.telemetry?.job(job?.name ?? 'unknown', 'failed'));
+  }
+
+  /** Every node upserts the same scheduler id: there is one schedule however many nodes run. */
+  async schedule(): Promise<void> {
+    await this.queue?.upsertJobScheduler(SWEEP, { every: this.options.everyMs }, {
+      name: SWEEP,
+      opts: { removeOnComplete: true, removeOnFail: 100 },
+    });
   }
 
   /** Claims and cleans up every node whose heartbeat stopped; returns the nodes cleaned. */

@@ -3,6 +3,7 @@
 // is lost while the receiver is busy, reconnecting or restarting. Sending is one XADD.
 import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
 import { duplicateClient, type RedisClient } from './connection.js';
+import { RedisStateError } from './errors.js';
 import type { KeyBuilder } from './keys.js';
 import { Lru } from '../../src/state/cached/lru.js';
 
@@ -42,7 +43,9 @@ export class RedisNodeBus implements NodeBus {
     this.loop = this.readLoop(inbox);
   }
 
+  /** Fails at once while the connection is down, rather than waiting in ioredis's queue: the caller holds the envelope (PendingBus). */
   async send(node: string, envelope: BusEnvelope): Promise<void> {
+    if (this.client.status !== 'ready') throw new RedisStateError('ROOKERY_REDIS_UNREACHABLE', `Redis is ${this.client.status}`);
     await this.client.xadd(this.keys.nodeInbox(node), '*', 'v', String(ENVELOPE_VERSION), 'e', JSON.stringify(envelope));
   }
 

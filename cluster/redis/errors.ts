@@ -11,6 +11,8 @@ export type RedisStateErrorCode =
   | 'ROOKERY_REDIS_KEY'
   /** A stored value could not be decoded (corrupt, or written by another schema version). */
   | 'ROOKERY_REDIS_CORRUPT'
+  /** The connection is down (Redis restarting or failing over): the call was not attempted. */
+  | 'ROOKERY_REDIS_UNREACHABLE'
   /** A Lua script was missing, given bad arguments or answered something unexpected. */
   | 'ROOKERY_REDIS_SCRIPT';
 

@@ -57,6 +57,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys),
     streams: new RedisSmStore(client, keys, scripts),
+    reachable: () => client.status === 'ready',
     // The first call's promise is kept.
     close: () => (closing ??= closeClient()),
   };

@@ -89,6 +89,8 @@ export class KeyBuilder {
 
   /** Nodes a sweeper evicted, scored by when. */
   evictedNodes(): string { return `${this.base}:evicted`; }
+  /** A random value written once by the first node: when it changes or vanishes, Redis lost its data. */
+  epoch(): string { return `${this.base}:epoch`; }
   /** Live nodes and their last heartbeat. */
   nodes(): string { return `${this.base}:nodes`; }
   /** The pub/sub channel of change notices. */

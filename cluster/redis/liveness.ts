@@ -1,6 +1,10 @@
 // Node liveness: every node writes a heartbeat into one sorted set. A node whose heartbeat is
 // older than the dead-after bound is claimed by exactly one sweeper (ZREM answers 1 once), which
 // marks it evicted; the node, if it comes back, sees the mark and closes its stale sockets.
+// A node that finds itself gone from the set together with the epoch key was not evicted: Redis
+// lost its data (restarted empty, or failed over to a replica without it), and the node
+// registers again and writes back what it holds.
+import { randomBytes } from 'node:crypto';
 import type { RedisClient } from './connection.js';
 import type { KeyBuilder } from './keys.js';
 
@@ -12,6 +16,8 @@ export interface LivenessOptions {
 export class NodeLiveness {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  /** The epoch value this node last saw. */
+  private epoch: string | undefined;
 
   constructor(
     private readonly client: RedisClient,
@@ -21,11 +27,14 @@ export class NodeLiveness {
     /** Called when this node finds it was declared dead while it was away. */
     private readonly onEvicted: () => Promise<void>,
     private readonly onError: (error: unknown) => void = () => {},
+    /** Called when a heartbeat finds that Redis lost its data; the node is registered again first. */
+    private readonly onStoreLost: () => Promise<void> = async () => {},
   ) {}
 
   async start(): Promise<void> {
     await this.client.del(this.keys.nodeEvicted(this.nodeId));
     await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
+    this.epoch = await this.currentEpoch();
     this.timer = setInterval(() => {
       this.beating ??= this.beat()
         .catch(this.onError)
@@ -39,14 +48,29 @@ export class NodeLiveness {
     // Two commands, not a MULTI: the keys sit in different Redis Cluster slots. None is needed:
     // a sweeper removes the node from the live set before it sets the mark, so an eviction
     // between the two is still seen, as a ZADD XX that finds the node gone.
-    const mark = await this.client.get(this.keys.nodeEvicted(this.nodeId));
-    const updated = await this.client.zadd(this.keys.nodes(), 'XX', 'CH', Date.now(), this.nodeId);
+    const [epoch, mark, updated] = await Promise.all([
+      this.client.get(this.keys.epoch()),
+      this.client.get(this.keys.nodeEvicted(this.nodeId)),
+      this.client.zadd(this.keys.nodes(), 'XX', 'CH', Date.now(), this.nodeId),
+    ]);
+    if (epoch !== this.epoch) {
+      await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
+      this.epoch = await this.currentEpoch();
+      await this.onStoreLost();
+      return;
+    }
     const evicted = mark !== null;
     const stillListed = Number(updated) === 1;
     if (!evicted && stillListed) return;
     await this.onEvicted();
     await this.client.del(this.keys.nodeEvicted(this.nodeId));
     await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
+  }
+
+  /** The epoch, set first by whichever node gets there. */
+  private async currentEpoch(): Promise<string> {
+    await this.client.set(this.keys.epoch(), randomBytes(8).toString('hex'), 'NX');
+    return (await this.client.get(this.keys.epoch())) ?? '';
   }
 
   /** Nodes whose last heartbeat is older than the dead-after bound. */

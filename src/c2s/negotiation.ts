@@ -110,6 +110,8 @@ export class Negotiation {
     }
     if (element.name === 'auth') {
       if (!this.connection.secure && !this.host.config.allowPlaintextAuth) return this.failure('encryption-required');
+      // Not the client's fault, so not counted against it: it may try again in a moment.
+      if (this.host.state.reachable?.() === false) return this.failure('temporary-auth-failure', 'The account store is unreachable');
       const mechanism = createMechanism(String(element.attrs.mechanism ?? ''), {
         domain: this.host.domain,
         prepUsername: prepLocalpart,
@@ -127,7 +129,10 @@ export class Negotiation {
       return this.failure('incorrect-encoding');
     }
     const delay = this.connection.ctx.throttle.delay(this.connection.remoteAddress);
-    if (delay > 0) await sleep(delay);
+    if (delay > 0) {
+      this.host.telemetry.limitEnforced('auth_throttle');
+      await sleep(delay);
+    }
     const step = await this.mechanism.step(Buffer.from(text === '=' ? '' : text, 'base64'));
     await this.saslStep(step, this.mechanism.name);
   }
@@ -141,13 +146,20 @@ export class Negotiation {
     }
     this.mechanism = undefined;
     if (step.kind === 'failure') {
-      throttle.fail(address, step.username);
+      // A store that failed is no guess at a password: only real failures slow the address down.
+      if (step.error.condition !== 'temporary-auth-failure') throttle.fail(address, step.username);
       const delay = throttle.delay(address, step.username);
-      if (delay > 0) await sleep(delay);
+      if (delay > 0) {
+        this.host.telemetry.limitEnforced('auth_throttle');
+        await sleep(delay);
+      }
       this.host.telemetry.authentication(mechanism, 'failure');
       await this.host.hooks.fire('authentication-failure', { session: this.session, mechanism, condition: step.error.condition });
       this.failure(step.error.condition, step.error.text);
-      if (++this.saslFailures >= MAX_SASL_FAILURES) this.connection.close(new StreamError('policy-violation', 'Too many failed authentication attempts'));
+      if (++this.saslFailures >= MAX_SASL_FAILURES) {
+        this.host.telemetry.limitEnforced('sasl_failures');
+        this.connection.close(new StreamError('policy-violation', 'Too many failed authentication attempts'));
+      }
       return;
     }
     throttle.succeed(address, step.username);
@@ -169,6 +181,11 @@ export class Negotiation {
   }
 
   private async bind(iq: Element, bind: Element): Promise<void> {
+    if (this.host.state.reachable?.() === false) {
+      // RFC 6120 §7.6.2.1: the server cannot bind a resource now; the client may retry.
+      this.session.send(errorReply(iq, new StanzaError('resource-constraint', 'The session store is unreachable', 'wait')));
+      return;
+    }
     try {
       const requested = bind.getChildText('resource') ?? undefined;
       const fullJid = await this.host.sessions.bind(this.session, requested ?? undefined);

@@ -2,6 +2,8 @@
 // kicks of replaced sessions) and clean up after a node that died.
 import { parse } from 'ltx';
 import type { NodeBus, NodeInbox } from '../state/bus.js';
+import { StanzaError } from '../xmpp/errors.js';
+import type { GiveUp } from './pending-bus.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
 
@@ -48,4 +50,19 @@ export async function cleanUpDeadNode(host: Host, bus: NodeBus, node: string): P
   const stanzas = await bus.drain(node, nodeInbox(host));
   if (sessions + stanzas > 0) host.log.warn({ event: 'dead_node_cleaned', dead: node, sessions, stanzas });
   return { sessions, stanzas };
+}
+
+/**
+ * An envelope that could not wait any longer for Redis: a stanza is bounced to its sender; a
+ * kick or takeover notice is logged (the other node finds out from the registry when it checks).
+ */
+export function bouncePending(host: Host): GiveUp {
+  return async (envelope, reason) => {
+    if (envelope.kind !== 'stanza') {
+      host.log.error({ event: 'bus_envelope_abandoned', kind: envelope.kind, reason });
+      return;
+    }
+    const condition = reason === 'overflow' ? 'resource-constraint' : 'recipient-unavailable';
+    await host.router.bounce(parse(envelope.xml), new StanzaError(condition, 'The cluster cannot reach that resource now'));
+  };
 }

@@ -61,6 +61,12 @@ export interface HookCatalogue {
   'stream-taken-over': { session: C2SSession };
   /** A resource of a dead node was removed from the registry: its contacts must see it go. */
   'resource-lost': { record: SessionRecord; reason: string };
+  /**
+   * The shared store may have lost data (Redis came back empty, or failed over to a lagging
+   * replica) and this node wrote its sessions' records back: modules write back what else they
+   * hold for local sessions (stream management state, its expiry).
+   */
+  'state-restored': { sessions: readonly C2SSession[] };
   /** The first available presence of a resource. */
   'presence/initial': { session: C2SSession; stanza: Element };
   /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */

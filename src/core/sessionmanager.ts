@@ -151,6 +151,51 @@ export class SessionManager {
     return this.byId.get(sessionId);
   }
 
+  /**
+   * The node is the source of truth for the sockets it holds: after the store lost data, each
+   * local session's record is written back. One that a newer bind replaced meanwhile ends with
+   * <conflict/>. Returns the sessions written back or kept.
+   */
+  async restore(): Promise<{ written: number; kept: number; replaced: number }> {
+    const counts = { written: 0, kept: 0, replaced: 0 };
+    const restored: C2SSession[] = [];
+    for (const session of [...this.fullSessions.values()]) {
+      if (session.destroyed) continue;
+      let outcome: 'written' | 'kept' | 'replaced';
+      try {
+        outcome = await this.host.state.sessions.reassert(this.recordOf(session));
+      } catch (err) {
+        this.host.log.error({ event: 'session_reassert_failed', session: session.id, err });
+        continue;
+      }
+      counts[outcome] += 1;
+      this.host.telemetry.sessionReasserted(outcome);
+      if (outcome === 'replaced') {
+        session.close(new StreamError('conflict', 'Replaced by new connection'));
+        await this.destroy(session, 'Replaced by new connection');
+      } else {
+        restored.push(session);
+      }
+    }
+    await this.host.hooks.fire('state-restored', { sessions: restored });
+    this.host.log.warn({ event: 'sessions_restored', ...counts });
+    return counts;
+  }
+
+  /** The shared half of a bound session, as this node sees it. */
+  private recordOf(session: C2SSession): SessionRecord {
+    return {
+      full_jid: session.full_jid as string,
+      node: this.host.nodeId,
+      session_id: session.id,
+      priority: session.priority,
+      ...(session.presence ? { presence: session.presence.toString() } : {}),
+      interested: session.interested,
+      carbons: session.carbons,
+      blocklist_interested: session.blocklist_interested,
+    };
+  }
+
   /** Closes every local session of an account (deleted account, changed password). */
   async closeAccount(bareJid: string, error: StreamError, reason: string, except?: C2SSession): Promise<void> {
     for (const session of this.localOf(bareJid)) {

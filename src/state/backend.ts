@@ -16,6 +16,11 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** XEP-0198 resumption state. */
   readonly streams: SmStore;
+  /**
+   * false while the shared store cannot be reached (Redis down or failing over): logins are
+   * refused at once with a temporary error instead of waiting for it. Absent: always reachable.
+   */
+  reachable?(): boolean;
   /** Idempotent; closes connections in reverse order of opening. */
   close(): Promise<void>;
 }

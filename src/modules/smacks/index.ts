@@ -174,6 +174,37 @@ async function detach(ctx: Context, session: C2SSession, stream: Stream, token: 
 }
 
 /**
+ * The store lost data: a resumable stream this node serves (attached or hibernating) gets its
+ * record, its unacknowledged queue (this node keeps a copy) and its expiry back, so its client
+ * can still resume it, here or on another node.
+ */
+async function restoreStream(ctx: Context, session: C2SSession): Promise<void> {
+  const { host } = ctx;
+  const stream = streamOf(session);
+  const token = stream?.token;
+  if (!stream || token === undefined || stream.ending || stream.parked) return;
+  await host.sessions.publish(session, { sm_token: token });
+  const user = stream.user;
+  if (await host.state.streams.get(user, token)) return;
+  await host.state.streams.create(user, {
+    token,
+    full_jid: session.full_jid as string,
+    session_id: session.id,
+    owner: host.nodeId,
+    inbound: stream.inbound,
+    acked: stream.acked,
+    sent: stream.acked,
+    detached_at: 0,
+  });
+  for (const stanza of stream.queue) await host.state.streams.append(user, token, host.nodeId, stanza);
+  if (stream.hibernating) {
+    await host.state.streams.detach(user, token, host.nodeId, stream.inbound, Date.now(), host.nodeId);
+    await scheduleExpiry(ctx, user, token);
+  }
+  host.log.info({ event: 'sm_restored', session: session.id, queued: stream.queue.length });
+}
+
+/**
  * Hands a session over to whichever node its client reconnects to (this node is draining): a
  * last ack request, then nothing more is written to the client or read from it, the counters go
  * to the SmStore, no node owns the stream, and the registry record is parked.
@@ -547,6 +578,11 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
         if (stream?.token !== undefined && ctx.resumable.get(stream.token) === session) ctx.resumable.delete(stream.token);
         (session.conn as Partial<StreamConnection>).closeQuietly?.();
         host.sessions.forget(session);
+      });
+      api.hook('state-restored', async ({ sessions }) => {
+        for (const session of sessions) {
+          await restoreStream(ctx, session).catch((err: unknown) => host.log.error({ event: 'sm_restore_failed', session: session.id, err }));
+        }
       });
       host.jobs.handle('sm-expire', ({ user, token }) => expire(ctx, user, token));
       api.onUnload(
