@@ -1,4 +1,5 @@
-// A real helm binary for the chart tests, and the chart rendered into objects.
+// A real helm binary for the chart tests, the chart rendered into objects, and what the image
+// built from the Dockerfile runs (for tests that start the node as a pod would).
 //
 // helm comes from the npm package @aws-cdk/asset-kubectl-v20 (a devDependency): its lib/layer.zip
 // is an AWS Lambda layer holding helm/helm (helm 3.8.1, linux-amd64) and kubectl/kubectl. The
@@ -185,10 +186,48 @@ interface EnvFromSource {
   configMapRef?: { name: string; optional?: boolean };
   secretRef?: { name: string; optional?: boolean };
 }
-interface Container {
+/** An HTTP probe as the kubelet reads it (the chart uses httpGet only). */
+export interface HttpProbe {
+  httpGet?: { path: string; port: string | number; scheme?: string };
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+/** A lifecycle hook: a command run in the container, or the kubelet's own sleep action. */
+export interface LifecycleHandler {
+  exec?: { command: string[] };
+  sleep?: { seconds: number };
+  httpGet?: { path: string; port: string | number };
+}
+export interface Container {
   name: string;
+  command?: string[];
+  args?: string[];
+  ports?: { name?: string; containerPort: number }[];
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
+  startupProbe?: HttpProbe;
+  livenessProbe?: HttpProbe;
+  readinessProbe?: HttpProbe;
+  lifecycle?: { preStop?: LifecycleHandler; postStart?: LifecycleHandler };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+export interface PodSpec {
+  terminationGracePeriodSeconds?: number;
+  containers: Container[];
+  volumes?: ({ name: string } & Record<string, unknown>)[];
+}
+
+/** The pod template's spec of the one rendered Deployment. */
+export function deploymentPodSpec(objects: readonly K8sObject[]): PodSpec {
+  return (findObject(objects, 'Deployment').spec as { template: { spec: PodSpec } }).template.spec;
+}
+
+/** The Deployment's container of this name. */
+export function deploymentContainer(objects: readonly K8sObject[], containerName = 'rookery'): Container {
+  const container = deploymentPodSpec(objects).containers.find((c) => c.name === containerName);
+  if (!container) throw new Error(`the Deployment has no container ${containerName}`);
+  return container;
 }
 
 /** The data of a rendered ConfigMap or Secret (Secret data decoded), or undefined if it was not rendered. */
@@ -221,10 +260,7 @@ function expand(value: string, env: Record<string, string>): string {
  * render (an existing one) as `configMapKeyRef:<name>/<key>` or `secretKeyRef:<name>/<key>`.
  */
 export function containerEnv(objects: readonly K8sObject[], containerName = 'rookery'): Record<string, string> {
-  const deployment = findObject(objects, 'Deployment');
-  const spec = deployment.spec as { template: { spec: { containers: Container[] } } };
-  const container = spec.template.spec.containers.find((c) => c.name === containerName);
-  if (!container) throw new Error(`the Deployment has no container ${containerName}`);
+  const container = deploymentContainer(objects, containerName);
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) {
     const ref = source.configMapRef ?? source.secretRef;
@@ -265,6 +301,61 @@ export function containerEnv(objects: readonly K8sObject[], containerName = 'roo
 /** The environment of the node container for these chart values (see containerEnv). */
 export function renderedNodeEnv(values?: Values, options: RenderOptions = {}): Record<string, string> {
   return containerEnv(renderChart(values, options));
+}
+
+/** What the image built from the Dockerfile runs: its final stage's ENV, WORKDIR, ENTRYPOINT and CMD. */
+export interface ImageConfig {
+  env: Record<string, string>;
+  workdir: string;
+  entrypoint: string[];
+  cmd: string[];
+}
+
+/**
+ * Reads the final stage of the Dockerfile. Only the forms the Dockerfile uses are understood
+ * (ENV key=value pairs, exec-form ENTRYPOINT and CMD); anything else there throws, so that a
+ * change to it is noticed rather than misread.
+ */
+export function imageConfig(dockerfile = join(REPO_ROOT, 'Dockerfile')): ImageConfig {
+  // Continuation lines joined, comments dropped.
+  const lines = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+  const lastFrom = lines.map((line) => /^FROM\s/i.test(line)).lastIndexOf(true);
+  if (lastFrom < 0) throw new Error('Dockerfile: no FROM');
+  const image: ImageConfig = { env: {}, workdir: '/', entrypoint: [], cmd: [] };
+  for (const line of lines.slice(lastFrom + 1)) {
+    const [, instruction = '', rest = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
+    switch (instruction.toUpperCase()) {
+      case 'ENV':
+        for (const pair of rest.split(/\s+/)) {
+          const match = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/.exec(pair);
+          if (!match) throw new Error(`Dockerfile: ENV ${rest}: only key=value pairs are understood`);
+          image.env[match[1] as string] = match[2] as string;
+        }
+        break;
+      case 'WORKDIR':
+        image.workdir = rest.startsWith('/') ? rest : join(image.workdir, rest);
+        break;
+      case 'ENTRYPOINT':
+      case 'CMD': {
+        if (!rest.startsWith('[')) throw new Error(`Dockerfile: ${line}: only the exec (JSON) form is understood`);
+        const argv = JSON.parse(rest) as string[];
+        if (instruction.toUpperCase() === 'ENTRYPOINT') {
+          image.entrypoint = argv;
+          image.cmd = []; // ENTRYPOINT resets an inherited CMD.
+        } else {
+          image.cmd = argv;
+        }
+        break;
+      }
+    }
+  }
+  return image;
+}
+
+/** The container's process, as Kubernetes builds it: `command` replaces ENTRYPOINT, `args` replaces CMD. */
+export function containerArgv(image: ImageConfig, container: Container): string[] {
+  if (container.command !== undefined) return [...container.command, ...(container.args ?? [])];
+  return [...image.entrypoint, ...(container.args ?? image.cmd)];
 }
 
 /**
