@@ -14,6 +14,14 @@ export interface ConnectOptions {
   onError?: (error: Error) => void;
 }
 
+/**
+ * Reconnection attempts a command issued while the connection is down waits through before it
+ * fails (ioredis's default, 20, is about ten seconds). Few: while Redis is away a login is
+ * refused and a stanza answered with an error at once, instead of every client stalling; a
+ * blip shorter than the first attempts still goes unnoticed.
+ */
+const COMMAND_RETRIES = 2;
+
 /** GETDEL, LPOP count, SET GET… and the Lua/cjson behaviour relied on are there from 6.2. */
 export const MIN_REDIS_VERSION: readonly [number, number] = [6, 2];
 
@@ -24,7 +32,7 @@ export const MIN_REDIS_VERSION: readonly [number, number] = [6, 2];
  */
 export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<RedisClient> {
   const parsed = describeUrl(url);
-  const client = createRedisClient(url, { ...options, lazyConnect: true });
+  const client = createRedisClient(url, { maxRetriesPerRequest: COMMAND_RETRIES, ...options, lazyConnect: true });
   // Until start-up is done, remember the socket error: connect() itself only says "Connection is closed".
   let startupError: unknown;
   const onStartupError = (error: unknown): void => { startupError ??= error; };

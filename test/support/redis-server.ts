@@ -10,6 +10,8 @@ export interface RedisServerHandle {
   port: number;
   /** SIGTERM, then SIGKILL if it has not exited after a few seconds. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no shutdown, no save. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -35,14 +37,15 @@ export function redisServerAvailable(): boolean {
   return findRedisServer() !== undefined;
 }
 
-export async function startRedisServer(options: { args?: string[] } = {}): Promise<RedisServerHandle> {
+/** `port`: that port (a restart in place); otherwise a free one. */
+export async function startRedisServer(options: { args?: string[]; port?: number } = {}): Promise<RedisServerHandle> {
   const executable = findRedisServer();
   if (!executable) throw new Error('redis-server was not found on PATH or in /usr/bin');
   const deadline = Date.now() + START_TIMEOUT_MS;
   let lastError: unknown;
   // A port found free can be taken before redis-server binds it: then it exits and we try another.
   for (let attempt = 0; attempt < 3 && Date.now() < deadline; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), 'rookery-redis-'));
     const child = spawn(
       executable,
@@ -63,8 +66,13 @@ export async function startRedisServer(options: { args?: string[] } = {}): Promi
       await terminate(child, exited);
       rmSync(dir, { recursive: true, force: true });
     });
+    const kill = async (): Promise<void> => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      await stop();
+    };
     const up = await waitForPing(port, deadline, exited);
-    if (up) return { url: `redis://127.0.0.1:${port}`, port, stop };
+    if (up) return { url: `redis://127.0.0.1:${port}`, port, stop, kill };
     lastError ??= new Error(`redis-server did not answer PING on port ${port}: ${output.trim().split('\n').slice(-3).join(' | ')}`);
     await stop();
   }
