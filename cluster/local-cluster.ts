@@ -150,6 +150,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         cwd: ROOT,
         stdio: stdio(),
         env: {
+          // Every client comes through HAProxy, from 127.0.0.1: a per-address limit would hold them all to one address's rate.
+          ROOKERY_LIMIT_ADDRESS_CONNECTIONS_PER_MINUTE: '0',
           ...process.env,
           ROOKERY_REDIS_URL: redisUrl,
           ROOKERY_NODE_ID: node.id,

@@ -27,7 +27,34 @@ export interface Limits {
   busPendingBytes: number;
   /** Seconds one of them waits for Redis before it bounces (recipient-unavailable). */
   busPendingSeconds: number;
+  /**
+   * Bytes a second one authenticated client may send, and the burst it may send at once (a
+   * token bucket, as Prosody's mod_limits). Past it the server stops reading from the client
+   * until the budget refills: slowed down, nothing dropped. 0: unlimited.
+   */
+  c2sBytesPerSecond: number;
+  c2sBurstBytes: number;
+  /** The same before authentication (smaller, as Prosody's c2s_unauthed). 0: unlimited. */
+  c2sUnauthedBytesPerSecond: number;
+  c2sUnauthedBurstBytes: number;
+  /** Top-level elements (stanzas and nonzas) a second one client may send, and its burst; enforced the same way. 0: unlimited. */
+  c2sStanzasPerSecond: number;
+  c2sStanzaBurst: number;
+  /** New connections a minute from one address (IPv6: one /64), and its burst; past it, refused. 0: unlimited. */
+  addressConnectionsPerMinute: number;
+  addressConnectionBurst: number;
+  /** Client connections one node holds at most; past it, new ones are refused. 0: unlimited. */
+  maxConnections: number;
 }
+
+/** Limits where 0 means "unlimited"; every other one must be positive. */
+const ZERO_IS_UNLIMITED: ReadonlySet<keyof Limits> = new Set<keyof Limits>([
+  'c2sBytesPerSecond',
+  'c2sUnauthedBytesPerSecond',
+  'c2sStanzasPerSecond',
+  'addressConnectionsPerMinute',
+  'maxConnections',
+]);
 
 export interface Config {
   domain: string;
@@ -78,6 +105,17 @@ export const DEFAULT_LIMITS: Limits = {
   busPendingEnvelopes: 10_000,
   busPendingBytes: 16 * 1024 * 1024,
   busPendingSeconds: 30,
+  // Prosody's default configuration allows c2s 10 kB/s; the burst lets a stanza of the largest
+  // allowed size (and a whole login) through without a pause.
+  c2sBytesPerSecond: 10_000,
+  c2sBurstBytes: 256 * 1024,
+  c2sUnauthedBytesPerSecond: 2_000,
+  c2sUnauthedBurstBytes: 16_000,
+  c2sStanzasPerSecond: 50,
+  c2sStanzaBurst: 200,
+  addressConnectionsPerMinute: 600,
+  addressConnectionBurst: 100,
+  maxConnections: 50_000,
 };
 
 export function defaultConfig(): Config {
@@ -185,6 +223,15 @@ function applyEnv(config: Config, env: Env): void {
   config.logLevel = text('ROOKERY_LOG_LEVEL') ?? config.logLevel;
   config.limits.maxStanzaBytes = int('ROOKERY_MAX_STANZA_BYTES') ?? config.limits.maxStanzaBytes;
   config.limits.offlineMessages = int('ROOKERY_OFFLINE_LIMIT') ?? config.limits.offlineMessages;
+  // Every limit also as ROOKERY_LIMIT_<NAME>: c2sBytesPerSecond is ROOKERY_LIMIT_C2S_BYTES_PER_SECOND.
+  for (const key of Object.keys(config.limits) as (keyof Limits)[]) {
+    config.limits[key] = int(limitEnvName(key)) ?? config.limits[key];
+  }
+}
+
+/** The environment variable of a limit: ROOKERY_LIMIT_ and its name in upper snake case. */
+export function limitEnvName(key: keyof Limits): string {
+  return `ROOKERY_LIMIT_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 }
 
 function validate(config: Config): void {
@@ -210,6 +257,10 @@ function validate(config: Config): void {
     throw new ConfigError('ROOKERY_CONFIG_INVALID', 'nodeDeadAfterMs must be at least twice heartbeatMs');
   }
   for (const [key, value] of Object.entries(config.limits)) {
-    if (!Number.isInteger(value) || value <= 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `limits.${key} must be a positive integer`);
+    if (ZERO_IS_UNLIMITED.has(key as keyof Limits)) {
+      if (!Number.isInteger(value) || value < 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', `limits.${key} must be a non-negative integer (0: unlimited)`);
+    } else if (!Number.isInteger(value) || value <= 0) {
+      throw new ConfigError('ROOKERY_CONFIG_INVALID', `limits.${key} must be a positive integer`);
+    }
   }
 }

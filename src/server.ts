@@ -4,6 +4,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { AuthThrottle } from './c2s/auth-throttle.js';
 import { Connection } from './c2s/connection.js';
+import { ConnectionGate, refuse } from './c2s/connection-gate.js';
 import { loadTls, type TlsMaterial } from './c2s/tls.js';
 import type { Config } from './config.js';
 import { Host } from './core/host.js';
@@ -51,8 +52,17 @@ export class RookeryServer {
       throttle,
       onClose: (connection: Connection) => this.connections.delete(connection),
     };
+    const gate = new ConnectionGate(this.config.limits);
     const accept = (socket: Socket, directTls: boolean): void => {
       socket.setNoDelay(true);
+      const refusal = gate.admit(socket.remoteAddress, this.connections.size);
+      if (refusal) {
+        this.host.telemetry.limitEnforced(refusal.limit);
+        this.host.telemetry.streamError(refusal.error.condition);
+        this.log.debug({ event: 'connection_refused', limit: refusal.limit });
+        refuse(socket, this.config.domain, refusal.error);
+        return;
+      }
       this.connections.add(new Connection(ctx, socket, directTls));
     };
     this.plain = createServer((socket) => accept(socket, false));

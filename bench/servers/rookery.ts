@@ -59,6 +59,12 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
         ROOKERY_DRAIN_TIMEOUT_SECONDS: '2',
         ROOKERY_REDIS_URL: redisUrl ?? '',
         ROOKERY_REDIS_PREFIX: 'bench',
+        // Flood limits off, as Prosody runs without mod_limits and ejabberd without shapers.
+        ROOKERY_LIMIT_C2S_BYTES_PER_SECOND: '0',
+        ROOKERY_LIMIT_C2S_UNAUTHED_BYTES_PER_SECOND: '0',
+        ROOKERY_LIMIT_C2S_STANZAS_PER_SECOND: '0',
+        ROOKERY_LIMIT_ADDRESS_CONNECTIONS_PER_MINUTE: '0',
+        ROOKERY_LIMIT_MAX_CONNECTIONS: '0',
       },
     });
     children.push(child);
@@ -91,7 +97,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
     helperPids: () => (redis?.pid ? [{ name: 'redis-server', pid: redis.pid }] : []),
     ...(redis ? { redisPort: ROOKERY_PORTS.redis } : {}),
     notes: [
-      'ROOKERY_ALLOW_PLAINTEXT_AUTH=true, ROOKERY_LOG_LEVEL=warn, default modules (roster, presence, offline, carbons, blocking, disco, caps, ping, version, stream management)',
+      'ROOKERY_ALLOW_PLAINTEXT_AUTH=true, ROOKERY_LOG_LEVEL=warn, flood limits off (ROOKERY_LIMIT_*=0), default modules (roster, presence, offline, carbons, blocking, disco, caps, ping, version, stream management)',
       'SCRAM credentials with 4096 iterations (the Rookery default)',
     ],
     async createAccounts(users, password) {

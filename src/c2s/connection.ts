@@ -13,6 +13,7 @@ import type { StanzaKind } from '../telemetry.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { Negotiation } from './negotiation.js';
+import { bucketFor, type TokenBucket } from './rate-limit.js';
 import type { TlsMaterial } from './tls.js';
 
 export type Transport = 'plain' | 'starttls' | 'directtls';
@@ -46,6 +47,16 @@ export class Connection implements Conn, StreamConnection {
   /** The client's closing tag arrived; the stream ends once the queue is drained. */
   private peerClosed = false;
   private paused = false;
+  /** Read rate limits (token buckets; none when unlimited). The byte budget tightens before authentication. */
+  private bytesBudget: TokenBucket | undefined;
+  private readonly stanzaBudget: TokenBucket | undefined;
+  /** Bytes read past the byte budget, fed to the parser as it refills; reading is paused meanwhile. */
+  private held: Buffer | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
+  /** The next element waits for the stanza budget; reading is paused meanwhile. */
+  private stanzaWait = false;
+  /** Whether this connection has paused its socket, for whichever of the reasons above. */
+  private readingPaused = false;
   /** Input is ignored between <proceed/> and the end of the TLS handshake. */
   private awaitingTls = false;
   private readonly authTimer: NodeJS.Timeout;
@@ -65,13 +76,18 @@ export class Connection implements Conn, StreamConnection {
         stanza: (element) => this.enqueue(element),
         streamEnd: () => this.onStreamEnd(),
         error: (error) => this.close(error),
+        limit: (name) => this.host.telemetry.limitEnforced(name),
       },
       { maxStanzaBytes: limits.maxStanzaBytesUnauthenticated, maxDepth: limits.maxDepth },
     );
     this.negotiation = new Negotiation(this);
+    this.bytesBudget = bucketFor(limits.c2sUnauthedBytesPerSecond, limits.c2sUnauthedBurstBytes);
+    this.stanzaBudget = bucketFor(limits.c2sStanzasPerSecond, limits.c2sStanzaBurst);
     this.attach(socket);
     this.authTimer = setTimeout(() => {
-      if (this.session.type !== 'c2s') this.close(new StreamError('connection-timeout'));
+      if (this.session.type === 'c2s') return;
+      this.host.telemetry.limitEnforced('auth_timeout');
+      this.close(new StreamError('connection-timeout'));
     }, limits.authTimeoutSeconds * 1000);
     this.authTimer.unref();
   }
@@ -92,6 +108,7 @@ export class Connection implements Conn, StreamConnection {
     if (this.closed) return;
     this.socket.write(data);
     if (this.socket.writableLength > this.host.config.limits.maxOutboundBytes) {
+      this.host.telemetry.limitEnforced('outbound_buffer');
       this.close(new StreamError('policy-violation', 'Too much unread data'));
     }
   }
@@ -155,6 +172,8 @@ export class Connection implements Conn, StreamConnection {
     this.queue.length = 0; // anything sent after <starttls/> in the clear is discarded (RFC 6120 §5.4.3.3)
     this.awaitingTls = true;
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.tls.context });
+    this.held = undefined;
+    this.readingPaused = false; // a fresh socket, flowing
     this.socket = secure;
     this.attach(secure);
     secure.once('secure', () => {
@@ -171,9 +190,11 @@ export class Connection implements Conn, StreamConnection {
     this.session.notopen = true;
   }
 
-  /** Authenticated: stanzas may now be as large as the configured limit. */
+  /** Authenticated: stanzas may now be as large, and come as fast, as the configured limits. */
   authenticated(): void {
-    this.parser.setLimits({ maxStanzaBytes: this.host.config.limits.maxStanzaBytes });
+    const limits = this.host.config.limits;
+    this.parser.setLimits({ maxStanzaBytes: limits.maxStanzaBytes });
+    this.bytesBudget = bucketFor(limits.c2sBytesPerSecond, limits.c2sBurstBytes);
   }
 
   bound(): void {
@@ -194,8 +215,42 @@ export class Connection implements Conn, StreamConnection {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closed || this.awaitingTls) return;
-    this.parser.write(chunk);
+    if (!this.bytesBudget && !this.held) {
+      this.parser.write(chunk);
+      return;
+    }
+    this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
+    this.feedHeld();
   };
+
+  /**
+   * Parses as much of the held input as the byte budget allows. Past it, reading pauses until
+   * the budget refills (as Prosody's mod_limits does): the client is slowed down, nothing is lost.
+   */
+  private feedHeld(): void {
+    this.heldTimer = undefined;
+    const held = this.held;
+    if (!held || this.closed || this.awaitingTls) return;
+    const budget = this.bytesBudget;
+    const allowed = budget ? budget.take(held.length) : held.length;
+    this.held = allowed < held.length ? held.subarray(allowed) : undefined;
+    if (allowed > 0) this.parser.write(allowed < held.length ? held.subarray(0, allowed) : held);
+    if (this.held && budget && !this.closed) {
+      if (!this.readingPaused) this.host.telemetry.limitEnforced(this.session.type === 'c2s_unauthed' ? 'c2s_unauthed_bytes_rate' : 'c2s_bytes_rate');
+      this.heldTimer = setTimeout(() => this.feedHeld(), Math.max(1, budget.msUntil(this.held.length)));
+      this.heldTimer.unref();
+    }
+    this.updateReading();
+  }
+
+  /** Reading pauses while any read limit holds it back: the inbound queue, the byte or the stanza budget. */
+  private updateReading(): void {
+    const pause = !this.closed && (this.paused || this.held !== undefined || this.stanzaWait);
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
+  }
 
   private readonly onError = (error: Error): void => {
     this.socketError = (error as NodeJS.ErrnoException).code ?? error.message;
@@ -257,7 +312,7 @@ export class Connection implements Conn, StreamConnection {
     this.queue.push(element);
     if (this.queue.length >= QUEUE_HIGH && !this.paused) {
       this.paused = true;
-      this.socket.pause();
+      this.updateReading();
     }
     if (!this.draining) void this.drain();
   }
@@ -269,8 +324,9 @@ export class Connection implements Conn, StreamConnection {
       for (let element = this.queue.shift(); element; element = this.queue.shift()) {
         if (this.paused && this.queue.length <= QUEUE_LOW) {
           this.paused = false;
-          this.socket.resume();
+          this.updateReading();
         }
+        if (this.stanzaBudget && !(await this.spendStanza(this.stanzaBudget))) break;
         try {
           await this.handle(element);
         } catch (err) {
@@ -283,6 +339,25 @@ export class Connection implements Conn, StreamConnection {
       this.draining = false;
     }
     if (this.peerClosed) this.finishStream();
+  }
+
+  /** Waits, reading paused, until the stanza budget has an element to spend; false if the connection closed meanwhile. */
+  private async spendStanza(budget: TokenBucket): Promise<boolean> {
+    for (let wait = budget.msUntil(1); wait > 0; wait = budget.msUntil(1)) {
+      if (!this.stanzaWait) {
+        this.stanzaWait = true;
+        this.host.telemetry.limitEnforced('c2s_stanza_rate');
+        this.updateReading();
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (this.closed) return false;
+    }
+    if (this.stanzaWait) {
+      this.stanzaWait = false;
+      this.updateReading();
+    }
+    budget.take(1);
+    return true;
   }
 
   /** A stanza whose handling failed is answered, not lost (RFC 6120 §8.3.3.5). */

@@ -19,7 +19,10 @@ export const offlineModule: Module = {
       if (!STORED_TYPES.has(stanzaType(stanza) ?? 'normal')) return false;
       const stored = await host.state.offline.store(to.bare, { xml: stanza.toString(), stamp: Date.now() }, host.config.limits.offlineMessages);
       if (stored) host.telemetry.routed('offline');
-      else await host.router.bounce(stanza, new StanzaError('service-unavailable', 'Offline storage is full'), origin);
+      else {
+        host.telemetry.limitEnforced('offline_quota');
+        await host.router.bounce(stanza, new StanzaError('service-unavailable', 'Offline storage is full'), origin);
+      }
       return true;
     });
 

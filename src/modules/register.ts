@@ -81,6 +81,7 @@ async function createAccount(host: Host, limiter: RegistrationLimiter, session: 
   const user = `${prepUsername(username)}@${host.domain}`;
   // Counted before the key derivation, which is the expensive part.
   if (!limiter.take(session.conn.remoteAddress)) {
+    host.telemetry.limitEnforced('registration_rate');
     throw new StanzaError('policy-violation', 'Too many registrations from your address; try again later', 'wait');
   }
   if (await host.state.accounts.exists(user)) throw new StanzaError('conflict', 'That username is taken');

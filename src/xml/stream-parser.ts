@@ -45,7 +45,11 @@ export interface StreamParserEvents {
   streamEnd(): void;
   /** Called at most once per stream; afterwards input is ignored until reset(). */
   error(error: StreamError): void;
+  /** A configured limit was exceeded (told just before the error it causes). */
+  limit?(name: ParserLimit): void;
 }
+
+export type ParserLimit = 'stanza_size' | 'stanza_depth';
 
 /** Input handed to saxes at once; bounds what can be buffered past a limit. */
 const SLICE_BYTES = 16 * 1024;
@@ -337,11 +341,11 @@ export class StreamParser {
         break;
       case State.Open:
         if (this.stanzaStart >= 0) {
-          if (endByte - this.stanzaStart > this.limits.maxStanzaBytes) this.fail('policy-violation', 'stanza too large');
+          if (endByte - this.stanzaStart > this.limits.maxStanzaBytes) this.overLimit('stanza_size', 'stanza too large');
         } else {
           if (this.gapLt < 0) this.scanGapTail();
           if (this.gapLt >= 0 && endByte - this.gapLt > this.limits.maxStanzaBytes) {
-            this.fail('policy-violation', 'stanza too large');
+            this.overLimit('stanza_size', 'stanza too large');
           }
         }
         break;
@@ -421,6 +425,11 @@ export class StreamParser {
   private fail(condition: StreamErrorCondition, text?: string): never {
     this.report(new StreamError(condition, text));
     throw ABORT;
+  }
+
+  private overLimit(limit: ParserLimit, text: string): never {
+    if (this.state !== State.Failed) this.events.limit?.(limit);
+    this.fail('policy-violation', text);
   }
 
   private report(error: StreamError): void {
@@ -524,7 +533,7 @@ export class StreamParser {
     if (this.state !== State.Open) return; // the stream header itself
     if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
     const depth = this.stack.length + 1;
-    if (depth > this.limits.maxDepth) this.fail('policy-violation', 'stanza nested too deeply');
+    if (depth > this.limits.maxDepth) this.overLimit('stanza_depth', 'stanza nested too deeply');
     if (depth === 1) {
       this.stanzaStart = this.closeGap();
       this.setTextHandler(this.onText);
@@ -609,7 +618,7 @@ export class StreamParser {
     if (stack.length > 0) return;
     const sax = this.sax!;
     if (this.byteAt(sax.position) - this.stanzaStart > this.limits.maxStanzaBytes) {
-      this.fail('policy-violation', 'stanza too large');
+      this.overLimit('stanza_size', 'stanza too large');
     }
     this.stanzaStart = -1;
     this.gapStartUnit = sax.position;
