@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Element, escapeXML } from 'ltx';
 import type { Host } from '../core/host.js';
+import { rescueUndelivered } from '../core/undelivered.js';
 import { C2SSession, type Conn, type StreamConnection } from '../core/session.js';
 import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
@@ -43,6 +44,10 @@ export class Connection implements Conn, StreamConnection {
   private closed = false;
   private socketError: string | undefined;
   private readonly queue: Element[] = [];
+  /** Outbound data held back while the socket's buffer is full (see write). */
+  private readonly backlog: string[] = [];
+  private backlogBytes = 0;
+  private readonly writableWaiters: Array<() => void> = [];
   private draining = false;
   /** The client's closing tag arrived; the stream ends once the queue is drained. */
   private peerClosed = false;
@@ -105,12 +110,73 @@ export class Connection implements Conn, StreamConnection {
   }
 
   write(data: string): void {
-    if (this.closed) return;
-    this.socket.write(data);
-    if (this.socket.writableLength > this.host.config.limits.maxOutboundBytes) {
-      this.host.telemetry.limitEnforced('outbound_buffer');
-      this.close(new StreamError('policy-violation', 'Too much unread data'));
+    if (this.closed) {
+      // Between the close and the session's end it is still routable: what reaches it then is
+      // rescued like a slow reader's backlog (with stream management, its queue keeps it).
+      if (this.session.type === 'c2s' && !this.session.destroyed && !this.session.sm) this.rescue([data]);
+      return;
     }
+    if (this.backlog.length === 0 && !this.socket.writableNeedDrain) {
+      this.socket.write(data);
+      return;
+    }
+    // The client reads slower than it is sent to: whole stanzas wait here, where they can still
+    // be rescued, rather than in the socket's buffer.
+    this.backlog.push(data);
+    this.backlogBytes += data.length;
+    if (this.backlog.length === 1) this.socket.once('drain', this.flushBacklog);
+    if (this.backlogBytes + this.socket.writableLength > this.host.config.limits.maxOutboundBytes) this.overflow();
+  }
+
+  writable(): Promise<void> {
+    if (this.closed || (this.backlog.length === 0 && !this.socket.writableNeedDrain)) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.writableWaiters.push(resolve);
+      // With a backlog, flushBacklog wakes the waiters once it is gone.
+      if (this.backlog.length === 0) this.socket.once('drain', () => this.wakeWriters());
+    });
+  }
+
+  private readonly flushBacklog = (): void => {
+    while (this.backlog.length > 0 && !this.socket.writableNeedDrain && !this.closed) {
+      const data = this.backlog.shift() as string;
+      this.backlogBytes -= data.length;
+      this.socket.write(data);
+    }
+    if (this.backlog.length > 0 && !this.closed) {
+      this.socket.once('drain', this.flushBacklog);
+      return;
+    }
+    this.wakeWriters();
+  };
+
+  private wakeWriters(): void {
+    for (const wake of this.writableWaiters.splice(0)) wake();
+  }
+
+  /** Before the socket ends: what waits goes out after all (the client may yet read it). */
+  private writeBacklog(): void {
+    for (const data of this.backlog.splice(0)) this.socket.write(data);
+    this.backlogBytes = 0;
+    this.wakeWriters();
+  }
+
+  /** Past the outbound bound: cut the client off; what it never took is stored or bounced. */
+  private overflow(): void {
+    this.host.telemetry.limitEnforced('outbound_buffer');
+    const untaken = this.backlog.splice(0);
+    this.backlogBytes = 0;
+    this.wakeWriters();
+    const session = this.session;
+    this.close(new StreamError('policy-violation', 'Too much unread data'));
+    // With stream management the session's own queue holds them, for a resumption.
+    if (!session.sm) this.rescue(untaken, session);
+  }
+
+  private rescue(xmls: string[], session = this.session): void {
+    void rescueUndelivered(this.host, session, xmls).catch((err: unknown) => {
+      this.host.log.error({ event: 'undelivered_rescue_failed', session: session.id, err });
+    });
   }
 
   /**
@@ -128,6 +194,7 @@ export class Connection implements Conn, StreamConnection {
     this.closed = true;
     this.queue.length = 0;
     clearTimeout(this.authTimer);
+    this.writeBacklog();
     this.socket.end(`${error ? error.toElement().toString() : ''}</stream:stream>`);
     setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
     if (error) {
@@ -148,6 +215,7 @@ export class Connection implements Conn, StreamConnection {
     this.closed = true;
     this.queue.length = 0;
     clearTimeout(this.authTimer);
+    this.writeBacklog();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
   }
@@ -257,6 +325,7 @@ export class Connection implements Conn, StreamConnection {
   };
 
   private readonly onSocketClose = (): void => {
+    this.wakeWriters();
     this.closed = true;
     this.queue.length = 0;
     clearTimeout(this.authTimer);

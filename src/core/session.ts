@@ -15,6 +15,12 @@ export interface Conn {
   write(data: string): void;
   /** Writes an optional stream error and the closing tag, then ends the socket. */
   close(error?: StreamError): void;
+  /**
+   * Resolves once what was written has gone to the socket (at once unless the client reads
+   * slower than it is sent to; also when the connection closes): bulk senders pace themselves
+   * on it, so a burst does not count as a slow reader.
+   */
+  writable?(): Promise<void>;
 }
 
 /** XEP-0198 on a session: counts what the client sent and sees every outbound stanza. */

@@ -28,9 +28,18 @@ export const offlineModule: Module = {
 
     api.hook('presence/initial', async ({ session }) => {
       if (session.priority < 0 || !session.bare_jid) return;
-      const messages = await host.state.offline.takeAll(session.bare_jid);
-      for (const message of messages) {
+      const user = session.bare_jid;
+      const messages = await host.state.offline.takeAll(user);
+      for (let i = 0; i < messages.length; i++) {
+        if (session.destroyed) {
+          // The client went away during the burst: what it was not sent waits for the next login.
+          for (const message of messages.slice(i)) await host.state.offline.store(user, message, Number.MAX_SAFE_INTEGER);
+          return;
+        }
+        const message = messages[i] as (typeof messages)[number];
         session.send(withDelay(parse(message.xml), host.domain, new Date(message.stamp)));
+        // Paced by the client's reading, so that a large store is no slow-reader overflow.
+        await session.conn.writable?.();
       }
     }, -10);
   },

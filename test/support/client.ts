@@ -228,6 +228,15 @@ export class RawClient {
     await this.closed();
   }
 
+  /** Stops reading from the socket, as a client that hangs: the server's writes back up. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   /** Kills the TCP connection without a closing tag. */
   destroy(): void {
     this.socket.destroy();
