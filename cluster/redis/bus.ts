@@ -148,7 +148,12 @@ export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
   try {
     const envelope = JSON.parse(values.get('e') ?? '') as BusEnvelope;
     if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') return envelope;
-    if ((envelope.kind === 'kick' || envelope.kind === 'takeover') && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') return envelope;
+    if (envelope.kind === 'kick' && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') {
+      const { condition, text } = envelope;
+      const known = condition === 'not-authorized' || condition === 'reset';
+      return { kind: 'kick', id: envelope.id, to: envelope.to, sessionId: envelope.sessionId, ...(known ? { condition } : {}), ...(known && typeof text === 'string' ? { text } : {}) };
+    }
+    if (envelope.kind === 'takeover' && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') return envelope;
   } catch {
     return undefined;
   }

@@ -3,7 +3,6 @@
 import type { Host } from '../core/host.js';
 import { deriveCredentials } from '../sasl/credentials.js';
 import type { StateBackend } from '../state/backend.js';
-import { StreamError } from '../xmpp/errors.js';
 import { JidError, parseJid } from '../xmpp/jid.js';
 
 export type AdminFailure = 'invalid-jid' | 'wrong-domain' | 'exists' | 'not-found' | 'invalid-password';
@@ -50,14 +49,14 @@ export async function createAccount(state: StateBackend, user: string, password:
 /** New credentials; the account's other sessions (all of them without `except`) are closed with <reset/>. */
 export async function changePassword(state: StateBackend, user: string, password: string, host?: Host, except?: Parameters<Host['sessions']['closeAccount']>[3]): Promise<void> {
   if (!(await state.accounts.setCredentials(user, await credentialsFor(password)))) throw new AdminError('not-found', `${user} does not exist`);
-  await host?.sessions.closeAccount(user, new StreamError('reset', 'Password changed'), 'Password changed', except);
+  await host?.sessions.closeAccount(user, 'reset', 'Password changed', except);
 }
 
 /** Deletes the account and everything stored for it; its sessions are closed with <not-authorized/>. */
 export async function deleteAccount(state: StateBackend, user: string, host?: Host): Promise<void> {
   if (!(await state.accounts.exists(user))) throw new AdminError('not-found', `${user} does not exist`);
   if (host) {
-    await host.sessions.closeAccount(user, new StreamError('not-authorized', 'Account deleted'), 'Account deleted');
+    await host.sessions.closeAccount(user, 'not-authorized', 'Account deleted');
     // Contacts are told the subscriptions are gone (RFC 6121 §2.5.2), as for a removed item.
     const roster = await state.rosters.load(user);
     for (const contact of new Set([...roster.items.keys(), ...roster.pendingIn.keys()])) {

@@ -2,7 +2,7 @@
 // kicks of replaced sessions) and clean up after a node that died.
 import { parse } from 'ltx';
 import type { NodeBus, NodeInbox } from '../state/bus.js';
-import { StanzaError } from '../xmpp/errors.js';
+import { StanzaError, StreamError } from '../xmpp/errors.js';
 import type { GiveUp } from './pending-bus.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
@@ -13,7 +13,8 @@ export function nodeInbox(host: Host): NodeInbox {
     async receive(envelope) {
       if (envelope.kind === 'kick') {
         // kickLocal finds the session by id, also while its bind is still under way.
-        await host.sessions.kickLocal(envelope.to, envelope.sessionId);
+        const error = envelope.condition ? new StreamError(envelope.condition, envelope.text) : undefined;
+        await host.sessions.kickLocal(envelope.to, envelope.sessionId, error);
         return;
       }
       if (envelope.kind === 'takeover') {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { JidError, prepResource } from '../xmpp/jid.js';
-import type { SessionPatch, SessionRecord } from '../state/sessions.js';
+import { PARKED_NODE, type SessionPatch, type SessionRecord } from '../state/sessions.js';
 import { newEnvelopeId } from './envelope-id.js';
 import type { Host } from './host.js';
 import type { C2SSession } from './session.js';
@@ -196,12 +196,31 @@ export class SessionManager {
     };
   }
 
-  /** Closes every local session of an account (deleted account, changed password). */
-  async closeAccount(bareJid: string, error: StreamError, reason: string, except?: C2SSession): Promise<void> {
+  /**
+   * Closes every session of an account (deleted account, changed password): this node's, those
+   * of other nodes (through their inboxes), and parked ones (their resumption is cancelled).
+   */
+  async closeAccount(bareJid: string, condition: 'not-authorized' | 'reset', reason: string, except?: C2SSession): Promise<void> {
+    const error = new StreamError(condition, reason);
     for (const session of this.localOf(bareJid)) {
       if (session === except) continue;
       session.close(error);
       await this.destroy(session, reason);
+    }
+    this.host.state.sessions.invalidate?.(bareJid);
+    for (const record of await this.host.state.sessions.resources(bareJid)) {
+      if (record.node === this.host.nodeId || record.session_id === except?.id) continue;
+      if (record.node === PARKED_NODE) {
+        if (await this.host.state.sessions.release(record.full_jid, record.session_id)) {
+          if (record.sm_token !== undefined) await this.host.state.streams.delete(bareJid, record.sm_token);
+          await this.host.hooks.fire('resource-lost', { record, reason });
+        }
+        continue;
+      }
+      await this.host.bus?.send(record.node, {
+        kind: 'kick', id: newEnvelopeId(), to: record.full_jid, sessionId: record.session_id,
+        condition, text: reason,
+      });
     }
   }
 
@@ -215,11 +234,11 @@ export class SessionManager {
   }
 
   /** Closes a local session that a newer bind replaced, here or on another node. */
-  async kickLocal(fullJid: string, sessionId: string): Promise<void> {
+  async kickLocal(fullJid: string, sessionId: string, error = new StreamError('conflict', 'Replaced by new connection')): Promise<void> {
     const old = this.byId.get(sessionId);
     if (!old || (old.full_jid !== undefined && old.full_jid !== fullJid)) return;
-    old.close(new StreamError('conflict', 'Replaced by new connection'));
-    await this.destroy(old, 'Replaced by new connection');
+    old.close(error);
+    await this.destroy(old, error.text ?? error.condition);
   }
 }
 

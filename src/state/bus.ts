@@ -4,7 +4,12 @@
 export type BusEnvelope =
   /** `at`: when it was sent (ms since the epoch), for the cross-node latency metric. */
   | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number }
-  | { kind: 'kick'; id: string; to: string; sessionId: string }
+  /**
+   * Close that session: replaced by a newer bind (<conflict/>), or with `condition` (account
+   * deleted, password changed). A node of the previous version ignores the condition and closes
+   * with <conflict/>.
+   */
+  | { kind: 'kick'; id: string; to: string; sessionId: string; condition?: 'not-authorized' | 'reset'; text?: string }
   /** Another node resumed this session's stream: forget it without a trace (no unavailable, no bounce). */
   | { kind: 'takeover'; id: string; to: string; sessionId: string };
 
