@@ -60,6 +60,8 @@ export class KeyBuilder {
   rosterVersion(bare: string): string { return this.perAccount(bare, 'rosterver'); }
   sessions(bare: string): string { return this.perAccount(bare, 'sessions'); }
   offline(bare: string): string { return this.perAccount(bare, 'offline'); }
+  /** Offline entries no release could decode, kept for an operator rather than dropped. */
+  offlineUnreadable(bare: string): string { return this.perAccount(bare, 'offline-unreadable'); }
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }
 
   /** The node's session index: a set of JSON [full JID, session_id]. */

@@ -27,15 +27,17 @@ export class RedisOfflineStore implements OfflineStore {
     const key = this.keys.offline(user);
     const [items] = await execMulti(this.client.multi().lrange(key, 0, -1).del(key));
     // The list is gone once the MULTI ran, so an undecodable entry must not cost the valid ones:
-    // it is dropped (nothing could deliver it anyway).
+    // it is set aside under its own key (same hash tag) for an operator to look at.
     const messages: StoredMessage[] = [];
+    const unreadable: string[] = [];
     for (const text of asStrings(items)) {
       try {
         messages.push(decodeMessage(text, key));
       } catch {
-        // dropped, see above
+        unreadable.push(text);
       }
     }
+    if (unreadable.length > 0) await this.client.rpush(this.keys.offlineUnreadable(user), ...unreadable);
     return messages;
   }
 

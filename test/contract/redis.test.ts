@@ -99,6 +99,27 @@ describe.skipIf(!redisServerAvailable())('redis backend', () => {
     });
   });
 
+  describe('Redis offline store', () => {
+    it('sets an undecodable entry aside when taking the messages, and returns the valid ones', async () => {
+      const backend = await createRedisBackend({ url: url(), prefix });
+      const admin = new Redis(url());
+      try {
+        const user = 'unreadable@example.com';
+        await backend.offline.store(user, { xml: '<message/>', stamp: 1 }, 10);
+        await admin.rpush(`${prefix}:v1:{${user}}:offline`, '{not json');
+        await backend.offline.store(user, { xml: '<message id="2"/>', stamp: 2 }, 10);
+        await expect(backend.offline.takeAll(user)).resolves.toStrictEqual([
+          { xml: '<message/>', stamp: 1 },
+          { xml: '<message id="2"/>', stamp: 2 },
+        ]);
+        await expect(admin.lrange(`${prefix}:v1:{${user}}:offline-unreadable`, 0, -1)).resolves.toStrictEqual(['{not json']);
+      } finally {
+        await admin.quit();
+        await backend.close();
+      }
+    });
+  });
+
   describe('Redis connection', () => {
     it('accepts Redis 6.2 and newer', () => {
       expect(() => checkRedisVersion('# Server\r\nredis_version:6.2.0\r\n')).not.toThrow();
