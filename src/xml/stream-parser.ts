@@ -22,6 +22,7 @@ import type { SaxesAttributeNS, SaxesStartTagNS, SaxesTagNS, XMLDecl } from 'sax
 import { Element } from 'ltx';
 import { StreamError, type StreamErrorCondition } from '../xmpp/errors.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
+import { incompleteUtf8Tail, invalidUtf8Offset } from './utf8.js';
 
 export interface StreamParserLimits {
   /** UTF-8 bytes of one top-level stanza's source text, start tag to end tag. */
@@ -75,6 +76,7 @@ const enum State {
 const ABORT: unique symbol = Symbol('StreamParser.abort');
 
 const DECODE_STREAM: TextDecodeOptions = { stream: true };
+const NO_BYTES = Buffer.alloc(0);
 
 type Sax = SaxesParser<{ xmlns: true }>;
 
@@ -144,6 +146,9 @@ export class StreamParser {
   private decoder: TextDecoder | undefined;
   /** Leading bytes already examined for UTF-16/UTF-32 signatures (up to 2). */
   private sniffed = 0;
+  /** Bytes the decoder has accepted, and the start of a character it holds back (0-3 bytes). */
+  private decodedBytes = 0;
+  private utf8Tail: Buffer = NO_BYTES;
 
   // Position accounting. saxes positions are UTF-16 indexes into everything written since
   // the last reset; `unitBase`/`byteBase` give that index and its UTF-8 byte offset at the
@@ -171,6 +176,9 @@ export class StreamParser {
   // whitespace is allowed up to the next '<', whose byte offset is `gapLt` once seen.
   private gapStartUnit = 0;
   private gapLt = -1;
+  /** Position of that '<' and up to two characters after it, until they are known to open a tag. */
+  private gapLtUnit = 0;
+  private gapHead: string | undefined;
 
   constructor(
     private readonly events: StreamParserEvents,
@@ -244,8 +252,9 @@ export class StreamParser {
         try {
           text = this.decoder!.decode(piece, DECODE_STREAM);
         } catch {
-          return this.fail('not-well-formed', 'invalid UTF-8');
+          return this.failInvalidUtf8(piece, generation);
         }
+        this.noteDecoded(piece);
         if (text.length === 0) continue;
         this.feed(text);
         if (generation !== this.generation || this.state >= State.Ended) return;
@@ -265,6 +274,8 @@ export class StreamParser {
     this.state = State.Header;
     this.decoder = new TextDecoder('utf-8', { fatal: true });
     this.sniffed = 0;
+    this.decodedBytes = 0;
+    this.utf8Tail = NO_BYTES;
     this.slice = '';
     this.sliceAscii = true;
     this.unitBase = this.byteBase = this.cacheUnit = this.cacheByte = 0;
@@ -324,6 +335,33 @@ export class StreamParser {
     }
   }
 
+  /** Remembers an incomplete character at the end of what the decoder accepted (see failInvalidUtf8). */
+  private noteDecoded(piece: Buffer): void {
+    this.decodedBytes += piece.length;
+    const seen = piece.length >= 3 || this.utf8Tail.length === 0 ? piece : Buffer.concat([this.utf8Tail, piece]);
+    const tail = incompleteUtf8Tail(seen);
+    this.utf8Tail = tail === 0 ? NO_BYTES : Buffer.from(seen.subarray(seen.length - tail));
+  }
+
+  /**
+   * The decoder refused `piece`. The text before the first bad sequence is parsed first, as it
+   * would have been had the bad bytes arrived in a later chunk, so the outcome (stanzas, and
+   * which error) does not depend on how the input was split.
+   */
+  private failInvalidUtf8(piece: Buffer, generation: number): never {
+    const bytes = this.utf8Tail.length === 0 ? piece : Buffer.concat([this.utf8Tail, piece]);
+    let valid = bytes.subarray(0, invalidUtf8Offset(bytes));
+    // The decoder drops a byte order mark at the very start of the stream; so do we.
+    const atStart = this.decodedBytes === this.utf8Tail.length;
+    if (atStart && valid.length >= 3 && valid[0] === 0xef && valid[1] === 0xbb && valid[2] === 0xbf) valid = valid.subarray(3);
+    if (valid.length > 0) {
+      this.utf8Tail = NO_BYTES;
+      this.feed(valid.toString('utf8'));
+      if (generation !== this.generation || this.state >= State.Ended) throw ABORT;
+    }
+    this.fail('not-well-formed', 'invalid UTF-8');
+  }
+
   // --- feeding and accounting --------------------------------------------------------------
 
   private feed(slice: string): void {
@@ -343,7 +381,7 @@ export class StreamParser {
         if (this.stanzaStart >= 0) {
           if (endByte - this.stanzaStart > this.limits.maxStanzaBytes) this.overLimit('stanza_size', 'stanza too large');
         } else {
-          if (this.gapLt < 0) this.scanGapTail();
+          this.scanGapTail();
           if (this.gapLt >= 0 && endByte - this.gapLt > this.limits.maxStanzaBytes) {
             this.overLimit('stanza_size', 'stanza too large');
           }
@@ -378,21 +416,40 @@ export class StreamParser {
    * obviously restricted constructs early rather than waiting for them to complete.
    */
   private scanGapTail(): void {
+    this.scanGap(this.slice.length);
+  }
+
+  /**
+   * Checks the gap from its start up to slice index `end`: whitespace, then a '<' whose first
+   * characters are remembered until they tell whether it opens markup that is never allowed
+   * here. The outcome depends only on the characters, not on where slices ended.
+   */
+  private scanGap(end: number): void {
     const s = this.slice;
     let i = this.gapStartUnit - this.unitBase;
     if (i < 0) i = 0;
-    while (i < s.length && isXmlSpace(s.charCodeAt(i))) i++;
-    if (i === s.length) return;
-    if (s.charCodeAt(i) !== 0x3c) this.fail('not-well-formed', 'character data between stanzas');
-    this.gapLt = this.byteAt(this.unitBase + i);
-    const next = s.charCodeAt(i + 1);
-    if (next === 0x3f) this.fail('restricted-xml', 'processing instructions are not allowed');
-    if (next === 0x21 && i + 2 < s.length) {
-      const third = s.charCodeAt(i + 2);
-      if (third === 0x5b) this.fail('not-well-formed', 'character data between stanzas'); // <![CDATA[
-      if (third === 0x2d) this.fail('restricted-xml', 'comments are not allowed');
-      this.fail('restricted-xml', 'DTDs are not allowed'); // <!DOCTYPE, <!ENTITY, ...
+    if (this.gapLt < 0) {
+      while (i < end && isXmlSpace(s.charCodeAt(i))) i++;
+      if (i === end) return;
+      if (s.charCodeAt(i) !== 0x3c) this.fail('not-well-formed', 'character data between stanzas');
+      this.gapLt = this.byteAt(this.unitBase + i);
+      this.gapHead = '';
+      this.gapLtUnit = this.unitBase + i;
     }
+    if (this.gapHead === undefined) return; // already known to be a tag
+    const from = Math.max(this.gapLtUnit + 1 + this.gapHead.length - this.unitBase, 0);
+    if (from < end) this.gapHead += s.slice(from, Math.min(end, from + 2 - this.gapHead.length));
+    const head = this.gapHead;
+    if (head.length === 0) return;
+    if (head.charCodeAt(0) !== 0x21) {
+      this.gapHead = undefined; // a tag, the stream's end tag, or a processing instruction (saxes decides)
+      return;
+    }
+    if (head.length < 2) return;
+    const third = head.charCodeAt(1);
+    if (third === 0x5b) this.fail('not-well-formed', 'character data between stanzas'); // <![CDATA[
+    if (third === 0x2d) this.fail('restricted-xml', 'comments are not allowed');
+    this.fail('restricted-xml', 'DTDs are not allowed'); // <!DOCTYPE, <!ENTITY, ...
   }
 
   /**
@@ -412,6 +469,16 @@ export class StreamParser {
     }
     this.gapLt = -1;
     return lt;
+  }
+
+  /**
+   * Before reporting an error found between stanzas: character data ahead of it in the gap is
+   * the first problem, and is reported as such (the end-of-slice scan would have found it had
+   * the input been split there).
+   */
+  private checkGapBefore(): void {
+    if (this.state !== State.Open || this.stanzaStart >= 0 || this.sax === undefined) return;
+    this.scanGap(Math.min(Math.max(this.sax.position - this.unitBase, 0), this.slice.length));
   }
 
   private setTextHandler(handler: ((text: string) => void) | undefined): void {
@@ -476,13 +543,15 @@ export class StreamParser {
     const message = err.message;
     if (this.pendingStanza !== undefined || this.pendingEnd) {
       // saxes calls closetag before checking the closing tag's name; a mismatch retracts it.
-      if (message.includes('unexpected close tag') || message.includes('unmatched closing tag')) {
+      // ('unmatched closing tag' is about a later tag, when no element was left to close.)
+      if (message.includes('unexpected close tag')) {
         this.pendingStanza = undefined;
         this.pendingEnd = false;
       } else {
         this.flushPending();
       }
     }
+    this.checkGapBefore();
     this.fail(conditionForSaxesError(message), message);
   };
 
@@ -495,15 +564,20 @@ export class StreamParser {
   };
 
   private readonly onDoctype = (): void => {
+    if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    this.checkGapBefore();
     this.fail('restricted-xml', 'DTDs are not allowed');
   };
 
   private readonly onProcessingInstruction = (): void => {
+    if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    this.checkGapBefore();
     this.fail('restricted-xml', 'processing instructions are not allowed');
   };
 
   private readonly onComment = (): void => {
     if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    this.checkGapBefore();
     this.fail('restricted-xml', 'comments are not allowed');
   };
 
