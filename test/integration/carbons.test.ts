@@ -73,10 +73,12 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       const enabled = await alice.iq('set', `<enable xmlns='${NS_CARBONS}'/>`);
       expect(enabled.attrs.type).toBe('result');
       expect(enabled.children).toEqual([]);
-      expect((await server.server.host.state.sessions.get(jid))?.carbons).toBe(true);
+      // Read on alice's node, which wrote the record (another node sees it once the change notice arrives).
+      const { state } = server.nodeOf(alice).host;
+      expect((await state.sessions.get(jid))?.carbons).toBe(true);
       const disabled = await alice.iq('set', `<disable xmlns='${NS_CARBONS}'/>`);
       expect(disabled.attrs.type).toBe('result');
-      expect((await server.server.host.state.sessions.get(jid))?.carbons).toBe(false);
+      expect((await state.sessions.get(jid))?.carbons).toBe(false);
     });
 
     it('refuses enable addressed to another account with service-unavailable', async () => {
@@ -144,7 +146,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       await bobby.expect(xml`<message id='p2'/>`);
       await bobby.expect(xml`<message id='p3'/>`);
       await bobby.expect(xml`<message id='p4'/>`);
-      await flush(phone);
+      await flush(desk, phone);
       expect(phone.inbox).toEqual([]);
     });
 
@@ -157,7 +159,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       expect((await phone.iq('set', `<disable xmlns='${NS_CARBONS}'/>`)).attrs.type).toBe('result');
       desk.send(`<message to='${bob}@localhost' type='chat' id='d1'><body>hi</body></message>`);
       await bobby.expect(xml`<message id='d1'/>`);
-      await flush(phone);
+      await flush(desk, phone);
       expect(phone.inbox).toEqual([]);
     });
   });
@@ -180,7 +182,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
         <received xmlns='${NS_CARBONS}'><forwarded xmlns='${NS_FORWARD}'>
           <message xmlns='jabber:client' from='${bob}@localhost/home' to='${alice}@localhost' type='chat' id='r1'><body>hi alice</body></message>
         </forwarded></received></message>`(copy)).toBe(true);
-      await flush(desk, phone, tablet);
+      await flush(bobby, desk, phone, tablet);
       expect(desk.inbox).toEqual([]);
       expect(phone.inbox).toEqual([]);
       expect(tablet.inbox).toEqual([]); // not top, no carbons: nothing
@@ -196,7 +198,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       bobby.send(`<message to='${alice}@localhost' type='chat' id='t1'><body>both</body></message>`);
       await desk.expect(xml`<message id='t1'/>`);
       await phone.expect(xml`<message id='t1'/>`);
-      await flush(desk, phone);
+      await flush(bobby, desk, phone);
       expect([...desk.inbox, ...phone.inbox].filter(isCarbon)).toEqual([]);
     });
 
@@ -210,7 +212,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       bobby.send(`<message to='${alice}@localhost/phone' type='chat' id='f1'><body>to the phone</body></message>`);
       await phone.expect(xml`<message to='${alice}@localhost/phone' id='f1'/>`);
       await desk.expect(carbonOf('received', xml`<message to='${alice}@localhost/phone' id='f1'/>`));
-      await flush(desk, phone);
+      await flush(bobby, desk, phone);
       expect(desk.inbox).toEqual([]);
       expect(phone.inbox.filter(isCarbon)).toEqual([]);
     });
@@ -225,7 +227,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       bobby.send(`<message to='${alice}@localhost/gone' type='chat' id='g1'><body>anyone?</body></message>`);
       await desk.expect(xml`<message to='${alice}@localhost/gone' id='g1'/>`);
       await phone.expect(carbonOf('received', xml`<message to='${alice}@localhost/gone' id='g1'/>`));
-      await flush(desk, phone);
+      await flush(bobby, desk, phone);
       expect(desk.inbox.filter(isCarbon)).toEqual([]);
     });
 
@@ -239,7 +241,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       bobby.send(`<message to='${alice}@localhost/gone' id='gn1'><body>for a gone resource</body></message>`);
       const bounce = await bobby.expect(xml`<message type='error' id='gn1'/>`);
       expect(bounce.getChild('error')?.getChild('service-unavailable')).toBeDefined();
-      await flush(desk, phone);
+      await flush(bobby, desk, phone);
       expect(desk.inbox).toEqual([]);
       expect(phone.inbox).toEqual([]);
     });
@@ -283,7 +285,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       await desk.expect(xml`<message id='nb2'/>`);
       const copy = await phone.expect(isCarbon);
       expect(carbonOf('received', xml`<message id='nb2'/>`)(copy)).toBe(true);
-      await flush(phone);
+      await flush(bobby, phone);
       expect(phone.inbox).toEqual([]);
     });
 
@@ -304,7 +306,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       await desk.expect(xml`<message id='x2'/>`);
       await desk.expect(xml`<message id='x3'/>`);
       await desk.expect(xml`<message id='x4'/>`);
-      await flush(phone);
+      await flush(bobby, phone);
       expect(phone.inbox.filter(isCarbon)).toEqual([]);
     });
 
@@ -317,7 +319,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       bobby.send(`<message to='${alice}@localhost' type='groupchat' id='gc1'><body>room</body></message>`);
       const bounce = await bobby.expect(xml`<message type='error' id='gc1'/>`);
       expect(bounce.getChild('error')?.getChild('service-unavailable')).toBeDefined();
-      await flush(phone);
+      await flush(bobby, phone);
       expect(phone.inbox).toEqual([]);
     });
 

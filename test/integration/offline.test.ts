@@ -151,6 +151,7 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     const client = await server.login(bob, 'desk');
     client.send('<presence/>');
     await client.expect(xml`<message id='m1'/>`);
+    await client.barrier();
     await idle.barrier();
     expect(idle.take(isMessage)).toEqual([]);
   });

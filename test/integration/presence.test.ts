@@ -243,6 +243,7 @@ describe.each(BACKENDS)('presence (%s backend)', (backend) => {
       await carol.expect(xml`<presence from='${alice.jid}'/>`);
       alice.send('<presence><show>away</show></presence>');
       await alice.expect(xml`<presence from='${alice.jid}'><show>away</show></presence>`);
+      await alice.barrier();
       await carol.barrier();
       expect(carol.take(isPresence)).toEqual([]);
     });

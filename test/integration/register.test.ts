@@ -223,10 +223,12 @@ describe.each(BACKENDS)('XEP-0077 in-band registration (%s backend)', (backend) 
       phone.send('<presence/>');
       await bobby.expect(xml`<presence from='${bare}/phone'/>`);
       await desk.iq('set', "<block xmlns='urn:xmpp:blocking'><item jid='spam.example'/></block>");
-      const { state } = server.server.host;
+      // The node that handles the removal (desk's) does the deleting.
+      const { host } = server.nodeOf(desk);
+      const { state } = host;
       await state.offline.store(bare, { xml: "<message to='x'/>", stamp: Date.now() }, 100);
       const deleted: string[] = [];
-      const unhook = server.server.host.hooks.on('user-deleted', ({ user }) => {
+      const unhook = host.hooks.on('user-deleted', ({ user }) => {
         deleted.push(user);
       });
       // The deletion ends after the sessions are closed; these resolve when each store is done.

@@ -25,7 +25,8 @@ describe.each(BACKENDS)('stream management on %s', (backend) => {
     await alice.closed();
     bob.send("<message to='alice@localhost/phone' type='chat' id='m2'><body>two</body></message>");
     await bob.barrier();
-    const again = await server.connect();
+    // Back to the node that held the stream (resumption elsewhere is test/sm/cluster.test.ts's).
+    const again = await server.connect({ port: server.nodeOf(alice).ports().c2s });
     await again.openStream();
     await again.startTls();
     await again.openStream();

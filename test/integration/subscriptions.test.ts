@@ -149,6 +149,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     await alice.expect(push(xml`<item jid='${bob.bare}' subscription='to'/>`));
     await alice.expect(xml`<presence from='${bob.jid}'/>`);
     await bob.expect(push(xml`<item jid='${alice.bare}' subscription='from'/>`));
+    await alice.barrier();
     await bob.barrier();
     expect(bob.take(isSubscription)).toEqual([]); // bob is not asked
   });
@@ -244,6 +245,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     await bob.expect(xml`<presence from='${alice.jid}' type='unavailable'/>`);
     await bob.expect(xml`<presence from='${alice.bare}' to='${bob.bare}' type='unsubscribe'/>`);
     await bob.expect(xml`<presence from='${alice.bare}' to='${bob.bare}' type='unsubscribed'/>`);
+    await alice.barrier();
     await bob.barrier();
     const pushes = bob.take(isPush).map((pushed) => pushed.getChild('query')?.getChild('item')?.attrs.subscription);
     expect(pushes.at(-1)).toBe('none');

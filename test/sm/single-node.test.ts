@@ -5,7 +5,7 @@
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RawClient, xml } from '../support/client.js';
-import { BACKENDS, PASSWORD, startTestServer, type TestServer } from '../support/server.js';
+import { PASSWORD, startTestServer, STORES, type TestServer } from '../support/server.js';
 import { befriendInStore, NS_SM, SmClient } from '../support/sm-client.js';
 
 const NS_DELAY = 'urn:xmpp:delay';
@@ -53,7 +53,7 @@ function helpers(get: () => TestServer) {
   return { account, smLogin, smOnline, online, detached };
 }
 
-describe.each(BACKENDS)('stream management on one node (%s store)', (backend) => {
+describe.each(STORES)('stream management on one node (%s store)', (backend) => {
   let server: TestServer;
   const { account, smLogin, smOnline, online, detached } = helpers(() => server);
 
@@ -196,7 +196,7 @@ describe.each(BACKENDS)('stream management on one node (%s store)', (backend) =>
   });
 });
 
-describe.each(BACKENDS)('hibernation expiry on one node (%s store)', (backend) => {
+describe.each(STORES)('hibernation expiry on one node (%s store)', (backend) => {
   let server: TestServer;
   const { account, smOnline, online, detached } = helpers(() => server);
 

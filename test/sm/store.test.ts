@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StateBackend } from '../../src/state/backend.js';
 import type { SmRecord } from '../../src/state/stream-management.js';
-import { BACKENDS, makeBackend } from '../support/server.js';
+import { makeBackend, STORES } from '../support/server.js';
 
 const USER = 'alice@localhost';
 let counter = 0;
@@ -15,7 +15,7 @@ function record(owner: string): SmRecord {
 
 const stanza = (seq: number, text: string) => ({ seq, xml: `<message><body>${text}</body></message>`, stamp: 1000 + seq });
 
-describe.each(BACKENDS)('the SmStore (%s)', (backend) => {
+describe.each(STORES)('the SmStore (%s)', (backend) => {
   let state: StateBackend;
   beforeAll(async () => {
     state = await makeBackend(backend);

@@ -4,6 +4,8 @@
 import type { TLSSocket } from 'node:tls';
 import { client, type Client, type ConnectionStatus, xml, type XmlChild, type XmppError } from '@xmpp/client';
 import type { Element } from 'ltx';
+import type { RookeryServer } from '../../src/server.js';
+import { sendInboxMarker } from './cross-node.js';
 import type { TestServer } from './server.js';
 
 // The test server's certificate is self-signed; this module is only ever loaded by tests.
@@ -55,11 +57,16 @@ export class XmppTestClient {
   private readonly statusWaiters = new Set<{ statuses: ConnectionStatus[]; resolve: () => void }>();
   private readonly errorWaiters = new Set<(error: XmppError) => void>();
 
+  /** The node this client connects to (the test server spreads accounts over its nodes). */
+  readonly node: RookeryServer;
+
   constructor(
     readonly server: TestServer,
     readonly options: XmppClientOptions,
   ) {
-    const service = options.directTls ? `xmpps://127.0.0.1:${server.tlsPort}` : `xmpp://127.0.0.1:${server.port}`;
+    this.node = server.placeLogin(options.username);
+    const { c2s, c2sTls } = this.node.ports();
+    const service = options.directTls ? `xmpps://127.0.0.1:${c2sTls}` : `xmpp://127.0.0.1:${c2s}`;
     this.xmpp = client({
       service,
       domain: server.config.domain,
@@ -163,10 +170,15 @@ export class XmppTestClient {
 
   /**
    * XEP-0199 ping to the domain: once the reply is here, everything the server sent this client
-   * before answering is in the inbox. Any reply will do for that (result or error).
+   * before answering is in the inbox. Any reply will do for that (result or error). In a
+   * cluster, a marker through the node's inbox then covers what other nodes sent.
    */
   async barrier(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Element> {
-    return this.iq('get', xml('ping', { xmlns: NS_PING }), this.domain, timeoutMs);
+    const reply = await this.iq('get', xml('ping', { xmlns: NS_PING }), this.domain, timeoutMs);
+    const bound = this.xmpp.jid?.resource ? this.xmpp.jid.toString() : undefined;
+    const marker = await sendInboxMarker(this.node, bound);
+    if (marker !== undefined) await this.expect((element) => element.attrs.id === marker, timeoutMs, 'the inbox marker');
+    return reply;
   }
 
   /** Waits for (and removes from the inbox) the first stanza that matches. */
