@@ -33,6 +33,28 @@ const QUEUE_LOW = 8;
 /** After our closing tag, how long the peer gets to close its side. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
+/**
+ * Output is written once per event-loop turn: what all the stanzas handled in one turn send to a
+ * client goes out as one write (one syscall, one TLS record) instead of one per stanza. One
+ * setImmediate serves every connection with output waiting.
+ */
+const unflushed: Array<() => void> = [];
+let flushScheduled = false;
+
+function scheduleFlush(flush: () => void): void {
+  unflushed.push(flush);
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flushAll);
+}
+
+function flushAll(): void {
+  flushScheduled = false;
+  // A flush may not schedule another (nothing is written meanwhile), but stay safe if one does.
+  const flushes = unflushed.splice(0);
+  for (const flush of flushes) flush();
+}
+
 export class Connection implements Conn, StreamConnection {
   /** Replaced when this connection resumes a stream-managed session (XEP-0198). */
   session: C2SSession;
@@ -44,6 +66,8 @@ export class Connection implements Conn, StreamConnection {
   private closed = false;
   private socketError: string | undefined;
   private readonly queue: Element[] = [];
+  /** Output of this event-loop turn, written by flushOutput (see scheduleFlush). */
+  private output = '';
   /** Outbound data held back while the socket's buffer is full (see write). */
   private readonly backlog: string[] = [];
   private backlogBytes = 0;
@@ -117,7 +141,7 @@ export class Connection implements Conn, StreamConnection {
       return;
     }
     if (this.backlog.length === 0 && !this.socket.writableNeedDrain) {
-      this.socket.write(data);
+      this.out(data);
       return;
     }
     // The client reads slower than it is sent to: whole stanzas wait here, where they can still
@@ -127,6 +151,24 @@ export class Connection implements Conn, StreamConnection {
     if (this.backlog.length === 1) this.socket.once('drain', this.flushBacklog);
     if (this.backlogBytes + this.socket.writableLength > this.host.config.limits.maxOutboundBytes) this.overflow();
   }
+
+  /**
+   * Joins this turn's output. Past the socket's high-water mark it is written at once, so that the
+   * socket reports a full buffer and what follows waits in the backlog, as without the batching.
+   */
+  private out(data: string): void {
+    if (this.output === '') scheduleFlush(this.flushOutput);
+    this.output += data;
+    if (this.output.length + this.socket.writableLength >= this.socket.writableHighWaterMark) this.flushOutput();
+  }
+
+  private readonly flushOutput = (): void => {
+    if (this.output === '') return;
+    const data = this.output;
+    this.output = '';
+    // A socket the peer closed takes nothing more, as when each stanza was written at once.
+    if (!this.socket.destroyed) this.socket.write(data);
+  };
 
   writable(): Promise<void> {
     if (this.closed || (this.backlog.length === 0 && !this.socket.writableNeedDrain)) return Promise.resolve();
@@ -156,6 +198,8 @@ export class Connection implements Conn, StreamConnection {
 
   /** Before the socket ends: what waits goes out after all (the client may yet read it). */
   private writeBacklog(): void {
+    // This turn's output precedes the backlog (there is never both: see write).
+    this.flushOutput();
     for (const data of this.backlog.splice(0)) this.socket.write(data);
     this.backlogBytes = 0;
     this.wakeWriters();
@@ -236,6 +280,8 @@ export class Connection implements Conn, StreamConnection {
   /** Called by the negotiation after <proceed/>: the rest of this socket's input is TLS. */
   startTls(): void {
     const raw = this.socket;
+    // <proceed/> goes out in the clear, before the handshake.
+    this.flushOutput();
     this.detach(raw);
     this.queue.length = 0; // anything sent after <starttls/> in the clear is discarded (RFC 6120 §5.4.3.3)
     this.awaitingTls = true;
@@ -325,6 +371,7 @@ export class Connection implements Conn, StreamConnection {
   };
 
   private readonly onSocketClose = (): void => {
+    this.output = '';
     this.wakeWriters();
     this.closed = true;
     this.queue.length = 0;
@@ -338,7 +385,7 @@ export class Connection implements Conn, StreamConnection {
   private sendHeader(): void {
     this.headerSent = true;
     const id = randomBytes(12).toString('base64url');
-    this.socket.write(
+    this.out(
       `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${id}' from='${escapeXML(this.host.domain)}' version='1.0' xml:lang='en'>`,
     );
   }
@@ -351,7 +398,8 @@ export class Connection implements Conn, StreamConnection {
       this.close(error);
       return;
     }
-    this.socket.write(this.negotiation.features().toString());
+    // Joined with the header: one write.
+    this.out(this.negotiation.features().toString());
   }
 
   /**
@@ -369,6 +417,7 @@ export class Connection implements Conn, StreamConnection {
       this.closed = true;
       this.queue.length = 0;
       clearTimeout(this.authTimer);
+      this.flushOutput();
       this.socket.end('</stream:stream>');
     }
     void this.host.sessions.destroy(this.session, undefined, true).catch((err: unknown) => {
