@@ -2,8 +2,9 @@
 // dedicated registry (never prom-client's global one). README.md "Monitoring" lists the same.
 // Names follow the Prometheus conventions: the `rookery_` prefix, base units (seconds), `_total`
 // on counters. Label values come from small fixed sets; a JID is never one.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client';
 import type { ConnectionState, PendingOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Transport } from '../src/telemetry.js';
+import { BucketHistogram, Tally } from './tally.js';
 
 export const PREFIX = 'rookery_';
 export const CONNECTION_STATES: readonly ConnectionState[] = ['c2s_unauthed', 'c2s_unbound', 'c2s'];
@@ -34,9 +35,17 @@ export interface ScrapeSources {
   cluster: (() => Promise<ClusterFigures | undefined>) | undefined;
 }
 
+/** The per-stanza counts, kept in plain numbers and added to their counters when collected. */
+export interface Tallies {
+  readonly stanzasReceived: Tally<'kind', StanzaKind>;
+  readonly stanzasSent: Tally<'kind', StanzaKind>;
+  readonly stanzasRouted: Tally<'outcome', RouteOutcome>;
+}
+
 export interface Catalogue {
   readonly registry: Registry;
   readonly sources: ScrapeSources;
+  readonly tallies: Tallies;
   readonly connections: Gauge<'state' | 'transport'>;
   readonly authentications: Counter<'mechanism' | 'outcome'>;
   readonly stanzasReceived: Counter<'kind'>;
@@ -45,10 +54,10 @@ export interface Catalogue {
   readonly streamErrors: Counter<'condition'>;
   readonly busEnvelopesSent: Counter;
   readonly busEnvelopesReceived: Counter;
-  readonly crossNodeLatency: Histogram;
+  readonly crossNodeLatency: BucketHistogram;
   readonly changeNoticesPublished: Counter;
   readonly changeNoticesReceived: Counter;
-  readonly storeCallDuration: Histogram<'port' | 'method'>;
+  readonly storeCallDuration: BucketHistogram<'port' | 'method'>;
   readonly storeErrors: Counter<'port' | 'method'>;
   readonly smEnabled: Counter;
   readonly smResumed: Counter;
@@ -106,6 +115,7 @@ function define(registry: Registry): Catalogue {
 function defineMetrics(registry: Registry): Catalogue {
   const registers = [registry];
   const sources: ScrapeSources = { connections: undefined, hibernating: new Set(), pendingEnvelopes: new Set(), cluster: undefined };
+  const tallies: Tallies = { stanzasReceived: new Tally('kind'), stanzasSent: new Tally('kind'), stanzasRouted: new Tally('outcome') };
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
 
   // The cluster-wide figures are read once per scrape, however many gauges show them.
@@ -132,6 +142,7 @@ function defineMetrics(registry: Registry): Catalogue {
   return {
     registry,
     sources,
+    tallies,
     connections: new Gauge({
       name: `${PREFIX}connections`,
       help: 'Client connections open on this node, by state (c2s_unauthed: before SASL, c2s_unbound: authenticated, not bound, c2s: bound) and transport.',
@@ -154,18 +165,27 @@ function defineMetrics(registry: Registry): Catalogue {
       help: 'Stanzas received from bound clients, by kind (message, presence, iq).',
       labelNames: ['kind'],
       registers,
+      collect() {
+        tallies.stanzasReceived.addTo(this);
+      },
     }),
     stanzasSent: new Counter({
       name: `${PREFIX}stanzas_sent_total`,
       help: 'Stanzas written to clients, by kind (message, presence, iq, other: stream-level elements).',
       labelNames: ['kind'],
       registers,
+      collect() {
+        tallies.stanzasSent.addTo(this);
+      },
     }),
     stanzasRouted: new Counter({
       name: `${PREFIX}stanzas_routed_total`,
       help: 'Where routed stanzas ended: local, remote (another node), offline, bounced (error reply), discarded (as the RFCs require), dropped (a failure; must stay 0).',
       labelNames: ['outcome'],
       registers,
+      collect() {
+        tallies.stanzasRouted.addTo(this);
+      },
     }),
     streamErrors: new Counter({
       name: `${PREFIX}stream_errors_total`,
@@ -183,7 +203,7 @@ function defineMetrics(registry: Registry): Catalogue {
       help: 'Stanza envelopes this node received from other nodes over the node bus.',
       registers,
     }),
-    crossNodeLatency: new Histogram({
+    crossNodeLatency: new BucketHistogram({
       name: `${PREFIX}cross_node_delivery_seconds`,
       help: 'Time from sending a stanza envelope on one node to handling it on this one.',
       buckets: CROSS_NODE_BUCKETS,
@@ -199,7 +219,7 @@ function defineMetrics(registry: Registry): Catalogue {
       help: 'Cache change notices this node received (Redis pub/sub, its own included).',
       registers,
     }),
-    storeCallDuration: new Histogram({
+    storeCallDuration: new BucketHistogram({
       name: `${PREFIX}store_call_duration_seconds`,
       help: 'Duration of state store calls (Redis round trips with the Redis store), by port and method.',
       labelNames: ['port', 'method'],

@@ -52,8 +52,11 @@ function instrumentPort<T extends object>(port: T, portName: string, metrics: Ca
 
 function timed(target: object, original: Method, labels: { port: string; method: string }, metrics: Catalogue): Method {
   const failed = (): void => metrics.storeErrors.inc(labels);
+  // Bound once: an observation is then a bucket search, not a label hash (see tally.ts).
+  const series = metrics.storeCallDuration.seriesOf(labels);
   return (...args: unknown[]): unknown => {
-    const end = metrics.storeCallDuration.startTimer(labels);
+    const start = performance.now();
+    const end = (): void => series.observe((performance.now() - start) / 1000);
     let result: unknown;
     try {
       result = original.apply(target, args);

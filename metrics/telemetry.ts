@@ -36,16 +36,17 @@ export class PrometheusTelemetry implements Telemetry {
     this.m.authentications.inc({ mechanism: this.bounded('mechanism', mechanism), outcome });
   }
 
+  // Per stanza: counted in plain numbers, added to the counters when they are collected (tally.ts).
   stanzaIn(kind: StanzaKind): void {
-    this.m.stanzasReceived.inc({ kind });
+    this.m.tallies.stanzasReceived.add(kind);
   }
 
   stanzaOut(kind: StanzaKind): void {
-    this.m.stanzasSent.inc({ kind });
+    this.m.tallies.stanzasSent.add(kind);
   }
 
   routed(outcome: RouteOutcome): void {
-    this.m.stanzasRouted.inc({ outcome });
+    this.m.tallies.stanzasRouted.add(outcome);
   }
 
   streamError(condition: string): void {
