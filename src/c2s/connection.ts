@@ -1,10 +1,10 @@
 // One client connection (RFC 6120 §4): the socket, the XML stream over it, and the session it
 // carries. Negotiation (STARTTLS, SASL, bind) lives in negotiation.ts; bound stanzas go to the router.
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Element, escapeXML } from 'ltx';
 import type { Host } from '../core/host.js';
+import { randomId } from '../core/random-id.js';
 import { rescueUndelivered } from '../core/undelivered.js';
 import { C2SSession, type Conn, type StreamConnection } from '../core/session.js';
 import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
@@ -97,7 +97,7 @@ export class Connection implements Conn, StreamConnection {
   ) {
     this.socket = socket;
     this.transport = directTls ? 'directtls' : 'plain';
-    this.session = new C2SSession(randomBytes(9).toString('base64url'), this, ctx.host.telemetry);
+    this.session = new C2SSession(randomId(9), this, ctx.host.telemetry);
     const limits = ctx.host.config.limits;
     this.parser = new StreamParser(
       {
@@ -384,7 +384,7 @@ export class Connection implements Conn, StreamConnection {
 
   private sendHeader(): void {
     this.headerSent = true;
-    const id = randomBytes(12).toString('base64url');
+    const id = randomId(12);
     this.out(
       `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${id}' from='${escapeXML(this.host.domain)}' version='1.0' xml:lang='en'>`,
     );

@@ -7,6 +7,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
 import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
 import { newEnvelopeId } from './envelope-id.js';
+import { Lru } from '../state/cached/lru.js';
 import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
@@ -18,6 +19,11 @@ const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
 export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded';
 
 export class Router {
+  /** Prepared addresses by their text: preparation (PRECIS) costs microseconds, and the same addresses recur. */
+  private readonly prepared = new Lru<string, Jid>(10_000);
+  /** Each bound session's own address, parsed once. */
+  private readonly own = new WeakMap<C2SSession, Jid>();
+
   constructor(private readonly host: Host) {}
 
   /** A stanza from a bound local client (RFC 6120 §8.1.2.1: `from` is always ours). */
@@ -36,7 +42,7 @@ export class Router {
     let to: Jid | undefined;
     const toAttr = stanza.attrs.to;
     if (toAttr !== undefined) {
-      to = tryParseJid(String(toAttr));
+      to = this.parse(String(toAttr));
       if (!to) {
         if (type !== 'error') session.send(errorReply(stanza, new StanzaError('jid-malformed')));
         return;
@@ -50,8 +56,27 @@ export class Router {
       }
     }
     if (await this.host.hooks.fire(PRE_EVENT[kind], { stanza, kind, session, to })) return;
-    const from = parseJid(session.full_jid as string);
+    const from = this.ownJid(session);
     await this.route({ stanza, kind, from, to: to ?? from.bareJid(), origin: session });
+  }
+
+  private parse(text: string): Jid | undefined {
+    let jid = this.prepared.get(text);
+    if (jid === undefined) {
+      jid = tryParseJid(text);
+      if (jid) this.prepared.set(text, jid);
+    }
+    return jid;
+  }
+
+  private ownJid(session: C2SSession): Jid {
+    const full = session.full_jid as string;
+    let jid = this.own.get(session);
+    if (jid?.full !== full) {
+      jid = parseJid(full);
+      this.own.set(session, jid);
+    }
+    return jid;
   }
 
   /** Routes a stanza to its destination's handlers; unclaimed ones get service-unavailable. */

@@ -45,10 +45,12 @@ async function setCarbons(host: Host, origin: C2SSession | undefined, enabled: b
 async function onOutbound(host: Host, { stanza, session, to }: OutboundStanza): Promise<void> {
   const user = session.bare_jid;
   if (user === undefined || !shouldCopy(stanza, 'sent', user)) return;
+  const targets = (await host.state.sessions.resources(user)).filter((record) => record.carbons && record.full_jid !== session.full_jid);
+  // Most accounts have no carbons-enabled resource: no copy of the stanza then.
+  if (targets.length === 0) return;
   const original = clone(stanza);
   if (to === undefined) original.attrs.to = user; // the router removed a `to` naming the account itself
-  for (const record of await host.state.sessions.resources(user)) {
-    if (!record.carbons || record.full_jid === session.full_jid) continue;
+  for (const record of targets) {
     await host.router.deliverToResource(record.full_jid, carbon('sent', original, user, record.full_jid));
   }
 }
@@ -64,7 +66,8 @@ async function onInbound(host: Host, { stanza, to }: RoutedStanza): Promise<void
   stanza.remove('private', NS_CARBONS); // a hint for this server, not for the recipient
   if (!copy) return;
   const records = await host.state.sessions.resources(user);
-  if (records.length === 0) return; // nobody to copy to: the message goes offline or bounces
+  // Nobody to copy to (no resource, or none with carbons): the message goes its way alone.
+  if (!records.some((record) => record.carbons)) return;
   const skip = new Set<string>();
   const target = to.resource === '' ? undefined : records.find((record) => record.full_jid === to.full);
   const type = stanzaType(stanza) ?? 'normal';

@@ -69,11 +69,13 @@ export function verificationString(info: DiscoInfo): string {
 // Features only change when modules load or unload, so one entry keyed by them is enough.
 let capsCache: { key: string; ver: string } | undefined;
 
-/** The server's current verification string, recomputed only when its features changed. */
+/**
+ * The server's current verification string, recomputed only when its features changed. Asked for
+ * every stream's features: the key is the features as they are (no sort, no octet comparison).
+ */
 export function serverCapsVer(host: Host): string {
-  const info = serverInfo(host);
-  const key = info.features.join('<');
-  if (capsCache?.key !== key) capsCache = { key, ver: verificationString(info) };
+  const key = [...host.features].join('<');
+  if (capsCache?.key !== key) capsCache = { key, ver: verificationString(serverInfo(host)) };
   return capsCache.ver;
 }
 
