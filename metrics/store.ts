@@ -52,27 +52,27 @@ function instrumentPort<T extends object>(port: T, portName: string, metrics: Ca
 
 function timed(target: object, original: Method, labels: { port: string; method: string }, metrics: Catalogue): Method {
   const failed = (): void => metrics.storeErrors.inc(labels);
-  // Bound once: an observation is then a bucket search, not a label hash (see tally.ts).
+  // Bound once: an observation is then a bucket search, not a label hash (see tally.ts). No
+  // closure is named per call (tsx's keepNames makes each named one cost a defineProperty).
   const series = metrics.storeCallDuration.seriesOf(labels);
   return (...args: unknown[]): unknown => {
     const start = performance.now();
-    const end = (): void => series.observe((performance.now() - start) / 1000);
     let result: unknown;
     try {
       result = original.apply(target, args);
     } catch (error) {
-      end();
+      series.observe(secondsSince(start));
       failed();
       throw error;
     }
     if (isThenable(result)) {
       return result.then(
         (value) => {
-          end();
+          series.observe(secondsSince(start));
           return value;
         },
         (error: unknown) => {
-          end();
+          series.observe(secondsSince(start));
           failed();
           throw error;
         },
@@ -81,6 +81,10 @@ function timed(target: object, original: Method, labels: { port: string; method:
     if (isAsyncIterable(result)) return countingFailures(result, failed);
     return result;
   };
+}
+
+function secondsSince(start: number): number {
+  return (performance.now() - start) / 1000;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

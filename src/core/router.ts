@@ -7,7 +7,6 @@ import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
 import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
 import { newEnvelopeId } from './envelope-id.js';
-import { Lru } from '../state/cached/lru.js';
 import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
@@ -15,12 +14,16 @@ import type { Host } from './host.js';
 import type { C2SSession } from './session.js';
 
 const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
+const PREPARED_JIDS = 10_000;
 
 export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded';
 
 export class Router {
-  /** Prepared addresses by their text: preparation (PRECIS) costs microseconds, and the same addresses recur. */
-  private readonly prepared = new Lru<string, Jid>(10_000);
+  /**
+   * Prepared addresses by their text: preparation (PRECIS) costs microseconds, and the same
+   * addresses recur. Bounded, oldest entry out first; a hit is one Map lookup.
+   */
+  private readonly prepared = new Map<string, Jid>();
   /** Each bound session's own address, parsed once. */
   private readonly own = new WeakMap<C2SSession, Jid>();
 
@@ -64,7 +67,9 @@ export class Router {
     let jid = this.prepared.get(text);
     if (jid === undefined) {
       jid = tryParseJid(text);
-      if (jid) this.prepared.set(text, jid);
+      if (!jid) return undefined;
+      if (this.prepared.size >= PREPARED_JIDS) this.prepared.delete(this.prepared.keys().next().value as string);
+      this.prepared.set(text, jid);
     }
     return jid;
   }
