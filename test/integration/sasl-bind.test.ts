@@ -2,7 +2,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { befriend, type RawClient, xml } from '../support/client.js';
+import { befriend, type ConnectOptions, type RawClient, xml } from '../support/client.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
 import { BACKENDS, PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
@@ -15,8 +15,8 @@ const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const base64 = (text: string): string => Buffer.from(text).toString('base64');
 
 /** A stream ready for SASL: header, STARTTLS, header again. */
-async function readyForSasl(server: TestServer, localAddress?: string): Promise<RawClient> {
-  const client = await server.connect(localAddress === undefined ? {} : { localAddress });
+async function readyForSasl(server: TestServer, options: Partial<ConnectOptions> = {}): Promise<RawClient> {
+  const client = await server.connect(options);
   await client.openStream();
   await client.startTls();
   await client.openStream();
@@ -137,7 +137,7 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('closes the stream with policy-violation at the fifth failure on one connection', async () => {
       const alice = await user('alice');
-      const client = await readyForSasl(server, '127.0.0.3');
+      const client = await readyForSasl(server, { localAddress: '127.0.0.3' });
       for (let attempt = 1; attempt <= 4; attempt++) {
         const failure = await wrongPassword(client, alice);
         expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`(failure)).toBe(true);
@@ -152,10 +152,12 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
     it('answers an address with many failures after a fresh address', async () => {
       // Both attempts are sent together; only the throttle can put the later one first.
       const [alice, bob] = [await user('alice'), await user('bob')];
-      const first = await readyForSasl(server, '127.0.0.4');
+      const first = await readyForSasl(server, { localAddress: '127.0.0.4' });
       for (let attempt = 1; attempt <= 4; attempt++) await wrongPassword(first, alice);
-      const slow = await readyForSasl(server, '127.0.0.4');
-      const fresh = await readyForSasl(server, '127.0.0.5');
+      // Each node counts the failures it sees: the later attempts go to the same node.
+      const port = server.nodeOf(first).ports().c2s;
+      const slow = await readyForSasl(server, { localAddress: '127.0.0.4', port });
+      const fresh = await readyForSasl(server, { localAddress: '127.0.0.5', port });
       const order: string[] = [];
       const answered = (name: string) => (reply: Element): Element => {
         order.push(name);
