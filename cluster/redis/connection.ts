@@ -81,17 +81,38 @@ export function createRedisClient(
       ...(password !== undefined ? { password, sentinelPassword: password } : {}),
     });
   }
-  const parsed = parseRedisUrl(url);
+  const { url: single, seeds } = splitSeeds(url);
+  const parsed = parseRedisUrl(single);
   const username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
   const password = options.password ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined);
   const auth = { ...(username ? { username } : {}), ...(password !== undefined ? { password } : {}) };
   if (options.cluster) {
-    return new Cluster([{ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }], {
+    // Every seed is tried when the client (re)connects: with one seed only, losing that server
+    // would leave the client unable to find the others.
+    return new Cluster(seeds ?? [{ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }], {
       ...(options.lazyConnect ? { lazyConnect: true } : {}),
       redisOptions: { ...auth, ...common, ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}) },
     });
   }
-  return new Redis(url, { ...auth, ...common });
+  return new Redis(single, { ...auth, ...common });
+}
+
+/**
+ * `redis://[user:password@]host1:port1,host2:port2/…` names several seeds of a Redis Cluster:
+ * the first one stands for the URL (credentials, TLS), all of them are seeds.
+ */
+function splitSeeds(url: string): { url: string; seeds?: Array<{ host: string; port: number }> } {
+  const match = /^(rediss?:\/\/(?:[^@/]*@)?)([^/?#]+)(.*)$/.exec(url);
+  if (!match || !(match[2] as string).includes(',')) return { url };
+  const hosts = (match[2] as string).split(',');
+  const seeds = hosts.map((entry) => {
+    const colon = entry.lastIndexOf(':');
+    const host = colon > 0 && !entry.endsWith(']') ? entry.slice(0, colon) : entry;
+    const port = colon > 0 && !entry.endsWith(']') ? Number(entry.slice(colon + 1)) : 6379;
+    if (!host || !Number.isInteger(port)) throw new RedisStateError('ROOKERY_REDIS_URL', `Bad Redis Cluster seed ${entry}`);
+    return { host: host.replace(/^\[|\]$/g, ''), port };
+  });
+  return { url: `${match[1]}${hosts[0]}${match[3]}`, seeds };
 }
 
 interface SentinelUrl {
@@ -116,7 +137,7 @@ function parseSentinelUrl(url: string): SentinelUrl {
 /** The URL without credentials, for messages. */
 function describeUrl(url: string): string {
   if (url.startsWith('redis-sentinel://')) return url.replace(/\/\/[^@/]*@/, '//');
-  return redact(parseRedisUrl(url));
+  return redact(parseRedisUrl(splitSeeds(url).url));
 }
 
 /** Throws ROOKERY_REDIS_VERSION unless the INFO text reports Redis ≥ 6.2. */

@@ -16,6 +16,12 @@ export interface LivenessOptions {
 export class NodeLiveness {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  /**
+   * Since when this node's heartbeats have all succeeded (undefined after a failed one). Only a
+   * node that could write its own heartbeats for a whole dead-after period judges others dead:
+   * after a Redis outage or failover every heartbeat is old, and no node is dead for it.
+   */
+  private healthySince: number | undefined;
   /** The epoch value this node last saw. */
   private epoch: string | undefined;
 
@@ -35,9 +41,16 @@ export class NodeLiveness {
     await this.client.del(this.keys.nodeEvicted(this.nodeId));
     await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
     this.epoch = await this.currentEpoch();
+    this.healthySince = Date.now();
     this.timer = setInterval(() => {
       this.beating ??= this.beat()
-        .catch(this.onError)
+        .then(() => {
+          this.healthySince ??= Date.now();
+        })
+        .catch((error: unknown) => {
+          this.healthySince = undefined;
+          this.onError(error);
+        })
         .finally(() => (this.beating = undefined));
     }, this.options.heartbeatMs);
     this.timer.unref();
@@ -56,7 +69,9 @@ export class NodeLiveness {
     if (epoch !== this.epoch) {
       await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
       this.epoch = await this.currentEpoch();
-      await this.onStoreLost();
+      // Not awaited: heartbeats go on while the node writes back what it holds, or a restore
+      // longer than the dead-after bound would get it declared dead by a sweep.
+      void this.onStoreLost().catch(this.onError);
       return;
     }
     const evicted = mark !== null;
@@ -75,6 +90,7 @@ export class NodeLiveness {
 
   /** Nodes whose last heartbeat is older than the dead-after bound. */
   async deadNodes(now = Date.now()): Promise<string[]> {
+    if (this.healthySince === undefined || now - this.healthySince < this.options.deadAfterMs) return [];
     return this.client.zrangebyscore(this.keys.nodes(), '-inf', String(now - this.options.deadAfterMs));
   }
 
