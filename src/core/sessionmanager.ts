@@ -103,15 +103,18 @@ export class SessionManager {
     const fullJid = session.full_jid;
     if (fullJid === undefined) return;
     const bare = session.bare_jid as string;
+    // Out of the local maps before the registry round trip: a destroyed session takes no more
+    // stanzas, so one routed here meanwhile must find it gone (and fall back to offline storage)
+    // rather than be handed to it and lost.
+    if (this.fullSessions.get(fullJid) === session) this.fullSessions.delete(fullJid);
+    const siblings = this.bareSessions.get(bare);
+    siblings?.delete(session);
+    if (siblings?.size === 0) this.bareSessions.delete(bare);
     try {
       await this.host.state.sessions.release(fullJid, session.id);
     } catch (err) {
       this.host.log.error({ event: 'session_release_failed', session: session.id, err });
     }
-    if (this.fullSessions.get(fullJid) === session) this.fullSessions.delete(fullJid);
-    const siblings = this.bareSessions.get(bare);
-    siblings?.delete(session);
-    if (siblings?.size === 0) this.bareSessions.delete(bare);
     this.host.log.info({ event: 'resource_unbound', session: session.id, reason: error });
     await this.host.hooks.fire('resource-unbind', { session, ...(error !== undefined ? { error } : {}) });
   }
