@@ -1,16 +1,24 @@
 // The node bus on Redis Streams: one inbox stream per node, read through a consumer group and
 // acknowledged (and deleted) only after the envelope was handled, so nothing sent between nodes
-// is lost while the receiver is busy, reconnecting or restarting. Sending is one XADD.
+// is lost while the receiver is busy, reconnecting or restarting.
+//
+// Round trips are batched: what one event-loop turn sends to a node is one XADD, or one
+// bus-send script for several envelopes (one entry each, as XADD writes them); the reader takes
+// up to BATCH entries per XREADGROUP, asks for the next batch while it delivers this one, and
+// acknowledges and deletes a batch with one bus-ack script.
 import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
 import { duplicateClient, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
 import type { KeyBuilder } from './keys.js';
+import { loadScripts, type Scripts } from './scripts.js';
 import { Lru } from '../../src/state/cached/lru.js';
 
 const GROUP = 'rookery';
 /** Envelope schema version; a node reads this and the previous one. */
 export const ENVELOPE_VERSION = 1;
 const BATCH = 256;
+/** Envelopes per bus-send call at most (a turn's batch for one node is split beyond it). */
+const SEND_BATCH = 256;
 const BLOCK_MS = 1000;
 /** A drain taking longer than this loses its exclusivity (its node likely died meanwhile). */
 const DRAIN_LOCK_MS = 60_000;
@@ -22,11 +30,21 @@ export interface RedisNodeBusOptions {
   onError?(error: unknown): void;
 }
 
+interface Outgoing {
+  data: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export class RedisNodeBus implements NodeBus {
   private reader: RedisClient | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly seen = new Lru<string, true>(50_000);
+  /** This turn's envelopes, by destination node, in the order they were sent. */
+  private readonly outbox = new Map<string, Outgoing[]>();
+  private flushScheduled = false;
+  private scripts: Promise<Scripts> | undefined;
 
   constructor(
     private readonly client: RedisClient,
@@ -43,10 +61,57 @@ export class RedisNodeBus implements NodeBus {
     this.loop = this.readLoop(inbox);
   }
 
-  /** Fails at once while the connection is down, rather than waiting in ioredis's queue: the caller holds the envelope (PendingBus). */
-  async send(node: string, envelope: BusEnvelope): Promise<void> {
-    if (this.client.status !== 'ready') throw new RedisStateError('ROOKERY_REDIS_UNREACHABLE', `Redis is ${this.client.status}`);
-    await this.client.xadd(this.keys.nodeInbox(node), '*', 'v', String(ENVELOPE_VERSION), 'e', JSON.stringify(envelope));
+  /**
+   * Resolves once the envelope is in the node's inbox; sent with the others of this event-loop
+   * turn for the same node. Fails at once while the connection is down, rather than waiting in
+   * ioredis's queue: the caller holds the envelope (PendingBus).
+   */
+  send(node: string, envelope: BusEnvelope): Promise<void> {
+    if (this.client.status !== 'ready') return Promise.reject(unreachable(this.client));
+    const data = JSON.stringify(envelope);
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.outbox.get(node);
+      if (!batch) {
+        batch = [];
+        this.outbox.set(node, batch);
+      }
+      batch.push({ data, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flushOutbox);
+      }
+    });
+  }
+
+  private readonly flushOutbox = (): void => {
+    this.flushScheduled = false;
+    const batches = [...this.outbox];
+    this.outbox.clear();
+    for (const [node, batch] of batches) {
+      for (let at = 0; at < batch.length; at += SEND_BATCH) void this.sendBatch(node, batch.slice(at, at + SEND_BATCH));
+    }
+  };
+
+  /** One round trip: a plain XADD for one envelope, the bus-send script for several. */
+  private async sendBatch(node: string, batch: Outgoing[]): Promise<void> {
+    try {
+      if (this.client.status !== 'ready') throw unreachable(this.client);
+      const key = this.keys.nodeInbox(node);
+      if (batch.length === 1) {
+        await this.client.xadd(key, '*', 'v', String(ENVELOPE_VERSION), 'e', (batch[0] as Outgoing).data);
+      } else {
+        await (await this.loadedScripts()).run('bus-send-1', [key], [ENVELOPE_VERSION, ...batch.map((item) => item.data)]);
+      }
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    for (const item of batch) item.resolve();
+  }
+
+  private loadedScripts(): Promise<Scripts> {
+    this.scripts ??= loadScripts(this.client);
+    return this.scripts;
   }
 
   /**
@@ -97,15 +162,29 @@ export class RedisNodeBus implements NodeBus {
 
   private async readLoop(inbox: NodeInbox): Promise<void> {
     const key = this.keys.nodeInbox(this.nodeId);
-    // First what a previous process with this node id read but never acknowledged.
-    let cursor = '0';
+    // First what a previous process with this node id read but never acknowledged (its entries
+    // stay pending until acknowledged, so this reads from just after the last one it handled).
+    let history: string | undefined = '0';
+    // The next batch, asked for while this one is delivered (new entries only: history is read
+    // one batch after the other, since its acknowledgements move the cursor).
+    let ahead: Promise<StreamReply> | undefined;
     while (this.running) {
       try {
-        const reply = (await (this.reader as RedisClient).xreadgroup(
-          'GROUP', GROUP, this.nodeId, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', key, cursor,
-        )) as StreamReply;
-        const entries = reply?.[0]?.[1] ?? [];
-        if (cursor === '0' && entries.length === 0) cursor = '>';
+        const next = ahead ?? this.read(key, history ?? '>');
+        ahead = undefined;
+        const reply: StreamReply = await next;
+        const entries: StreamEntries = reply?.[0]?.[1] ?? [];
+        if (history !== undefined) {
+          if (entries.length === 0) {
+            history = undefined;
+            continue;
+          }
+          history = entries[entries.length - 1]?.[0] ?? history;
+        } else if (entries.length > 0 && this.running) {
+          ahead = this.read(key, '>');
+          // Awaited on the next turn of the loop; not reported twice if this one fails.
+          ahead.catch(() => undefined);
+        }
         if (entries.length === 0) continue;
         const ids: string[] = [];
         for (const [id, fields] of entries) {
@@ -113,8 +192,7 @@ export class RedisNodeBus implements NodeBus {
           if (envelope) await this.handle(inbox, envelope);
           ids.push(id);
         }
-        if (cursor === '0') cursor = entries[entries.length - 1]?.[0] ?? cursor;
-        await this.client.multi().xack(key, GROUP, ...ids).xdel(key, ...ids).exec();
+        await (await this.loadedScripts()).run('bus-ack-1', [key], [GROUP, ...ids]);
       } catch (error) {
         if (!this.running) return;
         if (String((error as Error).message).includes('NOGROUP')) {
@@ -127,6 +205,12 @@ export class RedisNodeBus implements NodeBus {
     }
   }
 
+  private async read(key: string, cursor: string): Promise<StreamReply> {
+    return (await (this.reader as RedisClient).xreadgroup(
+      'GROUP', GROUP, this.nodeId, 'COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', key, cursor,
+    )) as StreamReply;
+  }
+
   /** Handles an envelope once per id; a failing handler is reported, not retried forever. */
   private async handle(inbox: NodeInbox, envelope: BusEnvelope): Promise<void> {
     if (this.seen.get(envelope.id)) return;
@@ -137,6 +221,10 @@ export class RedisNodeBus implements NodeBus {
       this.options.onError?.(error);
     }
   }
+}
+
+function unreachable(client: RedisClient): RedisStateError {
+  return new RedisStateError('ROOKERY_REDIS_UNREACHABLE', `Redis is ${client.status}`);
 }
 
 /** The envelope of a stream entry, or undefined for one this version cannot read. */

@@ -18,6 +18,8 @@ export const SCRIPT_NAMES = [
   'sm-ack-2',
   'sm-takeover-2',
   'sm-detach-1',
+  'bus-send-1',
+  'bus-ack-1',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
