@@ -45,7 +45,7 @@ export class RookeryServer {
   /** Listens on the configured ports (0 = any free port; see ports()). */
   async start(): Promise<void> {
     this.tls = await loadTls(this.config, this.log);
-    const throttle = new AuthThrottle(this.config.limits.authFailuresBeforeDelay);
+    const throttle = new AuthThrottle(this.state.attempts, this.config.limits.authFailuresBeforeDelay);
     const ctx = {
       host: this.host,
       tls: this.tls,

@@ -1,6 +1,7 @@
 // The Redis state backend: every port on one shared Redis (standalone or Cluster).
 import type { StateBackend } from '../../src/state/backend.js';
 import { RedisAccountStore } from './accounts.js';
+import { RedisAttemptCounters } from './attempts.js';
 import { RedisBlocklistStore } from './blocklist.js';
 import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { KeyBuilder } from './keys.js';
@@ -57,6 +58,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys),
     streams: new RedisSmStore(client, keys, scripts),
+    attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',
     // The first call's promise is kept.
     close: () => (closing ??= closeClient()),

@@ -91,6 +91,8 @@ export class KeyBuilder {
 
   /** Nodes a sweeper evicted, scored by when. */
   evictedNodes(): string { return `${this.base}:evicted`; }
+  /** A counter of recent attempts (failed logins, registrations) for one address or account. */
+  attempts(key: string): string { return `${this.base}:attempts:{${encodeKeyPart(key)}}`; }
   /** A random value written once by the first node: when it changes or vanishes, Redis lost its data. */
   epoch(): string { return `${this.base}:epoch`; }
   /** Live nodes and their last heartbeat. */

@@ -16,6 +16,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export class Negotiation {
   private mechanism: SaslServerMechanism | undefined;
   private saslFailures = 0;
+  /** The address's failed logins across the cluster, read at the first attempt and kept up to date. */
+  private addressFailures: number | undefined;
 
   constructor(private readonly connection: Connection) {}
 
@@ -128,7 +130,8 @@ export class Negotiation {
       this.mechanism = undefined;
       return this.failure('incorrect-encoding');
     }
-    const delay = this.connection.ctx.throttle.delay(this.connection.remoteAddress);
+    this.addressFailures ??= await this.connection.ctx.throttle.addressFailures(this.connection.remoteAddress);
+    const delay = this.connection.ctx.throttle.delayFor(this.addressFailures);
     if (delay > 0) {
       this.host.telemetry.limitEnforced('auth_throttle');
       await sleep(delay);
@@ -147,8 +150,12 @@ export class Negotiation {
     this.mechanism = undefined;
     if (step.kind === 'failure') {
       // A store that failed is no guess at a password: only real failures slow the address down.
-      if (step.error.condition !== 'temporary-auth-failure') throttle.fail(address, step.username);
-      const delay = throttle.delay(address, step.username);
+      let delay = 0;
+      if (step.error.condition !== 'temporary-auth-failure') {
+        const counted = await throttle.fail(address, step.username);
+        this.addressFailures = counted.addressFailures;
+        delay = counted.delayMs;
+      }
       if (delay > 0) {
         this.host.telemetry.limitEnforced('auth_throttle');
         await sleep(delay);
@@ -162,7 +169,7 @@ export class Negotiation {
       }
       return;
     }
-    throttle.succeed(address, step.username);
+    if ((this.addressFailures ?? 0) > 0) await throttle.succeed(address, step.username);
     this.session.username = step.username;
     this.session.type = 'c2s_unbound';
     this.connection.write(`<success xmlns='${NS_SASL}'>${step.data?.length ? step.data.toString('base64') : ''}</success>`);

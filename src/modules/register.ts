@@ -9,40 +9,26 @@ import type { C2SSession } from '../core/session.js';
 import type { Logger } from '../log.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { JidError, prepLocalpart } from '../xmpp/jid.js';
+import type { AttemptCounters } from '../state/attempts.js';
 import { NS_REGISTER, NS_REGISTER_FEATURE } from '../xmpp/ns.js';
 import { errorReply, iqPayload, iqResult, stanzaType } from '../xmpp/stanza.js';
 
 /** Accounts one address may try to create per window (the XEP's security considerations ask for a limit). */
 const REGISTRATIONS_PER_WINDOW = 5;
 const WINDOW_MS = 60 * 60_000;
-/** Addresses remembered at most; the least recently seen are forgotten first. */
-const MAX_ADDRESSES = 10_000;
 
-/** Registration attempts per remote address in a sliding window, in bounded memory. */
+/** Registration attempts per remote address in a window, counted cluster-wide (AttemptCounters). */
 export class RegistrationLimiter {
-  private readonly attempts = new Map<string, number[]>();
-
   constructor(
+    private readonly counters: AttemptCounters,
     private readonly limit = REGISTRATIONS_PER_WINDOW,
     private readonly windowMs = WINDOW_MS,
-    private readonly maxAddresses = MAX_ADDRESSES,
   ) {}
 
   /** Records an attempt; false when the address has used up its window. */
-  take(address: string, now = Date.now()): boolean {
-    const recent = (this.attempts.get(address) ?? []).filter((at) => now - at < this.windowMs);
-    this.attempts.delete(address); // re-inserted below: Map order doubles as least-recently-seen order
-    if (recent.length >= this.limit) {
-      this.attempts.set(address, recent);
-      return false;
-    }
-    recent.push(now);
-    this.attempts.set(address, recent);
-    if (this.attempts.size > this.maxAddresses) {
-      const oldest = this.attempts.keys().next().value;
-      if (oldest !== undefined) this.attempts.delete(oldest);
-    }
-    return true;
+  async take(address: string): Promise<boolean> {
+    const [count] = await this.counters.add([`r:${address}`], this.windowMs);
+    return (count ?? 0) <= this.limit;
   }
 }
 
@@ -80,7 +66,7 @@ async function createAccount(host: Host, limiter: RegistrationLimiter, session: 
   if (!username || !password) throw new StanzaError('not-acceptable', 'A username and a password are required');
   const user = `${prepUsername(username)}@${host.domain}`;
   // Counted before the key derivation, which is the expensive part.
-  if (!limiter.take(session.conn.remoteAddress)) {
+  if (!(await limiter.take(session.conn.remoteAddress))) {
     host.telemetry.limitEnforced('registration_rate');
     throw new StanzaError('policy-violation', 'Too many registrations from your address; try again later', 'wait');
   }
@@ -140,7 +126,7 @@ export const registerModule: Module = {
   name: 'register',
   load(api) {
     const { host } = api;
-    const limiter = new RegistrationLimiter();
+    const limiter = new RegistrationLimiter(host.state.attempts);
     api.feature(NS_REGISTER);
 
     api.hook('stream-features', ({ session, features }) => {

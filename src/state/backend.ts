@@ -1,5 +1,6 @@
 // The state backend: one implementation of every port, chosen by the composition root.
 import type { AccountStore } from './accounts.js';
+import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { OfflineStore } from './offline.js';
 import type { RosterStore } from './roster.js';
@@ -16,6 +17,8 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** XEP-0198 resumption state. */
   readonly streams: SmStore;
+  /** Login failures and registrations per address and account, for the throttles. */
+  readonly attempts: AttemptCounters;
   /**
    * false while the shared store cannot be reached (Redis down or failing over): logins are
    * refused at once with a temporary error instead of waiting for it. Absent: always reachable.

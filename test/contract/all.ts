@@ -1,5 +1,6 @@
 // Every contract suite, for one backend factory.
 import { accountsContract } from './accounts.contract.js';
+import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
@@ -14,4 +15,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   sessionsContract(makeBackend);
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
+  attemptsContract(makeBackend);
 }

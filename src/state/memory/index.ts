@@ -1,6 +1,7 @@
 // The embedded state backend: everything in this process, nothing persisted.
 import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
+import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryRosterStore } from './roster.js';
@@ -16,6 +17,7 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     streams: new MemorySmStore(),
+    attempts: new MemoryAttemptCounters(),
     close: async () => {},
   };
 }
