@@ -36,8 +36,8 @@ export class Router {
     if (kind === 'iq') {
       const invalid = validateIq(stanza, type);
       if (invalid) {
-        // RFC 6120 §8.3.1: an error is never answered with another error, even a malformed one.
-        if (type !== 'error') session.send(errorReply(stanza, invalid));
+        // RFC 6120 §8.3.1, §8.2.3: errors and iq results are never answered, even malformed ones.
+        if (type !== 'error' && type !== 'result') session.send(errorReply(stanza, invalid));
         return;
       }
     }
@@ -47,7 +47,7 @@ export class Router {
     if (toAttr !== undefined) {
       to = this.parse(String(toAttr));
       if (!to) {
-        if (type !== 'error') session.send(errorReply(stanza, new StanzaError('jid-malformed')));
+        if (type !== 'error' && !(kind === 'iq' && type === 'result')) session.send(errorReply(stanza, new StanzaError('jid-malformed')));
         return;
       }
       if (to.resource === '' && to.bare === session.bare_jid) {

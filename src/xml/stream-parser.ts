@@ -122,6 +122,31 @@ function detach(s: string): string {
   return s.length === 0 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
+/** Below this length V8 copies substrings anyway; from it on they are views of their parent. */
+const SLICED_MIN_LENGTH = 13;
+
+/**
+ * Gives an element's names, attribute values and text their own storage. saxes hands out
+ * substrings of the slice it is parsing, and a stanza that something keeps (an offline
+ * message, a presence, a subscription request) would keep that whole slice (up to 32 KiB)
+ * alive, whatever its own size. Concatenating and slicing flattens into a copy, without the
+ * UTF-8 round trip of detach().
+ */
+function ownStrings(element: Element): void {
+  if (element.name.length >= SLICED_MIN_LENGTH) element.name = (' ' + element.name).slice(1);
+  const attrs = element.attrs;
+  for (const key in attrs) {
+    const value: unknown = attrs[key];
+    if (typeof value === 'string' && value.length >= SLICED_MIN_LENGTH) attrs[key] = (' ' + value).slice(1);
+  }
+  const children = element.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i]!;
+    if (typeof child !== 'string') ownStrings(child);
+    else if (child.length >= SLICED_MIN_LENGTH) children[i] = (' ' + child).slice(1);
+  }
+}
+
 function isXmlSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
@@ -524,6 +549,7 @@ export class StreamParser {
     const element = this.pendingStanza;
     if (element !== undefined) {
       this.pendingStanza = undefined;
+      ownStrings(element);
       this.events.stanza(element);
       if (generation !== this.generation || this.state !== State.Open) throw ABORT;
     }

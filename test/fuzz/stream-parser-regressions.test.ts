@@ -2,6 +2,7 @@
 // plain examples: each is parsed in one chunk and byte by byte, and both must agree.
 import { describe, expect, it } from 'vitest';
 import { StreamParser } from '../../src/xml/stream-parser.js';
+import { heapAfterGc } from './heap.js';
 import { HEADERS } from './xml-inputs.js';
 
 const HEADER = HEADERS[0]!;
@@ -77,5 +78,23 @@ describe('stream parser: outcomes found by fuzzing', () => {
       parser.write('<!-'.slice(split));
       expect(log).toEqual(['start', 'error restricted-xml']);
     }
+  });
+
+  it('emits stanzas that do not keep the chunk they were parsed from alive', () => {
+    // Each stanza arrives in its own chunk padded to 16 KiB (two-byte text once decoded); an
+    // offline store keeping 1000 of them must hold their size, not 1000 chunks.
+    const kept: string[] = [];
+    const parser = new StreamParser(
+      { streamStart: () => {}, stanza: (element) => kept.push(element.getChildText('body') ?? ''), streamEnd: () => {}, error: () => {} },
+      { maxStanzaBytes: 65_536, maxDepth: 64 },
+    );
+    parser.write(HEADER);
+    const chunk = (i: number): Buffer => Buffer.from(`<message><body>€ message number ${i}</body></message>${' '.repeat(16_000)}`);
+    parser.write(chunk(0));
+    const before = heapAfterGc();
+    for (let i = 1; i <= 200; i++) parser.write(chunk(i));
+    const grown = heapAfterGc() - before;
+    expect(kept).toHaveLength(201);
+    expect(grown).toBeLessThan(1024 * 1024); // 200 chunks would be over 6 MiB
   });
 });

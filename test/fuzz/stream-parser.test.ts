@@ -118,11 +118,16 @@ function equal(actual: readonly string[], expected: readonly string[]): void {
   if (actual.length !== expected.length || actual.some((e, i) => e !== expected[i])) expect(actual).toEqual(expected);
 }
 
-/** An emitted stanza reparsed on its own must give back the same element. */
+/**
+ * An emitted stanza reparsed on its own must give back the same element. One difference is
+ * tolerated: ltx writes tab, CR and LF in attribute values, and CR in text, unescaped, so a
+ * reader normalises them (XML 1.0 §2.11, §3.3.3) and such a value arrives with spaces or LFs.
+ */
 function roundTrips(stanza: Element): void {
   const source = stanza.toString();
   const again = run([HEADERS[0]!, source], ROOMY);
-  equal(again.log.slice(1), [`stanza ${source}`]);
+  const normalise = (events: string[]): string[] => events.map((e) => e.replace(/[\t\r\n]/g, ' '));
+  equal(normalise(again.log.slice(1)), normalise([`stanza ${source}`]));
 }
 
 describe('stream parser fuzz', () => {

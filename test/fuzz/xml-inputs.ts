@@ -39,7 +39,7 @@ export const HOSTILE: readonly string[] = [
   "<!DOCTYPE stream:stream [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;'>]>",
   "<!DOCTYPE x SYSTEM 'http://example.com/evil.dtd'>",
   "<!ENTITY x 'y'>",
-  '&lol2;', '&foo;', '&amp', '&#0;', '&#x0;', '&#xD800;', '&#x110000;', '&#99999999999;', '&#x;', '&;',
+  '&lol2;', '&foo;', '&amp', '&#10;', '&#13;', '&#9;', "<x a='&#10;&#13;&#9;'/>", '&#0;', '&#x0;', '&#xD800;', '&#x110000;', '&#99999999999;', '&#x;', '&;',
   "<?xml version='1.0'?>", "<?xml version='1.1'?>", "<?xml-stylesheet href='x'?>", '<?pi', '?>',
   '<!-- comment -->', '<!--', '-->', '--', '<![CDATA[cdata]]>', '<![CDATA[', ']]>', '<![', '<!',
   '</stream:stream>', '<stream:stream>', '</stream>', '<stream:error/>', '</message>', '</iq>', '<message>', '<iq>',
