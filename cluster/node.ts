@@ -93,8 +93,11 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
   const state = await openRedisBackend(client, keys, async () => {});
   const feed = new RedisChangeFeed(client, keys, options.telemetry);
   await feed.start();
-  const bus = new RedisNodeBus(client, keys, options.nodeId, { onError: options.onError });
   let liveness: NodeLiveness | undefined;
+  const bus = new RedisNodeBus(client, keys, options.nodeId, {
+    onError: options.onError,
+    mayBeEvicted: () => liveness?.mayBeEvicted() ?? false,
+  });
   let sweeper: DeadNodeSweeper | undefined;
   // BullMQ blocks on its connections, so it gets its own (with the retry setting it requires).
   const bullConnection: RedisClient = createRedisClient(options.url, {

@@ -11,7 +11,6 @@ import { duplicateClient, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
 import type { KeyBuilder } from './keys.js';
 import { loadScripts, type Scripts } from './scripts.js';
-import { Lru } from '../../src/state/cached/lru.js';
 
 const GROUP = 'rookery';
 /** Envelope schema version; a node reads this and the previous one. */
@@ -28,6 +27,12 @@ type StreamReply = Array<[key: string, entries: StreamEntries]> | null;
 
 export interface RedisNodeBusOptions {
   onError?(error: unknown): void;
+  /**
+   * True while this node cannot be sure it was not declared dead (its last heartbeat is old, as
+   * after a freeze): a sweeper may be draining its inbox, so each entry is claimed (deleted)
+   * before it is handled, and one the drain took is left to it.
+   */
+  mayBeEvicted?(): boolean;
 }
 
 interface Outgoing {
@@ -40,7 +45,7 @@ export class RedisNodeBus implements NodeBus {
   private reader: RedisClient | undefined;
   private running = false;
   private loop: Promise<void> | undefined;
-  private readonly seen = new Lru<string, true>(50_000);
+  private readonly seen = new RecentIds(25_000);
   /** This turn's envelopes, by destination node, in the order they were sent. */
   private readonly outbox = new Map<string, Outgoing[]>();
   private flushScheduled = false;
@@ -116,7 +121,7 @@ export class RedisNodeBus implements NodeBus {
 
   /**
    * One drainer at a time per inbox (sweeps on several nodes may overlap), and each entry is
-   * deleted once handled, so an envelope is re-routed once. What arrives after the last read is
+   * deleted as it is taken, so an envelope is re-routed once. What arrives after the last read is
    * left for the next sweep's drain (liveness.recentlyEvicted).
    */
   async drain(node: string, inbox: NodeInbox): Promise<number> {
@@ -129,12 +134,14 @@ export class RedisNodeBus implements NodeBus {
       for (;;) {
         const entries = (await this.client.xrange(key, '-', '+', 'COUNT', BATCH)) as StreamEntries;
         for (const [id, fields] of entries) {
+          // Claimed before it is handled: the inbox's own node, back from a freeze, may be
+          // reading the same entry (it claims too), and exactly one of the two may handle it.
+          if ((await this.client.xdel(key, id)) !== 1) continue;
           const envelope = decodeEnvelope(fields);
           if (envelope) {
             await this.handle(inbox, envelope);
             handled += 1;
           }
-          await this.client.xdel(key, id);
         }
         if (entries.length < BATCH) break;
       }
@@ -186,11 +193,13 @@ export class RedisNodeBus implements NodeBus {
           ahead.catch(() => undefined);
         }
         if (entries.length === 0) continue;
+        const contested = this.options.mayBeEvicted?.() === true;
         const ids: string[] = [];
         for (const [id, fields] of entries) {
+          ids.push(id);
+          if (contested && (await this.client.xdel(key, id)) !== 1) continue;
           const envelope = decodeEnvelope(fields);
           if (envelope) await this.handle(inbox, envelope);
-          ids.push(id);
         }
         await (await this.loadedScripts()).run('bus-ack-1', [key], [GROUP, ...ids]);
       } catch (error) {
@@ -213,13 +222,36 @@ export class RedisNodeBus implements NodeBus {
 
   /** Handles an envelope once per id; a failing handler is reported, not retried forever. */
   private async handle(inbox: NodeInbox, envelope: BusEnvelope): Promise<void> {
-    if (this.seen.get(envelope.id)) return;
-    this.seen.set(envelope.id, true);
+    if (this.seen.has(envelope.id)) return;
+    this.seen.add(envelope.id);
     try {
       await inbox.receive(envelope);
     } catch (error) {
       this.options.onError?.(error);
     }
+  }
+}
+
+/**
+ * The ids of the envelopes handled lately (the last 25 000 to 50 000), in two generations: a
+ * lookup is two Set probes, and forgetting is dropping the older generation.
+ */
+class RecentIds {
+  private current = new Set<string>();
+  private previous = new Set<string>();
+
+  constructor(private readonly generation: number) {}
+
+  has(id: string): boolean {
+    return this.current.has(id) || this.previous.has(id);
+  }
+
+  add(id: string): void {
+    if (this.current.size >= this.generation) {
+      this.previous = this.current;
+      this.current = new Set();
+    }
+    this.current.add(id);
   }
 }
 
@@ -229,12 +261,17 @@ function unreachable(client: RedisClient): RedisStateError {
 
 /** The envelope of a stream entry, or undefined for one this version cannot read. */
 export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
-  const values = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) values.set(fields[i] as string, fields[i + 1] as string);
-  const version = Number(values.get('v'));
+  // The last value of a field counts, should one repeat.
+  let versionField: string | undefined;
+  let data: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'v') versionField = fields[i + 1];
+    else if (fields[i] === 'e') data = fields[i + 1];
+  }
+  const version = Number(versionField);
   if (version !== ENVELOPE_VERSION && version !== ENVELOPE_VERSION - 1) return undefined;
   try {
-    const envelope = JSON.parse(values.get('e') ?? '') as BusEnvelope;
+    const envelope = JSON.parse(data ?? '') as BusEnvelope;
     if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') return envelope;
     if (envelope.kind === 'kick' && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') {
       const { condition, text } = envelope;

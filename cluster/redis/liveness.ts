@@ -22,6 +22,8 @@ export class NodeLiveness {
    * after a Redis outage or failover every heartbeat is old, and no node is dead for it.
    */
   private healthySince: number | undefined;
+  /** When this node last wrote its heartbeat. */
+  private lastBeatAt = 0;
   /** The epoch value this node last saw. */
   private epoch: string | undefined;
 
@@ -42,10 +44,12 @@ export class NodeLiveness {
     await this.client.zadd(this.keys.nodes(), Date.now(), this.nodeId);
     this.epoch = await this.currentEpoch();
     this.healthySince = Date.now();
+    this.lastBeatAt = Date.now();
     this.timer = setInterval(() => {
       this.beating ??= this.beat()
         .then(() => {
           this.healthySince ??= Date.now();
+          this.lastBeatAt = Date.now();
         })
         .catch((error: unknown) => {
           this.healthySince = undefined;
@@ -86,6 +90,15 @@ export class NodeLiveness {
   private async currentEpoch(): Promise<string> {
     await this.client.set(this.keys.epoch(), randomBytes(8).toString('hex'), 'NX');
     return (await this.client.get(this.keys.epoch())) ?? '';
+  }
+
+  /**
+   * Whether a sweeper may have declared this node dead: its last heartbeat is older than most
+   * of the dead-after bound (a freeze, a partition). Never in normal running, where a heartbeat
+   * is a few seconds old at most.
+   */
+  mayBeEvicted(now = Date.now()): boolean {
+    return now - this.lastBeatAt > this.options.deadAfterMs * 0.75;
   }
 
   /** Nodes whose last heartbeat is older than the dead-after bound. */
