@@ -102,8 +102,11 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
 
   afterAll(async () => {
     traffic?.stop();
-    await cluster?.stopAll();
-    await redis?.stop();
+    try {
+      await cluster?.stopAll();
+    } finally {
+      await redis?.stop();
+    }
   });
 
   beforeEach(({ onTestFailed }) => {

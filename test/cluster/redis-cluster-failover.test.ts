@@ -23,8 +23,11 @@ describe.skipIf(!redisServerAvailable())('a Redis Cluster failover under two Roo
     cluster = await startCluster({ nodes: 2, redisUrl: `redis://${seeds}`, redisCluster: true, env: { ROOKERY_NODE_DEAD_AFTER_MS: '10000' } });
   }, 60_000);
   afterAll(async () => {
-    await cluster?.stopAll();
-    await redis?.stop();
+    try {
+      await cluster?.stopAll();
+    } finally {
+      await redis?.stop();
+    }
   });
   beforeEach(({ onTestFailed }) => {
     onTestFailed(() => console.log(cluster.output()));

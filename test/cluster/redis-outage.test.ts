@@ -40,8 +40,11 @@ describe('a Redis that restarts empty', () => {
     cluster = await startCluster({ nodes: 2, redisUrl: redis.url });
   });
   afterAll(async () => {
-    await cluster?.stopAll();
-    await redis?.stop();
+    try {
+      await cluster?.stopAll();
+    } finally {
+      await redis?.stop();
+    }
   });
   beforeEach(({ onTestFailed }) => {
     onTestFailed(() => console.log(cluster.output()));
@@ -135,8 +138,11 @@ describe('a Redis that stays away', () => {
     cluster = await startCluster({ nodes: 2, redisUrl: redis.url, env: { ROOKERY_LIMIT_BUS_PENDING_SECONDS: '1', ROOKERY_LIMIT_BUS_PENDING_ENVELOPES: '2' } });
   });
   afterAll(async () => {
-    await cluster?.stopAll();
-    await redis?.stop();
+    try {
+      await cluster?.stopAll();
+    } finally {
+      await redis?.stop();
+    }
   });
   afterEach(({ task }) => {
     if (task.result?.state === 'fail') console.log(cluster.output());
