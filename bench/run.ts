@@ -94,7 +94,8 @@ function plans(): Plan[] {
       for (const mode of rookeryModes) {
         if (mode === 'embedded') out.push({ name: 'rookery-embedded', start: (ctx) => startRookery('embedded', ctx), workloads: only(ALL) });
         if (mode === 'redis') out.push({ name: 'rookery-redis', start: (ctx) => startRookery('redis', ctx), workloads: only(['login-scram', 'messages']) });
-        if (mode === 'cluster') out.push({ name: 'rookery-cluster', start: (ctx) => startRookery('cluster', ctx), workloads: only(['cross-node']) });
+        // Both cores: the same-node workloads with the clients spread over the two nodes, then cross-node.
+        if (mode === 'cluster') out.push({ name: 'rookery-cluster', start: (ctx) => startRookery('cluster', ctx), workloads: only(['login-scram', 'login-plain', 'messages', 'tls-login', 'tls-messages', 'cross-node']) });
       }
     } else if (server === 'prosody') {
       out.push({ name: 'prosody', start: startProsody, workloads: only(ALL) });

@@ -1,7 +1,7 @@
 // A load-generator process: it holds the client connections and runs the jobs the orchestrator
 // (run.ts) sends over IPC. It measures its own CPU time for every job.
 import { performance } from 'node:perf_hooks';
-import { type LoginOptions, XmppClient } from './lib/client.js';
+import { type LoginOptions, type Target, XmppClient } from './lib/client.js';
 import { attr, childText } from './lib/framer.js';
 import { Histogram } from './lib/hist.js';
 import type {
@@ -17,8 +17,15 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function loginOptions(job: { target: LoginOptions['target']; password: string; mechanism: LoginOptions['mechanism']; starttls: boolean; timeoutMs: number }, user: string, resource: string): LoginOptions {
-  return { target: job.target, user, password: job.password, mechanism: job.mechanism, starttls: job.starttls, resource, presence: true, timeoutMs: job.timeoutMs };
+type Connectable = { password: string; mechanism: LoginOptions['mechanism']; starttls: boolean; timeoutMs: number };
+
+function loginOptions(job: Connectable, target: Target, user: string, resource: string): LoginOptions {
+  return { target, user, password: job.password, mechanism: job.mechanism, starttls: job.starttls, resource, presence: true, timeoutMs: job.timeoutMs };
+}
+
+/** Client i of a job with several targets (the nodes of one server) goes to target i mod n. */
+function spread(targets: Target[], index: number): Target {
+  return targets[index % targets.length]!;
 }
 
 /** Logs `count` clients in with `concurrency` logins in flight; `options(i)` describes client i. */
@@ -57,7 +64,7 @@ const groups = new Map<string, XmppClient[]>();
 async function login(job: LoginJob): Promise<LoginResult> {
   const cpu = process.cpuUsage();
   const derivations = scramDerivations();
-  const run = await loginMany(job.users.length, job.concurrency, (i) => loginOptions(job, job.users[i]!, job.resource), job.maxMs);
+  const run = await loginMany(job.users.length, job.concurrency, (i) => loginOptions(job, spread(job.targets, i), job.users[i]!, job.resource), job.maxMs);
   const kept = groups.get(job.group) ?? [];
   for (const client of run.clients) if (client) kept.push(client);
   groups.set(job.group, kept);
@@ -121,7 +128,7 @@ class MessageRun {
     const run = await loginMany(count, job.concurrency, (i) => {
       const pair = job.pairs[i >> 1]!;
       const a = (i & 1) === 0;
-      return loginOptions({ ...job, target: a ? job.targetA : job.targetB }, a ? pair[0] : pair[1], 'bench');
+      return loginOptions(job, spread(a ? job.targetsA : job.targetsB, i >> 1), a ? pair[0] : pair[1], 'bench');
     });
     if (run.failed > 0) {
       await closeAll(run.clients.filter((c): c is XmppClient => c !== undefined));
@@ -233,7 +240,7 @@ async function presence(job: PresenceJob): Promise<PresenceResult> {
   const t0 = performance.now();
   const contactCount = job.contacts.length;
   const all = [job.hub, ...job.contacts];
-  const run = await loginMany(all.length, job.concurrency, (i) => loginOptions(job, all[i]!, 'bench'));
+  const run = await loginMany(all.length, job.concurrency, (i) => loginOptions(job, job.targets[0]!, all[i]!, 'bench'));
   const clients = run.clients.filter((c): c is XmppClient => c !== undefined);
   if (run.failed > 0) {
     await closeAll(clients);

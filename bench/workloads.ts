@@ -1,6 +1,6 @@
 // The workloads, driven from the orchestrator: each one hands jobs to the generator processes,
 // samples the server's CPU and memory from /proc around the measured interval, and returns figures.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { Histogram, summarize, type LatencySummary } from './lib/hist.js';
 import { type GeneratorPool, slice } from './lib/pool.js';
 import { sleep, sumCpu, sumRss } from './lib/proc.js';
@@ -86,10 +86,22 @@ export interface Figure {
 }
 
 export interface RedisFigures {
+  /** INFO commandstats: every command Redis ran, those inside Lua scripts included. */
   commandsPerMessage: number;
   /** Net of the background rate measured with no traffic. */
   netCommandsPerMessage: number;
   backgroundPerSecond: number;
+  /**
+   * Commands clients sent (round trips; a script is one, as cluster/README.md counts), from a
+   * MONITOR sample of 2 s taken right before the measured window, net of the background measured
+   * the same way, per message at the measured rate.
+   */
+  netRoundTripsPerMessage?: number;
+  roundTripsPerMessage?: number;
+  backgroundRoundTripsPerSecond?: number;
+  sampleMs?: number;
+  /** Commands clients sent in the sample, by name. */
+  sampleTop?: Array<[string, number]>;
   top: Array<[string, number]>;
 }
 
@@ -131,7 +143,7 @@ export async function idle(server: RunningServer, pool: GeneratorPool, params: P
   const results = await pool.all<LoginResult>((g) => ({
     op: 'login',
     job: {
-      target: server.targets[0]!,
+      targets: [server.targets[0]!],
       users: slice(accounts, g, pool.size),
       password: params.password,
       mechanism: 'SCRAM-SHA-1',
@@ -195,7 +207,7 @@ export async function login(
     await pool.all<LoginResult>((g) => ({
       op: 'login',
       job: {
-        target: server.targets[0]!,
+        targets: server.targets,
         users: slice(accounts, g, pool.size).filter((account) => !warm.has(account)),
         password: params.password,
         mechanism: 'SCRAM-SHA-1',
@@ -217,7 +229,8 @@ export async function login(
   const results = await pool.all<LoginResult>((g) => ({
     op: 'login',
     job: {
-      target: server.targets[0]!,
+      // Several nodes: the clients are spread over them.
+      targets: server.targets,
       users: slice(accounts, g, pool.size),
       password: params.password,
       mechanism: options.mechanism,
@@ -290,6 +303,57 @@ function commandDelta(before: Map<string, number>, after: Map<string, number>): 
 
 const total = (stats: Map<string, number>): number => [...stats.values()].reduce((sum, value) => sum + value, 0);
 
+interface MonitorSample {
+  ms: number;
+  /** Commands sent by clients (a script counts once, as its EVALSHA/EVAL). */
+  client: number;
+  /** Commands scripts ran. */
+  script: number;
+  byCommand: Map<string, number>;
+}
+
+/**
+ * Watches Redis with MONITOR (redis-cli) for `ms`: MONITOR tells the commands clients sent from
+ * those Lua scripts ran ("[0 lua]"), which INFO commandstats adds up together.
+ */
+async function monitorSample(port: number, ms: number): Promise<MonitorSample> {
+  const child = spawn('redis-cli', ['-p', String(port), 'monitor'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const sample: MonitorSample = { ms: 0, client: 0, script: 0, byCommand: new Map() };
+  let started = 0;
+  let partial = '';
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (started === 0) {
+        if (line.startsWith('OK')) started = Date.now();
+        continue;
+      }
+      // 1764146400.123456 [0 127.0.0.1:54321] "xadd" "key" …   or   … [0 lua] "xadd" …
+      const close = line.indexOf('] "');
+      if (close < 0) continue;
+      if (line.slice(line.indexOf('[') + 1, close).endsWith(' lua')) {
+        sample.script += 1;
+        continue;
+      }
+      sample.client += 1;
+      const name = line.slice(close + 3, line.indexOf('"', close + 3)).toLowerCase();
+      sample.byCommand.set(name, (sample.byCommand.get(name) ?? 0) + 1);
+    }
+  });
+  const deadline = Date.now() + 5000;
+  while (started === 0 && Date.now() < deadline) await sleep(20);
+  if (started === 0) {
+    child.kill();
+    throw new Error('redis-cli monitor did not start');
+  }
+  await sleep(ms);
+  sample.ms = Date.now() - started;
+  child.kill();
+  return sample;
+}
+
 export async function messages(
   server: RunningServer,
   pool: GeneratorPool,
@@ -299,13 +363,15 @@ export async function messages(
 ): Promise<Figure> {
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < params.pairs && 2 * i + 1 < users.length; i++) pairs.push([users[2 * i]!, users[2 * i + 1]!]);
-  const targetB = options.crossNode ? server.targets[1] : server.targets[0];
-  if (!targetB) throw new Error('cross-node messages need two nodes');
+  // Same node: each pair on one node (spread over the nodes there are); cross-node: A on node 1, B on node 2.
+  const targetsA = options.crossNode ? [server.targets[0]!] : server.targets;
+  const targetsB = options.crossNode ? server.targets.slice(1, 2) : server.targets;
+  if (targetsB.length === 0) throw new Error('cross-node messages need two nodes');
   const setups = await pool.all<{ ok: number; failed: number; errors: string[] }>((g) => ({
     op: 'messages-setup',
     job: {
-      targetA: server.targets[0]!,
-      targetB,
+      targetsA,
+      targetsB,
       pairs: slice(pairs, g, pool.size),
       password: params.password,
       mechanism: 'SCRAM-SHA-1',
@@ -321,14 +387,17 @@ export async function messages(
   await sleep(1000);
   // Redis: the background command rate (heartbeats, sweeps) with no traffic, then the measured window.
   let background = 0;
+  let backgroundSample: MonitorSample | undefined;
   if (server.redisPort) {
     const a = commandStats(server.redisPort);
     const t = Date.now();
-    await sleep(3000);
+    backgroundSample = await monitorSample(server.redisPort, 3000);
     background = (total(commandDelta(a, commandStats(server.redisPort))) * 1000) / (Date.now() - t);
   }
   await pool.all({ op: 'messages-start' });
   await sleep(params.warmupMs);
+  // Round trips: a MONITOR sample after the warm-up, before (and outside) the measured window.
+  const trafficSample = server.redisPort ? await monitorSample(server.redisPort, 2000) : undefined;
   const redisBefore = server.redisPort ? commandStats(server.redisPort) : undefined;
   const helpers = helperCpu(server);
   const cpu0 = sumCpu(server.pids());
@@ -360,6 +429,16 @@ export async function messages(
       backgroundPerSecond: background,
       top: [...delta.entries()].sort((x, y) => y[1] - x[1]).slice(0, 6),
     };
+    if (trafficSample && backgroundSample && delivered > 0) {
+      // The messages of the sample, at the rate of the measured window.
+      const sampled = ((delivered * 1000) / windowMs) * (trafficSample.ms / 1000);
+      const backgroundRate = (backgroundSample.client * 1000) / backgroundSample.ms;
+      redis.roundTripsPerMessage = trafficSample.client / sampled;
+      redis.netRoundTripsPerMessage = Math.max(0, trafficSample.client - (backgroundRate * trafficSample.ms) / 1000) / sampled;
+      redis.backgroundRoundTripsPerSecond = backgroundRate;
+      redis.sampleMs = trafficSample.ms;
+      redis.sampleTop = [...trafficSample.byCommand.entries()].sort((x, y) => y[1] - x[1]).slice(0, 6);
+    }
   }
   return {
     workload: options.workload,
@@ -398,7 +477,7 @@ export async function presence(server: RunningServer, pool: GeneratorPool, param
   const result = await generator.call<PresenceResult>({
     op: 'presence',
     job: {
-      target: server.targets[0]!,
+      targets: [server.targets[0]!],
       hub,
       contacts,
       password: params.password,

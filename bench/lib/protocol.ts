@@ -4,7 +4,8 @@ import type { HistogramData } from './hist.js';
 import type { Mechanism } from './sasl.js';
 
 export interface LoginJob {
-  target: Target;
+  /** Client i connects to targets[i % targets.length] (several nodes of one server: spread over them). */
+  targets: Target[];
   users: string[];
   password: string;
   mechanism: Mechanism;
@@ -32,9 +33,13 @@ export interface LoginResult {
 }
 
 export interface MessagesJob {
-  /** Side A of each pair connects here, side B to targetB (the same server, or another node). */
-  targetA: Target;
-  targetB: Target;
+  /**
+   * Pair i: side A connects to targetsA[i % targetsA.length], side B to targetsB[i % …]. The same
+   * list for both keeps each pair on one node (spread over the nodes); [node 1] and [node 2] split
+   * every pair over two nodes.
+   */
+  targetsA: Target[];
+  targetsB: Target[];
   pairs: Array<[string, string]>;
   password: string;
   mechanism: Mechanism;
@@ -62,7 +67,7 @@ export interface MessagesResult {
 }
 
 export interface PresenceJob {
-  target: Target;
+  targets: Target[];
   hub: string;
   contacts: string[];
   password: string;
