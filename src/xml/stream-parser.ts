@@ -114,6 +114,25 @@ const HANDLER_SLOTS_OK: boolean = (() => {
 })();
 
 /**
+ * saxes reads everything after '&' as the reference's name until a ';', and judges it only
+ * then: a stray '&' would swallow the stream up to the size limit. Its (private) partial
+ * name is checked at the end of every slice instead; whether this saxes version keeps it
+ * where we look is checked once.
+ */
+const ENTITY_FIELD_OK: boolean = (() => {
+  const probe = new SaxesParser({ xmlns: true });
+  probe.write('<a>&x');
+  return (probe as unknown as { entity?: unknown }).entity === 'x';
+})();
+
+/**
+ * What may still become a well-formed reference (XML 1.0 §4.1, names without colons as in
+ * XML namespaces): a character reference, or a name (non-ASCII characters are left to saxes).
+ * Anything else is refused at the ';' by saxes as not well-formed, so it can be refused now.
+ */
+const REFERENCE_PREFIX = /^(?:#(?:x[0-9a-fA-F]*|[0-9]*)|(?:[A-Za-z_]|[^\x00-\x7f])(?:[A-Za-z0-9._-]|[^\x00-\x7f])*)$/;
+
+/**
  * A copy of a string that shares no storage with the input. Substrings from saxes may be V8
  * sliced strings that keep their whole input slice alive; the header lives as long as the
  * session, so its values are copied.
@@ -397,6 +416,10 @@ export class StreamParser {
     this.cacheByte = this.byteBase;
     this.sax!.write(slice);
     if (this.pendingStanza !== undefined || this.pendingEnd) this.flushPending();
+    if (ENTITY_FIELD_OK) {
+      const partial = (this.sax as unknown as { entity: string }).entity;
+      if (partial.length !== 0 && !REFERENCE_PREFIX.test(partial)) this.fail('not-well-formed', 'malformed reference');
+    }
     const endByte = this.byteBase + bytes;
     switch (this.state) {
       case State.Header:

@@ -29,6 +29,9 @@ let server: FuzzServer;
 const connections: Connection[] = [];
 let stanzasSent = 0;
 let round = 0;
+/** V8 heap after a full collection, every 10 rounds. */
+const heap: number[] = [];
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
 
 const ACCOUNTS: Array<[string, string]> = [['fuzz0', 'a'], ['fuzz0', 'b'], ['fuzz1', 'a'], ['fuzz2', 'a']];
 
@@ -58,7 +61,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  console.info(`stanza handler fuzz: ${stanzasSent} stanzas over ${connections.length} connections`);
+  console.info(`stanza handler fuzz: ${stanzasSent} stanzas over ${connections.length} connections; heap ${heap.map(mib).join(', ')} MiB`);
   await server?.stop();
 });
 
@@ -133,7 +136,6 @@ async function runBatch(connection: Connection, batch: FuzzStanza[], r: number):
 
 describe('stanza handler fuzz', () => {
   it('answers hostile stanzas at stanza level, on several connections at once, without crashing or growing', async () => {
-    const heap: number[] = [];
     const batches = fc.tuple(...connections.map(({ parties }) => fc.array(fuzzStanza(parties), { minLength: 10, maxLength: 50 })));
     await fc.assert(
       fc.asyncProperty(batches, async (perConnection) => {
@@ -154,6 +156,6 @@ describe('stanza handler fuzz', () => {
     expect(stanzasSent).toBeGreaterThanOrEqual(runs(ROUNDS * connections.length * 10));
     // The first sample is after warm-up (compiled code, pools); later ones must not climb.
     const growth = heap.at(-1)! - heap[0]!;
-    expect(growth, `heap after each 10 rounds: ${heap.map((h) => (h / 2 ** 20).toFixed(1)).join(', ')} MiB`).toBeLessThan(24 * 2 ** 20);
+    expect(growth, `heap after each 10 rounds: ${heap.map(mib).join(', ')} MiB`).toBeLessThan(24 * 2 ** 20);
   }, TIMEOUT);
 });

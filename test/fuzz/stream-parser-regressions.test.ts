@@ -66,6 +66,19 @@ describe('stream parser: outcomes found by fuzzing', () => {
     expectEither(`${HEADER}<presence/></stream:stream></stream:stream>`, ['start', '<presence/>', 'end']);
   });
 
+  it('refuses a stray & in text with not-well-formed without waiting for a ;', () => {
+    expectEither(`${HEADER}<message><body>fish & chips</body></message>`, ['start', 'error not-well-formed']);
+  });
+
+  it('refuses a reference cut short in an attribute value with not-well-formed', () => {
+    expectEither(`${HEADER}<message b="&quot:'"/>`, ['start', 'error not-well-formed']);
+  });
+
+  it('still waits for the ; of a reference that may be well-formed', () => {
+    expectEither(`${HEADER}<message><body>&#x26`, ['start']);
+    expectEither(`${HEADER}<message><body>&am`, ['start']);
+  });
+
   it('refuses a comment between stanzas as soon as it starts, even when <! and - arrive apart', () => {
     for (const split of [1, 2]) {
       const log: string[] = [];

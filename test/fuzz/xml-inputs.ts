@@ -173,6 +173,20 @@ export const mutatedStream: fc.Arbitrary<Buffer> = fc
   .tuple(validStream, fc.array(mutation, { minLength: 1, maxLength: 6 }))
   .map(([input, mutations]) => mutations.reduce(mutate, input.bytes));
 
+/** What a client might send once its stream is open: mutated stanzas, fragment soups, noise. */
+export const streamBody: fc.Arbitrary<Buffer> = fc
+  .oneof(
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.array(fc.constantFrom(...STANZAS), { minLength: 1, maxLength: 4 }), fc.array(mutation, { minLength: 1, maxLength: 4 }))
+        .map(([stanzas, mutations]) => mutations.reduce(mutate, Buffer.from(stanzas.join('')))),
+    },
+    { weight: 2, arbitrary: fc.array(fragment, { minLength: 1, maxLength: 8 }).map((parts) => Buffer.concat(parts)) },
+    { weight: 2, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 200 }).map((a) => Buffer.from(a)) },
+  )
+  .map(printable);
+
 /** A valid header followed by a soup of stanza pieces, hostile constructs and fragments. */
 export const tokenSoup: fc.Arbitrary<Buffer> = fc
   .tuple(fc.constantFrom(...HEADERS), fc.array(fragment, { maxLength: 16 }))

@@ -107,6 +107,11 @@ export class RawClient {
     this.socket.write(typeof data === 'string' ? data : data.toString());
   }
 
+  /** Writes bytes as they are, invalid UTF-8 included (for tests of malformed input). */
+  sendBytes(data: Uint8Array): void {
+    this.socket.write(data);
+  }
+
   /** Sends a stream header and waits for the server's header (features arrive in the inbox). */
   async openStream(to = this.domain, extra = ''): Promise<Element> {
     this.streamHeader = undefined;
