@@ -14,6 +14,12 @@ import { hasFrom, hasTo } from '../roster/rostermanager.js';
 import { availableResources, parsePriority, sendPresencesOf, sendUnavailableOf, storedPresence } from './resources.js';
 import { inboundSubscription, outboundSubscription, SUBSCRIPTION_TYPES, type SubscriptionType } from './subscriptions.js';
 
+/**
+ * Directed presence recipients one resource is remembered to have (each hears of its going
+ * offline). A client names them, so without a bound the set would grow with every address.
+ */
+export const MAX_DIRECTED = 1000;
+
 /** Broadcast presence: no `to`, type absent or unavailable (RFC 6121 §4.2, §4.4, §4.5). */
 async function broadcastPresence(host: Host, session: C2SSession, stanza: Element, type: string | undefined): Promise<void> {
   const fullJid = session.full_jid as string;
@@ -121,8 +127,14 @@ async function onOutbound(host: Host, { session, stanza, to }: OutboundStanza): 
     // Directed presence (RFC 6121 §4.6): remember who must hear of our going offline.
     const item = to.bare === user ? undefined : (await host.state.rosters.entry(user, to.bare)).item;
     if (!hasFrom(item)) {
-      if (type === undefined) session.directed.add(to.full);
-      else session.directed.delete(to.full);
+      if (type === 'unavailable') {
+        session.directed.delete(to.full);
+      } else if (session.directed.has(to.full) || session.directed.size < MAX_DIRECTED) {
+        session.directed.add(to.full);
+      } else {
+        session.send(errorReply(stanza, new StanzaError('resource-constraint', 'Too many directed presences')));
+        return true;
+      }
     }
     return false;
   }
