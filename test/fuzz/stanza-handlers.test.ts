@@ -156,6 +156,6 @@ describe('stanza handler fuzz', () => {
     expect(stanzasSent).toBeGreaterThanOrEqual(runs(ROUNDS * connections.length * 10));
     // The first sample is after warm-up (compiled code, pools); later ones must not climb.
     const growth = heap.at(-1)! - heap[0]!;
-    expect(growth, `heap after each 10 rounds: ${heap.map(mib).join(', ')} MiB`).toBeLessThan(24 * 2 ** 20);
+    expect(growth, `heap after each 10 rounds: ${heap.map(mib).join(', ')} MiB`).toBeLessThan(16 * 2 ** 20);
   }, TIMEOUT);
 });

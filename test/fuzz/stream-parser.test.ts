@@ -7,8 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Element } from 'ltx';
 import { MAX_HEADER_BYTES, StreamParser, type StreamParserLimits } from '../../src/xml/stream-parser.js';
-import { params, runs } from './options.js';
-import { anyInput, cuts, HEADERS, randomBytes, smallSoup, split, validStream } from './xml-inputs.js';
+import { heapAfterGc } from './heap.js';
+import { FUZZ_SEED, params, runs } from './options.js';
+import { anyInput, cuts, HEADERS, randomBytes, smallSoup, split, STANZAS, validStream } from './xml-inputs.js';
 
 /** Limits no generated input reaches: results must then be independent of chunking. */
 const ROOMY: StreamParserLimits = { maxStanzaBytes: 4 * 1024 * 1024, maxDepth: 1000 };
@@ -201,6 +202,26 @@ describe('stream parser fuzz', () => {
       }),
       params(RUNS.bytewise, 5),
     );
+  }, TIMEOUT);
+
+  it('holds no more memory after 40 000 generated stanzas on one stream than after 4 000', () => {
+    // One long-lived stream, as a session's: nothing may accumulate from stanza to stanza.
+    const stanzas = fc.sample(fc.constantFrom(...STANZAS.filter((x) => !x.startsWith('<starttls'))), { seed: FUZZ_SEED, numRuns: 4_000 });
+    const batch = Buffer.from(stanzas.join(' \n'));
+    let count = 0;
+    let errors = 0;
+    const parser = new StreamParser(
+      { streamStart: () => {}, stanza: () => void count++, streamEnd: () => {}, error: () => void errors++ },
+      { ...ROOMY },
+    );
+    parser.write(HEADERS[0]!);
+    parser.write(batch);
+    const before = heapAfterGc();
+    for (let i = 0; i < 9; i++) parser.write(batch);
+    const grown = heapAfterGc() - before;
+    expect([count, errors]).toEqual([40_000, 0]);
+    expect(parser.bufferedBytes()).toBe(0);
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
   }, TIMEOUT);
 
   it('ran at least 100 000 generated inputs through the parser (at FUZZ_SCALE=1)', () => {
