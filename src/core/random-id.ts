@@ -5,13 +5,13 @@ import { randomFillSync } from 'node:crypto';
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
 
-/** `bytes` random bytes as base64url. */
-export function randomId(bytes: number): string {
+/** `bytes` random bytes as base64url (or base64). */
+export function randomId(bytes: number, encoding: 'base64url' | 'base64' = 'base64url'): string {
   if (offset + bytes > pool.length) {
     randomFillSync(pool);
     offset = 0;
   }
-  const id = pool.toString('base64url', offset, offset + bytes);
+  const id = pool.toString(encoding, offset, offset + bytes);
   offset += bytes;
   return id;
 }

@@ -9,6 +9,7 @@
 // under a process-random secret) and the usual iteration count, and fail only at the
 // final step with the same not-authorized as a wrong password.
 import { createHmac, randomBytes } from 'node:crypto';
+import { randomId } from '../core/random-id.js';
 import {
   constantTimeEqual, decodeBase64Strict, digest, HASH_INFO, hmac, MAX_ITERATIONS,
   type ScramHash, type ScramKeys,
@@ -141,7 +142,8 @@ export class ScramMechanism extends BaseMechanism {
       known = false;
     }
 
-    const serverPart = this.ctx.serverNonce ? this.ctx.serverNonce() : randomBytes(SERVER_NONCE_BYTES).toString('base64');
+    // From the pooled CSPRNG buffer (one randomFillSync per many logins).
+    const serverPart = this.ctx.serverNonce ? this.ctx.serverNonce() : randomId(SERVER_NONCE_BYTES, 'base64');
     if (!PRINTABLE.test(serverPart)) throw new Error('server nonce must be printable ASCII without ","');
     const nonce = clientNonce + serverPart;
     const serverFirst = `r=${nonce},s=${keys.salt.toString('base64')},i=${keys.iterations}`;
