@@ -3,7 +3,7 @@
 // to reflect it (RFC 6121 §4.2.2: the sender's own resource gets its initial presence back), then
 // hands every further top-level element to `onStanza` as a string.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { attr, childText, elementName, escapeXml, type FrameSink, Framer } from './framer.js';
 import { type Mechanism, plainInitial, ScramClient } from './sasl.js';
 
@@ -31,6 +31,13 @@ const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
+
+/**
+ * One TLS context for every client of the generator, as a real client keeps one: without it,
+ * tls.connect builds a context per connection, which cost the generator about 0.4 ms of the
+ * 2.5 ms its side of each handshake takes here. It verifies nothing (rejectUnauthorized: false).
+ */
+let clientContext: ReturnType<typeof createSecureContext> | undefined;
 
 type Phase = 'features' | 'starttls' | 'auth' | 'restart' | 'bind' | 'session' | 'presence' | 'ready' | 'closed';
 
@@ -231,7 +238,8 @@ export class XmppClient implements FrameSink {
     raw.off('data', this.onData);
     raw.off('error', this.onError);
     raw.off('close', this.onSocketClose);
-    const secure = tlsConnect({ socket: raw, servername: this.options.target.domain, rejectUnauthorized: false });
+    clientContext ??= createSecureContext();
+    const secure = tlsConnect({ socket: raw, servername: this.options.target.domain, rejectUnauthorized: false, secureContext: clientContext });
     this.socket = secure;
     this.attach(secure);
     secure.once('secureConnect', () => {
