@@ -35,10 +35,23 @@ export interface RedisNodeBusOptions {
   mayBeEvicted?(): boolean;
 }
 
-interface Outgoing {
-  data: string;
+/** Envelopes for one node, sent in one round trip and settled together (one promise for all). */
+interface Batch {
+  node: string;
+  data: string[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+function newBatch(node: string): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { node, data: [], done, resolve, reject };
 }
 
 export class RedisNodeBus implements NodeBus {
@@ -47,7 +60,9 @@ export class RedisNodeBus implements NodeBus {
   private loop: Promise<void> | undefined;
   private readonly seen = new RecentIds(25_000);
   /** This turn's envelopes, by destination node, in the order they were sent. */
-  private readonly outbox = new Map<string, Outgoing[]>();
+  private readonly outbox = new Map<string, Batch>();
+  /** Batches of this turn that reached SEND_BATCH envelopes. */
+  private readonly full: Batch[] = [];
   private flushScheduled = false;
   private scripts: Promise<Scripts> | undefined;
 
@@ -73,45 +88,45 @@ export class RedisNodeBus implements NodeBus {
    */
   send(node: string, envelope: BusEnvelope): Promise<void> {
     if (this.client.status !== 'ready') return Promise.reject(unreachable(this.client));
-    const data = JSON.stringify(envelope);
-    return new Promise<void>((resolve, reject) => {
-      let batch = this.outbox.get(node);
-      if (!batch) {
-        batch = [];
-        this.outbox.set(node, batch);
-      }
-      batch.push({ data, resolve, reject });
+    let batch = this.outbox.get(node);
+    if (!batch) {
+      batch = newBatch(node);
+      this.outbox.set(node, batch);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(this.flushOutbox);
       }
-    });
+    }
+    batch.data.push(JSON.stringify(envelope));
+    if (batch.data.length >= SEND_BATCH) {
+      this.full.push(batch);
+      this.outbox.delete(node);
+    }
+    return batch.done;
   }
 
   private readonly flushOutbox = (): void => {
     this.flushScheduled = false;
-    const batches = [...this.outbox];
+    const batches = [...this.full.splice(0), ...this.outbox.values()];
     this.outbox.clear();
-    for (const [node, batch] of batches) {
-      for (let at = 0; at < batch.length; at += SEND_BATCH) void this.sendBatch(node, batch.slice(at, at + SEND_BATCH));
-    }
+    for (const batch of batches) void this.sendBatch(batch);
   };
 
   /** One round trip: a plain XADD for one envelope, the bus-send script for several. */
-  private async sendBatch(node: string, batch: Outgoing[]): Promise<void> {
+  private async sendBatch(batch: Batch): Promise<void> {
     try {
       if (this.client.status !== 'ready') throw unreachable(this.client);
-      const key = this.keys.nodeInbox(node);
-      if (batch.length === 1) {
-        await this.client.xadd(key, '*', 'v', String(ENVELOPE_VERSION), 'e', (batch[0] as Outgoing).data);
+      const key = this.keys.nodeInbox(batch.node);
+      if (batch.data.length === 1) {
+        await this.client.xadd(key, '*', 'v', String(ENVELOPE_VERSION), 'e', batch.data[0] as string);
       } else {
-        await (await this.loadedScripts()).run('bus-send-1', [key], [ENVELOPE_VERSION, ...batch.map((item) => item.data)]);
+        await (await this.loadedScripts()).run('bus-send-1', [key], [ENVELOPE_VERSION, ...batch.data]);
       }
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      batch.reject(error);
       return;
     }
-    for (const item of batch) item.resolve();
+    batch.resolve();
   }
 
   private loadedScripts(): Promise<Scripts> {
