@@ -51,6 +51,8 @@ export class BucketHistogram<L extends string = string> extends Histogram<L> {
   private readonly metricName: string;
   private readonly metricHelp: string;
   private readonly metricAggregator: Aggregator;
+  /** The series of no labels, for observe(value) (looked up once, not per observation). */
+  private unlabelled: HistogramSeries | undefined;
 
   constructor(config: HistogramConfiguration<L> & { buckets: number[] }) {
     super(config);
@@ -93,7 +95,7 @@ export class BucketHistogram<L extends string = string> extends Histogram<L> {
   }
 
   override observe(labelsOrValue: LabelValues<L> | number | object, value?: number): void {
-    if (typeof labelsOrValue === 'number') this.seriesOf({} as LabelValues<L>).observe(labelsOrValue);
+    if (typeof labelsOrValue === 'number') (this.unlabelled ??= this.seriesOf({} as LabelValues<L>)).observe(labelsOrValue);
     else this.seriesOf(labelsOrValue as LabelValues<L>).observe(value ?? Number.NaN);
   }
 
