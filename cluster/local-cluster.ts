@@ -339,7 +339,7 @@ function requireCommand(command: string, debianPackage: string): void {
 }
 
 /** The ports asked for; each 0 is replaced by a distinct free loopback port. */
-async function ports(...wanted: number[]): Promise<number[]> {
+export async function ports(...wanted: number[]): Promise<number[]> {
   const servers: Server[] = [];
   try {
     const found: number[] = [];

@@ -5,12 +5,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 import { inject } from 'vitest';
+import { ports } from '../../cluster/local-cluster.js';
 import { closeRedis, connectRedis, scanKeys } from '../../cluster/redis/connection.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
 import { createAccount } from '../../src/admin/accounts.js';
@@ -418,25 +418,8 @@ function ready(port: number): Promise<boolean> {
 }
 
 /** `count` distinct free loopback ports (all held open until every one is found). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      const address = server.address();
-      if (typeof address !== 'object' || !address) throw new Error('no free port');
-      ports.push(address.port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
+export function freePorts(count: number): Promise<number[]> {
+  return ports(...new Array<number>(count).fill(0));
 }
 
 function delay(ms: number): Promise<void> {
