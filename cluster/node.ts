@@ -8,6 +8,7 @@ import { RedisNodeBus } from './redis/bus.js';
 import { RedisChangeFeed } from './redis/changes.js';
 import { closeRedis, connectRedis, createRedisClient, type RedisClient } from './redis/connection.js';
 import { openRedisBackend } from './redis/index.js';
+import { checkDeployment } from './redis/deployment.js';
 import { KeyBuilder } from './redis/keys.js';
 import { NodeLiveness } from './redis/liveness.js';
 
@@ -17,6 +18,8 @@ export interface ClusterOptions {
   cluster: boolean;
   password: string | undefined;
   nodeId: string;
+  /** The domain this node serves: checked against (or written as) the prefix's deployment record. */
+  domain: string;
   heartbeatMs: number;
   deadAfterMs: number;
   sweepEveryMs: number;
@@ -90,6 +93,12 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
     onError: options.onError,
     ...(options.password !== undefined ? { password: options.password } : {}),
   });
+  try {
+    await checkDeployment(client, keys, { domain: options.domain, record: true });
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
   const state = await openRedisBackend(client, keys, async () => {});
   const feed = new RedisChangeFeed(client, keys, options.telemetry);
   await feed.start();

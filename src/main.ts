@@ -54,6 +54,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       cluster: config.redisCluster,
       password: config.redisPassword,
       nodeId: config.nodeId,
+      domain: config.domain,
       heartbeatMs: config.heartbeatMs,
       deadAfterMs: config.nodeDeadAfterMs,
       sweepEveryMs: config.sweepEveryMs,

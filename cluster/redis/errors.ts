@@ -14,7 +14,11 @@ export type RedisStateErrorCode =
   /** The connection is down (Redis restarting or failing over): the call was not attempted. */
   | 'ROOKERY_REDIS_UNREACHABLE'
   /** A Lua script was missing, given bad arguments or answered something unexpected. */
-  | 'ROOKERY_REDIS_SCRIPT';
+  | 'ROOKERY_REDIS_SCRIPT'
+  /** The prefix holds no deployment record and the caller may not write one (no domain was given). */
+  | 'ROOKERY_REDIS_NO_DEPLOYMENT'
+  /** The prefix's deployment record names another domain or a newer data format. */
+  | 'ROOKERY_REDIS_DEPLOYMENT_MISMATCH';
 
 export class RedisStateError extends Error {
   override readonly name = 'RedisStateError';

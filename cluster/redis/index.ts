@@ -4,6 +4,7 @@ import { RedisAccountStore } from './accounts.js';
 import { RedisAttemptCounters } from './attempts.js';
 import { RedisBlocklistStore } from './blocklist.js';
 import { closeRedis, connectRedis, type RedisClient } from './connection.js';
+import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisRosterStore } from './roster.js';
@@ -13,6 +14,7 @@ import { RedisSmStore } from './sm.js';
 
 export { RedisStateError, type RedisStateErrorCode } from './errors.js';
 export { KeyBuilder } from './keys.js';
+export { DATA_FORMAT, type Deployment, type DeploymentExpectation } from './deployment.js';
 
 export interface RedisBackendOptions {
   /** redis://[user:password@]host[:port][/db] or rediss://… */
@@ -25,6 +27,8 @@ export interface RedisBackendOptions {
   password?: string;
   /** Connection errors after start-up (ioredis reconnects by itself). */
   onError?: (error: Error) => void;
+  /** Checks (and on first use writes) the prefix's deployment record; tests that own their prefix leave it out. */
+  deployment?: DeploymentExpectation;
 }
 
 /**
@@ -32,6 +36,11 @@ export interface RedisBackendOptions {
  * Throws RedisStateError (codes ROOKERY_REDIS_*) when that is not possible.
  */
 export async function createRedisBackend(options: RedisBackendOptions): Promise<StateBackend> {
+  return (await openDeployment(options)).state;
+}
+
+/** createRedisBackend, also returning the deployment record it checked (when asked to). */
+export async function openDeployment(options: RedisBackendOptions): Promise<{ state: StateBackend; deployment: Deployment | undefined }> {
   const keys = new KeyBuilder(options.prefix);
   const client = await connectRedis(options.url, {
     ...(options.cluster !== undefined ? { cluster: options.cluster } : {}),
@@ -39,7 +48,8 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     ...(options.onError ? { onError: options.onError } : {}),
   });
   try {
-    return await openRedisBackend(client, keys, () => closeRedis(client));
+    const deployment = options.deployment ? await checkDeployment(client, keys, options.deployment) : undefined;
+    return { state: await openRedisBackend(client, keys, () => closeRedis(client)), deployment };
   } catch (error) {
     client.disconnect();
     throw error;

@@ -19,6 +19,7 @@
 //   <p>:v1:changes                 pub/sub channel of change notices (sharded on Redis Cluster)
 //   <p>:v1:count:accounts          string number of accounts (secondary counter)
 //   <p>:v1:count:sessions          string number of session records (secondary counter)
+//   <p>:v1:deployment              string JSON {"format":1,"domains":[…]}: what this prefix serves (written once)
 //
 // One account's keys share the hash tag {<bare>}, so they live in one Redis Cluster slot and one
 // Lua script or MULTI may touch several of them. The node indexes and the counters live in
@@ -93,6 +94,8 @@ export class KeyBuilder {
   evictedNodes(): string { return `${this.base}:evicted`; }
   /** A counter of recent attempts (failed logins, registrations) for one address or account. */
   attempts(key: string): string { return `${this.base}:attempts:{${encodeKeyPart(key)}}`; }
+  /** The deployment record: served domains and data format (see deployment.ts). */
+  deployment(): string { return `${this.base}:deployment`; }
   /** A random value written once by the first node: when it changes or vanishes, Redis lost its data. */
   epoch(): string { return `${this.base}:epoch`; }
   /** Live nodes and their last heartbeat. */
