@@ -106,20 +106,23 @@ export class Negotiation {
 
   private async sasl(element: Element): Promise<void> {
     if (element.name === 'abort') {
+      const aborted = this.mechanism?.name;
       this.mechanism = undefined;
       this.failure('aborted');
+      this.logAuthFailure(aborted, 'aborted');
       return;
     }
     if (element.name === 'auth') {
-      if (!this.connection.secure && !this.host.config.allowPlaintextAuth) return this.failure('encryption-required');
+      const requested = String(element.attrs.mechanism ?? '');
+      if (!this.connection.secure && !this.host.config.allowPlaintextAuth) return this.refuse(requested, 'encryption-required');
       // Not the client's fault, so not counted against it: it may try again in a moment.
-      if (this.host.state.reachable?.() === false) return this.failure('temporary-auth-failure', 'The account store is unreachable');
-      const mechanism = createMechanism(String(element.attrs.mechanism ?? ''), {
+      if (this.host.state.reachable?.() === false) return this.refuse(requested, 'temporary-auth-failure', 'The account store is unreachable');
+      const mechanism = createMechanism(requested, {
         domain: this.host.domain,
         prepUsername: prepLocalpart,
         lookup: (username) => this.host.state.accounts.credentials(`${username}@${this.host.domain}`),
       });
-      if (!mechanism) return this.failure('invalid-mechanism');
+      if (!mechanism) return this.refuse(requested, 'invalid-mechanism');
       this.mechanism = mechanism;
     } else if (element.name !== 'response' || !this.mechanism) {
       this.connection.close(new StreamError('not-authorized'));
@@ -127,8 +130,9 @@ export class Negotiation {
     }
     const text = element.getText().trim();
     if (text !== '=' && !BASE64.test(text)) {
+      const name = this.mechanism.name;
       this.mechanism = undefined;
-      return this.failure('incorrect-encoding');
+      return this.refuse(name, 'incorrect-encoding');
     }
     this.addressFailures ??= await this.connection.ctx.throttle.addressFailures(this.connection.remoteAddress);
     const delay = this.connection.ctx.throttle.delayFor(this.addressFailures);
@@ -161,6 +165,7 @@ export class Negotiation {
         await sleep(delay);
       }
       this.host.telemetry.authentication(mechanism, 'failure');
+      this.logAuthFailure(mechanism, step.error.condition, step.error.text, step.username);
       await this.host.hooks.fire('authentication-failure', { session: this.session, mechanism, condition: step.error.condition });
       this.failure(step.error.condition, step.error.text);
       if (++this.saslFailures >= MAX_SASL_FAILURES) {
@@ -175,9 +180,34 @@ export class Negotiation {
     this.connection.write(`<success xmlns='${NS_SASL}'>${step.data?.length ? step.data.toString('base64') : ''}</success>`);
     this.connection.authenticated();
     this.connection.restartStream();
-    this.host.log.info({ event: 'authenticated', session: this.session.id, mechanism });
+    this.host.log.info(
+      { event: 'auth_success', jid: `${step.username}@${this.host.domain}`, address, mechanism, session: this.session.id },
+      'authentication succeeded',
+    );
     this.host.telemetry.authentication(mechanism, 'success');
     await this.host.hooks.fire('authentication-success', { session: this.session, mechanism });
+  }
+
+  /** A refusal before any credential was checked: answered, logged, not counted against the address. */
+  private refuse(mechanism: string, condition: SaslCondition, text?: string): void {
+    this.failure(condition, text);
+    this.logAuthFailure(mechanism, condition, text);
+  }
+
+  /** One line per failed login, for audits and fail2ban-style blocking (README: Logs). */
+  private logAuthFailure(mechanism: string | undefined, condition: SaslCondition, text?: string, username?: string): void {
+    this.host.log.warn(
+      {
+        event: 'auth_failure',
+        ...(username !== undefined ? { jid: `${username}@${this.host.domain}` } : {}),
+        address: this.connection.remoteAddress,
+        mechanism: mechanism || 'none',
+        reason: condition,
+        ...(text ? { text } : {}),
+        session: this.session.id,
+      },
+      'authentication failed',
+    );
   }
 
   private failure(condition: SaslCondition, text?: string): void {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createRedisBackend } from '../../cluster/redis/index.js';
 import { type Config, defaultConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
+import { type Logger, silentLogger } from '../../src/log.js';
 import { type RunningNode, startNode } from '../../src/main.js';
 import { deriveCredentials } from '../../src/sasl/credentials.js';
 import { RookeryServer } from '../../src/server.js';
@@ -56,7 +56,7 @@ interface Deployment {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(options: { backend?: BackendKind; config?: Partial<Config> } = {}): Promise<TestServer> {
+export async function startTestServer(options: { backend?: BackendKind; config?: Partial<Config>; log?: Logger } = {}): Promise<TestServer> {
   const config: Config = {
     ...defaultConfig(),
     bindAddress: '127.0.0.1',
@@ -67,7 +67,7 @@ export async function startTestServer(options: { backend?: BackendKind; config?:
     ...options.config,
   };
   const backend = options.backend ?? 'memory';
-  const deployment = backend === 'cluster' ? await startCluster(config) : await startSingle(config, backend);
+  const deployment = backend === 'cluster' ? await startCluster(config) : await startSingle(config, backend, options.log ?? silentLogger());
   const { nodes, state } = deployment;
   const first = nodes[0] as RookeryServer;
   const placement = new Placement(nodes.length);
@@ -119,9 +119,9 @@ export async function startTestServer(options: { backend?: BackendKind; config?:
   };
 }
 
-async function startSingle(config: Config, backend: StoreKind): Promise<Deployment> {
+async function startSingle(config: Config, backend: StoreKind, log: Logger): Promise<Deployment> {
   const state = await makeBackend(backend);
-  const server = new RookeryServer(config, state, silentLogger());
+  const server = new RookeryServer(config, state, log);
   await server.start();
   return {
     nodes: [server],
