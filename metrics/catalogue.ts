@@ -65,6 +65,7 @@ export interface Catalogue {
   readonly smHibernating: Gauge;
   readonly jobs: Counter<'job_name' | 'outcome'>;
   readonly limitsEnforced: Counter<'limit'>;
+  readonly uncaughtErrors: Counter<'kind'>;
   readonly stateRestores: Counter;
   readonly sessionsReasserted: Counter<'outcome'>;
   readonly pendingEnvelopes: Gauge;
@@ -269,6 +270,12 @@ function defineMetrics(registry: Registry): Catalogue {
       name: `${PREFIX}limits_enforced_total`,
       help: 'Times a configured limit was enforced, by limit.',
       labelNames: ['limit'],
+      registers,
+    }),
+    uncaughtErrors: new Counter({
+      name: `${PREFIX}uncaught_errors_total`,
+      help: 'Errors that escaped every connection and request handler and reached the process, by kind (exception, rejection). Should stay 0.',
+      labelNames: ['kind'],
       registers,
     }),
     stateRestores: new Counter({

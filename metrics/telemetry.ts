@@ -2,7 +2,7 @@
 // them; what the node holds (connections, hibernating sessions, cluster-wide figures) is read
 // when Prometheus scrapes.
 import { Registry } from 'prom-client';
-import type { Direction, NodeSnapshot, PendingOutcome, ReassertOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Telemetry } from '../src/telemetry.js';
+import type { Direction, NodeSnapshot, PendingOutcome, ReassertOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Telemetry, UncaughtKind } from '../src/telemetry.js';
 import { catalogue, type Catalogue, type ClusterFigures } from './catalogue.js';
 import { withTimeout } from './timeout.js';
 
@@ -67,6 +67,10 @@ export class PrometheusTelemetry implements Telemetry {
 
   limitEnforced(limit: string): void {
     this.m.limitsEnforced.inc({ limit: this.bounded('limit', limit) });
+  }
+
+  uncaughtError(kind: UncaughtKind): void {
+    this.m.uncaughtErrors.inc({ kind });
   }
 
   job(name: string, outcome: 'completed' | 'failed'): void {

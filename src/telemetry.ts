@@ -66,7 +66,11 @@ export interface Telemetry {
   /** Registers the count of envelopes waiting for Redis (read at each scrape); returns its removal. */
   pendingEnvelopes(count: () => number): () => void;
   pendingEnvelope(outcome: PendingOutcome): void;
+  /** An error no connection or request caught reached the process (process-guard.ts). */
+  uncaughtError(kind: UncaughtKind): void;
 }
+
+export type UncaughtKind = 'exception' | 'rejection';
 
 export const noTelemetry: Telemetry = {
   authentication() {},
@@ -91,6 +95,7 @@ export const noTelemetry: Telemetry = {
     return () => {};
   },
   pendingEnvelope() {},
+  uncaughtError() {},
 };
 
 /** The kind of a serialised stanza, from its first bytes. */
