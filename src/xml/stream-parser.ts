@@ -20,6 +20,7 @@
 import { SaxesParser } from 'saxes';
 import type { SaxesAttributeNS, SaxesStartTagNS, SaxesTagNS, XMLDecl } from 'saxes';
 import { Element } from 'ltx';
+import './attribute-escape.js';
 import { StreamError, type StreamErrorCondition } from '../xmpp/errors.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
 import { incompleteUtf8Tail, invalidUtf8Offset } from './utf8.js';
