@@ -1,11 +1,25 @@
 # Rookery node image: `docker build -t rookery:0.1.0 .`
-# Runs the TypeScript sources through tsx (a runtime dependency): there is no build step.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Runs the compiled JavaScript (dist/), built in the first stage; Node 24 LTS.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Production dependencies only, installed from the lock file.
+# Compiles src/, cluster/ and metrics/ to dist/ (with the Lua scripts).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY scripts/build.mjs ./scripts/
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY src ./src
+COPY cluster ./cluster
+COPY metrics ./metrics
+RUN node scripts/build.mjs
+
+# Production dependencies only, installed from the lock file (`prepare` skips the build without TypeScript).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY scripts/build.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
@@ -16,13 +30,11 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 rookery \
  && useradd --system --uid 10001 --gid rookery --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin rookery
 COPY --from=deps /app/node_modules ./node_modules
-# package.json is read at run time (XEP-0092 software version); tsconfig.json by tsx.
-COPY package.json package-lock.json tsconfig.json ./
+# package.json is read at run time (XEP-0092 software version, --version).
+COPY package.json package-lock.json ./
 COPY bin ./bin
-COPY src ./src
-COPY cluster ./cluster
-COPY metrics ./metrics
-# Everything is owned by root and read-only to the process; it writes only to /tmp (tsx's cache).
+COPY --from=build /app/dist ./dist
+# Everything is owned by root and read-only to the process.
 USER 10001:10001
 # 5222: client (STARTTLS), 5223: client (direct TLS), 5280: HTTP (health, metrics, admin API).
 EXPOSE 5222 5223 5280

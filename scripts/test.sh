@@ -25,6 +25,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 npx tsc -p tsconfig.json --noEmit
+# Tests that start `bin/rookery.js` run the compiled dist/, as an installed node does.
+node scripts/build.mjs --if-stale
 mkdir -p .tmp
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?

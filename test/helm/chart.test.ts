@@ -529,16 +529,22 @@ describe('the Dockerfile', () => {
     expect(dockerfile).toMatch(/useradd[^\n]*--uid 10001/);
   });
 
-  it('installs production dependencies only, tsx among them', () => {
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
+  it('installs production dependencies only, without tsx: the image runs compiled JavaScript', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
-    expect(pkg.dependencies).toHaveProperty('tsx');
+    expect(pkg.dependencies).not.toHaveProperty('tsx');
   });
 
-  it('copies what the node runs from, and the build context does not leave it out', () => {
+  it('builds dist/ from the sources in a stage of its own and copies only dist/ and bin/ into the image', () => {
     for (const path of ['bin', 'src', 'cluster', 'metrics']) expect(dockerfile).toMatch(new RegExp(`^COPY ${path} \\./${path}$`, 'm'));
-    expect(dockerfile).toMatch(/^COPY package\.json package-lock\.json tsconfig\.json \.\/$/m);
+    expect(dockerfile).toMatch(/^RUN node scripts\/build\.mjs$/m);
+    expect(finalStage).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(finalStage).toMatch(/^COPY bin \.\/bin$/m);
+    expect(finalStage).not.toMatch(/^COPY src /m);
     for (const path of ['bin', 'src', 'cluster', 'metrics', 'package.json', 'package-lock.json', 'tsconfig.json']) expect(dockerignore).not.toContain(path);
+    expect(dockerignore).toContain('!scripts/build.mjs');
     for (const path of ['node_modules', 'test', '.git']) expect(dockerignore).toContain(path);
   });
 
@@ -546,6 +552,7 @@ describe('the Dockerfile', () => {
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/rookery\.js"\]$/m);
     expect(dockerfile).toMatch(/^CMD \["start"\]$/m);
     expect(dockerfile).toMatch(/^EXPOSE 5222 5223 5280$/m);
-    expect(dockerfile).toMatch(/^FROM node:20|^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    // Node 24 LTS: Node 20 reached its end of life in April 2026.
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
   });
 });
