@@ -1,8 +1,9 @@
 // Roster changes and pushes (RFC 6121 §2.1.6, XEP-0237), after Prosody's core/rostermanager.lua.
 // Every change is a compare-and-set on one contact's entry, retried on conflict, so two nodes
 // changing one roster at once never lose an update.
-import { Element } from 'ltx';
+import { Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
+import type { PushSource, StatePush } from '../../core/state-push.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { sameEntry } from '../../state/roster-entry.js';
 import { NS_ROSTER } from '../../xmpp/ns.js';
@@ -47,16 +48,63 @@ export function itemElement(item: RosterItem): Element {
   return element;
 }
 
-/** Pushes one item (or its removal) to every interested resource of the account, wherever it is. */
+function pushElement(fullJid: string, contact: string, item: RosterItem | undefined, version: number): Element {
+  const push = new Element('iq', { type: 'set', id: newStanzaId(), to: fullJid });
+  const query = push.c('query', { xmlns: NS_ROSTER, ver: String(version) });
+  query.cnode(item ? itemElement(item) : new Element('item', { jid: contact, subscription: 'remove' }));
+  return push;
+}
+
+/**
+ * Pushes one item (or its removal) to every interested resource of the account, wherever it is.
+ * `version` is the one its change took: the owning node shows a resource no push older than one
+ * it was shown (core/state-push.ts), since another node may push a newer change of this item.
+ */
 export async function pushItem(host: Host, user: string, contact: string, item: RosterItem | undefined, version: number): Promise<void> {
   const resources = await host.state.sessions.resources(user);
   for (const resource of resources) {
     if (!resource.interested) continue;
-    const push = new Element('iq', { type: 'set', id: newStanzaId(), to: resource.full_jid });
-    const query = push.c('query', { xmlns: NS_ROSTER, ver: String(version) });
-    query.cnode(item ? itemElement(item) : new Element('item', { jid: contact, subscription: 'remove' }));
-    await host.router.deliverToResource(resource.full_jid, push);
+    const push = pushElement(resource.full_jid, contact, item, version);
+    await host.router.deliverToResource(resource.full_jid, push, { state: 'roster', version, keys: [contact] });
   }
+}
+
+/**
+ * Roster pushes show their version (XEP-0237), so one that arrives after a newer push, even of
+ * another contact, is replaced by the contact's item as stored now, at the current version.
+ */
+export function rosterPushSource(host: Host): PushSource {
+  return {
+    visibleVersion: true,
+    narrow: () => undefined,
+    async reread(user, fullJid, contacts) {
+      const roster = await host.state.rosters.load(user);
+      return {
+        stanzas: contacts.map((contact) => pushElement(fullJid, contact, roster.items.get(contact), roster.version)),
+        push: { state: 'roster', version: roster.version, keys: contacts },
+      };
+    },
+  };
+}
+
+/**
+ * A roster push left in a stream management queue, read again: the item as stored now, at the
+ * current version (a stream resumed on another node lost the versions its resource was shown).
+ */
+export async function refreshQueuedPush(host: Host, user: string, xml: string): Promise<{ xml: string; push: StatePush } | undefined> {
+  if (!xml.startsWith('<iq') || !xml.includes(NS_ROSTER)) return undefined;
+  let element: Element;
+  try {
+    element = parse(xml);
+  } catch {
+    return undefined;
+  }
+  const contact = element.getChild('query', NS_ROSTER)?.getChild('item')?.attrs.jid;
+  if (element.attrs.type !== 'set' || contact === undefined) return undefined;
+  const fresh = await rosterPushSource(host).reread(user, String(element.attrs.to), [String(contact)]);
+  const stanza = fresh.stanzas[0] as Element;
+  stanza.attrs.id = element.attrs.id;
+  return { xml: stanza.toString(), push: fresh.push };
 }
 
 /** updateContact, then a push when the roster item changed. */
