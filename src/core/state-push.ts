@@ -5,7 +5,8 @@
 // the node that owns the session keeps, per session, the highest version delivered per key: an
 // older push is dropped, narrowed to its still-new keys, or replaced by a fresh read of the store.
 // doc/ordering.md states what this guarantees.
-import type { Element } from 'ltx';
+import { type Element, parse } from 'ltx';
+import type { QueuedStanza } from '../state/stream-management.js';
 import type { C2SSession } from './session.js';
 
 export type PushedState = 'roster' | 'blocklist';
@@ -35,6 +36,8 @@ export interface PushSource {
    * older than one already delivered is never shown, even for another key.
    */
   readonly visibleVersion: boolean;
+  /** The keys of a stanza if it is one of this state's pushes (one found in a stream management queue). */
+  recognise(stanza: Element): string[] | undefined;
   /** The push cut down to `keys` (a subset of its own), or undefined when it cannot be. */
   narrow(stanza: Element, keys: string[]): Element | undefined;
   /** A push of `keys` as stored now, for the session `fullJid` of `user`. */
@@ -147,4 +150,40 @@ export async function deliverPush(
     return 'refreshed';
   }
   return 'dropped';
+}
+
+/**
+ * A stream resumed on another node (XEP-0198) comes without the versions its resource was shown,
+ * and its queue may hold pushes that passed no gate (queued while it was parked). So every state
+ * push still to be redelivered is replaced by its keys as stored now, at the current version, in
+ * place (the numbering the client acknowledges by stays), and the new session's gate starts from
+ * those versions. A blocklist push whose items now differ in state (some blocked, some not)
+ * cannot be one stanza and is redelivered as queued. Returns how many were replaced.
+ */
+export async function refreshQueue(session: C2SSession, queue: QueuedStanza[], sources: ReadonlyMap<PushedState, PushSource>): Promise<number> {
+  const user = session.bare_jid;
+  const fullJid = session.full_jid;
+  if (user === undefined || fullJid === undefined) return 0;
+  let replaced = 0;
+  for (const queued of queue) {
+    if (!queued.xml.startsWith('<iq')) continue;
+    let stanza: Element;
+    try {
+      stanza = parse(queued.xml);
+    } catch {
+      continue;
+    }
+    for (const source of sources.values()) {
+      const keys = source.recognise(stanza);
+      if (!keys) continue;
+      const fresh = await source.reread(user, fullJid, keys);
+      if (fresh.stanzas.length === 1) {
+        queued.xml = (fresh.stanzas[0] as Element).toString();
+        session.pushGate.delivered(fresh.push);
+        replaced += 1;
+      }
+      break;
+    }
+  }
+  return replaced;
 }

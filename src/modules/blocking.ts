@@ -82,6 +82,12 @@ async function pushChange(host: Host, user: string, change: Element, version: nu
 function blocklistPushSource(host: Host): PushSource {
   return {
     visibleVersion: false,
+    recognise(stanza) {
+      const change = stanza.name === 'iq' && stanza.attrs.type === 'set' ? (stanza.getChild('block', NS_BLOCKING) ?? stanza.getChild('unblock', NS_BLOCKING)) : undefined;
+      if (!change) return undefined;
+      const items = change.getChildren('item').map((item: Element) => String(item.attrs.jid));
+      return items.length === 0 ? [ALL_KEYS] : items;
+    },
     narrow(stanza, keys) {
       const change = stanza.getChild('block', NS_BLOCKING) ?? stanza.getChild('unblock', NS_BLOCKING);
       if (!change) return undefined;

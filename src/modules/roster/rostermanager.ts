@@ -1,9 +1,9 @@
 // Roster changes and pushes (RFC 6121 §2.1.6, XEP-0237), after Prosody's core/rostermanager.lua.
 // Every change is a compare-and-set on one contact's entry, retried on conflict, so two nodes
 // changing one roster at once never lose an update.
-import { Element, parse } from 'ltx';
+import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
-import type { PushSource, StatePush } from '../../core/state-push.js';
+import type { PushSource } from '../../core/state-push.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { sameEntry } from '../../state/roster-entry.js';
 import { NS_ROSTER } from '../../xmpp/ns.js';
@@ -77,6 +77,10 @@ export function rosterPushSource(host: Host): PushSource {
   return {
     visibleVersion: true,
     narrow: () => undefined,
+    recognise(stanza) {
+      const contact = stanza.getChild('query', NS_ROSTER)?.getChild('item')?.attrs.jid;
+      return stanza.name === 'iq' && stanza.attrs.type === 'set' && contact !== undefined ? [String(contact)] : undefined;
+    },
     async reread(user, fullJid, contacts) {
       const roster = await host.state.rosters.load(user);
       return {
@@ -85,26 +89,6 @@ export function rosterPushSource(host: Host): PushSource {
       };
     },
   };
-}
-
-/**
- * A roster push left in a stream management queue, read again: the item as stored now, at the
- * current version (a stream resumed on another node lost the versions its resource was shown).
- */
-export async function refreshQueuedPush(host: Host, user: string, xml: string): Promise<{ xml: string; push: StatePush } | undefined> {
-  if (!xml.startsWith('<iq') || !xml.includes(NS_ROSTER)) return undefined;
-  let element: Element;
-  try {
-    element = parse(xml);
-  } catch {
-    return undefined;
-  }
-  const contact = element.getChild('query', NS_ROSTER)?.getChild('item')?.attrs.jid;
-  if (element.attrs.type !== 'set' || contact === undefined) return undefined;
-  const fresh = await rosterPushSource(host).reread(user, String(element.attrs.to), [String(contact)]);
-  const stanza = fresh.stanzas[0] as Element;
-  stanza.attrs.id = element.attrs.id;
-  return { xml: stanza.toString(), push: fresh.push };
 }
 
 /** updateContact, then a push when the roster item changed. */
