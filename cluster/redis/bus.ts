@@ -6,6 +6,7 @@
 // bus-send script for several envelopes (one entry each, as XADD writes them); the reader takes
 // up to BATCH entries per XREADGROUP, asks for the next batch while it delivers this one, and
 // acknowledges and deletes a batch with one bus-ack script.
+import type { StatePush } from '../../src/core/state-push.js';
 import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
 import { duplicateClient, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
@@ -287,7 +288,12 @@ export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
   if (version !== ENVELOPE_VERSION && version !== ENVELOPE_VERSION - 1) return undefined;
   try {
     const envelope = JSON.parse(data ?? '') as BusEnvelope;
-    if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') return envelope;
+    if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') {
+      if (envelope.push === undefined || isStatePush(envelope.push)) return envelope;
+      // A push we cannot read is delivered as a plain stanza, as a previous release would.
+      const { push: _unreadable, ...plain } = envelope;
+      return plain;
+    }
     if (envelope.kind === 'kick' && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') {
       const { condition, text } = envelope;
       const known = condition === 'not-authorized' || condition === 'reset';
@@ -298,4 +304,16 @@ export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
     return undefined;
   }
   return undefined;
+}
+
+function isStatePush(value: unknown): value is StatePush {
+  if (typeof value !== 'object' || value === null) return false;
+  const push = value as Record<string, unknown>;
+  return (
+    (push.state === 'roster' || push.state === 'blocklist') &&
+    typeof push.version === 'number' &&
+    Number.isSafeInteger(push.version) &&
+    Array.isArray(push.keys) &&
+    push.keys.every((key) => typeof key === 'string')
+  );
 }

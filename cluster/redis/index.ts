@@ -66,7 +66,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     rosters: new RedisRosterStore(client, keys, scripts),
     sessions: new RedisSessionRegistry(client, keys, scripts),
     offline: new RedisOfflineStore(client, keys, scripts),
-    blocklists: new RedisBlocklistStore(client, keys),
+    blocklists: new RedisBlocklistStore(client, keys, scripts),
     streams: new RedisSmStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',

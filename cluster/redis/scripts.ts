@@ -9,6 +9,7 @@ export const SCRIPT_NAMES = [
   'account-create-1',
   'account-set-1',
   'roster-cas-3',
+  'blocklist-edit-2',
   'offline-store-1',
   'session-claim-1',
   'session-update-1',

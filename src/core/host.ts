@@ -12,6 +12,7 @@ import type { HookCatalogue } from './events.js';
 import { IqRegistry } from './iq.js';
 import { Router } from './router.js';
 import { SessionManager } from './sessionmanager.js';
+import type { PushedState, PushSource } from './state-push.js';
 
 export class Host {
   readonly hooks: HookBus<HookCatalogue>;
@@ -20,6 +21,8 @@ export class Host {
   readonly router: Router;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
+  /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
+  readonly pushSources = new Map<PushedState, PushSource>();
   /** Set by the composition root (Prometheus metrics). */
   telemetry: Telemetry = noTelemetry;
   /** Delayed jobs; the composition root swaps in BullMQ when Redis is used. */

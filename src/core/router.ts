@@ -2,7 +2,7 @@
 // From a client: validate, stamp `from`, outbound hooks (pre-*), then route. Routing fires
 // <kind>/full, /bare or /host; whatever no module claims is answered with service-unavailable.
 // doc/stanza-routing.md has the table.
-import type { Element } from 'ltx';
+import { type Element, parse } from 'ltx';
 import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
 import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
@@ -12,6 +12,7 @@ import { bareOf } from '../xmpp/jid-string.js';
 import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
 import type { Host } from './host.js';
 import type { C2SSession } from './session.js';
+import { deliverPush, type StatePush } from './state-push.js';
 
 const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
 const PREPARED_JIDS = 10_000;
@@ -128,12 +129,18 @@ export class Router {
     return 'bounced';
   }
 
-  /** Writes a stanza to one connected resource, on this node or its owner; false if it is gone. */
-  async deliverToResource(fullJid: string, stanza: Element): Promise<boolean> {
+  /**
+   * Writes a stanza to one connected resource, on this node or its owner; false if it is gone.
+   * Ordering: what one node sends to one resource arrives in the order sent (a local write, or
+   * the bus, which is ordered per sender). Between nodes there is no order, so a push of shared
+   * state (`push`: roster, blocklist) carries its stored version and the owning node drops or
+   * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
+   */
+  async deliverToResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
     const local = this.host.sessions.local(fullJid);
     if (local) {
       this.host.telemetry.routed('local');
-      local.send(stanza);
+      await this.writeLocal(local, stanza, push);
       return true;
     }
     let record = await this.host.state.sessions.get(fullJid);
@@ -147,8 +154,19 @@ export class Router {
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
     this.host.telemetry.routed('remote');
     this.host.telemetry.busEnvelope('out');
-    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now() });
+    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}) });
     return true;
+  }
+
+  /** Writes to a session of this node; a state push goes through the session's gate. */
+  async writeLocal(session: C2SSession, stanza: Element | string, push?: StatePush): Promise<void> {
+    if (!push) {
+      session.send(stanza);
+      return;
+    }
+    const element = typeof stanza === 'string' ? parse(stanza) : stanza;
+    const outcome = await deliverPush(session, element, push, this.host.pushSources.get(push.state));
+    if (outcome !== 'delivered') this.host.log.debug({ event: 'state_push_reordered', session: session.id, state: push.state, outcome });
   }
 
   /** A stanza for a resumable stream that no node serves now: it waits in the stream's queue (XEP-0198). */

@@ -5,6 +5,7 @@ import type { Element } from 'ltx';
 import type { StreamError } from '../xmpp/errors.js';
 import type { RosterSnapshot } from '../state/roster.js';
 import { kindOfName, kindOfXml, noTelemetry, type Telemetry } from '../telemetry.js';
+import { PushGate } from './state-push.js';
 
 export type SessionType = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
 
@@ -74,6 +75,8 @@ export class C2SSession {
   carbons = false;
   /** XEP-0191: fetched the blocklist, so receives blocklist pushes. */
   blocklist_interested = false;
+  /** The state versions this resource was shown (roster, blocklist): older pushes are not shown. */
+  readonly pushGate = new PushGate();
   /** Set once destroy has started, so it runs once. */
   destroyed = false;
 

@@ -5,6 +5,7 @@ import type { OutboundStanza, RoutedStanza } from '../core/events.js';
 import type { Host } from '../core/host.js';
 import type { IqRequest } from '../core/iq.js';
 import type { Module } from '../core/module.js';
+import { ALL_KEYS, type PushSource, type StatePush } from '../core/state-push.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, tryParseJid } from '../xmpp/jid.js';
 import { NS_BLOCKING, NS_BLOCKING_ERRORS } from '../xmpp/ns.js';
@@ -53,22 +54,74 @@ function listElement(name: 'blocklist' | 'block' | 'unblock', jids: readonly str
   return element;
 }
 
-/** §3.3: the change goes to every resource that fetched the list, the requesting one included. */
-async function pushChange(host: Host, user: string, change: Element): Promise<void> {
+function pushElement(fullJid: string, change: Element): Element {
+  const push = new Element('iq', { type: 'set', id: 'blocklist-push', to: fullJid });
+  push.cnode(clone(change));
+  return push;
+}
+
+/**
+ * §3.3: the change goes to every resource that fetched the list, the requesting one included.
+ * It carries the version the edit took: two nodes may push edits of one list at once, and the
+ * owning node shows no item older than one it showed (core/state-push.ts).
+ */
+async function pushChange(host: Host, user: string, change: Element, version: number): Promise<void> {
+  const items = change.getChildren('item').map((item: Element) => String(item.attrs.jid));
+  const push: StatePush = { state: 'blocklist', version, keys: items.length === 0 ? [ALL_KEYS] : items };
   for (const record of await host.state.sessions.resources(user)) {
     if (!record.blocklist_interested) continue;
-    const push = new Element('iq', { type: 'set', id: 'blocklist-push', to: record.full_jid });
-    push.cnode(clone(change));
-    await host.router.deliverToResource(record.full_jid, push);
+    await host.router.deliverToResource(record.full_jid, pushElement(record.full_jid, change), push);
   }
 }
 
-async function getList(host: Host, { from, origin }: IqRequest): Promise<Element> {
+/**
+ * Blocklist pushes show no version, so one that was partly outrun is cut down to its items that
+ * are still new; an "unblock everything" that was outrun becomes the stored list (an unblock of
+ * everything, then a block of what is blocked now).
+ */
+function blocklistPushSource(host: Host): PushSource {
+  return {
+    visibleVersion: false,
+    recognise(stanza) {
+      const change = stanza.name === 'iq' && stanza.attrs.type === 'set' ? (stanza.getChild('block', NS_BLOCKING) ?? stanza.getChild('unblock', NS_BLOCKING)) : undefined;
+      if (!change) return undefined;
+      const items = change.getChildren('item').map((item: Element) => String(item.attrs.jid));
+      return items.length === 0 ? [ALL_KEYS] : items;
+    },
+    narrow(stanza, keys) {
+      const change = stanza.getChild('block', NS_BLOCKING) ?? stanza.getChild('unblock', NS_BLOCKING);
+      if (!change) return undefined;
+      const wanted = new Set(keys);
+      const kept = change.getChildren('item').map((item: Element) => String(item.attrs.jid)).filter((jid: string) => wanted.has(jid));
+      return pushElement(String(stanza.attrs.to), listElement(change.name as 'block' | 'unblock', kept));
+    },
+    async reread(user, fullJid, keys) {
+      const { items, version } = await host.state.blocklists.load(user);
+      if (keys.includes(ALL_KEYS)) {
+        const stanzas = [pushElement(fullJid, listElement('unblock', []))];
+        if (items.length > 0) stanzas.push(pushElement(fullJid, listElement('block', items)));
+        return { stanzas, push: { state: 'blocklist', version, keys: [ALL_KEYS] } };
+      }
+      const stored = new Set(items);
+      const blocked = keys.filter((key) => stored.has(key));
+      const unblocked = keys.filter((key) => !stored.has(key));
+      const stanzas: Element[] = [];
+      if (blocked.length > 0) stanzas.push(pushElement(fullJid, listElement('block', blocked)));
+      if (unblocked.length > 0) stanzas.push(pushElement(fullJid, listElement('unblock', unblocked)));
+      return { stanzas, push: { state: 'blocklist', version, keys } };
+    },
+  };
+}
+
+async function getList(host: Host, { from, origin, respond }: IqRequest): Promise<void> {
   if (origin && !origin.blocklist_interested) {
     origin.blocklist_interested = true;
     await host.sessions.publish(origin, { blocklist_interested: true });
   }
-  return listElement('blocklist', await blocklistOf(host, from.bare));
+  const { items, version } = await host.state.blocklists.load(from.bare);
+  // The result and the gate's floor in one step: no push older than this list is shown after it.
+  origin?.pushGate.fetched('blocklist', version);
+  respond(listElement('blocklist', items));
 }
 
 async function block(host: Host, { from, payload, respond }: IqRequest): Promise<void> {
@@ -82,7 +135,7 @@ async function block(host: Host, { from, payload, respond }: IqRequest): Promise
   for (const item of roster.items.values()) {
     if (hasFrom(item) && added.some((jid) => covers(jid, item.jid))) await sendUnavailableOf(host, user, item.jid);
   }
-  await host.state.blocklists.add(user, jids.map((jid) => jid.full));
+  const { version } = await host.state.blocklists.add(user, jids.map((jid) => jid.full));
   for (const contact of roster.pendingIn.keys()) {
     if (!added.some((jid) => covers(jid, contact))) continue;
     await updateContact(host, user, contact, (entry) => {
@@ -93,16 +146,17 @@ async function block(host: Host, { from, payload, respond }: IqRequest): Promise
     });
   }
   respond();
-  await pushChange(host, user, listElement('block', jids.map((jid) => jid.full)));
+  await pushChange(host, user, listElement('block', jids.map((jid) => jid.full)), version);
 }
 
 async function unblock(host: Host, { from, payload, respond }: IqRequest): Promise<void> {
   const user = from.bare;
   const jids = parseItems(payload);
   const before = await blocklistOf(host, user);
-  const after = new Set(await host.state.blocklists.remove(user, jids.map((jid) => jid.full)));
+  const edited = await host.state.blocklists.remove(user, jids.map((jid) => jid.full));
+  const after = new Set(edited.items);
   respond();
-  await pushChange(host, user, listElement('unblock', jids.map((jid) => jid.full)));
+  await pushChange(host, user, listElement('unblock', jids.map((jid) => jid.full)), edited.version);
   // Subscribers no longer blocked get our current presence again (Prosody's fake probe).
   const removed = before.filter((entry) => !after.has(entry)).map((entry) => tryParseJid(entry)).filter((jid): jid is Jid => jid !== undefined);
   if (removed.length === 0) return;
@@ -146,6 +200,8 @@ export const blockingModule: Module = {
   load(api) {
     const { host } = api;
     api.feature(NS_BLOCKING);
+    host.pushSources.set('blocklist', blocklistPushSource(host));
+    api.onUnload(() => host.pushSources.delete('blocklist'));
     api.iq('self', 'get', NS_BLOCKING, 'blocklist', (request) => getList(host, request));
     api.iq('self', 'set', NS_BLOCKING, 'block', (request) => block(host, request));
     api.iq('self', 'set', NS_BLOCKING, 'unblock', (request) => unblock(host, request));

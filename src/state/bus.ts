@@ -1,9 +1,14 @@
 // Delivery to sessions that other nodes own. The in-process deployment has no other nodes.
+import type { StatePush } from '../core/state-push.js';
 
 /** What a node's inbox carries. `hops` counts re-routes, so a stale route cannot loop. */
 export type BusEnvelope =
-  /** `at`: when it was sent (ms since the epoch), for the cross-node latency metric. */
-  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number }
+  /**
+   * `at`: when it was sent (ms since the epoch), for the cross-node latency metric. `push`: the
+   * stanza is a push of shared state at that stored version; the receiving node drops it if the
+   * session was already shown a newer one (a node of the previous version delivers it as is).
+   */
+  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush }
   /**
    * Close that session: replaced by a newer bind (<conflict/>), or with `condition` (account
    * deleted, password changed). A node of the previous version ignores the condition and closes
@@ -20,9 +25,15 @@ export interface NodeInbox {
 
 /**
  * Guarantees: an envelope sent to a node is kept in that node's inbox until the node has
- * handled it (at-least-once, in order per sender), and the receiving node drops duplicates by
- * id, so each is handled once. Envelopes left in a dead node's inbox are handed to whoever
- * calls `drain` for it.
+ * handled it (at-least-once), and the receiving node drops duplicates by id, so each is handled
+ * once. Envelopes left in a dead node's inbox are handed to whoever calls `drain` for it.
+ *
+ * Ordering: envelopes from one sending node to one receiving node are handled in the order
+ * sent (one inbox stream, read in order, handled one at a time). Nothing orders envelopes from
+ * different senders against each other, nor against what the receiving node writes to its own
+ * sessions directly; a drained inbox is handled after the live traffic that overtook it. So a
+ * stanza whose order matters across nodes carries its own order: state pushes carry the stored
+ * version (`push`, core/state-push.ts); doc/ordering.md lists what is and is not ordered.
  */
 export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;

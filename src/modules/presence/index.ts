@@ -224,6 +224,15 @@ async function onLost(host: Host, record: SessionRecord, reason: string): Promis
   const unavailable = new Element('presence', { from: record.full_jid, type: 'unavailable' });
   unavailable.c('status').t(`Disconnected: ${reason}`);
   await broadcastFrom(host, record.full_jid, unavailable);
+  // The client may have logged in again on another node meanwhile, and its available presence
+  // may have crossed ours: our last word to the same recipients is its current presence (doc/ordering.md).
+  host.state.sessions.invalidate?.(parseJid(record.full_jid).bare);
+  const again = await host.state.sessions.get(record.full_jid);
+  if (again && again.session_id !== record.session_id && again.presence !== undefined) {
+    const current = parse(again.presence);
+    current.attrs.from = record.full_jid;
+    await broadcastFrom(host, record.full_jid, current);
+  }
 }
 
 /** Removing a contact cancels both directions (RFC 6121 §2.5.2), bypassing our own outbound rules. */

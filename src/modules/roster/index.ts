@@ -6,7 +6,7 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
 import { NS_PREAPPROVAL_FEATURE, NS_ROSTER, NS_ROSTERVER_FEATURE } from '../../xmpp/ns.js';
 import { isElement } from '../../xmpp/stanza.js';
-import { itemElement, newItem, pushItem, updateContact } from './rostermanager.js';
+import { itemElement, newItem, pushItem, rosterPushSource, updateContact } from './rostermanager.js';
 
 const MAX_NAME_LENGTH = 1024;
 const MAX_GROUPS = 64;
@@ -22,7 +22,10 @@ export const rosterModule: Module = {
       features.c('sub', { xmlns: NS_PREAPPROVAL_FEATURE });
     });
 
-    api.iq('self', 'get', NS_ROSTER, 'query', async ({ payload, origin }) => {
+    host.pushSources.set('roster', rosterPushSource(host));
+    api.onUnload(() => host.pushSources.delete('roster'));
+
+    api.iq('self', 'get', NS_ROSTER, 'query', async ({ payload, origin, respond }) => {
       if (!origin?.bare_jid) throw new StanzaError('service-unavailable');
       origin.interested = true;
       await host.sessions.publish(origin, { interested: true });
@@ -30,10 +33,16 @@ export const rosterModule: Module = {
       origin.roster = roster;
       const version = String(roster.version);
       const clientVersion = payload.attrs.ver;
-      if (clientVersion !== undefined && clientVersion === version) return undefined; // XEP-0237 §2.4: unchanged
+      // The result and the gate's floor in one step: no push can come between them, and none
+      // older than this roster is shown after it.
+      origin.pushGate.fetched('roster', roster.version);
+      if (clientVersion !== undefined && clientVersion === version) {
+        respond(); // XEP-0237 §2.4: unchanged
+        return;
+      }
       const query = new Element('query', clientVersion !== undefined ? { xmlns: NS_ROSTER, ver: version } : { xmlns: NS_ROSTER });
       for (const item of roster.items.values()) query.cnode(itemElement(item));
-      return query;
+      respond(query);
     });
 
     // RFC 6121 §2.1.5: only the account itself may change its roster.

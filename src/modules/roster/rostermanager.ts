@@ -3,6 +3,7 @@
 // changing one roster at once never lose an update.
 import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
+import type { PushSource } from '../../core/state-push.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { sameEntry } from '../../state/roster-entry.js';
 import { NS_ROSTER } from '../../xmpp/ns.js';
@@ -47,16 +48,47 @@ export function itemElement(item: RosterItem): Element {
   return element;
 }
 
-/** Pushes one item (or its removal) to every interested resource of the account, wherever it is. */
+function pushElement(fullJid: string, contact: string, item: RosterItem | undefined, version: number): Element {
+  const push = new Element('iq', { type: 'set', id: newStanzaId(), to: fullJid });
+  const query = push.c('query', { xmlns: NS_ROSTER, ver: String(version) });
+  query.cnode(item ? itemElement(item) : new Element('item', { jid: contact, subscription: 'remove' }));
+  return push;
+}
+
+/**
+ * Pushes one item (or its removal) to every interested resource of the account, wherever it is.
+ * `version` is the one its change took: the owning node shows a resource no push older than one
+ * it was shown (core/state-push.ts), since another node may push a newer change of this item.
+ */
 export async function pushItem(host: Host, user: string, contact: string, item: RosterItem | undefined, version: number): Promise<void> {
   const resources = await host.state.sessions.resources(user);
   for (const resource of resources) {
     if (!resource.interested) continue;
-    const push = new Element('iq', { type: 'set', id: newStanzaId(), to: resource.full_jid });
-    const query = push.c('query', { xmlns: NS_ROSTER, ver: String(version) });
-    query.cnode(item ? itemElement(item) : new Element('item', { jid: contact, subscription: 'remove' }));
-    await host.router.deliverToResource(resource.full_jid, push);
+    const push = pushElement(resource.full_jid, contact, item, version);
+    await host.router.deliverToResource(resource.full_jid, push, { state: 'roster', version, keys: [contact] });
   }
+}
+
+/**
+ * Roster pushes show their version (XEP-0237), so one that arrives after a newer push, even of
+ * another contact, is replaced by the contact's item as stored now, at the current version.
+ */
+export function rosterPushSource(host: Host): PushSource {
+  return {
+    visibleVersion: true,
+    narrow: () => undefined,
+    recognise(stanza) {
+      const contact = stanza.getChild('query', NS_ROSTER)?.getChild('item')?.attrs.jid;
+      return stanza.name === 'iq' && stanza.attrs.type === 'set' && contact !== undefined ? [String(contact)] : undefined;
+    },
+    async reread(user, fullJid, contacts) {
+      const roster = await host.state.rosters.load(user);
+      return {
+        stanzas: contacts.map((contact) => pushElement(fullJid, contact, roster.items.get(contact), roster.version)),
+        push: { state: 'roster', version: roster.version, keys: contacts },
+      };
+    },
+  };
 }
 
 /** updateContact, then a push when the roster item changed. */

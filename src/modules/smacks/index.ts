@@ -14,6 +14,7 @@ import { Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { Module } from '../../core/module.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
+import { refreshQueue } from '../../core/state-push.js';
 import { PARKED_NODE, type SessionRecord } from '../../state/sessions.js';
 import type { QueuedStanza, SmRecord, SmSnapshot } from '../../state/stream-management.js';
 import { StreamError } from '../../xmpp/errors.js';
@@ -404,6 +405,8 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   stream.queue = snapshot.queue;
   stream.release();
   stream.acknowledge(h);
+  // The versions the old node showed this resource are gone: state pushes still queued are read again.
+  await refreshQueue(session, stream.queue, host.pushSources);
   if (replaced && replaced.session_id !== session.id) await retire(host, replaced, `${token}.${session.id}`);
   // A park racing with this claim may have overwritten it; the stream is ours now, so is the record.
   host.state.sessions.invalidate?.(user);

@@ -1,6 +1,6 @@
 // A BlocklistStore that caches blocklists on this node (they are read for every stanza an
 // account sends or receives); edits publish a change notice that drops them everywhere.
-import type { BlocklistStore } from '../blocklist.js';
+import type { BlocklistSnapshot, BlocklistStore } from '../blocklist.js';
 import type { ChangeFeed } from '../changes.js';
 import { AccountCache } from './account-cache.js';
 
@@ -27,13 +27,18 @@ export class CachedBlocklistStore implements BlocklistStore {
     return [...(await this.cache.read(user, () => this.inner.get(user)))];
   }
 
-  async add(user: string, jids: string[]): Promise<string[]> {
+  /** Always from the store: the version must be the one stored with the list. */
+  load(user: string): Promise<BlocklistSnapshot> {
+    return this.inner.load(user);
+  }
+
+  async add(user: string, jids: string[]): Promise<BlocklistSnapshot> {
     const list = await this.inner.add(user, jids);
     await this.changed(user);
     return list;
   }
 
-  async remove(user: string, jids: string[]): Promise<string[]> {
+  async remove(user: string, jids: string[]): Promise<BlocklistSnapshot> {
     const list = await this.inner.remove(user, jids);
     await this.changed(user);
     return list;

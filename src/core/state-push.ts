@@ -1,0 +1,189 @@
+// Pushes of an account's shared state (RFC 6121 §2.1.6 roster pushes, XEP-0191 §3.3 blocklist
+// pushes) stay in order across nodes. Any node may change an account's roster or blocklist, and
+// its push reaches a session either by a local write or through the node bus, two paths nothing
+// orders against each other. So each push carries the stored version of what it describes, and
+// the node that owns the session keeps, per session, the highest version delivered per key: an
+// older push is dropped, narrowed to its still-new keys, or replaced by a fresh read of the store.
+// doc/ordering.md states what this guarantees.
+import { type Element, parse } from 'ltx';
+import type { QueuedStanza } from '../state/stream-management.js';
+import type { C2SSession } from './session.js';
+
+export type PushedState = 'roster' | 'blocklist';
+
+/** The key of a push that covers every key of its state (an XEP-0191 unblock of everything). */
+export const ALL_KEYS = '*';
+
+/** What travels with a push (on the bus envelope too). */
+export interface StatePush {
+  state: PushedState;
+  /** The stored version the push describes (the version its change took). */
+  version: number;
+  /** What it describes: one roster contact; blocklist items, or ALL_KEYS. */
+  keys: string[];
+}
+
+/** A push rebuilt from the store: `stanzas` replace the one that was out of date. */
+export interface Refreshed {
+  stanzas: Element[];
+  push: StatePush;
+}
+
+/** The module that owns a state rebuilds its pushes. */
+export interface PushSource {
+  /**
+   * Whether a client sees `version` at all: roster pushes show it (XEP-0237 `ver`), so a push
+   * older than one already delivered is never shown, even for another key.
+   */
+  readonly visibleVersion: boolean;
+  /** The keys of a stanza if it is one of this state's pushes (one found in a stream management queue). */
+  recognise(stanza: Element): string[] | undefined;
+  /** The push cut down to `keys` (a subset of its own), or undefined when it cannot be. */
+  narrow(stanza: Element, keys: string[]): Element | undefined;
+  /** A push of `keys` as stored now, for the session `fullJid` of `user`. */
+  reread(user: string, fullJid: string, keys: string[]): Promise<Refreshed>;
+}
+
+export type Verdict = { kind: 'deliver' } | { kind: 'drop' } | { kind: 'narrow'; keys: string[] } | { kind: 'reread'; keys: string[] };
+
+interface Marks {
+  /** The version of the state the client fetched: every key is at least this new. */
+  floor: number;
+  highest: number;
+  seen: Map<string, number>;
+}
+
+/** The versions one session has been shown; lives on the C2SSession, so only on its owning node. */
+export class PushGate {
+  private readonly marks = new Map<PushedState, Marks>();
+
+  private of(state: PushedState): Marks {
+    let marks = this.marks.get(state);
+    if (!marks) {
+      marks = { floor: 0, highest: 0, seen: new Map() };
+      this.marks.set(state, marks);
+    }
+    return marks;
+  }
+
+  /** The client received the whole state at `version` (a roster get, a blocklist get). */
+  fetched(state: PushedState, version: number): void {
+    const marks = this.of(state);
+    marks.floor = Math.max(marks.floor, version);
+    marks.highest = Math.max(marks.highest, version);
+    for (const [key, seen] of marks.seen) if (seen <= marks.floor) marks.seen.delete(key);
+  }
+
+  judge(push: StatePush, visibleVersion: boolean): Verdict {
+    const marks = this.of(push.state);
+    const all = Math.max(marks.floor, marks.seen.get(ALL_KEYS) ?? 0);
+    if (push.keys.includes(ALL_KEYS)) {
+      if (push.version <= all) return { kind: 'drop' };
+      // Newer than the last "everything", but some key has moved on since: only the store knows the list.
+      for (const seen of marks.seen.values()) if (seen >= push.version) return { kind: 'reread', keys: [ALL_KEYS] };
+      if (visibleVersion && push.version < marks.highest) return { kind: 'reread', keys: [ALL_KEYS] };
+      return { kind: 'deliver' };
+    }
+    const fresh = push.keys.filter((key) => push.version > Math.max(all, marks.seen.get(key) ?? 0));
+    if (fresh.length === 0) return { kind: 'drop' };
+    if (visibleVersion && push.version < marks.highest) return { kind: 'reread', keys: fresh };
+    if (fresh.length < push.keys.length) return { kind: 'narrow', keys: fresh };
+    return { kind: 'deliver' };
+  }
+
+  delivered(push: StatePush): void {
+    const marks = this.of(push.state);
+    marks.highest = Math.max(marks.highest, push.version);
+    if (push.keys.includes(ALL_KEYS)) {
+      this.fetched(push.state, push.version);
+      return;
+    }
+    for (const key of push.keys) marks.seen.set(key, Math.max(push.version, marks.seen.get(key) ?? 0));
+  }
+}
+
+/** Rereads done for one push at most: each is one store read, and only a racing newer push causes another. */
+const MAX_REREADS = 4;
+
+/**
+ * Writes a push to a session of this node if it is not older than what the session saw; what
+ * was outrun is narrowed or read again. Returns how it went, for the metric.
+ */
+export async function deliverPush(
+  session: C2SSession,
+  stanza: Element,
+  push: StatePush,
+  source: PushSource | undefined,
+): Promise<'delivered' | 'dropped' | 'refreshed'> {
+  if (!source) {
+    session.send(stanza);
+    return 'delivered';
+  }
+  const gate = session.pushGate;
+  let verdict = gate.judge(push, source.visibleVersion);
+  if (verdict.kind === 'deliver') {
+    gate.delivered(push);
+    session.send(stanza);
+    return 'delivered';
+  }
+  if (verdict.kind === 'drop') return 'dropped';
+  if (verdict.kind === 'narrow') {
+    const narrowed = source.narrow(stanza, verdict.keys);
+    if (narrowed) {
+      gate.delivered({ ...push, keys: verdict.keys });
+      session.send(narrowed);
+      return 'refreshed';
+    }
+    verdict = { kind: 'reread', keys: verdict.keys };
+  }
+  const user = session.bare_jid;
+  const fullJid = session.full_jid;
+  if (user === undefined || fullJid === undefined) return 'dropped';
+  for (let attempt = 0; attempt < MAX_REREADS; attempt++) {
+    const fresh = await source.reread(user, fullJid, verdict.keys);
+    const next = gate.judge(fresh.push, source.visibleVersion);
+    if (next.kind === 'drop') return 'dropped';
+    // A newer push was delivered while the store was read: read again so the version never goes back.
+    if (next.kind === 'reread' && attempt + 1 < MAX_REREADS) continue;
+    gate.delivered(fresh.push);
+    for (const element of fresh.stanzas) session.send(element);
+    return 'refreshed';
+  }
+  return 'dropped';
+}
+
+/**
+ * A stream resumed on another node (XEP-0198) comes without the versions its resource was shown,
+ * and its queue may hold pushes that passed no gate (queued while it was parked). So every state
+ * push still to be redelivered is replaced by its keys as stored now, at the current version, in
+ * place (the numbering the client acknowledges by stays), and the new session's gate starts from
+ * those versions. A blocklist push whose items now differ in state (some blocked, some not)
+ * cannot be one stanza and is redelivered as queued. Returns how many were replaced.
+ */
+export async function refreshQueue(session: C2SSession, queue: QueuedStanza[], sources: ReadonlyMap<PushedState, PushSource>): Promise<number> {
+  const user = session.bare_jid;
+  const fullJid = session.full_jid;
+  if (user === undefined || fullJid === undefined) return 0;
+  let replaced = 0;
+  for (const queued of queue) {
+    if (!queued.xml.startsWith('<iq')) continue;
+    let stanza: Element;
+    try {
+      stanza = parse(queued.xml);
+    } catch {
+      continue;
+    }
+    for (const source of sources.values()) {
+      const keys = source.recognise(stanza);
+      if (!keys) continue;
+      const fresh = await source.reread(user, fullJid, keys);
+      if (fresh.stanzas.length === 1) {
+        queued.xml = (fresh.stanzas[0] as Element).toString();
+        session.pushGate.delivered(fresh.push);
+        replaced += 1;
+      }
+      break;
+    }
+  }
+  return replaced;
+}
