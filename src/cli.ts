@@ -8,7 +8,7 @@ import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
 import { readPassword } from './cli/password.js';
 import { createLogger } from './log.js';
-import { openState, startNode } from './main.js';
+import type { openState } from './main.js';
 import { VERSION } from './version.js';
 
 // `rookery user list | head -1`: the reader went away, which is no error of ours.
@@ -38,6 +38,7 @@ async function withAccounts<T>(
 ): Promise<T> {
   const cfg = config();
   if (cfg.redisUrl === undefined) return viaAdmin(new AdminClient(cfg), cfg);
+  const { openState } = await import('./main.js');
   const state = await openState(cfg);
   try {
     return await viaState(state, cfg);
@@ -53,6 +54,8 @@ program
     const cfg = config();
     const log = createLogger({ level: cfg.logLevel, node: cfg.nodeId });
     log.info({ event: 'starting', version: VERSION, config: maskedConfig(cfg) }, `rookery ${VERSION} starting`);
+    // Loaded here: the whole server is not needed to print a version or check the configuration.
+    const { startNode } = await import('./main.js');
     const node = await startNode(cfg, log).catch((error: unknown) => {
       const failure = describeFailure(error, cfg);
       // One JSON line for the log collector (with the stack when the failure is a bug), one for the person.
