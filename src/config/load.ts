@@ -12,8 +12,15 @@ export type { Env } from './env.js';
 /** Where each value that is not a default came from: a variable name or "file: key". */
 type Sources = Map<string, { where: string; raw?: string }>;
 
+export interface LoadOptions {
+  file?: string;
+  env?: Env;
+  /** false: leave the TLS files unread (checking a pod's environment without the volumes it mounts). */
+  checkFiles?: boolean;
+}
+
 /** Reads the YAML file (if any), applies the environment, validates. Throws ConfigError. */
-export function loadConfig(options: { file?: string; env?: Env } = {}): Config {
+export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const file = options.file ?? (env.ROOKERY_CONFIG || undefined);
   const merged: Record<string, unknown> = structuredClone(defaultConfig());
@@ -25,7 +32,7 @@ export function loadConfig(options: { file?: string; env?: Env } = {}): Config {
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError('ROOKERY_CONFIG_INVALID', describeIssue(result.error.issues[0], merged, sources, file));
-  checkTlsFiles(result.data, sources);
+  if (options.checkFiles !== false) checkTlsFiles(result.data, sources);
   return result.data;
 }
 
