@@ -1,24 +1,34 @@
-// The `rookery` command: start a node, manage accounts, list sessions. With ROOKERY_REDIS_URL
-// the account commands talk to Redis directly; without it, to the running node's admin API.
-import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { accountJid, AdminError, changePassword, createAccount, deleteAccount } from './admin/accounts.js';
+// The `rookery` command: start a node, manage accounts, list sessions, check the configuration.
+// With ROOKERY_REDIS_URL the account commands talk to Redis directly; without it, to the running
+// node's admin API. Exit codes: 0 done, 1 a run-time failure, 2 a configuration error.
+import { Command, Option } from 'commander';
+import { accountJid, changePassword, createAccount, deleteAccount } from './admin/accounts.js';
 import { AdminClient } from './admin/client.js';
-import { type Config, loadConfig } from './config.js';
-import { RookeryError } from './errors.js';
+import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js';
+import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
+import { readPassword } from './cli/password.js';
 import { createLogger } from './log.js';
-import { openState, startNode } from './main.js';
+import type { openState } from './main.js';
+import { VERSION } from './version.js';
 
-const program = new Command('rookery').description('Rookery, a clustered XMPP server').option('-c, --config <file>', 'YAML configuration file (or ROOKERY_CONFIG)');
+// `rookery user list | head -1`: the reader went away, which is no error of ours.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+const program = new Command('rookery')
+  .description('Rookery, a clustered XMPP server')
+  .version(VERSION, '-V, --version', 'print the version')
+  .option('-c, --config <file>', 'YAML configuration file (or ROOKERY_CONFIG)');
+
+/** The configuration once loaded, so that a later failure can name the setting to change. */
+let loaded: Config | undefined;
 
 function config(): Config {
   const file = program.opts<{ config?: string }>().config;
-  return loadConfig(file ? { file } : {});
-}
-
-function readPassword(argument: string): string {
-  if (argument !== '-') return argument;
-  return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  loaded = loadConfig(file ? { file } : {});
+  return loaded;
 }
 
 /** Runs an account operation against Redis, or the running node when the store is embedded. */
@@ -28,6 +38,7 @@ async function withAccounts<T>(
 ): Promise<T> {
   const cfg = config();
   if (cfg.redisUrl === undefined) return viaAdmin(new AdminClient(cfg), cfg);
+  const { openState } = await import('./main.js');
   const state = await openState(cfg);
   try {
     return await viaState(state, cfg);
@@ -42,7 +53,16 @@ program
   .action(async () => {
     const cfg = config();
     const log = createLogger({ level: cfg.logLevel, node: cfg.nodeId });
-    const node = await startNode(cfg, log);
+    log.info({ event: 'starting', version: VERSION, config: maskedConfig(cfg) }, `rookery ${VERSION} starting`);
+    // Loaded here: the whole server is not needed to print a version or check the configuration.
+    const { startNode } = await import('./main.js');
+    const node = await startNode(cfg, log).catch((error: unknown) => {
+      const failure = describeFailure(error, cfg);
+      // One JSON line for the log collector (with the stack when the failure is a bug), one for the person.
+      log.fatal({ event: 'start_failed', code: failure?.code ?? 'ROOKERY_START_FAILED', ...(failure ? {} : { err: error }) }, failure?.message ?? 'cannot start');
+      console.error(`rookery: cannot start: ${failure?.message ?? (error instanceof Error ? error.message : String(error))}`);
+      process.exit(failure?.exitCode ?? EXIT_FAILURE);
+    });
     const stop = (signal: string): void => {
       log.info({ event: 'stopping', signal });
       // SIGTERM is how Kubernetes ends a pod: hand the clients over first (bounded by the drain timeout).
@@ -50,10 +70,13 @@ program
       void handOver
         .then(() => node.stop())
         .then(
-          () => process.exit(0),
+          () => {
+            log.info({ event: 'stopped', signal });
+            process.exit(0);
+          },
           (err: unknown) => {
             log.error({ event: 'stop_failed', err });
-            process.exit(1);
+            process.exit(EXIT_FAILURE);
           },
         );
     };
@@ -61,13 +84,21 @@ program
     process.once('SIGINT', () => stop('SIGINT'));
   });
 
+program
+  .command('check-config')
+  .description('validate the configuration and print the effective settings, secrets masked')
+  .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+  .action((options: { format: 'yaml' | 'json' }) => {
+    process.stdout.write(renderConfig(config(), options.format));
+  });
+
 const user = program.command('user').description('manage accounts');
 
 user
-  .command('add <jid> <password>')
-  .description("create an account ('-' reads the password from stdin)")
-  .action(async (jid: string, password: string) => {
-    const secret = readPassword(password);
+  .command('add <jid> [password]')
+  .description("create an account (without a password: asked for, or read from stdin; '-': read from stdin)")
+  .action(async (jid: string, password: string | undefined) => {
+    const secret = await readPassword(password);
     const created = await withAccounts(
       async (state, cfg) => {
         const bare = accountJid(jid, cfg.domain);
@@ -80,10 +111,10 @@ user
   });
 
 user
-  .command('passwd <jid> <password>')
-  .description("change an account's password ('-' reads it from stdin)")
-  .action(async (jid: string, password: string) => {
-    const secret = readPassword(password);
+  .command('passwd <jid> [password]')
+  .description("change an account's password (without one: asked for, or read from stdin; '-': read from stdin)")
+  .action(async (jid: string, password: string | undefined) => {
+    const secret = await readPassword(password);
     const changed = await withAccounts(
       async (state, cfg) => {
         const bare = accountJid(jid, cfg.domain);
@@ -143,10 +174,8 @@ program
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof AdminError || error instanceof RookeryError) {
-    console.error(`rookery: ${error.message}`);
-  } else {
-    console.error(error);
-  }
-  process.exit(1);
+  const failure = describeFailure(error, loaded);
+  if (failure) console.error(`rookery: ${failure.message}`);
+  else console.error(error);
+  process.exit(failure?.exitCode ?? EXIT_FAILURE);
 });

@@ -34,6 +34,13 @@ export async function loadTls(config: Config, log: Logger): Promise<TlsMaterial>
     key = generated.private;
     cert = generated.cert;
   }
-  const context = createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
+  let context: SecureContext;
+  try {
+    context = createSecureContext({ key, cert, minVersion: 'TLSv1.2' });
+  } catch (error) {
+    // OpenSSL's reason ("key values mismatch", "bad end line") without its error-stack prefix.
+    const reason = (error as Error).message.replace(/^error:[0-9A-F]+:[^:]*::?/, '');
+    throw new RookeryError('ROOKERY_TLS_INVALID', `the TLS certificate or key cannot be used: ${reason}`);
+  }
   return { key, cert, context };
 }

@@ -174,7 +174,10 @@ describe.each(Object.entries(VARIANTS))('the chart with %s', (_name, values) => 
   it('gives a node environment that the server accepts', () => {
     const env = renderedNodeEnv(values);
     expect(env.ROOKERY_NODE_ID).toBe('fieldRef:metadata.name');
-    const config = loadConfig({ env: { ...env, ROOKERY_NODE_ID: 'rookery-6d9f7c8b5-x2k4q' } });
+    // What the kubelet fills in: the pod name, and a URL from an existing Secret (which the server validates).
+    const fromSecret = env.ROOKERY_REDIS_URL?.startsWith('secretKeyRef:') ? { ROOKERY_REDIS_URL: 'redis://redis-from-secret:6379/0' } : {};
+    // The TLS files live in a volume only the pod mounts.
+    const config = loadConfig({ env: { ...env, ROOKERY_NODE_ID: 'rookery-6d9f7c8b5-x2k4q', ...fromSecret }, checkFiles: false });
     expect(config.domain).toBe(env.ROOKERY_DOMAIN);
     expect([config.c2sPort, config.c2sTlsPort, config.httpPort]).toEqual([5222, 5223, 5280]);
     expect(config.adminToken).toBeTruthy();

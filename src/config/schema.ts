@@ -1,0 +1,134 @@
+// Every setting once: its type, default, environment variable, YAML key and meaning. The README's
+// Configuration table and the Helm chart's value types are checked against this catalogue.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import * as t from './types.js';
+
+/** How an environment value (always a string) is read, and the type named in the docs. */
+export type SettingType = 'string' | 'integer' | 'boolean';
+
+export interface Setting<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  type: SettingType;
+  default: z.output<S>;
+  /** The default as the docs show it, when it is computed on the machine (the host name). */
+  defaultText?: string;
+  env: string;
+  /** Older variable names still read; the main one wins when both are set. */
+  aliases?: readonly string[];
+  /** One line for the docs. */
+  description: string;
+  /** Masked wherever the configuration is printed or logged. */
+  secret?: boolean;
+}
+
+const setting = <S extends z.ZodType>(definition: Setting<S>): Setting<S> => definition;
+const optional = <S extends z.ZodType>(schema: S) => schema.optional();
+
+export const SETTINGS = {
+  domain: setting({ schema: t.domain, type: 'string', default: 'localhost', env: 'ROOKERY_DOMAIN', description: 'the XMPP domain served (lowercase DNS name or IP address, RFC 7622)' }),
+  nodeId: setting({ schema: t.nodeId, type: 'string', default: hostname(), defaultText: 'host name', env: 'ROOKERY_NODE_ID', description: "this node's name in the session registry (1-128 of `A-Z a-z 0-9 . _ -`)" }),
+  bindAddress: setting({ schema: t.text, type: 'string', default: '0.0.0.0', env: 'ROOKERY_BIND_ADDRESS', description: 'address the client and HTTP ports listen on (an address of this machine)' }),
+  c2sPort: setting({ schema: t.port, type: 'integer', default: 5222, env: 'ROOKERY_C2S_PORT', description: 'client port (STARTTLS); `0`: any free port' }),
+  c2sTlsPort: setting({ schema: t.port, type: 'integer', default: 5223, env: 'ROOKERY_C2S_TLS_PORT', description: 'client port with direct TLS (XEP-0368)' }),
+  httpPort: setting({ schema: t.port, type: 'integer', default: 5280, env: 'ROOKERY_HTTP_PORT', description: 'health probes, `/metrics` and the admin API' }),
+  httpPublicUrl: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_HTTP_PUBLIC_URL', description: 'the `http(s)://` URL clients reach the HTTP port at, when a proxy stands in front' }),
+  dataDir: setting({ schema: t.text, type: 'string', default: './data', env: 'ROOKERY_DATA_DIR', description: 'directory for files the node keeps' }),
+  redisUrl: setting({ schema: optional(t.redisUrl), type: 'string', default: undefined, env: 'ROOKERY_REDIS_URL', description: '`redis://…`, `rediss://…` or `redis-sentinel://[:password@]host:26379[,host:26379…]/masterName`; unset: the embedded in-process store', secret: true }),
+  redisPrefix: setting({ schema: t.text, type: 'string', default: 'rk', env: 'ROOKERY_REDIS_PREFIX', description: 'prefix of every Redis key' }),
+  redisPassword: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_REDIS_PASSWORD', description: 'Redis password, when it is not in the URL', secret: true }),
+  redisCluster: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_REDIS_CLUSTER', description: '`true`: the URL names seed nodes of a Redis Cluster (several, `redis://h1:6379,h2:6379`, or a name resolving to every node)' }),
+  heartbeatMs: setting({ schema: t.positiveInteger, type: 'integer', default: 2000, env: 'ROOKERY_HEARTBEAT_MS', description: 'how often a node writes its heartbeat to Redis' }),
+  nodeDeadAfterMs: setting({ schema: t.positiveInteger, type: 'integer', default: 10_000, env: 'ROOKERY_NODE_DEAD_AFTER_MS', description: 'a node silent this long is declared dead and cleaned up after (at least twice the heartbeat)' }),
+  sweepEveryMs: setting({ schema: t.positiveInteger, type: 'integer', default: 2000, env: 'ROOKERY_SWEEP_EVERY_MS', description: 'how often the dead-node sweep (a BullMQ job) runs' }),
+  drainTimeoutSeconds: setting({ schema: t.positiveInteger, type: 'integer', default: 25, env: 'ROOKERY_DRAIN_TIMEOUT_SECONDS', description: 'on SIGTERM, the longest a node takes to hand its clients over' }),
+  smHibernationSeconds: setting({ schema: t.positiveInteger, type: 'integer', default: 300, env: 'ROOKERY_SM_HIBERNATION_SECONDS', description: 'how long a stream-managed session whose connection is gone waits for its client (XEP-0198 `max`)' }),
+  shutdownPresenceGraceSeconds: setting({ schema: t.nonNegativeInteger, type: 'integer', default: 30, env: 'ROOKERY_SHUTDOWN_PRESENCE_GRACE_SECONDS', description: 'after a drain, how long contacts are not told that a client without stream management left; `0`: at once' }),
+  tlsCert: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TLS_CERT', description: 'PEM certificate chain file; with `tlsKey`. Unset: a self-signed certificate is generated at start, with a warning' }),
+  tlsKey: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TLS_KEY', description: 'PEM private key file of that certificate' }),
+  allowPlaintextAuth: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_PLAINTEXT_AUTH', description: '`true` allows SASL without TLS (local tests and benchmarks only)' }),
+  allowRegistration: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_REGISTRATION', description: 'XEP-0077 in-band registration' }),
+  adminToken: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_ADMIN_TOKEN', description: 'bearer token for the admin API; unset: it answers loopback clients only', secret: true }),
+  logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
+};
+
+/** The environment variable of a limit: ROOKERY_LIMIT_ and its name in upper snake case. */
+export function limitEnvName(key: string): string {
+  return `ROOKERY_LIMIT_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+/** A limit: a positive integer, or with `zeroIsUnlimited` 0 turns it off. */
+function limit(key: string, defaultValue: number, description: string, options: { zeroIsUnlimited?: boolean; aliases?: readonly string[] } = {}) {
+  return setting({
+    schema: options.zeroIsUnlimited ? t.unlimitedOrPositive : t.positiveInteger,
+    type: 'integer',
+    default: defaultValue,
+    env: limitEnvName(key),
+    description: options.zeroIsUnlimited ? `${description}; \`0\`: unlimited` : description,
+    ...(options.aliases ? { aliases: options.aliases } : {}),
+  });
+}
+
+export const LIMIT_SETTINGS = {
+  maxStanzaBytes: limit('maxStanzaBytes', 256 * 1024, 'largest stanza accepted after authentication, in bytes (RFC 6120 §13.12)', { aliases: ['ROOKERY_MAX_STANZA_BYTES'] }),
+  maxStanzaBytesUnauthenticated: limit('maxStanzaBytesUnauthenticated', 10_000, 'the same before authentication'),
+  maxDepth: limit('maxDepth', 64, 'element nesting depth inside one stanza'),
+  offlineMessages: limit('offlineMessages', 1000, 'offline messages stored per account before new ones bounce (XEP-0160)', { aliases: ['ROOKERY_OFFLINE_LIMIT'] }),
+  maxOutboundBytes: limit('maxOutboundBytes', 4 * 1024 * 1024, 'bytes queued for one slow client before it is disconnected'),
+  authTimeoutSeconds: limit('authTimeoutSeconds', 60, 'seconds an unauthenticated connection may stay open'),
+  authFailuresBeforeDelay: limit('authFailuresBeforeDelay', 3, 'failed authentications per address or account before replies are slowed down'),
+  smMaxQueue: limit('smMaxQueue', 1000, 'unacknowledged stanzas kept for one client before it is disconnected (XEP-0198)'),
+  busPendingEnvelopes: limit('busPendingEnvelopes', 10_000, 'stanzas for other nodes held while Redis is unreachable; past it they bounce'),
+  busPendingBytes: limit('busPendingBytes', 16 * 1024 * 1024, 'bytes of those stanzas held at most'),
+  busPendingSeconds: limit('busPendingSeconds', 30, 'seconds one of them waits for Redis before it bounces'),
+  // Prosody's default configuration allows c2s 10 kB/s; the burst lets a stanza of the largest
+  // allowed size (and a whole login) through without a pause.
+  c2sBytesPerSecond: limit('c2sBytesPerSecond', 10_000, 'bytes a second one authenticated client may send (past it, reading pauses)', { zeroIsUnlimited: true }),
+  c2sBurstBytes: limit('c2sBurstBytes', 256 * 1024, 'bytes one authenticated client may send at once'),
+  c2sUnauthedBytesPerSecond: limit('c2sUnauthedBytesPerSecond', 2_000, 'bytes a second a client may send before authentication', { zeroIsUnlimited: true }),
+  c2sUnauthedBurstBytes: limit('c2sUnauthedBurstBytes', 16_000, 'bytes a client may send at once before authentication'),
+  c2sStanzasPerSecond: limit('c2sStanzasPerSecond', 50, 'top-level elements (stanzas and nonzas) a second one client may send', { zeroIsUnlimited: true }),
+  c2sStanzaBurst: limit('c2sStanzaBurst', 200, 'top-level elements one client may send at once'),
+  addressConnectionsPerMinute: limit('addressConnectionsPerMinute', 600, 'new connections a minute from one address (IPv6: one /64); past it, refused', { zeroIsUnlimited: true }),
+  addressConnectionBurst: limit('addressConnectionBurst', 100, 'new connections one address may open at once'),
+  maxConnections: limit('maxConnections', 50_000, 'client connections one node holds at most; past it, refused', { zeroIsUnlimited: true }),
+};
+
+type Shape<T extends Record<string, Setting>> = { [K in keyof T]: T[K]['schema'] };
+
+function shapeOf<T extends Record<string, Setting>>(settings: T): Shape<T> {
+  return Object.fromEntries(Object.entries(settings).map(([key, entry]) => [key, entry.schema])) as Shape<T>;
+}
+
+export const limitsSchema = z.strictObject(shapeOf(LIMIT_SETTINGS), { error: 'a mapping of limits' });
+
+export const configSchema = z.strictObject({ ...shapeOf(SETTINGS), limits: limitsSchema }).superRefine((config, ctx) => {
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    const missing = config.tlsCert === undefined ? 'tlsCert (ROOKERY_TLS_CERT)' : 'tlsKey (ROOKERY_TLS_KEY)';
+    ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: `${missing} is not set: tlsCert and tlsKey go together`, params: { sentence: true } });
+  }
+  if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {
+    ctx.addIssue({ code: 'custom', path: ['nodeDeadAfterMs'], message: `at least twice heartbeatMs (${2 * config.heartbeatMs})` });
+  }
+});
+
+export type Config = z.output<typeof configSchema>;
+export type Limits = Config['limits'];
+
+function defaultsOf<T extends Record<string, Setting>>(settings: T): { [K in keyof T]: z.output<T[K]['schema']> } {
+  return Object.fromEntries(Object.entries(settings).map(([key, entry]) => [key, entry.default])) as { [K in keyof T]: z.output<T[K]['schema']> };
+}
+
+export const DEFAULT_LIMITS: Limits = defaultsOf(LIMIT_SETTINGS);
+
+export function defaultConfig(): Config {
+  return { ...defaultsOf(SETTINGS), limits: { ...DEFAULT_LIMITS } };
+}
+
+/** Every setting with its dotted path (`limits.maxDepth`), in catalogue order. */
+export function allSettings(): Array<{ path: string; setting: Setting }> {
+  return [
+    ...Object.entries(SETTINGS).map(([key, entry]) => ({ path: key, setting: entry as Setting })),
+    ...Object.entries(LIMIT_SETTINGS).map(([key, entry]) => ({ path: `limits.${key}`, setting: entry as Setting })),
+  ];
+}

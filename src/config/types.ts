@@ -1,0 +1,76 @@
+// The value types of the settings, as zod schemas. Each one's error message is what the value
+// should have been ("expected …"); load.ts adds where it came from and what it was.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/** The pino levels, least to most verbose, and silent. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(expected: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+}
+
+export const port = integer('a port number (0-65535)', 0, 65535);
+export const positiveInteger = integer('a positive integer', 1);
+export const nonNegativeInteger = integer('a non-negative integer', 0);
+export const unlimitedOrPositive = integer('a non-negative integer (0: unlimited)', 0);
+export const boolean = z.boolean({ error: 'a boolean (true or false)' });
+export const text = z.string({ error: 'a string' }).min(1, { error: 'a non-empty string' });
+export const logLevel = z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` });
+export const nodeId = z.string({ error: 'a string' }).regex(/^[A-Za-z0-9._-]{1,128}$/, { error: '1-128 characters of A-Z a-z 0-9 . _ -' });
+
+/** A string checked by `problem`, which names what was expected or returns undefined. */
+function checked(problem: (value: string) => string | undefined) {
+  return z.string({ error: 'a string' }).superRefine((value, ctx) => {
+    const expected = problem(value);
+    if (expected !== undefined) ctx.addIssue({ code: 'custom', message: expected });
+  });
+}
+
+const DOMAIN_EXPECTED = 'a domain name of lowercase labels (a-z, 0-9, "-") separated by dots, or an IP address (RFC 7622 domainpart)';
+
+/**
+ * RFC 7622 §3.2: the domainpart is a DNS name (an internationalized one in its A-label form here,
+ * so that it compares as bytes), an IPv4 address or a bracketed IPv6 address. Lowercase only: JIDs
+ * are compared after case mapping, and a configured "Example.com" would never match.
+ */
+export function domainProblem(value: string): string | undefined {
+  if (value.startsWith('[') && value.endsWith(']')) return isIP(value.slice(1, -1)) === 6 ? undefined : 'an IPv6 address inside [ ]';
+  if (isIP(value) === 4) return undefined;
+  if (value.length === 0 || value.length > 253) return DOMAIN_EXPECTED;
+  if (value !== value.toLowerCase() && domainProblem(value.toLowerCase()) === undefined) return `a lowercase domain name ("${value.toLowerCase()}")`;
+  const labels = value.split('.');
+  const valid = labels.every((label) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label));
+  // An all-numeric last label would read as a malformed IPv4 address.
+  return valid && !/^\d+$/.test(labels.at(-1) ?? '') ? undefined : DOMAIN_EXPECTED;
+}
+export const domain = checked(domainProblem);
+
+const HOST_PORT = String.raw`(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?`;
+const SINGLE = new RegExp(String.raw`^rediss?://([^@/\s]*@)?${HOST_PORT}(,${HOST_PORT})*(/\d*)?(\?\S*)?$`);
+const SENTINEL = new RegExp(String.raw`^redis-sentinel://([^@/\s]*@)?${HOST_PORT}(,${HOST_PORT})*/[^/?#\s]+$`);
+
+/** Checks the shape cluster/redis/connection.ts accepts, without ever echoing the URL (it may hold a password). */
+export function redisUrlProblem(value: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  if (scheme === undefined) return 'a URL: redis://[user:password@]host[:port][/db], rediss://… or redis-sentinel://…';
+  if (scheme === 'redis' || scheme === 'rediss') return SINGLE.test(value) ? undefined : `a URL of the form ${scheme}://[user:password@]host[:port][,host:port…][/db]`;
+  if (scheme === 'redis-sentinel') return SENTINEL.test(value) ? undefined : 'a URL of the form redis-sentinel://[:password@]host:port[,host:port…]/masterName';
+  return `a URL with the scheme redis, rediss or redis-sentinel (not ${scheme})`;
+}
+export const redisUrl = checked(redisUrlProblem);
+
+export function httpUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return 'an absolute http:// or https:// URL';
+  const { protocol } = new URL(value);
+  return protocol === 'http:' || protocol === 'https:' ? undefined : 'an absolute http:// or https:// URL';
+}
+export const httpUrl = checked(httpUrlProblem);
+
+/** Secrets never appear in messages or in the effective configuration printed. */
+export const REDACTED = '[redacted]';
+
+/** The URL with the password of its userinfo replaced. */
+export function maskUrlPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, `$1:${REDACTED}@`);
+}
