@@ -8,7 +8,8 @@ import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
 import { readPassword } from './cli/password.js';
 import { createLogger } from './log.js';
-import type { openState } from './main.js';
+import { installProcessGuards } from './process-guard.js';
+import type { StateBackend } from './state/backend.js';
 import { VERSION } from './version.js';
 
 // `rookery user list | head -1`: the reader went away, which is no error of ours.
@@ -24,24 +25,26 @@ const program = new Command('rookery')
 
 /** The configuration once loaded, so that a later failure can name the setting to change. */
 let loaded: Config | undefined;
+/** The settings that were given rather than defaulted. */
+const given = new Set<string>();
 
 function config(): Config {
   const file = program.opts<{ config?: string }>().config;
-  loaded = loadConfig(file ? { file } : {});
+  loaded = loadConfig(file ? { file, given } : { given });
   return loaded;
 }
 
 /** Runs an account operation against Redis, or the running node when the store is embedded. */
 async function withAccounts<T>(
-  viaState: (state: Awaited<ReturnType<typeof openState>>, cfg: Config) => Promise<T>,
+  viaState: (state: StateBackend, domain: string) => Promise<T>,
   viaAdmin: (client: AdminClient, cfg: Config) => Promise<T>,
 ): Promise<T> {
   const cfg = config();
   if (cfg.redisUrl === undefined) return viaAdmin(new AdminClient(cfg), cfg);
   const { openState } = await import('./main.js');
-  const state = await openState(cfg);
+  const { state, domain } = await openState(cfg, { domainGiven: given.has('domain') });
   try {
-    return await viaState(state, cfg);
+    return await viaState(state, domain);
   } finally {
     await state.close();
   }
@@ -63,6 +66,8 @@ program
       console.error(`rookery: cannot start: ${failure?.message ?? (error instanceof Error ? error.message : String(error))}`);
       process.exit(failure?.exitCode ?? EXIT_FAILURE);
     });
+    // What escapes every handler is logged and counted; the node ends only when it must (process-guard.ts).
+    installProcessGuards({ log, telemetry: node.telemetry, shutDown: () => node.drain().then(() => node.stop()) });
     const stop = (signal: string): void => {
       log.info({ event: 'stopping', signal });
       // SIGTERM is how Kubernetes ends a pod: hand the clients over first (bounded by the drain timeout).
@@ -100,8 +105,8 @@ user
   .action(async (jid: string, password: string | undefined) => {
     const secret = await readPassword(password);
     const created = await withAccounts(
-      async (state, cfg) => {
-        const bare = accountJid(jid, cfg.domain);
+      async (state, domain) => {
+        const bare = accountJid(jid, domain);
         await createAccount(state, bare, secret);
         return bare;
       },
@@ -116,8 +121,8 @@ user
   .action(async (jid: string, password: string | undefined) => {
     const secret = await readPassword(password);
     const changed = await withAccounts(
-      async (state, cfg) => {
-        const bare = accountJid(jid, cfg.domain);
+      async (state, domain) => {
+        const bare = accountJid(jid, domain);
         await changePassword(state, bare, secret);
         return bare;
       },
@@ -131,8 +136,8 @@ user
   .description('delete an account and everything stored for it')
   .action(async (jid: string) => {
     const deleted = await withAccounts(
-      async (state, cfg) => {
-        const bare = accountJid(jid, cfg.domain);
+      async (state, domain) => {
+        const bare = accountJid(jid, domain);
         await deleteAccount(state, bare);
         return bare;
       },

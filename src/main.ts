@@ -14,7 +14,7 @@ import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
 import { withNodeCaches } from './state/cached/index.js';
 import { createMemoryBackend } from './state/memory/index.js';
-import { createRedisBackend } from '../cluster/redis/index.js';
+import { openDeployment } from '../cluster/redis/index.js';
 
 export interface RunningNode {
   server: RookeryServer;
@@ -31,14 +31,21 @@ export interface RunningNode {
 }
 
 /** The state backend alone (for the CLI's account commands). */
-export async function openState(config: Config): Promise<StateBackend> {
-  if (config.redisUrl === undefined) return createMemoryBackend();
-  return createRedisBackend({
+/**
+ * The Redis state alone (for the CLI's account commands), checked against the prefix's deployment
+ * record. `domainGiven`: the domain was configured rather than defaulted; if not, the recorded
+ * one is adopted, so the CLI never creates accounts on a domain the cluster does not serve.
+ */
+export async function openState(config: Config, options: { domainGiven: boolean }): Promise<{ state: StateBackend; domain: string }> {
+  if (config.redisUrl === undefined) throw new Error('openState: the embedded store lives inside the running node (use its admin API)');
+  const { state, deployment } = await openDeployment({
     url: config.redisUrl,
     prefix: config.redisPrefix,
     cluster: config.redisCluster,
     ...(config.redisPassword !== undefined ? { password: config.redisPassword } : {}),
+    deployment: { domain: options.domainGiven ? config.domain : undefined, record: options.domainGiven },
   });
+  return { state, domain: deployment?.domains[0] ?? config.domain };
 }
 
 export async function startNode(config: Config, log: Logger): Promise<RunningNode> {

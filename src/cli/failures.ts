@@ -34,6 +34,10 @@ export function describeFailure(error: unknown, config: Config | undefined): Fai
   if (typeof code !== 'string') return undefined;
   if (syscall === 'listen') return listenFailure(code, String(address), Number(port), config);
   // cluster/redis/errors.ts: RedisStateError; its message never holds the password.
+  if (code === 'ROOKERY_REDIS_NO_DEPLOYMENT' || code === 'ROOKERY_REDIS_DEPLOYMENT_MISMATCH') {
+    // The message already names the setting to change.
+    return { message: error.message, code, exitCode: EXIT_FAILURE };
+  }
   if (code.startsWith('ROOKERY_REDIS_')) {
     const fix = code === 'ROOKERY_REDIS_VERSION' ? 'upgrade Redis' : 'check ROOKERY_REDIS_URL (and ROOKERY_REDIS_PASSWORD), and that Redis is running';
     return { message: `${error.message}: ${fix}`, code, exitCode: EXIT_FAILURE };

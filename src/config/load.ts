@@ -17,6 +17,8 @@ export interface LoadOptions {
   env?: Env;
   /** false: leave the TLS files unread (checking a pod's environment without the volumes it mounts). */
   checkFiles?: boolean;
+  /** Filled with the paths of the settings that were given (not defaults): the CLI asks whether `domain` was. */
+  given?: Set<string>;
 }
 
 /** Reads the YAML file (if any), applies the environment, validates. Throws ConfigError. */
@@ -30,6 +32,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     setPath(merged, path, value);
     sources.set(path, { where: variable, raw: env[variable] as string });
   }
+  for (const path of sources.keys()) options.given?.add(path);
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError('ROOKERY_CONFIG_INVALID', describeIssue(result.error.issues[0], merged, sources, file));
   if (options.checkFiles !== false) checkTlsFiles(result.data, sources);

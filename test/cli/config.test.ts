@@ -105,7 +105,8 @@ describe('check-config and --version', () => {
 describe('account commands on Redis', () => {
   const redisUrl = inject('redisUrl');
   const prefix = `clicfg${randomBytes(3).toString('hex')}`;
-  const env = { ROOKERY_REDIS_URL: redisUrl, ROOKERY_REDIS_PREFIX: prefix };
+  // The domain is given: no node has written this prefix's deployment record yet.
+  const env = { ROOKERY_REDIS_URL: redisUrl, ROOKERY_REDIS_PREFIX: prefix, ROOKERY_DOMAIN: 'localhost' };
 
   afterAll(async () => {
     const client = await connectRedis(redisUrl);
@@ -130,6 +131,21 @@ describe('account commands on Redis', () => {
     const changed = await rookery(['user', 'passwd', 'grace'], env, { input: 'changed\n' });
     expect(changed.code).toBe(0);
     expect(await passwordWorks('grace@localhost', 'changed')).toBe(true);
+  });
+
+  it('adopts the domain the prefix serves when none is given, and refuses another one', async () => {
+    const adopted = await rookery(['user', 'add', 'ivan', 'pw'], { ROOKERY_REDIS_URL: redisUrl, ROOKERY_REDIS_PREFIX: prefix });
+    expect([adopted.code, adopted.stdout]).toEqual([0, 'created ivan@localhost\n']);
+    const other = await rookery(['user', 'list'], { ...env, ROOKERY_DOMAIN: 'example.com' });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('serves localhost, not example.com: set ROOKERY_DOMAIN=localhost');
+  });
+
+  it('names ROOKERY_REDIS_PREFIX instead of listing nothing when the prefix holds no deployment', async () => {
+    const run = await rookery(['user', 'list'], { ROOKERY_REDIS_URL: redisUrl, ROOKERY_REDIS_PREFIX: `${prefix}typo` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no Rookery deployment under the Redis key prefix');
+    expect(run.stderr).toContain('ROOKERY_REDIS_PREFIX');
   });
 
   it('refuses an empty password read from stdin', async () => {
