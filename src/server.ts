@@ -1,12 +1,14 @@
 // A running Rookery node: the client listeners (5222 with STARTTLS, 5223 direct TLS per
 // XEP-0368) over a Host with its feature modules loaded.
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer } from 'node:tls';
 import { AuthThrottle } from './c2s/auth-throttle.js';
 import { Connection } from './c2s/connection.js';
 import { ConnectionGate, refuse } from './c2s/connection-gate.js';
+import { proxiedListener } from './c2s/proxied-listener.js';
 import { loadTls, type TlsMaterial } from './c2s/tls.js';
 import type { Config } from './config.js';
+import { LOOPBACK, Networks } from './config/networks.js';
 import { Host } from './core/host.js';
 import { ModuleManager } from './core/module.js';
 import type { Logger } from './log.js';
@@ -22,7 +24,7 @@ export class RookeryServer {
   readonly modules: ModuleManager;
   readonly connections = new Set<Connection>();
   private plain: NetServer | undefined;
-  private direct: TlsServer | undefined;
+  private direct: NetServer | undefined;
   private tls: TlsMaterial | undefined;
   private closing: Promise<void> | undefined;
   /** Set once drain() started: readiness reports false. */
@@ -52,10 +54,12 @@ export class RookeryServer {
       throttle,
       onClose: (connection: Connection) => this.connections.delete(connection),
     };
-    const gate = new ConnectionGate(this.config.limits);
-    const accept = (socket: Socket, directTls: boolean): void => {
+    const trusted = new Networks(this.config.trustedProxies);
+    // Loopback is this machine (health checks, tests); trusted proxies carry many clients' connections.
+    const gate = new ConnectionGate(this.config.limits, { exempt: (address) => LOOPBACK.has(address) || trusted.has(address) });
+    const accept = (socket: Socket, directTls: boolean, clientAddress = socket.remoteAddress): void => {
       socket.setNoDelay(true);
-      const refusal = gate.admit(socket.remoteAddress, this.connections.size);
+      const refusal = gate.admit(clientAddress, this.connections.size);
       if (refusal) {
         this.host.telemetry.limitEnforced(refusal.limit);
         this.host.telemetry.streamError(refusal.error.condition);
@@ -63,12 +67,27 @@ export class RookeryServer {
         refuse(socket, this.config.domain, refusal.error);
         return;
       }
-      this.connections.add(new Connection(ctx, socket, directTls));
+      this.connections.add(new Connection(ctx, socket, directTls, clientAddress));
     };
-    this.plain = createServer((socket) => accept(socket, false));
-    // tls.createServer ignores `secureContext`: the key and certificate must be given directly.
-    this.direct = createTlsServer({ key: this.tls.key, cert: this.tls.cert, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, (socket) => accept(socket, true));
-    this.direct.on('tlsClientError', (error) => this.log.debug({ event: 'tls_client_error', err: error.message }));
+    const proxied = (tls: boolean): NetServer =>
+      proxiedListener({
+        trusted,
+        ...(tls && this.tls ? { tls: { secureContext: this.tls.context, ALPNProtocols: ['xmpp-client'] } } : {}),
+        accept: (socket, clientAddress) => accept(socket, tls, clientAddress),
+        refused: (reason, peer, detail) => {
+          this.host.telemetry.limitEnforced(reason);
+          this.log.warn({ event: 'proxy_refused', reason, peer, detail }, 'a connection on a PROXY protocol port was closed');
+        },
+      });
+    this.plain = this.config.c2sProxyProtocol ? proxied(false) : createServer((socket) => accept(socket, false));
+    if (this.config.c2sTlsProxyProtocol) {
+      this.direct = proxied(true);
+    } else {
+      // tls.createServer ignores `secureContext`: the key and certificate must be given directly.
+      const direct = createTlsServer({ key: this.tls.key, cert: this.tls.cert, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-client'] }, (socket) => accept(socket, true));
+      direct.on('tlsClientError', (error) => this.log.debug({ event: 'tls_client_error', err: error.message }));
+      this.direct = direct;
+    }
     await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
     this.log.info({ event: 'listening', ...this.ports(), domain: this.config.domain, backend: this.state.kind });

@@ -28,10 +28,13 @@ const REFUSAL_LINGER_MS = 1_000;
 export class ConnectionGate {
   private readonly addresses: AddressBuckets | undefined;
 
+  private readonly exempt: (address: string) => boolean;
+
   constructor(
     private readonly limits: GateLimits,
-    options: { maxAddresses?: number; now?: Clock } = {},
+    options: { maxAddresses?: number; now?: Clock; exempt?: (address: string) => boolean } = {},
   ) {
+    this.exempt = options.exempt ?? (() => false);
     this.addresses =
       limits.addressConnectionsPerMinute > 0
         ? new AddressBuckets(limits.addressConnectionsPerMinute / 60, limits.addressConnectionBurst, options.maxAddresses ?? MAX_ADDRESSES, options.now ?? monotonicMs)
@@ -43,7 +46,7 @@ export class ConnectionGate {
     if (this.limits.maxConnections > 0 && open >= this.limits.maxConnections) {
       return { limit: 'c2s_connection_cap', error: new StreamError('resource-constraint', 'This server is at its connection limit; try again later') };
     }
-    if (this.addresses && !this.addresses.take(addressKey(address ?? 'unknown'))) {
+    if (this.addresses && !(address !== undefined && this.exempt(address)) && !this.addresses.take(addressKey(address ?? 'unknown'))) {
       return { limit: 'c2s_connection_rate', error: new StreamError('policy-violation', 'Too many connections from your address; try again later') };
     }
     return undefined;

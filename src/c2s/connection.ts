@@ -94,6 +94,8 @@ export class Connection implements Conn, StreamConnection {
     readonly ctx: ConnectionContext,
     socket: Socket,
     directTls: boolean,
+    /** The client's address when a trusted proxy named it (PROXY protocol); else the socket's peer. */
+    private readonly clientAddress?: string,
   ) {
     this.socket = socket;
     this.transport = directTls ? 'directtls' : 'plain';
@@ -122,7 +124,7 @@ export class Connection implements Conn, StreamConnection {
   }
 
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? 'unknown';
+    return this.clientAddress ?? this.socket.remoteAddress ?? 'unknown';
   }
 
   get secure(): boolean {

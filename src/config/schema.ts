@@ -31,6 +31,9 @@ export const SETTINGS = {
   bindAddress: setting({ schema: t.text, type: 'string', default: '0.0.0.0', env: 'ROOKERY_BIND_ADDRESS', description: 'address the client and HTTP ports listen on (an address of this machine)' }),
   c2sPort: setting({ schema: t.port, type: 'integer', default: 5222, env: 'ROOKERY_C2S_PORT', description: 'client port (STARTTLS); `0`: any free port' }),
   c2sTlsPort: setting({ schema: t.port, type: 'integer', default: 5223, env: 'ROOKERY_C2S_TLS_PORT', description: 'client port with direct TLS (XEP-0368)' }),
+  c2sProxyProtocol: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_C2S_PROXY_PROTOCOL', description: 'the client port (STARTTLS) expects a PROXY protocol header (v1 or v2) from a trusted proxy before each stream, so that limits, logs and metrics see the real client address' }),
+  c2sTlsProxyProtocol: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_C2S_TLS_PROXY_PROTOCOL', description: 'the same for the direct TLS client port (the header comes before the TLS handshake)' }),
+  trustedProxies: setting({ schema: optional(t.networkList), type: 'string', default: undefined, env: 'ROOKERY_TRUSTED_PROXIES', description: 'addresses or networks (CIDR), comma-separated, of the proxies in front of the node: the only peers whose PROXY header is accepted, and exempt from the per-address connection rate (as loopback is)' }),
   httpPort: setting({ schema: t.port, type: 'integer', default: 5280, env: 'ROOKERY_HTTP_PORT', description: 'health probes, `/metrics` and the admin API' }),
   httpPublicUrl: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_HTTP_PUBLIC_URL', description: 'the `http(s)://` URL clients reach the HTTP port at, when a proxy stands in front' }),
   dataDir: setting({ schema: t.text, type: 'string', default: './data', env: 'ROOKERY_DATA_DIR', description: 'directory for files the node keeps' }),
@@ -89,8 +92,8 @@ export const LIMIT_SETTINGS = {
   c2sUnauthedBurstBytes: limit('c2sUnauthedBurstBytes', 16_000, 'bytes a client may send at once before authentication'),
   c2sStanzasPerSecond: limit('c2sStanzasPerSecond', 50, 'top-level elements (stanzas and nonzas) a second one client may send', { zeroIsUnlimited: true }),
   c2sStanzaBurst: limit('c2sStanzaBurst', 200, 'top-level elements one client may send at once'),
-  addressConnectionsPerMinute: limit('addressConnectionsPerMinute', 600, 'new connections a minute from one address (IPv6: one /64); past it, refused', { zeroIsUnlimited: true }),
-  addressConnectionBurst: limit('addressConnectionBurst', 100, 'new connections one address may open at once'),
+  addressConnectionsPerMinute: limit('addressConnectionsPerMinute', 6000, 'new connections a minute from one address (IPv6: one /64); past it, refused. Loopback and `trustedProxies` are exempt; behind a proxy, turn on the PROXY protocol so that each client is counted by its own address', { zeroIsUnlimited: true }),
+  addressConnectionBurst: limit('addressConnectionBurst', 2000, 'new connections one address may open at once (a NAT reconnecting its users after a restart)'),
   maxConnections: limit('maxConnections', 50_000, 'client connections one node holds at most; past it, refused', { zeroIsUnlimited: true }),
 };
 
@@ -106,6 +109,9 @@ export const configSchema = z.strictObject({ ...shapeOf(SETTINGS), limits: limit
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     const missing = config.tlsCert === undefined ? 'tlsCert (ROOKERY_TLS_CERT)' : 'tlsKey (ROOKERY_TLS_KEY)';
     ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: `${missing} is not set: tlsCert and tlsKey go together`, params: { sentence: true } });
+  }
+  if ((config.c2sProxyProtocol || config.c2sTlsProxyProtocol) && config.trustedProxies === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: 'trustedProxies (ROOKERY_TRUSTED_PROXIES) is not set: the PROXY protocol needs the addresses of the proxies that may send it', params: { sentence: true } });
   }
   if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {
     ctx.addIssue({ code: 'custom', path: ['nodeDeadAfterMs'], message: `at least twice heartbeatMs (${2 * config.heartbeatMs})` });

@@ -2,6 +2,7 @@
 // should have been ("expected …"); load.ts adds where it came from and what it was.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { networkListProblem } from './networks.js';
 
 /** The pino levels, least to most verbose, and silent. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -66,6 +67,8 @@ export function httpUrlProblem(value: string): string | undefined {
   return protocol === 'http:' || protocol === 'https:' ? undefined : 'an absolute http:// or https:// URL';
 }
 export const httpUrl = checked(httpUrlProblem);
+
+export const networkList = checked(networkListProblem);
 
 /** Secrets never appear in messages or in the effective configuration printed. */
 export const REDACTED = '[redacted]';

@@ -44,6 +44,8 @@ export interface ConnectOptions {
    * server's closing tag or FIN), instead of closing at once like a well-behaved client.
    */
   holdOpen?: boolean;
+  /** Bytes sent first, before the stream or the TLS handshake, as a proxy sends its PROXY protocol header. */
+  proxyHeader?: Buffer | string;
 }
 
 let idCounter = 0;
@@ -83,9 +85,18 @@ export class RawClient {
     const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
     // tls.connect honours allowHalfOpen like net.connect does, though its typings leave it out.
     const halfOpen: { allowHalfOpen: boolean } = { allowHalfOpen: options.holdOpen === true };
-    const socket: Socket = options.directTls
-      ? tlsConnect({ port: options.port, host, ...local, ...halfOpen, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'], ...options.tls })
-      : netConnect({ port: options.port, host, ...local, ...halfOpen });
+    let socket: Socket;
+    if (options.proxyHeader !== undefined) {
+      const raw = netConnect({ port: options.port, host, ...local, ...halfOpen });
+      await new Promise<void>((resolve, reject) => raw.once('connect', resolve).once('error', reject));
+      raw.write(options.proxyHeader);
+      socket = options.directTls ? tlsConnect({ socket: raw, ...halfOpen, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'], ...options.tls }) : raw;
+      if (!options.directTls) return new RawClient(socket, options.domain ?? 'localhost');
+    } else {
+      socket = options.directTls
+        ? tlsConnect({ port: options.port, host, ...local, ...halfOpen, rejectUnauthorized: false, ALPNProtocols: ['xmpp-client'], ...options.tls })
+        : netConnect({ port: options.port, host, ...local, ...halfOpen });
+    }
     await new Promise<void>((resolve, reject) => {
       socket.once(options.directTls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
