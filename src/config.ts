@@ -45,6 +45,10 @@ export interface Limits {
   addressConnectionBurst: number;
   /** Client connections one node holds at most; past it, new ones are refused. 0: unlimited. */
   maxConnections: number;
+  /** Connections the HTTP port (probes, metrics, admin API) holds at most; past it, new ones are closed. */
+  httpMaxConnections: number;
+  /** Time an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders). */
+  httpRequestTimeoutMs: number;
 }
 
 /** Limits where 0 means "unlimited"; every other one must be positive. */
@@ -87,8 +91,10 @@ export interface Config {
   allowPlaintextAuth: boolean;
   /** XEP-0077 in-band registration. */
   allowRegistration: boolean;
-  /** Token for the admin API; without one it answers loopback clients only. */
+  /** Bearer token of the admin API; without one, a node uses (or creates) `<dataDir>/admin-token`. */
   adminToken: string | undefined;
+  /** Where a node keeps its files (the generated admin token). */
+  dataDir: string;
   logLevel: string;
   limits: Limits;
 }
@@ -116,6 +122,8 @@ export const DEFAULT_LIMITS: Limits = {
   addressConnectionsPerMinute: 600,
   addressConnectionBurst: 100,
   maxConnections: 50_000,
+  httpMaxConnections: 1_024,
+  httpRequestTimeoutMs: 5_000,
 };
 
 export function defaultConfig(): Config {
@@ -141,6 +149,7 @@ export function defaultConfig(): Config {
     allowPlaintextAuth: false,
     allowRegistration: false,
     adminToken: undefined,
+    dataDir: './data',
     logLevel: 'info',
     limits: { ...DEFAULT_LIMITS },
   };
@@ -220,6 +229,7 @@ function applyEnv(config: Config, env: Env): void {
   config.allowPlaintextAuth = bool('ROOKERY_ALLOW_PLAINTEXT_AUTH') ?? config.allowPlaintextAuth;
   config.allowRegistration = bool('ROOKERY_ALLOW_REGISTRATION') ?? config.allowRegistration;
   config.adminToken = text('ROOKERY_ADMIN_TOKEN') ?? config.adminToken;
+  config.dataDir = text('ROOKERY_DATA_DIR') ?? config.dataDir;
   config.logLevel = text('ROOKERY_LOG_LEVEL') ?? config.logLevel;
   config.limits.maxStanzaBytes = int('ROOKERY_MAX_STANZA_BYTES') ?? config.limits.maxStanzaBytes;
   config.limits.offlineMessages = int('ROOKERY_OFFLINE_LIMIT') ?? config.limits.offlineMessages;
