@@ -83,6 +83,8 @@ export interface Sending {
   /** Written one after the other, `pauseMs` apart (a slow sender). */
   chunks: Buffer[];
   pauseMs?: number;
+  /** Half-close after the last chunk. */
+  end?: boolean;
   /** Stop reading after this many responses (keep-alive would otherwise leave the socket open). */
   responses?: number;
   /** Give up waiting after this long. */
@@ -101,6 +103,8 @@ export function exchange(port: number, sending: Sending): Promise<Exchange> {
     const finish = (closed: boolean, hung: boolean): void => {
       if (settled) return;
       settled = true;
+      // A HEAD answer announces a body it does not send: at the close, a complete head counts.
+      if (closed) statuses = parseResponses(received, true);
       clearTimeout(timer);
       socket.destroy();
       resolve({ statuses, closed, hung, elapsedMs: Date.now() - started });
@@ -113,7 +117,7 @@ export function exchange(port: number, sending: Sending): Promise<Exchange> {
     });
     socket.on('error', () => finish(true, false));
     socket.on('close', () => finish(true, false));
-    socket.on('connect', () => void write(socket, sending.chunks, sending.pauseMs ?? 0, () => settled));
+    socket.on('connect', () => void write(socket, sending.chunks, sending.pauseMs ?? 0, () => settled).then(() => sending.end && !socket.destroyed && socket.end()));
   });
 }
 
@@ -127,7 +131,7 @@ async function write(socket: ReturnType<typeof connect>, chunks: Buffer[], pause
 }
 
 /** The status of each complete response in `bytes` (fastify and node always send Content-Length). */
-export function parseResponses(bytes: Buffer): number[] {
+export function parseResponses(bytes: Buffer, atClose = false): number[] {
   const statuses: number[] = [];
   let offset = 0;
   for (;;) {
@@ -137,7 +141,7 @@ export function parseResponses(bytes: Buffer): number[] {
     const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
     if (!status) return statuses;
     const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    if (end + 4 + length > bytes.length) return statuses;
+    if (end + 4 + length > bytes.length) return atClose ? [...statuses, Number(status[1])] : statuses;
     statuses.push(Number(status[1]));
     offset = end + 4 + length;
   }
