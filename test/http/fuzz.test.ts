@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { tokenPath } from '../../src/admin/token.js';
 import { FUZZ_SEED, runs } from '../fuzz/options.js';
 import {
-  badAuth, badEscapes, badJson, badMethods, type Case, type CaseClass, garbage, hugeBodies, hugeHeaders, legitimate, nulBytes, raw, type RawCase,
+  badAuth, badEscapes, badJson, badMethods, type Case, type CaseClass, garbage, hugeBodies, hugeHeaders, legitimate, nulBytes, overRawSocket, raw, type RawCase,
   slowSenders, smuggling, traversals, truncatedBodies, wrongContentTypes,
 } from './hostile-inputs.js';
 import { exchange, type HttpNode, startHttpNode } from './support.js';
@@ -20,9 +20,12 @@ const CUT_OFF_MS = REQUEST_TIMEOUT_MS + 3_000;
 const MAX_CONNECTIONS = 256;
 const CONCURRENCY = 24;
 const BURST = runs(600);
+/** One request in this many of the fetch-shaped classes goes through fetch, the others over a raw socket. */
+const FETCH_EVERY = 4;
 
 interface Tally {
   requests: number;
+  viaFetch: number;
   statuses: Map<number, number>;
   /** Closed by the server (or reset) without an answer. */
   unanswered: number;
@@ -56,10 +59,11 @@ let node: HttpNode;
 let token: string;
 const tallies = new Map<CaseClass, Tally>();
 
-function record(kind: CaseClass, statuses: number[], unanswered: boolean, hung: boolean, elapsedMs: number): void {
-  const tally = tallies.get(kind) ?? { requests: 0, statuses: new Map(), unanswered: 0, hung: 0, slowestMs: 0 };
-  tallies.set(kind, tally);
+function record(test: Case, statuses: number[], unanswered: boolean, hung: boolean, elapsedMs: number): void {
+  const tally = tallies.get(test.kind) ?? { requests: 0, viaFetch: 0, statuses: new Map(), unanswered: 0, hung: 0, slowestMs: 0 };
+  tallies.set(test.kind, tally);
   tally.requests++;
+  if (test.via === 'fetch') tally.viaFetch++;
   for (const status of statuses) tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
   if (statuses.length === 0 && unanswered) tally.unanswered++;
   if (hung) tally.hung++;
@@ -69,17 +73,17 @@ function record(kind: CaseClass, statuses: number[], unanswered: boolean, hung: 
 async function run(test: Case): Promise<void> {
   if (test.via === 'raw') {
     const answer = await exchange(node.port, { ...test, waitMs: CUT_OFF_MS });
-    record(test.kind, answer.statuses, answer.closed, answer.hung, answer.elapsedMs);
+    record(test, answer.statuses, answer.closed, answer.hung, answer.elapsedMs);
     return;
   }
   const started = Date.now();
   try {
     const response = await fetch(node.url(test.path), { method: test.method, headers: test.headers, signal: AbortSignal.timeout(CUT_OFF_MS), ...(test.body !== undefined ? { body: test.body } : {}) });
     await response.arrayBuffer();
-    record(test.kind, [response.status], false, false, Date.now() - started);
+    record(test, [response.status], false, false, Date.now() - started);
   } catch (error) {
     const timedOut = (error as Error).name === 'TimeoutError';
-    record(test.kind, [], !timedOut, timedOut, Date.now() - started);
+    record(test, [], !timedOut, timedOut, Date.now() - started);
   }
 }
 
@@ -93,23 +97,24 @@ async function pool(cases: Case[], concurrency: number): Promise<void> {
 
 /** Interleaves the classes, so hostile and legitimate requests share the node at the same time. */
 function interleave(groups: Case[][]): Case[] {
+  const routed = groups.map((group) => group.map((test, i) => (test.via === 'fetch' && i % FETCH_EVERY !== 0 ? overRawSocket(test) : test)));
   const mixed: Case[] = [];
-  const longest = Math.max(...groups.map((group) => group.length));
-  for (let i = 0; i < longest; i++) for (const group of groups) if (i < group.length) mixed.push(group[i] as Case);
+  const longest = Math.max(...routed.map((group) => group.length));
+  for (let i = 0; i < longest; i++) for (const group of routed) if (i < group.length) mixed.push(group[i] as Case);
   return mixed;
 }
 
 function table(): string {
   const rows = [...tallies].map(([kind, t]) => {
     const answers = [...t.statuses].sort(([a], [b]) => a - b).map(([status, n]) => `${status} ×${n}`).join(', ');
-    return `| ${kind} | ${t.requests} | ${answers || '—'} | ${t.unanswered} | ${t.hung} | ${t.slowestMs} |`;
+    return `| ${kind} | ${t.requests} | ${t.viaFetch} | ${answers || '—'} | ${t.unanswered} | ${t.hung} | ${t.slowestMs} |`;
   });
   const total = [...tallies.values()].reduce((sum, t) => sum + t.requests, 0);
   return [
-    '| class | requests | answers (status ×count) | closed without answer | held open | slowest (ms) |',
-    '|---|---|---|---|---|---|',
+    '| class | requests | of them by fetch | answers (status ×count) | closed without answer | held open | slowest (ms) |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
-    `| **total** | **${total}** | | | | |`,
+    `| **total** | **${total}** | | | | | |`,
   ].join('\n');
 }
 
@@ -148,8 +153,13 @@ describe('a node under more than 10,000 hostile HTTP requests', () => {
     console.info(`HTTP fuzz: ${mixed.length} inputs drawn in ${Date.now() - started} ms`);
     // The slow senders hold their connections while everything else goes on.
     await Promise.all([pool(slowSenders(runs(60), seed(13), token), 60), pool(mixed, CONCURRENCY)]);
-    // Then more connections at once than the cap: each is answered, or closed at once.
-    await pool(Array.from({ length: BURST }, (): RawCase => ({ ...raw('parallel connections', 'GET', '/healthz') })), BURST);
+    // Then more connections at once than the cap, each sending its request in two halves so that
+    // they overlap: each is answered, or closed at once.
+    const halves = (test: RawCase): RawCase => {
+      const [whole] = test.chunks as [Buffer];
+      return { ...test, chunks: [whole.subarray(0, 10), whole.subarray(10)], pauseMs: 300 };
+    };
+    await pool(Array.from({ length: BURST }, () => halves(raw('parallel connections', 'GET', '/healthz'))), BURST);
 
     const total = [...tallies.values()].reduce((sum, t) => sum + t.requests, 0);
     console.info(`HTTP fuzz: ${total} requests in ${Date.now() - started} ms`);
