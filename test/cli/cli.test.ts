@@ -120,6 +120,18 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
     expect(after.stdout.split('\n')).not.toContain('frank@localhost');
   });
 
+  it.runIf(store === 'memory')('is refused by the node without its admin token, and says where the token is looked for', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'rookery-cli-other-'));
+    try {
+      const run = await rookery(['user', 'list'], { ...env, ROOKERY_DATA_DIR: elsewhere });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('refused the admin request (401)');
+      expect(run.stderr).toContain(join(elsewhere, 'admin-token'));
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('rejects an account on another domain', async () => {
     const run = await rookery(['user', 'add', 'x@elsewhere.example', 'pw'], env);
     expect(run.code).toBe(1);
