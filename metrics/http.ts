@@ -35,6 +35,7 @@ const MAX_PARAM_LENGTH = 3 * 3 * 1023;
 export class HttpListener {
   private readonly routes: HttpRoute[] = [];
   private app: FastifyInstance | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -54,10 +55,10 @@ export class HttpListener {
     return typeof bound === 'object' && bound ? bound.port : port;
   }
 
-  async close(): Promise<void> {
-    const app = this.app;
-    this.app = undefined;
-    await app?.close();
+  /** Idempotent: every call gets the first one's promise. */
+  close(): Promise<void> {
+    this.closing ??= this.app?.close() ?? Promise.resolve();
+    return this.closing;
   }
 
   private build(): FastifyInstance {

@@ -49,6 +49,7 @@ describe('the bearer token', () => {
     expect((await request('GET', '/admin/users')).status).toBe(401);
     expect((await request('GET', '/admin/users', { authorization: `Bearer ${token}x` })).status).toBe(401);
     expect((await request('GET', '/admin/users', { authorization: token })).status).toBe(401);
+    expect((await request('HEAD', '/admin/users')).status).toBe(401);
     expect((await request('POST', '/admin/users', json, JSON.stringify({ jid: 'mallory', password: 'pw' }))).status).toBe(401);
     expect(await users()).not.toContain('mallory@localhost');
   });
