@@ -65,6 +65,7 @@ export interface Catalogue {
   readonly smHibernating: Gauge;
   readonly jobs: Counter<'job_name' | 'outcome'>;
   readonly limitsEnforced: Counter<'limit'>;
+  readonly httpResponses: Counter<'route' | 'status'>;
   readonly stateRestores: Counter;
   readonly sessionsReasserted: Counter<'outcome'>;
   readonly pendingEnvelopes: Gauge;
@@ -269,6 +270,12 @@ function defineMetrics(registry: Registry): Catalogue {
       name: `${PREFIX}limits_enforced_total`,
       help: 'Times a configured limit was enforced, by limit.',
       labelNames: ['limit'],
+      registers,
+    }),
+    httpResponses: new Counter({
+      name: `${PREFIX}http_responses_total`,
+      help: 'Answers on the HTTP port, by route pattern (unmatched: no route; unparsed: not HTTP the parser accepts) and status code.',
+      labelNames: ['route', 'status'],
       registers,
     }),
     stateRestores: new Counter({

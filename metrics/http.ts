@@ -4,6 +4,7 @@
 // Nothing a client sends ends the process: malformed requests answer 4xx, a handler that throws
 // answers 500 and is logged.
 import { createServer, type Server, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { HttpMethod, HttpReply, HttpRequestHead, HttpRoute } from '../src/http.js';
 import type { Logger } from '../src/log.js';
@@ -29,6 +30,9 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxConnections: 1_024,
 };
 
+/** Told of every answer: the route pattern (or `unmatched`, or `unparsed` for what the HTTP parser refused) and the status. */
+export type ResponseObserver = (route: string, status: number) => void;
+
 /** A JID is at most 3 × 1023 bytes (RFC 7622 §3.1), percent-encoded up to three times that. */
 const MAX_PARAM_LENGTH = 3 * 3 * 1023;
 
@@ -40,6 +44,7 @@ export class HttpListener {
   constructor(
     private readonly log: Logger,
     private readonly limits: HttpLimits = DEFAULT_HTTP_LIMITS,
+    private readonly observe: ResponseObserver = () => {},
   ) {}
 
   /** Before listen(). */
@@ -62,18 +67,24 @@ export class HttpListener {
   }
 
   private build(): FastifyInstance {
-    const { limits, log } = this;
+    const { limits, log, observe } = this;
     const app = Fastify({
       logger: false,
       bodyLimit: limits.maxBodyBytes,
       forceCloseConnections: true,
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       serverFactory: (handler) => nodeServer(limits, handler),
+      clientErrorHandler: (error, socket) => refuseUnparsed(error, socket, observe),
       // Bad percent escapes and the like, found by the router before any route runs.
-      frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => void send(reply, clientError(400, error)),
+      // fastify runs no onResponse hook for these: they are counted here.
+      frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+        observe('unmatched', 400);
+        void send(reply, clientError(400, error));
+      },
     });
     // JSON only: fastify's text/plain parser would let a cross-site "simple" request in.
     app.removeContentTypeParser('text/plain');
+    app.addHook('onResponse', async (request, reply) => observe(request.routeOptions.url ?? 'unmatched', reply.statusCode));
     app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ error: 'not-found' }));
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const status = error.statusCode ?? 500;
@@ -114,8 +125,27 @@ function nodeServer(limits: HttpLimits, handler: Parameters<typeof createServer>
 
 /** `{"error":"payload-too-large","code":"FST_ERR_CTP_BODY_TOO_LARGE"}`: no echo of what the client sent. */
 function clientError(status: number, error: FastifyError): HttpReply {
-  const name = (STATUS_CODES[status] ?? 'Bad Request').toLowerCase().replace(/[^a-z]+/g, '-');
-  return { status, body: { error: name, code: error.code } };
+  return { status, body: { error: statusName(status), code: error.code } };
+}
+
+/** 413 → `payload-too-large`. */
+function statusName(status: number): string {
+  return (STATUS_CODES[status] ?? 'Bad Request').toLowerCase().replace(/[^a-z]+/g, '-');
+}
+
+/**
+ * What the HTTP parser refused (malformed, headers too large, too slow): fastify's default answer,
+ * counted. The connection cannot be trusted to be in step any more, so it is closed.
+ */
+function refuseUnparsed(error: Error & { code?: string }, socket: Socket, observe: ResponseObserver): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  observe('unparsed', status);
+  if (socket.writable) {
+    const body = JSON.stringify({ error: statusName(status), code: error.code });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 function head(request: FastifyRequest): HttpRequestHead {

@@ -120,7 +120,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     ...DEFAULT_HTTP_LIMITS,
     maxConnections: config.limits.httpMaxConnections,
     requestTimeoutMs: config.limits.httpRequestTimeoutMs,
-  });
+  }, (route, status) => telemetry.httpResponse(route, status));
   http.route({ method: 'GET', path: '/healthz', handler: livenessHandler() });
   http.route({ method: 'GET', path: '/readyz', handler: readinessHandler(readiness) });
   http.route({ method: 'GET', path: '/metrics', handler: metricsHandler(telemetry) });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { tokenPath } from '../../src/admin/token.js';
 import { FUZZ_SEED, runs } from '../fuzz/options.js';
+import { parseExposition } from '../metrics/support.js';
 import {
   badAuth, badEscapes, badJson, badMethods, type Case, type CaseClass, garbage, hugeBodies, hugeHeaders, legitimate, nulBytes, overRawSocket, raw, type RawCase,
   slowSenders, smuggling, traversals, truncatedBodies, wrongContentTypes,
@@ -177,6 +178,13 @@ describe('a node under more than 10,000 hostile HTTP requests', () => {
   it('still answers /healthz and /readyz with 200', async () => {
     expect((await fetch(node.url('/healthz'))).status).toBe(200);
     expect((await fetch(node.url('/readyz'))).status).toBe(200);
+  });
+
+  it('counted its answers in rookery_http_responses_total, none of them a 5xx', async () => {
+    const { samples } = parseExposition(await (await fetch(node.url('/metrics'))).text());
+    const answers = samples.filter((sample) => sample.name === 'rookery_http_responses_total');
+    expect(answers.reduce((sum, sample) => sum + sample.value, 0)).toBeGreaterThan(10_000);
+    expect(answers.filter((sample) => Number(sample.labels.status) >= 500)).toEqual([]);
   });
 
   it('still lets an XMPP client log in', async () => {

@@ -12,10 +12,11 @@ const MAX_CONNECTIONS = 20;
 let listener: HttpListener;
 let port: number;
 const logged: Array<Record<string, unknown>> = [];
+const answered: string[] = [];
 
 beforeAll(async () => {
   const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) });
-  listener = new HttpListener(log, { ...DEFAULT_HTTP_LIMITS, requestTimeoutMs: TIMEOUT_MS, maxConnections: MAX_CONNECTIONS });
+  listener = new HttpListener(log, { ...DEFAULT_HTTP_LIMITS, requestTimeoutMs: TIMEOUT_MS, maxConnections: MAX_CONNECTIONS }, (route, status) => answered.push(`${route} ${status}`));
   listener.route({ method: 'GET', path: '/ok', handler: () => ({ status: 200, text: 'ok\n' }) });
   listener.route({ method: 'GET', path: '/throws', handler: () => { throw new Error('handler bug'); } });
   listener.route({ method: 'POST', path: '/echo', handler: (request) => ({ status: 200, body: request.body }) });
@@ -32,6 +33,16 @@ describe('the HTTP listener', () => {
     expect(await answer.json()).toEqual({ error: 'internal-server-error' });
     expect(logged).toContainEqual(expect.objectContaining({ event: 'http_handler_failed', route: '/throws' }));
     expect((await get('/ok')).status).toBe(200);
+  });
+
+  it('tells its observer of every answer by route pattern and status, including what the parser refused', async () => {
+    answered.length = 0;
+    await get('/ok');
+    await get('/nowhere');
+    await get('/ok/%ZZ');
+    await exchange(port, { chunks: [Buffer.from('NOT HTTP\r\n\r\n')], waitMs: 5_000 });
+    // Observed as each response finishes, which may come after the client has read it.
+    await expect.poll(() => [...answered].sort()).toEqual(['/ok 200', 'unmatched 400', 'unmatched 404', 'unparsed 400']);
   });
 
   it('answers headers over 16 KiB with 431', async () => {
