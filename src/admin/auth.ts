@@ -32,7 +32,7 @@ export function ownOrigin(request: HttpRequestHead, port: number): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   const own = [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`];
-  if (request.headers.host !== undefined) own.push(`http://${request.headers.host}`);
+  if (request.headers.host !== undefined) own.push(`http://${request.headers.host.toLowerCase()}`);
   return own.includes(origin.toLowerCase());
 }
 
