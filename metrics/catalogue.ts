@@ -66,6 +66,7 @@ export interface Catalogue {
   readonly jobs: Counter<'job_name' | 'outcome'>;
   readonly limitsEnforced: Counter<'limit'>;
   readonly uncaughtErrors: Counter<'kind'>;
+  readonly httpResponses: Counter<'route' | 'status'>;
   readonly stateRestores: Counter;
   readonly sessionsReasserted: Counter<'outcome'>;
   readonly pendingEnvelopes: Gauge;
@@ -276,6 +277,12 @@ function defineMetrics(registry: Registry): Catalogue {
       name: `${PREFIX}uncaught_errors_total`,
       help: 'Errors that escaped every connection and request handler and reached the process, by kind (exception, rejection). Should stay 0.',
       labelNames: ['kind'],
+      registers,
+    }),
+    httpResponses: new Counter({
+      name: `${PREFIX}http_responses_total`,
+      help: 'Answers on the HTTP port, by route pattern (unmatched: no route; unparsed: not HTTP the parser accepts) and status code.',
+      labelNames: ['route', 'status'],
       registers,
     }),
     stateRestores: new Counter({

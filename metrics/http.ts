@@ -1,80 +1,171 @@
-// The node's HTTP listener (ROOKERY_HTTP_PORT): health probes, and whatever routes the
-// composition root mounts (admin API, metrics).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { HttpHandler, HttpReply } from '../src/http.js';
+// The node's HTTP listener (ROOKERY_HTTP_PORT): the routes the composition root mounts (probes,
+// /metrics, the admin API), served by fastify on a node:http server whose limits bound what one
+// client can make the node hold: header bytes, body bytes, time to send a request, connections.
+// Nothing a client sends ends the process: malformed requests answer 4xx, a handler that throws
+// answers 500 and is logged.
+import { createServer, type Server, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { HttpMethod, HttpReply, HttpRequestHead, HttpRoute } from '../src/http.js';
+import type { Logger } from '../src/log.js';
 
-const MAX_BODY_BYTES = 64 * 1024;
+export interface HttpLimits {
+  /** Bytes of the request line and headers (node's maxHeaderSize); past it, 431. */
+  maxHeaderBytes: number;
+  /** Bytes of a request body; past it, 413. */
+  maxBodyBytes: number;
+  /** Time to send the headers, and the whole request; past it, 408 and the socket is closed (slow senders). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; past it node closes new ones at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxHeaderBytes: 16 * 1024,
+  maxBodyBytes: 64 * 1024,
+  requestTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1_024,
+};
+
+/** Told of every answer: the route pattern (or `unmatched`, or `unparsed` for what the HTTP parser refused) and the status. */
+export type ResponseObserver = (route: string, status: number) => void;
+
+/** A JID is at most 3 × 1023 bytes (RFC 7622 §3.1), percent-encoded up to three times that. */
+const MAX_PARAM_LENGTH = 3 * 3 * 1023;
 
 export class HttpListener {
-  private readonly routes: Array<{ method: string; prefix: string; handler: HttpHandler }> = [];
-  private server: Server | undefined;
+  private readonly routes: HttpRoute[] = [];
+  private app: FastifyInstance | undefined;
+  private closing: Promise<void> | undefined;
 
-  /** Requests whose path equals `prefix` or starts with `prefix/`. */
-  route(method: string, prefix: string, handler: HttpHandler): void {
-    this.routes.push({ method, prefix, handler });
+  constructor(
+    private readonly log: Logger,
+    private readonly limits: HttpLimits = DEFAULT_HTTP_LIMITS,
+    private readonly observe: ResponseObserver = () => {},
+  ) {}
+
+  /** Before listen(). */
+  route(route: HttpRoute): void {
+    this.routes.push(route);
   }
 
   async listen(port: number, address: string): Promise<number> {
-    const server = createServer((request, response) => void this.dispatch(request, response));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, address, () => resolve());
-    });
-    const bound = server.address();
+    const app = this.build();
+    this.app = app;
+    await app.listen({ port, host: address });
+    const bound = app.server.address();
     return typeof bound === 'object' && bound ? bound.port : port;
   }
 
+  /** Idempotent: every call gets the first one's promise. */
   close(): Promise<void> {
-    const server = this.server;
-    if (!server) return Promise.resolve();
-    this.server = undefined;
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
+    this.closing ??= this.app?.close() ?? Promise.resolve();
+    return this.closing;
+  }
+
+  private build(): FastifyInstance {
+    const { limits, log, observe } = this;
+    const app = Fastify({
+      logger: false,
+      bodyLimit: limits.maxBodyBytes,
+      forceCloseConnections: true,
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+      serverFactory: (handler) => nodeServer(limits, handler),
+      clientErrorHandler: (error, socket) => refuseUnparsed(error, socket, observe),
+      // Bad percent escapes and the like, found by the router before any route runs.
+      // fastify runs no onResponse hook for these: they are counted here.
+      frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+        observe('unmatched', 400);
+        void send(reply, clientError(400, error));
+      },
     });
-  }
-
-  private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const method = request.method ?? 'GET';
-    const route = this.routes.find(
-      (candidate) => candidate.method === method && (url.pathname === candidate.prefix || url.pathname.startsWith(`${candidate.prefix}/`)),
-    );
-    if (!route) return send(response, { status: 404, body: { error: 'not-found' } });
-    let body: unknown;
-    try {
-      body = await readJson(request);
-    } catch {
-      return send(response, { status: 400, body: { error: 'bad-request' } });
+    // JSON only: fastify's text/plain parser would let a cross-site "simple" request in.
+    app.removeContentTypeParser('text/plain');
+    app.addHook('onResponse', async (request, reply) => observe(request.routeOptions.url ?? 'unmatched', reply.statusCode));
+    app.setNotFoundHandler((_request, reply) => void reply.code(404).send({ error: 'not-found' }));
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const status = error.statusCode ?? 500;
+      // fastify's own 4xx (body too large, not JSON, bad JSON) are the client's fault; the rest is ours.
+      if (status >= 400 && status < 500) return send(reply, clientError(status, error));
+      log.error({ event: 'http_handler_failed', method: request.method, route: request.routeOptions.url, err: error });
+      return send(reply, { status: 500, body: { error: 'internal-server-error' } });
+    });
+    for (const route of this.routes) {
+      const { guard, handler } = route;
+      app.route({
+        method: route.method,
+        url: route.path,
+        // Before the body is read: a refused client never makes the node buffer one.
+        ...(guard ? { onRequest: async (request: FastifyRequest, reply: FastifyReply) => refuse(reply, guard(head(request))) } : {}),
+        handler: async (request, reply) => send(reply, await handler({ ...head(request), body: request.body })),
+      });
     }
-    const params = url.pathname.slice(route.prefix.length).split('/').filter(Boolean).map(decodeURIComponent);
-    try {
-      send(response, await route.handler({ method, path: url.pathname, params, body, remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers }));
-    } catch {
-      send(response, { status: 500, body: { error: 'internal-server-error' } });
-    }
+    return app;
   }
 }
 
-function send(response: ServerResponse, reply: HttpReply): void {
-  if (reply.text !== undefined) {
-    response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8' });
-    response.end(reply.text);
-    return;
-  }
-  response.writeHead(reply.status, { 'content-type': 'application/json' });
-  response.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
+function nodeServer(limits: HttpLimits, handler: Parameters<typeof createServer>[1]): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.requestTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often node looks for requests past their timeout (its default, 30 s, would let a slow sender stay 30 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.requestTimeoutMs / 5))),
+    },
+    handler,
+  );
+  server.maxConnections = limits.maxConnections;
+  return server;
 }
 
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
+/** `{"error":"payload-too-large","code":"FST_ERR_CTP_BODY_TOO_LARGE"}`: no echo of what the client sent. */
+function clientError(status: number, error: FastifyError): HttpReply {
+  return { status, body: { error: statusName(status), code: error.code } };
+}
+
+/** 413 → `payload-too-large`. */
+function statusName(status: number): string {
+  return (STATUS_CODES[status] ?? 'Bad Request').toLowerCase().replace(/[^a-z]+/g, '-');
+}
+
+/**
+ * What the HTTP parser refused (malformed, headers too large, too slow): fastify's default answer,
+ * counted. The connection cannot be trusted to be in step any more, so it is closed.
+ */
+function refuseUnparsed(error: Error & { code?: string }, socket: Socket, observe: ResponseObserver): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  observe('unparsed', status);
+  if (socket.writable) {
+    const body = JSON.stringify({ error: statusName(status), code: error.code });
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   }
-  if (size === 0) return undefined;
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  socket.destroy();
+}
+
+function head(request: FastifyRequest): HttpRequestHead {
+  return {
+    method: request.method as HttpMethod,
+    path: request.url.split('?', 1)[0] ?? '/',
+    params: request.params as Record<string, string>,
+    remoteAddress: request.socket.remoteAddress ?? '',
+    headers: request.headers,
+  };
+}
+
+/** fastify's way to end a request in an async hook: send, and return the reply. */
+function refuse(reply: FastifyReply, refusal: HttpReply | undefined): FastifyReply | undefined {
+  return refusal ? send(reply, refusal) : undefined;
+}
+
+function send(reply: FastifyReply, answer: HttpReply): FastifyReply {
+  reply.code(answer.status);
+  if (answer.headers) reply.headers(answer.headers);
+  if (answer.text !== undefined) return reply.type(answer.contentType ?? 'text/plain; charset=utf-8').send(answer.text);
+  return reply.type('application/json').send(answer.body === undefined ? '' : JSON.stringify(answer.body));
 }

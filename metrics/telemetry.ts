@@ -65,6 +65,11 @@ export class PrometheusTelemetry implements Telemetry {
     (direction === 'in' ? this.m.changeNoticesReceived : this.m.changeNoticesPublished).inc();
   }
 
+  /** `route` is a route pattern of the listener, `unmatched` or `unparsed`: a fixed set, so not bounded here. */
+  httpResponse(route: string, status: number): void {
+    this.m.httpResponses.inc({ route, status: String(status) });
+  }
+
   limitEnforced(limit: string): void {
     this.m.limitsEnforced.inc({ limit: this.bounded('limit', limit) });
   }

@@ -2,10 +2,12 @@
 // cluster services, the HTTP listener) and wires them to the core.
 import { connectCluster, type ClusterServices } from '../cluster/node.js';
 import { livenessHandler, metricsHandler, readinessHandler, type ReadinessCheck } from '../metrics/health.js';
-import { HttpListener } from '../metrics/http.js';
+import { DEFAULT_HTTP_LIMITS, HttpListener } from '../metrics/http.js';
 import { instrumentBackend } from '../metrics/store.js';
 import { PrometheusTelemetry } from '../metrics/telemetry.js';
-import { adminApi } from './admin/api.js';
+import { adminRoutes } from './admin/api.js';
+import { adminGuard } from './admin/auth.js';
+import { loadOrCreateAdminToken } from './admin/token.js';
 import type { Config } from './config.js';
 import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/cluster.js';
 import { PendingBus } from './core/pending-bus.js';
@@ -122,15 +124,22 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       { name: 'registered', check: async () => (await services.liveNodes()).includes(config.nodeId) },
     );
   }
-  const http = new HttpListener();
-  http.route('GET', '/healthz', livenessHandler());
-  http.route('GET', '/readyz', readinessHandler(readiness));
-  http.route('GET', '/metrics', metricsHandler(telemetry));
-  const admin = adminApi(state, server.host, config.adminToken);
-  for (const method of ['GET', 'POST', 'PUT', 'DELETE']) http.route(method, '/admin', admin);
-  // Probes and metrics must be reachable on the pod address; the admin API itself refuses non-loopback
-  // clients unless a token is configured (admin/api.ts).
-  const httpPort = await http.listen(config.httpPort, config.bindAddress);
+  const http = new HttpListener(log, {
+    ...DEFAULT_HTTP_LIMITS,
+    maxConnections: config.limits.httpMaxConnections,
+    requestTimeoutMs: config.limits.httpRequestTimeoutMs,
+  }, (route, status) => telemetry.httpResponse(route, status));
+  http.route({ method: 'GET', path: '/healthz', handler: livenessHandler() });
+  http.route({ method: 'GET', path: '/readyz', handler: readinessHandler(readiness) });
+  http.route({ method: 'GET', path: '/metrics', handler: metricsHandler(telemetry) });
+  const tokenSource = await loadOrCreateAdminToken(config.adminToken, config.dataDir);
+  if ('failure' in tokenSource) log.error({ event: 'admin_token_unavailable', file: tokenSource.file, reason: tokenSource.failure });
+  else log.info({ event: 'admin_token_ready', origin: tokenSource.origin, ...(tokenSource.file ? { file: tokenSource.file } : {}) });
+  let httpPort = config.httpPort;
+  const guard = adminGuard({ token: 'token' in tokenSource ? tokenSource.token : undefined, port: () => httpPort });
+  for (const route of adminRoutes(state, server.host, guard)) http.route(route);
+  // Probes and metrics must be reachable on the pod address; the admin API needs its token from every address.
+  httpPort = await http.listen(config.httpPort, config.bindAddress);
   log.info({ event: 'http_listening', port: httpPort });
   let stopping: Promise<void> | undefined;
   return {

@@ -1,19 +1,10 @@
 // The admin API on the HTTP port, for `rookery user …` and `rookery sessions` against a node
-// running the embedded store. Without ROOKERY_ADMIN_TOKEN it answers loopback clients only.
-import { timingSafeEqual } from 'node:crypto';
+// running the embedded store. Every route is behind the guard of admin/auth.ts (bearer token,
+// own origin, JSON bodies).
 import type { Host } from '../core/host.js';
-import type { HttpHandler, HttpReply, HttpRequest } from '../http.js';
+import type { HttpGuard, HttpHandler, HttpReply, HttpRoute } from '../http.js';
 import type { StateBackend } from '../state/backend.js';
 import { accountJid, AdminError, changePassword, createAccount, deleteAccount } from './accounts.js';
-
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
-
-export function authorized(request: HttpRequest, token: string | undefined): boolean {
-  if (token === undefined) return LOOPBACK.test(request.remoteAddress);
-  const given = Buffer.from(String(request.headers.authorization ?? ''));
-  const expected = Buffer.from(`Bearer ${token}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 const STATUS: Record<AdminError['failure'], number> = {
   'invalid-jid': 400,
@@ -23,12 +14,49 @@ const STATUS: Record<AdminError['failure'], number> = {
   'not-found': 404,
 };
 
+const BAD_REQUEST: HttpReply = { status: 400, body: { error: 'bad-request' } };
+
 /** GET/POST /admin/users, PUT /admin/users/JID/password, DELETE /admin/users/JID, GET /admin/sessions. */
-export function adminApi(state: StateBackend, host: Host, token: string | undefined): HttpHandler {
+export function adminRoutes(state: StateBackend, host: Host, guard: HttpGuard): HttpRoute[] {
+  const route = (method: HttpRoute['method'], path: string, handler: HttpHandler): HttpRoute => ({ method, path, guard, handler: answeringAdminErrors(handler) });
+  return [
+    route('GET', '/admin/sessions', async () => {
+      const sessions = [];
+      for await (const record of state.sessions.all()) sessions.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
+      return { status: 200, body: sessions };
+    }),
+    route('GET', '/admin/users', async () => {
+      const users = [];
+      for await (const user of state.accounts.list()) users.push(user);
+      return { status: 200, body: users.sort() };
+    }),
+    route('POST', '/admin/users', async (request) => {
+      const jid = stringField(request.body, 'jid');
+      const password = stringField(request.body, 'password');
+      if (jid === undefined || password === undefined) return BAD_REQUEST;
+      const user = accountJid(jid, host.domain);
+      await createAccount(state, user, password);
+      return { status: 201, body: { jid: user } };
+    }),
+    route('PUT', '/admin/users/:jid/password', async (request) => {
+      const password = stringField(request.body, 'password');
+      if (password === undefined) return BAD_REQUEST;
+      const user = accountJid(request.params.jid ?? '', host.domain);
+      await changePassword(state, user, password, host);
+      return { status: 200, body: { jid: user } };
+    }),
+    route('DELETE', '/admin/users/:jid', async (request) => {
+      const user = accountJid(request.params.jid ?? '', host.domain);
+      await deleteAccount(state, user, host);
+      return { status: 200, body: { jid: user } };
+    }),
+  ];
+}
+
+function answeringAdminErrors(handler: HttpHandler): HttpHandler {
   return async (request) => {
-    if (!authorized(request, token)) return { status: 403, body: { error: 'forbidden' } };
     try {
-      return await dispatch(state, host, request);
+      return await handler(request);
     } catch (error) {
       if (error instanceof AdminError) return { status: STATUS[error.failure], body: { error: error.failure, message: error.message } };
       throw error;
@@ -36,36 +64,8 @@ export function adminApi(state: StateBackend, host: Host, token: string | undefi
   };
 }
 
-async function dispatch(state: StateBackend, host: Host, request: HttpRequest): Promise<HttpReply> {
-  const [resource, jid, sub] = request.params;
-  const body = (request.body ?? {}) as { jid?: unknown; password?: unknown };
-  if (resource === 'sessions' && request.method === 'GET') {
-    const sessions = [];
-    for await (const record of state.sessions.all()) sessions.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
-    return { status: 200, body: sessions };
-  }
-  if (resource !== 'users') return { status: 404, body: { error: 'not-found' } };
-  if (request.method === 'GET' && jid === undefined) {
-    const users = [];
-    for await (const user of state.accounts.list()) users.push(user);
-    return { status: 200, body: users.sort() };
-  }
-  if (request.method === 'POST' && jid === undefined) {
-    if (typeof body.jid !== 'string' || typeof body.password !== 'string') return { status: 400, body: { error: 'bad-request' } };
-    const user = accountJid(body.jid, host.domain);
-    await createAccount(state, user, body.password);
-    return { status: 201, body: { jid: user } };
-  }
-  if (jid === undefined) return { status: 404, body: { error: 'not-found' } };
-  const user = accountJid(jid, host.domain);
-  if (request.method === 'PUT' && sub === 'password') {
-    if (typeof body.password !== 'string') return { status: 400, body: { error: 'bad-request' } };
-    await changePassword(state, user, body.password, host);
-    return { status: 200, body: { jid: user } };
-  }
-  if (request.method === 'DELETE' && sub === undefined) {
-    await deleteAccount(state, user, host);
-    return { status: 200, body: { jid: user } };
-  }
-  return { status: 404, body: { error: 'not-found' } };
+function stringField(body: unknown, name: string): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const value = (body as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
 }

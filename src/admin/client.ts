@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import { RookeryError } from '../errors.js';
 import { AdminError, type AdminFailure } from './accounts.js';
+import { readTokenFileSync, tokenPath } from './token.js';
 
 export interface SessionSummary {
   jid: string;
@@ -13,9 +14,12 @@ export interface SessionSummary {
 
 export class AdminClient {
   private readonly base: string;
+  /** ROOKERY_ADMIN_TOKEN, or the one a node with the same data directory generated. */
+  private readonly token: string | undefined;
 
   constructor(private readonly config: Config) {
     this.base = `http://127.0.0.1:${config.httpPort}/admin`;
+    this.token = config.adminToken ?? readTokenFileSync(config.dataDir);
   }
 
   async addUser(jid: string, password: string): Promise<string> {
@@ -44,8 +48,9 @@ export class AdminClient {
       response = await fetch(this.base + path, {
         method,
         headers: {
-          'content-type': 'application/json',
-          ...(this.config.adminToken ? { authorization: `Bearer ${this.config.adminToken}` } : {}),
+          // Only with a body: fastify refuses an empty one that claims to be JSON.
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.token !== undefined ? { authorization: `Bearer ${this.token}` } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
@@ -54,7 +59,10 @@ export class AdminClient {
     }
     const payload = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
     if (response.ok) return payload;
-    if (response.status === 403) throw new RookeryError('ROOKERY_ADMIN_REFUSED', 'the node refused the admin request (set ROOKERY_ADMIN_TOKEN)');
+    if (response.status === 401 || response.status === 403 || response.status === 503) {
+      const where = this.token === undefined ? `no token in ROOKERY_ADMIN_TOKEN or ${tokenPath(this.config.dataDir)}` : 'the token was not accepted';
+      throw new RookeryError('ROOKERY_ADMIN_REFUSED', `the node refused the admin request (${response.status}): ${where}; give the command the node's ROOKERY_ADMIN_TOKEN or ROOKERY_DATA_DIR`);
+    }
     throw new AdminError((payload.error ?? 'not-found') as AdminFailure, payload.message ?? `admin request failed (${response.status})`);
   }
 }

@@ -36,7 +36,7 @@ export const SETTINGS = {
   trustedProxies: setting({ schema: optional(t.networkList), type: 'string', default: undefined, env: 'ROOKERY_TRUSTED_PROXIES', description: 'addresses or networks (CIDR), comma-separated, of the proxies in front of the node: the only peers whose PROXY header is accepted, and exempt from the per-address connection rate (as loopback is)' }),
   httpPort: setting({ schema: t.port, type: 'integer', default: 5280, env: 'ROOKERY_HTTP_PORT', description: 'health probes, `/metrics` and the admin API' }),
   httpPublicUrl: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_HTTP_PUBLIC_URL', description: 'the `http(s)://` URL clients reach the HTTP port at, when a proxy stands in front' }),
-  dataDir: setting({ schema: t.text, type: 'string', default: './data', env: 'ROOKERY_DATA_DIR', description: 'directory for files the node keeps' }),
+  dataDir: setting({ schema: t.text, type: 'string', default: './data', env: 'ROOKERY_DATA_DIR', description: 'where a node keeps its files (the generated admin token)' }),
   redisUrl: setting({ schema: optional(t.redisUrl), type: 'string', default: undefined, env: 'ROOKERY_REDIS_URL', description: '`redis://…`, `rediss://…` or `redis-sentinel://[:password@]host:26379[,host:26379…]/masterName`; unset: the embedded in-process store', secret: true }),
   redisPrefix: setting({ schema: t.text, type: 'string', default: 'rk', env: 'ROOKERY_REDIS_PREFIX', description: 'prefix of every Redis key' }),
   redisPassword: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_REDIS_PASSWORD', description: 'Redis password, when it is not in the URL', secret: true }),
@@ -51,7 +51,7 @@ export const SETTINGS = {
   tlsKey: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TLS_KEY', description: 'PEM private key file of that certificate' }),
   allowPlaintextAuth: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_PLAINTEXT_AUTH', description: '`true` allows SASL without TLS (local tests and benchmarks only)' }),
   allowRegistration: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_REGISTRATION', description: 'XEP-0077 in-band registration' }),
-  adminToken: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_ADMIN_TOKEN', description: 'bearer token for the admin API; unset: it answers loopback clients only', secret: true }),
+  adminToken: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_ADMIN_TOKEN', description: 'bearer token of the admin API, required on every request; unset: the node uses `$ROOKERY_DATA_DIR/admin-token`, creating it (mode 0600) at its first start, and the CLI reads it there', secret: true }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
@@ -95,6 +95,8 @@ export const LIMIT_SETTINGS = {
   addressConnectionsPerMinute: limit('addressConnectionsPerMinute', 6000, 'new connections a minute from one address (IPv6: one /64); past it, refused. Loopback and `trustedProxies` are exempt; behind a proxy, turn on the PROXY protocol so that each client is counted by its own address', { zeroIsUnlimited: true }),
   addressConnectionBurst: limit('addressConnectionBurst', 2000, 'new connections one address may open at once (a NAT reconnecting its users after a restart)'),
   maxConnections: limit('maxConnections', 50_000, 'client connections one node holds at most; past it, refused', { zeroIsUnlimited: true }),
+  httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most; past it, new ones are closed'),
+  httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 
 type Shape<T extends Record<string, Setting>> = { [K in keyof T]: T[K]['schema'] };

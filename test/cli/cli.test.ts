@@ -2,6 +2,9 @@
 // through a running node's admin API, Redis directly.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../support/client.js';
@@ -50,6 +53,8 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
   let node: ChildProcess;
   let env: Record<string, string>;
   let c2sPort: number;
+  // The node generates its admin token there; the command finds it through the same ROOKERY_DATA_DIR.
+  const dataDir = mkdtempSync(join(tmpdir(), 'rookery-cli-'));
 
   beforeAll(async () => {
     c2sPort = await freePort();
@@ -61,6 +66,7 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
       ROOKERY_BIND_ADDRESS: '127.0.0.1',
       ROOKERY_NODE_ID: `cli-${store}`,
       ROOKERY_LOG_LEVEL: 'warn',
+      ROOKERY_DATA_DIR: dataDir,
       ...(store === 'redis' ? { ROOKERY_REDIS_URL: inject('redisUrl'), ROOKERY_REDIS_PREFIX: `cli${randomBytes(3).toString('hex')}` } : {}),
     };
     node = spawn(process.execPath, [BIN, 'start'], { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -71,6 +77,7 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
     const exited = new Promise((resolve) => node.once('exit', resolve));
     node.kill('SIGTERM');
     await exited;
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('adds an account whose password is read from stdin, and the account can log in', async () => {
@@ -111,6 +118,18 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
     expect(deleted.code).toBe(0);
     const after = await rookery(['user', 'list'], env);
     expect(after.stdout.split('\n')).not.toContain('frank@localhost');
+  });
+
+  it.runIf(store === 'memory')('is refused by the node without its admin token, and says where the token is looked for', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'rookery-cli-other-'));
+    try {
+      const run = await rookery(['user', 'list'], { ...env, ROOKERY_DATA_DIR: elsewhere });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('refused the admin request (401)');
+      expect(run.stderr).toContain(join(elsewhere, 'admin-token'));
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('rejects an account on another domain', async () => {

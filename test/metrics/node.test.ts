@@ -27,6 +27,7 @@ const FAMILIES = [
   'rookery_sm_hibernating_sessions',
   'rookery_jobs_total',
   'rookery_limits_enforced_total',
+  'rookery_http_responses_total',
   'rookery_cluster_nodes',
   'rookery_cluster_sessions',
   'rookery_cluster_accounts',
