@@ -450,8 +450,9 @@ export class Connection implements Conn, StreamConnection {
         try {
           await this.handle(element);
         } catch (err) {
-          this.host.log.error({ event: 'stanza_failed', session: this.session.id, name: element.name, id: element.attrs.id, err });
-          this.failed(element);
+          // A StanzaError is an answer a handler chose; anything else is a failure of ours.
+          if (!(err instanceof StanzaError)) this.host.log.error({ event: 'stanza_failed', session: this.session.id, name: element.name, id: element.attrs.id, err });
+          this.failed(element, err instanceof StanzaError ? err : new StanzaError('internal-server-error'));
         }
         if (this.closed) break;
       }
@@ -481,7 +482,7 @@ export class Connection implements Conn, StreamConnection {
   }
 
   /** A stanza whose handling failed is answered, not lost (RFC 6120 §8.3.3.5). */
-  private failed(element: Element): void {
+  private failed(element: Element, error: StanzaError): void {
     if (!isClientStanza(element) || this.session.type !== 'c2s') return;
     const type = stanzaType(element);
     if (type === 'error' || (element.name === 'iq' && type === 'result')) {
@@ -489,7 +490,7 @@ export class Connection implements Conn, StreamConnection {
       return;
     }
     this.host.telemetry.routed('bounced');
-    this.session.send(errorReply(element, new StanzaError('internal-server-error')));
+    this.session.send(errorReply(element, error));
   }
 
   private async handle(element: Element): Promise<void> {

@@ -46,6 +46,12 @@ export class SessionManager {
       throw error;
     }
     const fullJid = `${bare}/${resource}`;
+    // RFC 6120 §7.6.2.1; a bind that replaces one of the account's own resources adds none.
+    const bound = await this.host.state.sessions.resources(bare);
+    if (bound.length >= this.host.config.limits.resourcesPerAccount && !bound.some((record) => record.full_jid === fullJid)) {
+      this.host.telemetry.limitEnforced('resources_per_account');
+      throw new StanzaError('resource-constraint', `An account may have at most ${this.host.config.limits.resourcesPerAccount} resources`, 'wait');
+    }
     let roster;
     try {
       roster = await this.host.state.rosters.load(bare);

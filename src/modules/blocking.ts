@@ -135,6 +135,11 @@ async function block(host: Host, { from, payload, respond }: IqRequest): Promise
   for (const item of roster.items.values()) {
     if (hasFrom(item) && added.some((jid) => covers(jid, item.jid))) await sendUnavailableOf(host, user, item.jid);
   }
+  const limit = host.config.limits.blocklistItems;
+  if (before.size + new Set(added.map((jid) => jid.full)).size > limit) {
+    host.telemetry.limitEnforced('blocklist_items');
+    throw new StanzaError('resource-constraint', `A blocklist holds at most ${limit} JIDs`, 'wait');
+  }
   const { version } = await host.state.blocklists.add(user, jids.map((jid) => jid.full));
   for (const contact of roster.pendingIn.keys()) {
     if (!added.some((jid) => covers(jid, contact))) continue;

@@ -120,7 +120,14 @@ async function onOutbound(host: Host, { session, stanza, to }: OutboundStanza): 
     return true; // subscriptions to oneself are ignored (RFC 6121 §3.1.1)
   }
   if (type !== undefined && SUBSCRIPTION_TYPES.has(type)) {
-    if (to.bare !== user) await outboundSubscription(host, user, to.bare, type as SubscriptionType, stanza);
+    if (to.bare === user) return true;
+    try {
+      await outboundSubscription(host, user, to.bare, type as SubscriptionType, stanza);
+    } catch (error) {
+      // A refusal (a full roster) is the sender's answer; anything else is a failure of ours.
+      if (!(error instanceof StanzaError)) throw error;
+      session.send(errorReply(stanza, error));
+    }
     return true;
   }
   if (type === undefined || type === 'unavailable') {

@@ -4,7 +4,7 @@ import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { parseJid } from '../../xmpp/jid.js';
-import { hasFrom, hasTo, newItem, updateAndPush } from '../roster/rostermanager.js';
+import { assertRosterRoom, hasFrom, hasTo, newItem, updateAndPush } from '../roster/rostermanager.js';
 import { sendPresencesOf, sendUnavailableOf } from './resources.js';
 
 export type SubscriptionType = 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed';
@@ -25,6 +25,8 @@ function withItem(entry: ContactEntry, contact: string, change: (item: RosterIte
 export async function outboundSubscription(host: Host, user: string, contact: string, type: SubscriptionType, stanza: Element): Promise<void> {
   switch (type) {
     case 'subscribe': {
+      const stored = await host.state.rosters.entry(user, contact);
+      if (!stored.item && stored.pendingIn === undefined) await assertRosterRoom(host, user);
       await updateAndPush(host, user, contact, (entry) =>
         hasTo(entry.item) || entry.item?.ask ? undefined : withItem(entry, contact, (item) => ({ ...item, ask: true })),
       );

@@ -6,7 +6,7 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
 import { NS_PREAPPROVAL_FEATURE, NS_ROSTER, NS_ROSTERVER_FEATURE } from '../../xmpp/ns.js';
 import { isElement } from '../../xmpp/stanza.js';
-import { itemElement, newItem, pushItem, rosterPushSource, updateContact } from './rostermanager.js';
+import { assertRosterRoom, itemElement, newItem, pushItem, rosterPushSource, updateContact } from './rostermanager.js';
 
 const MAX_NAME_LENGTH = 1024;
 const MAX_GROUPS = 64;
@@ -83,6 +83,8 @@ export const rosterModule: Module = {
       if (groups.some((group) => group === '')) throw new StanzaError('not-acceptable', 'Empty group name');
       if (groups.length > MAX_GROUPS) throw new StanzaError('not-acceptable', 'Too many groups');
       groups.sort();
+      const stored = await host.state.rosters.entry(user, contact);
+      if (!stored.item && stored.pendingIn === undefined) await assertRosterRoom(host, user);
       // Subscription and ask from the client are ignored (RFC 6121 §2.1.2.5): keep what is stored.
       const change = await updateContact(host, user, contact, (entry) => {
         const current = entry.item ?? newItem(contact);

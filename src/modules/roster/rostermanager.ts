@@ -7,6 +7,7 @@ import type { PushSource } from '../../core/state-push.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { sameEntry } from '../../state/roster-entry.js';
 import { NS_ROSTER } from '../../xmpp/ns.js';
+import { StanzaError } from '../../xmpp/errors.js';
 import { newStanzaId } from '../../xmpp/stanza.js';
 
 const MAX_ATTEMPTS = 16;
@@ -36,6 +37,18 @@ export async function updateContact(
     if (version !== undefined) return { before, after, version };
   }
   throw new Error(`roster of ${user} kept changing under compare-and-set`);
+}
+
+/**
+ * RFC 6121 §2.5.3: a roster has a maximum size; adding past it is refused with not-allowed.
+ * Checked when an item is about to be created: two adds racing may pass it by one each.
+ */
+export async function assertRosterRoom(host: Host, user: string): Promise<void> {
+  const { items, pendingIn } = await host.state.rosters.load(user);
+  if (items.size + pendingIn.size >= host.config.limits.rosterItems) {
+    host.telemetry.limitEnforced('roster_items');
+    throw new StanzaError('not-allowed', `A roster holds at most ${host.config.limits.rosterItems} contacts`);
+  }
 }
 
 /** The <item/> of a roster result or push (RFC 6121 §2.1.2); `approved` is never shown. */
