@@ -5,7 +5,11 @@ export type ErrorCode =
   | 'ROOKERY_CONFIG_UNREADABLE'
   | 'ROOKERY_TLS_UNREADABLE'
   | 'ROOKERY_ADMIN_UNREACHABLE'
-  | 'ROOKERY_ADMIN_REFUSED';
+  | 'ROOKERY_ADMIN_REFUSED'
+  | 'ROOKERY_DATA_DIR_UNUSABLE'
+  | 'ROOKERY_DATA_DIR_NEWER'
+  | 'ROOKERY_DATA_DIR_CORRUPT'
+  | 'ROOKERY_DATA_DIR_IN_USE';
 
 export class RookeryError extends Error {
   constructor(
@@ -17,3 +21,6 @@ export class RookeryError extends Error {
 }
 
 export class ConfigError extends RookeryError {}
+
+/** The data directory of the embedded store cannot be used as it is; nothing in it was changed. */
+export class DataDirError extends RookeryError {}
