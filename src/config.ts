@@ -63,8 +63,10 @@ export interface Config {
   c2sPort: number;
   c2sTlsPort: number;
   httpPort: number;
-  /** Unset: the embedded in-process store. */
+  /** Unset: the embedded store, kept in dataDir. */
   redisUrl: string | undefined;
+  /** Where the embedded store keeps its data (unused with Redis); relative paths are from the working directory. */
+  dataDir: string;
   redisPrefix: string;
   /** Redis password kept out of the URL (e.g. from a Kubernetes Secret). */
   redisPassword: string | undefined;
@@ -127,6 +129,7 @@ export function defaultConfig(): Config {
     c2sTlsPort: 5223,
     httpPort: 5280,
     redisUrl: undefined,
+    dataDir: './data',
     redisPrefix: 'rk',
     redisPassword: undefined,
     redisCluster: false,
@@ -206,6 +209,7 @@ function applyEnv(config: Config, env: Env): void {
   config.c2sTlsPort = int('ROOKERY_C2S_TLS_PORT') ?? config.c2sTlsPort;
   config.httpPort = int('ROOKERY_HTTP_PORT') ?? config.httpPort;
   config.redisUrl = text('ROOKERY_REDIS_URL') ?? config.redisUrl;
+  config.dataDir = text('ROOKERY_DATA_DIR') ?? config.dataDir;
   config.redisPrefix = text('ROOKERY_REDIS_PREFIX') ?? config.redisPrefix;
   config.redisPassword = text('ROOKERY_REDIS_PASSWORD') ?? config.redisPassword;
   config.redisCluster = bool('ROOKERY_REDIS_CLUSTER') ?? config.redisCluster;
@@ -243,6 +247,7 @@ function validate(config: Config): void {
   port('c2sPort', config.c2sPort);
   port('c2sTlsPort', config.c2sTlsPort);
   port('httpPort', config.httpPort);
+  if (typeof config.dataDir !== 'string' || config.dataDir.length === 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', 'dataDir must be a path');
   if (typeof config.domain !== 'string' || config.domain.length === 0) throw new ConfigError('ROOKERY_CONFIG_INVALID', 'domain must be set');
   if (typeof config.nodeId !== 'string' || !/^[A-Za-z0-9._-]{1,128}$/.test(config.nodeId)) {
     throw new ConfigError('ROOKERY_CONFIG_INVALID', 'nodeId must be 1-128 characters of A-Z a-z 0-9 . _ -');

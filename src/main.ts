@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
 import { withNodeCaches } from './state/cached/index.js';
-import { createMemoryBackend } from './state/memory/index.js';
+import { createDurableBackend } from './state/durable/index.js';
 import { createRedisBackend } from '../cluster/redis/index.js';
 
 export interface RunningNode {
@@ -30,9 +30,12 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** The state backend alone (for the CLI's account commands). */
+/**
+ * The state backend alone (for the CLI's account commands). The embedded store is refused while
+ * a node holds its data directory: the CLI then goes through that node's admin API.
+ */
 export async function openState(config: Config): Promise<StateBackend> {
-  if (config.redisUrl === undefined) return createMemoryBackend();
+  if (config.redisUrl === undefined) return createDurableBackend(config.dataDir);
   return createRedisBackend({
     url: config.redisUrl,
     prefix: config.redisPrefix,
@@ -46,7 +49,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   let cluster: ClusterServices | undefined;
   let state: StateBackend;
   if (config.redisUrl === undefined) {
-    state = instrumentBackend(createMemoryBackend(), telemetry.registry);
+    // Accounts, rosters, offline messages and blocklists on disk; sessions in memory (state/durable).
+    state = instrumentBackend(createDurableBackend(config.dataDir), telemetry.registry);
   } else {
     cluster = await connectCluster({
       url: config.redisUrl,

@@ -1,7 +1,10 @@
 // The `rookery` command, run as a real child process, against both stores: the embedded one
-// through a running node's admin API, Redis directly.
+// (in a temporary data directory) through a running node's admin API, Redis directly.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RawClient } from '../support/client.js';
@@ -46,10 +49,11 @@ async function waitReady(port: number): Promise<void> {
   throw new Error('node did not become ready');
 }
 
-describe.each(['memory', 'redis'] as const)('the rookery command on the %s store', (store) => {
+describe.each(['embedded', 'redis'] as const)('the rookery command on the %s store', (store) => {
   let node: ChildProcess;
   let env: Record<string, string>;
   let c2sPort: number;
+  const dataDir = mkdtempSync(join(tmpdir(), 'rookery-cli-'));
 
   beforeAll(async () => {
     c2sPort = await freePort();
@@ -61,6 +65,7 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
       ROOKERY_BIND_ADDRESS: '127.0.0.1',
       ROOKERY_NODE_ID: `cli-${store}`,
       ROOKERY_LOG_LEVEL: 'warn',
+      ROOKERY_DATA_DIR: dataDir,
       ...(store === 'redis' ? { ROOKERY_REDIS_URL: inject('redisUrl'), ROOKERY_REDIS_PREFIX: `cli${randomBytes(3).toString('hex')}` } : {}),
     };
     node = spawn(process.execPath, [BIN, 'start'], { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -71,6 +76,7 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
     const exited = new Promise((resolve) => node.once('exit', resolve));
     node.kill('SIGTERM');
     await exited;
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('adds an account whose password is read from stdin, and the account can log in', async () => {
