@@ -5,6 +5,11 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # Production dependencies only, installed from the lock file.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
+# better-sqlite3 (the embedded store) compiles its addon when its prebuilt binary cannot be
+# downloaded; the toolchain stays in this stage.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
@@ -22,7 +27,11 @@ COPY bin ./bin
 COPY src ./src
 COPY cluster ./cluster
 COPY metrics ./metrics
-# Everything is owned by root and read-only to the process; it writes only to /tmp (tsx's cache).
+# Everything is owned by root and read-only to the process; it writes only to /tmp (tsx's cache)
+# and, without Redis, to the embedded store's data directory (mount a volume there to keep it).
+RUN mkdir -p /var/lib/rookery && chown 10001:10001 /var/lib/rookery
+ENV ROOKERY_DATA_DIR=/var/lib/rookery
+VOLUME ["/var/lib/rookery"]
 USER 10001:10001
 # 5222: client (STARTTLS), 5223: client (direct TLS), 5280: HTTP (health, metrics, admin API).
 EXPOSE 5222 5223 5280
