@@ -1,7 +1,7 @@
 // AccountStore in the durable embedded store: one row per account, credentials as JSON.
 import type { StoredCredentials } from '../../sasl/credentials.js';
 import type { AccountStore } from '../accounts.js';
-import type { Sqlite } from './database.js';
+import { type DataDir, durable } from './database.js';
 
 /** Accounts listed per query: list() never holds a statement open across an await. */
 const PAGE = 500;
@@ -14,7 +14,8 @@ export class DurableAccountStore implements AccountStore {
   private readonly page;
   private readonly total;
 
-  constructor(db: Sqlite) {
+  constructor(private readonly dir: DataDir) {
+    const { db } = dir;
     this.insert = db.prepare<[string, string]>('INSERT INTO account (user, credentials) VALUES (?, ?) ON CONFLICT (user) DO NOTHING');
     this.update = db.prepare<[string, string]>('UPDATE account SET credentials = ? WHERE user = ?');
     this.select = db.prepare<[string], { credentials: string }>('SELECT credentials FROM account WHERE user = ?');
@@ -24,11 +25,13 @@ export class DurableAccountStore implements AccountStore {
   }
 
   async create(user: string, credentials: StoredCredentials): Promise<boolean> {
-    return this.insert.run(user, JSON.stringify(credentials)).changes === 1;
+    const created = this.insert.run(user, JSON.stringify(credentials)).changes === 1;
+    return durable(this.dir, created, created);
   }
 
   async setCredentials(user: string, credentials: StoredCredentials): Promise<boolean> {
-    return this.update.run(JSON.stringify(credentials), user).changes === 1;
+    const updated = this.update.run(JSON.stringify(credentials), user).changes === 1;
+    return durable(this.dir, updated, updated);
   }
 
   async credentials(user: string): Promise<StoredCredentials | undefined> {
@@ -41,7 +44,8 @@ export class DurableAccountStore implements AccountStore {
   }
 
   async delete(user: string): Promise<boolean> {
-    return this.remove.run(user).changes === 1;
+    const deleted = this.remove.run(user).changes === 1;
+    return durable(this.dir, deleted, deleted);
   }
 
   async *list(): AsyncIterable<string> {

@@ -2,7 +2,7 @@
 // Each edit is one transaction that returns the list after it, so a later per-list version
 // (a table bumped in edit()) fits in the same step.
 import type { BlocklistStore } from '../blocklist.js';
-import type { Sqlite } from './database.js';
+import { type DataDir, durable } from './database.js';
 
 export class DurableBlocklistStore implements BlocklistStore {
   private readonly list;
@@ -11,14 +11,15 @@ export class DurableBlocklistStore implements BlocklistStore {
   private readonly removeAll;
   private readonly edit;
 
-  constructor(db: Sqlite) {
+  constructor(private readonly dir: DataDir) {
+    const { db } = dir;
     this.list = db.prepare<[string], { jid: string }>('SELECT jid FROM blocklist WHERE user = ? ORDER BY id');
     this.insert = db.prepare<[string, string]>('INSERT INTO blocklist (user, jid) VALUES (?, ?) ON CONFLICT (user, jid) DO NOTHING');
     this.removeOne = db.prepare<[string, string]>('DELETE FROM blocklist WHERE user = ? AND jid = ?');
     this.removeAll = db.prepare<[string]>('DELETE FROM blocklist WHERE user = ?');
-    this.edit = db.transaction((user: string, change: () => void): string[] => {
-      change();
-      return this.read(user);
+    this.edit = db.transaction((user: string, change: () => number): { changed: boolean; list: string[] } => {
+      const changed = change() > 0;
+      return { changed, list: this.read(user) };
     });
   }
 
@@ -27,20 +28,19 @@ export class DurableBlocklistStore implements BlocklistStore {
   }
 
   async add(user: string, jids: string[]): Promise<string[]> {
-    return this.edit(user, () => {
-      for (const jid of jids) this.insert.run(user, jid);
-    });
+    const { changed, list } = this.edit(user, () => jids.reduce((changes, jid) => changes + this.insert.run(user, jid).changes, 0));
+    return durable(this.dir, changed, list);
   }
 
   async remove(user: string, jids: string[]): Promise<string[]> {
-    return this.edit(user, () => {
-      if (jids.length === 0) this.removeAll.run(user);
-      for (const jid of jids) this.removeOne.run(user, jid);
-    });
+    const { changed, list } = this.edit(user, () =>
+      jids.length === 0 ? this.removeAll.run(user).changes : jids.reduce((changes, jid) => changes + this.removeOne.run(user, jid).changes, 0),
+    );
+    return durable(this.dir, changed, list);
   }
 
   async deleteAll(user: string): Promise<void> {
-    this.removeAll.run(user);
+    await durable(this.dir, this.removeAll.run(user).changes > 0, undefined);
   }
 
   private read(user: string): string[] {

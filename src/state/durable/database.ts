@@ -3,16 +3,25 @@
 // written to it, so a directory this release cannot use is refused with one line and left as it
 // was (DataDirError, src/errors.ts).
 //
-// Durability: WAL journal with synchronous=FULL, so each transaction's commit fsyncs the WAL
-// before the call returns, and the stores resolve their promises only after that. An
-// acknowledged write survives kill -9 and a power cut (bench/RESULTS.md, "Embedded store").
+// Durability: WAL journal, synchronous=NORMAL, and group commit (wal-sync.ts): a store resolves
+// its promise only after an fsync of the WAL that began after its commit. An acknowledged write
+// survives kill -9 and a power cut (doc/embedded-store.md; bench/RESULTS.md, "Embedded store").
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataDirError } from '../../errors.js';
 import { MIGRATIONS } from './schema.js';
+import { WalSync } from './wal-sync.js';
 
 export type Sqlite = Database.Database;
+
+/** An open data directory: the database, and the durability barrier of its writes. */
+export interface DataDir {
+  db: Sqlite;
+  /** Resolves once every transaction committed before the call is on disk. */
+  flushed(): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** The format this release writes and the newest it reads: one per schema migration. */
 export const DATA_FORMAT = MIGRATIONS.length;
@@ -20,8 +29,17 @@ export const DB_FILE = 'rookery.db';
 export const FORMAT_FILE = 'FORMAT';
 const FORMAT_LINE = /^rookery-data-format (\d+)\n?$/;
 
+/**
+ * `result`, once what the caller committed is on disk. A call that changed nothing does not wait
+ * (its answer may rest on another caller's commit that is not on disk yet).
+ */
+export async function durable<T>(dir: DataDir, changed: boolean, result: T): Promise<T> {
+  if (changed) await dir.flushed();
+  return result;
+}
+
 /** Opens (creating it when new) the store in `dir`, or throws DataDirError. */
-export function openDataDir(dir: string): Sqlite {
+export function openDataDir(dir: string): DataDir {
   const path = resolve(dir);
   prepareDirectory(path);
   const format = readFormat(path);
@@ -34,7 +52,22 @@ export function openDataDir(dir: string): Sqlite {
   } else if (!existsSync(file)) {
     throw corrupt(path, `${FORMAT_FILE} exists but ${DB_FILE} does not`);
   }
-  return openDatabase(path, file);
+  const db = openDatabase(path, file);
+  let wal: WalSync;
+  try {
+    wal = new WalSync(`${file}-wal`);
+  } catch (error) {
+    db.close();
+    throw new DataDirError('ROOKERY_DATA_DIR_UNUSABLE', `data directory ${path} cannot be opened: ${reason(error)}`);
+  }
+  return {
+    db,
+    flushed: () => wal.flushed(),
+    async close() {
+      await wal.close();
+      db.close();
+    },
+  };
 }
 
 function prepareDirectory(path: string): void {
@@ -101,12 +134,13 @@ function openDatabase(path: string, file: string): Sqlite {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > DATA_FORMAT) throw newer(path, version);
     if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') throw new Error('the WAL journal cannot be enabled');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     const migrate = db.transaction(() => {
       for (const step of MIGRATIONS.slice(version)) db?.exec(step);
       db?.pragma(`user_version = ${DATA_FORMAT}`);
     });
-    // Exclusive: takes the write lock now even when there is nothing to migrate.
+    // Exclusive: takes the write lock now even when there is nothing to migrate. Setting
+    // user_version is a write, so the WAL file exists from here on (WalSync opens it).
     migrate.exclusive();
     return db;
   } catch (error) {

@@ -20,19 +20,19 @@ export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
 
 /** Opens or creates the store in `dataDir`; throws DataDirError (one line) when it cannot. */
 export function createDurableBackend(dataDir: string): StateBackend {
-  const db = openDataDir(dataDir);
+  const dir = openDataDir(dataDir);
   let closing: Promise<void> | undefined;
   return {
     kind: 'durable',
-    accounts: new DurableAccountStore(db),
-    rosters: new DurableRosterStore(db),
-    offline: new DurableOfflineStore(db),
-    blocklists: new DurableBlocklistStore(db),
+    accounts: new DurableAccountStore(dir),
+    rosters: new DurableRosterStore(dir),
+    offline: new DurableOfflineStore(dir),
+    blocklists: new DurableBlocklistStore(dir),
     sessions: new MemorySessionRegistry(),
     streams: new MemorySmStore(),
     attempts: new MemoryAttemptCounters(),
     close() {
-      closing ??= Promise.resolve().then(() => void db.close());
+      closing ??= dir.close();
       return closing;
     },
   };

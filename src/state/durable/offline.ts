@@ -1,6 +1,6 @@
 // OfflineStore in the durable embedded store: one row per message, in storage (rowid) order.
 import type { OfflineStore, StoredMessage } from '../offline.js';
-import type { Sqlite } from './database.js';
+import { type DataDir, durable } from './database.js';
 
 export class DurableOfflineStore implements OfflineStore {
   private readonly countOf;
@@ -11,7 +11,8 @@ export class DurableOfflineStore implements OfflineStore {
   private readonly storeIfRoom;
   private readonly take;
 
-  constructor(db: Sqlite) {
+  constructor(private readonly dir: DataDir) {
+    const { db } = dir;
     this.countOf = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM offline WHERE user = ?');
     this.append = db.prepare<[string, string, number]>('INSERT INTO offline (user, xml, stamp) VALUES (?, ?, ?)');
     this.selectAll = db.prepare<[string], StoredMessage>('SELECT xml, stamp FROM offline WHERE user = ? ORDER BY id');
@@ -29,11 +30,14 @@ export class DurableOfflineStore implements OfflineStore {
   }
 
   async store(user: string, message: StoredMessage, limit: number): Promise<boolean> {
-    return this.storeIfRoom(user, message, limit);
+    const stored = this.storeIfRoom(user, message, limit);
+    return durable(this.dir, stored, stored);
   }
 
   async takeAll(user: string): Promise<StoredMessage[]> {
-    return this.take(user);
+    // Handed out only once their removal is on disk: a crash cannot deliver them twice.
+    const messages = this.take(user);
+    return durable(this.dir, messages.length > 0, messages);
   }
 
   async count(user: string): Promise<number> {
@@ -41,6 +45,6 @@ export class DurableOfflineStore implements OfflineStore {
   }
 
   async deleteAll(user: string): Promise<void> {
-    this.removeAll.run(user);
+    await durable(this.dir, this.removeAll.run(user).changes > 0, undefined);
   }
 }

@@ -1,7 +1,7 @@
 // RosterStore in the durable embedded store: one row per contact entry and one version per roster.
 import type { ContactEntry, RosterItem, RosterSnapshot, RosterStore } from '../roster.js';
 import { decodeItem, encodeItem, sameEntry } from '../roster-entry.js';
-import type { Sqlite } from './database.js';
+import { type DataDir, durable } from './database.js';
 
 interface EntryRow {
   contact: string;
@@ -23,7 +23,8 @@ export class DurableRosterStore implements RosterStore {
   private readonly snapshot;
   private readonly wipe;
 
-  constructor(db: Sqlite) {
+  constructor(private readonly dir: DataDir) {
+    const { db } = dir;
     this.selectAll = db.prepare<[string], EntryRow>('SELECT contact, item, pending_in FROM roster_entry WHERE user = ?');
     this.selectOne = db.prepare<[string, string], EntryRow>('SELECT contact, item, pending_in FROM roster_entry WHERE user = ? AND contact = ?');
     this.selectVersion = db.prepare<[string], { version: number }>('SELECT version FROM roster_version WHERE user = ?');
@@ -55,10 +56,7 @@ export class DurableRosterStore implements RosterStore {
       }
       return { version: this.selectVersion.get(user)?.version ?? 0, items, pendingIn };
     });
-    this.wipe = db.transaction((user: string) => {
-      this.removeAll.run(user);
-      this.removeVersion.run(user);
-    });
+    this.wipe = db.transaction((user: string): number => this.removeAll.run(user).changes + this.removeVersion.run(user).changes);
   }
 
   async load(user: string): Promise<RosterSnapshot> {
@@ -79,7 +77,8 @@ export class DurableRosterStore implements RosterStore {
   }
 
   async compareAndSet(user: string, contact: string, expected: ContactEntry, next: ContactEntry): Promise<number | undefined> {
-    return this.cas(user, contact, expected, next);
+    const version = this.cas(user, contact, expected, next);
+    return durable(this.dir, version !== undefined, version);
   }
 
   async version(user: string): Promise<number> {
@@ -87,6 +86,6 @@ export class DurableRosterStore implements RosterStore {
   }
 
   async deleteAll(user: string): Promise<void> {
-    this.wipe(user);
+    await durable(this.dir, this.wipe(user) > 0, undefined);
   }
 }
