@@ -1,11 +1,35 @@
 // The data directory checks of the durable store (src/state/durable/database.ts), in process.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataDirError } from '../../src/errors.js';
 import { createDurableBackend, DATA_FORMAT } from '../../src/state/durable/index.js';
+
+const INDEX = new URL('../../src/state/durable/index.ts', import.meta.url).pathname;
+
+/** Writes one more blocklist item in another process, which is then killed with SIGKILL: the WAL stays. */
+function writeAndKill(dataDir: string): Promise<void> {
+  const script = `import { createDurableBackend } from ${JSON.stringify(INDEX)};
+    const backend = createDurableBackend(${JSON.stringify(dataDir)});
+    await backend.blocklists.add('alice@localhost', ['late@example.net']);
+    process.stdout.write('written\\n');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('written')) child.kill('SIGKILL');
+    });
+    child.once('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error('the writer exited by itself'))));
+  });
+}
+
+function hashes(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((name) => [name, createHash('sha256').update(readFileSync(join(dir, name))).digest('hex')]));
+}
 import { credentialsFor } from '../contract/helpers.js';
 
 describe('the data directory of the durable store', () => {
@@ -89,6 +113,33 @@ describe('the data directory of the durable store', () => {
     expect(refusal(empty).message).toBe(`data directory ${empty} is damaged and was left untouched: FORMAT exists but rookery.db does not`);
     expect(existsSync(join(empty, 'rookery.db'))).toBe(false);
   });
+
+  it('refuses a damaged database that a killed node left with its WAL, and changes neither file', async () => {
+    const dataDir = fresh('damaged-with-wal');
+    const first = createDurableBackend(dataDir);
+    for (let i = 0; i < 300; i++) await first.accounts.create(`user${i}@localhost`, credentialsFor(`user${i}`));
+    await first.close();
+    await writeAndKill(dataDir);
+    expect(readdirSync(dataDir).sort()).toStrictEqual(['FORMAT', 'rookery.db', 'rookery.db-wal']);
+    // Garbage over the account table's pages (the database's first page, its header, stays).
+    const fd = openSync(join(dataDir, 'rookery.db'), 'r+');
+    writeSync(fd, Buffer.alloc(4096 * 8, 0x5a), 0, 4096 * 8, 4096 * 2);
+    closeSync(fd);
+    const before = hashes(dataDir);
+    expect(refusal(dataDir)).toMatchObject({ code: 'ROOKERY_DATA_DIR_CORRUPT', message: expect.stringContaining(`data directory ${dataDir} is damaged and was left untouched: rookery.db`) });
+    expect(hashes(dataDir)).toStrictEqual(before);
+  }, 60_000);
+
+  it('recovers what a killed node committed, from its WAL', async () => {
+    const dataDir = fresh('killed');
+    const first = createDurableBackend(dataDir);
+    await first.blocklists.add('alice@localhost', ['early@example.net']);
+    await first.close();
+    await writeAndKill(dataDir);
+    const second = createDurableBackend(dataDir);
+    await expect(second.blocklists.get('alice@localhost')).resolves.toStrictEqual(['early@example.net', 'late@example.net']);
+    await second.close();
+  }, 60_000);
 
   it('refuses an existing directory that even root cannot write to', () => {
     expect(refusal('/proc/self')).toMatchObject({ code: 'ROOKERY_DATA_DIR_UNUSABLE', message: expect.stringMatching(/^data directory \/proc\/self is not a writable directory \(/) });

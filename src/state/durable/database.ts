@@ -6,7 +6,7 @@
 // Durability: WAL journal, synchronous=NORMAL, and group commit (wal-sync.ts): a store resolves
 // its promise only after an fsync of the WAL that began after its commit. An acknowledged write
 // survives kill -9 and a power cut (doc/embedded-store.md; bench/RESULTS.md, "Embedded store").
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataDirError } from '../../errors.js';
@@ -52,7 +52,7 @@ export function openDataDir(dir: string): DataDir {
   } else if (!existsSync(file)) {
     throw corrupt(path, `${FORMAT_FILE} exists but ${DB_FILE} does not`);
   }
-  const db = openDatabase(path, file);
+  const db = openDatabase(path, file, format === undefined);
   let wal: WalSync;
   try {
     wal = new WalSync(`${file}-wal`);
@@ -72,7 +72,8 @@ export function openDataDir(dir: string): DataDir {
 
 function prepareDirectory(path: string): void {
   try {
-    if (!existsSync(path)) mkdirSync(path, { recursive: true });
+    // Owner only: the database holds every account's SCRAM keys.
+    if (!existsSync(path)) mkdirSync(path, { recursive: true, mode: 0o700 });
     if (!statSync(path).isDirectory()) throw new Error('not a directory');
     // Root passes every permission check, so try a real write (a read-only mount still fails it).
     const probe = join(path, `.write-test-${process.pid}`);
@@ -121,18 +122,14 @@ function writeFormat(path: string): void {
   }
 }
 
-function openDatabase(path: string, file: string): Sqlite {
+function openDatabase(path: string, file: string, fresh: boolean): Sqlite {
   let db: Sqlite | undefined;
   try {
+    const version = fresh ? 0 : inspect(path, file);
     db = new Database(file, { timeout: 1000 });
     // Before the first access: the lock is then held until close, so a second process on this
     // directory is refused, and WAL needs no shared-memory file.
     db.pragma('locking_mode = EXCLUSIVE');
-    // Reads only: a file that is not a sound SQLite database is refused before anything writes.
-    const check: unknown = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw corrupt(path, `${DB_FILE} failed its integrity check: ${String(check)}`);
-    const version = db.pragma('user_version', { simple: true }) as number;
-    if (version > DATA_FORMAT) throw newer(path, version);
     if (db.pragma('journal_mode = WAL', { simple: true }) !== 'wal') throw new Error('the WAL journal cannot be enabled');
     db.pragma('synchronous = NORMAL');
     const migrate = db.transaction(() => {
@@ -150,6 +147,28 @@ function openDatabase(path: string, file: string): Sqlite {
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw corrupt(path, `${DB_FILE}: ${reason(error)}`);
     if (code === 'SQLITE_BUSY') throw new DataDirError('ROOKERY_DATA_DIR_IN_USE', `data directory ${path} is in use by another process`);
     throw new DataDirError('ROOKERY_DATA_DIR_UNUSABLE', `data directory ${path} cannot be opened: ${reason(error)}`);
+  }
+}
+
+/**
+ * The schema version of an existing database, checked through a read-only connection: it cannot
+ * write, not even the checkpoint SQLite runs when the last connection to a WAL database closes,
+ * so a database refused here is left byte for byte.
+ */
+function inspect(path: string, file: string): number {
+  // A read-only connection to a WAL database makes an empty log and a shared-memory index if
+  // they are missing; they go again afterwards, so a refused directory is as it was.
+  const made = [`${file}-wal`, `${file}-shm`].filter((name) => !existsSync(name));
+  const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 1000 });
+  try {
+    const check: unknown = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw corrupt(path, `${DB_FILE} failed its integrity check: ${String(check)}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > DATA_FORMAT) throw newer(path, version);
+    return version;
+  } finally {
+    db.close();
+    for (const name of made) rmSync(name, { force: true });
   }
 }
 
