@@ -17,6 +17,11 @@ RUN node scripts/build.mjs
 # Production dependencies only, installed from the lock file (`prepare` skips the build without TypeScript).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
+# better-sqlite3 (the embedded store) compiles its addon when its prebuilt binary cannot be
+# downloaded; the toolchain stays in this stage.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY scripts/build.mjs ./scripts/
@@ -35,6 +40,10 @@ COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
 # Everything is owned by root and read-only to the process.
+# Without Redis, the node writes the embedded store's data directory (mount a volume there to keep it).
+RUN mkdir -p /var/lib/rookery && chown 10001:10001 /var/lib/rookery
+ENV ROOKERY_DATA_DIR=/var/lib/rookery
+VOLUME ["/var/lib/rookery"]
 USER 10001:10001
 # 5222: client (STARTTLS), 5223: client (direct TLS), 5280: HTTP (health, metrics, admin API).
 EXPOSE 5222 5223 5280

@@ -7,7 +7,11 @@ export type ErrorCode =
   | 'ROOKERY_TLS_INVALID'
   | 'ROOKERY_INPUT_INVALID'
   | 'ROOKERY_ADMIN_UNREACHABLE'
-  | 'ROOKERY_ADMIN_REFUSED';
+  | 'ROOKERY_ADMIN_REFUSED'
+  | 'ROOKERY_DATA_DIR_UNUSABLE'
+  | 'ROOKERY_DATA_DIR_NEWER'
+  | 'ROOKERY_DATA_DIR_CORRUPT'
+  | 'ROOKERY_DATA_DIR_IN_USE';
 
 export class RookeryError extends Error {
   constructor(
@@ -19,3 +23,6 @@ export class RookeryError extends Error {
 }
 
 export class ConfigError extends RookeryError {}
+
+/** The data directory of the embedded store cannot be used as it is; nothing in it was changed. */
+export class DataDirError extends RookeryError {}

@@ -15,7 +15,7 @@ import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
 import { withNodeCaches } from './state/cached/index.js';
-import { createMemoryBackend } from './state/memory/index.js';
+import { createDurableBackend } from './state/durable/index.js';
 import { openDeployment } from '../cluster/redis/index.js';
 
 export interface RunningNode {
@@ -32,14 +32,15 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** The state backend alone (for the CLI's account commands). */
 /**
- * The Redis state alone (for the CLI's account commands), checked against the prefix's deployment
- * record. `domainGiven`: the domain was configured rather than defaulted; if not, the recorded
- * one is adopted, so the CLI never creates accounts on a domain the cluster does not serve.
+ * The state alone (for the CLI's account commands). The embedded store is refused while a node
+ * holds its data directory (the CLI then goes through that node's admin API). On Redis it is
+ * checked against the prefix's deployment record; `domainGiven`: the domain was configured rather
+ * than defaulted, and if not, the recorded one is adopted, so the CLI never creates accounts on a
+ * domain the cluster does not serve.
  */
 export async function openState(config: Config, options: { domainGiven: boolean }): Promise<{ state: StateBackend; domain: string }> {
-  if (config.redisUrl === undefined) throw new Error('openState: the embedded store lives inside the running node (use its admin API)');
+  if (config.redisUrl === undefined) return { state: createDurableBackend(config.dataDir), domain: config.domain };
   const { state, deployment } = await openDeployment({
     url: config.redisUrl,
     prefix: config.redisPrefix,
@@ -55,7 +56,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   let cluster: ClusterServices | undefined;
   let state: StateBackend;
   if (config.redisUrl === undefined) {
-    state = instrumentBackend(createMemoryBackend(), telemetry.registry);
+    // Accounts, rosters, offline messages and blocklists on disk; sessions in memory (state/durable).
+    state = instrumentBackend(createDurableBackend(config.dataDir), telemetry.registry);
   } else {
     cluster = await connectCluster({
       url: config.redisUrl,

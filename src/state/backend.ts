@@ -8,7 +8,7 @@ import type { SessionRegistry } from './sessions.js';
 import type { SmStore } from './stream-management.js';
 
 export interface StateBackend {
-  /** 'memory' or 'redis', for logs and metrics labels. */
+  /** 'memory', 'durable' or 'redis', for logs and metrics labels. */
   readonly kind: string;
   readonly accounts: AccountStore;
   readonly rosters: RosterStore;

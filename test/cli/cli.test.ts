@@ -1,5 +1,5 @@
 // The `rookery` command, run as a real child process, against both stores: the embedded one
-// through a running node's admin API, Redis directly.
+// (in a temporary data directory) through a running node's admin API, Redis directly.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,7 +49,7 @@ async function waitReady(port: number): Promise<void> {
   throw new Error('node did not become ready');
 }
 
-describe.each(['memory', 'redis'] as const)('the rookery command on the %s store', (store) => {
+describe.each(['embedded', 'redis'] as const)('the rookery command on the %s store', (store) => {
   let node: ChildProcess;
   let env: Record<string, string>;
   let c2sPort: number;
@@ -120,7 +120,7 @@ describe.each(['memory', 'redis'] as const)('the rookery command on the %s store
     expect(after.stdout.split('\n')).not.toContain('frank@localhost');
   });
 
-  it.runIf(store === 'memory')('is refused by the node without its admin token, and says where the token is looked for', async () => {
+  it.runIf(store === 'embedded')('is refused by the node without its admin token, and says where the token is looked for', async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'rookery-cli-other-'));
     try {
       const run = await rookery(['user', 'list'], { ...env, ROOKERY_DATA_DIR: elsewhere });

@@ -1,6 +1,9 @@
 // Helpers for the metrics tests: a real node started through the composition root, and a
 // reader of the Prometheus text format (independent of prom-client's own output code).
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, createServer, type Socket } from 'node:net';
 import { type Config, defaultConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
@@ -47,6 +50,8 @@ export async function startMetricsNode(config: Partial<Config> = {}): Promise<Me
     redisPrefix: `tm${randomBytes(4).toString('hex')}`,
     heartbeatMs: 200,
     sweepEveryMs: 200,
+    // Without Redis the node keeps its store on disk: never in the working copy.
+    dataDir: mkdtempSync(join(tmpdir(), 'rookery-metrics-')),
     ...config,
   };
   const node = await startNode(full, silentLogger());
@@ -82,6 +87,7 @@ export async function startMetricsNode(config: Partial<Config> = {}): Promise<Me
     async stop() {
       for (const client of clients) client.destroy();
       await node.stop();
+      rmSync(full.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,5 @@
-// The embedded state backend: everything in this process, nothing persisted.
+// The in-process state backend: everything in this process, nothing persisted. Tests use it;
+// a node without Redis uses state/durable/, which takes the session ports from here.
 import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
 import { MemoryAttemptCounters } from './attempts.js';

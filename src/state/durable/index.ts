@@ -1,0 +1,39 @@
+// The durable embedded backend: accounts, rosters, offline messages and blocklists in a SQLite
+// database in the data directory (database.ts), composed with the in-memory ports whose state
+// means nothing after a restart:
+// - sessions: their sockets are gone with the process;
+// - XEP-0198 resumption state: a resumed stream needs the old socket's queue, which is gone too
+//   (a client whose resumption fails binds a new session, as after any server restart);
+// - login and registration attempt counters: they expire within minutes, and writing each
+//   failed login to disk would hand a password guesser an fsync per attempt.
+import type { StateBackend } from '../backend.js';
+import { MemoryAttemptCounters } from '../memory/attempts.js';
+import { MemorySessionRegistry } from '../memory/sessions.js';
+import { MemorySmStore } from '../memory/sm.js';
+import { DurableAccountStore } from './accounts.js';
+import { DurableBlocklistStore } from './blocklist.js';
+import { openDataDir } from './database.js';
+import { DurableOfflineStore } from './offline.js';
+import { DurableRosterStore } from './roster.js';
+
+export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
+
+/** Opens or creates the store in `dataDir`; throws DataDirError (one line) when it cannot. */
+export function createDurableBackend(dataDir: string): StateBackend {
+  const dir = openDataDir(dataDir);
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'durable',
+    accounts: new DurableAccountStore(dir),
+    rosters: new DurableRosterStore(dir),
+    offline: new DurableOfflineStore(dir),
+    blocklists: new DurableBlocklistStore(dir),
+    sessions: new MemorySessionRegistry(),
+    streams: new MemorySmStore(),
+    attempts: new MemoryAttemptCounters(),
+    close() {
+      closing ??= dir.close();
+      return closing;
+    },
+  };
+}
