@@ -36,7 +36,7 @@ describe('rookery start on a data directory it cannot use', () => {
     const before = snapshot(dataDir);
     await expect(start(dataDir)).resolves.toStrictEqual({
       code: 1,
-      stderr: `rookery: data directory ${dataDir} has data format ${DATA_FORMAT + 1}, newer than the ${DATA_FORMAT} this release reads; run a newer Rookery\n`,
+      stderr: `rookery: cannot start: data directory ${dataDir} has data format ${DATA_FORMAT + 1}, newer than the ${DATA_FORMAT} this release reads; run a newer Rookery\n`,
     });
     expect(snapshot(dataDir)).toStrictEqual(before);
   }, 60_000);
@@ -53,7 +53,7 @@ describe('rookery start on a data directory it cannot use', () => {
     const before = snapshot(dataDir);
     await expect(start(dataDir)).resolves.toStrictEqual({
       code: 1,
-      stderr: `rookery: data directory ${dataDir} is damaged and was left untouched: rookery.db: SQLITE_NOTADB: file is not a database\n`,
+      stderr: `rookery: cannot start: data directory ${dataDir} is damaged and was left untouched: rookery.db: SQLITE_NOTADB: file is not a database\n`,
     });
     expect(snapshot(dataDir)).toStrictEqual(before);
   }, 60_000);
@@ -63,7 +63,7 @@ describe('rookery start on a data directory it cannot use', () => {
     writeFileSync(dataDir, 'not a directory\n');
     await expect(start(dataDir)).resolves.toStrictEqual({
       code: 1,
-      stderr: `rookery: data directory ${dataDir} is not a writable directory (not a directory); set ROOKERY_DATA_DIR to one\n`,
+      stderr: `rookery: cannot start: data directory ${dataDir} is not a writable directory (not a directory); set ROOKERY_DATA_DIR to one\n`,
     });
     expect(readFileSync(dataDir, 'utf8')).toBe('not a directory\n');
   }, 60_000);
@@ -74,7 +74,7 @@ describe('rookery start on a data directory it cannot use', () => {
     const dataDir = join(file, 'data');
     const { code, stderr } = await start(dataDir);
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`^rookery: data directory ${dataDir} is not a writable directory \\(ENOTDIR: .*\\); set ROOKERY_DATA_DIR to one\\n$`));
+    expect(stderr).toMatch(new RegExp(`^rookery: cannot start: data directory ${dataDir} is not a writable directory \\(ENOTDIR: .*\\); set ROOKERY_DATA_DIR to one\\n$`));
     expect(readFileSync(file, 'utf8')).toBe('in the way\n');
   }, 60_000);
 });
