@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
-# cluster with it) and the npm dependencies when they are missing.
+# cluster with it), ejabberd (the XEP-0227 import test reads its export) and the npm dependencies when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ missing=()
 for command in redis-server haproxy; do
   command -v "$command" >/dev/null 2>&1 || missing+=("$command")
 done
+# The XEP-0227 interoperability test exports from the real ejabberd (test/xep0227/ejabberd.test.ts).
+command -v ejabberdctl >/dev/null 2>&1 || missing+=(ejabberd)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}"

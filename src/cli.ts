@@ -7,6 +7,7 @@ import { AdminClient } from './admin/client.js';
 import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js';
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
 import { readPassword } from './cli/password.js';
+import { addXep0227Commands } from './cli/xep0227.js';
 import { createLogger } from './log.js';
 import { installProcessGuards } from './process-guard.js';
 import type { StateBackend } from './state/backend.js';
@@ -177,6 +178,8 @@ program
       console.log(`${session.jid}\t${session.node}\t${session.available ? 'available' : 'connected'}\tpriority=${session.priority}`);
     }
   });
+
+addXep0227Commands(program, { config, domainGiven: () => given.has('domain') });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const failure = describeFailure(error, loaded);

@@ -7,6 +7,7 @@ import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
+import { RedisPersonalStore } from './personal.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -67,6 +68,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     sessions: new RedisSessionRegistry(client, keys, scripts),
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
+    personal: new RedisPersonalStore(client, keys, scripts),
     streams: new RedisSmStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',

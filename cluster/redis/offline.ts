@@ -41,6 +41,18 @@ export class RedisOfflineStore implements OfflineStore {
     return messages;
   }
 
+  async peek(user: string): Promise<StoredMessage[]> {
+    const key = this.keys.offline(user);
+    // An entry no release can decode is left where it is (takeAll sets it aside).
+    return (await this.client.lrange(key, 0, -1)).flatMap((text) => {
+      try {
+        return [decodeMessage(text, key)];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   async count(user: string): Promise<number> {
     return this.client.llen(this.keys.offline(user));
   }

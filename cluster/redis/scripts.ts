@@ -11,6 +11,7 @@ export const SCRIPT_NAMES = [
   'roster-cas-3',
   'blocklist-edit-2',
   'offline-store-1',
+  'personal-set-1',
   'session-claim-1',
   'session-update-1',
   'session-release-1',

@@ -97,6 +97,8 @@ export const LIMIT_SETTINGS = {
   maxConnections: limit('maxConnections', 50_000, 'client connections one node holds at most; past it, refused', { zeroIsUnlimited: true }),
   rosterItems: limit('rosterItems', 5000, 'contacts one account may have on its roster (RFC 6121 §2.5.3); past it, a roster set or subscription request that would add one is refused with `not-allowed`'),
   blocklistItems: limit('blocklistItems', 5000, 'JIDs one account may block (XEP-0191); past it, a block is refused with `resource-constraint`'),
+  personalItemBytes: limit('personalItemBytes', 256 * 1024, 'largest vCard (XEP-0054) or private XML element (XEP-0049) one account may store, in bytes of XML; past it, a set is refused with `not-acceptable`'),
+  personalItems: limit('personalItems', 100, 'vCard plus private XML elements one account may store; past it, storing a new one is refused with `resource-constraint`'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
   httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most; past it, new ones are closed'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),

@@ -11,9 +11,11 @@ import { messageModule } from './message.js';
 import { offlineModule } from './offline.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
+import { privateModule } from './private.js';
 import { registerModule } from './register.js';
 import { rosterModule } from './roster/index.js';
 import { smacksModule } from './smacks/index.js';
+import { vcardModule } from './vcard.js';
 import { versionModule } from './version.js';
 
 export function defaultModules(config: Config): Module[] {
@@ -30,6 +32,8 @@ export function defaultModules(config: Config): Module[] {
     legacySessionModule,
     carbonsModule,
     blockingModule,
+    vcardModule,
+    privateModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
   ];

@@ -48,7 +48,8 @@ export class PlainMechanism extends BaseMechanism {
       return failure('temporary-auth-failure', undefined, username);
     }
     const stored = credentials as Partial<Record<ScramHash, ScramKeys>> | undefined;
-    const hash: ScramHash = stored?.['SHA-256'] ? 'SHA-256' : 'SHA-1';
+    // SHA-256 keys with no iterations are unknown (imported from SCRAM-SHA-1 keys alone, xep0227/credentials.ts).
+    const hash: ScramHash = (stored?.['SHA-256']?.iterations ?? 0) > 0 ? 'SHA-256' : 'SHA-1';
     const keys = stored?.[hash];
     if (!keys) {
       await saltedPassword(preparedPassword, DUMMY_SALT, unknownIterations(this.ctx), 'SHA-256');

@@ -123,7 +123,9 @@ export class ScramMechanism extends BaseMechanism {
     } catch {
       return failure('temporary-auth-failure', undefined, username);
     }
-    const stored = credentials?.[this.hash] as ScramKeys | undefined;
+    const given = credentials?.[this.hash] as ScramKeys | undefined;
+    // Keys with no iterations are unknown (an import that had the other hash only): as for no account.
+    const stored = given && given.iterations > 0 ? given : undefined;
     let keys: ActiveKeys;
     let known: boolean;
     if (stored) {

@@ -3,6 +3,7 @@ import type { AccountStore } from './accounts.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { OfflineStore } from './offline.js';
+import type { PersonalStore } from './personal.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { SmStore } from './stream-management.js';
@@ -15,6 +16,8 @@ export interface StateBackend {
   readonly sessions: SessionRegistry;
   readonly offline: OfflineStore;
   readonly blocklists: BlocklistStore;
+  /** vCards and private XML (XEP-0054, XEP-0049). */
+  readonly personal: PersonalStore;
   /** XEP-0198 resumption state. */
   readonly streams: SmStore;
   /** Login failures and registrations per address and account, for the throttles. */

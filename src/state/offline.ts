@@ -16,6 +16,8 @@ export interface OfflineStore {
   /** false when the account already holds `limit` messages. */
   store(user: string, message: StoredMessage, limit: number): Promise<boolean>;
   takeAll(user: string): Promise<StoredMessage[]>;
+  /** The stored messages in storage order, left in place (for export). */
+  peek(user: string): Promise<StoredMessage[]>;
   count(user: string): Promise<number>;
   deleteAll(user: string): Promise<void>;
 }

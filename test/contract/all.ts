@@ -5,6 +5,7 @@ import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { offlineContract } from './offline.contract.js';
+import { personalContract } from './personal.contract.js';
 import { rosterContract } from './roster.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 
@@ -15,5 +16,6 @@ export function allContracts(makeBackend: BackendFactory): void {
   sessionsContract(makeBackend);
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
+  personalContract(makeBackend);
   attemptsContract(makeBackend);
 }

@@ -25,6 +25,15 @@ export function offlineContract(makeBackend: BackendFactory): void {
       await expect(backend().offline.takeAll(user)).resolves.toStrictEqual(messages);
     });
 
+    it('shows the stored messages in storage order without removing them (peek)', async () => {
+      const user = freshUser();
+      const messages = [1, 2, 3].map(message);
+      for (const m of messages) await backend().offline.store(user, m, 100);
+      await expect(backend().offline.peek(user)).resolves.toStrictEqual(messages);
+      await expect(backend().offline.takeAll(user)).resolves.toStrictEqual(messages);
+      await expect(backend().offline.peek(user)).resolves.toStrictEqual([]);
+    });
+
     it('is empty after takeAll', async () => {
       const user = freshUser();
       await backend().offline.store(user, message(1), 10);

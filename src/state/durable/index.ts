@@ -14,6 +14,7 @@ import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
 import { DurableOfflineStore } from './offline.js';
+import { DurablePersonalStore } from './personal.js';
 import { DurableRosterStore } from './roster.js';
 
 export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
@@ -28,6 +29,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     rosters: new DurableRosterStore(dir),
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
+    personal: new DurablePersonalStore(dir),
     sessions: new MemorySessionRegistry(),
     streams: new MemorySmStore(),
     attempts: new MemoryAttemptCounters(),

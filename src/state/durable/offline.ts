@@ -40,6 +40,10 @@ export class DurableOfflineStore implements OfflineStore {
     return durable(this.dir, messages.length > 0, messages);
   }
 
+  async peek(user: string): Promise<StoredMessage[]> {
+    return this.selectAll.all(user).map(({ xml, stamp }) => ({ xml, stamp }));
+  }
+
   async count(user: string): Promise<number> {
     return this.countOf.get(user)?.n ?? 0;
   }

@@ -18,4 +18,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE blocklist (id INTEGER PRIMARY KEY, user TEXT NOT NULL, jid TEXT NOT NULL, UNIQUE (user, jid));`,
   // Every blocklist edit takes the next version (state/blocklist.ts), so pushes stay in order.
   `CREATE TABLE blocklist_version (user TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
+  // vCards and private XML (state/personal.ts): one row per item, key as personalKey writes it.
+  `CREATE TABLE personal (user TEXT NOT NULL, key TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
 ];

@@ -5,6 +5,7 @@ import { MemoryAccountStore } from './accounts.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryOfflineStore } from './offline.js';
+import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemorySmStore } from './sm.js';
@@ -17,6 +18,7 @@ export function createMemoryBackend(): StateBackend {
     sessions: new MemorySessionRegistry(),
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
+    personal: new MemoryPersonalStore(),
     streams: new MemorySmStore(),
     attempts: new MemoryAttemptCounters(),
     close: async () => {},

@@ -18,6 +18,10 @@ export class MemoryOfflineStore implements OfflineStore {
     return queue;
   }
 
+  async peek(user: string): Promise<StoredMessage[]> {
+    return [...(this.queues.get(user) ?? [])];
+  }
+
   async count(user: string): Promise<number> {
     return this.queues.get(user)?.length ?? 0;
   }

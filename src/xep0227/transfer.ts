@@ -1,0 +1,211 @@
+// `rookery import` and `rookery export` (XEP-0227): files ↔ the state backend.
+//
+// Import reads every file first (each at most maxFileBytes; a main file's xi:include of host
+// files, as ejabberd writes, is followed one level, within the same directory) and checks every
+// user entry completely (account.ts readUser): one bad element refuses the whole import, with
+// the element and the reason, before anything is written. Then each account is written in an
+// order that leaves nothing half-visible: whatever an earlier failed attempt left for a JID
+// without an account is cleared, the roster, offline messages, blocklist, vCard and private XML
+// are written, and the account record comes last — until it exists, nothing can log in or see
+// the rest. An account that already exists is skipped and reported, never merged.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Element, parse } from 'ltx';
+import type { Limits } from '../config.js';
+import type { StateBackend } from '../state/backend.js';
+import { NS_PIE, NS_XINCLUDE, PieError, isPieNamespace, readUser, storedCredentials, writeUser, type AccountData } from './account.js';
+
+export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+export interface ImportOptions {
+  domain: string;
+  limits: Limits;
+  /** SCRAM iterations for accounts given a plaintext password. */
+  iterations: number;
+  maxFileBytes?: number;
+  /** Accounts written at once. */
+  concurrency?: number;
+  progress?: (done: number, total: number) => void;
+}
+
+export interface ImportReport {
+  imported: string[];
+  /** Already existing accounts, left as they were. */
+  existing: string[];
+  /** What was not imported: element names with the number of users that had them. */
+  skippedElements: Map<string, number>;
+}
+
+function readXml(file: string, maxBytes: number): Element {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (error) {
+    throw new PieError(file, `cannot be read (${(error as Error).message})`);
+  }
+  if (size > maxBytes) throw new PieError(file, `${size} bytes, more than the ${maxBytes} allowed (--max-bytes)`);
+  try {
+    return parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new PieError(file, `not well-formed XML (${(error as Error).message})`);
+  }
+}
+
+/** The <host> elements of a file: a <server-data> of hosts and xi:includes, or one <host> (an included file). */
+function hostsOf(file: string, maxBytes: number, depth = 0): Array<{ file: string; host: Element }> {
+  const root = readXml(file, maxBytes);
+  if (root.name === 'host' && isPieNamespace(root.getNS())) return [{ file, host: root }];
+  if (root.name !== 'server-data' || !isPieNamespace(root.getNS())) {
+    throw new PieError(`${file}: <${root.name}/>`, `the root element must be <server-data xmlns='${NS_PIE}'/>`);
+  }
+  const hosts: Array<{ file: string; host: Element }> = [];
+  for (const child of root.getChildElements()) {
+    if (child.getName() === 'include' && child.getNS() === NS_XINCLUDE) {
+      const href = String(child.attrs.href ?? '');
+      // Only names in the same directory: an export's includes are plain file names.
+      if (href === '' || href !== basename(href)) throw new PieError(`${file}: <xi:include href='${href}'/>`, 'href must name a file in the same directory');
+      if (depth > 0) throw new PieError(`${file}: <xi:include href='${href}'/>`, 'an included file cannot include another');
+      hosts.push(...hostsOf(join(dirname(file), href), maxBytes, depth + 1));
+    } else if (child.name === 'host' && isPieNamespace(child.getNS())) {
+      hosts.push({ file, host: child });
+    } else {
+      throw new PieError(`${file}: <${child.name}/>`, 'only <host/> and <xi:include/> may be in <server-data/>');
+    }
+  }
+  return hosts;
+}
+
+/** Reads and checks every file; throws PieError (the first bad element) when one is wrong. */
+export function readImport(files: readonly string[], options: ImportOptions): AccountData[] {
+  const accounts: AccountData[] = [];
+  const seen = new Set<string>();
+  const now = Date.now();
+  for (const file of files) {
+    for (const { file: source, host } of hostsOf(resolve(file), options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES)) {
+      const jid = String(host.attrs.jid ?? '');
+      if (jid !== options.domain) throw new PieError(`${source}: host[@jid='${jid}']`, `this deployment serves ${options.domain}`);
+      for (const user of host.getChildElements()) {
+        if (user.name !== 'user') throw new PieError(`${source}: host[@jid='${jid}']/${user.name}`, 'only <user/> may be in <host/>');
+        let data: AccountData;
+        try {
+          data = readUser(user, jid, options.limits, now);
+        } catch (error) {
+          if (error instanceof PieError) throw new PieError(`${source}: ${error.where}`, error.reason);
+          throw error;
+        }
+        if (seen.has(data.user)) throw new PieError(`${source}: host[@jid='${jid}']/user[@name='${String(user.attrs.name)}']`, 'the account is listed twice');
+        seen.add(data.user);
+        accounts.push(data);
+      }
+    }
+  }
+  return accounts;
+}
+
+/** Writes one checked account (see the top of this file for the order); false when it exists. */
+export async function writeAccount(state: StateBackend, data: AccountData, options: Pick<ImportOptions, 'limits' | 'iterations'>): Promise<boolean> {
+  const { user } = data;
+  if (await state.accounts.exists(user)) return false;
+  const credentials = await storedCredentials(data.credentials, options.iterations);
+  await Promise.all([state.rosters.deleteAll(user), state.offline.deleteAll(user), state.blocklists.deleteAll(user), state.personal.deleteAll(user)]);
+  const contacts = new Set([...data.roster.map((item) => item.jid), ...data.pendingIn.keys()]);
+  const items = new Map(data.roster.map((item) => [item.jid, item]));
+  for (const contact of contacts) {
+    const item = items.get(contact);
+    const pendingIn = data.pendingIn.get(contact);
+    const version = await state.rosters.compareAndSet(user, contact, {}, { ...(item ? { item } : {}), ...(pendingIn !== undefined ? { pendingIn } : {}) });
+    if (version === undefined) throw new Error(`${user}: the roster changed while it was imported`);
+  }
+  for (const message of data.offline) await state.offline.store(user, message, Number.MAX_SAFE_INTEGER);
+  if (data.blocklist.length > 0) await state.blocklists.add(user, data.blocklist);
+  // Checked against the limits when read; stored with room for exactly what was read.
+  const personalLimits = { itemBytes: Number.MAX_SAFE_INTEGER, items: data.personal.size };
+  for (const [key, xml] of data.personal) {
+    const result = await state.personal.set(user, key, xml, personalLimits);
+    if (result !== 'stored') throw new Error(`${user}: ${key} could not be stored (${result})`);
+  }
+  return state.accounts.create(user, credentials);
+}
+
+/** Writes checked accounts, `concurrency` at a time. */
+export async function importAccounts(state: StateBackend, accounts: readonly AccountData[], options: ImportOptions): Promise<ImportReport> {
+  const report: ImportReport = { imported: [], existing: [], skippedElements: new Map() };
+  for (const data of accounts) for (const name of new Set(data.skipped)) report.skippedElements.set(name, (report.skippedElements.get(name) ?? 0) + 1);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < accounts.length) {
+      const data = accounts[next++] as AccountData;
+      if (await writeAccount(state, data, options)) report.imported.push(data.user);
+      else report.existing.push(data.user);
+      done += 1;
+      options.progress?.(done, accounts.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 32) }, worker));
+  return report;
+}
+
+/** One account as stored, in the shape writeUser takes. */
+export async function readAccount(state: StateBackend, user: string): Promise<AccountData | undefined> {
+  const credentials = await state.accounts.credentials(user);
+  if (!credentials) return undefined;
+  const [roster, offline, personal, blocklist] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user)]);
+  return {
+    user,
+    credentials: { scram: { ...credentials } },
+    roster: [...roster.items.values()],
+    pendingIn: roster.pendingIn,
+    offline,
+    personal,
+    blocklist,
+    skipped: [],
+  };
+}
+
+export interface ExportResult {
+  /** The main file (server-data with one xi:include). */
+  main: string;
+  /** The host file it includes. */
+  host: string;
+  accounts: number;
+}
+
+/**
+ * Writes `dir`/<domain>-<stamp>.xml (server-data with an xi:include, as ejabberd's export does)
+ * and the host file it includes, one <user> at a time; each is written under a temporary name and
+ * renamed when complete, so a failed export leaves no file that looks whole.
+ */
+export async function exportAccounts(state: StateBackend, dir: string, domain: string, progress?: (done: number) => void): Promise<ExportResult> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const hostName = `${domain}-${stamp}-host.xml`;
+  const main = join(dir, `${domain}-${stamp}.xml`);
+  const host = join(dir, hostName);
+  for (const file of [main, host]) if (existsSync(file)) throw new Error(`${file} already exists`);
+  // Owner only: the file holds every account's SCRAM keys.
+  const fd = openSync(`${host}.partial`, 'w', 0o600);
+  let accounts = 0;
+  try {
+    writeSync(fd, `<?xml version='1.0' encoding='UTF-8'?>\n<host xmlns='${NS_PIE}' jid='${domain}'>\n`);
+    for await (const user of state.accounts.list()) {
+      const data = await readAccount(state, user);
+      if (!data || !user.endsWith(`@${domain}`)) continue;
+      writeSync(fd, `${writeUser(data, domain).toString()}\n`);
+      accounts += 1;
+      progress?.(accounts);
+    }
+    writeSync(fd, '</host>\n');
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${host}.partial`, host);
+  const mainFd = openSync(`${main}.partial`, 'w', 0o600);
+  try {
+    writeSync(mainFd, `<?xml version='1.0' encoding='UTF-8'?>\n<server-data xmlns='${NS_PIE}' xmlns:xi='${NS_XINCLUDE}'><xi:include href='${hostName}'/></server-data>\n`);
+  } finally {
+    closeSync(mainFd);
+  }
+  renameSync(`${main}.partial`, main);
+  return { main, host, accounts };
+}

@@ -1,0 +1,156 @@
+// XEP-0227 import and export (src/xep0227/) on the stores themselves: our own export imports
+// back to the same data; foreign forms (ejabberd's doubly encoded SCRAM keys, Prosody's pending
+// requests, plaintext passwords, single-file exports) are read; a bad file is refused whole.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/config.js';
+import { deriveCredentials, deriveScramKeys, verifyPassword } from '../../src/sasl/credentials.js';
+import type { StateBackend } from '../../src/state/backend.js';
+import { personalKey } from '../../src/state/personal.js';
+import { UNKNOWN_KEYS } from '../../src/xep0227/account.js';
+import { exportAccounts, importAccounts, readAccount, readImport, type ImportOptions } from '../../src/xep0227/transfer.js';
+import { makeBackend, STORES } from '../support/server.js';
+
+const DOMAIN = 'example.org';
+const OPTIONS: ImportOptions = { domain: DOMAIN, limits: DEFAULT_LIMITS, iterations: 4096 };
+const VCARD = personalKey({ kind: 'vcard' });
+const BOOKMARKS = personalKey({ kind: 'private', name: 'storage', namespace: 'storage:bookmarks' });
+const root = mkdtempSync(join(tmpdir(), 'rookery-pie-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let fileCount = 0;
+function file(xml: string): string {
+  const path = join(root, `f${++fileCount}.xml`);
+  writeFileSync(path, xml);
+  return path;
+}
+const serverData = (users: string): string => `<?xml version='1.0' encoding='UTF-8'?><server-data xmlns='urn:xmpp:pie:0'><host jid='${DOMAIN}'>${users}</host></server-data>`;
+
+async function seed(state: StateBackend): Promise<void> {
+  const alice = `alice@${DOMAIN}`;
+  await state.accounts.create(alice, await deriveCredentials('wonder land ✓', 4096));
+  await state.rosters.compareAndSet(alice, `bob@${DOMAIN}`, {}, { item: { jid: `bob@${DOMAIN}`, name: 'Bob <the builder>', groups: ['Friends', 'Work & Play'], subscription: 'both', ask: false, approved: false } });
+  await state.rosters.compareAndSet(alice, 'carol@remote.example', {}, { item: { jid: 'carol@remote.example', groups: [], subscription: 'none', ask: true, approved: true } });
+  await state.rosters.compareAndSet(alice, 'dave@remote.example', {}, { pendingIn: `<presence xmlns="jabber:client" from="dave@remote.example" to="${alice}" type="subscribe"/>` });
+  await state.offline.store(alice, { xml: `<message xmlns="jabber:client" from="bob@${DOMAIN}/desk" to="${alice}" type="chat" id="m1"><body>Hi &amp; bye</body></message>`, stamp: 1_700_000_000_123 }, 100);
+  await state.offline.store(alice, { xml: `<message xmlns="jabber:client" from="bob@${DOMAIN}/desk" to="${alice}" id="m2"><body>second</body></message>`, stamp: 1_700_000_001_000 }, 100);
+  await state.personal.set(alice, VCARD, '<vCard xmlns="vcard-temp"><FN>Alice Liddell</FN></vCard>', { itemBytes: 1e6, items: 10 });
+  await state.personal.set(alice, BOOKMARKS, '<storage xmlns="storage:bookmarks"><conference jid="room@conf.example" autojoin="true"/></storage>', { itemBytes: 1e6, items: 10 });
+  await state.blocklists.add(alice, ['spam@bad.example', 'bad.example/res']);
+  const bob = `bob@${DOMAIN}`;
+  const sha1 = await deriveScramKeys('builder', 'SHA-1', Buffer.from('0123456789abcdef'), 4096);
+  await state.accounts.create(bob, { 'SHA-1': sha1, 'SHA-256': UNKNOWN_KEYS });
+}
+
+/** An account's data in a form that compares independently of storage order. */
+async function snapshot(state: StateBackend, user: string) {
+  const data = await readAccount(state, user);
+  if (!data) return undefined;
+  return {
+    ...data,
+    roster: [...data.roster].sort((a, b) => a.jid.localeCompare(b.jid)).map((item) => ({ ...item, groups: [...item.groups].sort() })),
+    blocklist: [...data.blocklist].sort(),
+  };
+}
+
+describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
+  let source: StateBackend;
+  let target: StateBackend;
+  beforeEach(async () => {
+    [source, target] = [await makeBackend(store), await makeBackend(store)];
+  });
+  afterEach(async () => {
+    await source.close();
+    await target.close();
+  });
+
+  it('imports its own export back to the same accounts, rosters, offline messages, vCards, private XML and blocklists', async () => {
+    await seed(source);
+    const dir = join(root, `export-${store}`);
+    const result = await exportAccounts(source, dir, DOMAIN);
+    expect(result.accounts).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual([result.host, result.main].map((path) => path.slice(dir.length + 1)).sort());
+    const report = await importAccounts(target, readImport([result.main], OPTIONS), OPTIONS);
+    expect(report.imported.sort()).toEqual([`alice@${DOMAIN}`, `bob@${DOMAIN}`]);
+    for (const user of [`alice@${DOMAIN}`, `bob@${DOMAIN}`]) {
+      const before = await snapshot(source, user);
+      expect(before).toBeDefined();
+      await expect(snapshot(target, user)).resolves.toStrictEqual(before);
+    }
+    await expect(target.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example')).resolves.toStrictEqual(await source.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example'));
+    // The exported file is the same whichever store it came from, apart from the salts.
+    expect(readFileSync(result.host, 'utf8')).toContain("<scram-credentials xmlns=\"urn:xmpp:pie:0#scram\" mechanism=\"SCRAM-SHA-1\"><iter-count>4096</iter-count>");
+  });
+
+  it('derives SCRAM keys from a plaintext password and reads a single-file export', async () => {
+    const path = file(serverData("<user name='erin' password='pässword'><vCard xmlns='vcard-temp'><FN>Erin</FN></vCard></user>"));
+    await importAccounts(target, readImport([path], OPTIONS), OPTIONS);
+    const credentials = await target.accounts.credentials(`erin@${DOMAIN}`);
+    expect(credentials && (await verifyPassword('pässword', credentials['SHA-256'], 'SHA-256'))).toBe(true);
+    expect(credentials && (await verifyPassword('pässword', credentials['SHA-1'], 'SHA-1'))).toBe(true);
+    await expect(target.personal.get(`erin@${DOMAIN}`, VCARD)).resolves.toBe('<vCard xmlns="vcard-temp"><FN>Erin</FN></vCard>');
+  });
+
+  it("reads ejabberd's doubly base64-encoded SCRAM-SHA-1 keys, its offline <delay/> and Prosody's pending requests", async () => {
+    const salt = Buffer.from('salt-of-sixteen!');
+    const keys = await deriveScramKeys('secret', 'SHA-1', salt, 4096);
+    const twice = (base64: string): string => Buffer.from(base64).toString('base64');
+    const path = file(serverData(`<user name='frank'><scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'><iter-count>4096</iter-count><salt>${twice(keys.salt)}</salt><server-key>${twice(keys.serverKey)}</server-key><stored-key>${twice(keys.storedKey)}</stored-key></scram-credentials>`
+      + `<offline-messages><message to='frank@${DOMAIN}' from='alice@${DOMAIN}' type='chat' id='x' xmlns='jabber:client'><delay from='${DOMAIN}' stamp='2026-12-07T18:38:43.936649Z' xmlns='urn:xmpp:delay'>Offline storage</delay><body>Hello</body></message></offline-messages>`
+      + `<presence xmlns='jabber:client' type='subscribe' from='gina@remote.example'/></user>`));
+    await importAccounts(target, readImport([path], OPTIONS), OPTIONS);
+    const user = `frank@${DOMAIN}`;
+    await expect(target.accounts.credentials(user)).resolves.toStrictEqual({ 'SHA-1': keys, 'SHA-256': UNKNOWN_KEYS });
+    await expect(target.offline.peek(user)).resolves.toStrictEqual([
+      { xml: `<message to="frank@${DOMAIN}" from="alice@${DOMAIN}" type="chat" id="x" xmlns="jabber:client"><body>Hello</body></message>`, stamp: Date.parse('2026-12-07T18:38:43.936Z') },
+    ]);
+    await expect(target.rosters.entry(user, 'gina@remote.example')).resolves.toStrictEqual({ pendingIn: `<presence xmlns="jabber:client" type="subscribe" from="gina@remote.example" to="${user}"/>` });
+  });
+
+  it('refuses a file with one bad user entry, naming the element and the reason, and writes nothing of any entry', async () => {
+    const path = file(serverData("<user name='good' password='x'/><user name='bad' password='y'><query xmlns='jabber:iq:roster'><item jid='z@remote.example' subscription='sometimes'/></query></user>"));
+    expect(() => readImport([path], OPTIONS)).toThrow(`${path}: host[@jid='${DOMAIN}']/user[@name='bad']/query[@xmlns='jabber:iq:roster']/item[@jid='z@remote.example']: subscription "sometimes" is not none, to, from or both`);
+    await expect(target.accounts.exists(`good@${DOMAIN}`)).resolves.toBe(false);
+  });
+
+  it.each([
+    ["<user name='nokey'/>", 'neither a password nor SCRAM credentials'],
+    ["<user name='x' password='p'><scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-MD5'/></user>", 'is not SCRAM-SHA-1 or SCRAM-SHA-256'],
+    ["<user name='x' password='p'><query xmlns='jabber:iq:private'><message xmlns='jabber:client'/></query></user>", 'the namespace jabber:client cannot be stored'],
+    ["<user name='x' password='p'><offline-messages><presence xmlns='jabber:client'/></offline-messages></user>", 'is not a jabber:client message'],
+    ["<user name='a b' password='p'/>", 'is not a valid JID'],
+    ["<user name='x' password='p'/><user name='x' password='q'/>", 'the account is listed twice'],
+  ])('refuses %s', (users, reason) => {
+    expect(() => readImport([file(serverData(users))], OPTIONS)).toThrow(reason);
+  });
+
+  it('refuses a host other than the served domain, a file that is not XEP-0227, and a file over the size guard', () => {
+    expect(() => readImport([file("<server-data xmlns='urn:xmpp:pie:0'><host jid='other.example'/></server-data>")], OPTIONS)).toThrow('this deployment serves example.org');
+    expect(() => readImport([file('<roster/>')], OPTIONS)).toThrow("the root element must be <server-data xmlns='urn:xmpp:pie:0'/>");
+    expect(() => readImport([file('<server-data')], OPTIONS)).toThrow('not well-formed XML');
+    expect(() => readImport([file(serverData(''))], { ...OPTIONS, maxFileBytes: 50 })).toThrow('more than the 50 allowed');
+    expect(() => readImport([file("<server-data xmlns='urn:xmpp:pie:0' xmlns:xi='http://www.w3.org/2001/XInclude'><xi:include href='../etc/passwd'/></server-data>")], OPTIONS)).toThrow('href must name a file in the same directory');
+  });
+
+  it('refuses an entry past a configured limit', () => {
+    const items = Array.from({ length: 3 }, (_, i) => `<item jid='c${i}@remote.example'/>`).join('');
+    expect(() => readImport([file(serverData(`<user name='x' password='p'><query xmlns='jabber:iq:roster'>${items}</query></user>`))], { ...OPTIONS, limits: { ...DEFAULT_LIMITS, rosterItems: 2 } })).toThrow('3 contacts, more than limits.rosterItems (2)');
+  });
+
+  it('leaves an existing account as it was and reports it', async () => {
+    await target.accounts.create(`henry@${DOMAIN}`, await deriveCredentials('old', 4096));
+    const report = await importAccounts(target, readImport([file(serverData("<user name='henry' password='new'><vCard xmlns='vcard-temp'><FN>H</FN></vCard></user>"))], OPTIONS), OPTIONS);
+    expect(report).toMatchObject({ imported: [], existing: [`henry@${DOMAIN}`] });
+    await expect(target.personal.get(`henry@${DOMAIN}`, VCARD)).resolves.toBeUndefined();
+  });
+
+  it('clears what a failed earlier attempt left for an account that does not exist before writing', async () => {
+    const user = `ivy@${DOMAIN}`;
+    await target.offline.store(user, { xml: '<message xmlns="jabber:client"><body>stale</body></message>', stamp: 1 }, 10);
+    await importAccounts(target, readImport([file(serverData("<user name='ivy' password='p'/>"))], OPTIONS), OPTIONS);
+    await expect(target.offline.peek(user)).resolves.toStrictEqual([]);
+    await expect(target.accounts.exists(user)).resolves.toBe(true);
+  });
+});
