@@ -196,7 +196,8 @@ export class Negotiation {
 
   /** One line per failed login, for audits and fail2ban-style blocking (README: Logs). */
   private logAuthFailure(mechanism: string | undefined, condition: SaslCondition, text?: string, username?: string): void {
-    this.host.log.warn(
+    // info, as Prosody logs it: a wrong password is the client's doing, not the server's trouble.
+    this.host.log.info(
       {
         event: 'auth_failure',
         ...(username !== undefined ? { jid: `${username}@${this.host.domain}` } : {}),

@@ -5,7 +5,8 @@ import { stat, readFile } from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tokenPath } from '../../src/admin/token.js';
 import { exchange, type HttpNode, startHttpNode } from './support.js';
 
@@ -23,6 +24,11 @@ beforeAll(async () => {
   token = (await readFile(tokenPath(node.dataDir), 'utf8')).trim();
 });
 afterAll(() => node.stop());
+
+/** Nodes of one cluster share Redis; only the admin token lives in their data directory. */
+function onRedis(): { redisUrl: string; redisPrefix: string } {
+  return { redisUrl: inject('redisUrl'), redisPrefix: `http${randomBytes(4).toString('hex')}` };
+}
 
 describe('the URLs that used to end the process', () => {
   it.each(['GET /healthz/%ZZ', 'DELETE /admin/users/%E0%A4%A', 'PUT /admin/users/%ZZ/password', 'GET /metrics/%'])('answers %s with 400 and keeps serving', async (line) => {
@@ -61,7 +67,8 @@ describe('the bearer token', () => {
   });
 
   it('is reused by the next node on the same data directory', async () => {
-    const next = await startHttpNode({ dataDir: node.dataDir });
+    // On Redis: the embedded store would lock the data directory the first node holds.
+    const next = await startHttpNode({ dataDir: node.dataDir, ...onRedis() });
     try {
       expect((await fetch(next.url('/admin/users'), { headers: authorized() })).status).toBe(200);
     } finally {
@@ -71,10 +78,11 @@ describe('the bearer token', () => {
 
   it('is the same for two nodes that start together on an empty data directory', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rookery-race-'));
-    const nodes = await Promise.all([startHttpNode({ dataDir }), startHttpNode({ dataDir })]);
+    const shared = onRedis();
+    const nodes = await Promise.all([startHttpNode({ dataDir, ...shared }), startHttpNode({ dataDir, ...shared })]);
     try {
-      const shared = `Bearer ${(await readFile(tokenPath(dataDir), 'utf8')).trim()}`;
-      for (const each of nodes) expect((await fetch(each.url('/admin/users'), { headers: { authorization: shared } })).status).toBe(200);
+      const token = `Bearer ${(await readFile(tokenPath(dataDir), 'utf8')).trim()}`;
+      for (const each of nodes) expect((await fetch(each.url('/admin/users'), { headers: { authorization: token } })).status).toBe(200);
     } finally {
       await Promise.all(nodes.map((each) => each.stop()));
       rmSync(dataDir, { recursive: true, force: true });
