@@ -38,12 +38,12 @@ function settingOf(variable: string): Setting {
   return entry.setting;
 }
 
-/** The chart's config values that are single settings (not the nested limits mapping). */
+/** The chart's values that are single settings: under config (not the nested limits mapping) and proxyProtocol. */
 function chartSettings(): Array<{ value: string; schema: JsonSchema }> {
   const schema = JSON.parse(read('helm/rookery/values.schema.json')) as JsonSchema;
   const walk = (prefix: string, node: JsonSchema): Array<{ value: string; schema: JsonSchema }> =>
     Object.entries(node.properties ?? {}).flatMap(([key, child]) => (child.properties ? walk(`${prefix}.${key}`, child) : [{ value: `${prefix}.${key}`, schema: child }]));
-  return walk('config', schema.properties?.config ?? {});
+  return ['config', 'proxyProtocol'].flatMap((section) => walk(section, schema.properties?.[section] ?? {}));
 }
 
 describe('the README', () => {
@@ -65,7 +65,7 @@ describe('the README', () => {
 describe('the Helm chart', () => {
   const variables = chartVariables();
 
-  it('passes every config value to the node as a variable the node knows', () => {
+  it('passes every config and proxyProtocol value to the node as a variable the node knows', () => {
     const values = chartSettings().map(({ value }) => value);
     expect(values.length).toBeGreaterThan(10);
     for (const value of values) {
@@ -75,7 +75,7 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('gives every config value the type, range and choices of its setting', () => {
+  it('gives every config and proxyProtocol value the type, range and choices of its setting', () => {
     for (const { value, schema } of chartSettings()) {
       const setting = settingOf(variables.get(value) as string);
       const expected = z.toJSONSchema(setting.schema, { unrepresentable: 'any' }) as JsonSchema;
