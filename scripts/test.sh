@@ -20,7 +20,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symbolic link is another checkout's install (a git worktree sharing it):
+# npm ci would empty the linked directory, so it is never reinstalled from here.
+if [ -L node_modules ]; then
+  :
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 
@@ -29,6 +33,8 @@ npx tsc -p tsconfig.json --noEmit
 node scripts/build.mjs --if-stale
 mkdir -p .tmp
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
+# On success little more than the summary: the console output of passing tests is dropped, and the
+# long runs (chaos, rolling restart, fuzzing) write their reports to .tmp/reports/, printed on failure.
+npx vitest run --silent=passed-only --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
 node scripts/test-summary.mjs .tmp/vitest.json || true
 exit "$status"
