@@ -2,8 +2,34 @@
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
 # cluster with it) and the npm dependencies when they are missing.
+#
+# `scripts/test.sh --node 24 [vitest arguments]` (or ROOKERY_TEST_NODE=24 npm test) runs the whole
+# suite on another Node.js major, fetched from the npm registry (the `node` package, into npx's
+# cache) and put first on PATH, so that every `node` the tests start is that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+node_major="${ROOKERY_TEST_NODE:-}"
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --node) node_major="${2:?--node needs a major version, e.g. --node 24}"; shift 2 ;;
+    --node=*) node_major="${1#--node=}"; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+set -- ${args[@]+"${args[@]}"}
+if [ -n "$node_major" ] && [ "$(node -p 'process.versions.node.split(".")[0]')" != "$node_major" ]; then
+  node_bin="$(npx -y -p "node@$node_major" node -p 'process.execPath')"
+  PATH="$(dirname "$node_bin"):$PATH"
+  export PATH
+  echo "Node.js $(node --version) from the npm registry ($node_bin)"
+  # Native addons are built for the Node.js that installed them (its ABI).
+  if ! node -e "require('better-sqlite3')" >/dev/null 2>&1; then
+    echo "warning: better-sqlite3 in node_modules is built for another Node.js ABI: the embedded store's tests fail" >&2
+    echo "  (rebuild it on this Node.js in a checkout of its own: npm rebuild better-sqlite3)" >&2
+  fi
+fi
 
 missing=()
 for command in redis-server haproxy; do

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { settingsTable, withSettingsTable } from '../../src/config/describe.js';
 import { envVariables } from '../../src/config/env.js';
-import { allSettings, type Setting } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { allSettings, defaultConfig, type Setting } from '../../src/config/schema.js';
+import { EXAMPLE_FILE, exampleConfig } from '../../scripts/config-example.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -59,6 +61,29 @@ describe('the README', () => {
       expect(readme).toContain(`\`${path}\``);
       expect(readme).toContain(`\`${setting.env}\``);
     }
+  });
+});
+
+describe('rookery.example.yaml', () => {
+  const example = (): string => read(EXAMPLE_FILE);
+
+  it('is what the settings catalogue renders (npm run docs:config rewrites it)', () => {
+    expect(example()).toBe(exampleConfig());
+  });
+
+  it('names every setting under its YAML key, with its variable', () => {
+    const text = example();
+    for (const { path, setting } of allSettings()) {
+      const key = path.startsWith('limits.') ? `\n  ${path.slice('limits.'.length)}: ` : `\n${path}: `;
+      const commented = `\n# ${path}: `;
+      expect(text.includes(key) || text.includes(commented), path).toBe(true);
+      expect(text).toContain(setting.env);
+    }
+  });
+
+  it('loads as the defaults', () => {
+    const file = new URL(EXAMPLE_FILE, root).pathname;
+    expect(loadConfig({ file, env: {}, checkFiles: false })).toEqual(defaultConfig());
   });
 });
 
