@@ -25,7 +25,7 @@ if [ -n "$node_major" ] && [ "$(node -p 'process.versions.node.split(".")[0]')" 
   export PATH
   echo "Node.js $(node --version) from the npm registry ($node_bin)"
   # Native addons are built for the Node.js that installed them (its ABI).
-  if ! node -e "require('better-sqlite3')" >/dev/null 2>&1; then
+  if ! node -e "new (require('better-sqlite3'))(':memory:')" >/dev/null 2>&1; then
     echo "warning: better-sqlite3 in node_modules is built for another Node.js ABI: the embedded store's tests fail" >&2
     echo "  (rebuild it on this Node.js in a checkout of its own: npm rebuild better-sqlite3)" >&2
   fi
