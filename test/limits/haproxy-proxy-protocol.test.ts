@@ -80,7 +80,7 @@ describe.skipIf(!HAPROXY)('a node behind HAProxy sending the PROXY protocol (v2)
       env: {
         ROOKERY_C2S_PROXY_PROTOCOL: 'true',
         ROOKERY_C2S_TLS_PROXY_PROTOCOL: 'true',
-        ROOKERY_TRUSTED_PROXIES: '127.0.0.1',
+        ROOKERY_TRUSTED_PROXIES: '127.0.0.1/32',
       },
     });
     await cluster.createUser('alice');
