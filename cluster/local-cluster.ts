@@ -1,7 +1,9 @@
 // A whole cluster on localhost, for trying Rookery, for benchmarks and for the rolling-restart
 // test: one redis-server, N Rookery nodes, and HAProxy balancing the client ports over them
 // (TCP, health-checked on /readyz, with a stats page that tells whether it sees each node up).
-// `npm run cluster -- --nodes 3`; Ctrl-C stops everything.
+// HAProxy sends the PROXY protocol (v2) to the nodes, which trust it from 127.0.0.1 only, so
+// that each node sees, limits and logs every client by its own address.
+// `npm run cluster -- --nodes 3` (`--help` lists the flags); Ctrl-C stops everything.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
@@ -20,10 +22,14 @@ export interface HealthCheck {
 
 export interface LocalClusterOptions {
   nodes: number;
-  /** The balanced STARTTLS port; direct TLS is the next one. 0: two free ports. */
+  /** The balanced STARTTLS port. 0: a free port. */
   port: number;
+  /** The balanced direct TLS port. Default: the next one after `port` (a free one when `port` is 0). */
+  tlsPort?: number;
   /** 0: a free port. */
   redisPort: number;
+  /** HAProxy's stats page (HTTP). 0: a free port. */
+  statsPort?: number;
   /** First port of the nodes' own ports (each node takes three). 0: free ports. */
   nodeBasePort: number;
   domain: string;
@@ -110,7 +116,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const stdio = (): ['ignore', 'ignore' | 'pipe', 'inherit' | 'ignore' | 'pipe'] =>
     mode === 'capture' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'ignore', mode === 'inherit' ? 'inherit' : 'ignore'];
 
-  const [redisPort, port, tlsPort, statsPort] = (await ports(options.redisPort, options.port, options.port === 0 ? 0 : options.port + 1, 0)) as [number, number, number, number];
+  const [redisPort, port, tlsPort, statsPort] = (await ports(options.redisPort, options.port, options.tlsPort ?? (options.port === 0 ? 0 : options.port + 1), options.statsPort ?? 0)) as [number, number, number, number];
   const nodePorts: Array<[number, number, number]> = [];
   for (let index = 0; index < options.nodes; index++) {
     const base = options.nodeBasePort + index * 3;
@@ -150,9 +156,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         cwd: ROOT,
         stdio: stdio(),
         env: {
-          // Every client comes through HAProxy, from 127.0.0.1: a per-address limit would hold them all to one address's rate.
-          ROOKERY_LIMIT_ADDRESS_CONNECTIONS_PER_MINUTE: '0',
           ...process.env,
+          // Every client comes through HAProxy, which names it in a PROXY header: the per-address
+          // limits count each client by its own address, and only HAProxy (127.0.0.1) may send one.
+          ROOKERY_C2S_PROXY_PROTOCOL: 'true',
+          ROOKERY_C2S_TLS_PROXY_PROTOCOL: 'true',
+          ROOKERY_TRUSTED_PROXIES: '127.0.0.1',
           ROOKERY_REDIS_URL: redisUrl,
           ROOKERY_NODE_ID: node.id,
           ROOKERY_DOMAIN: options.domain,
@@ -298,9 +307,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 function haproxyConfigText(where: { port: number; tlsPort: number; statsPort: number; check: HealthCheck }, nodes: NodeHandle[]): string {
   const { check } = where;
   const servers = (port: (node: NodeHandle) => number): string =>
-    nodes.map((node) => `    server ${node.id} 127.0.0.1:${port(node)} check port ${node.httpPort}`).join('\n');
+    nodes.map((node) => `    server ${node.id} 127.0.0.1:${port(node)} send-proxy-v2 check port ${node.httpPort}`).join('\n');
   // A node that stopped listening (draining) refuses connections before its health check fails:
-  // such a connection is tried again on another node (redispatch on every retry).
+  // such a connection is tried again on another node (redispatch on every retry). The health
+  // check goes to the HTTP port without a PROXY header (HAProxy adds one only with check-send-proxy).
   return `global
     maxconn 9000
 defaults
@@ -384,23 +394,85 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      nodes: { type: 'string', default: '3' },
-      port: { type: 'string', default: '5222' },
-      'redis-port': { type: 'string', default: '6390' },
-      domain: { type: 'string', default: 'localhost' },
-    },
-  });
-  const cluster = await startLocalCluster({
+const USAGE = `usage: npm run cluster -- [options]
+
+Starts redis-server, N Rookery nodes and HAProxy on 127.0.0.1; Ctrl-C stops everything.
+HAProxy sends the PROXY protocol (v2) to the nodes' client ports.
+
+options:
+  --nodes <n>           nodes to start (default 3)
+  --port <port>         client port, STARTTLS (default 5222)
+  --tls-port <port>     client port, direct TLS (default: --port + 1)
+  --stats-port <port>   HAProxy's stats page, HTTP /stats (default 8404)
+  --node-base-port <p>  first of the nodes' own ports; node i takes p+3i (c2s), p+3i+1 (direct TLS),
+                        p+3i+2 (HTTP: probes, /metrics, admin API) (default 15300)
+  --redis-port <port>   redis-server (default 6390)
+  --domain <domain>     XMPP domain (default localhost)
+  -h, --help            print this help
+Any port given as 0 is replaced by a free one.`;
+
+/** A port flag's value: an integer from 0 to 65535. */
+function portFlag(name: string, value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new UsageError(`--${name}: expected a port (0-65535), got "${value}"`);
+  return port;
+}
+
+class UsageError extends Error {}
+
+/** The command line as options; throws UsageError on a flag it does not know or a bad value. */
+export function parseClusterArgs(args: string[]): LocalClusterOptions & { help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        nodes: { type: 'string', default: '3' },
+        port: { type: 'string', default: '5222' },
+        'tls-port': { type: 'string' },
+        'stats-port': { type: 'string', default: '8404' },
+        'node-base-port': { type: 'string', default: '15300' },
+        'redis-port': { type: 'string', default: '6390' },
+        domain: { type: 'string', default: 'localhost' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values } = parsed;
+  const nodes = Number(values.nodes);
+  if (!Number.isInteger(nodes) || nodes < 1) throw new UsageError(`--nodes: expected a positive integer, got "${values.nodes}"`);
+  const tlsPort = values['tls-port'] === undefined ? undefined : portFlag('tls-port', values['tls-port']);
+  return {
     ...defaultOptions(),
-    nodes: Number(values.nodes),
-    port: Number(values.port),
-    redisPort: Number(values['redis-port']),
+    help: values.help === true,
+    nodes,
+    port: portFlag('port', String(values.port)),
+    ...(tlsPort === undefined ? {} : { tlsPort }),
+    statsPort: portFlag('stats-port', String(values['stats-port'])),
+    nodeBasePort: portFlag('node-base-port', String(values['node-base-port'])),
+    redisPort: portFlag('redis-port', String(values['redis-port'])),
     domain: String(values.domain),
-  });
-  console.log(`accounts: ROOKERY_REDIS_URL=${cluster.redisUrl} npx rookery user add alice@${values.domain} PASSWORD`);
+  };
+}
+
+async function main(): Promise<void> {
+  let options: ReturnType<typeof parseClusterArgs>;
+  try {
+    options = parseClusterArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`local-cluster: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  const { help: _help, ...clusterOptions } = options;
+  const cluster = await startLocalCluster(clusterOptions);
+  console.log(`accounts: ROOKERY_REDIS_URL=${cluster.redisUrl} npx rookery user add alice@${cluster.domain} PASSWORD`);
   const stop = (): void => void cluster.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

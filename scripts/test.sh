@@ -2,8 +2,34 @@
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
 # cluster with it), ejabberd (the XEP-0227 import test reads its export) and the npm dependencies when they are missing.
+#
+# `scripts/test.sh --node 24 [vitest arguments]` (or ROOKERY_TEST_NODE=24 npm test) runs the whole
+# suite on another Node.js major, fetched from the npm registry (the `node` package, into npx's
+# cache) and put first on PATH, so that every `node` the tests start is that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+node_major="${ROOKERY_TEST_NODE:-}"
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --node) node_major="${2:?--node needs a major version, e.g. --node 24}"; shift 2 ;;
+    --node=*) node_major="${1#--node=}"; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+set -- ${args[@]+"${args[@]}"}
+if [ -n "$node_major" ] && [ "$(node -p 'process.versions.node.split(".")[0]')" != "$node_major" ]; then
+  node_bin="$(npx -y -p "node@$node_major" node -p 'process.execPath')"
+  PATH="$(dirname "$node_bin"):$PATH"
+  export PATH
+  echo "Node.js $(node --version) from the npm registry ($node_bin)"
+  # Native addons are built for the Node.js that installed them (its ABI).
+  if ! node -e "new (require('better-sqlite3'))(':memory:')" >/dev/null 2>&1; then
+    echo "warning: better-sqlite3 in node_modules is built for another Node.js ABI: the embedded store's tests fail" >&2
+    echo "  (rebuild it on this Node.js in a checkout of its own: npm rebuild better-sqlite3)" >&2
+  fi
+fi
 
 missing=()
 for command in redis-server haproxy; do
@@ -22,7 +48,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A node_modules that is a symbolic link is another checkout's install (a git worktree sharing it):
+# npm ci would empty the linked directory, so it is never reinstalled from here.
+if [ -L node_modules ]; then
+  :
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 
@@ -31,6 +61,8 @@ npx tsc -p tsconfig.json --noEmit
 node scripts/build.mjs --if-stale
 mkdir -p .tmp
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
+# On success little more than the summary: the console output of passing tests is dropped, and the
+# long runs (chaos, rolling restart, fuzzing) write their reports to .tmp/reports/, printed on failure.
+npx vitest run --silent=passed-only --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
 node scripts/test-summary.mjs .tmp/vitest.json || true
 exit "$status"

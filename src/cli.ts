@@ -8,8 +8,7 @@ import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
 import { readPassword } from './cli/password.js';
 import { addXep0227Commands } from './cli/xep0227.js';
-import { createLogger } from './log.js';
-import { installProcessGuards } from './process-guard.js';
+import type { Logger } from './log.js';
 import type { StateBackend } from './state/backend.js';
 import { VERSION } from './version.js';
 
@@ -56,7 +55,9 @@ program
   .description('start a node')
   .action(async () => {
     const cfg = config();
-    const log = createLogger({ level: cfg.logLevel, node: cfg.nodeId });
+    // Loaded here, as the server is below: the account commands need neither pino nor the guards.
+    const [{ createLogger }, { installProcessGuards }] = await Promise.all([import('./log.js'), import('./process-guard.js')]);
+    const log: Logger = createLogger({ level: cfg.logLevel, node: cfg.nodeId });
     log.info({ event: 'starting', version: VERSION, config: maskedConfig(cfg) }, `rookery ${VERSION} starting`);
     // Loaded here: the whole server is not needed to print a version or check the configuration.
     const { startNode } = await import('./main.js');

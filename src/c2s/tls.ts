@@ -1,7 +1,6 @@
 // TLS for STARTTLS (RFC 6120 §5) and direct TLS (XEP-0368): TLS 1.2 or newer only.
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 import type { Config } from '../config.js';
 import { RookeryError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -25,6 +24,8 @@ export async function loadTls(config: Config, log: Logger): Promise<TlsMaterial>
     }
   } else {
     log.warn({ event: 'tls_self_signed', domain: config.domain });
+    // Loaded only here: selfsigned (and its ASN.1 stack) costs a node with a certificate ~0.15 s at start.
+    const { generate } = await import('selfsigned');
     const generated = await generate([{ name: 'commonName', value: config.domain }], {
       keyType: 'ec',
       curve: 'P-256',

@@ -206,9 +206,11 @@ export function prepDomain(domain: string): string {
   checkAsciiDomain(ascii);
   const unicode = domainToUnicode(ascii);
   if (unicode === '') fail('domainpart is not a valid internationalised domain name');
-  // RFC 5891 §4.2.3.1: no U-label starts or ends with a hyphen.
+  // RFC 5891 §4.2.3.1: no U-label starts or ends with a hyphen. An A-label left as it was did not
+  // decode (broken punycode): Node 20's URL parser returns '' for it, Node 24's the label itself.
   for (const label of unicode.split('.')) {
     if (label.startsWith('-') || label.endsWith('-')) fail('domainpart label starts or ends with a hyphen');
+    if (label.startsWith('xn--')) fail('domainpart is not a valid internationalised domain name');
   }
   checkLength(unicode, 'domainpart');
   return unicode;

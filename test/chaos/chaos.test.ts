@@ -4,11 +4,14 @@
 // stops reading while others flood it. After each: every message a server confirmed handling was
 // delivered, stored offline or bounced (counted, none twice); the registry holds exactly the live
 // streams, each on its node; every client sees its contacts as they are; memory came back down.
+// The run's log (seed, events, a ledger after each phase, memory) goes to .tmp/reports/chaos.txt,
+// printed with the nodes' output when a test fails.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLUSTER_PASSWORD, DEAD_AFTER_MS, eventually, startCluster, type TestCluster } from '../support/cluster.js';
 import { type RawClient, xml } from '../support/client.js';
 import { startRedisServer, type RedisServerHandle } from '../support/redis-server.js';
+import { printReportOnFailure, testReport } from '../support/report.js';
 import { type Entry, Ledger } from './ledger.js';
 import { Peer, RESOURCE, seededRandom, Traffic } from './peers.js';
 import { memoryOf, metrics, MiB, sample, socketBufferBound, type Memory } from './probes.js';
@@ -42,8 +45,6 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
   const pairs: Array<[Peer, Peer]> = [];
   let traffic: Traffic;
   const baseline = new Map<number, Memory>();
-  /** Output already printed for a failed phase (once is enough). */
-  let printed = false;
   /** Duplicates already reported by an earlier phase's check. */
   const reported = new Set<string>();
   /** Duplicates a phase left to a test of their own. */
@@ -52,9 +53,12 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
   let started = Date.now();
   const events: string[] = [];
 
+  const report = testReport('chaos');
+  printReportOnFailure(report, () => `[chaos] seed ${seed}\n${ledger.table()}\n${events.join('\n')}\n${cluster?.output() ?? ''}`);
+
   const log = (text: string): void => {
     events.push(`${Date.now() - started} ms: ${text}`);
-    console.log(`[chaos ${ledger.phase}] ${text}`);
+    report.log(`[chaos ${ledger.phase}] ${text}`);
   };
   const peer = (local: string): Peer => peers.find((candidate) => candidate.local === local) as Peer;
 
@@ -69,7 +73,7 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
         ROOKERY_LIMIT_C2S_BYTES_PER_SECOND: '0',
       },
     });
-    console.log(`[chaos] seed ${seed} (CHAOS_SEED=${seed} replays the same choices)`);
+    report.log(`[chaos] seed ${seed} (CHAOS_SEED=${seed} replays the same choices)`);
     for (let i = 0; i < POPULATION; i++) {
       const local = `u${String(i).padStart(2, '0')}`;
       peers.push(new Peer(local, cluster.domain, ledger));
@@ -107,15 +111,6 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
     } finally {
       await redis?.stop();
     }
-  });
-
-  beforeEach(({ onTestFailed }) => {
-    onTestFailed(() => {
-      if (printed) return;
-      printed = true;
-      console.log(`[chaos] seed ${seed}\n${ledger.table()}\n${events.join('\n')}`);
-      console.log(cluster.output());
-    });
   });
 
   /** Accounts (and the slow reader's), as at the start or as an operator restores them from a backup. */
@@ -207,7 +202,7 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
    */
   async function checkInvariants(phase: string, options: { ownDuplicates?: 'deferred' } = {}): Promise<void> {
     await quiesce();
-    console.log(`[chaos ${phase}] ledger after the phase:\n${ledger.table()}`);
+    report.log(`[chaos ${phase}] ledger after the phase:\n${ledger.table()}`);
     expect(peers.filter((p) => !p.online).map((p) => p.local)).toEqual([]);
     const tally = ledger.tally(phase);
     expect(tally.sent).toBeGreaterThan(0);
@@ -241,7 +236,7 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
       if (!base) continue;
       lines.push(`n${index}: rss ${(memory.rss / MiB).toFixed(1)} MiB (baseline ${(base.rss / MiB).toFixed(1)}), heap ${(memory.heapUsed / MiB).toFixed(1)} MiB (baseline ${(base.heapUsed / MiB).toFixed(1)})`);
     }
-    if (lines.length > 0) console.log(`[chaos ${phase}] memory: ${lines.join('; ')}`);
+    if (lines.length > 0) report.log(`[chaos ${phase}] memory: ${lines.join('; ')}`);
     for (const [index, memory] of now) {
       const base = baseline.get(index);
       if (!base) continue;

@@ -96,6 +96,16 @@ describe('check-config and --version', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ redisPassword: '[redacted]', adminToken: '[redacted]', dataDir: './data', limits: { maxConnections: 50_000 } });
   });
 
+  it('accepts rookery.example.yaml, every setting at its default, and prints it as the defaults', async () => {
+    const example = new URL('../../rookery.example.yaml', import.meta.url).pathname;
+    const [fromFile, defaults] = await Promise.all([
+      rookery(['check-config', '--config', example, '--format', 'json'], { ROOKERY_NODE_ID: 'n1' }),
+      rookery(['check-config', '--format', 'json'], { ROOKERY_NODE_ID: 'n1' }),
+    ]);
+    expect([fromFile.code, fromFile.stderr]).toEqual([0, '']);
+    expect(JSON.parse(fromFile.stdout)).toEqual(JSON.parse(defaults.stdout));
+  });
+
   it('prints the version of package.json', async () => {
     const run = await rookery(['--version'], {});
     expect([run.code, run.stdout]).toEqual([0, `${VERSION}\n`]);

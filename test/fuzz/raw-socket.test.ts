@@ -10,6 +10,10 @@ import type { RawClient } from '../support/client.js';
 import { params, runs } from './options.js';
 import { type FuzzServer, startFuzzServer } from './server.js';
 import { describeBytes, streamBody } from './xml-inputs.js';
+import { printReportOnFailure, testReport } from '../support/report.js';
+
+const report = testReport('fuzz-raw-socket');
+printReportOnFailure(report);
 
 /**
  * Ends any construct the input may have left open: a comment inside a stanza (-->), a
@@ -43,7 +47,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  console.info(`raw socket fuzz: ${inputs} inputs`);
+  report.log(`raw socket fuzz: ${inputs} inputs`);
   await server?.stop();
 });
 

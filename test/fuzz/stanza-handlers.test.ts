@@ -12,6 +12,10 @@ import { params, runs } from './options.js';
 import { heapAfterGc } from './heap.js';
 import { type FuzzServer, startFuzzServer } from './server.js';
 import { type FuzzStanza, fuzzStanza, idFor, type Parties, shorten } from './stanzas.js';
+import { printReportOnFailure, testReport } from '../support/report.js';
+
+const report = testReport('fuzz-stanza-handlers');
+printReportOnFailure(report);
 
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const ROUNDS = 60;
@@ -61,7 +65,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  console.info(`stanza handler fuzz: ${stanzasSent} stanzas over ${connections.length} connections; heap ${heap.map(mib).join(', ')} MiB`);
+  report.log(`stanza handler fuzz: ${stanzasSent} stanzas over ${connections.length} connections; heap ${heap.map(mib).join(', ')} MiB`);
   await server?.stop();
 });
 

@@ -10,6 +10,10 @@ import { MAX_HEADER_BYTES, StreamParser, type StreamParserLimits } from '../../s
 import { heapAfterGc } from './heap.js';
 import { FUZZ_SEED, params, runs } from './options.js';
 import { anyInput, cuts, HEADERS, randomBytes, smallSoup, split, STANZAS, validStream } from './xml-inputs.js';
+import { printReportOnFailure, testReport } from '../support/report.js';
+
+const report = testReport('fuzz-stream-parser');
+printReportOnFailure(report);
 
 /** Limits no generated input reaches: results must then be independent of chunking. */
 const ROOMY: StreamParserLimits = { maxStanzaBytes: 4 * 1024 * 1024, maxDepth: 1000 };
@@ -24,7 +28,7 @@ const RUNS = { chunking: 30_000, limits: 30_000, valid: 15_000, reset: 10_000, b
 const TIMEOUT = runs(60_000);
 let inputs = 0;
 afterAll(() => {
-  console.info(`stream parser fuzz: ${inputs} inputs`);
+  report.log(`stream parser fuzz: ${inputs} inputs (FUZZ_SEED=${FUZZ_SEED})`);
 });
 
 /**

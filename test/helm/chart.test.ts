@@ -114,6 +114,10 @@ const VARIANTS: Record<string, Values> = {
     service: { externalTrafficPolicy: 'Local', loadBalancerSourceRanges: ['203.0.113.0/24'], annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } },
     topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' }],
   },
+  'the PROXY protocol from a balancer in 10.0.0.0/16': {
+    proxyProtocol: { enabled: true, trustedProxies: '10.0.0.0/16, fd00::/8' },
+    service: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' } },
+  },
   'a ClusterIP Service, hard anti-affinity and the whole Redis URL in an existing Secret': {
     service: { type: 'ClusterIP' },
     podAntiAffinity: 'hard',
@@ -426,6 +430,25 @@ describe('the Services', () => {
     const internal = specOf<ServiceSpec>(findObject(renderChart({ service: { type: 'ClusterIP' } }), 'Service', 'rookery'));
     expect(internal.type).toBe('ClusterIP');
     expect(internal.externalTrafficPolicy).toBeUndefined();
+  });
+});
+
+describe('the PROXY protocol', () => {
+  it('is off by default on both client ports, with no trusted proxy', () => {
+    const config = loadConfig({ env: { ...renderedNodeEnv({}), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+    expect([config.c2sProxyProtocol, config.c2sTlsProxyProtocol, config.trustedProxies]).toEqual([false, false, undefined]);
+  });
+
+  it('turns on for both client ports with proxyProtocol.enabled, trusting proxyProtocol.trustedProxies', () => {
+    const values = { proxyProtocol: { enabled: true, trustedProxies: '10.0.0.0/16' } };
+    expect(configMapData(renderChart(values))).toMatchObject({ ROOKERY_C2S_PROXY_PROTOCOL: 'true', ROOKERY_C2S_TLS_PROXY_PROTOCOL: 'true', ROOKERY_TRUSTED_PROXIES: '10.0.0.0/16' });
+    const config = loadConfig({ env: { ...renderedNodeEnv(values), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+    expect([config.c2sProxyProtocol, config.c2sTlsProxyProtocol, config.trustedProxies]).toEqual([true, true, '10.0.0.0/16']);
+  });
+
+  it('refuses to render when enabled without trusted proxies, as the server would refuse to start', () => {
+    expect(renderFailure({ proxyProtocol: { enabled: true } })).toMatch(/proxyProtocol\.trustedProxies/);
+    expect(renderFailure({ proxyProtocol: { enabled: true, trustedProxies: 'the balancer' } })).toMatch(/proxyProtocol\.trustedProxies: Does not match pattern/);
   });
 });
 

@@ -1,5 +1,5 @@
 // Over 10,000 hostile HTTP requests against a running node, over raw sockets and fetch, from a
-// fixed seed (FUZZ_SEED, printed; FUZZ_SCALE multiplies the counts). Every answer is a 4xx (200 or
+// fixed seed (FUZZ_SEED, in .tmp/reports/http-fuzz.txt; FUZZ_SCALE multiplies the counts). Every answer is a 4xx (200 or
 // 201 for the legitimate requests mixed in), never a 5xx; no connection is held past the request
 // timeout; nothing is logged as a failure; no hostile request creates an account; and afterwards
 // the node still answers /healthz and an XMPP client can log in. The counts go to a table
@@ -14,6 +14,10 @@ import {
   slowSenders, smuggling, traversals, truncatedBodies, wrongContentTypes,
 } from './hostile-inputs.js';
 import { exchange, type HttpNode, startHttpNode } from './support.js';
+import { printReportOnFailure, testReport } from '../support/report.js';
+
+const report = testReport('http-fuzz');
+printReportOnFailure(report);
 
 const REQUEST_TIMEOUT_MS = 2_000;
 /** A connection still open this long after its last byte was held past the timeout. */
@@ -124,11 +128,11 @@ beforeAll(async () => {
   token = (await readFile(tokenPath(node.dataDir), 'utf8')).trim();
   await node.createUser('alice');
   await node.createUser('checker');
-  console.info(`HTTP fuzz: FUZZ_SEED=${FUZZ_SEED}`);
+  report.log(`HTTP fuzz: FUZZ_SEED=${FUZZ_SEED}`);
 });
 
 afterAll(async () => {
-  console.info(`HTTP fuzz (FUZZ_SEED=${FUZZ_SEED}):\n${table()}`);
+  report.log(`HTTP fuzz (FUZZ_SEED=${FUZZ_SEED}):\n${table()}`);
   await node?.stop();
 });
 
@@ -151,7 +155,7 @@ describe('a node under more than 10,000 hostile HTTP requests', () => {
       badAuth(runs(500), seed(12), token, node.port),
       legitimate(runs(500), token),
     ]);
-    console.info(`HTTP fuzz: ${mixed.length} inputs drawn in ${Date.now() - started} ms`);
+    report.log(`HTTP fuzz: ${mixed.length} inputs drawn in ${Date.now() - started} ms`);
     // The slow senders hold their connections while everything else goes on.
     await Promise.all([pool(slowSenders(runs(60), seed(13), token), 60), pool(mixed, CONCURRENCY)]);
     // Then more connections at once than the cap, each sending its request in two halves so that
@@ -163,7 +167,7 @@ describe('a node under more than 10,000 hostile HTTP requests', () => {
     await pool(Array.from({ length: BURST }, () => halves(raw('parallel connections', 'GET', '/healthz'))), BURST);
 
     const total = [...tallies.values()].reduce((sum, t) => sum + t.requests, 0);
-    console.info(`HTTP fuzz: ${total} requests in ${Date.now() - started} ms`);
+    report.log(`HTTP fuzz: ${total} requests in ${Date.now() - started} ms`);
     expect(total).toBeGreaterThanOrEqual(10_000);
     for (const [kind, tally] of tallies) {
       const acceptable = ACCEPTABLE[kind];

@@ -2,9 +2,11 @@
 // management (four of them @xmpp/client with its own stream-management plugin) exchanging
 // messages without pause, and every node restarted in turn — SIGTERM, then a replacement that
 // starts and becomes ready. The run itself is cluster/rolling-restart.ts (`npm run
-// rolling-restart` runs it on demand, larger); this checks its figures.
+// rolling-restart` runs it on demand, larger); this checks its figures. The figures go to
+// .tmp/reports/rolling-restart.txt, printed only when a test fails.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, runRollingRestart, type RollingRestartReport } from '../../cluster/rolling-restart.js';
+import { printReportOnFailure, testReport } from '../support/report.js';
 
 const CLIENTS = 200;
 const XMPP_CLIENTS = 4;
@@ -13,6 +15,8 @@ const DRAIN_TIMEOUT_SECONDS = 5;
 
 describe('a rolling restart of a three-node cluster under load', () => {
   let report: RollingRestartReport;
+  const file = testReport('rolling-restart');
+  printReportOnFailure(file);
 
   beforeAll(async () => {
     report = await runRollingRestart({
@@ -23,11 +27,12 @@ describe('a rolling restart of a three-node cluster under load', () => {
       loginConcurrency: 25,
       drainTimeoutSeconds: DRAIN_TIMEOUT_SECONDS,
       settleTimeoutMs: 20_000,
+      log: (line) => file.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`),
       // Shorter liveness than the defaults, still far from declaring a busy node dead.
       env: { ROOKERY_HEARTBEAT_MS: '500', ROOKERY_NODE_DEAD_AFTER_MS: '5000', ROOKERY_SWEEP_EVERY_MS: '500' },
     });
-    console.log(`rolling restart of ${NODES} nodes under ${CLIENTS} clients:\n${formatReport(report)}`);
-    if (report.problems.length > 0) console.log(report.problems.join('\n'));
+    file.log(`rolling restart of ${NODES} nodes under ${CLIENTS} clients:\n${formatReport(report)}`);
+    if (report.problems.length > 0) file.log(report.problems.join('\n'));
   }, 150_000);
 
   it('restarts every node in turn, each drain within its bound', () => {

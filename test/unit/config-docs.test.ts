@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { settingsTable, withSettingsTable } from '../../src/config/describe.js';
 import { envVariables } from '../../src/config/env.js';
-import { allSettings, type Setting } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { allSettings, defaultConfig, type Setting } from '../../src/config/schema.js';
+import { EXAMPLE_FILE, exampleConfig } from '../../scripts/config-example.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -38,12 +40,12 @@ function settingOf(variable: string): Setting {
   return entry.setting;
 }
 
-/** The chart's config values that are single settings (not the nested limits mapping). */
+/** The chart's values that are single settings: under config (not the nested limits mapping) and proxyProtocol. */
 function chartSettings(): Array<{ value: string; schema: JsonSchema }> {
   const schema = JSON.parse(read('helm/rookery/values.schema.json')) as JsonSchema;
   const walk = (prefix: string, node: JsonSchema): Array<{ value: string; schema: JsonSchema }> =>
     Object.entries(node.properties ?? {}).flatMap(([key, child]) => (child.properties ? walk(`${prefix}.${key}`, child) : [{ value: `${prefix}.${key}`, schema: child }]));
-  return walk('config', schema.properties?.config ?? {});
+  return ['config', 'proxyProtocol'].flatMap((section) => walk(section, schema.properties?.[section] ?? {}));
 }
 
 describe('the README', () => {
@@ -62,10 +64,33 @@ describe('the README', () => {
   });
 });
 
+describe('rookery.example.yaml', () => {
+  const example = (): string => read(EXAMPLE_FILE);
+
+  it('is what the settings catalogue renders (npm run docs:config rewrites it)', () => {
+    expect(example()).toBe(exampleConfig());
+  });
+
+  it('names every setting under its YAML key, with its variable', () => {
+    const text = example();
+    for (const { path, setting } of allSettings()) {
+      const key = path.startsWith('limits.') ? `\n  ${path.slice('limits.'.length)}: ` : `\n${path}: `;
+      const commented = `\n# ${path}: `;
+      expect(text.includes(key) || text.includes(commented), path).toBe(true);
+      expect(text).toContain(setting.env);
+    }
+  });
+
+  it('loads as the defaults', () => {
+    const file = new URL(EXAMPLE_FILE, root).pathname;
+    expect(loadConfig({ file, env: {}, checkFiles: false })).toEqual(defaultConfig());
+  });
+});
+
 describe('the Helm chart', () => {
   const variables = chartVariables();
 
-  it('passes every config value to the node as a variable the node knows', () => {
+  it('passes every config and proxyProtocol value to the node as a variable the node knows', () => {
     const values = chartSettings().map(({ value }) => value);
     expect(values.length).toBeGreaterThan(10);
     for (const value of values) {
@@ -75,7 +100,7 @@ describe('the Helm chart', () => {
     }
   });
 
-  it('gives every config value the type, range and choices of its setting', () => {
+  it('gives every config and proxyProtocol value the type, range and choices of its setting', () => {
     for (const { value, schema } of chartSettings()) {
       const setting = settingOf(variables.get(value) as string);
       const expected = z.toJSONSchema(setting.schema, { unrepresentable: 'any' }) as JsonSchema;
