@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
-# cluster with it), ejabberd (the XEP-0227 import test reads its export) and the npm dependencies when they are missing.
+# cluster with it), ejabberd (the XEP-0227 import test reads its export), python3-slixmpp (Debian's
+# slixmpp is among the rolling-restart clients: test/support/slix-client.py) and the npm dependencies
+# when they are missing.
 #
 # `scripts/test.sh --node 24 [vitest arguments]` (or ROOKERY_TEST_NODE=24 npm test) runs the whole
 # suite on another Node.js major, fetched from the npm registry (the `node` package, into npx's
