@@ -40,7 +40,8 @@ done
 # The XEP-0227 interoperability test exports from the real ejabberd (test/xep0227/ejabberd.test.ts).
 command -v ejabberdctl >/dev/null 2>&1 || missing+=(ejabberd)
 # Another XEP-0198 implementation than ours among the rolling-restart clients (test/rolling/).
-python3 -c 'import slixmpp' >/dev/null 2>&1 || missing+=(python3-slixmpp)
+# Debian's python3 (/usr/bin), which the test uses: a python3 of pyenv's or a venv's first on PATH does not see it.
+"$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 )" -c 'import slixmpp' >/dev/null 2>&1 || missing+=(python3-slixmpp)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}"
