@@ -105,11 +105,17 @@ describe.sequential('kill -9 of a node during traffic, replaced', () => {
     expect(figures.lost).toBe(0);
   });
 
-  it('delivers nothing twice', () => {
+  // Defect (doc/upgrade-safety.md, finding 2): after kill -9 a stanza the dead node delivered is
+  // delivered again — the dead node's bus inbox is drained and re-routed (cleanUpDeadNode ->
+  // bus.drain) with no stanza identity checked against the resumed stream, and <resumed h/>
+  // reports the inbound count last persisted, so a correct client resends what was handled.
+  it.fails('delivers nothing twice', () => {
     expect(figures.duplicates).toBe(0);
   });
 
-  it('keeps the order of each sender', () => {
+  // Defect (doc/upgrade-safety.md, finding 3): stanzas in the dead node's inbox are re-routed
+  // only when the node is declared dead, after newer ones went straight to the resumed stream.
+  it.fails('keeps the order of each sender', () => {
     expect(figures.outOfOrder).toBe(0);
   });
 
