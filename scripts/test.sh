@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
-# cluster with it), ejabberd (the XEP-0227 import test reads its export) and the npm dependencies when they are missing.
+# cluster with it), ejabberd (the XEP-0227 import test reads its export), python3-slixmpp (Debian's
+# slixmpp is among the rolling-restart clients: test/support/slix-client.py) and the npm dependencies
+# when they are missing.
 #
 # `scripts/test.sh --node 24 [vitest arguments]` (or ROOKERY_TEST_NODE=24 npm test) runs the whole
 # suite on another Node.js major, fetched from the npm registry (the `node` package, into npx's
@@ -37,6 +39,9 @@ for command in redis-server haproxy; do
 done
 # The XEP-0227 interoperability test exports from the real ejabberd (test/xep0227/ejabberd.test.ts).
 command -v ejabberdctl >/dev/null 2>&1 || missing+=(ejabberd)
+# Another XEP-0198 implementation than ours among the rolling-restart clients (test/rolling/).
+# Debian's python3 (/usr/bin), which the test uses: a python3 of pyenv's or a venv's first on PATH does not see it.
+"$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 )" -c 'import slixmpp' >/dev/null 2>&1 || missing+=(python3-slixmpp)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}"
