@@ -168,7 +168,7 @@ program
     const sessions = await withAccounts(
       async (state) => {
         const all = [];
-        for await (const record of state.sessions.all()) all.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
+        for await (const record of state.registry.all()) all.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
         return all;
       },
       (client) => client.sessions(),

@@ -9,8 +9,8 @@ import { adminRoutes } from './admin/api.js';
 import { adminGuard } from './admin/auth.js';
 import { loadOrCreateAdminToken } from './admin/token.js';
 import type { Config } from './config.js';
-import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/cluster.js';
-import { PendingBus } from './core/pending-bus.js';
+import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/node-inbox.js';
+import { OutageBuffer } from './core/outage-buffer.js';
 import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
@@ -82,10 +82,10 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),
   }));
   const services = cluster;
-  let pendingBus: PendingBus | undefined;
+  let pendingBus: OutageBuffer | undefined;
   if (services) {
     const { limits } = config;
-    const bus = new PendingBus(
+    const bus = new OutageBuffer(
       services.bus,
       { maxEnvelopes: limits.busPendingEnvelopes, maxBytes: limits.busPendingBytes, maxWaitMs: limits.busPendingSeconds * 1000, retryMs: 250 },
       bouncePending(server.host),
@@ -104,7 +104,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       },
       // The node is the source of truth for the sockets it holds.
       async () => {
-        await server.host.sessions.restore();
+        await server.host.local.restore();
       },
     );
     await services.startSweeper((node) => cleanUpDeadNode(server.host, bus, node));
@@ -113,7 +113,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   telemetry.observeCluster({
     nodeId: config.nodeId,
     liveNodes: services ? () => services.liveNodes() : async () => [config.nodeId],
-    sessions: () => state.sessions.count(),
+    sessions: () => state.registry.count(),
     accounts: () => state.accounts.count(),
   });
   await server.start();

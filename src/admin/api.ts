@@ -22,7 +22,7 @@ export function adminRoutes(state: StateBackend, host: Host, guard: HttpGuard): 
   return [
     route('GET', '/admin/sessions', async () => {
       const sessions = [];
-      for await (const record of state.sessions.all()) sessions.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
+      for await (const record of state.registry.all()) sessions.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
       return { status: 200, body: sessions };
     }),
     route('GET', '/admin/users', async () => {

@@ -68,20 +68,20 @@ export class Connection implements Conn, StreamConnection {
   private readonly queue: Element[] = [];
   /** Output of this event-loop turn, written by flushOutput (see scheduleFlush). */
   private output = '';
-  /** Outbound data held back while the socket's buffer is full (see write). */
+  /** Outbound data kept back while the socket's buffer is full (see write). */
   private readonly backlog: string[] = [];
   private backlogBytes = 0;
   private readonly writableWaiters: Array<() => void> = [];
-  private draining = false;
-  /** The client's closing tag arrived; the stream ends once the queue is drained. */
+  private pumping = false;
+  /** The client's closing tag arrived; the stream ends once the inbound queue is pumped empty. */
   private peerClosed = false;
   private paused = false;
   /** Read rate limits (token buckets; none when unlimited). The byte budget tightens before authentication. */
   private bytesBudget: TokenBucket | undefined;
   private readonly stanzaBudget: TokenBucket | undefined;
   /** Bytes read past the byte budget, fed to the parser as it refills; reading is paused meanwhile. */
-  private held: Buffer | undefined;
-  private heldTimer: NodeJS.Timeout | undefined;
+  private unread: Buffer | undefined;
+  private unreadTimer: NodeJS.Timeout | undefined;
   /** The next element waits for the stanza budget; reading is paused meanwhile. */
   private stanzaWait = false;
   /** Whether this connection has paused its socket, for whichever of the reasons above. */
@@ -114,7 +114,7 @@ export class Connection implements Conn, StreamConnection {
     this.negotiation = new Negotiation(this);
     this.bytesBudget = bucketFor(limits.c2sUnauthedBytesPerSecond, limits.c2sUnauthedBurstBytes);
     this.stanzaBudget = bucketFor(limits.c2sStanzasPerSecond, limits.c2sStanzaBurst);
-    this.attach(socket);
+    this.listen(socket);
     this.authTimer = setTimeout(() => {
       if (this.session.type === 'c2s') return;
       this.host.telemetry.limitEnforced('auth_timeout');
@@ -247,7 +247,7 @@ export class Connection implements Conn, StreamConnection {
       // Deferred, so that a caller ending the session itself right after close() (a kicked
       // session, shutdown, a deleted account) does it with its own reason.
       setImmediate(() => {
-        void this.host.sessions.destroy(this.session, error.condition).catch((err: unknown) => {
+        void this.host.local.destroy(this.session, error.condition).catch((err: unknown) => {
           this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
         });
       });
@@ -266,7 +266,7 @@ export class Connection implements Conn, StreamConnection {
     setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
   }
 
-  adopt(session: C2SSession): void {
+  attachSession(session: C2SSession): void {
     this.session = session;
     session.conn = this;
     clearTimeout(this.authTimer);
@@ -284,14 +284,14 @@ export class Connection implements Conn, StreamConnection {
     const raw = this.socket;
     // <proceed/> goes out in the clear, before the handshake.
     this.flushOutput();
-    this.detach(raw);
+    this.unlisten(raw);
     this.queue.length = 0; // anything sent after <starttls/> in the clear is discarded (RFC 6120 §5.4.3.3)
     this.awaitingTls = true;
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.tls.context });
-    this.held = undefined;
+    this.unread = undefined;
     this.readingPaused = false; // a fresh socket, flowing
     this.socket = secure;
-    this.attach(secure);
+    this.listen(secure);
     secure.once('secure', () => {
       this.transport = 'starttls';
       this.awaitingTls = false;
@@ -317,13 +317,13 @@ export class Connection implements Conn, StreamConnection {
     clearTimeout(this.authTimer);
   }
 
-  private attach(socket: Socket): void {
+  private listen(socket: Socket): void {
     socket.on('data', this.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onSocketClose);
   }
 
-  private detach(socket: Socket): void {
+  private unlisten(socket: Socket): void {
     socket.off('data', this.onData);
     socket.off('error', this.onError);
     socket.off('close', this.onSocketClose);
@@ -331,37 +331,37 @@ export class Connection implements Conn, StreamConnection {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closed || this.awaitingTls) return;
-    if (!this.bytesBudget && !this.held) {
+    if (!this.bytesBudget && !this.unread) {
       this.parser.write(chunk);
       return;
     }
-    this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
-    this.feedHeld();
+    this.unread = this.unread ? Buffer.concat([this.unread, chunk]) : chunk;
+    this.feedUnread();
   };
 
   /**
-   * Parses as much of the held input as the byte budget allows. Past it, reading pauses until
+   * Parses as much of the unread input as the byte budget allows. Past it, reading pauses until
    * the budget refills (as Prosody's mod_limits does): the client is slowed down, nothing is lost.
    */
-  private feedHeld(): void {
-    this.heldTimer = undefined;
-    const held = this.held;
+  private feedUnread(): void {
+    this.unreadTimer = undefined;
+    const held = this.unread;
     if (!held || this.closed || this.awaitingTls) return;
     const budget = this.bytesBudget;
     const allowed = budget ? budget.take(held.length) : held.length;
-    this.held = allowed < held.length ? held.subarray(allowed) : undefined;
+    this.unread = allowed < held.length ? held.subarray(allowed) : undefined;
     if (allowed > 0) this.parser.write(allowed < held.length ? held.subarray(0, allowed) : held);
-    if (this.held && budget && !this.closed) {
+    if (this.unread && budget && !this.closed) {
       if (!this.readingPaused) this.host.telemetry.limitEnforced(this.session.type === 'c2s_unauthed' ? 'c2s_unauthed_bytes_rate' : 'c2s_bytes_rate');
-      this.heldTimer = setTimeout(() => this.feedHeld(), Math.max(1, budget.msUntil(this.held.length)));
-      this.heldTimer.unref();
+      this.unreadTimer = setTimeout(() => this.feedUnread(), Math.max(1, budget.msUntil(this.unread.length)));
+      this.unreadTimer.unref();
     }
     this.updateReading();
   }
 
   /** Reading pauses while any read limit holds it back: the inbound queue, the byte or the stanza budget. */
   private updateReading(): void {
-    const pause = !this.closed && (this.paused || this.held !== undefined || this.stanzaWait);
+    const pause = !this.closed && (this.paused || this.unread !== undefined || this.stanzaWait);
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.socket.pause();
@@ -379,7 +379,7 @@ export class Connection implements Conn, StreamConnection {
     this.queue.length = 0;
     clearTimeout(this.authTimer);
     this.ctx.onClose?.(this);
-    void this.host.sessions.destroy(this.session, this.socketError).catch((err: unknown) => {
+    void this.host.local.destroy(this.session, this.socketError).catch((err: unknown) => {
       this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
     });
   };
@@ -411,7 +411,7 @@ export class Connection implements Conn, StreamConnection {
    */
   private onStreamEnd(): void {
     this.peerClosed = true;
-    if (!this.draining) this.finishStream();
+    if (!this.pumping) this.finishStream();
   }
 
   private finishStream(): void {
@@ -422,7 +422,7 @@ export class Connection implements Conn, StreamConnection {
       this.flushOutput();
       this.socket.end('</stream:stream>');
     }
-    void this.host.sessions.destroy(this.session, undefined, true).catch((err: unknown) => {
+    void this.host.local.destroy(this.session, undefined, true).catch((err: unknown) => {
       this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
     });
   }
@@ -434,12 +434,12 @@ export class Connection implements Conn, StreamConnection {
       this.paused = true;
       this.updateReading();
     }
-    if (!this.draining) void this.drain();
+    if (!this.pumping) void this.pump();
   }
 
   /** Handles queued elements one at a time, in order. */
-  private async drain(): Promise<void> {
-    this.draining = true;
+  private async pump(): Promise<void> {
+    this.pumping = true;
     try {
       for (let element = this.queue.shift(); element; element = this.queue.shift()) {
         if (this.paused && this.queue.length <= QUEUE_LOW) {
@@ -457,7 +457,7 @@ export class Connection implements Conn, StreamConnection {
         if (this.closed) break;
       }
     } finally {
-      this.draining = false;
+      this.pumping = false;
     }
     if (this.peerClosed) this.finishStream();
   }

@@ -225,7 +225,7 @@ export class Negotiation {
     }
     try {
       const requested = bind.getChildText('resource') ?? undefined;
-      const fullJid = await this.host.sessions.bind(this.session, requested ?? undefined);
+      const fullJid = await this.host.local.bind(this.session, requested ?? undefined);
       this.connection.bound();
       const result = new Element('bind', { xmlns: NS_BIND });
       result.c('jid').t(fullJid);

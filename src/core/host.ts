@@ -11,13 +11,13 @@ import { HookBus } from './hooks.js';
 import type { HookCatalogue } from './events.js';
 import { IqRegistry } from './iq.js';
 import { Router } from './router.js';
-import { SessionManager } from './sessionmanager.js';
+import { LocalSessions } from './local-sessions.js';
 import type { PushedState, PushSource } from './state-push.js';
 
 export class Host {
   readonly hooks: HookBus<HookCatalogue>;
   readonly iq: IqRegistry;
-  readonly sessions: SessionManager;
+  readonly local: LocalSessions;
   readonly router: Router;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
@@ -37,7 +37,7 @@ export class Host {
   ) {
     this.hooks = new HookBus<HookCatalogue>(log);
     this.iq = new IqRegistry(log);
-    this.sessions = new SessionManager(this);
+    this.local = new LocalSessions(this);
     this.router = new Router(this);
     this.jobs = new MemoryJobScheduler((err) => log.error({ event: 'job_failed', err }));
   }

@@ -137,18 +137,18 @@ export class Router {
    * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
    */
   async deliverToResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    const local = this.host.sessions.local(fullJid);
+    const local = this.host.local.get(fullJid);
     if (local) {
       this.host.telemetry.routed('local');
       await this.writeLocal(local, stanza, push);
       return true;
     }
-    let record = await this.host.state.sessions.get(fullJid);
+    let record = await this.host.state.registry.get(fullJid);
     if (record?.node === PARKED_NODE) {
       if (await this.queueForParked(record, stanza)) return true;
       // Resumed meanwhile: look again with fresh state.
-      this.host.state.sessions.invalidate?.(bareOf(fullJid));
-      record = await this.host.state.sessions.get(fullJid);
+      this.host.state.registry.invalidate?.(bareOf(fullJid));
+      record = await this.host.state.registry.get(fullJid);
       if (record?.node === PARKED_NODE) return false;
     }
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
@@ -172,7 +172,7 @@ export class Router {
   /** A stanza for a resumable stream that no node serves now: it waits in the stream's queue (XEP-0198). */
   private async queueForParked(record: SessionRecord, stanza: Element): Promise<boolean> {
     if (record.sm_token === undefined) return false;
-    const queued = await this.host.state.streams.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now() });
+    const queued = await this.host.state.resumption.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now() });
     if (queued) this.host.telemetry.routed('remote');
     return queued;
   }

@@ -40,7 +40,7 @@ export interface StreamConnection {
   /** Ends the socket without a stream error, leaving the session to the caller. */
   closeQuietly(): void;
   /** Carries `session` from now on (a resumed stream); the unbound session it had is dropped. */
-  adopt(session: C2SSession): void;
+  attachSession(session: C2SSession): void;
 }
 
 export class C2SSession {

@@ -6,7 +6,7 @@
 // older push is dropped, narrowed to its still-new keys, or replaced by a fresh read of the store.
 // doc/ordering.md states what this guarantees.
 import { type Element, parse } from 'ltx';
-import type { QueuedStanza } from '../state/stream-management.js';
+import type { QueuedStanza } from '../state/resumption.js';
 import type { C2SSession } from './session.js';
 
 export type PushedState = 'roster' | 'blocklist';

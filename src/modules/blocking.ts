@@ -68,7 +68,7 @@ function pushElement(fullJid: string, change: Element): Element {
 async function pushChange(host: Host, user: string, change: Element, version: number): Promise<void> {
   const items = change.getChildren('item').map((item: Element) => String(item.attrs.jid));
   const push: StatePush = { state: 'blocklist', version, keys: items.length === 0 ? [ALL_KEYS] : items };
-  for (const record of await host.state.sessions.resources(user)) {
+  for (const record of await host.state.registry.resources(user)) {
     if (!record.blocklist_interested) continue;
     await host.router.deliverToResource(record.full_jid, pushElement(record.full_jid, change), push);
   }
@@ -116,7 +116,7 @@ function blocklistPushSource(host: Host): PushSource {
 async function getList(host: Host, { from, origin, respond }: IqRequest): Promise<void> {
   if (origin && !origin.blocklist_interested) {
     origin.blocklist_interested = true;
-    await host.sessions.publish(origin, { blocklist_interested: true });
+    await host.local.patchRecord(origin, { blocklist_interested: true });
   }
   const { items, version } = await host.state.blocklists.load(from.bare);
   // The result and the gate's floor in one step: no push older than this list is shown after it.

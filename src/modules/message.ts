@@ -32,7 +32,7 @@ async function deliverToBare(host: Host, routed: RoutedStanza): Promise<boolean>
     await host.router.bounce(stanza, new StanzaError('service-unavailable'), routed.origin);
     return true;
   }
-  const records = await host.state.sessions.resources(to.bare);
+  const records = await host.state.registry.resources(to.bare);
   if (type === 'headline') {
     // Only when addressed to the bare JID; a headline for a gone resource is discarded (§8.5.3.2.1).
     if (to.resource !== '') return true;

@@ -26,12 +26,12 @@ export interface NodeInbox {
 /**
  * Guarantees: an envelope sent to a node is kept in that node's inbox until the node has
  * handled it (at-least-once), and the receiving node drops duplicates by id, so each is handled
- * once. Envelopes left in a dead node's inbox are handed to whoever calls `drain` for it.
+ * once. Envelopes left in a dead node's inbox are handed to whoever calls `takeInbox` for it.
  *
  * Ordering: envelopes from one sending node to one receiving node are handled in the order
  * sent (one inbox stream, read in order, handled one at a time). Nothing orders envelopes from
  * different senders against each other, nor against what the receiving node writes to its own
- * sessions directly; a drained inbox is handled after the live traffic that overtook it. So a
+ * sessions directly; a taken inbox is handled after the live traffic that overtook it. So a
  * stanza whose order matters across nodes carries its own order: state pushes carry the stored
  * version (`push`, core/state-push.ts); doc/ordering.md lists what is and is not ordered.
  */
@@ -39,6 +39,6 @@ export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;
   send(node: string, envelope: BusEnvelope): Promise<void>;
   /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
-  drain(node: string, inbox: NodeInbox): Promise<number>;
+  takeInbox(node: string, inbox: NodeInbox): Promise<number>;
   close(): Promise<void>;
 }

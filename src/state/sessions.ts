@@ -21,7 +21,7 @@ export interface SessionRecord {
   sm_token?: string;
 }
 
-/** The `node` of a record whose resumable stream no node serves (drained or failed): stanzas for it are queued in the SmStore. */
+/** The `node` of a record whose resumable stream no node serves (drained or failed): stanzas for it are queued in the ResumptionStore. */
 export const PARKED_NODE = '~parked';
 
 export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested' | 'carbons' | 'blocklist_interested' | 'sm_token'>> & {

@@ -370,7 +370,7 @@ describe('a rolling update of the chart, acted out on local processes', () => {
     await phone.reached(['offline']);
     expect(phone.requestsAnswered).toBeGreaterThanOrEqual(1);
     expect(phone.errors).toEqual([]);
-    await expect(state.sessions.get(phone.jid as string)).resolves.toMatchObject({ node: '~parked', sm_token: phone.smId });
+    await expect(state.registry.get(phone.jid as string)).resolves.toMatchObject({ node: '~parked', sm_token: phone.smId });
   }, 45_000);
 
   it('lets both clients carry on on the replacement pod: one logs in again, the other resumes and gets what was sent meanwhile', async () => {

@@ -67,7 +67,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       expect(xml`<iq type='result'><blocklist xmlns='${NS_BLOCKING}'/></iq>`(reply)).toBe(true);
       expect(reply.getChild('blocklist')?.children).toEqual([]);
       // Read on alice's node, which wrote the record (another node sees it once the change notice arrives).
-      expect((await server.nodeOf(alice).host.state.sessions.get(alice.jid as string))?.blocklist_interested).toBe(true);
+      expect((await server.nodeOf(alice).host.state.registry.get(alice.jid as string))?.blocklist_interested).toBe(true);
     });
 
     it('blocks prepared JIDs, answers first and then pushes the block to every interested resource', async () => {

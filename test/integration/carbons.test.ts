@@ -75,10 +75,10 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       expect(enabled.children).toEqual([]);
       // Read on alice's node, which wrote the record (another node sees it once the change notice arrives).
       const { state } = server.nodeOf(alice).host;
-      expect((await state.sessions.get(jid))?.carbons).toBe(true);
+      expect((await state.registry.get(jid))?.carbons).toBe(true);
       const disabled = await alice.iq('set', `<disable xmlns='${NS_CARBONS}'/>`);
       expect(disabled.attrs.type).toBe('result');
-      expect((await state.sessions.get(jid))?.carbons).toBe(false);
+      expect((await state.registry.get(jid))?.carbons).toBe(false);
     });
 
     it('refuses enable addressed to another account with service-unavailable', async () => {

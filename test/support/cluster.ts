@@ -339,7 +339,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     },
     async sessions() {
       const all: SessionRecord[] = [];
-      for await (const record of state.sessions.all()) all.push(record);
+      for await (const record of state.registry.all()) all.push(record);
       return all;
     },
     output() {

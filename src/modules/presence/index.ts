@@ -27,11 +27,11 @@ async function broadcastPresence(host: Host, session: C2SSession, stanza: Elemen
   if (type === undefined) {
     session.priority = parsePriority(stanza);
     session.presence = withDelay(stanza, host.domain, new Date());
-    await host.sessions.publish(session, { presence: session.presence.toString(), priority: session.priority });
+    await host.local.patchRecord(session, { presence: session.presence.toString(), priority: session.priority });
   } else {
     session.presence = undefined;
     session.priority = 0;
-    await host.sessions.publish(session, { presence: null, priority: 0 });
+    await host.local.patchRecord(session, { presence: null, priority: 0 });
   }
   await sendToOwnAndContacts(host, session, stanza, true);
   if (type === 'unavailable') {
@@ -233,8 +233,8 @@ async function onLost(host: Host, record: SessionRecord, reason: string): Promis
   await broadcastFrom(host, record.full_jid, unavailable);
   // The client may have logged in again on another node meanwhile, and its available presence
   // may have crossed ours: our last word to the same recipients is its current presence (doc/ordering.md).
-  host.state.sessions.invalidate?.(parseJid(record.full_jid).bare);
-  const again = await host.state.sessions.get(record.full_jid);
+  host.state.registry.invalidate?.(parseJid(record.full_jid).bare);
+  const again = await host.state.registry.get(record.full_jid);
   if (again && again.session_id !== record.session_id && again.presence !== undefined) {
     const current = parse(again.presence);
     current.attrs.from = record.full_jid;
@@ -263,7 +263,7 @@ export const presenceModule: Module = {
     api.hook('resource-unbind', ({ session, error }) => onUnbind(host, session, error));
     api.hook('resource-lost', ({ record, reason }) => onLost(host, record, reason));
     host.jobs.handle('presence-grace', async ({ full_jid, presence }) => {
-      if (await host.state.sessions.get(full_jid)) return; // logged in again with the same resource
+      if (await host.state.registry.get(full_jid)) return; // logged in again with the same resource
       await onLost(host, { full_jid, presence, node: '', session_id: '', priority: 0, interested: false, carbons: false, blocklist_interested: false }, 'Server shutting down');
     });
     api.hook('roster-item-removed', ({ user, contact, item, pendingIn }) => onItemRemoved(host, user, contact, item, pendingIn));

@@ -6,7 +6,7 @@ import { parseJid } from '../../xmpp/jid.js';
 
 /** Available resources (those with a presence) of an account. */
 export async function availableResources(host: Host, bareJid: string): Promise<SessionRecord[]> {
-  return (await host.state.sessions.resources(bareJid)).filter((record) => record.presence !== undefined);
+  return (await host.state.registry.resources(bareJid)).filter((record) => record.presence !== undefined);
 }
 
 /** A resource's stored presence (with its <delay/>), addressed from it to `to`. */

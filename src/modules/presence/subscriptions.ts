@@ -147,7 +147,7 @@ async function autoApprove(host: Host, user: string, contact: string): Promise<v
 
 /** Delivers an inbound subscription stanza to the account's available or interested resources. */
 async function deliverToResources(host: Host, user: string, stanza: Element, which: 'available' | 'interested'): Promise<void> {
-  for (const record of await host.state.sessions.resources(user)) {
+  for (const record of await host.state.registry.resources(user)) {
     if (which === 'available' ? record.presence === undefined : !record.interested) continue;
     await host.router.deliverToResource(record.full_jid, stanza);
   }

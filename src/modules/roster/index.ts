@@ -28,7 +28,7 @@ export const rosterModule: Module = {
     api.iq('self', 'get', NS_ROSTER, 'query', async ({ payload, origin, respond }) => {
       if (!origin?.bare_jid) throw new StanzaError('service-unavailable');
       origin.interested = true;
-      await host.sessions.publish(origin, { interested: true });
+      await host.local.patchRecord(origin, { interested: true });
       const roster = await host.state.rosters.load(origin.bare_jid);
       origin.roster = roster;
       const version = String(roster.version);

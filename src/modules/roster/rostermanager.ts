@@ -74,7 +74,7 @@ function pushElement(fullJid: string, contact: string, item: RosterItem | undefi
  * it was shown (core/state-push.ts), since another node may push a newer change of this item.
  */
 export async function pushItem(host: Host, user: string, contact: string, item: RosterItem | undefined, version: number): Promise<void> {
-  const resources = await host.state.sessions.resources(user);
+  const resources = await host.state.registry.resources(user);
   for (const resource of resources) {
     if (!resource.interested) continue;
     const push = pushElement(resource.full_jid, contact, item, version);

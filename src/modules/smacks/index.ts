@@ -1,13 +1,13 @@
 // XEP-0198 stream management, resumable on any node (after Prosody's mod_smacks). While a
 // resumable session has no connection it hibernates: it stays a connected, available resource,
 // stanzas for it queue up, and a delayed job (BullMQ on Redis) ends it when its time is up.
-// When its node drains or dies, the session is parked: the SmStore holds its queue, the
+// When its node drains or dies, the session is parked: the ResumptionStore holds its queue, the
 // registry names no node, and any node may resume it. Hooks are registered at the bottom.
 //
-// Who owns a stream is decided in the SmStore (`owner`): appends from any other node are
+// Who owns a stream is decided in the ResumptionStore (`owner`): appends from any other node are
 // refused, and a refused stanza is re-routed to wherever the resource is now, so nothing is
 // lost while ownership moves. A node taking a stream over claims the registry record first and
-// the SmStore second, so that from the instant other nodes can no longer queue for the stream,
+// the ResumptionStore second, so that from the instant other nodes can no longer queue for the stream,
 // the registry already sends its stanzas to the new owner.
 import { randomBytes } from 'node:crypto';
 import { Element, parse } from 'ltx';
@@ -16,7 +16,7 @@ import type { Module } from '../../core/module.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { refreshQueue } from '../../core/state-push.js';
 import { PARKED_NODE, type SessionRecord } from '../../state/sessions.js';
-import type { QueuedStanza, SmRecord, SmSnapshot } from '../../state/stream-management.js';
+import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot } from '../../state/resumption.js';
 import { StreamError } from '../../xmpp/errors.js';
 import { bareOf, resourceOf } from '../../xmpp/jid-string.js';
 import { NS_SM, NS_STANZAS } from '../../xmpp/ns.js';
@@ -78,16 +78,16 @@ async function scheduleExpiry(ctx: Context, user: string, token: string): Promis
 }
 
 /**
- * A stanza the SmStore refused for this node: the stream moved. If no node owns it (it was
+ * A stanza the ResumptionStore refused for this node: the stream moved. If no node owns it (it was
  * parked), the stanza joins the parked queue; if another node took it over, this session is a
  * leftover and the stanza is routed again, to wherever the resource is now.
  */
 function onRefused(host: Host): RefusedHandler {
   return (stream, stanza, token) => {
     void (async () => {
-      if (await host.state.streams.append(stream.user, token, '', { ...stanza, seq: 0 })) return;
+      if (await host.state.resumption.append(stream.user, token, '', { ...stanza, seq: 0 })) return;
       if (!stream.session.destroyed) await host.hooks.fire('stream-taken-over', { session: stream.session });
-      host.state.sessions.invalidate?.(stream.user);
+      host.state.registry.invalidate?.(stream.user);
       await host.router.send(parse(stanza.xml));
     })().catch((err: unknown) => host.log.error({ event: 'sm_reroute_failed', session: stream.session.id, err }));
   };
@@ -110,7 +110,7 @@ async function enable(ctx: Context, connection: StreamConnection, element: Eleme
   }
   const token = randomBytes(18).toString('base64url');
   const user = session.bare_jid as string;
-  await host.state.streams.create(user, {
+  await host.state.resumption.create(user, {
     token,
     full_jid: session.full_jid as string,
     session_id: session.id,
@@ -120,9 +120,9 @@ async function enable(ctx: Context, connection: StreamConnection, element: Eleme
     sent: 0,
     detached_at: 0,
   });
-  await host.sessions.publish(session, { sm_token: token });
+  await host.local.patchRecord(session, { sm_token: token });
   if (session.destroyed) {
-    await host.state.streams.delete(user, token);
+    await host.state.resumption.delete(user, token);
     return;
   }
   // Both sides count from <enabled/> on (XEP-0198 §4): the stream starts in the same step, so
@@ -155,8 +155,8 @@ async function detach(ctx: Context, session: C2SSession, stream: Stream, token: 
   const { host } = ctx;
   const user = stream.user;
   // A session that a newer bind of its resource replaced is over: nothing could resume it.
-  host.state.sessions.invalidate?.(user);
-  const record = await host.state.sessions.get(session.full_jid as string);
+  host.state.registry.invalidate?.(user);
+  const record = await host.state.registry.get(session.full_jid as string);
   if (!record || record.session_id !== session.id) {
     stream.ending = true;
     stream.hibernating = false;
@@ -165,7 +165,7 @@ async function detach(ctx: Context, session: C2SSession, stream: Stream, token: 
   await stream.quiesce(QUIESCE_MS);
   await stream.persistCounters();
   await scheduleExpiry(ctx, user, token);
-  if (!(await host.state.streams.detach(user, token, host.nodeId, stream.inbound, Date.now(), host.nodeId))) {
+  if (!(await host.state.resumption.detach(user, token, host.nodeId, stream.inbound, Date.now(), host.nodeId))) {
     // Another node resumed it meanwhile: this session is a leftover.
     await host.hooks.fire('stream-taken-over', { session });
     return true;
@@ -184,10 +184,10 @@ async function restoreStream(ctx: Context, session: C2SSession): Promise<void> {
   const stream = streamOf(session);
   const token = stream?.token;
   if (!stream || token === undefined || stream.ending || stream.parked) return;
-  await host.sessions.publish(session, { sm_token: token });
+  await host.local.patchRecord(session, { sm_token: token });
   const user = stream.user;
-  if (await host.state.streams.get(user, token)) return;
-  await host.state.streams.create(user, {
+  if (await host.state.resumption.get(user, token)) return;
+  await host.state.resumption.create(user, {
     token,
     full_jid: session.full_jid as string,
     session_id: session.id,
@@ -197,9 +197,9 @@ async function restoreStream(ctx: Context, session: C2SSession): Promise<void> {
     sent: stream.acked,
     detached_at: 0,
   });
-  for (const stanza of stream.queue) await host.state.streams.append(user, token, host.nodeId, stanza);
+  for (const stanza of stream.queue) await host.state.resumption.append(user, token, host.nodeId, stanza);
   if (stream.hibernating) {
-    await host.state.streams.detach(user, token, host.nodeId, stream.inbound, Date.now(), host.nodeId);
+    await host.state.resumption.detach(user, token, host.nodeId, stream.inbound, Date.now(), host.nodeId);
     await scheduleExpiry(ctx, user, token);
   }
   host.log.info({ event: 'sm_restored', session: session.id, queued: stream.queue.length });
@@ -208,7 +208,7 @@ async function restoreStream(ctx: Context, session: C2SSession): Promise<void> {
 /**
  * Hands a session over to whichever node its client reconnects to (this node is draining): a
  * last ack request, then nothing more is written to the client or read from it, the counters go
- * to the SmStore, no node owns the stream, and the registry record is parked.
+ * to the ResumptionStore, no node owns the stream, and the registry record is parked.
  */
 async function park(ctx: Context, session: C2SSession, ackWaitMs: number): Promise<boolean> {
   const { host } = ctx;
@@ -231,15 +231,15 @@ async function park(ctx: Context, session: C2SSession, ackWaitMs: number): Promi
   // First, so that a stream left without owner by a failure half-way still ends some day.
   await scheduleExpiry(ctx, user, token);
   ctx.resumable.delete(token);
-  if (await host.state.streams.detach(user, token, '', stream.inbound, Date.now(), host.nodeId)) {
+  if (await host.state.resumption.detach(user, token, '', stream.inbound, Date.now(), host.nodeId)) {
     // From here on this node's appends are refused, and go to the parked queue (onRefused).
-    host.state.sessions.invalidate?.(user);
-    const record = await host.state.sessions.get(session.full_jid);
+    host.state.registry.invalidate?.(user);
+    const record = await host.state.registry.get(session.full_jid);
     if (record && record.session_id === session.id && record.node === host.nodeId) {
-      await host.state.sessions.claim({ ...record, node: PARKED_NODE, sm_token: token });
+      await host.state.registry.claim({ ...record, node: PARKED_NODE, sm_token: token });
     }
   }
-  host.sessions.forget(session);
+  host.local.forget(session);
   host.log.info({ event: 'sm_parked', session: session.id, queued: stream.queue.length });
   return true;
 }
@@ -294,7 +294,7 @@ async function resumeLocal(ctx: Context, connection: StreamConnection, old: C2SS
     stream.token = undefined;
     ctx.resumable.delete(token);
     old.close(new StreamError('undefined-condition', problem));
-    await host.sessions.destroy(old, problem);
+    await host.local.destroy(old, problem);
     return undefined;
   }
   if (!stream.hibernating) {
@@ -305,15 +305,15 @@ async function resumeLocal(ctx: Context, connection: StreamConnection, old: C2SS
     await stream.quiesce(QUIESCE_MS);
   }
   await host.jobs.cancel(expiryJobId(stream.user, token));
-  await host.state.streams.takeOver(stream.user, token, host.nodeId);
+  await host.state.resumption.takeOver(stream.user, token, host.nodeId);
   stream.acknowledge(h);
   stream.hibernating = false;
-  connection.adopt(old);
+  connection.attachSession(old);
   finishResume(host, connection, stream, token);
   return old;
 }
 
-type Found = { kind: 'unknown' } | { kind: 'gone'; known: SmRecord; replaced: boolean } | { kind: 'found'; known: SmRecord; record: SessionRecord };
+type Found = { kind: 'unknown' } | { kind: 'gone'; known: ResumptionRecord; replaced: boolean } | { kind: 'found'; known: ResumptionRecord; record: SessionRecord };
 
 /**
  * The stream's record and its registry record, once its previous node is done with it: parked,
@@ -323,10 +323,10 @@ type Found = { kind: 'unknown' } | { kind: 'gone'; known: SmRecord; replaced: bo
 async function handedOver(host: Host, user: string, token: string): Promise<Found> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
   for (;;) {
-    const known = await host.state.streams.get(user, token);
+    const known = await host.state.resumption.get(user, token);
     if (!known) return { kind: 'unknown' };
-    host.state.sessions.invalidate?.(user);
-    const record = await host.state.sessions.get(known.full_jid);
+    host.state.registry.invalidate?.(user);
+    const record = await host.state.registry.get(known.full_jid);
     if (!record) return { kind: 'gone', known, replaced: true };
     // Another bind of the resource replaced it; a record with this token but another session is a resumption under way.
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
@@ -350,7 +350,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   if (found.kind === 'gone') {
     failed(connection, 'item-not-found', { h: String(found.known.inbound) });
     host.telemetry.smResumeFailed('item-not-found');
-    if (found.replaced) await host.state.streams.delete(user, token);
+    if (found.replaced) await host.state.resumption.delete(user, token);
     return undefined;
   }
   const { known, record } = found;
@@ -370,22 +370,22 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   stream.hold();
   session.sm = stream;
   ctx.resumable.set(token, session);
-  host.sessions.adopt(session);
+  host.local.enter(session);
   /** Undoes the above: the registry record is ours to remove, and what reached the session meanwhile is routed again. */
   const abandon = async (): Promise<void> => {
     ctx.resumable.delete(token);
     stream.token = undefined;
-    host.sessions.forget(session);
-    await host.state.sessions.release(known.full_jid, session.id);
+    host.local.forget(session);
+    await host.state.registry.release(known.full_jid, session.id);
     for (const xml of stream.dropHeld()) await host.router.send(parse(xml));
   };
   let replaced: SessionRecord | undefined;
-  let snapshot: SmSnapshot | undefined;
+  let snapshot: ResumptionSnapshot | undefined;
   try {
-    replaced = await host.state.sessions.claim({ ...record, node: host.nodeId, session_id: session.id, sm_token: token });
-    await host.state.streams.setSession(user, token, session.id);
+    replaced = await host.state.registry.claim({ ...record, node: host.nodeId, session_id: session.id, sm_token: token });
+    await host.state.resumption.setSession(user, token, session.id);
     // From here on the old owner can no longer queue: what it is given next is routed to us.
-    snapshot = await host.state.streams.takeOver(user, token, host.nodeId);
+    snapshot = await host.state.resumption.takeOver(user, token, host.nodeId);
   } catch (err) {
     await abandon().catch(() => undefined);
     connection.close(new StreamError('internal-server-error'));
@@ -409,9 +409,9 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   await refreshQueue(session, stream.queue, host.pushSources);
   if (replaced && replaced.session_id !== session.id) await retire(host, replaced, `${token}.${session.id}`);
   // A park racing with this claim may have overwritten it; the stream is ours now, so is the record.
-  host.state.sessions.invalidate?.(user);
-  const current = await host.state.sessions.get(known.full_jid);
-  if (current && current.session_id !== session.id) await host.state.sessions.claim({ ...current, node: host.nodeId, session_id: session.id, sm_token: token });
+  host.state.registry.invalidate?.(user);
+  const current = await host.state.registry.get(known.full_jid);
+  if (current && current.session_id !== session.id) await host.state.registry.claim({ ...current, node: host.nodeId, session_id: session.id, sm_token: token });
   stream.hibernating = false;
   finishResume(host, connection, stream, token);
   return session;
@@ -421,7 +421,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
 async function retire(host: Host, replaced: SessionRecord, envelopeId: string): Promise<void> {
   if (replaced.node === PARKED_NODE) return;
   if (replaced.node === host.nodeId) {
-    const leftover = host.sessions.byIdLocal(replaced.session_id);
+    const leftover = host.local.byId(replaced.session_id);
     if (leftover) await host.hooks.fire('stream-taken-over', { session: leftover });
     return;
   }
@@ -466,41 +466,41 @@ async function expire(ctx: Context, user: string, token: string): Promise<void> 
   if (local && stream && !local.destroyed && !stream.parked) {
     if (!stream.hibernating) return; // resumed meanwhile
     stream.ending = true;
-    await host.sessions.destroy(local, 'Hibernating too long');
+    await host.local.destroy(local, 'Hibernating too long');
     return;
   }
   // Only a stream still detached: one whose client came back meanwhile is not taken.
-  const snapshot = await host.state.streams.takeOver(user, token, host.nodeId, { onlyIfDetached: true });
+  const snapshot = await host.state.resumption.takeOver(user, token, host.nodeId, { onlyIfDetached: true });
   if (!snapshot) return;
   const known = snapshot.record;
-  host.state.sessions.invalidate?.(user);
-  const record = await host.state.sessions.get(known.full_jid);
+  host.state.registry.invalidate?.(user);
+  const record = await host.state.registry.get(known.full_jid);
   if (record && record.session_id === known.session_id) {
     await retire(host, record, `${token}.expire`);
-    if (await host.state.sessions.release(record.full_jid, record.session_id)) {
+    if (await host.state.registry.release(record.full_jid, record.session_id)) {
       await host.hooks.fire('resource-lost', { record, reason: 'Hibernating too long' });
     }
   }
   await settleUnacked(host, known.full_jid, snapshot.queue);
-  await host.state.streams.delete(user, token);
+  await host.state.resumption.delete(user, token);
 }
 
 /** A dead node's resumable session is parked instead of ended: its client may still resume. */
-async function adoptOrphan(ctx: Context, record: SessionRecord): Promise<boolean> {
+async function parkOrphan(ctx: Context, record: SessionRecord): Promise<boolean> {
   const { host } = ctx;
   if (record.sm_token === undefined) return false;
   const user = bareOf(record.full_jid);
   const token = record.sm_token;
-  const known = await host.state.streams.get(user, token);
+  const known = await host.state.resumption.get(user, token);
   if (!known || known.session_id !== record.session_id) return false;
   // Resumed on a live node meanwhile: the record is no longer the dead node's to clean up.
   if (known.owner !== '' && known.owner !== record.node) return true;
   await scheduleExpiry(ctx, user, token);
-  if (!(await host.state.streams.detach(user, token, '', known.inbound, Date.now(), known.owner))) return true;
-  host.state.sessions.invalidate?.(user);
-  const current = await host.state.sessions.get(record.full_jid);
+  if (!(await host.state.resumption.detach(user, token, '', known.inbound, Date.now(), known.owner))) return true;
+  host.state.registry.invalidate?.(user);
+  const current = await host.state.registry.get(record.full_jid);
   if (current && current.session_id === record.session_id && current.node === record.node) {
-    await host.state.sessions.claim({ ...current, node: PARKED_NODE, sm_token: token });
+    await host.state.registry.claim({ ...current, node: PARKED_NODE, sm_token: token });
   }
   return true;
 }
@@ -516,7 +516,7 @@ async function onUnbind(ctx: Context, session: C2SSession): Promise<void> {
     ctx.resumable.delete(token);
     stream.token = undefined;
     await host.jobs.cancel(expiryJobId(stream.user, token));
-    await host.state.streams.delete(stream.user, token);
+    await host.state.resumption.delete(stream.user, token);
   }
   await settleUnacked(host, session.full_jid as string, stream.queue);
   stream.queue = [];
@@ -567,8 +567,8 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
       }
       api.hook('pre-resource-unbind', ({ session, clean }) => (clean ? false : hibernate(ctx, session)), 10);
       api.hook('resource-unbind', ({ session }) => onUnbind(ctx, session), 10);
-      api.hook('resource-orphaned', ({ record }) => adoptOrphan(ctx, record));
-      api.hook('session-drain', async ({ session, ackWaitMs }) => {
+      api.hook('resource-orphaned', ({ record }) => parkOrphan(ctx, record));
+      api.hook('session-handover', async ({ session, ackWaitMs }) => {
         // A resumption under way finishes first; the session it resumed is handed over.
         const pending = ctx.resuming.get(session);
         const target = pending ? await pending : session;
@@ -580,7 +580,7 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
         stream?.stop();
         if (stream?.token !== undefined && ctx.resumable.get(stream.token) === session) ctx.resumable.delete(stream.token);
         (session.conn as Partial<StreamConnection>).closeQuietly?.();
-        host.sessions.forget(session);
+        host.local.forget(session);
       });
       api.hook('state-restored', async ({ sessions }) => {
         for (const session of sessions) {

@@ -1,15 +1,15 @@
 // XEP-0198 §4-§5: the per-session half of stream management — the counters, the queue of
-// unacknowledged stanzas (mirrored into the SmStore when the stream is resumable), and the
+// unacknowledged stanzas (mirrored into the ResumptionStore when the stream is resumable), and the
 // server's ack requests.
 import type { Host } from '../../core/host.js';
 import type { C2SSession, ManagedStream } from '../../core/session.js';
-import type { QueuedStanza } from '../../state/stream-management.js';
+import type { QueuedStanza } from '../../state/resumption.js';
 import { NS_SM } from '../../xmpp/ns.js';
 
 /** How long outbound stanzas may go unrequested before the server asks for an ack. */
 const REQUEST_DELAY_MS = 100;
 
-/** What the module does with a stanza the SmStore would not queue for this node (it lost the stream). */
+/** What the module does with a stanza the ResumptionStore would not queue for this node (it lost the stream). */
 export type RefusedHandler = (stream: Stream, stanza: QueuedStanza, token: string) => void;
 
 export class Stream implements ManagedStream {
@@ -137,11 +137,11 @@ export class Stream implements ManagedStream {
     return undefined;
   }
 
-  /** Records both counters in the SmStore (after acks, and before the stream detaches). */
+  /** Records both counters in the ResumptionStore (after acks, and before the stream detaches). */
   async persistCounters(): Promise<void> {
     if (this.token === undefined) return;
     try {
-      await this.host.state.streams.ack(this.user, this.token, this.acked, this.inbound);
+      await this.host.state.resumption.ack(this.user, this.token, this.acked, this.inbound);
     } catch (err) {
       this.host.log.error({ event: 'sm_ack_persist_failed', session: this.session.id, err });
     }
@@ -174,9 +174,9 @@ export class Stream implements ManagedStream {
     this.requestTimer = undefined;
   }
 
-  /** Copies a queued stanza into the SmStore; one it refuses goes to the module (the stream moved). */
+  /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
   private mirror(stanza: QueuedStanza, token: string): void {
-    void this.host.state.streams.append(this.user, token, this.host.nodeId, stanza).then(
+    void this.host.state.resumption.append(this.user, token, this.host.nodeId, stanza).then(
       (kept) => {
         if (kept || this.token !== token) return;
         if (this.onRefused) this.onRefused(this, stanza, token);
