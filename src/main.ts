@@ -75,25 +75,37 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     // Timed beneath the node caches: what the histogram shows are real Redis round trips.
     state = withNodeCaches(instrumentBackend(cluster.state, telemetry.registry), cluster.feed);
   }
+  const services = cluster;
+  // Envelopes for other nodes wait out a Redis outage here; one given up on is bounced by the
+  // host's router (the host is built next, and nothing is sent before it exists).
+  let bounce: ReturnType<typeof bouncePending> | undefined;
+  const outageBuffer = services
+    ? new OutageBuffer(
+        services.bus,
+        {
+          maxEnvelopes: config.limits.busPendingEnvelopes,
+          maxBytes: config.limits.busPendingBytes,
+          maxWaitMs: config.limits.busPendingSeconds * 1000,
+          retryMs: 250,
+        },
+        (envelope, reason) => (bounce ? bounce(envelope, reason) : Promise.resolve()),
+        telemetry,
+        (err) => log.warn({ event: 'bus_send_deferred', err }),
+      )
+    : undefined;
   // The telemetry goes in with the construction: modules register their gauges as they load.
-  const server = new RookeryServer(config, state, log, { telemetry, ...(cluster ? { jobs: cluster.jobs } : {}) });
+  const server = new RookeryServer(config, state, log, {
+    telemetry,
+    ...(cluster ? { jobs: cluster.jobs } : {}),
+    ...(outageBuffer ? { bus: outageBuffer } : {}),
+  });
+  bounce = bouncePending(server.host);
   cluster?.startJobs();
   telemetry.observeNode(() => ({
     connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),
   }));
-  const services = cluster;
-  let pendingBus: OutageBuffer | undefined;
-  if (services) {
-    const { limits } = config;
-    const bus = new OutageBuffer(
-      services.bus,
-      { maxEnvelopes: limits.busPendingEnvelopes, maxBytes: limits.busPendingBytes, maxWaitMs: limits.busPendingSeconds * 1000, retryMs: 250 },
-      bouncePending(server.host),
-      telemetry,
-      (err) => log.warn({ event: 'bus_send_deferred', err }),
-    );
-    server.host.bus = bus;
-    pendingBus = bus;
+  if (services && outageBuffer) {
+    const bus = outageBuffer;
     // A previous process with this node id may have died with sessions registered.
     await cleanUpDeadNode(server.host, bus, config.nodeId);
     await bus.start(nodeInbox(server.host));
@@ -164,7 +176,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         // Nothing more arrives from other nodes or the job queue while the sessions end.
         await services?.stopIntake();
         await server.close();
-        await pendingBus?.close();
+        await outageBuffer?.close();
         await services?.close();
         await state.close();
       })();

@@ -18,6 +18,8 @@ import type { C2SSession } from './core/session.js';
 import { StreamError } from './xmpp/errors.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobScheduler } from './state/scheduler.js';
+import type { NodeBus } from './state/bus.js';
+import { MemoryJobScheduler } from './state/memory/scheduler.js';
 
 export class RookeryServer {
   readonly host: Host;
@@ -34,12 +36,18 @@ export class RookeryServer {
     readonly config: Config,
     readonly state: StateBackend,
     readonly log: Logger,
-    /** Adapters the modules need while they load (metrics, BullMQ jobs). */
-    adapters: { telemetry?: Telemetry; jobs?: JobScheduler } = {},
+    /** Adapters the modules need while they load (metrics, BullMQ jobs, the bus to other nodes). */
+    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus } = {},
   ) {
-    this.host = new Host(config, state, log);
-    if (adapters.telemetry) this.host.telemetry = adapters.telemetry;
-    if (adapters.jobs) this.host.jobs = adapters.jobs;
+    this.host = new Host({
+      config,
+      state,
+      log,
+      // The in-process scheduler unless the composition root brings BullMQ.
+      jobs: adapters.jobs ?? new MemoryJobScheduler((err) => log.error({ event: 'job_failed', err })),
+      bus: adapters.bus,
+      telemetry: adapters.telemetry,
+    });
     this.modules = new ModuleManager(this.host);
     for (const module of defaultModules(config)) this.modules.load(module);
   }

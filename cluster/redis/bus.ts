@@ -6,7 +6,7 @@
 // bus-send script for several envelopes (one entry each, as XADD writes them); the reader takes
 // up to BATCH entries per XREADGROUP, asks for the next batch while it delivers this one, and
 // acknowledges and deletes a batch with one bus-ack script.
-import type { StatePush } from '../../src/core/state-push.js';
+import type { StatePush } from '../../src/state/bus.js';
 import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
 import { duplicateClient, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';

@@ -4,20 +4,20 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Element, escapeXML } from 'ltx';
 import type { Host } from '../core/host.js';
-import { randomId } from '../core/random-id.js';
+import { randomId } from '../random-id.js';
 import { rescueUndelivered } from '../core/undelivered.js';
 import { C2SSession, type Conn, type StreamConnection } from '../core/session.js';
 import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
-import { errorReply, stanzaType } from '../xmpp/stanza.js';
-import type { StanzaKind } from '../telemetry.js';
+import { errorReply, isClientStanza, stanzaType } from '../xmpp/stanza.js';
+import type { StanzaLabel } from '../telemetry.js';
+import type { Transport } from '../xmpp/kinds.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
 import type { AuthThrottle } from './auth-throttle.js';
-import { Negotiation } from './negotiation.js';
+import { Negotiation, type NegotiatingConnection } from './negotiation.js';
 import { bucketFor, type TokenBucket } from './rate-limit.js';
 import type { TlsMaterial } from './tls.js';
 
-export type Transport = 'plain' | 'starttls' | 'directtls';
 
 export interface ConnectionContext {
   host: Host;
@@ -55,7 +55,7 @@ function flushAll(): void {
   for (const flush of flushes) flush();
 }
 
-export class Connection implements Conn, StreamConnection {
+export class Connection implements Conn, StreamConnection, NegotiatingConnection {
   /** Replaced when this connection resumes a stream-managed session (XEP-0198). */
   session: C2SSession;
   transport: Transport;
@@ -496,7 +496,7 @@ export class Connection implements Conn, StreamConnection {
   private async handle(element: Element): Promise<void> {
     if (this.session.type === 'c2s') {
       if (isClientStanza(element)) {
-        this.host.telemetry.stanzaIn(element.name as StanzaKind);
+        this.host.telemetry.stanzaIn(element.name as StanzaLabel);
         const session = this.session;
         try {
           await this.host.router.fromClient(session, element);
@@ -511,10 +511,4 @@ export class Connection implements Conn, StreamConnection {
     }
     await this.negotiation.handle(element);
   }
-}
-
-/** message, presence or iq in jabber:client (the parser leaves xmlns off when it is the stream's). */
-export function isClientStanza(element: Element): boolean {
-  const name = element.name;
-  return (name === 'message' || name === 'presence' || name === 'iq') && (element.attrs.xmlns === undefined || element.attrs.xmlns === NS_CLIENT);
 }

@@ -3,9 +3,8 @@ import type { Element } from 'ltx';
 import type { Jid } from '../xmpp/jid.js';
 import type { RosterItem } from '../state/roster.js';
 import type { SessionRecord } from '../state/sessions.js';
+import type { StanzaKind } from '../xmpp/kinds.js';
 import type { C2SSession, StreamConnection } from './session.js';
-
-export type StanzaKind = 'message' | 'presence' | 'iq';
 
 /** A stanza on its way to `to`; `origin` is the local client that sent it, if any. */
 export interface RoutedStanza {

@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { JidError, prepResource } from '../xmpp/jid.js';
-import { PARKED_NODE, type SessionPatch, type SessionRecord } from '../state/sessions.js';
+import { PARKED_NODE, type ReassertOutcome, type SessionPatch, type SessionRecord } from '../state/sessions.js';
 import { newEnvelopeId } from './envelope-id.js';
-import type { Host } from './host.js';
+import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
 
 export class LocalSessions {
@@ -17,7 +17,7 @@ export class LocalSessions {
   /** Sessions from the start of their bind on, by id: a kick may arrive before the bind completes. */
   private readonly bySessionId = new Map<string, C2SSession>();
 
-  constructor(private readonly host: Host) {}
+  constructor(private readonly host: CoreServices) {}
 
   get(fullJid: string): C2SSession | undefined {
     return this.fullSessions.get(fullJid);
@@ -171,7 +171,7 @@ export class LocalSessions {
     const restored: C2SSession[] = [];
     for (const session of [...this.fullSessions.values()]) {
       if (session.destroyed) continue;
-      let outcome: 'written' | 'kept' | 'replaced';
+      let outcome: ReassertOutcome;
       try {
         outcome = await this.host.state.registry.reassert(this.recordOf(session));
       } catch (err) {

@@ -9,15 +9,18 @@ import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
 import { newEnvelopeId } from './envelope-id.js';
 import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf } from '../xmpp/jid-string.js';
-import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
-import type { Host } from './host.js';
+import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza } from './events.js';
+import type { StanzaKind } from '../xmpp/kinds.js';
+import type { RouteOutcome } from '../telemetry.js';
+import type { LocalSessions } from './local-sessions.js';
+import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
-import { deliverPush, type StatePush } from './state-push.js';
+import { deliverPush } from './state-push.js';
+import type { StatePush } from '../state/bus.js';
 
 const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
 const PREPARED_JIDS = 10_000;
 
-export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded';
 
 export class Router {
   /**
@@ -28,7 +31,10 @@ export class Router {
   /** Each bound session's own address, parsed once. */
   private readonly own = new WeakMap<C2SSession, Jid>();
 
-  constructor(private readonly host: Host) {}
+  constructor(
+    private readonly host: CoreServices,
+    private readonly local: LocalSessions,
+  ) {}
 
   /** A stanza from a bound local client (RFC 6120 §8.1.2.1: `from` is always ours). */
   async fromClient(session: C2SSession, stanza: Element): Promise<void> {
@@ -137,7 +143,7 @@ export class Router {
    * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
    */
   async deliverToResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    const local = this.host.local.get(fullJid);
+    const local = this.local.get(fullJid);
     if (local) {
       this.host.telemetry.routed('local');
       await this.writeLocal(local, stanza, push);

@@ -5,9 +5,8 @@ import type { Element } from 'ltx';
 import type { StreamError } from '../xmpp/errors.js';
 import type { RosterSnapshot } from '../state/roster.js';
 import { kindOfName, kindOfXml, noTelemetry, type Telemetry } from '../telemetry.js';
-import { PushGate } from './state-push.js';
-
-export type SessionType = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
+import type { SessionType } from '../xmpp/kinds.js';
+import { PushGate } from './push-gate.js';
 
 /** The socket side of a session: what send() and close() act on. */
 export interface Conn {

@@ -1,5 +1,15 @@
 // Delivery to sessions that other nodes own. The in-process deployment has no other nodes.
-import type { StatePush } from '../core/state-push.js';
+
+export type PushedState = 'roster' | 'blocklist';
+
+/** What travels with a push of shared state (core/state-push.ts), on the bus envelope too. */
+export interface StatePush {
+  state: PushedState;
+  /** The stored version the push describes (the version its change took). */
+  version: number;
+  /** What it describes: one roster contact; blocklist items, or '*' (every key: ALL_KEYS). */
+  keys: string[];
+}
 
 /** What a node's inbox carries. `hops` counts re-routes, so a stale route cannot loop. */
 export type BusEnvelope =

@@ -29,6 +29,9 @@ export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested'
   presence?: string | null;
 };
 
+/** What `reassert` found: the record was missing, there (this bind's), or another bind's. */
+export type ReassertOutcome = 'written' | 'kept' | 'replaced';
+
 /**
  * Guarantees: `claim` is atomic — one full JID has at most one record, and of two racing
  * claims one replaces the other and is told so. `update` and `release` apply only while the
@@ -47,7 +50,7 @@ export interface SessionRegistry {
    * 'kept' when that bind's record was there (the node's view replaces it), 'replaced' when
    * another bind holds the full JID (the caller's session must end).
    */
-  reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'>;
+  reassert(record: SessionRecord): Promise<ReassertOutcome>;
   get(fullJid: string): Promise<SessionRecord | undefined>;
   /** Every connected resource of one account (bare JID). */
   resources(bareJid: string): Promise<SessionRecord[]>;

@@ -2,7 +2,7 @@
 // account costs no store round trip. Every write publishes a change notice; notices from any
 // node drop the cached account.
 import type { ChangeFeed } from '../changes.js';
-import type { SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
+import type { ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { AccountCache } from './account-cache.js';
 
@@ -44,7 +44,7 @@ export class CachedSessionRegistry implements SessionRegistry {
     return released;
   }
 
-  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+  async reassert(record: SessionRecord): Promise<ReassertOutcome> {
     const outcome = await this.inner.reassert(record);
     if (outcome !== 'replaced') await this.changed(bareOf(record.full_jid));
     return outcome;
