@@ -2,7 +2,7 @@
 // With ROOKERY_REDIS_URL the account commands talk to Redis directly; without it, to the running
 // node's admin API. Exit codes: 0 done, 1 a run-time failure, 2 a configuration error.
 import { Command, Option } from 'commander';
-import { accountJid, changePassword, createAccount, deleteAccount } from './admin/accounts.js';
+import { accountJid, changePassword, createAccount, deleteAccount } from './core/accounts.js';
 import { AdminClient } from './admin/client.js';
 import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js';
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';

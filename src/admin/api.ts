@@ -4,7 +4,7 @@
 import type { Host } from '../core/host.js';
 import type { HttpGuard, HttpHandler, HttpReply, HttpRoute } from '../http.js';
 import type { StateBackend } from '../state/backend.js';
-import { accountJid, AdminError, changePassword, createAccount, deleteAccount } from './accounts.js';
+import { accountJid, AdminError, changePassword, createAccount, deleteAccount } from '../core/accounts.js';
 
 const STATUS: Record<AdminError['failure'], number> = {
   'invalid-jid': 400,

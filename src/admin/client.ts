@@ -1,7 +1,7 @@
 // The CLI's client for a running node's admin API (embedded store: the node holds the state).
 import type { Config } from '../config.js';
 import { RookeryError } from '../errors.js';
-import { AdminError, type AdminFailure } from './accounts.js';
+import { AdminError, type AdminFailure } from '../core/accounts.js';
 import { readTokenFileSync, tokenPath } from './token.js';
 
 export interface SessionSummary {

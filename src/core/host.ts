@@ -8,6 +8,7 @@ import type { StateBackend } from '../state/backend.js';
 import type { NodeBus, PushedState } from '../state/bus.js';
 import { noTelemetry, type Telemetry } from '../telemetry.js';
 import type { JobScheduler } from '../state/scheduler.js';
+import { Delivery } from './delivery.js';
 import { HookBus } from './hooks.js';
 import type { HookCatalogue } from './events.js';
 import { IqRegistry } from './iq.js';
@@ -37,6 +38,8 @@ export class Host implements CoreServices {
   /** This node's sessions (the sockets it holds); the cluster's records are `state.registry`. */
   readonly local: LocalSessions;
   readonly router: Router;
+  /** Writes to one resource: local, parked, or on another node. */
+  readonly delivery: Delivery;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
@@ -56,7 +59,8 @@ export class Host implements CoreServices {
     this.hooks = new HookBus<HookCatalogue>(this.log);
     this.iq = new IqRegistry(this.log);
     this.local = new LocalSessions(this);
-    this.router = new Router(this, this.local);
+    this.router = new Router(this);
+    this.delivery = new Delivery(this, this.local);
   }
 
   get domain(): string {

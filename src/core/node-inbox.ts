@@ -26,7 +26,7 @@ export function nodeInbox(host: Host): NodeInbox {
       if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);
       const local = host.local.get(envelope.to);
       if (local) {
-        await host.router.writeLocal(local, envelope.xml, envelope.push);
+        await host.delivery.writeLocal(local, envelope.xml, envelope.push);
         return;
       }
       // The resource moved or is gone: route again from fresh state (RFC 6121 §8.5 fallbacks apply).

@@ -13,7 +13,7 @@ import { type Jid, tryParseJid } from '../xmpp/jid.js';
 import { NS_BLOCKING, NS_BLOCKING_ERRORS } from '../xmpp/ns.js';
 import { errorReply, stanzaType } from '../xmpp/stanza.js';
 import { sendPresencesOf, sendUnavailableOf } from './presence/resources.js';
-import { hasFrom, updateContact } from './roster/rostermanager.js';
+import { hasFrom, updateContact } from '../core/roster.js';
 
 /** Messages from a blocked JID that are dropped without an answer. */
 const SILENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['error', 'groupchat', 'headline']);
@@ -72,7 +72,7 @@ async function pushChange(host: Host, user: string, change: Element, version: nu
   const push: StatePush = { state: 'blocklist', version, keys: items.length === 0 ? [ALL_KEYS] : items };
   for (const record of await host.state.registry.resources(user)) {
     if (!record.blocklist_interested) continue;
-    await host.router.deliverToResource(record.full_jid, pushElement(record.full_jid, change), push);
+    await host.delivery.toResource(record.full_jid, pushElement(record.full_jid, change), push);
   }
 }
 

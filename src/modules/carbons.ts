@@ -9,7 +9,7 @@ import type { C2SSession } from '../core/session.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { NS_CARBONS, NS_CLIENT, NS_FORWARD, NS_HINTS, NS_MUC_USER } from '../xmpp/ns.js';
 import { stanzaType } from '../xmpp/stanza.js';
-import { topResources } from './message.js';
+import { topResources } from '../core/delivery.js';
 
 type Direction = 'sent' | 'received';
 
@@ -51,7 +51,7 @@ async function onOutbound(host: Host, { stanza, session, to }: OutboundStanza): 
   const original = clone(stanza);
   if (to === undefined) original.attrs.to = user; // the router removed a `to` naming the account itself
   for (const record of targets) {
-    await host.router.deliverToResource(record.full_jid, carbon('sent', original, user, record.full_jid));
+    await host.delivery.toResource(record.full_jid, carbon('sent', original, user, record.full_jid));
   }
 }
 
@@ -82,7 +82,7 @@ async function onInbound(host: Host, { stanza, to }: RoutedStanza): Promise<void
   }
   for (const record of records) {
     if (!record.carbons || skip.has(record.full_jid)) continue;
-    await host.router.deliverToResource(record.full_jid, carbon('received', stanza, user, record.full_jid));
+    await host.delivery.toResource(record.full_jid, carbon('received', stanza, user, record.full_jid));
   }
 }
 

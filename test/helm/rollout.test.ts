@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeRedis, connectRedis, scanKeys } from '../../cluster/redis/connection.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
-import { createAccount } from '../../src/admin/accounts.js';
+import { createAccount } from '../../src/core/accounts.js';
 import { loadConfig } from '../../src/config.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import { RawClient, xml } from '../support/client.js';

@@ -13,7 +13,7 @@ import { inject } from 'vitest';
 import { ports } from '../../cluster/local-cluster.js';
 import { closeRedis, connectRedis, scanKeys } from '../../cluster/redis/connection.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
-import { createAccount } from '../../src/admin/accounts.js';
+import { createAccount } from '../../src/core/accounts.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import type { SessionRecord } from '../../src/state/sessions.js';
 import { RawClient } from './client.js';

@@ -10,7 +10,7 @@ import type { SessionRecord } from '../../state/sessions.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { errorReply, stanzaType, withDelay } from '../../xmpp/stanza.js';
-import { hasFrom, hasTo } from '../roster/rostermanager.js';
+import { hasFrom, hasTo } from '../../core/roster.js';
 import { availableResources, parsePriority, sendPresencesOf, sendUnavailableOf, storedPresence } from './resources.js';
 import { inboundSubscription, outboundSubscription, SUBSCRIPTION_TYPES, type SubscriptionType } from './subscriptions.js';
 
@@ -61,7 +61,7 @@ async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Prom
     if (record.full_jid === fullJid) continue;
     const copy = clone(stanza);
     copy.attrs.to = record.full_jid;
-    await host.router.deliverToResource(record.full_jid, copy);
+    await host.delivery.toResource(record.full_jid, copy);
   }
   const roster = await host.state.rosters.load(user);
   for (const item of roster.items.values()) {
@@ -162,7 +162,7 @@ async function onBare(host: Host, { stanza, from, to }: RoutedStanza): Promise<b
     return true;
   }
   if (type === undefined || type === 'unavailable' || type === 'error') {
-    for (const record of await availableResources(host, to.bare)) await host.router.deliverToResource(record.full_jid, stanza);
+    for (const record of await availableResources(host, to.bare)) await host.delivery.toResource(record.full_jid, stanza);
     return true;
   }
   await host.router.bounce(stanza, new StanzaError('bad-request', 'Invalid presence type'));
@@ -191,7 +191,7 @@ async function onFull(host: Host, routed: RoutedStanza): Promise<boolean> {
   if (type === 'probe' || (type !== undefined && SUBSCRIPTION_TYPES.has(type))) {
     return onBare(host, { ...routed, to: routed.to.bareJid() });
   }
-  await host.router.deliverToResource(routed.to.full, routed.stanza); // not connected: dropped (RFC 6121 §8.5.3.2.2)
+  await host.delivery.toResource(routed.to.full, routed.stanza); // not connected: dropped (RFC 6121 §8.5.3.2.2)
   return true;
 }
 

@@ -4,7 +4,7 @@ import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { parseJid } from '../../xmpp/jid.js';
-import { assertRosterRoom, hasFrom, hasTo, newItem, updateAndPush } from '../roster/rostermanager.js';
+import { assertRosterRoom, hasFrom, hasTo, newItem, updateAndPush } from '../../core/roster.js';
 import { sendPresencesOf, sendUnavailableOf } from './resources.js';
 
 export type SubscriptionType = 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed';
@@ -149,6 +149,6 @@ async function autoApprove(host: Host, user: string, contact: string): Promise<v
 async function deliverToResources(host: Host, user: string, stanza: Element, which: 'available' | 'interested'): Promise<void> {
   for (const record of await host.state.registry.resources(user)) {
     if (which === 'available' ? record.presence === undefined : !record.interested) continue;
-    await host.router.deliverToResource(record.full_jid, stanza);
+    await host.delivery.toResource(record.full_jid, stanza);
   }
 }

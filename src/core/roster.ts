@@ -2,13 +2,13 @@
 // Every change is a compare-and-set on one contact's entry, retried on conflict, so two nodes
 // changing one roster at once never lose an update.
 import { Element } from 'ltx';
-import type { Host } from '../../core/host.js';
-import type { PushSource } from '../../core/state-push.js';
-import type { ContactEntry, RosterItem } from '../../state/roster.js';
-import { sameEntry } from '../../state/roster-entry.js';
-import { NS_ROSTER } from '../../xmpp/ns.js';
-import { StanzaError } from '../../xmpp/errors.js';
-import { newStanzaId } from '../../xmpp/stanza.js';
+import type { Host } from './host.js';
+import type { PushSource } from './state-push.js';
+import type { ContactEntry, RosterItem } from '../state/roster.js';
+import { sameEntry } from '../state/roster-entry.js';
+import { NS_ROSTER } from '../xmpp/ns.js';
+import { StanzaError } from '../xmpp/errors.js';
+import { newStanzaId } from '../xmpp/stanza.js';
 
 const MAX_ATTEMPTS = 16;
 
@@ -78,7 +78,7 @@ export async function pushItem(host: Host, user: string, contact: string, item: 
   for (const resource of resources) {
     if (!resource.interested) continue;
     const push = pushElement(resource.full_jid, contact, item, version);
-    await host.router.deliverToResource(resource.full_jid, push, { state: 'roster', version, keys: [contact] });
+    await host.delivery.toResource(resource.full_jid, push, { state: 'roster', version, keys: [contact] });
   }
 }
 

@@ -1,6 +1,6 @@
-// Account administration shared by the CLI, the admin API and in-band registration:
+// The account service, shared by the CLI, the admin API and in-band registration:
 // creating, re-keying and deleting accounts, and what deleting means for the other stores.
-import type { Host } from '../core/host.js';
+import type { Host } from './host.js';
 import { deriveCredentials } from '../sasl/credentials.js';
 import type { StateBackend } from '../state/backend.js';
 import { JidError, parseJid } from '../xmpp/jid.js';
