@@ -12,7 +12,7 @@ import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, tryParseJid } from '../xmpp/jid.js';
 import { NS_BLOCKING, NS_BLOCKING_ERRORS } from '../xmpp/ns.js';
 import { errorReply, stanzaType } from '../xmpp/stanza.js';
-import { sendPresencesOf, sendUnavailableOf } from './presence/resources.js';
+import { sendPresencesOf, sendUnavailableOf } from '../core/presence.js';
 import { hasFrom, updateContact } from '../core/roster.js';
 
 /** Messages from a blocked JID that are dropped without an answer. */

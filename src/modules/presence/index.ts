@@ -11,7 +11,7 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { errorReply, stanzaType, withDelay } from '../../xmpp/stanza.js';
 import { hasFrom, hasTo } from '../../core/roster.js';
-import { availableResources, parsePriority, sendPresencesOf, sendUnavailableOf, storedPresence } from './resources.js';
+import { availableResources, parsePriority, sendPresencesOf, sendUnavailableOf, storedPresence } from '../../core/presence.js';
 import { inboundSubscription, outboundSubscription, SUBSCRIPTION_TYPES, type SubscriptionType } from './subscriptions.js';
 
 /**

@@ -5,7 +5,7 @@ import type { Host } from '../../core/host.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { assertRosterRoom, hasFrom, hasTo, newItem, updateAndPush } from '../../core/roster.js';
-import { sendPresencesOf, sendUnavailableOf } from './resources.js';
+import { sendPresencesOf, sendUnavailableOf } from '../../core/presence.js';
 
 export type SubscriptionType = 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed';
 export const SUBSCRIPTION_TYPES: ReadonlySet<string> = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
