@@ -9,6 +9,16 @@ import { NS_SM } from '../../xmpp/ns.js';
 /** How long outbound stanzas may go unrequested before the server asks for an ack. */
 const REQUEST_DELAY_MS = 100;
 
+/**
+ * Where a stream is in its life. `attached`: its connection is live and stanzas are written.
+ * `detaching`: it is letting go of its connection (lost, or half-open and replaced by a
+ * resumption); stanzas are queued. `hibernating`: no connection, kept by this node until its
+ * client resumes or its time is up. `parked`: handed over by a draining node, kept by no node
+ * (the ResumptionStore holds its queue). `ending`: the session really ends and must not
+ * hibernate again. Only `attached` writes to the client.
+ */
+export type StreamPhase = 'attached' | 'detaching' | 'hibernating' | 'parked' | 'ending';
+
 /** What the module does with a stanza the ResumptionStore would not queue for this node (it lost the stream). */
 export type RefusedHandler = (stream: Stream, stanza: QueuedStanza, token: string) => void;
 
@@ -19,14 +29,9 @@ export class Stream implements ManagedStream {
   sent = 0;
   acked = 0;
   queue: QueuedStanza[] = [];
-  /** No connection: outbound stanzas are queued, not written. */
-  hibernating = false;
-  /** The session is really ending (hibernation expired): it must not hibernate again. */
-  ending = false;
-  /** Its node is handing it over (drain): no node will own it until its client resumes. */
-  parked = false;
-  /** Set while it is being detached after losing its connection; resolves to whether it hibernates. */
-  detaching: Promise<boolean> | undefined;
+  phase: StreamPhase = 'attached';
+  /** Set while it is detaching after losing its connection; resolves to whether it hibernates. */
+  detached: Promise<boolean> | undefined;
   /**
    * While a resumption taken over from another node is set up, outbound stanzas wait here
    * unnumbered: their sequence numbers follow the snapshot's, which is not known yet.
@@ -63,7 +68,7 @@ export class Stream implements ManagedStream {
       this.host.telemetry.limitEnforced('sm_queue');
       this.session.close();
     }
-    if (this.hibernating) return false;
+    if (this.phase !== 'attached') return false;
     this.requestSoon();
     return true;
   }
@@ -147,23 +152,22 @@ export class Stream implements ManagedStream {
     }
   }
 
-  /** Sends <r/> now (drain, resume). */
+  /** Sends <r/> now (after a resumption), while attached. */
   request(): void {
-    clearTimeout(this.requestTimer);
-    this.requestTimer = undefined;
-    if (this.hibernating) return;
-    this.awaitingAck = true;
-    this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
+    if (this.phase !== 'attached') {
+      this.stop();
+      return;
+    }
+    this.writeRequest();
   }
 
   /**
-   * Asks for a last ack and waits for it, at most `timeoutMs` (a node handing the stream over):
-   * what the client acknowledges is not sent to it again after it resumes.
+   * Asks for a last ack and waits for it, at most `timeoutMs` (a node handing over a stream that
+   * was attached until now): what the client acknowledges is not sent to it again after it resumes.
    */
   async settle(timeoutMs: number): Promise<void> {
-    if (this.hibernating) return;
     const acked = new Promise<void>((resolve) => this.ackWaiters.push(resolve));
-    this.request();
+    this.writeRequest();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([acked, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
@@ -184,6 +188,12 @@ export class Stream implements ManagedStream {
       },
       (err: unknown) => this.host.log.error({ event: 'sm_append_failed', session: this.session.id, err }),
     );
+  }
+
+  private writeRequest(): void {
+    this.stop();
+    this.awaitingAck = true;
+    this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
   }
 
   private requestSoon(): void {
