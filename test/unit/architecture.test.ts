@@ -11,7 +11,7 @@ const MAX_LINES = 400;
 /** Larger by design. */
 const LARGE_BY_DESIGN = new Set(['src/xml/stream-parser.ts']);
 /** Still to be split (doc/architecture.md); remove an entry once its file is under the limit. */
-const NOT_YET_SPLIT = new Set(['cluster/local-cluster.ts', 'cluster/rolling-restart.ts', 'src/c2s/connection.ts']);
+const NOT_YET_SPLIT = new Set(['cluster/local-cluster.ts', 'cluster/rolling-restart.ts']);
 /** Imports of test code from outside test/ that are left for later (doc/architecture.md). */
 const TEST_IMPORTS_LEFT = new Set(['cluster/rolling-restart.ts -> test/support/sm-client.ts']);
 
