@@ -55,8 +55,7 @@ export class Delivery {
     if (record?.node === PARKED_NODE) {
       if (await this.queueForParked(record, stanza)) return true;
       // Resumed meanwhile: look again with fresh state.
-      this.host.state.registry.invalidate?.(bareOf(fullJid));
-      record = await this.host.state.registry.get(fullJid);
+      record = await this.host.state.registry.get(fullJid, { fresh: true });
       if (record?.node === PARKED_NODE) return false;
     }
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;

@@ -217,8 +217,7 @@ export class LocalSessions {
       session.close(error);
       await this.destroy(session, reason);
     }
-    this.host.state.registry.invalidate?.(bareJid);
-    for (const record of await this.host.state.registry.resources(bareJid)) {
+    for (const record of await this.host.state.registry.resources(bareJid, { fresh: true })) {
       if (record.node === this.host.nodeId || record.session_id === except?.id) continue;
       if (record.node === PARKED_NODE) {
         if (await this.host.state.registry.release(record.full_jid, record.session_id)) {

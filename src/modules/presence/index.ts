@@ -233,8 +233,7 @@ async function onLost(host: Host, record: SessionRecord, reason: string): Promis
   await broadcastFrom(host, record.full_jid, unavailable);
   // The client may have logged in again on another node meanwhile, and its available presence
   // may have crossed ours: our last word to the same recipients is its current presence (doc/ordering.md).
-  host.state.registry.invalidate?.(parseJid(record.full_jid).bare);
-  const again = await host.state.registry.get(record.full_jid);
+  const again = await host.state.registry.get(record.full_jid, { fresh: true });
   if (again && again.session_id !== record.session_id && again.presence !== undefined) {
     const current = parse(again.presence);
     current.attrs.from = record.full_jid;

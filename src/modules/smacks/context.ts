@@ -6,7 +6,6 @@ import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { PARKED_NODE } from '../../state/sessions.js';
-import { bareOf } from '../../xmpp/jid-string.js';
 import type { SmResumeFailure } from '../../telemetry.js';
 import { NS_SM, NS_STANZAS } from '../../xmpp/ns.js';
 import { type RefusedHandler, Stream } from './stream.js';
@@ -79,8 +78,7 @@ export async function releaseConnection(stream: Stream, session: C2SSession): Pr
  * may then resume the stream `token`, and stanzas for it queue in the ResumptionStore.
  */
 export async function parkRecord(host: Host, fullJid: string, sessionId: string, node: string, token: string): Promise<void> {
-  host.state.registry.invalidate?.(bareOf(fullJid));
-  const current = await host.state.registry.get(fullJid);
+  const current = await host.state.registry.get(fullJid, { fresh: true });
   if (current && current.session_id === sessionId && current.node === node) {
     await host.state.registry.claim({ ...current, node: PARKED_NODE, sm_token: token });
   }

@@ -28,8 +28,7 @@ async function detach(ctx: Context, session: C2SSession, stream: Stream, token: 
   const { host } = ctx;
   const user = stream.user;
   // A session that a newer bind of its resource replaced is over: nothing could resume it.
-  host.state.registry.invalidate?.(user);
-  const record = await host.state.registry.get(session.full_jid as string);
+  const record = await host.state.registry.get(session.full_jid as string, { fresh: true });
   if (!record || record.session_id !== session.id) {
     stream.phase = 'ending';
     return false;
@@ -93,8 +92,7 @@ export async function expire(ctx: Context, user: string, token: string): Promise
   const snapshot = await host.state.resumption.takeOver(user, token, host.nodeId, { onlyIfDetached: true });
   if (!snapshot) return;
   const known = snapshot.record;
-  host.state.registry.invalidate?.(user);
-  const record = await host.state.registry.get(known.full_jid);
+  const record = await host.state.registry.get(known.full_jid, { fresh: true });
   if (record && record.session_id === known.session_id) {
     await retire(host, record, `${token}.expire`);
     if (await host.state.registry.release(record.full_jid, record.session_id)) {

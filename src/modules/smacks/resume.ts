@@ -98,8 +98,7 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
   for (;;) {
     const known = await host.state.resumption.get(user, token);
     if (!known) return { kind: 'unknown' };
-    host.state.registry.invalidate?.(user);
-    const record = await host.state.registry.get(known.full_jid);
+    const record = await host.state.registry.get(known.full_jid, { fresh: true });
     if (!record) return { kind: 'gone', known, replaced: true };
     // Another bind of the resource replaced it; a record with this token but another session is a resumption under way.
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
@@ -178,8 +177,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   await refreshQueue(session, stream.queue, host.pushSources);
   if (replaced && replaced.session_id !== session.id) await retire(host, replaced, `${token}.${session.id}`);
   // A park racing with this claim may have overwritten it; the stream is ours now, so is the record.
-  host.state.registry.invalidate?.(user);
-  const current = await host.state.registry.get(known.full_jid);
+  const current = await host.state.registry.get(known.full_jid, { fresh: true });
   if (current && current.session_id !== session.id) await host.state.registry.claim({ ...current, node: host.nodeId, session_id: session.id, sm_token: token });
   stream.phase = 'attached';
   finishResume(host, connection, stream, token);
