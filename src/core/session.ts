@@ -1,4 +1,4 @@
-// The session record of doc/session.txt: one per client connection, owned by this process.
+// The session record of doc/session-model.md: one per client connection, owned by this process.
 // Its shared half (full_jid, node, priority, presence, interested) is mirrored into the
 // SessionRegistry so every node can route to it.
 import type { Element } from 'ltx';

@@ -11,7 +11,13 @@ export interface StatePush {
   keys: string[];
 }
 
-/** What a node's inbox carries. `hops` counts re-routes, so a stale route cannot loop. */
+/**
+ * What a node's inbox carries (JSON in the Redis inbox: a wire format, see doc/architecture.md).
+ * `hops` is always 0 and read by no one: it is not loop protection. An envelope is never
+ * forwarded; a node that no longer holds the resource routes the stanza again from fresh state
+ * (core/node-inbox.ts), which sends a new envelope only to the node the registry names now. The
+ * field stays because releases that run side by side all write it.
+ */
 export type BusEnvelope =
   /**
    * `at`: when it was sent (ms since the epoch), for the cross-node latency metric. `push`: the

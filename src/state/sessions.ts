@@ -1,4 +1,4 @@
-// The shared half of every connected resource (the session record of doc/session.txt):
+// The shared half of every connected resource (the session record of doc/session-model.md):
 // what other nodes need to route to it. The socket half stays in the owning process.
 
 export interface SessionRecord {
