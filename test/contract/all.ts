@@ -5,6 +5,7 @@ import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { offlineContract } from './offline.contract.js';
+import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 
@@ -16,4 +17,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   attemptsContract(makeBackend);
+  resumptionContract(makeBackend);
 }
