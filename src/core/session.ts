@@ -103,7 +103,7 @@ export class C2SSession {
     this.conn.write(xml);
   }
 
-  /** Disconnects the client; the session manager's destroy does the clean-up. */
+  /** Disconnects the client; host.local.destroy does the clean-up. */
   close(error?: StreamError): void {
     this.conn.close(error);
   }
