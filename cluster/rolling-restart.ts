@@ -236,7 +236,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
     // unpaired clients goes with one of the node with the next most. An @xmpp/client one is
     // paired first, with a RawClient-based one.
     const placement = new Map<string, string>();
-    for await (const record of state.sessions.all()) placement.set(record.full_jid, record.node);
+    for await (const record of state.registry.all()) placement.set(record.full_jid, record.node);
     const nodeOf = (client: LoadClient): string => placement.get(client.jid) ?? '?';
     const unpaired = new Map<string, LoadClient[]>();
     for (const client of clients) unpaired.set(nodeOf(client), [...(unpaired.get(nodeOf(client)) ?? []), client]);
@@ -336,7 +336,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         notOnline += 1;
         problem(`client ${client.index} (${client.kind}) is not online at the end`);
       }
-      const record = await state.sessions.get(client.jid);
+      const record = await state.registry.get(client.jid);
       if (client.currentJid() !== client.jid || client.currentSmId() !== client.smId || record?.sm_token !== client.smId) {
         jidChanged += 1;
         problem(`client ${client.index} (${client.kind}) started as ${client.jid} (${client.smId}), is ${client.currentJid()} (${client.currentSmId()}), registry: ${JSON.stringify(record)}`);

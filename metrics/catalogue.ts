@@ -3,13 +3,14 @@
 // Names follow the Prometheus conventions: the `rookery_` prefix, base units (seconds), `_total`
 // on counters. Label values come from small fixed sets; a JID is never one.
 import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client';
-import type { ConnectionState, PendingOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Transport } from '../src/telemetry.js';
+import type { PendingOutcome, RouteOutcome, SmResumeFailure, StanzaLabel } from '../src/telemetry.js';
+import type { SessionType, Transport } from '../src/xmpp/kinds.js';
 import { BucketHistogram, Tally } from './tally.js';
 
 export const PREFIX = 'rookery_';
-export const CONNECTION_STATES: readonly ConnectionState[] = ['c2s_unauthed', 'c2s_unbound', 'c2s'];
+export const CONNECTION_STATES: readonly SessionType[] = ['c2s_unauthed', 'c2s_unbound', 'c2s'];
 export const TRANSPORTS: readonly Transport[] = ['plain', 'starttls', 'directtls'];
-const STANZA_KINDS: readonly StanzaKind[] = ['message', 'presence', 'iq', 'other'];
+const STANZA_KINDS: readonly StanzaLabel[] = ['message', 'presence', 'iq', 'other'];
 const ROUTE_OUTCOMES: readonly RouteOutcome[] = ['local', 'remote', 'offline', 'bounced', 'discarded', 'dropped'];
 const SM_RESUME_FAILURES: readonly SmResumeFailure[] = ['item-not-found', 'not-authorized', 'unexpected-request', 'internal-server-error'];
 const PENDING_OUTCOMES: readonly PendingOutcome[] = ['sent', 'expired', 'overflow'];
@@ -28,7 +29,7 @@ export interface ClusterFigures {
 
 /** What the gauges read at scrape time; filled in by PrometheusTelemetry. */
 export interface ScrapeSources {
-  connections: (() => Iterable<{ state: ConnectionState; transport: Transport }>) | undefined;
+  connections: (() => Iterable<{ state: SessionType; transport: Transport }>) | undefined;
   hibernating: Set<() => number>;
   pendingEnvelopes: Set<() => number>;
   /** undefined: this node does not export the cluster-wide figures (now, or at all). */
@@ -37,8 +38,8 @@ export interface ScrapeSources {
 
 /** The per-stanza counts, kept in plain numbers and added to their counters when collected. */
 export interface Tallies {
-  readonly stanzasReceived: Tally<'kind', StanzaKind>;
-  readonly stanzasSent: Tally<'kind', StanzaKind>;
+  readonly stanzasReceived: Tally<'kind', StanzaLabel>;
+  readonly stanzasSent: Tally<'kind', StanzaLabel>;
   readonly stanzasRouted: Tally<'outcome', RouteOutcome>;
 }
 

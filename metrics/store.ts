@@ -14,8 +14,14 @@ import { catalogue, type Catalogue } from './catalogue.js';
 type Method = (...args: unknown[]) => unknown;
 
 /**
+ * The `port` label of a port whose property was renamed: label values are what dashboards and
+ * alerts query, so they keep the names they were published under.
+ */
+const PORT_LABELS: Readonly<Record<string, string>> = { registry: 'sessions', resumption: 'streams' };
+
+/**
  * The backend with every port instrumented. A port is any object-valued property (accounts,
- * rosters, sessions, offline, blocklists, streams…), so a port added later is timed too.
+ * rosters, registry, offline, blocklists, resumption…), so a port added later is timed too.
  */
 export function instrumentBackend(state: StateBackend, registry: Registry): StateBackend {
   const metrics = catalogue(registry);
@@ -27,7 +33,7 @@ export function instrumentBackend(state: StateBackend, registry: Registry): Stat
       if (typeof property !== 'string' || typeof value !== 'object' || value === null) return value;
       const cached = ports.get(property);
       if (cached?.original === value) return cached.instrumented;
-      const instrumented = instrumentPort(value, property, metrics);
+      const instrumented = instrumentPort(value, PORT_LABELS[property] ?? property, metrics);
       ports.set(property, { original: value, instrumented });
       return instrumented;
     },

@@ -2,7 +2,8 @@
 // them; what the node holds (connections, hibernating sessions, cluster-wide figures) is read
 // when Prometheus scrapes.
 import { Registry } from 'prom-client';
-import type { Direction, NodeSnapshot, PendingOutcome, ReassertOutcome, RouteOutcome, SmResumeFailure, StanzaKind, Telemetry, UncaughtKind } from '../src/telemetry.js';
+import type { Direction, NodeSnapshot, PendingOutcome, RouteOutcome, SmResumeFailure, StanzaLabel, Telemetry, UncaughtKind } from '../src/telemetry.js';
+import type { ReassertOutcome } from '../src/state/sessions.js';
 import { catalogue, type Catalogue, type ClusterFigures } from './catalogue.js';
 import { withTimeout } from './timeout.js';
 
@@ -37,11 +38,11 @@ export class PrometheusTelemetry implements Telemetry {
   }
 
   // Per stanza: counted in plain numbers, added to the counters when they are collected (tally.ts).
-  stanzaIn(kind: StanzaKind): void {
+  stanzaIn(kind: StanzaLabel): void {
     this.m.tallies.stanzasReceived.add(kind);
   }
 
-  stanzaOut(kind: StanzaKind): void {
+  stanzaOut(kind: StanzaLabel): void {
     this.m.tallies.stanzasSent.add(kind);
   }
 

@@ -2,7 +2,7 @@
 // With ROOKERY_REDIS_URL the account commands talk to Redis directly; without it, to the running
 // node's admin API. Exit codes: 0 done, 1 a run-time failure, 2 a configuration error.
 import { Command, Option } from 'commander';
-import { accountJid, changePassword, createAccount, deleteAccount } from './admin/accounts.js';
+import { accountJid, changePassword, createAccount, deleteAccount } from './core/accounts.js';
 import { AdminClient } from './admin/client.js';
 import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js';
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
@@ -170,7 +170,7 @@ program
     const sessions = await withAccounts(
       async (state) => {
         const all = [];
-        for await (const record of state.sessions.all()) all.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
+        for await (const record of state.registry.all()) all.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
         return all;
       },
       (client) => client.sessions(),
@@ -180,7 +180,11 @@ program
     }
   });
 
-addXep0227Commands(program, { config, domainGiven: () => given.has('domain') });
+addXep0227Commands(program, {
+  config,
+  domainGiven: () => given.has('domain'),
+  openState: async (cfg, options) => (await import('./main.js')).openState(cfg, options),
+});
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const failure = describeFailure(error, loaded);

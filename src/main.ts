@@ -9,8 +9,8 @@ import { adminRoutes } from './admin/api.js';
 import { adminGuard } from './admin/auth.js';
 import { loadOrCreateAdminToken } from './admin/token.js';
 import type { Config } from './config.js';
-import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/cluster.js';
-import { PendingBus } from './core/pending-bus.js';
+import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/node-inbox.js';
+import { OutageBuffer } from './core/outage-buffer.js';
 import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import type { StateBackend } from './state/backend.js';
@@ -77,25 +77,37 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     // Timed beneath the node caches: what the histogram shows are real Redis round trips.
     state = withNodeCaches(instrumentBackend(cluster.state, telemetry.registry), cluster.feed);
   }
+  const services = cluster;
+  // Envelopes for other nodes wait out a Redis outage here; one given up on is bounced by the
+  // host's router (the host is built next, and nothing is sent before it exists).
+  let bounce: ReturnType<typeof bouncePending> | undefined;
+  const outageBuffer = services
+    ? new OutageBuffer(
+        services.bus,
+        {
+          maxEnvelopes: config.limits.busPendingEnvelopes,
+          maxBytes: config.limits.busPendingBytes,
+          maxWaitMs: config.limits.busPendingSeconds * 1000,
+          retryMs: 250,
+        },
+        (envelope, reason) => (bounce ? bounce(envelope, reason) : Promise.resolve()),
+        telemetry,
+        (err) => log.warn({ event: 'bus_send_deferred', err }),
+      )
+    : undefined;
   // The telemetry goes in with the construction: modules register their gauges as they load.
-  const server = new RookeryServer(config, state, log, { telemetry, ...(cluster ? { jobs: cluster.jobs } : {}) });
+  const server = new RookeryServer(config, state, log, {
+    telemetry,
+    ...(cluster ? { jobs: cluster.jobs } : {}),
+    ...(outageBuffer ? { bus: outageBuffer } : {}),
+  });
+  bounce = bouncePending(server.host);
   cluster?.startJobs();
   telemetry.observeNode(() => ({
     connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),
   }));
-  const services = cluster;
-  let pendingBus: PendingBus | undefined;
-  if (services) {
-    const { limits } = config;
-    const bus = new PendingBus(
-      services.bus,
-      { maxEnvelopes: limits.busPendingEnvelopes, maxBytes: limits.busPendingBytes, maxWaitMs: limits.busPendingSeconds * 1000, retryMs: 250 },
-      bouncePending(server.host),
-      telemetry,
-      (err) => log.warn({ event: 'bus_send_deferred', err }),
-    );
-    server.host.bus = bus;
-    pendingBus = bus;
+  if (services && outageBuffer) {
+    const bus = outageBuffer;
     // A previous process with this node id may have died with sessions registered.
     await cleanUpDeadNode(server.host, bus, config.nodeId);
     await bus.start(nodeInbox(server.host));
@@ -106,7 +118,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       },
       // The node is the source of truth for the sockets it holds.
       async () => {
-        await server.host.sessions.restore();
+        await server.host.local.restore();
       },
     );
     await services.startSweeper((node) => cleanUpDeadNode(server.host, bus, node));
@@ -115,7 +127,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   telemetry.observeCluster({
     nodeId: config.nodeId,
     liveNodes: services ? () => services.liveNodes() : async () => [config.nodeId],
-    sessions: () => state.sessions.count(),
+    sessions: () => state.registry.count(),
     accounts: () => state.accounts.count(),
   });
   await server.start();
@@ -166,7 +178,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         // Nothing more arrives from other nodes or the job queue while the sessions end.
         await services?.stopIntake();
         await server.close();
-        await pendingBus?.close();
+        await outageBuffer?.close();
         await services?.close();
         await state.close();
       })();

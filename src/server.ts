@@ -18,6 +18,8 @@ import type { C2SSession } from './core/session.js';
 import { StreamError } from './xmpp/errors.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobScheduler } from './state/scheduler.js';
+import type { NodeBus } from './state/bus.js';
+import { MemoryJobScheduler } from './state/memory/scheduler.js';
 
 export class RookeryServer {
   readonly host: Host;
@@ -34,12 +36,18 @@ export class RookeryServer {
     readonly config: Config,
     readonly state: StateBackend,
     readonly log: Logger,
-    /** Adapters the modules need while they load (metrics, BullMQ jobs). */
-    adapters: { telemetry?: Telemetry; jobs?: JobScheduler } = {},
+    /** Adapters the modules need while they load (metrics, BullMQ jobs, the bus to other nodes). */
+    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus } = {},
   ) {
-    this.host = new Host(config, state, log);
-    if (adapters.telemetry) this.host.telemetry = adapters.telemetry;
-    if (adapters.jobs) this.host.jobs = adapters.jobs;
+    this.host = new Host({
+      config,
+      state,
+      log,
+      // The in-process scheduler unless the composition root brings BullMQ.
+      jobs: adapters.jobs ?? new MemoryJobScheduler((err) => log.error({ event: 'job_failed', err })),
+      bus: adapters.bus,
+      telemetry: adapters.telemetry,
+    });
     this.modules = new ModuleManager(this.host);
     for (const module of defaultModules(config)) this.modules.load(module);
   }
@@ -108,7 +116,7 @@ export class RookeryServer {
   async evictAll(): Promise<void> {
     const sessions = [...this.connections].map((connection) => connection.session);
     for (const connection of this.connections) connection.close(new StreamError('undefined-condition', 'Session lost: this node was declared dead'));
-    await Promise.all(sessions.map((session) => this.host.sessions.destroy(session, 'Node was declared dead')));
+    await Promise.all(sessions.map((session) => this.host.local.destroy(session, 'Node was declared dead')));
   }
 
   /**
@@ -126,19 +134,19 @@ export class RookeryServer {
     const deadline = started + timeoutMs;
     const ackWaitMs = Math.max(0, Math.min(2000, timeoutMs / 4));
     const sessions = new Set<C2SSession>([...this.connections].map((connection) => connection.session));
-    for (const session of this.host.sessions.localSessions()) sessions.add(session);
+    for (const session of this.host.local.all()) sessions.add(session);
     const handOver = async (session: C2SSession): Promise<void> => {
       if (session.destroyed) return;
-      if (await this.host.hooks.fire('session-drain', { session, ackWaitMs })) return;
+      if (await this.host.hooks.fire('session-handover', { session, ackWaitMs })) return;
       if (session.destroyed) return;
       if (session.type === 'c2s' && session.presence && session.full_jid && this.config.shutdownPresenceGraceSeconds > 0) {
         // Held back: a client that logs in again within the grace period causes no presence flap.
-        await this.host.state.sessions.release(session.full_jid, session.id);
+        await this.host.state.registry.release(session.full_jid, session.id);
         await this.host.jobs.schedule(`presence-grace ${session.full_jid}`, 'presence-grace', { full_jid: session.full_jid, presence: session.presence.toString() }, this.config.shutdownPresenceGraceSeconds * 1000);
-        this.host.sessions.forget(session);
+        this.host.local.forget(session);
       }
       session.close(new StreamError('system-shutdown'));
-      await this.host.sessions.destroy(session, 'Server shutting down');
+      await this.host.local.destroy(session, 'Server shutting down');
     };
     const all = Promise.all([...sessions].map((session) => handOver(session).catch((err: unknown) => this.log.error({ event: 'drain_failed', session: session.id, err }))));
     let timer: NodeJS.Timeout | undefined;
@@ -158,7 +166,7 @@ export class RookeryServer {
     this.direct?.close();
     const sessions = [...this.connections].map((connection) => connection.session);
     for (const connection of this.connections) connection.close(new StreamError('system-shutdown'));
-    await Promise.all(sessions.map((session) => this.host.sessions.destroy(session, 'Server shutting down')));
+    await Promise.all(sessions.map((session) => this.host.local.destroy(session, 'Server shutting down')));
     // In a cluster, this node's inbox and job worker run until the cluster services close, after
     // this: what they still hand on (a stanza for a session parked by the drain, re-routed to its
     // queue) needs the modules' hooks, or it would be silently discarded. The process exits next.

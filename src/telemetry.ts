@@ -1,9 +1,11 @@
 // What the core reports about itself. The composition root plugs in the Prometheus
 // implementation (metrics/); the core only ever sees this interface. Every label value is
 // from a small fixed set: never a JID.
+import type { ReassertOutcome } from './state/sessions.js';
+import type { SessionType, StanzaKind, Transport } from './xmpp/kinds.js';
 
-export type Transport = 'plain' | 'starttls' | 'directtls';
-export type StanzaKind = 'message' | 'presence' | 'iq' | 'other';
+/** The `kind` label of a stanza metric: a stanza kind, or 'other' for anything else on the stream. */
+export type StanzaLabel = StanzaKind | 'other';
 /**
  * Where an accepted stanza ended: written to a local session, handed to another node, stored
  * offline, answered with an error, discarded as the RFCs require (errors, results, presence
@@ -11,15 +13,11 @@ export type StanzaKind = 'message' | 'presence' | 'iq' | 'other';
  */
 export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded' | 'dropped';
 export type Direction = 'in' | 'out';
-/** A session's record written back after the store lost data: it was missing, there, or another bind's. */
-export type ReassertOutcome = 'written' | 'kept' | 'replaced';
 /**
  * What became of an envelope for another node that waited while Redis was unreachable: sent
  * once Redis was back, or bounced because it waited too long or the queue was full.
  */
 export type PendingOutcome = 'sent' | 'expired' | 'overflow';
-/** A client connection's state: before SASL, authenticated but not bound, bound (a session). */
-export type ConnectionState = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
 /**
  * Why a stream resumption (XEP-0198 §5) failed, as the condition sent in <failed/>: no
  * hibernating session has that id (never had, or it expired), it is another account's, the
@@ -32,13 +30,13 @@ export type SmResumeFailure = 'item-not-found' | 'not-authorized' | 'unexpected-
  * pushed to them for it, so a gauge can never drift from the truth.
  */
 export interface NodeSnapshot {
-  connections: Iterable<{ state: ConnectionState; transport: Transport }>;
+  connections: Iterable<{ state: SessionType; transport: Transport }>;
 }
 
 export interface Telemetry {
   authentication(mechanism: string, outcome: 'success' | 'failure'): void;
-  stanzaIn(kind: StanzaKind): void;
-  stanzaOut(kind: StanzaKind): void;
+  stanzaIn(kind: StanzaLabel): void;
+  stanzaOut(kind: StanzaLabel): void;
   routed(outcome: RouteOutcome): void;
   streamError(condition: string): void;
   /** Envelopes on the node bus, and the time from send to handling on the receiving node. */
@@ -99,13 +97,13 @@ export const noTelemetry: Telemetry = {
 };
 
 /** The kind of a serialised stanza, from its first bytes. */
-export function kindOfXml(xml: string): StanzaKind {
+export function kindOfXml(xml: string): StanzaLabel {
   if (xml.startsWith('<message')) return 'message';
   if (xml.startsWith('<presence')) return 'presence';
   if (xml.startsWith('<iq')) return 'iq';
   return 'other';
 }
 
-export function kindOfName(name: string): StanzaKind {
+export function kindOfName(name: string): StanzaLabel {
   return name === 'message' || name === 'presence' || name === 'iq' ? name : 'other';
 }

@@ -7,7 +7,7 @@ import type { NodeLiveness } from '../redis/liveness.js';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 const SWEEP = 'sweep-dead-nodes';
-/** How long after an eviction its inbox is drained again on every sweep. */
+/** How long after an eviction its inbox is taken again on every sweep. */
 const REDRAIN_WINDOW_MS = 5 * 60_000;
 
 export interface SweeperOptions {

@@ -1,6 +1,5 @@
 // AccountStore on Redis: one hash per account, a secondary account counter.
-import type { StoredCredentials } from '../../src/sasl/credentials.js';
-import type { AccountStore } from '../../src/state/accounts.js';
+import type { AccountStore, StoredCredentials } from '../../src/state/accounts.js';
 import { decodeAccount, encodeScramKeys, RECORD_VERSION } from './codec.js';
 import { scanKeys, type RedisClient } from './connection.js';
 import type { KeyBuilder } from './keys.js';

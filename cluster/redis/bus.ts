@@ -6,7 +6,7 @@
 // bus-send script for several envelopes (one entry each, as XADD writes them); the reader takes
 // up to BATCH entries per XREADGROUP, asks for the next batch while it delivers this one, and
 // acknowledges and deletes a batch with one bus-ack script.
-import type { StatePush } from '../../src/core/state-push.js';
+import type { StatePush } from '../../src/state/bus.js';
 import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
 import { duplicateClient, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
@@ -20,8 +20,8 @@ const BATCH = 256;
 /** Envelopes per bus-send call at most (a turn's batch for one node is split beyond it). */
 const SEND_BATCH = 256;
 const BLOCK_MS = 1000;
-/** A drain taking longer than this loses its exclusivity (its node likely died meanwhile). */
-const DRAIN_LOCK_MS = 60_000;
+/** Taking an inbox for longer than this loses its exclusivity (its node likely died meanwhile). */
+const TAKE_INBOX_LOCK_MS = 60_000;
 
 type StreamEntries = Array<[id: string, fields: string[]]>;
 type StreamReply = Array<[key: string, entries: StreamEntries]> | null;
@@ -30,8 +30,8 @@ export interface RedisNodeBusOptions {
   onError?(error: unknown): void;
   /**
    * True while this node cannot be sure it was not declared dead (its last heartbeat is old, as
-   * after a freeze): a sweeper may be draining its inbox, so each entry is claimed (deleted)
-   * before it is handled, and one the drain took is left to it.
+   * after a freeze): a sweeper may be taking its inbox, so each entry is claimed (deleted)
+   * before it is handled, and one the sweeper took is left to it.
    */
   mayBeEvicted?(): boolean;
 }
@@ -85,7 +85,7 @@ export class RedisNodeBus implements NodeBus {
   /**
    * Resolves once the envelope is in the node's inbox; sent with the others of this event-loop
    * turn for the same node. Fails at once while the connection is down, rather than waiting in
-   * ioredis's queue: the caller holds the envelope (PendingBus).
+   * ioredis's queue: the caller holds the envelope (OutageBuffer).
    */
   send(node: string, envelope: BusEnvelope): Promise<void> {
     if (this.client.status !== 'ready') return Promise.reject(unreachable(this.client));
@@ -136,15 +136,15 @@ export class RedisNodeBus implements NodeBus {
   }
 
   /**
-   * One drainer at a time per inbox (sweeps on several nodes may overlap), and each entry is
+   * One taker at a time per inbox (sweeps on several nodes may overlap), and each entry is
    * deleted as it is taken, so an envelope is re-routed once. What arrives after the last read is
-   * left for the next sweep's drain (liveness.recentlyEvicted).
+   * left for the next sweep to take (liveness.recentlyEvicted).
    */
-  async drain(node: string, inbox: NodeInbox): Promise<number> {
+  async takeInbox(node: string, inbox: NodeInbox): Promise<number> {
     const key = this.keys.nodeInbox(node);
-    const lock = this.keys.nodeDrainLock(node);
+    const lock = this.keys.takeInboxLock(node);
     const owner = `${this.nodeId}:${Date.now()}:${Math.random()}`;
-    if ((await this.client.set(lock, owner, 'PX', DRAIN_LOCK_MS, 'NX')) !== 'OK') return 0;
+    if ((await this.client.set(lock, owner, 'PX', TAKE_INBOX_LOCK_MS, 'NX')) !== 'OK') return 0;
     let handled = 0;
     try {
       for (;;) {

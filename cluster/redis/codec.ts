@@ -1,5 +1,5 @@
 // The JSON forms of stored values (schema v1), and their checked decoding.
-import type { ScramKeys, StoredCredentials } from '../../src/sasl/credentials.js';
+import type { ScramKeys, StoredCredentials } from '../../src/state/accounts.js';
 import type { StoredMessage } from '../../src/state/offline.js';
 import type { SessionRecord } from '../../src/state/sessions.js';
 import { RedisStateError } from './errors.js';

@@ -11,7 +11,7 @@ import { RedisPersonalStore } from './personal.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
-import { RedisSmStore } from './sm.js';
+import { RedisResumptionStore } from './resumption.js';
 
 export { RedisStateError, type RedisStateErrorCode } from './errors.js';
 export { KeyBuilder } from './keys.js';
@@ -65,11 +65,11 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     kind: 'redis',
     accounts: new RedisAccountStore(client, keys, scripts),
     rosters: new RedisRosterStore(client, keys, scripts),
-    sessions: new RedisSessionRegistry(client, keys, scripts),
+    registry: new RedisSessionRegistry(client, keys, scripts),
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
-    streams: new RedisSmStore(client, keys, scripts),
+    resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',
     // The first call's promise is kept.

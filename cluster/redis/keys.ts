@@ -14,9 +14,9 @@
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
-//   <p>:v1:node:{<node>}:draining  string lock held by the one node draining a dead node's inbox
+//   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
 //   <p>:v1:nodes                   zset   live node → last heartbeat (ms)
-//   <p>:v1:evicted                 zset   evicted node → when (its inbox is drained again for a while)
+//   <p>:v1:evicted                 zset   evicted node → when (its inbox is taken again for a while)
 //   <p>:v1:node:{<node>}:evicted   string set by the sweeper when it cleaned up after the node (expires)
 //   <p>:v1:changes                 pub/sub channel of change notices (sharded on Redis Cluster)
 //   <p>:v1:count:accounts          string number of accounts (secondary counter)
@@ -84,8 +84,8 @@ export class KeyBuilder {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:inbox`;
   }
 
-  /** Held by the one node draining a dead node's inbox. */
-  nodeDrainLock(node: string): string {
+  /** Held by the one node taking a dead node's inbox (stored name `:draining`, kept: a wire format). */
+  takeInboxLock(node: string): string {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:draining`;
   }
 

@@ -118,7 +118,7 @@ export class NodeLiveness {
 
   /**
    * Nodes evicted within `windowMs` that have not come back. A sender whose cache still named
-   * such a node may have written to its inbox after the clean-up read it, so sweeps drain these
+   * such a node may have written to its inbox after the clean-up read it, so sweeps take these inboxes
    * inboxes again for a while.
    */
   async recentlyEvicted(windowMs: number, now = Date.now()): Promise<string[]> {

@@ -9,7 +9,7 @@
 //     (or after a crash); byNode checks every member against the hash and removes stale ones.
 //   - <p>:v1:count:sessions counts records: +1 when a claim created one, -1 when a release removed one.
 import { bareOf } from '../../src/xmpp/jid-string.js';
-import type { SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
+import type { ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
 import { decodeIndexMember, decodeSession, encodeIndexMember, encodeSession } from './codec.js';
 import { scanKeys, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
@@ -69,7 +69,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     return true;
   }
 
-  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+  async reassert(record: SessionRecord): Promise<ReassertOutcome> {
     const key = this.keys.sessions(bareOf(record.full_jid));
     const outcome = await this.scripts.run('session-reassert-1', [key], [record.full_jid, encodeSession(record), record.session_id]);
     if (outcome.rejected) return 'replaced';

@@ -4,7 +4,7 @@
 import type { Host } from '../core/host.js';
 import type { HttpGuard, HttpHandler, HttpReply, HttpRoute } from '../http.js';
 import type { StateBackend } from '../state/backend.js';
-import { accountJid, AdminError, changePassword, createAccount, deleteAccount } from './accounts.js';
+import { accountJid, AdminError, changePassword, createAccount, deleteAccount } from '../core/accounts.js';
 
 const STATUS: Record<AdminError['failure'], number> = {
   'invalid-jid': 400,
@@ -22,7 +22,7 @@ export function adminRoutes(state: StateBackend, host: Host, guard: HttpGuard): 
   return [
     route('GET', '/admin/sessions', async () => {
       const sessions = [];
-      for await (const record of state.sessions.all()) sessions.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
+      for await (const record of state.registry.all()) sessions.push({ jid: record.full_jid, node: record.node, priority: record.priority, available: record.presence !== undefined, interested: record.interested });
       return { status: 200, body: sessions };
     }),
     route('GET', '/admin/users', async () => {

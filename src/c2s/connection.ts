@@ -1,23 +1,26 @@
 // One client connection (RFC 6120 §4): the socket, the XML stream over it, and the session it
-// carries. Negotiation (STARTTLS, SASL, bind) lives in negotiation.ts; bound stanzas go to the router.
+// carries. Negotiation (STARTTLS, SASL, bind) lives in negotiation.ts; bound stanzas go to the
+// router. Writing (batching, backlog) is output.ts; the pace of reading is read-gate.ts.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Element, escapeXML } from 'ltx';
 import type { Host } from '../core/host.js';
-import { randomId } from '../core/random-id.js';
+import { randomId } from '../random-id.js';
 import { rescueUndelivered } from '../core/undelivered.js';
 import { C2SSession, type Conn, type StreamConnection } from '../core/session.js';
 import { StreamParser, type StreamHeader } from '../xml/stream-parser.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
-import { errorReply, stanzaType } from '../xmpp/stanza.js';
-import type { StanzaKind } from '../telemetry.js';
+import { errorReply, isClientStanza, stanzaType } from '../xmpp/stanza.js';
+import type { StanzaLabel } from '../telemetry.js';
+import type { Transport } from '../xmpp/kinds.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
 import type { AuthThrottle } from './auth-throttle.js';
-import { Negotiation } from './negotiation.js';
-import { bucketFor, type TokenBucket } from './rate-limit.js';
+import { Negotiation, type NegotiatingConnection } from './negotiation.js';
+import { Output } from './output.js';
+import { bucketFor } from './rate-limit.js';
+import { ReadGate } from './read-gate.js';
 import type { TlsMaterial } from './tls.js';
 
-export type Transport = 'plain' | 'starttls' | 'directtls';
 
 export interface ConnectionContext {
   host: Host;
@@ -27,35 +30,13 @@ export interface ConnectionContext {
   onClose?(connection: Connection): void;
 }
 
-/** Inbound stanzas queued before the socket is paused (backpressure on the client). */
-const QUEUE_HIGH = 32;
-const QUEUE_LOW = 8;
 /** After our closing tag, how long the peer gets to close its side. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
-/**
- * Output is written once per event-loop turn: what all the stanzas handled in one turn send to a
- * client goes out as one write (one syscall, one TLS record) instead of one per stanza. One
- * setImmediate serves every connection with output waiting.
- */
-const unflushed: Array<() => void> = [];
-let flushScheduled = false;
+/** How a connection ends (see shut). */
+type Ending = 'closing-tag' | 'quietly' | 'client-closed-stream' | 'socket-closed';
 
-function scheduleFlush(flush: () => void): void {
-  unflushed.push(flush);
-  if (flushScheduled) return;
-  flushScheduled = true;
-  setImmediate(flushAll);
-}
-
-function flushAll(): void {
-  flushScheduled = false;
-  // A flush may not schedule another (nothing is written meanwhile), but stay safe if one does.
-  const flushes = unflushed.splice(0);
-  for (const flush of flushes) flush();
-}
-
-export class Connection implements Conn, StreamConnection {
+export class Connection implements Conn, StreamConnection, NegotiatingConnection {
   /** Replaced when this connection resumes a stream-managed session (XEP-0198). */
   session: C2SSession;
   transport: Transport;
@@ -66,26 +47,11 @@ export class Connection implements Conn, StreamConnection {
   private closed = false;
   private socketError: string | undefined;
   private readonly queue: Element[] = [];
-  /** Output of this event-loop turn, written by flushOutput (see scheduleFlush). */
-  private output = '';
-  /** Outbound data held back while the socket's buffer is full (see write). */
-  private readonly backlog: string[] = [];
-  private backlogBytes = 0;
-  private readonly writableWaiters: Array<() => void> = [];
-  private draining = false;
-  /** The client's closing tag arrived; the stream ends once the queue is drained. */
+  private readonly output: Output;
+  private readonly gate: ReadGate;
+  private pumping = false;
+  /** The client's closing tag arrived; the stream ends once the inbound queue is pumped empty. */
   private peerClosed = false;
-  private paused = false;
-  /** Read rate limits (token buckets; none when unlimited). The byte budget tightens before authentication. */
-  private bytesBudget: TokenBucket | undefined;
-  private readonly stanzaBudget: TokenBucket | undefined;
-  /** Bytes read past the byte budget, fed to the parser as it refills; reading is paused meanwhile. */
-  private held: Buffer | undefined;
-  private heldTimer: NodeJS.Timeout | undefined;
-  /** The next element waits for the stanza budget; reading is paused meanwhile. */
-  private stanzaWait = false;
-  /** Whether this connection has paused its socket, for whichever of the reasons above. */
-  private readingPaused = false;
   /** Input is ignored between <proceed/> and the end of the TLS handshake. */
   private awaitingTls = false;
   private readonly authTimer: NodeJS.Timeout;
@@ -112,9 +78,20 @@ export class Connection implements Conn, StreamConnection {
       { maxStanzaBytes: limits.maxStanzaBytesUnauthenticated, maxDepth: limits.maxDepth },
     );
     this.negotiation = new Negotiation(this);
-    this.bytesBudget = bucketFor(limits.c2sUnauthedBytesPerSecond, limits.c2sUnauthedBurstBytes);
-    this.stanzaBudget = bucketFor(limits.c2sStanzasPerSecond, limits.c2sStanzaBurst);
-    this.attach(socket);
+    this.output = new Output(socket, limits.maxOutboundBytes, () => this.closed, (untaken) => this.overflow(untaken));
+    this.gate = new ReadGate(
+      socket,
+      {
+        parse: (chunk) => this.parser.write(chunk),
+        ignoringInput: () => this.closed || this.awaitingTls,
+        closed: () => this.closed,
+        unauthenticated: () => this.session.type === 'c2s_unauthed',
+      },
+      ctx.host.telemetry,
+      bucketFor(limits.c2sUnauthedBytesPerSecond, limits.c2sUnauthedBurstBytes),
+      bucketFor(limits.c2sStanzasPerSecond, limits.c2sStanzaBurst),
+    );
+    this.listen(socket);
     this.authTimer = setTimeout(() => {
       if (this.session.type === 'c2s') return;
       this.host.telemetry.limitEnforced('auth_timeout');
@@ -142,77 +119,21 @@ export class Connection implements Conn, StreamConnection {
       if (this.session.type === 'c2s' && !this.session.destroyed && !this.session.sm) this.rescue([data]);
       return;
     }
-    if (this.backlog.length === 0 && !this.socket.writableNeedDrain) {
-      this.out(data);
-      return;
-    }
-    // The client reads slower than it is sent to: whole stanzas wait here, where they can still
-    // be rescued, rather than in the socket's buffer.
-    this.backlog.push(data);
-    this.backlogBytes += data.length;
-    if (this.backlog.length === 1) this.socket.once('drain', this.flushBacklog);
-    if (this.backlogBytes + this.socket.writableLength > this.host.config.limits.maxOutboundBytes) this.overflow();
+    this.output.write(data);
   }
 
-  /**
-   * Joins this turn's output. Past the socket's high-water mark it is written at once, so that the
-   * socket reports a full buffer and what follows waits in the backlog, as without the batching.
-   */
+  /** Joins this event-loop turn's output (output.ts). */
   private out(data: string): void {
-    if (this.output === '') scheduleFlush(this.flushOutput);
-    this.output += data;
-    if (this.output.length + this.socket.writableLength >= this.socket.writableHighWaterMark) this.flushOutput();
+    this.output.out(data);
   }
-
-  private readonly flushOutput = (): void => {
-    if (this.output === '') return;
-    const data = this.output;
-    this.output = '';
-    // A socket the peer closed takes nothing more, as when each stanza was written at once.
-    if (!this.socket.destroyed) this.socket.write(data);
-  };
 
   writable(): Promise<void> {
-    if (this.closed || (this.backlog.length === 0 && !this.socket.writableNeedDrain)) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.writableWaiters.push(resolve);
-      // With a backlog, flushBacklog wakes the waiters once it is gone.
-      if (this.backlog.length === 0) this.socket.once('drain', () => this.wakeWriters());
-    });
-  }
-
-  private readonly flushBacklog = (): void => {
-    while (this.backlog.length > 0 && !this.socket.writableNeedDrain && !this.closed) {
-      const data = this.backlog.shift() as string;
-      this.backlogBytes -= data.length;
-      this.socket.write(data);
-    }
-    if (this.backlog.length > 0 && !this.closed) {
-      this.socket.once('drain', this.flushBacklog);
-      return;
-    }
-    this.wakeWriters();
-  };
-
-  private wakeWriters(): void {
-    for (const wake of this.writableWaiters.splice(0)) wake();
-  }
-
-  /** Before the socket ends: what waits goes out after all (the client may yet read it). */
-  private writeBacklog(): void {
-    // This turn's output precedes the backlog (there is never both: see write).
-    this.flushOutput();
-    for (const data of this.backlog.splice(0)) this.socket.write(data);
-    this.backlogBytes = 0;
-    this.wakeWriters();
+    return this.output.writable();
   }
 
   /** Past the outbound bound: cut the client off; what it never took is stored or bounced. */
-  private overflow(): void {
+  private overflow(untaken: string[]): void {
     this.host.telemetry.limitEnforced('outbound_buffer');
-    const untaken = this.backlog.splice(0);
-    this.backlogBytes = 0;
-    this.wakeWriters();
     const session = this.session;
     this.close(new StreamError('policy-violation', 'Too much unread data'));
     // With stream management the session's own queue holds them, for a resumption.
@@ -237,36 +158,55 @@ export class Connection implements Conn, StreamConnection {
       this.host.telemetry.streamError(error.condition);
     }
     if (!this.headerSent) this.sendHeader();
-    this.closed = true;
-    this.queue.length = 0;
-    clearTimeout(this.authTimer);
-    this.writeBacklog();
-    this.socket.end(`${error ? error.toElement().toString() : ''}</stream:stream>`);
-    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
-    if (error) {
-      // Deferred, so that a caller ending the session itself right after close() (a kicked
-      // session, shutdown, a deleted account) does it with its own reason.
-      setImmediate(() => {
-        void this.host.sessions.destroy(this.session, error.condition).catch((err: unknown) => {
-          this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
-        });
-      });
-    }
+    this.shut('closing-tag', `${error ? error.toElement().toString() : ''}</stream:stream>`);
+    // Deferred, so that a caller ending the session itself right after close() (a kicked
+    // session, shutdown, a deleted account) does it with its own reason.
+    if (error) setImmediate(() => this.endSession(error.condition));
   }
 
   /** Ends the socket without a stream error; the session is no longer this connection's concern. */
   closeQuietly(): void {
     if (this.closed) return;
     this.disown();
+    this.shut('quietly');
+  }
+
+  /**
+   * The one way a connection stops: no more input is handled and the authentication timer is
+   * off. Then, by how it ends: when we close (with our closing tag, or quietly without one),
+   * what waits is written, then `tail`, and the peer gets CLOSE_TIMEOUT_MS to close its side;
+   * when the client closed its stream, this turn's output and our closing tag follow; when the
+   * socket is already gone, what waits is dropped.
+   */
+  private shut(ending: Ending, tail = ''): void {
     this.closed = true;
     this.queue.length = 0;
     clearTimeout(this.authTimer);
-    this.writeBacklog();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+    switch (ending) {
+      case 'socket-closed':
+        this.output.discard();
+        return;
+      case 'client-closed-stream':
+        this.output.flush();
+        this.socket.end(tail);
+        return;
+      case 'closing-tag':
+      case 'quietly':
+        this.output.writeAll();
+        if (tail === '') this.socket.end();
+        else this.socket.end(tail);
+        setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+    }
   }
 
-  adopt(session: C2SSession): void {
+  /** The session ends with its connection (unless a module keeps it: stream management). */
+  private endSession(reason?: string, clean = false): void {
+    void this.host.local.destroy(this.session, reason, clean).catch((err: unknown) => {
+      this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
+    });
+  }
+
+  attachSession(session: C2SSession): void {
     this.session = session;
     session.conn = this;
     clearTimeout(this.authTimer);
@@ -283,15 +223,15 @@ export class Connection implements Conn, StreamConnection {
   startTls(): void {
     const raw = this.socket;
     // <proceed/> goes out in the clear, before the handshake.
-    this.flushOutput();
-    this.detach(raw);
+    this.output.flush();
+    this.unlisten(raw);
     this.queue.length = 0; // anything sent after <starttls/> in the clear is discarded (RFC 6120 §5.4.3.3)
     this.awaitingTls = true;
     const secure = new TLSSocket(raw, { isServer: true, secureContext: this.ctx.tls.context });
-    this.held = undefined;
-    this.readingPaused = false; // a fresh socket, flowing
+    this.gate.setSocket(secure); // a fresh socket, flowing
+    this.output.setSocket(secure);
     this.socket = secure;
-    this.attach(secure);
+    this.listen(secure);
     secure.once('secure', () => {
       this.transport = 'starttls';
       this.awaitingTls = false;
@@ -310,62 +250,23 @@ export class Connection implements Conn, StreamConnection {
   authenticated(): void {
     const limits = this.host.config.limits;
     this.parser.setLimits({ maxStanzaBytes: limits.maxStanzaBytes });
-    this.bytesBudget = bucketFor(limits.c2sBytesPerSecond, limits.c2sBurstBytes);
+    this.gate.setBytesBudget(bucketFor(limits.c2sBytesPerSecond, limits.c2sBurstBytes));
   }
 
   bound(): void {
     clearTimeout(this.authTimer);
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', this.onData);
+  private listen(socket: Socket): void {
+    socket.on('data', this.gate.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onSocketClose);
   }
 
-  private detach(socket: Socket): void {
-    socket.off('data', this.onData);
+  private unlisten(socket: Socket): void {
+    socket.off('data', this.gate.onData);
     socket.off('error', this.onError);
     socket.off('close', this.onSocketClose);
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.closed || this.awaitingTls) return;
-    if (!this.bytesBudget && !this.held) {
-      this.parser.write(chunk);
-      return;
-    }
-    this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
-    this.feedHeld();
-  };
-
-  /**
-   * Parses as much of the held input as the byte budget allows. Past it, reading pauses until
-   * the budget refills (as Prosody's mod_limits does): the client is slowed down, nothing is lost.
-   */
-  private feedHeld(): void {
-    this.heldTimer = undefined;
-    const held = this.held;
-    if (!held || this.closed || this.awaitingTls) return;
-    const budget = this.bytesBudget;
-    const allowed = budget ? budget.take(held.length) : held.length;
-    this.held = allowed < held.length ? held.subarray(allowed) : undefined;
-    if (allowed > 0) this.parser.write(allowed < held.length ? held.subarray(0, allowed) : held);
-    if (this.held && budget && !this.closed) {
-      if (!this.readingPaused) this.host.telemetry.limitEnforced(this.session.type === 'c2s_unauthed' ? 'c2s_unauthed_bytes_rate' : 'c2s_bytes_rate');
-      this.heldTimer = setTimeout(() => this.feedHeld(), Math.max(1, budget.msUntil(this.held.length)));
-      this.heldTimer.unref();
-    }
-    this.updateReading();
-  }
-
-  /** Reading pauses while any read limit holds it back: the inbound queue, the byte or the stanza budget. */
-  private updateReading(): void {
-    const pause = !this.closed && (this.paused || this.held !== undefined || this.stanzaWait);
-    if (pause === this.readingPaused) return;
-    this.readingPaused = pause;
-    if (pause) this.socket.pause();
-    else this.socket.resume();
   }
 
   private readonly onError = (error: Error): void => {
@@ -373,15 +274,9 @@ export class Connection implements Conn, StreamConnection {
   };
 
   private readonly onSocketClose = (): void => {
-    this.output = '';
-    this.wakeWriters();
-    this.closed = true;
-    this.queue.length = 0;
-    clearTimeout(this.authTimer);
+    this.shut('socket-closed');
     this.ctx.onClose?.(this);
-    void this.host.sessions.destroy(this.session, this.socketError).catch((err: unknown) => {
-      this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
-    });
+    this.endSession(this.socketError);
   };
 
   private sendHeader(): void {
@@ -411,42 +306,28 @@ export class Connection implements Conn, StreamConnection {
    */
   private onStreamEnd(): void {
     this.peerClosed = true;
-    if (!this.draining) this.finishStream();
+    if (!this.pumping) this.finishStream();
   }
 
   private finishStream(): void {
-    if (!this.closed) {
-      this.closed = true;
-      this.queue.length = 0;
-      clearTimeout(this.authTimer);
-      this.flushOutput();
-      this.socket.end('</stream:stream>');
-    }
-    void this.host.sessions.destroy(this.session, undefined, true).catch((err: unknown) => {
-      this.host.log.error({ event: 'session_destroy_failed', session: this.session.id, err });
-    });
+    if (!this.closed) this.shut('client-closed-stream', '</stream:stream>');
+    this.endSession(undefined, true);
   }
 
   private enqueue(element: Element): void {
     if (this.closed) return;
     this.queue.push(element);
-    if (this.queue.length >= QUEUE_HIGH && !this.paused) {
-      this.paused = true;
-      this.updateReading();
-    }
-    if (!this.draining) void this.drain();
+    this.gate.queued(this.queue.length);
+    if (!this.pumping) void this.pump();
   }
 
   /** Handles queued elements one at a time, in order. */
-  private async drain(): Promise<void> {
-    this.draining = true;
+  private async pump(): Promise<void> {
+    this.pumping = true;
     try {
       for (let element = this.queue.shift(); element; element = this.queue.shift()) {
-        if (this.paused && this.queue.length <= QUEUE_LOW) {
-          this.paused = false;
-          this.updateReading();
-        }
-        if (this.stanzaBudget && !(await this.spendStanza(this.stanzaBudget))) break;
+        this.gate.dequeued(this.queue.length);
+        if (this.gate.limitsStanzas && !(await this.gate.spendStanza())) break;
         try {
           await this.handle(element);
         } catch (err) {
@@ -457,28 +338,9 @@ export class Connection implements Conn, StreamConnection {
         if (this.closed) break;
       }
     } finally {
-      this.draining = false;
+      this.pumping = false;
     }
     if (this.peerClosed) this.finishStream();
-  }
-
-  /** Waits, reading paused, until the stanza budget has an element to spend; false if the connection closed meanwhile. */
-  private async spendStanza(budget: TokenBucket): Promise<boolean> {
-    for (let wait = budget.msUntil(1); wait > 0; wait = budget.msUntil(1)) {
-      if (!this.stanzaWait) {
-        this.stanzaWait = true;
-        this.host.telemetry.limitEnforced('c2s_stanza_rate');
-        this.updateReading();
-      }
-      await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      if (this.closed) return false;
-    }
-    if (this.stanzaWait) {
-      this.stanzaWait = false;
-      this.updateReading();
-    }
-    budget.take(1);
-    return true;
   }
 
   /** A stanza whose handling failed is answered, not lost (RFC 6120 §8.3.3.5). */
@@ -496,7 +358,7 @@ export class Connection implements Conn, StreamConnection {
   private async handle(element: Element): Promise<void> {
     if (this.session.type === 'c2s') {
       if (isClientStanza(element)) {
-        this.host.telemetry.stanzaIn(element.name as StanzaKind);
+        this.host.telemetry.stanzaIn(element.name as StanzaLabel);
         const session = this.session;
         try {
           await this.host.router.fromClient(session, element);
@@ -511,10 +373,4 @@ export class Connection implements Conn, StreamConnection {
     }
     await this.negotiation.handle(element);
   }
-}
-
-/** message, presence or iq in jabber:client (the parser leaves xmlns off when it is the stream's). */
-export function isClientStanza(element: Element): boolean {
-  const name = element.name;
-  return (name === 'message' || name === 'presence' || name === 'iq') && (element.attrs.xmlns === undefined || element.attrs.xmlns === NS_CLIENT);
 }

@@ -1,13 +1,29 @@
 // Stream negotiation before a resource is bound (RFC 6120 §4.3, §5 STARTTLS, §6 SASL, §7 bind).
 import { Element } from 'ltx';
-import { createMechanism, MECHANISMS, type SaslServerMechanism, type SaslStep } from '../sasl/mechanism.js';
+import { createMechanism, MECHANISMS, type SaslServerMechanism, type SaslStep } from '../sasl/index.js';
 import type { SaslCondition } from '../sasl/errors.js';
 import type { StreamHeader } from '../xml/stream-parser.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { prepDomain, prepLocalpart } from '../xmpp/jid.js';
 import { NS_BIND, NS_SASL, NS_TLS } from '../xmpp/ns.js';
-import { errorReply, iqPayload, iqResult, stanzaType } from '../xmpp/stanza.js';
-import { type Connection, isClientStanza } from './connection.js';
+import { errorReply, iqPayload, iqResult, isClientStanza, stanzaType } from '../xmpp/stanza.js';
+import type { Host } from '../core/host.js';
+import type { StreamConnection } from '../core/session.js';
+import type { AuthThrottle } from './auth-throttle.js';
+
+/** What the negotiation needs of its connection (c2s/connection.ts implements it). */
+export interface NegotiatingConnection extends StreamConnection {
+  readonly host: Host;
+  readonly ctx: { readonly throttle: AuthThrottle };
+  readonly secure: boolean;
+  readonly remoteAddress: string;
+  /** After <proceed/>: the rest of the socket's input is TLS. */
+  startTls(): void;
+  /** SASL succeeded: the authenticated limits apply. */
+  authenticated(): void;
+  restartStream(): void;
+  bound(): void;
+}
 
 /** RFC 6120 §6.4.5: a few retries, then the connection is closed. */
 const MAX_SASL_FAILURES = 5;
@@ -19,7 +35,7 @@ export class Negotiation {
   /** The address's failed logins across the cluster, read at the first attempt and kept up to date. */
   private addressFailures: number | undefined;
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: NegotiatingConnection) {}
 
   private get session() {
     return this.connection.session;
@@ -226,7 +242,7 @@ export class Negotiation {
     }
     try {
       const requested = bind.getChildText('resource') ?? undefined;
-      const fullJid = await this.host.sessions.bind(this.session, requested ?? undefined);
+      const fullJid = await this.host.local.bind(this.session, requested ?? undefined);
       this.connection.bound();
       const result = new Element('bind', { xmlns: NS_BIND });
       result.c('jid').t(fullJid);

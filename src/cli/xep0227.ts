@@ -6,7 +6,7 @@
 // first (a running node makes them fail with "data directory … is in use"). That is simpler than
 // streaming whole exports through the admin API, and an import is a migration step anyway.
 import type { Command } from 'commander';
-import { SCRAM_ITERATIONS } from '../admin/accounts.js';
+import { SCRAM_ITERATIONS } from '../core/accounts.js';
 import type { Config } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
 import { PieError } from '../xep0227/account.js';
@@ -15,6 +15,8 @@ import { DEFAULT_MAX_FILE_BYTES, exportAccounts, importAccounts, readImport } fr
 export interface CliContext {
   config(): Config;
   domainGiven(): boolean;
+  /** The composition root's openState (src/main.ts), loaded only when a command runs. */
+  openState(config: Config, options: { domainGiven: boolean }): Promise<{ state: StateBackend; domain: string }>;
 }
 
 /** A counter on stderr when it is a terminal, at most ten times a second; nothing otherwise. */
@@ -37,8 +39,7 @@ function counter(label: string): { update(done: number, total?: number): void; e
 }
 
 async function withState<T>(context: CliContext, run: (state: StateBackend, domain: string) => Promise<T>): Promise<T> {
-  const { openState } = await import('../main.js');
-  const { state, domain } = await openState(context.config(), { domainGiven: context.domainGiven() });
+  const { state, domain } = await context.openState(context.config(), { domainGiven: context.domainGiven() });
   try {
     return await run(state, domain);
   } finally {

@@ -3,9 +3,8 @@ import type { Element } from 'ltx';
 import type { Jid } from '../xmpp/jid.js';
 import type { RosterItem } from '../state/roster.js';
 import type { SessionRecord } from '../state/sessions.js';
+import type { StanzaKind } from '../xmpp/kinds.js';
 import type { C2SSession, StreamConnection } from './session.js';
-
-export type StanzaKind = 'message' | 'presence' | 'iq';
 
 /** A stanza on its way to `to`; `origin` is the local client that sent it, if any. */
 export interface RoutedStanza {
@@ -50,7 +49,7 @@ export interface HookCatalogue {
   /** A stream-level element outside jabber:client (XEP-0198 enable, r, a, resume); unclaimed → stream error. */
   'stream-nonza': { connection: StreamConnection; element: Element };
   /** The node is draining: a handler that can hand the session over (stream management parks it) claims it. */
-  'session-drain': { session: C2SSession; ackWaitMs: number };
+  'session-handover': { session: C2SSession; ackWaitMs: number };
   /** Before a bound session ends; a handler returning true keeps it (stream management hibernation). */
   'pre-resource-unbind': { session: C2SSession; error?: string; clean: boolean };
   /** After the session left the registry; `error` explains an unclean end. */

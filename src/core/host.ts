@@ -1,45 +1,66 @@
-// The server's core for one domain: hooks, IQ registry, session manager and router, over one
-// state backend. Feature modules attach to it; it knows nothing about sockets.
+// The server's core for one domain: hooks, IQ registry, local sessions and router, over one
+// state backend. Feature modules attach to it; it knows nothing about sockets. Its adapters
+// (state, jobs, bus, telemetry) are given to it by whoever assembles the server (server.ts,
+// main.ts); it builds none itself.
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { StateBackend } from '../state/backend.js';
-import type { NodeBus } from '../state/bus.js';
+import type { NodeBus, PushedState } from '../state/bus.js';
 import { noTelemetry, type Telemetry } from '../telemetry.js';
 import type { JobScheduler } from '../state/scheduler.js';
-import { MemoryJobScheduler } from '../state/memory/scheduler.js';
+import { Delivery } from './delivery.js';
 import { HookBus } from './hooks.js';
 import type { HookCatalogue } from './events.js';
 import { IqRegistry } from './iq.js';
+import { LocalSessions } from './local-sessions.js';
 import { Router } from './router.js';
-import { SessionManager } from './sessionmanager.js';
-import type { PushedState, PushSource } from './state-push.js';
+import type { CoreServices } from './services.js';
+import type { PushSource } from './state-push.js';
 
-export class Host {
+export interface HostAdapters {
+  config: Config;
+  state: StateBackend;
+  log: Logger;
+  /** Delayed jobs: in process, or BullMQ when Redis is used. */
+  jobs: JobScheduler;
+  /** Present when other nodes exist. */
+  bus?: NodeBus | undefined;
+  /** Prometheus metrics; none by default. */
+  telemetry?: Telemetry | undefined;
+}
+
+export class Host implements CoreServices {
+  readonly config: Config;
+  readonly state: StateBackend;
+  readonly log: Logger;
   readonly hooks: HookBus<HookCatalogue>;
   readonly iq: IqRegistry;
-  readonly sessions: SessionManager;
+  /** This node's sessions (the sockets it holds); the cluster's records are `state.registry`. */
+  readonly local: LocalSessions;
   readonly router: Router;
+  /** Writes to one resource: local, parked, or on another node. */
+  readonly delivery: Delivery;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
   readonly pushSources = new Map<PushedState, PushSource>();
-  /** Set by the composition root (Prometheus metrics). */
-  telemetry: Telemetry = noTelemetry;
-  /** Delayed jobs; the composition root swaps in BullMQ when Redis is used. */
-  jobs: JobScheduler;
-  /** Set by the composition root when other nodes exist. */
-  bus: NodeBus | undefined;
+  /** Left writable for tests that record what is reported (test/limits). */
+  telemetry: Telemetry;
+  readonly jobs: JobScheduler;
+  readonly bus: NodeBus | undefined;
 
-  constructor(
-    readonly config: Config,
-    readonly state: StateBackend,
-    readonly log: Logger,
-  ) {
-    this.hooks = new HookBus<HookCatalogue>(log);
-    this.iq = new IqRegistry(log);
-    this.sessions = new SessionManager(this);
+  constructor(adapters: HostAdapters) {
+    this.config = adapters.config;
+    this.state = adapters.state;
+    this.log = adapters.log;
+    this.jobs = adapters.jobs;
+    this.bus = adapters.bus;
+    this.telemetry = adapters.telemetry ?? noTelemetry;
+    this.hooks = new HookBus<HookCatalogue>(this.log);
+    this.iq = new IqRegistry(this.log);
+    this.local = new LocalSessions(this);
     this.router = new Router(this);
-    this.jobs = new MemoryJobScheduler((err) => log.error({ event: 'job_failed', err }));
+    this.delivery = new Delivery(this, this.local);
   }
 
   get domain(): string {

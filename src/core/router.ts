@@ -1,23 +1,21 @@
 // Stanza routing (RFC 6120 §8, §10; RFC 6121 §8.5), after Prosody's core/stanza_router.lua.
 // From a client: validate, stamp `from`, outbound hooks (pre-*), then route. Routing fires
 // <kind>/full, /bare or /host; whatever no module claims is answered with service-unavailable.
+// Writing to one resource (local, parked or on another node) is core/delivery.ts.
 // doc/stanza-routing.md has the table.
-import { type Element, parse } from 'ltx';
+import type { Element } from 'ltx';
 import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, parseJid, tryParseJid } from '../xmpp/jid.js';
 import { errorReply, iqPayload, stanzaType } from '../xmpp/stanza.js';
-import { newEnvelopeId } from './envelope-id.js';
-import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
-import { bareOf } from '../xmpp/jid-string.js';
-import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza, type StanzaKind } from './events.js';
-import type { Host } from './host.js';
+import { BARE_EVENT, FULL_EVENT, HOST_EVENT, PRE_EVENT, type RoutedStanza } from './events.js';
+import type { StanzaKind } from '../xmpp/kinds.js';
+import type { RouteOutcome } from '../telemetry.js';
+import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
-import { deliverPush, type StatePush } from './state-push.js';
 
 const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
 const PREPARED_JIDS = 10_000;
 
-export type RouteOutcome = 'local' | 'remote' | 'offline' | 'bounced' | 'discarded';
 
 export class Router {
   /**
@@ -28,7 +26,7 @@ export class Router {
   /** Each bound session's own address, parsed once. */
   private readonly own = new WeakMap<C2SSession, Jid>();
 
-  constructor(private readonly host: Host) {}
+  constructor(private readonly host: CoreServices) {}
 
   /** A stanza from a bound local client (RFC 6120 §8.1.2.1: `from` is always ours). */
   async fromClient(session: C2SSession, stanza: Element): Promise<void> {
@@ -127,54 +125,6 @@ export class Router {
       await this.send(reply);
     }
     return 'bounced';
-  }
-
-  /**
-   * Writes a stanza to one connected resource, on this node or its owner; false if it is gone.
-   * Ordering: what one node sends to one resource arrives in the order sent (a local write, or
-   * the bus, which is ordered per sender). Between nodes there is no order, so a push of shared
-   * state (`push`: roster, blocklist) carries its stored version and the owning node drops or
-   * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
-   */
-  async deliverToResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    const local = this.host.sessions.local(fullJid);
-    if (local) {
-      this.host.telemetry.routed('local');
-      await this.writeLocal(local, stanza, push);
-      return true;
-    }
-    let record = await this.host.state.sessions.get(fullJid);
-    if (record?.node === PARKED_NODE) {
-      if (await this.queueForParked(record, stanza)) return true;
-      // Resumed meanwhile: look again with fresh state.
-      this.host.state.sessions.invalidate?.(bareOf(fullJid));
-      record = await this.host.state.sessions.get(fullJid);
-      if (record?.node === PARKED_NODE) return false;
-    }
-    if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
-    this.host.telemetry.routed('remote');
-    this.host.telemetry.busEnvelope('out');
-    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}) });
-    return true;
-  }
-
-  /** Writes to a session of this node; a state push goes through the session's gate. */
-  async writeLocal(session: C2SSession, stanza: Element | string, push?: StatePush): Promise<void> {
-    if (!push) {
-      session.send(stanza);
-      return;
-    }
-    const element = typeof stanza === 'string' ? parse(stanza) : stanza;
-    const outcome = await deliverPush(session, element, push, this.host.pushSources.get(push.state));
-    if (outcome !== 'delivered') this.host.log.debug({ event: 'state_push_reordered', session: session.id, state: push.state, outcome });
-  }
-
-  /** A stanza for a resumable stream that no node serves now: it waits in the stream's queue (XEP-0198). */
-  private async queueForParked(record: SessionRecord, stanza: Element): Promise<boolean> {
-    if (record.sm_token === undefined) return false;
-    const queued = await this.host.state.streams.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now() });
-    if (queued) this.host.telemetry.routed('remote');
-    return queued;
   }
 }
 

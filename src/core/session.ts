@@ -1,13 +1,12 @@
-// The session record of doc/session.txt: one per client connection, owned by this process.
+// The session record of doc/session-model.md: one per client connection, owned by this process.
 // Its shared half (full_jid, node, priority, presence, interested) is mirrored into the
 // SessionRegistry so every node can route to it.
 import type { Element } from 'ltx';
 import type { StreamError } from '../xmpp/errors.js';
 import type { RosterSnapshot } from '../state/roster.js';
 import { kindOfName, kindOfXml, noTelemetry, type Telemetry } from '../telemetry.js';
-import { PushGate } from './state-push.js';
-
-export type SessionType = 'c2s_unauthed' | 'c2s_unbound' | 'c2s';
+import type { SessionType } from '../xmpp/kinds.js';
+import { PushGate } from './push-gate.js';
 
 /** The socket side of a session: what send() and close() act on. */
 export interface Conn {
@@ -40,7 +39,7 @@ export interface StreamConnection {
   /** Ends the socket without a stream error, leaving the session to the caller. */
   closeQuietly(): void;
   /** Carries `session` from now on (a resumed stream); the unbound session it had is dropped. */
-  adopt(session: C2SSession): void;
+  attachSession(session: C2SSession): void;
 }
 
 export class C2SSession {
@@ -104,7 +103,7 @@ export class C2SSession {
     this.conn.write(xml);
   }
 
-  /** Disconnects the client; the session manager's destroy does the clean-up. */
+  /** Disconnects the client; host.local.destroy does the clean-up. */
   close(error?: StreamError): void {
     this.conn.close(error);
   }

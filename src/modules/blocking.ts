@@ -5,13 +5,15 @@ import type { OutboundStanza, RoutedStanza } from '../core/events.js';
 import type { Host } from '../core/host.js';
 import type { IqRequest } from '../core/iq.js';
 import type { Module } from '../core/module.js';
-import { ALL_KEYS, type PushSource, type StatePush } from '../core/state-push.js';
+import { ALL_KEYS } from '../core/push-gate.js';
+import type { PushSource } from '../core/state-push.js';
+import type { StatePush } from '../state/bus.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { type Jid, tryParseJid } from '../xmpp/jid.js';
 import { NS_BLOCKING, NS_BLOCKING_ERRORS } from '../xmpp/ns.js';
 import { errorReply, stanzaType } from '../xmpp/stanza.js';
-import { sendPresencesOf, sendUnavailableOf } from './presence/resources.js';
-import { hasFrom, updateContact } from './roster/rostermanager.js';
+import { sendPresencesOf, sendUnavailableOf } from '../core/presence.js';
+import { hasFrom, updateContact } from '../core/roster.js';
 
 /** Messages from a blocked JID that are dropped without an answer. */
 const SILENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['error', 'groupchat', 'headline']);
@@ -68,9 +70,9 @@ function pushElement(fullJid: string, change: Element): Element {
 async function pushChange(host: Host, user: string, change: Element, version: number): Promise<void> {
   const items = change.getChildren('item').map((item: Element) => String(item.attrs.jid));
   const push: StatePush = { state: 'blocklist', version, keys: items.length === 0 ? [ALL_KEYS] : items };
-  for (const record of await host.state.sessions.resources(user)) {
+  for (const record of await host.state.registry.resources(user)) {
     if (!record.blocklist_interested) continue;
-    await host.router.deliverToResource(record.full_jid, pushElement(record.full_jid, change), push);
+    await host.delivery.toResource(record.full_jid, pushElement(record.full_jid, change), push);
   }
 }
 
@@ -116,7 +118,7 @@ function blocklistPushSource(host: Host): PushSource {
 async function getList(host: Host, { from, origin, respond }: IqRequest): Promise<void> {
   if (origin && !origin.blocklist_interested) {
     origin.blocklist_interested = true;
-    await host.sessions.publish(origin, { blocklist_interested: true });
+    await host.local.patchRecord(origin, { blocklist_interested: true });
   }
   const { items, version } = await host.state.blocklists.load(from.bare);
   // The result and the gate's floor in one step: no push older than this list is shown after it.

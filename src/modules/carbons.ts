@@ -9,7 +9,7 @@ import type { C2SSession } from '../core/session.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { NS_CARBONS, NS_CLIENT, NS_FORWARD, NS_HINTS, NS_MUC_USER } from '../xmpp/ns.js';
 import { stanzaType } from '../xmpp/stanza.js';
-import { topResources } from './message.js';
+import { topResources } from '../core/delivery.js';
 
 type Direction = 'sent' | 'received';
 
@@ -38,20 +38,20 @@ function carbon(direction: Direction, original: Element, user: string, to: strin
 async function setCarbons(host: Host, origin: C2SSession | undefined, enabled: boolean): Promise<void> {
   if (!origin) throw new StanzaError('service-unavailable');
   origin.carbons = enabled;
-  await host.sessions.publish(origin, { carbons: enabled });
+  await host.local.patchRecord(origin, { carbons: enabled });
 }
 
 /** Sent copies: every other carbons-enabled resource of the sender. */
 async function onOutbound(host: Host, { stanza, session, to }: OutboundStanza): Promise<void> {
   const user = session.bare_jid;
   if (user === undefined || !shouldCopy(stanza, 'sent', user)) return;
-  const targets = (await host.state.sessions.resources(user)).filter((record) => record.carbons && record.full_jid !== session.full_jid);
+  const targets = (await host.state.registry.resources(user)).filter((record) => record.carbons && record.full_jid !== session.full_jid);
   // Most accounts have no carbons-enabled resource: no copy of the stanza then.
   if (targets.length === 0) return;
   const original = clone(stanza);
   if (to === undefined) original.attrs.to = user; // the router removed a `to` naming the account itself
   for (const record of targets) {
-    await host.router.deliverToResource(record.full_jid, carbon('sent', original, user, record.full_jid));
+    await host.delivery.toResource(record.full_jid, carbon('sent', original, user, record.full_jid));
   }
 }
 
@@ -65,7 +65,7 @@ async function onInbound(host: Host, { stanza, to }: RoutedStanza): Promise<void
   const copy = shouldCopy(stanza, 'received', user);
   stanza.remove('private', NS_CARBONS); // a hint for this server, not for the recipient
   if (!copy) return;
-  const records = await host.state.sessions.resources(user);
+  const records = await host.state.registry.resources(user);
   // Nobody to copy to (no resource, or none with carbons): the message goes its way alone.
   if (!records.some((record) => record.carbons)) return;
   const skip = new Set<string>();
@@ -82,7 +82,7 @@ async function onInbound(host: Host, { stanza, to }: RoutedStanza): Promise<void
   }
   for (const record of records) {
     if (!record.carbons || skip.has(record.full_jid)) continue;
-    await host.router.deliverToResource(record.full_jid, carbon('received', stanza, user, record.full_jid));
+    await host.delivery.toResource(record.full_jid, carbon('received', stanza, user, record.full_jid));
   }
 }
 

@@ -2,9 +2,9 @@
 import type { Config } from '../config.js';
 import type { Module } from '../core/module.js';
 import { blockingModule } from './blocking.js';
-import { capsModule } from './caps.js';
+import { capsModule } from './disco/caps.js';
 import { carbonsModule } from './carbons.js';
-import { discoModule } from './disco.js';
+import { discoModule } from './disco/index.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
 import { messageModule } from './message.js';

@@ -33,7 +33,7 @@ export const iqRoutingModule: Module = {
   load(api) {
     const { host } = api;
     api.hook('iq/full', async (routed) => {
-      if (await host.router.deliverToResource(routed.to.full, routed.stanza)) return true;
+      if (await host.delivery.toResource(routed.to.full, routed.stanza)) return true;
       await host.router.bounce(routed.stanza, new StanzaError('service-unavailable'), routed.origin);
       return true;
     });

@@ -4,25 +4,9 @@
 import type { RoutedStanza } from '../core/events.js';
 import type { Host } from '../core/host.js';
 import type { Module } from '../core/module.js';
-import type { SessionRecord } from '../state/sessions.js';
+import { topResources } from '../core/delivery.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { stanzaType } from '../xmpp/stanza.js';
-
-/** RFC 6121 §8.5.2.1.1: the available resources of highest non-negative priority. */
-export function topResources(records: SessionRecord[]): SessionRecord[] {
-  let best = -1;
-  let top: SessionRecord[] = [];
-  for (const record of records) {
-    if (record.presence === undefined || record.priority < 0) continue;
-    if (record.priority > best) {
-      best = record.priority;
-      top = [record];
-    } else if (record.priority === best) {
-      top.push(record);
-    }
-  }
-  return top;
-}
 
 async function deliverToBare(host: Host, routed: RoutedStanza): Promise<boolean> {
   const { stanza, to } = routed;
@@ -32,18 +16,18 @@ async function deliverToBare(host: Host, routed: RoutedStanza): Promise<boolean>
     await host.router.bounce(stanza, new StanzaError('service-unavailable'), routed.origin);
     return true;
   }
-  const records = await host.state.sessions.resources(to.bare);
+  const records = await host.state.registry.resources(to.bare);
   if (type === 'headline') {
     // Only when addressed to the bare JID; a headline for a gone resource is discarded (§8.5.3.2.1).
     if (to.resource !== '') return true;
     for (const record of records) {
-      if (record.presence !== undefined && record.priority >= 0) await host.router.deliverToResource(record.full_jid, stanza);
+      if (record.presence !== undefined && record.priority >= 0) await host.delivery.toResource(record.full_jid, stanza);
     }
     return true;
   }
   let delivered = false;
   for (const record of topResources(records)) {
-    if (await host.router.deliverToResource(record.full_jid, stanza)) delivered = true;
+    if (await host.delivery.toResource(record.full_jid, stanza)) delivered = true;
   }
   if (delivered) return true;
   if ((await host.state.accounts.exists(to.bare)) && (await host.hooks.fire('message/offline', routed))) return true;
@@ -52,7 +36,7 @@ async function deliverToBare(host: Host, routed: RoutedStanza): Promise<boolean>
 }
 
 async function deliverToFull(host: Host, routed: RoutedStanza): Promise<boolean> {
-  if (await host.router.deliverToResource(routed.to.full, routed.stanza)) return true;
+  if (await host.delivery.toResource(routed.to.full, routed.stanza)) return true;
   // §8.5.3.2.1: the resource is gone. Only chat falls back to the bare JID's rules (`to` stays the
   // full JID); headlines and errors are dropped; normal (or an unknown type, §5.2.2) and groupchat
   // are refused rather than shown to a resource they were not meant for.

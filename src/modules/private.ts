@@ -9,7 +9,7 @@ import type { IqRequest } from '../core/iq.js';
 import type { Module } from '../core/module.js';
 import { personalKey } from '../state/personal.js';
 import { StanzaError } from '../xmpp/errors.js';
-import { isEmptyElement, storePersonal } from './personal-data.js';
+import { isEmptyElement, storePersonal } from '../core/personal-data.js';
 
 export const NS_PRIVATE = 'jabber:iq:private';
 const RESERVED = new Set(['jabber:client', 'jabber:server']);

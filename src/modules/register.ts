@@ -1,7 +1,7 @@
 // XEP-0077 In-Band Registration (loaded only with allowRegistration): account creation before
 // authentication (§3.1), and for a logged-in user, password change (§3.3) and removal (§3.2).
 import { Element } from 'ltx';
-import { AdminError, changePassword as setPassword, createAccount as addAccount, deleteAccount } from '../admin/accounts.js';
+import { AdminError, changePassword as setPassword, createAccount as addAccount, deleteAccount } from '../core/accounts.js';
 import type { Host } from '../core/host.js';
 import type { IqRequest } from '../core/iq.js';
 import type { Module } from '../core/module.js';

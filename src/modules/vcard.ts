@@ -7,7 +7,7 @@ import { Element, parse } from 'ltx';
 import type { Module } from '../core/module.js';
 import { personalKey } from '../state/personal.js';
 import { StanzaError } from '../xmpp/errors.js';
-import { isEmptyElement, storePersonal } from './personal-data.js';
+import { isEmptyElement, storePersonal } from '../core/personal-data.js';
 
 export const NS_VCARD = 'vcard-temp';
 const KEY = personalKey({ kind: 'vcard' });

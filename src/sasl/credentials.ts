@@ -4,12 +4,11 @@
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import saslprepLib from '@mongodb-js/saslprep';
+import type { ScramHash, ScramKeys, StoredCredentials } from '../state/accounts.js';
 import { SaslError } from './errors.js';
 
-export type ScramHash = 'SHA-1' | 'SHA-256';
-/** All binary fields are base64 strings. */
-export interface ScramKeys { salt: string; iterations: number; storedKey: string; serverKey: string }
-export interface StoredCredentials { 'SHA-1': ScramKeys; 'SHA-256': ScramKeys }
+// The stored shape belongs to the accounts port; the mechanisms and their callers name it here too.
+export type { ScramHash, ScramKeys, StoredCredentials };
 
 export const SCRAM_HASHES: readonly ScramHash[] = ['SHA-1', 'SHA-256'];
 export const DEFAULT_ITERATIONS = 4096;

@@ -1,11 +1,9 @@
-// Server side of RFC 6120 §6 SASL: the mechanism registry and the contract between the
-// stream layer and a mechanism. A mechanism is a single-use state machine fed the raw
+// Server side of RFC 6120 §6 SASL: the contract between the stream layer and a mechanism
+// (the registry of mechanisms is sasl/index.ts). A mechanism is a single-use state machine fed the raw
 // (already base64-decoded) bytes of each client message; it never throws: every outcome,
 // including an internal error, is a SaslStep value.
-import type { StoredCredentials } from './credentials.js';
+import type { StoredCredentials } from '../state/accounts.js';
 import type { SaslError } from './errors.js';
-import { PlainMechanism } from './plain.js';
-import { ScramMechanism } from './scram.js';
 
 export interface SaslContext {
   domain: string;
@@ -31,16 +29,5 @@ export type SaslStep =
 
 export interface SaslServerMechanism { readonly name: string; step(response: Buffer): Promise<SaslStep> }
 
-/** Offered mechanisms, most preferred first. PLAIN must only be offered over TLS (the caller's job). */
-export const MECHANISMS: readonly string[] = Object.freeze(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
-
-export function createMechanism(name: string, ctx: SaslContext): SaslServerMechanism | undefined {
-  switch (name) {
-    case 'SCRAM-SHA-256': return new ScramMechanism('SHA-256', ctx);
-    case 'SCRAM-SHA-1': return new ScramMechanism('SHA-1', ctx);
-    case 'PLAIN': return new PlainMechanism(ctx);
-    default: return undefined;
-  }
-}
 export { SaslError } from './errors.js';
 export type { SaslCondition } from './errors.js';

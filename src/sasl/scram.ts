@@ -9,7 +9,7 @@
 // under a process-random secret) and the usual iteration count, and fail only at the
 // final step with the same not-authorized as a wrong password.
 import { createHmac, randomBytes } from 'node:crypto';
-import { randomId } from '../core/random-id.js';
+import { randomId } from '../random-id.js';
 import {
   constantTimeEqual, decodeBase64Strict, digest, HASH_INFO, hmac, MAX_ITERATIONS,
   type ScramHash, type ScramKeys,

@@ -1,6 +1,11 @@
 // Accounts and their SCRAM credentials (RFC 6120 §6, RFC 5802).
 // In every store, `user` is the account's bare JID as a prepared string (user@domain).
-import type { StoredCredentials } from '../sasl/credentials.js';
+
+export type ScramHash = 'SHA-1' | 'SHA-256';
+/** One hash's SCRAM keys (RFC 5802 §3); all binary fields are base64 strings. */
+export interface ScramKeys { salt: string; iterations: number; storedKey: string; serverKey: string }
+/** What is stored for an account: SCRAM keys per hash, never the password. */
+export interface StoredCredentials { 'SHA-1': ScramKeys; 'SHA-256': ScramKeys }
 
 /**
  * Guarantees: `create` is atomic (exactly one of two racing creates succeeds); every method is

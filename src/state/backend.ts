@@ -6,20 +6,20 @@ import type { OfflineStore } from './offline.js';
 import type { PersonalStore } from './personal.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
-import type { SmStore } from './stream-management.js';
+import type { ResumptionStore } from './resumption.js';
 
 export interface StateBackend {
   /** 'memory', 'durable' or 'redis', for logs and metrics labels. */
   readonly kind: string;
   readonly accounts: AccountStore;
   readonly rosters: RosterStore;
-  readonly sessions: SessionRegistry;
+  readonly registry: SessionRegistry;
   readonly offline: OfflineStore;
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
   /** XEP-0198 resumption state. */
-  readonly streams: SmStore;
+  readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */
   readonly attempts: AttemptCounters;
   /**

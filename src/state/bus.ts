@@ -1,7 +1,23 @@
 // Delivery to sessions that other nodes own. The in-process deployment has no other nodes.
-import type { StatePush } from '../core/state-push.js';
 
-/** What a node's inbox carries. `hops` counts re-routes, so a stale route cannot loop. */
+export type PushedState = 'roster' | 'blocklist';
+
+/** What travels with a push of shared state (core/state-push.ts), on the bus envelope too. */
+export interface StatePush {
+  state: PushedState;
+  /** The stored version the push describes (the version its change took). */
+  version: number;
+  /** What it describes: one roster contact; blocklist items, or '*' (every key: ALL_KEYS). */
+  keys: string[];
+}
+
+/**
+ * What a node's inbox carries (JSON in the Redis inbox: a wire format, see doc/architecture.md).
+ * `hops` is always 0 and read by no one: it is not loop protection. An envelope is never
+ * forwarded; a node that no longer holds the resource routes the stanza again from fresh state
+ * (core/node-inbox.ts), which sends a new envelope only to the node the registry names now. The
+ * field stays because releases that run side by side all write it.
+ */
 export type BusEnvelope =
   /**
    * `at`: when it was sent (ms since the epoch), for the cross-node latency metric. `push`: the
@@ -26,12 +42,12 @@ export interface NodeInbox {
 /**
  * Guarantees: an envelope sent to a node is kept in that node's inbox until the node has
  * handled it (at-least-once), and the receiving node drops duplicates by id, so each is handled
- * once. Envelopes left in a dead node's inbox are handed to whoever calls `drain` for it.
+ * once. Envelopes left in a dead node's inbox are handed to whoever calls `takeInbox` for it.
  *
  * Ordering: envelopes from one sending node to one receiving node are handled in the order
  * sent (one inbox stream, read in order, handled one at a time). Nothing orders envelopes from
  * different senders against each other, nor against what the receiving node writes to its own
- * sessions directly; a drained inbox is handled after the live traffic that overtook it. So a
+ * sessions directly; a taken inbox is handled after the live traffic that overtook it. So a
  * stanza whose order matters across nodes carries its own order: state pushes carry the stored
  * version (`push`, core/state-push.ts); doc/ordering.md lists what is and is not ordered.
  */
@@ -39,6 +55,6 @@ export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;
   send(node: string, envelope: BusEnvelope): Promise<void>;
   /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
-  drain(node: string, inbox: NodeInbox): Promise<number>;
+  takeInbox(node: string, inbox: NodeInbox): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// The shared half of every connected resource (the session record of doc/session.txt):
+// The shared half of every connected resource (the session record of doc/session-model.md):
 // what other nodes need to route to it. The socket half stays in the owning process.
 
 export interface SessionRecord {
@@ -21,7 +21,7 @@ export interface SessionRecord {
   sm_token?: string;
 }
 
-/** The `node` of a record whose resumable stream no node serves (drained or failed): stanzas for it are queued in the SmStore. */
+/** The `node` of a record whose resumable stream no node serves (drained or failed): stanzas for it are queued in the ResumptionStore. */
 export const PARKED_NODE = '~parked';
 
 export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested' | 'carbons' | 'blocklist_interested' | 'sm_token'>> & {
@@ -29,12 +29,28 @@ export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested'
   presence?: string | null;
 };
 
+/** What `reassert` found: the record was missing, there (this bind's), or another bind's. */
+export type ReassertOutcome = 'written' | 'kept' | 'replaced';
+
+export interface ReadOptions {
+  /**
+   * Read the store itself, not this node's cache (the cache then holds what was read): for a
+   * decision that must see another node's latest write, such as taking a stream over.
+   */
+  fresh?: boolean;
+}
+
 /**
  * Guarantees: `claim` is atomic — one full JID has at most one record, and of two racing
  * claims one replaces the other and is told so. `update` and `release` apply only while the
  * record still carries the caller's session_id, so a replaced session can never overwrite or
  * remove its successor. Records do not expire by themselves: a node removes its own on exit,
  * and the records of a node that died are removed through `byNode`.
+ *
+ * Staleness: a node may cache `get` and `resources` per account (state/cached/sessions.ts). Its
+ * own writes are seen at once; another node's once that node's change notice arrives (the change
+ * feed is pub/sub, at-most-once: a lost notice leaves the entry stale until it is evicted or the
+ * feed resets). `{ fresh: true }` reads past the cache.
  */
 export interface SessionRegistry {
   /** Stores the record, returning the one it replaced (to be kicked with <conflict/>). */
@@ -47,15 +63,15 @@ export interface SessionRegistry {
    * 'kept' when that bind's record was there (the node's view replaces it), 'replaced' when
    * another bind holds the full JID (the caller's session must end).
    */
-  reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'>;
-  get(fullJid: string): Promise<SessionRecord | undefined>;
+  reassert(record: SessionRecord): Promise<ReassertOutcome>;
+  get(fullJid: string, options?: ReadOptions): Promise<SessionRecord | undefined>;
   /** Every connected resource of one account (bare JID). */
-  resources(bareJid: string): Promise<SessionRecord[]>;
+  resources(bareJid: string, options?: ReadOptions): Promise<SessionRecord[]>;
   /** Every record a node owns. */
   byNode(node: string): AsyncIterable<SessionRecord>;
   /** Every record of the deployment, without loading them all at once. */
   all(): AsyncIterable<SessionRecord>;
   count(): Promise<number>;
-  /** Drops what this node caches about the account, if it caches anything. */
+  /** Drops what this node caches about the account, if it caches anything (before routing again). */
   invalidate?(bareJid: string): void;
 }

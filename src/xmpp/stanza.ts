@@ -1,7 +1,13 @@
 // Building and answering stanzas (RFC 6120 §8).
 import { Element, clone } from 'ltx';
 import { StanzaError } from './errors.js';
-import { NS_DELAY } from './ns.js';
+import { NS_CLIENT, NS_DELAY } from './ns.js';
+
+/** message, presence or iq in jabber:client (the parser leaves xmlns off when it is the stream's). */
+export function isClientStanza(element: Element): boolean {
+  const name = element.name;
+  return (name === 'message' || name === 'presence' || name === 'iq') && (element.attrs.xmlns === undefined || element.attrs.xmlns === NS_CLIENT);
+}
 
 export function isElement(node: Element | string): node is Element {
   return typeof node !== 'string';

@@ -420,7 +420,7 @@ describe.sequential('chaos: Redis, three nodes and clients under faults', () => 
       await eventually('the server ends the slow reader’s session', async () => {
         const memory = await memoryOf(cluster.node(0).httpPort);
         if (!peak || memory.rss > peak.rss) peak = memory;
-        return (await cluster.state.sessions.get(target.full)) === undefined;
+        return (await cluster.state.registry.get(target.full)) === undefined;
       }, 30_000, 100);
       // It reads again, within the server's close timeout: what the TCP buffers held, then the stream error.
       slow.resume();

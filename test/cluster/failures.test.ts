@@ -68,7 +68,7 @@ describe('a three-node cluster losing nodes', () => {
     const bob = await online(2, bobLocal);
     await befriend(alice, bob);
     const dead = bob.jid as string;
-    await expect(cluster.state.sessions.get(dead)).resolves.toMatchObject({ node: cluster.node(2).id });
+    await expect(cluster.state.registry.get(dead)).resolves.toMatchObject({ node: cluster.node(2).id });
 
     const killedAt = Date.now();
     await cluster.kill(2, 'SIGKILL');
@@ -102,7 +102,7 @@ describe('a three-node cluster losing nodes', () => {
     }
     await alice.barrier();
     // They were all routed while the registry still named the dead node as the owner.
-    await expect(cluster.state.sessions.get(dead)).resolves.toMatchObject({ node: cluster.node(2).id });
+    await expect(cluster.state.registry.get(dead)).resolves.toMatchObject({ node: cluster.node(2).id });
 
     // More, one round trip apart, until the sweep is seen and a little beyond: across the sweep itself.
     const sweptMatch = xml`<presence from='${dead}' type='unavailable'/>`;
@@ -159,7 +159,7 @@ describe('a three-node cluster losing nodes', () => {
     const again = await online(1, carolLocal, 'desk');
     alice.send(`<message to='${again.jid}' type='chat' id='w1'><body>welcome back</body></message>`);
     await again.expect(xml`<message from='${alice.jid}' id='w1'/>`);
-    await expect(cluster.state.sessions.get(again.jid as string)).resolves.toMatchObject({ node: cluster.node(1).id });
+    await expect(cluster.state.registry.get(again.jid as string)).resolves.toMatchObject({ node: cluster.node(1).id });
     const elsewhere = await online(2, carolLocal, 'laptop');
     await again.expect(xml`<presence from='${elsewhere.jid}'/>`);
   });
@@ -201,7 +201,7 @@ describe('a node restarted under the same id', () => {
     const stale = erin.jid as string;
 
     await cluster.kill(1, 'SIGKILL');
-    await expect(cluster.state.sessions.get(stale)).resolves.toMatchObject({ node: cluster.node(1).id });
+    await expect(cluster.state.registry.get(stale)).resolves.toMatchObject({ node: cluster.node(1).id });
     alice.send(`<message to='${stale}' type='chat' id='s1'><body>hello?</body></message>`);
     await alice.barrier();
 
@@ -214,7 +214,7 @@ describe('a node restarted under the same id', () => {
     again.send('<presence/>');
     const stored = await again.expect(xml`<message from='${alice.jid}' id='s1'><body>hello?</body></message>`);
     expect(stored.getChild('delay', NS_DELAY)).toBeDefined();
-    const records = await cluster.state.sessions.resources(`${erinLocal}@localhost`);
+    const records = await cluster.state.registry.resources(`${erinLocal}@localhost`);
     expect(records.map((record) => [record.full_jid, record.node])).toStrictEqual([[again.jid, cluster.node(1).id]]);
   });
 });

@@ -82,8 +82,8 @@ describe.skipIf(!redisServerAvailable())('a Redis Cluster of three masters', () 
       } finally {
         live.disconnect();
       }
-      await expect(cluster.state.sessions.get(alice.jid as string)).resolves.toMatchObject({ node: cluster.node(0).id });
-      await expect(cluster.state.sessions.get(bob.jid as string)).resolves.toMatchObject({ node: cluster.node(1).id });
+      await expect(cluster.state.registry.get(alice.jid as string)).resolves.toMatchObject({ node: cluster.node(0).id });
+      await expect(cluster.state.registry.get(bob.jid as string)).resolves.toMatchObject({ node: cluster.node(1).id });
       await alice.barrier();
       await bob.barrier();
       expect([alice.streamError(), bob.streamError()]).toStrictEqual([undefined, undefined]);
@@ -111,7 +111,7 @@ describe.skipIf(!redisServerAvailable())('a Redis Cluster of three masters', () 
       await alice.expect(xml`<presence from='${bob.jid}'><show>chat</show></presence>`);
       await bob.close();
       await alice.expect(xml`<presence from='${bob.jid}' type='unavailable'/>`);
-      await expect(cluster.state.sessions.get(bob.jid as string)).resolves.toBeUndefined();
+      await expect(cluster.state.registry.get(bob.jid as string)).resolves.toBeUndefined();
     });
 
     it('replaces a session bound again on the other node through the cluster’s node inboxes', async () => {
@@ -120,7 +120,7 @@ describe.skipIf(!redisServerAvailable())('a Redis Cluster of three masters', () 
       const replacement = await cluster.login(1, local, 'phone');
       const error = await old.expect('stream:error');
       expect(error.getChild('conflict')).toBeDefined();
-      const records = await cluster.state.sessions.resources(`${local}@localhost`);
+      const records = await cluster.state.registry.resources(`${local}@localhost`);
       expect(records.map((record) => [record.full_jid, record.node])).toStrictEqual([[replacement.jid, cluster.node(1).id]]);
     });
 
@@ -134,7 +134,7 @@ describe.skipIf(!redisServerAvailable())('a Redis Cluster of three masters', () 
       const dead = bob.jid as string;
       await cluster.kill(1, 'SIGKILL');
       await alice.expect(xml`<presence from='${dead}' type='unavailable'/>`, 15_000);
-      await expect(cluster.state.sessions.get(dead)).resolves.toBeUndefined();
+      await expect(cluster.state.registry.get(dead)).resolves.toBeUndefined();
     });
 
     it('logged no Redis error on the surviving node', () => {

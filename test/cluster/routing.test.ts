@@ -230,7 +230,7 @@ describe('a three-node cluster', () => {
     const bob = await online(1, bobLocal);
     const gone = bob.jid as string;
     await bob.close();
-    await eventually('the registry forgets the closed session', async () => (await cluster.state.sessions.get(gone)) === undefined);
+    await eventually('the registry forgets the closed session', async () => (await cluster.state.registry.get(gone)) === undefined);
     alice.send(`<message to='${gone}' type='chat' id='off2'><body>left already?</body></message>`);
     await alice.barrier();
     expect(alice.take(isMessage)).toEqual([]);
@@ -260,7 +260,7 @@ describe('a three-node cluster', () => {
     const error = await old.expect('stream:error');
     expect(error.getChild('conflict')).toBeDefined();
     await old.closed();
-    const records = await cluster.state.sessions.resources(`${local}@localhost`);
+    const records = await cluster.state.registry.resources(`${local}@localhost`);
     expect(records.map((record) => [record.full_jid, record.node])).toStrictEqual([[old.jid, cluster.node(1).id]]);
     // The new session is the one stanzas reach.
     const bob = await online(2, await user('bob'));
@@ -287,7 +287,7 @@ describe('a three-node cluster', () => {
       const winner = winners[0] as RawClient;
       await winner.barrier();
       expect(winner.streamError()).toBeUndefined();
-      const records = await cluster.state.sessions.resources(bare);
+      const records = await cluster.state.registry.resources(bare);
       expect(records.map((record) => record.node)).toStrictEqual([cluster.node(clients.indexOf(winner)).id]);
       bob.send(`<message to='${bare}/race' type='chat' id='race${round}'><body>who won?</body></message>`);
       await winner.expect(xml`<message id='race${round}'/>`);

@@ -6,6 +6,7 @@ import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { offlineContract } from './offline.contract.js';
 import { personalContract } from './personal.contract.js';
+import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 
@@ -18,4 +19,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   blocklistContract(makeBackend);
   personalContract(makeBackend);
   attemptsContract(makeBackend);
+  resumptionContract(makeBackend);
 }

@@ -1,6 +1,6 @@
 // Shared fixtures of the contract suites.
 import { afterAll, beforeAll } from 'vitest';
-import type { StoredCredentials } from '../../src/sasl/credentials.js';
+import type { StoredCredentials } from '../../src/state/accounts.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import type { RosterItem } from '../../src/state/roster.js';
 import type { SessionRecord } from '../../src/state/sessions.js';

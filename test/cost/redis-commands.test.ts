@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { type RunningNode, startNode } from '../../src/main.js';
-import { createAccount } from '../../src/admin/accounts.js';
+import { createAccount } from '../../src/core/accounts.js';
 import { RawClient } from '../support/client.js';
 
 

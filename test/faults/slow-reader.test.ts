@@ -33,7 +33,7 @@ describe.each(BACKENDS.filter((backend) => backend !== 'cluster'))('a client tha
     const bob = await server.login('bob', 'phone');
     bob.pauseReading();
     for (let i = 0; i < MESSAGES; i++) alice.send(`<message to='${bob.jid}' type='chat' id='m${i}'><body>${BODY}</body></message>`);
-    await eventually('the server cut bob off', () => server.server.host.sessions.local(bob.jid as string) === undefined, 60_000);
+    await eventually('the server cut bob off', () => server.server.host.local.get(bob.jid as string) === undefined, 60_000);
     // What reached bob's socket before the cut is still his to read (within the close timeout).
     bob.resumeReading();
     await bob.closed(20_000);

@@ -42,7 +42,7 @@ describe('stanzas that must not be answered', () => {
 describe('state a client can make the server keep', () => {
   it('remembers a bounded number of directed presence recipients and refuses more with resource-constraint', async () => {
     const sender = await server.login('alice', 'many');
-    const session = server.server.host.sessions.local(sender.jid!);
+    const session = server.server.host.local.get(sender.jid!);
     let xml = '';
     for (let i = 0; i < 1500; i++) xml += `<presence to='someone${i}@localhost/r'/>`;
     sender.send(xml);

@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closeRedis, connectRedis, scanKeys } from '../../cluster/redis/connection.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
-import { createAccount } from '../../src/admin/accounts.js';
+import { createAccount } from '../../src/core/accounts.js';
 import { loadConfig } from '../../src/config.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import { RawClient, xml } from '../support/client.js';
@@ -370,7 +370,7 @@ describe('a rolling update of the chart, acted out on local processes', () => {
     await phone.reached(['offline']);
     expect(phone.requestsAnswered).toBeGreaterThanOrEqual(1);
     expect(phone.errors).toEqual([]);
-    await expect(state.sessions.get(phone.jid as string)).resolves.toMatchObject({ node: '~parked', sm_token: phone.smId });
+    await expect(state.registry.get(phone.jid as string)).resolves.toMatchObject({ node: '~parked', sm_token: phone.smId });
   }, 45_000);
 
   it('lets both clients carry on on the replacement pod: one logs in again, the other resumes and gets what was sent meanwhile', async () => {

@@ -1,31 +1,25 @@
 // XEP-0191 Blocking Command (and Prosody's mod_blocklist behaviour), over real sockets.
 import { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseJid } from '../../src/xmpp/jid.js';
 import { befriend, type RawClient, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer, condition } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_BLOCKING = 'urn:xmpp:blocking';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NS_CARBONS = 'urn:xmpp:carbons:2';
 
 const blockedError = xml`<error type='cancel'><not-acceptable xmlns='${NS_STANZAS}'/><text xmlns='${NS_STANZAS}'>You have blocked this JID</text><blocked xmlns='urn:xmpp:blocking:errors'/></error>`;
-const condition = (stanza: Element): string | undefined =>
-  stanza.getChild('error')?.children.find((child): child is Element => typeof child !== 'string' && child.name !== 'text')?.name;
 const isPush = (element: Element): boolean => element.name === 'iq' && element.attrs.type === 'set' && element.attrs.id === 'blocklist-push';
 const items = (element: Element | undefined): string[] => (element?.getChildren('item') ?? []).map((item) => String(item.attrs.jid));
 
 describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
   /** A bound resource that has sent available presence. */
   const available = async (local: string, name: string): Promise<RawClient> => {
-    const client = await server.login(local, name);
+    const client = await fixture.server.login(local, name);
     client.send('<presence/>');
     await client.expect((element) => element.name === 'presence' && element.attrs.from === client.jid);
     return client;
@@ -48,33 +42,29 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     client.iq('set', `<unblock xmlns='${NS_BLOCKING}'>${jids.map((jid) => `<item jid='${jid}'/>`).join('')}</unblock>`);
   const blocklist = async (client: RawClient): Promise<string[]> => items((await client.iq('get', `<blocklist xmlns='${NS_BLOCKING}'/>`)).getChild('blocklist', NS_BLOCKING));
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   describe('managing the list', () => {
     it('advertises urn:xmpp:blocking in the server disco#info', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const info = await alice.iq('get', "<query xmlns='http://jabber.org/protocol/disco#info'/>", 'localhost');
       expect(info.getChild('query')?.getChildren('feature').map((feature) => feature.attrs.var)).toContain(NS_BLOCKING);
     });
 
     it('returns an empty blocklist and marks the resource as interested in pushes', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<blocklist xmlns='${NS_BLOCKING}'/>`);
       expect(reply.attrs.type).toBe('result');
       expect(xml`<iq type='result'><blocklist xmlns='${NS_BLOCKING}'/></iq>`(reply)).toBe(true);
       expect(reply.getChild('blocklist')?.children).toEqual([]);
       // Read on alice's node, which wrote the record (another node sees it once the change notice arrives).
-      expect((await server.nodeOf(alice).host.state.sessions.get(alice.jid as string))?.blocklist_interested).toBe(true);
+      expect((await fixture.server.nodeOf(alice).host.state.registry.get(alice.jid as string))?.blocklist_interested).toBe(true);
     });
 
     it('blocks prepared JIDs, answers first and then pushes the block to every interested resource', async () => {
       const alice = await user('alice');
-      const desk = await server.login(alice, 'desk');
-      const phone = await server.login(alice, 'phone');
-      const tablet = await server.login(alice, 'tablet');
+      const desk = await fixture.server.login(alice, 'desk');
+      const phone = await fixture.server.login(alice, 'phone');
+      const tablet = await fixture.server.login(alice, 'tablet');
       await blocklist(desk);
       await blocklist(phone);
       desk.clear();
@@ -91,14 +81,14 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     });
 
     it('refuses a block without items with bad-request', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('set', `<block xmlns='${NS_BLOCKING}'/>`);
       expect(reply.attrs.type).toBe('error');
       expect(condition(reply)).toBe('bad-request');
     });
 
     it('refuses a JID that does not prepare with jid-malformed and blocks none of the items', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await block(alice, 'fine@localhost', 'bad@@localhost');
       expect(reply.attrs.type).toBe('error');
       expect(condition(reply)).toBe('jid-malformed');
@@ -108,7 +98,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     });
 
     it('unblocks one item and pushes the unblock', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       await blocklist(alice);
       await block(alice, 'one@localhost', 'two@localhost');
       await alice.expect(isPush);
@@ -118,7 +108,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     });
 
     it('unblocks everything with an empty unblock and pushes it as it is', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       await blocklist(alice);
       await block(alice, 'one@localhost', 'two@localhost');
       await alice.expect(isPush);
@@ -132,7 +122,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
 
   describe('stanzas to a blocked JID', () => {
     it('refuses a message, a directed presence and an iq get with not-acceptable and <blocked/>', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const bob = await user('bob');
       const bobby = await available(bob, 'home');
       await block(alice, `${bob}@localhost`);
@@ -151,9 +141,9 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     });
 
     it('drops an iq result, an iq error and an error message to a blocked JID', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const bob = await user('bob');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(alice, `${bob}@localhost`);
       alice.send(`<iq type='result' id='r1' to='${bob}@localhost/home'/>`);
       alice.send(`<iq type='error' id='r2' to='${bob}@localhost/home'><error type='cancel'><service-unavailable xmlns='${NS_STANZAS}'/></error></iq>`);
@@ -166,8 +156,8 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     it('applies the list to every resource of the account and makes no sent carbon of a refused message', async () => {
       const alice = await user('alice');
       const bob = await user('bob');
-      const desk = await server.login(alice, 'desk');
-      const phone = await server.login(alice, 'phone');
+      const desk = await fixture.server.login(alice, 'desk');
+      const phone = await fixture.server.login(alice, 'phone');
       expect((await desk.iq('set', `<enable xmlns='${NS_CARBONS}'/>`)).attrs.type).toBe('result');
       await block(desk, `${bob}@localhost`);
       phone.send(`<message to='${bob}@localhost' type='chat' id='m2'><body>hi</body></message>`);
@@ -177,9 +167,9 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     });
 
     it('refuses stanzas to any JID of a blocked domain, and to the exact resource of a blocked full JID only', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const bob = await user('bob');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(alice, 'example.org', `${bob}@localhost/phone`);
       alice.send("<message to='anyone@example.org/x' type='chat' id='d1'><body>hi</body></message>");
       const refused = await alice.expect(xml`<message type='error' id='d1'/>`);
@@ -197,7 +187,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       const alice = await user('alice');
       const bob = await user('bob');
       const desk = await available(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost`);
       await settle(desk);
       bobby.send(`<message to='${alice}@localhost' type='chat' id='i1'><body>hi</body></message>`);
@@ -211,7 +201,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       const alice = await user('alice');
       const bob = await user('bob');
       const desk = await available(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost`);
       await settle(desk);
       bobby.send(`<message to='${alice}@localhost/desk' type='chat' id='i2'><body>hi</body></message>`);
@@ -227,7 +217,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       const alice = await user('alice');
       const bob = await user('bob');
       const desk = await available(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost`);
       await settle(desk);
       bobby.send(`<message to='${alice}@localhost' type='headline' id='h1'><body>news</body></message>`);
@@ -242,7 +232,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       const alice = await user('alice');
       const bob = await user('bob');
       const desk = await available(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost`);
       await settle(desk);
       bobby.send(`<presence to='${alice}@localhost/desk'/>`);
@@ -252,14 +242,14 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       await flush(desk, bobby);
       expect(desk.inbox).toEqual([]);
       expect(bobby.inbox.filter((element) => element.name === 'presence' && element.attrs.type !== 'unavailable')).toEqual([]);
-      expect((await server.server.host.state.rosters.entry(`${alice}@localhost`, `${bob}@localhost`)).pendingIn).toBeUndefined();
+      expect((await fixture.server.server.host.state.rosters.entry(`${alice}@localhost`, `${bob}@localhost`)).pendingIn).toBeUndefined();
     });
 
     it('answers an iq get or set with service-unavailable and drops an iq result', async () => {
       const alice = await user('alice');
       const bob = await user('bob');
-      const desk = await server.login(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const desk = await fixture.server.login(alice, 'desk');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost`);
       await settle(desk);
       const toFull = await bobby.iq('get', "<query xmlns='jabber:iq:version'/>", `${alice}@localhost/desk`);
@@ -277,9 +267,9 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     it('blocks one resource for a full-JID entry and a whole domain for a domain entry', async () => {
       const alice = await user('alice');
       const bob = await user('bob');
-      const desk = await server.login(alice, 'desk');
-      const phone = await server.login(bob, 'phone');
-      const home = await server.login(bob, 'home');
+      const desk = await fixture.server.login(alice, 'desk');
+      const phone = await fixture.server.login(bob, 'phone');
+      const home = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost/phone`, 'spam.example');
       phone.send(`<message to='${alice}@localhost/desk' type='chat' id='fb1'><body>from phone</body></message>`);
       expect(condition(await phone.expect(xml`<message type='error' id='fb1'/>`))).toBe('service-unavailable');
@@ -288,7 +278,7 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       const foreign = (from: string, id: string): Promise<void> => {
         const message = new Element('message', { from, to: `${alice}@localhost/desk`, type: 'headline', id });
         message.c('body').t('injected');
-        return server.server.host.router.route({ stanza: message, kind: 'message', from: parseJid(from), to: parseJid(`${alice}@localhost/desk`) });
+        return fixture.server.server.host.router.route({ stanza: message, kind: 'message', from: parseJid(from), to: parseJid(`${alice}@localhost/desk`) });
       };
       await foreign('someone@spam.example/x', 'dom1');
       await foreign('spam.example', 'dom2');
@@ -301,8 +291,8 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     it('lets stanzas through again after an unblock', async () => {
       const alice = await user('alice');
       const bob = await user('bob');
-      const desk = await server.login(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const desk = await fixture.server.login(alice, 'desk');
+      const bobby = await fixture.server.login(bob, 'home');
       await block(desk, `${bob}@localhost`);
       await unblock(desk, `${bob}@localhost`);
       bobby.send(`<message to='${alice}@localhost/desk' type='chat' id='u1'><body>back</body></message>`);
@@ -316,8 +306,8 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
     it('sends a subscribed contact unavailable when blocked, hides later presence, and sends current presence on unblock', async () => {
       const alice = await user('alice');
       const bob = await user('bob');
-      const desk = await server.login(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const desk = await fixture.server.login(alice, 'desk');
+      const bobby = await fixture.server.login(bob, 'home');
       await befriend(desk, bobby);
       desk.send('<presence/>');
       bobby.send('<presence/>');
@@ -345,12 +335,12 @@ describe.each(BACKENDS)('XEP-0191 blocking command (%s backend)', (backend) => {
       const alice = await user('alice');
       const bob = await user('bob');
       const desk = await available(alice, 'desk');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       bobby.send(`<presence to='${alice}@localhost' type='subscribe'/>`);
       await desk.expect(xml`<presence type='subscribe' from='${bob}@localhost'/>`);
-      expect((await server.server.host.state.rosters.entry(`${alice}@localhost`, `${bob}@localhost`)).pendingIn).toBeDefined();
+      expect((await fixture.server.server.host.state.rosters.entry(`${alice}@localhost`, `${bob}@localhost`)).pendingIn).toBeDefined();
       await block(desk, `${bob}@localhost`);
-      expect((await server.server.host.state.rosters.entry(`${alice}@localhost`, `${bob}@localhost`)).pendingIn).toBeUndefined();
+      expect((await fixture.server.server.host.state.rosters.entry(`${alice}@localhost`, `${bob}@localhost`)).pendingIn).toBeUndefined();
       const later = await available(alice, 'phone');
       await flush(later);
       expect(later.inbox.filter((element) => element.attrs.type === 'subscribe')).toEqual([]);

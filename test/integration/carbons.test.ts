@@ -1,9 +1,10 @@
 // XEP-0280 Message Carbons (and Prosody's mod_carbons behaviour), over real sockets.
 import { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseJid } from '../../src/xmpp/jid.js';
 import { type RawClient, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_CARBONS = 'urn:xmpp:carbons:2';
 const NS_FORWARD = 'urn:xmpp:forward:0';
@@ -20,17 +21,12 @@ const isCarbon = (element: Element): boolean =>
   element.name === 'message' && (element.getChild('sent', NS_CARBONS) !== undefined || element.getChild('received', NS_CARBONS) !== undefined);
 
 describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
 
   /** A bound resource, optionally available with a priority, optionally with carbons enabled. */
   const resource = async (local: string, name: string, options: { priority?: number; carbons?: boolean } = {}): Promise<RawClient> => {
-    const client = await server.login(local, name);
+    const client = await fixture.server.login(local, name);
     if (options.carbons) {
       const result = await client.iq('set', `<enable xmlns='${NS_CARBONS}'/>`);
       if (result.attrs.type !== 'result') throw new Error(`enable failed: ${result.toString()}`);
@@ -55,34 +51,30 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
     for (const client of clients) client.clear();
   };
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   describe('enabling', () => {
     it('advertises urn:xmpp:carbons:2 in the server disco#info', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const info = await alice.iq('get', `<query xmlns='${NS_DISCO_INFO}'/>`, 'localhost');
       expect(info.getChild('query')?.getChildren('feature').map((feature) => feature.attrs.var)).toContain(NS_CARBONS);
     });
 
     it('answers enable and disable with an empty result and mirrors the state into the session registry', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const jid = alice.jid as string;
       const enabled = await alice.iq('set', `<enable xmlns='${NS_CARBONS}'/>`);
       expect(enabled.attrs.type).toBe('result');
       expect(enabled.children).toEqual([]);
       // Read on alice's node, which wrote the record (another node sees it once the change notice arrives).
-      const { state } = server.nodeOf(alice).host;
-      expect((await state.sessions.get(jid))?.carbons).toBe(true);
+      const { state } = fixture.server.nodeOf(alice).host;
+      expect((await state.registry.get(jid))?.carbons).toBe(true);
       const disabled = await alice.iq('set', `<disable xmlns='${NS_CARBONS}'/>`);
       expect(disabled.attrs.type).toBe('result');
-      expect((await state.sessions.get(jid))?.carbons).toBe(false);
+      expect((await state.registry.get(jid))?.carbons).toBe(false);
     });
 
     it('refuses enable addressed to another account with service-unavailable', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const bob = await user('bob');
       const reply = await alice.iq('set', `<enable xmlns='${NS_CARBONS}'/>`, `${bob}@localhost`);
       expect(reply.attrs.type).toBe('error');
@@ -269,7 +261,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       await watch.expect(carbonOf('received', xml`<message id='off1'/>`));
       await flush(bobby);
       expect(bobby.inbox).toEqual([]); // stored, not bounced
-      expect(await server.server.host.state.offline.count(`${alice}@localhost`)).toBe(1);
+      expect(await fixture.server.server.host.state.offline.count(`${alice}@localhost`)).toBe(1);
     });
 
     it('copies a normal message with a body but not one without', async () => {
@@ -333,7 +325,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
         const error = new Element('message', { from, to, type: 'error', id });
         error.c('body').t('original');
         error.c('error', { type: 'cancel' }).c('service-unavailable', { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
-        return server.server.host.router.route({ stanza: error, kind: 'message', from: parseJid(from), to: parseJid(to) });
+        return fixture.server.server.host.router.route({ stanza: error, kind: 'message', from: parseJid(from), to: parseJid(to) });
       };
       await inject(`${bob}@localhost`, 'e1');
       await inject(`${bob}@localhost/home`, 'e2');
@@ -354,7 +346,7 @@ describe.each(BACKENDS)('XEP-0280 message carbons (%s backend)', (backend) => {
       bobby.send(`<message to='${alice}@localhost' type='chat' id='none1'><body>offline</body></message>`);
       await flush(bobby);
       expect(bobby.inbox).toEqual([]);
-      expect(await server.server.host.state.offline.count(`${alice}@localhost`)).toBe(1);
+      expect(await fixture.server.server.host.state.offline.count(`${alice}@localhost`)).toBe(1);
     });
   });
 });

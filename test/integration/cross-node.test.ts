@@ -31,7 +31,7 @@ describe('the two-node test server', () => {
     // The session registry agrees with where the sockets went.
     for (const client of [aliceDesk, bobDesk, alicePhone, carol]) {
       const { host } = server.nodeOf(client);
-      expect((await host.state.sessions.get(client.jid as string))?.node).toBe(host.nodeId);
+      expect((await host.state.registry.get(client.jid as string))?.node).toBe(host.nodeId);
     }
   });
 

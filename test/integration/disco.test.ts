@@ -1,35 +1,25 @@
 // XEP-0030 Service Discovery of the server and of accounts, over real sockets.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer, condition } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_ITEMS = 'http://jabber.org/protocol/disco#items';
 
-const condition = (stanza: Element): string | undefined =>
-  stanza.getChild('error')?.children.find((child): child is Element => typeof child !== 'string' && child.name !== 'text')?.name;
 const features = (reply: Element): string[] => (reply.getChild('query', NS_INFO)?.getChildren('feature') ?? []).map((feature) => String(feature.attrs.var));
 const identities = (reply: Element): Record<string, string>[] =>
   (reply.getChild('query', NS_INFO)?.getChildren('identity') ?? []).map((identity) => ({ ...identity.attrs }) as Record<string, string>);
 
 describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   describe('the server', () => {
     it('has the identity server/im named Rookery', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, 'localhost');
       expect(reply.attrs.type).toBe('result');
       expect(reply.attrs.from).toBe('localhost');
@@ -37,22 +27,22 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
     });
 
     it('lists every feature the loaded modules advertise, sorted and once each, with disco itself', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const listed = features(await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, 'localhost'));
-      const expected = [...new Set([...server.server.host.features, NS_INFO, NS_ITEMS])].sort();
+      const expected = [...new Set([...fixture.server.server.host.features, NS_INFO, NS_ITEMS])].sort();
       expect(listed).toEqual(expected);
       expect(listed).toEqual(expect.arrayContaining([NS_INFO, NS_ITEMS, 'urn:xmpp:ping', 'jabber:iq:version', 'urn:xmpp:carbons:2', 'urn:xmpp:blocking', 'msgoffline']));
     });
 
     it('has no items', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_ITEMS}'/>`, 'localhost');
       expect(xml`<iq type='result' from='localhost'><query xmlns='${NS_ITEMS}'/></iq>`(reply)).toBe(true);
       expect(reply.getChild('query')?.children).toEqual([]);
     });
 
     it('answers a node it does not know with item-not-found, for info and items', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const info = await alice.iq('get', `<query xmlns='${NS_INFO}' node='no-such-node'/>`, 'localhost');
       expect(info.attrs.type).toBe('error');
       expect(condition(info)).toBe('item-not-found');
@@ -61,7 +51,7 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
     });
 
     it('refuses a disco#info set with service-unavailable', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('set', `<query xmlns='${NS_INFO}'/>`, 'localhost');
       expect(condition(reply)).toBe('service-unavailable');
     });
@@ -69,7 +59,7 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
 
   describe('an account', () => {
     it('answers for the own account, with no to, as account/registered', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`);
       expect(reply.attrs.type).toBe('result');
       expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }]);
@@ -77,9 +67,9 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
     });
 
     it("answers for another account on its behalf, from its bare JID, without involving its resources", async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const bob = await user('bob');
-      const bobby = await server.login(bob, 'home');
+      const bobby = await fixture.server.login(bob, 'home');
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, `${bob}@localhost`);
       expect(reply.attrs.from).toBe(`${bob}@localhost`);
       expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }]);
@@ -90,7 +80,7 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
 
     it('has no items, for the own account or another', async () => {
       const alice = await user('alice');
-      const desk = await server.login(alice, 'desk');
+      const desk = await fixture.server.login(alice, 'desk');
       const bob = await user('bob');
       const own = await desk.iq('get', `<query xmlns='${NS_ITEMS}'/>`, `${alice}@localhost`);
       expect(xml`<iq type='result'><query xmlns='${NS_ITEMS}'/></iq>`(own)).toBe(true);
@@ -100,7 +90,7 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
     });
 
     it('answers a node with item-not-found', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const bob = await user('bob');
       const info = await alice.iq('get', `<query xmlns='${NS_INFO}' node='urn:xmpp:whatever'/>`, `${bob}@localhost`);
       expect(condition(info)).toBe('item-not-found');
@@ -109,7 +99,7 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
     });
 
     it('refuses an account that does not exist with service-unavailable', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, 'nobody@localhost');
       expect(condition(reply)).toBe('service-unavailable');
     });

@@ -1,8 +1,9 @@
 // RFC 6121 §8.5 (server rules for message and iq routing to local accounts), over real sockets.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type RawClient, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NS_PING = 'urn:xmpp:ping';
@@ -10,16 +11,11 @@ const NS_PING = 'urn:xmpp:ping';
 const isMessage = (element: Element): boolean => element.name === 'message';
 
 describe.each(BACKENDS)('message and iq routing (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
   /** A bound resource; with `priority` it also sends available presence with that priority. */
   const resource = async (local: string, name: string, priority?: number): Promise<RawClient> => {
-    const client = await server.login(local, name);
+    const client = await fixture.server.login(local, name);
     if (priority !== undefined) {
       client.send(`<presence><priority>${priority}</priority></presence>`);
       await client.expect(xml`<presence from='${client.jid}'/>`);
@@ -32,10 +28,6 @@ describe.each(BACKENDS)('message and iq routing (%s backend)', (backend) => {
     for (const client of clients) await client.barrier();
   };
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   describe('to a bare JID', () => {
     it('reaches the available resources of highest priority, all of them on a tie, and no others', async () => {
@@ -231,7 +223,7 @@ describe.each(BACKENDS)('message and iq routing (%s backend)', (backend) => {
 
   describe('iq', () => {
     it("to another account's bare JID is answered by the server for the account (ping)", async (context) => {
-      if (!server.server.host.iq.has('bare', 'get', NS_PING, 'ping')) context.skip(); // XEP-0199 module not loaded yet
+      if (!fixture.server.server.host.iq.has('bare', 'get', NS_PING, 'ping')) context.skip(); // XEP-0199 module not loaded yet
       const alice = await resource(await user('alice'), 'desk');
       const bob = await user('bob');
       const top = await resource(bob, 'top', 0);

@@ -1,9 +1,10 @@
 // XEP-0160 (best practices for handling offline messages) with XEP-0203 delays, over real sockets.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/config.js';
 import { type RawClient, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_DELAY = 'urn:xmpp:delay';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
@@ -12,24 +13,16 @@ const OFFLINE_LIMIT = 3;
 const isMessage = (element: Element): boolean => element.name === 'message';
 
 describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
-  const sender = async (): Promise<RawClient> => server.login(await user('alice'), 'desk');
+  const fixture = useTestServer({ backend, config: { limits: { ...DEFAULT_LIMITS, offlineMessages: OFFLINE_LIMIT } } });
+  /** A fresh account per test, so tests never share rosters or sessions. */
+  const user = fixture.user;
+  const sender = async (): Promise<RawClient> => fixture.server.login(await user('alice'), 'desk');
   /** Sends `count` chat messages (ids m1, m2, ...) to `to` and waits until the server handled them. */
   const sendMessages = async (from: RawClient, to: string, count: number): Promise<void> => {
     for (let i = 1; i <= count; i++) from.send(`<message to='${to}' type='chat' id='m${i}'><body>message ${i}</body></message>`);
     await from.barrier();
   };
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend, config: { limits: { ...DEFAULT_LIMITS, offlineMessages: OFFLINE_LIMIT } } });
-  });
-  afterAll(() => server.stop());
 
   it('stores a message for an account with no available resource and gives the sender no error', async () => {
     const alice = await sender();
@@ -44,7 +37,7 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     const bob = await user('bob');
     const before = Date.now();
     await sendMessages(alice, `${bob}@localhost`, 2);
-    const client = await server.login(bob, 'desk');
+    const client = await fixture.server.login(bob, 'desk');
     await client.barrier();
     expect(client.take(isMessage)).toEqual([]); // not before presence
     client.send('<presence/>');
@@ -60,10 +53,10 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     const alice = await sender();
     const bob = await user('bob');
     await sendMessages(alice, `${bob}@localhost`, 1);
-    const first = await server.login(bob, 'desk');
+    const first = await fixture.server.login(bob, 'desk');
     first.send('<presence/>');
     await first.expect(xml`<message id='m1'/>`);
-    const second = await server.login(bob, 'phone');
+    const second = await fixture.server.login(bob, 'phone');
     second.send('<presence/>');
     await second.expect(xml`<presence from='${second.jid}'/>`);
     await second.barrier();
@@ -76,7 +69,7 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     alice.send(`<message to='${bob}@localhost/gone' type='chat' id='m1'><body>hi</body></message>`);
     await alice.barrier();
     expect(alice.take(isMessage)).toEqual([]);
-    const client = await server.login(bob, 'desk');
+    const client = await fixture.server.login(bob, 'desk');
     client.send('<presence/>');
     await client.expect(xml`<message to='${bob}@localhost/gone' id='m1'><delay xmlns='${NS_DELAY}' from='localhost'/></message>`);
   });
@@ -85,7 +78,7 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     const alice = await sender();
     const bob = await user('bob');
     await sendMessages(alice, `${bob}@localhost`, 1);
-    const client = await server.login(bob, 'desk');
+    const client = await fixture.server.login(bob, 'desk');
     client.send('<presence><priority>-1</priority></presence>');
     await client.expect(xml`<presence from='${client.jid}'/>`);
     await client.barrier();
@@ -104,12 +97,12 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
   it('stores messages to an account whose only resources have negative priority', async () => {
     const alice = await sender();
     const bob = await user('bob');
-    const negative = await server.login(bob, 'negative');
+    const negative = await fixture.server.login(bob, 'negative');
     negative.send('<presence><priority>-1</priority></presence>');
     await negative.expect(xml`<presence from='${negative.jid}'/>`);
     await sendMessages(alice, `${bob}@localhost`, 1);
     expect(alice.take(isMessage)).toEqual([]);
-    const client = await server.login(bob, 'desk');
+    const client = await fixture.server.login(bob, 'desk');
     client.send('<presence/>');
     await client.expect(xml`<message id='m1'><delay xmlns='${NS_DELAY}' from='localhost'/></message>`);
   });
@@ -121,7 +114,7 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     const bounce = await alice.expect(xml`<message from='${bob}@localhost' type='error' id='m${OFFLINE_LIMIT + 1}'><error type='cancel'><service-unavailable xmlns='${NS_STANZAS}'/></error></message>`);
     expect(bounce.getChildText('body')).toBe(`message ${OFFLINE_LIMIT + 1}`);
     expect(alice.take(xml`<message type='error'/>`)).toEqual([]); // only the one past the limit
-    const client = await server.login(bob, 'desk');
+    const client = await fixture.server.login(bob, 'desk');
     client.send('<presence/>');
     for (let i = 1; i <= OFFLINE_LIMIT; i++) await client.expect(xml`<message id='m${i}'/>`);
     await client.barrier();
@@ -136,7 +129,7 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     await alice.expect(xml`<message type='error' id='g1'><error type='cancel'><service-unavailable xmlns='${NS_STANZAS}'/></error></message>`);
     await alice.barrier();
     expect(alice.take(xml`<message id='h1'/>`)).toEqual([]);
-    const client = await server.login(bob, 'desk');
+    const client = await fixture.server.login(bob, 'desk');
     client.send('<presence/>');
     await client.expect(xml`<presence from='${client.jid}'/>`);
     await client.barrier();
@@ -147,8 +140,8 @@ describe.each(BACKENDS)('offline messages (%s backend)', (backend) => {
     const alice = await sender();
     const bob = await user('bob');
     await sendMessages(alice, `${bob}@localhost`, 1);
-    const idle = await server.login(bob, 'idle');
-    const client = await server.login(bob, 'desk');
+    const idle = await fixture.server.login(bob, 'idle');
+    const client = await fixture.server.login(bob, 'desk');
     client.send('<presence/>');
     await client.expect(xml`<message id='m1'/>`);
     await client.barrier();

@@ -1,8 +1,9 @@
 // RFC 6121 §4 (exchanging presence information), over real sockets. Each test has its own accounts.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { befriend, type RawClient, subscribe, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_DELAY = 'urn:xmpp:delay';
@@ -11,16 +12,11 @@ const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const isPresence = (element: Element): boolean => element.name === 'presence';
 
 describe.each(BACKENDS)('presence (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
   /** Logged in with the roster fetched, not yet available. */
   const connected = async (local: string, resource = 'desk'): Promise<RawClient> => {
-    const client = await server.login(local, resource);
+    const client = await fixture.server.login(local, resource);
     await client.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
     return client;
   };
@@ -32,10 +28,6 @@ describe.each(BACKENDS)('presence (%s backend)', (backend) => {
     client.clear();
   };
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   describe('initial presence', () => {
     it('is reflected to the sender from its full JID, without a to', async () => {

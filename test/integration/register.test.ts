@@ -3,6 +3,7 @@
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { befriend, type RawClient, xml } from '../support/client.js';
+import { condition } from '../support/fixture.js';
 import { BACKENDS, PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
 const NS_REGISTER = 'jabber:iq:register';
@@ -13,8 +14,6 @@ const NS_STREAMS = 'urn:ietf:params:xml:ns:xmpp-streams';
 /** The defined condition of a <stream:error/>. */
 const streamCondition = (error: Element): string | undefined =>
   error.children.find((child): child is Element => typeof child !== 'string' && child.attrs.xmlns === NS_STREAMS && child.name !== 'text')?.name;
-const condition = (stanza: Element): string | undefined =>
-  stanza.getChild('error')?.children.find((child): child is Element => typeof child !== 'string' && child.name !== 'text')?.name;
 const query = (username?: string, password?: string): string =>
   `<query xmlns='${NS_REGISTER}'>${username === undefined ? '' : `<username>${username}</username>`}${password === undefined ? '' : `<password>${password}</password>`}</query>`;
 

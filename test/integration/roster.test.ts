@@ -1,8 +1,9 @@
 // RFC 6121 §2 (roster management) and XEP-0237 (roster versioning), over real sockets.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type RawClient, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
@@ -17,35 +18,26 @@ const push = (item: (element: Element) => boolean) => (element: Element): boolea
 const isPush = (element: Element): boolean => element.name === 'iq' && element.attrs.type === 'set' && element.getChild('query', NS_ROSTER) !== undefined;
 
 describe.each(BACKENDS)('roster management (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
   /** A bound resource that has fetched the roster (an interested resource). */
   const interested = async (local: string, resource: string): Promise<RawClient> => {
-    const client = await server.login(local, resource);
+    const client = await fixture.server.login(local, resource);
     await client.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
     return client;
   };
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   describe('get', () => {
     it("returns an empty roster with ver '0' to a client that sent ver=''", async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       alice.send(`<iq type='get' id='r1'><query xmlns='${NS_ROSTER}' ver=''/></iq>`);
       const result = await alice.expect(xml`<iq type='result' id='r1'><query xmlns='${NS_ROSTER}' ver='0'/></iq>`);
       expect(result.getChild('query')?.children).toEqual([]);
     });
 
     it('returns an empty roster to a client that does not use versioning', async () => {
-      const alice = await server.login(await user('alice'), 'desk');
+      const alice = await fixture.server.login(await user('alice'), 'desk');
       alice.send(`<iq type='get' id='r1'><query xmlns='${NS_ROSTER}'/></iq>`);
       const result = await alice.expect(xml`<iq type='result' id='r1'><query xmlns='${NS_ROSTER}'/></iq>`);
       expect(result.getChild('query')?.children).toEqual([]);
@@ -93,7 +85,7 @@ describe.each(BACKENDS)('roster management (%s backend)', (backend) => {
       const alice = await user('alice');
       const desk = await interested(alice, 'desk');
       const phone = await interested(alice, 'phone');
-      const quiet = await server.login(alice, 'quiet');
+      const quiet = await fixture.server.login(alice, 'quiet');
       desk.send(`<iq type='set' id='add1'><query xmlns='${NS_ROSTER}'><item jid='nurse@localhost'/></query></iq>`);
       await desk.expect(xml`<iq type='result' id='add1'/>`);
       await desk.expect(push(xml`<item jid='nurse@localhost' subscription='none'/>`));
@@ -106,7 +98,7 @@ describe.each(BACKENDS)('roster management (%s backend)', (backend) => {
 
     it('answers a resource that never fetched the roster but gives it no push', async () => {
       const alice = await user('alice');
-      const quiet = await server.login(alice, 'quiet');
+      const quiet = await fixture.server.login(alice, 'quiet');
       quiet.send(`<iq type='set' id='add1'><query xmlns='${NS_ROSTER}'><item jid='nurse@localhost'/></query></iq>`);
       await quiet.expect(xml`<iq type='result' id='add1'/>`);
       await quiet.barrier();

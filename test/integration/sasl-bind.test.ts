@@ -1,10 +1,11 @@
 // RFC 6120 §6 (SASL) and §7 (resource binding), over real sockets.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { befriend, type ConnectOptions, type RawClient, xml } from '../support/client.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
-import { BACKENDS, PASSWORD, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS, PASSWORD, type TestServer } from '../support/server.js';
 
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
@@ -65,25 +66,16 @@ async function scram(client: RawClient, hash: 'sha256' | 'sha1', user: string, p
 }
 
 describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
+  // Three free failures per address or account, then each reply waits longer.
+  const fixture = useTestServer({ backend, config: { limits: { ...DEFAULT_LIMITS, authFailuresBeforeDelay: 3 } } });
   /** A fresh account per test, so tests never share rosters or sessions. */
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const user = fixture.user;
 
-  beforeAll(async () => {
-    // Three free failures per address or account, then each reply waits longer.
-    server = await startTestServer({ backend, config: { limits: { ...DEFAULT_LIMITS, authFailuresBeforeDelay: 3 } } });
-  });
-  afterAll(() => server.stop());
 
   describe('authentication', () => {
     it('answers a wrong password with not-authorized, and lets the client try again', async () => {
       const alice = await user('alice');
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       const failure = await wrongPassword(client, alice);
       expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`(failure)).toBe(true);
       const success = await client.authPlain(alice, PASSWORD);
@@ -92,7 +84,7 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it.each(['sha256', 'sha1'] as const)('authenticates with SCRAM (%s), and the server proves it knows the password', async (hash) => {
       const alice = await user('alice');
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       const { outcome, serverVerified } = await scram(client, hash, alice, PASSWORD);
       expect(xml`<success xmlns='${NS_SASL}'/>`(outcome)).toBe(true);
       expect(serverVerified).toBe(true);
@@ -102,33 +94,33 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('answers a wrong SCRAM proof with not-authorized', async () => {
       const alice = await user('alice');
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       const { outcome } = await scram(client, 'sha256', alice, 'not-the-password');
       expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`(outcome)).toBe(true);
     });
 
     it('answers an unknown account like a wrong password', async () => {
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       const failure = await client.authPlain('nobody', PASSWORD);
       expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`(failure)).toBe(true);
     });
 
     it('answers an unknown mechanism with invalid-mechanism', async () => {
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       client.send(`<auth xmlns='${NS_SASL}' mechanism='X-UNHEARD-OF'>${base64('hello')}</auth>`);
       await client.expect(xml`<failure xmlns='${NS_SASL}'><invalid-mechanism/></failure>`);
     });
 
     it('answers data that is not base64 with incorrect-encoding', async () => {
       const alice = await user('alice');
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       client.send(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>%%%${alice}%%%</auth>`);
       await client.expect(xml`<failure xmlns='${NS_SASL}'><incorrect-encoding/></failure>`);
     });
 
     it('answers an abort in the middle of SCRAM with aborted', async () => {
       const alice = await user('alice');
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       client.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${base64(`n,,n=${alice},r=fyko+d2lbbFgONRv9qkxdawL`)}</auth>`);
       await client.expect(xml`<challenge xmlns='${NS_SASL}'/>`);
       client.send(`<abort xmlns='${NS_SASL}'/>`);
@@ -137,7 +129,7 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('closes the stream with policy-violation at the fifth failure on one connection', async () => {
       const alice = await user('alice');
-      const client = await readyForSasl(server, { localAddress: '127.0.0.3' });
+      const client = await readyForSasl(fixture.server, { localAddress: '127.0.0.3' });
       for (let attempt = 1; attempt <= 4; attempt++) {
         const failure = await wrongPassword(client, alice);
         expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/></failure>`(failure)).toBe(true);
@@ -152,13 +144,13 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
     it('answers an address with many failures after a fresh address', async () => {
       // Both attempts are sent together; only the throttle can put the later one first.
       const [alice, bob] = [await user('alice'), await user('bob')];
-      const first = await readyForSasl(server, { localAddress: '127.0.0.4' });
+      const first = await readyForSasl(fixture.server, { localAddress: '127.0.0.4' });
       for (let attempt = 1; attempt <= 4; attempt++) await wrongPassword(first, alice);
       // Failures are counted for the whole cluster: the later attempts go to another node if there is one.
-      const node = server.nodes.find((candidate) => candidate !== server.nodeOf(first)) ?? server.nodeOf(first);
+      const node = fixture.server.nodes.find((candidate) => candidate !== fixture.server.nodeOf(first)) ?? fixture.server.nodeOf(first);
       const port = node.ports().c2s;
-      const slow = await readyForSasl(server, { localAddress: '127.0.0.4', port });
-      const fresh = await readyForSasl(server, { localAddress: '127.0.0.5', port });
+      const slow = await readyForSasl(fixture.server, { localAddress: '127.0.0.4', port });
+      const fresh = await readyForSasl(fixture.server, { localAddress: '127.0.0.5', port });
       const order: string[] = [];
       const answered = (name: string) => (reply: Element): Element => {
         order.push(name);
@@ -174,21 +166,21 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
   describe('resource binding', () => {
     it('offers bind (and no mechanisms) after authentication', async () => {
-      const { features } = await authenticated(server, await user('alice'));
+      const { features } = await authenticated(fixture.server, await user('alice'));
       expect(xml`<stream:features><bind xmlns='${NS_BIND}'/></stream:features>`(features)).toBe(true);
       expect(features.getChild('mechanisms', NS_SASL)).toBeUndefined();
     });
 
     it('binds the resource the client asks for', async () => {
       const alice = await user('alice');
-      const { client } = await authenticated(server, alice);
+      const { client } = await authenticated(fixture.server, alice);
       client.send(`<iq type='set' id='bind_1'><bind xmlns='${NS_BIND}'><resource>balcony</resource></bind></iq>`);
       await client.expect(xml`<iq type='result' id='bind_1'><bind xmlns='${NS_BIND}'><jid>${alice}@localhost/balcony</jid></bind></iq>`);
     });
 
     it('generates a resource when the client asks for none', async () => {
       const alice = await user('alice');
-      const { client } = await authenticated(server, alice);
+      const { client } = await authenticated(fixture.server, alice);
       client.send(`<iq type='set' id='bind_1'><bind xmlns='${NS_BIND}'/></iq>`);
       const result = await client.expect(xml`<iq type='result' id='bind_1'/>`);
       const jid = result.getChild('bind', NS_BIND)?.getChildText('jid');
@@ -196,7 +188,7 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
     });
 
     it('answers a resource that is not valid with bad-request (RFC 6120 §7.7.2.1)', async () => {
-      const { client } = await authenticated(server, await user('alice'));
+      const { client } = await authenticated(fixture.server, await user('alice'));
       client.send(`<iq type='set' id='bind_1'><bind xmlns='${NS_BIND}'><resource>${'r'.repeat(1024)}</resource></bind></iq>`);
       await client.expect(xml`<iq type='error' id='bind_1'><error type='modify'><bad-request xmlns='${NS_STANZAS}'/></error></iq>`);
       await expect(client.bind('valid')).resolves.toSatisfy(xml`<iq type='result'/>`);
@@ -204,7 +196,7 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('generates a resource for an empty resource element', async () => {
       const alice = await user('alice');
-      const { client } = await authenticated(server, alice);
+      const { client } = await authenticated(fixture.server, alice);
       client.send(`<iq type='set' id='bind_1'><bind xmlns='${NS_BIND}'><resource/></bind></iq>`);
       const result = await client.expect(xml`<iq type='result' id='bind_1'/>`);
       expect(result.getChild('bind', NS_BIND)?.getChildText('jid')).toMatch(new RegExp(`^${alice}@localhost/\\S+$`));
@@ -212,15 +204,15 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('generates different resources for two sessions', async () => {
       const alice = await user('alice');
-      const first = await server.login(alice);
-      const second = await server.login(alice);
+      const first = await fixture.server.login(alice);
+      const second = await fixture.server.login(alice);
       expect(first.jid).not.toBe(second.jid);
     });
 
     it('replaces a session that holds the same resource: the old one gets a conflict stream error', async () => {
       const alice = await user('alice');
-      const old = await server.login(alice, 'home');
-      const replacement = await server.login(alice, 'home');
+      const old = await fixture.server.login(alice, 'home');
+      const replacement = await fixture.server.login(alice, 'home');
       expect(replacement.jid).toBe(`${alice}@localhost/home`);
       await old.expect(xml`<stream:error><conflict xmlns='${NS_STREAMS}'/></stream:error>`);
       await old.closed();
@@ -231,18 +223,18 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('tells the contacts of a replaced session that it went unavailable', async () => {
       const [alice, bob] = [await user('alice'), await user('bob')];
-      const old = await server.login(alice, 'home');
-      const contact = await server.login(bob, 'desk');
+      const old = await fixture.server.login(alice, 'home');
+      const contact = await fixture.server.login(bob, 'desk');
       await befriend(old, contact);
       old.send('<presence/>');
       contact.send('<presence/>');
       await contact.expect(xml`<presence from='${alice}@localhost/home'/>`);
-      await server.login(alice, 'home');
+      await fixture.server.login(alice, 'home');
       await contact.expect(xml`<presence from='${alice}@localhost/home' type='unavailable'/>`);
     });
 
     it('answers the legacy session iq with an empty result when it offers it', async (context) => {
-      const { client, features } = await authenticated(server, await user('alice'));
+      const { client, features } = await authenticated(fixture.server, await user('alice'));
       if (!features.getChild('session', NS_SESSION)) context.skip(); // RFC 6121 §1: optional, may land later
       await client.bind('desk');
       client.send(`<iq type='set' id='sess_1'><session xmlns='${NS_SESSION}'/></iq>`);
@@ -252,17 +244,17 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
 
     it('answers a second bind on a bound stream with service-unavailable', async () => {
       const alice = await user('alice');
-      const client = await server.login(alice, 'desk');
+      const client = await fixture.server.login(alice, 'desk');
       client.send(`<iq type='set' id='bind_2'><bind xmlns='${NS_BIND}'><resource>other</resource></bind></iq>`);
       await client.expect(xml`<iq type='error' id='bind_2'><error type='cancel'><service-unavailable xmlns='${NS_STANZAS}'/></error></iq>`);
     });
 
     it('answers stanzas sent after authentication but before bind with service-unavailable and never routes them', async () => {
       const [alice, bob] = [await user('alice'), await user('bob')];
-      const recipient = await server.login(bob, 'desk');
+      const recipient = await fixture.server.login(bob, 'desk');
       recipient.send('<presence/>');
       await recipient.expect('presence');
-      const { client } = await authenticated(server, alice);
+      const { client } = await authenticated(fixture.server, alice);
       client.send(`<message to='${bob}@localhost' id='m1' type='chat'><body>too early</body></message>`);
       await client.expect(xml`<message type='error' id='m1'><error type='cancel'><service-unavailable xmlns='${NS_STANZAS}'/></error></message>`);
       client.send("<iq type='get' id='r1'><query xmlns='jabber:iq:roster'/></iq>");
@@ -272,7 +264,7 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
     });
 
     it('closes the stream with not-authorized when a stanza comes before authentication', async () => {
-      const client = await readyForSasl(server);
+      const client = await readyForSasl(fixture.server);
       client.send("<message to='someone@localhost'><body>hello</body></message>");
       await client.expect(xml`<stream:error><not-authorized xmlns='${NS_STREAMS}'/></stream:error>`);
       await client.closed();

@@ -1,9 +1,10 @@
 // RFC 6121 §3 (managing presence subscriptions) and Appendix A (the subscription states), with
-// both accounts on this server, over real sockets. Each test has its own accounts.
+// both accounts on this fixture.server, over real sockets. Each test has its own accounts.
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { befriend, type RawClient, subscribe, xml } from '../support/client.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/fixture.js';
+import { BACKENDS } from '../support/server.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
 
@@ -23,16 +24,11 @@ async function rosterItem(client: RawClient, jid: string): Promise<Element | und
 }
 
 describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const user = fixture.user;
   /** Logged in, roster fetched (interested) and available: a typical client. */
   const online = async (local: string, resource = 'desk'): Promise<RawClient> => {
-    const client = await server.login(local, resource);
+    const client = await fixture.server.login(local, resource);
     await client.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
     client.send('<presence/>');
     await client.expect(xml`<presence from='${client.jid}'/>`);
@@ -40,10 +36,6 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     return client;
   };
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   it('goes through the whole handshake: none, none+ask, to/from, then both', async () => {
     const alice = await online(await user('alice'));
@@ -91,7 +83,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     const bobLocal = await user('bob');
     const desk = await online(bobLocal, 'desk');
     const phone = await online(bobLocal, 'phone');
-    const idle = await server.login(bobLocal, 'idle');
+    const idle = await fixture.server.login(bobLocal, 'idle');
     await idle.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
     desk.clear();
     alice.send(`<presence to='${desk.bare}' type='subscribe'/>`);
@@ -120,7 +112,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     await alice.expect(push(xml`<item jid='${bobLocal}@localhost' ask='subscribe'/>`));
     await alice.barrier();
 
-    const bob = await server.login(bobLocal, 'desk');
+    const bob = await fixture.server.login(bobLocal, 'desk');
     await bob.barrier();
     expect(bob.take(isSubscription)).toEqual([]); // not before presence
     bob.send('<presence/>');
@@ -128,7 +120,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     expect(request.getChildText('status')).toBe('It is Alice');
 
     // Still pending, so a later initial presence gets it again.
-    const later = await server.login(bobLocal, 'phone');
+    const later = await fixture.server.login(bobLocal, 'phone');
     later.send('<presence/>');
     await later.expect(xml`<presence from='${alice.bare}' type='subscribe'/>`);
   });
@@ -217,7 +209,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     const pushed = await alice.expect(push(xml`<item jid='${bob.bare}' subscription='none'/>`));
     expect(pushed.getChild('query')?.getChild('item')?.attrs.ask).toBeUndefined();
 
-    const later = await server.login(bobLocal, 'phone');
+    const later = await fixture.server.login(bobLocal, 'phone');
     later.send('<presence/>');
     await later.expect(xml`<presence from='${later.jid}'/>`);
     await later.barrier();
@@ -274,7 +266,7 @@ describe.each(BACKENDS)('presence subscriptions (%s backend)', (backend) => {
     alice.send(`<iq type='set' id='rm1'><query xmlns='${NS_ROSTER}'><item jid='${bobLocal}@localhost' subscription='remove'/></query></iq>`);
     await alice.expect(xml`<iq type='result' id='rm1'/>`);
     await alice.barrier();
-    const bob = await server.login(bobLocal, 'desk');
+    const bob = await fixture.server.login(bobLocal, 'desk');
     bob.send('<presence/>');
     await bob.expect(xml`<presence from='${bob.jid}'/>`);
     await bob.barrier();

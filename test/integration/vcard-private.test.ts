@@ -150,7 +150,7 @@ describe.each(BACKENDS)('vCards and private XML storage (%s backend)', (backend)
     const alice = await server.login(local, 'desk');
     await alice.iq('set', "<vCard xmlns='vcard-temp'><FN>Alice</FN></vCard>");
     await alice.iq('set', `<query xmlns='jabber:iq:private'>${bookmarks}</query>`);
-    const { deleteAccount } = await import('../../src/admin/accounts.js');
+    const { deleteAccount } = await import('../../src/core/accounts.js');
     await deleteAccount(server.server.host.state, `${local}@localhost`, server.server.host);
     await expect(server.server.host.state.personal.all(`${local}@localhost`)).resolves.toStrictEqual(new Map());
   });

@@ -100,14 +100,14 @@ describe('instrumentBackend', () => {
   it('leaves async iterables untimed, iterable again when they were, and counts an iteration that fails', async () => {
     const registry = new Registry();
     const memory = createMemoryBackend();
-    await memory.sessions.claim(record('alice@localhost/a'));
-    await memory.sessions.claim(record('bob@localhost/b', 'n2'));
+    await memory.registry.claim(record('alice@localhost/a'));
+    await memory.registry.claim(record('bob@localhost/b', 'n2'));
     const state = instrumentBackend(memory, registry);
     const all: string[] = [];
-    for await (const entry of state.sessions.all()) all.push(entry.full_jid);
+    for await (const entry of state.registry.all()) all.push(entry.full_jid);
     expect(all.sort()).toEqual(['alice@localhost/a', 'bob@localhost/b']);
     const onN2: string[] = [];
-    for await (const entry of state.sessions.byNode('n2')) onN2.push(entry.full_jid);
+    for await (const entry of state.registry.byNode('n2')) onN2.push(entry.full_jid);
     expect(onN2).toEqual(['bob@localhost/b']);
 
     const reiterable = {
@@ -151,19 +151,19 @@ describe('instrumentBackend', () => {
 
   it('keeps optional methods optional: invalidate is there only where the port has it', async () => {
     const bare = instrumentBackend(createMemoryBackend(), new Registry());
-    expect('invalidate' in bare.sessions).toBe(false);
-    expect(bare.sessions.invalidate).toBeUndefined();
-    expect(() => bare.sessions.invalidate?.('alice@localhost')).not.toThrow();
+    expect('invalidate' in bare.registry).toBe(false);
+    expect(bare.registry.invalidate).toBeUndefined();
+    expect(() => bare.registry.invalidate?.('alice@localhost')).not.toThrow();
 
     const memory = createMemoryBackend();
     const cached = withNodeCaches(memory, silentFeed);
     const state = instrumentBackend(cached, new Registry());
-    await state.sessions.claim(record('alice@localhost/a'));
-    expect(await state.sessions.resources('alice@localhost')).toHaveLength(1);
-    await memory.sessions.release('alice@localhost/a', 's-alice@localhost/a');
-    expect(typeof state.sessions.invalidate).toBe('function');
-    state.sessions.invalidate?.('alice@localhost');
-    expect(await state.sessions.resources('alice@localhost')).toEqual([]);
+    await state.registry.claim(record('alice@localhost/a'));
+    expect(await state.registry.resources('alice@localhost')).toHaveLength(1);
+    await memory.registry.release('alice@localhost/a', 's-alice@localhost/a');
+    expect(typeof state.registry.invalidate).toBe('function');
+    state.registry.invalidate?.('alice@localhost');
+    expect(await state.registry.resources('alice@localhost')).toEqual([]);
   });
 
   it('passes the backend kind and close through, and survives being spread by the node caches', async () => {

@@ -344,7 +344,7 @@ export class MixedLoad {
   /** Clients whose session is on `node` in the registry now. */
   async clientsOn(node: string): Promise<LoadClient[]> {
     const placement = new Map<string, string>();
-    for await (const record of this.state.sessions.all()) placement.set(record.full_jid, record.node);
+    for await (const record of this.state.registry.all()) placement.set(record.full_jid, record.node);
     return this.clients.filter((client) => placement.get(client.jid) === node);
   }
 

@@ -39,7 +39,7 @@ function helpers(get: () => TestCluster) {
     return client;
   };
   const detached = (client: SmClient): Promise<number> =>
-    eventually('the stream is detached', async () => ((await get().state.streams.get(client.bare, client.smId as string))?.detached_at ?? 0) > 0, 5000);
+    eventually('the stream is detached', async () => ((await get().state.resumption.get(client.bare, client.smId as string))?.detached_at ?? 0) > 0, 5000);
   /** Receives `count` messages and proves with a round trip that no more is on its way. */
   const receiveExactly = async (client: SmClient, count: number, timeoutMs = 10_000): Promise<Element[]> => {
     const received: Element[] = [];
@@ -88,7 +88,7 @@ describe('stream management across nodes', () => {
     const received = await receiveExactly(alice, bodies.length);
     expect(received.map((message) => message.getChildText('body'))).toEqual(bodies);
     expect(alice.jid).toBe(jid);
-    await expect(cluster.state.sessions.get(jid)).resolves.toMatchObject({ node: cluster.node(2).id, sm_token: alice.smId });
+    await expect(cluster.state.registry.get(jid)).resolves.toMatchObject({ node: cluster.node(2).id, sm_token: alice.smId });
 
     // Both ways, through the node that holds it now.
     bob.send(`<message to='${jid}' type='chat' id='after'><body>after</body></message>`);
@@ -118,7 +118,7 @@ describe('stream management across nodes', () => {
     // Node 0 was told and closed the old connection without a word.
     await old.closed();
     expect(old.streamError()).toBeUndefined();
-    await expect(cluster.state.sessions.get(jid)).resolves.toMatchObject({ node: cluster.node(2).id });
+    await expect(cluster.state.registry.get(jid)).resolves.toMatchObject({ node: cluster.node(2).id });
   });
 
   it('resumes after the original node was killed with kill -9, with the messages sent to it meanwhile delivered once', async () => {
@@ -149,7 +149,7 @@ describe('stream management across nodes', () => {
     await eventually('the dead node is swept', async () => !(await cluster.sessions()).some((record) => record.node === cluster.node(1).id), DEAD_AFTER_MS * 10);
     await bob.barrier();
     expect(bob.take(xml`<presence from='${jid}' type='unavailable'/>`)).toEqual([]);
-    await expect(cluster.state.sessions.get(jid)).resolves.toMatchObject({ node: cluster.node(2).id });
+    await expect(cluster.state.registry.get(jid)).resolves.toMatchObject({ node: cluster.node(2).id });
   });
 
   it('answers a resumption with an id no node knows with <failed/> and item-not-found', async () => {
@@ -178,7 +178,7 @@ describe('stream management across nodes', () => {
     expect(alice.requestsAnswered).toBeGreaterThan(answeredBefore);
     expect(alice.errors).toEqual([]);
     expect(alice.raw?.streamError()).toBeUndefined();
-    await expect(cluster.state.sessions.get(jid)).resolves.toMatchObject({ node: '~parked', sm_token: alice.smId });
+    await expect(cluster.state.registry.get(jid)).resolves.toMatchObject({ node: '~parked', sm_token: alice.smId });
     // Parked: no node holds it, and what is sent to it waits in Redis.
     for (let i = 5; i < 8; i++) bob.send(`<message to='${jid}' type='chat' id='s${i}'><body>s${i}</body></message>`);
     await bob.barrier();
@@ -252,7 +252,7 @@ describe('stream management across nodes', () => {
     expect(drained?.ms).toBeLessThanOrEqual(DRAIN_TIMEOUT_SECONDS * 1000 + 100);
     expect(drained?.timedOut).toBe(false);
     // What it never acknowledged waits for it, parked.
-    await expect(cluster.state.sessions.get(mute.jid as string)).resolves.toMatchObject({ node: '~parked' });
+    await expect(cluster.state.registry.get(mute.jid as string)).resolves.toMatchObject({ node: '~parked' });
   });
 });
 
@@ -278,15 +278,15 @@ describe('hibernation expiry across nodes', () => {
     await bob.expect(xml`<presence from='${jid}'/>`);
     alice.drop();
     await detached(alice);
-    const sentBefore = (await cluster.state.streams.get(alice.bare, alice.smId as string))?.sent ?? 0;
+    const sentBefore = (await cluster.state.resumption.get(alice.bare, alice.smId as string))?.sent ?? 0;
     bob.send(`<message to='${jid}' type='chat' id='x1'><body>one</body></message>`);
     bob.send(`<message to='${jid}' type='chat' id='x2'><body>two</body></message>`);
     // Queued for the hibernating session by node 0, which then dies with its expiry job pending.
-    await eventually('node 0 queued both chats', async () => ((await cluster.state.streams.get(alice.bare, alice.smId as string))?.sent ?? 0) - sentBefore === 2, 5000);
+    await eventually('node 0 queued both chats', async () => ((await cluster.state.resumption.get(alice.bare, alice.smId as string))?.sent ?? 0) - sentBefore === 2, 5000);
     await cluster.kill(0, 'SIGKILL');
 
     await bob.expect(xml`<presence from='${jid}' type='unavailable'/>`, 10_000);
-    await eventually('the stream is gone', async () => (await cluster.state.streams.get(alice.bare, alice.smId as string)) === undefined, 10_000);
+    await eventually('the stream is gone', async () => (await cluster.state.resumption.get(alice.bare, alice.smId as string)) === undefined, 10_000);
     await eventually('both chats are stored offline', async () => (await cluster.state.offline.count(alice.bare)) === 2, 10_000);
     await expect(alice.resume(cluster.node(1).c2sPort, false)).resolves.toBe(false);
     expect(alice.failures[0]?.getChild('item-not-found', NS_STANZAS)).toBeDefined();

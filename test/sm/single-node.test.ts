@@ -47,9 +47,9 @@ function helpers(get: () => TestServer) {
     client.clear();
     return client;
   };
-  /** Waits until the server noticed the lost connection: the stream is detached in the SmStore. */
+  /** Waits until the server noticed the lost connection: the stream is detached in the ResumptionStore. */
   const detached = (client: SmClient): Promise<void> =>
-    until('the stream is detached', async () => ((await get().server.state.streams.get(client.bare, client.smId as string))?.detached_at ?? 0) > 0);
+    until('the stream is detached', async () => ((await get().server.state.resumption.get(client.bare, client.smId as string))?.detached_at ?? 0) > 0);
   return { account, smLogin, smOnline, online, detached };
 }
 
@@ -87,7 +87,7 @@ describe.each(STORES)('stream management on one node (%s store)', (backend) => {
     bob.send(`<message to='${alice.jid}' type='chat' id='ack1'><body>one</body></message>`);
     await alice.expect(xml`<message id='ack1'/>`);
     // The SM layer answers the server's <r/> with its count; the server then holds nothing for it.
-    await until('the server acknowledged by the client', async () => (await server.server.state.streams.get(alice.bare, alice.smId as string))?.acked === alice.inbound);
+    await until('the server acknowledged by the client', async () => (await server.server.state.resumption.get(alice.bare, alice.smId as string))?.acked === alice.inbound);
     expect(alice.requestsAnswered).toBeGreaterThan(answeredBefore);
     alice.drop();
     await detached(alice);
@@ -118,7 +118,7 @@ describe.each(STORES)('stream management on one node (%s store)', (backend) => {
     expect(received.every((message) => message.getChild('delay', NS_DELAY) !== undefined)).toBe(true);
     expect(alice.raw?.take(isMessage)).toEqual([]);
     expect(alice.jid).toBe(jid);
-    await expect(server.server.state.sessions.get(jid as string)).resolves.toMatchObject({ full_jid: jid, sm_token: alice.smId });
+    await expect(server.server.state.registry.get(jid as string)).resolves.toMatchObject({ full_jid: jid, sm_token: alice.smId });
 
     alice.message(bob.jid as string, 'back again', 'back1');
     expect((await bob.expect(xml`<message id='back1'/>`)).attrs.from).toBe(jid);
@@ -230,8 +230,8 @@ describe.each(STORES)('hibernation expiry on one node (%s store)', (backend) => 
     expect(iqError.getChild('error')?.getChild('recipient-unavailable', NS_STANZAS)).toBeDefined();
     const headlineError = await bob.expect(xml`<message id='news' type='error'/>`);
     expect(headlineError.getChild('error')?.getChild('recipient-unavailable', NS_STANZAS)).toBeDefined();
-    await expect(server.server.state.sessions.get(jid)).resolves.toBeUndefined();
-    await expect(server.server.state.streams.get(alice.bare, alice.smId as string)).resolves.toBeUndefined();
+    await expect(server.server.state.registry.get(jid)).resolves.toBeUndefined();
+    await expect(server.server.state.resumption.get(alice.bare, alice.smId as string)).resolves.toBeUndefined();
 
     // The client comes back too late: the id is gone.
     await expect(alice.resume(undefined, false)).resolves.toBe(false);

@@ -13,7 +13,7 @@ import { inject } from 'vitest';
 import { ports } from '../../cluster/local-cluster.js';
 import { closeRedis, connectRedis, scanKeys } from '../../cluster/redis/connection.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
-import { createAccount } from '../../src/admin/accounts.js';
+import { createAccount } from '../../src/core/accounts.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import type { SessionRecord } from '../../src/state/sessions.js';
 import { RawClient } from './client.js';
@@ -339,7 +339,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     },
     async sessions() {
       const all: SessionRecord[] = [];
-      for await (const record of state.sessions.all()) all.push(record);
+      for await (const record of state.registry.all()) all.push(record);
       return all;
     },
     output() {

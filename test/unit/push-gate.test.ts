@@ -1,6 +1,7 @@
 // The per-session gate of versioned state pushes (src/core/state-push.ts, doc/ordering.md).
 import { describe, expect, it } from 'vitest';
-import { ALL_KEYS, PushGate, type StatePush } from '../../src/core/state-push.js';
+import { ALL_KEYS, PushGate } from '../../src/core/push-gate.js';
+import type { StatePush } from '../../src/state/bus.js';
 
 const roster = (version: number, ...keys: string[]): StatePush => ({ state: 'roster', version, keys });
 const blocklist = (version: number, ...keys: string[]): StatePush => ({ state: 'blocklist', version, keys });

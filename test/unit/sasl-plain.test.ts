@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveCredentials, type StoredCredentials } from '../../src/sasl/credentials.js';
-import { createMechanism, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/mechanism.js';
+import { createMechanism, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/index.js';
 
 /** A stand-in for the RFC 7622 localpart profile: rejects JID-special characters and spaces, folds case. */
 function prepUsername(s: string): string {

@@ -2,7 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveCredentials, deriveScramKeys, type ScramHash, type StoredCredentials } from '../../src/sasl/credentials.js';
-import { createMechanism, MECHANISMS, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/mechanism.js';
+import { createMechanism, MECHANISMS, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/index.js';
 
 const DOMAIN = 'example.com';
 

@@ -10,8 +10,8 @@ import type { SessionRecord } from '../../state/sessions.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { errorReply, stanzaType, withDelay } from '../../xmpp/stanza.js';
-import { hasFrom, hasTo } from '../roster/rostermanager.js';
-import { availableResources, parsePriority, sendPresencesOf, sendUnavailableOf, storedPresence } from './resources.js';
+import { hasFrom, hasTo } from '../../core/roster.js';
+import { availableResources, parsePriority, sendPresencesOf, sendUnavailableOf, storedPresence } from '../../core/presence.js';
 import { inboundSubscription, outboundSubscription, SUBSCRIPTION_TYPES, type SubscriptionType } from './subscriptions.js';
 
 /**
@@ -27,11 +27,11 @@ async function broadcastPresence(host: Host, session: C2SSession, stanza: Elemen
   if (type === undefined) {
     session.priority = parsePriority(stanza);
     session.presence = withDelay(stanza, host.domain, new Date());
-    await host.sessions.publish(session, { presence: session.presence.toString(), priority: session.priority });
+    await host.local.patchRecord(session, { presence: session.presence.toString(), priority: session.priority });
   } else {
     session.presence = undefined;
     session.priority = 0;
-    await host.sessions.publish(session, { presence: null, priority: 0 });
+    await host.local.patchRecord(session, { presence: null, priority: 0 });
   }
   await sendToOwnAndContacts(host, session, stanza, true);
   if (type === 'unavailable') {
@@ -61,7 +61,7 @@ async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Prom
     if (record.full_jid === fullJid) continue;
     const copy = clone(stanza);
     copy.attrs.to = record.full_jid;
-    await host.router.deliverToResource(record.full_jid, copy);
+    await host.delivery.toResource(record.full_jid, copy);
   }
   const roster = await host.state.rosters.load(user);
   for (const item of roster.items.values()) {
@@ -162,7 +162,7 @@ async function onBare(host: Host, { stanza, from, to }: RoutedStanza): Promise<b
     return true;
   }
   if (type === undefined || type === 'unavailable' || type === 'error') {
-    for (const record of await availableResources(host, to.bare)) await host.router.deliverToResource(record.full_jid, stanza);
+    for (const record of await availableResources(host, to.bare)) await host.delivery.toResource(record.full_jid, stanza);
     return true;
   }
   await host.router.bounce(stanza, new StanzaError('bad-request', 'Invalid presence type'));
@@ -191,7 +191,7 @@ async function onFull(host: Host, routed: RoutedStanza): Promise<boolean> {
   if (type === 'probe' || (type !== undefined && SUBSCRIPTION_TYPES.has(type))) {
     return onBare(host, { ...routed, to: routed.to.bareJid() });
   }
-  await host.router.deliverToResource(routed.to.full, routed.stanza); // not connected: dropped (RFC 6121 §8.5.3.2.2)
+  await host.delivery.toResource(routed.to.full, routed.stanza); // not connected: dropped (RFC 6121 §8.5.3.2.2)
   return true;
 }
 
@@ -233,8 +233,7 @@ async function onLost(host: Host, record: SessionRecord, reason: string): Promis
   await broadcastFrom(host, record.full_jid, unavailable);
   // The client may have logged in again on another node meanwhile, and its available presence
   // may have crossed ours: our last word to the same recipients is its current presence (doc/ordering.md).
-  host.state.sessions.invalidate?.(parseJid(record.full_jid).bare);
-  const again = await host.state.sessions.get(record.full_jid);
+  const again = await host.state.registry.get(record.full_jid, { fresh: true });
   if (again && again.session_id !== record.session_id && again.presence !== undefined) {
     const current = parse(again.presence);
     current.attrs.from = record.full_jid;
@@ -263,7 +262,7 @@ export const presenceModule: Module = {
     api.hook('resource-unbind', ({ session, error }) => onUnbind(host, session, error));
     api.hook('resource-lost', ({ record, reason }) => onLost(host, record, reason));
     host.jobs.handle('presence-grace', async ({ full_jid, presence }) => {
-      if (await host.state.sessions.get(full_jid)) return; // logged in again with the same resource
+      if (await host.state.registry.get(full_jid)) return; // logged in again with the same resource
       await onLost(host, { full_jid, presence, node: '', session_id: '', priority: 0, interested: false, carbons: false, blocklist_interested: false }, 'Server shutting down');
     });
     api.hook('roster-item-removed', ({ user, contact, item, pendingIn }) => onItemRemoved(host, user, contact, item, pendingIn));

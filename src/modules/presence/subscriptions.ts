@@ -4,8 +4,8 @@ import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { ContactEntry, RosterItem } from '../../state/roster.js';
 import { parseJid } from '../../xmpp/jid.js';
-import { assertRosterRoom, hasFrom, hasTo, newItem, updateAndPush } from '../roster/rostermanager.js';
-import { sendPresencesOf, sendUnavailableOf } from './resources.js';
+import { assertRosterRoom, hasFrom, hasTo, newItem, updateAndPush } from '../../core/roster.js';
+import { sendPresencesOf, sendUnavailableOf } from '../../core/presence.js';
 
 export type SubscriptionType = 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed';
 export const SUBSCRIPTION_TYPES: ReadonlySet<string> = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
@@ -147,8 +147,8 @@ async function autoApprove(host: Host, user: string, contact: string): Promise<v
 
 /** Delivers an inbound subscription stanza to the account's available or interested resources. */
 async function deliverToResources(host: Host, user: string, stanza: Element, which: 'available' | 'interested'): Promise<void> {
-  for (const record of await host.state.sessions.resources(user)) {
+  for (const record of await host.state.registry.resources(user)) {
     if (which === 'available' ? record.presence === undefined : !record.interested) continue;
-    await host.router.deliverToResource(record.full_jid, stanza);
+    await host.delivery.toResource(record.full_jid, stanza);
   }
 }

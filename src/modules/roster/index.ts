@@ -6,7 +6,7 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
 import { NS_PREAPPROVAL_FEATURE, NS_ROSTER, NS_ROSTERVER_FEATURE } from '../../xmpp/ns.js';
 import { isElement } from '../../xmpp/stanza.js';
-import { assertRosterRoom, itemElement, newItem, pushItem, rosterPushSource, updateContact } from './rostermanager.js';
+import { assertRosterRoom, itemElement, newItem, pushItem, rosterPushSource, updateContact } from '../../core/roster.js';
 
 const MAX_NAME_LENGTH = 1024;
 const MAX_GROUPS = 64;
@@ -28,7 +28,7 @@ export const rosterModule: Module = {
     api.iq('self', 'get', NS_ROSTER, 'query', async ({ payload, origin, respond }) => {
       if (!origin?.bare_jid) throw new StanzaError('service-unavailable');
       origin.interested = true;
-      await host.sessions.publish(origin, { interested: true });
+      await host.local.patchRecord(origin, { interested: true });
       const roster = await host.state.rosters.load(origin.bare_jid);
       origin.roster = roster;
       const version = String(roster.version);

@@ -1,15 +1,25 @@
 // XEP-0198 §4-§5: the per-session half of stream management — the counters, the queue of
-// unacknowledged stanzas (mirrored into the SmStore when the stream is resumable), and the
+// unacknowledged stanzas (mirrored into the ResumptionStore when the stream is resumable), and the
 // server's ack requests.
 import type { Host } from '../../core/host.js';
 import type { C2SSession, ManagedStream } from '../../core/session.js';
-import type { QueuedStanza } from '../../state/stream-management.js';
+import type { QueuedStanza } from '../../state/resumption.js';
 import { NS_SM } from '../../xmpp/ns.js';
 
 /** How long outbound stanzas may go unrequested before the server asks for an ack. */
 const REQUEST_DELAY_MS = 100;
 
-/** What the module does with a stanza the SmStore would not queue for this node (it lost the stream). */
+/**
+ * Where a stream is in its life. `attached`: its connection is live and stanzas are written.
+ * `detaching`: it is letting go of its connection (lost, or half-open and replaced by a
+ * resumption); stanzas are queued. `hibernating`: no connection, kept by this node until its
+ * client resumes or its time is up. `parked`: handed over by a draining node, kept by no node
+ * (the ResumptionStore holds its queue). `ending`: the session really ends and must not
+ * hibernate again. Only `attached` writes to the client.
+ */
+export type StreamPhase = 'attached' | 'detaching' | 'hibernating' | 'parked' | 'ending';
+
+/** What the module does with a stanza the ResumptionStore would not queue for this node (it lost the stream). */
 export type RefusedHandler = (stream: Stream, stanza: QueuedStanza, token: string) => void;
 
 export class Stream implements ManagedStream {
@@ -19,14 +29,9 @@ export class Stream implements ManagedStream {
   sent = 0;
   acked = 0;
   queue: QueuedStanza[] = [];
-  /** No connection: outbound stanzas are queued, not written. */
-  hibernating = false;
-  /** The session is really ending (hibernation expired): it must not hibernate again. */
-  ending = false;
-  /** Its node is handing it over (drain): no node will own it until its client resumes. */
-  parked = false;
-  /** Set while it is being detached after losing its connection; resolves to whether it hibernates. */
-  detaching: Promise<boolean> | undefined;
+  phase: StreamPhase = 'attached';
+  /** Set while it is detaching after losing its connection; resolves to whether it hibernates. */
+  detached: Promise<boolean> | undefined;
   /**
    * While a resumption taken over from another node is set up, outbound stanzas wait here
    * unnumbered: their sequence numbers follow the snapshot's, which is not known yet.
@@ -63,7 +68,7 @@ export class Stream implements ManagedStream {
       this.host.telemetry.limitEnforced('sm_queue');
       this.session.close();
     }
-    if (this.hibernating) return false;
+    if (this.phase !== 'attached') return false;
     this.requestSoon();
     return true;
   }
@@ -137,33 +142,32 @@ export class Stream implements ManagedStream {
     return undefined;
   }
 
-  /** Records both counters in the SmStore (after acks, and before the stream detaches). */
+  /** Records both counters in the ResumptionStore (after acks, and before the stream detaches). */
   async persistCounters(): Promise<void> {
     if (this.token === undefined) return;
     try {
-      await this.host.state.streams.ack(this.user, this.token, this.acked, this.inbound);
+      await this.host.state.resumption.ack(this.user, this.token, this.acked, this.inbound);
     } catch (err) {
       this.host.log.error({ event: 'sm_ack_persist_failed', session: this.session.id, err });
     }
   }
 
-  /** Sends <r/> now (drain, resume). */
+  /** Sends <r/> now (after a resumption), while attached. */
   request(): void {
-    clearTimeout(this.requestTimer);
-    this.requestTimer = undefined;
-    if (this.hibernating) return;
-    this.awaitingAck = true;
-    this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
+    if (this.phase !== 'attached') {
+      this.stop();
+      return;
+    }
+    this.writeRequest();
   }
 
   /**
-   * Asks for a last ack and waits for it, at most `timeoutMs` (a node handing the stream over):
-   * what the client acknowledges is not sent to it again after it resumes.
+   * Asks for a last ack and waits for it, at most `timeoutMs` (a node handing over a stream that
+   * was attached until now): what the client acknowledges is not sent to it again after it resumes.
    */
   async settle(timeoutMs: number): Promise<void> {
-    if (this.hibernating) return;
     const acked = new Promise<void>((resolve) => this.ackWaiters.push(resolve));
-    this.request();
+    this.writeRequest();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([acked, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
@@ -174,9 +178,9 @@ export class Stream implements ManagedStream {
     this.requestTimer = undefined;
   }
 
-  /** Copies a queued stanza into the SmStore; one it refuses goes to the module (the stream moved). */
+  /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
   private mirror(stanza: QueuedStanza, token: string): void {
-    void this.host.state.streams.append(this.user, token, this.host.nodeId, stanza).then(
+    void this.host.state.resumption.append(this.user, token, this.host.nodeId, stanza).then(
       (kept) => {
         if (kept || this.token !== token) return;
         if (this.onRefused) this.onRefused(this, stanza, token);
@@ -184,6 +188,12 @@ export class Stream implements ManagedStream {
       },
       (err: unknown) => this.host.log.error({ event: 'sm_append_failed', session: this.session.id, err }),
     );
+  }
+
+  private writeRequest(): void {
+    this.stop();
+    this.awaitingAck = true;
+    this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
   }
 
   private requestSoon(): void {

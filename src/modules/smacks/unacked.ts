@@ -4,7 +4,7 @@
 // for an answer get recipient-unavailable.
 import { parse } from 'ltx';
 import type { Host } from '../../core/host.js';
-import type { QueuedStanza } from '../../state/stream-management.js';
+import type { QueuedStanza } from '../../state/resumption.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { stanzaType, withDelay } from '../../xmpp/stanza.js';

@@ -5,7 +5,7 @@ import { CachedBlocklistStore } from './blocklist.js';
 import { CachedSessionRegistry } from './sessions.js';
 
 export function withNodeCaches(backend: StateBackend, feed: ChangeFeed): StateBackend {
-  const sessions = new CachedSessionRegistry(backend.sessions, feed);
+  const sessions = new CachedSessionRegistry(backend.registry, feed);
   const blocklists = new CachedBlocklistStore(backend.blocklists, feed);
   feed.subscribe({
     changed(bareJid, kind) {
@@ -20,7 +20,7 @@ export function withNodeCaches(backend: StateBackend, feed: ChangeFeed): StateBa
   return {
     ...backend,
     kind: backend.kind,
-    sessions,
+    registry: sessions,
     blocklists,
     close: async () => {
       await feed.close();

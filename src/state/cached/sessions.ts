@@ -2,7 +2,7 @@
 // account costs no store round trip. Every write publishes a change notice; notices from any
 // node drop the cached account.
 import type { ChangeFeed } from '../changes.js';
-import type { SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
+import type { ReadOptions, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { AccountCache } from './account-cache.js';
 
@@ -44,19 +44,19 @@ export class CachedSessionRegistry implements SessionRegistry {
     return released;
   }
 
-  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+  async reassert(record: SessionRecord): Promise<ReassertOutcome> {
     const outcome = await this.inner.reassert(record);
     if (outcome !== 'replaced') await this.changed(bareOf(record.full_jid));
     return outcome;
   }
 
-  async get(fullJid: string): Promise<SessionRecord | undefined> {
-    const record = (await this.cachedResources(bareOf(fullJid))).find((candidate) => candidate.full_jid === fullJid);
+  async get(fullJid: string, options: ReadOptions = {}): Promise<SessionRecord | undefined> {
+    const record = (await this.cachedResources(bareOf(fullJid), options)).find((candidate) => candidate.full_jid === fullJid);
     return record ? { ...record } : undefined;
   }
 
-  async resources(bareJid: string): Promise<SessionRecord[]> {
-    return (await this.cachedResources(bareJid)).map((record) => ({ ...record }));
+  async resources(bareJid: string, options: ReadOptions = {}): Promise<SessionRecord[]> {
+    return (await this.cachedResources(bareJid, options)).map((record) => ({ ...record }));
   }
 
   byNode(node: string): AsyncIterable<SessionRecord> {
@@ -71,7 +71,8 @@ export class CachedSessionRegistry implements SessionRegistry {
     return this.inner.count();
   }
 
-  private cachedResources(bareJid: string): Promise<readonly SessionRecord[]> {
+  private cachedResources(bareJid: string, options: ReadOptions): Promise<readonly SessionRecord[]> {
+    if (options.fresh) this.cache.invalidate(bareJid);
     return this.cache.read(bareJid, () => this.inner.resources(bareJid));
   }
 

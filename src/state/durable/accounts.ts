@@ -1,6 +1,5 @@
 // AccountStore in the durable embedded store: one row per account, credentials as JSON.
-import type { StoredCredentials } from '../../sasl/credentials.js';
-import type { AccountStore } from '../accounts.js';
+import type { AccountStore, StoredCredentials } from '../accounts.js';
 import { type DataDir, durable } from './database.js';
 
 /** Accounts listed per query: list() never holds a statement open across an await. */

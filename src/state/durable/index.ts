@@ -9,7 +9,7 @@
 import type { StateBackend } from '../backend.js';
 import { MemoryAttemptCounters } from '../memory/attempts.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
-import { MemorySmStore } from '../memory/sm.js';
+import { MemoryResumptionStore } from '../memory/resumption.js';
 import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
@@ -30,8 +30,8 @@ export function createDurableBackend(dataDir: string): StateBackend {
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
-    sessions: new MemorySessionRegistry(),
-    streams: new MemorySmStore(),
+    registry: new MemorySessionRegistry(),
+    resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     close() {
       closing ??= dir.close();

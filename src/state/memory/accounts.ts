@@ -1,6 +1,5 @@
 // In-process AccountStore: the embedded default, no Redis needed.
-import type { StoredCredentials } from '../../sasl/credentials.js';
-import type { AccountStore } from '../accounts.js';
+import type { AccountStore, StoredCredentials } from '../accounts.js';
 
 export class MemoryAccountStore implements AccountStore {
   private readonly accounts = new Map<string, StoredCredentials>();

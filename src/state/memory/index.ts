@@ -8,18 +8,18 @@ import { MemoryOfflineStore } from './offline.js';
 import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
-import { MemorySmStore } from './sm.js';
+import { MemoryResumptionStore } from './resumption.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
     kind: 'memory',
     accounts: new MemoryAccountStore(),
     rosters: new MemoryRosterStore(),
-    sessions: new MemorySessionRegistry(),
+    registry: new MemorySessionRegistry(),
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
-    streams: new MemorySmStore(),
+    resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     close: async () => {},
   };

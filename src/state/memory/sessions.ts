@@ -1,6 +1,6 @@
 // In-process SessionRegistry: one map per account, like the Redis hash per account.
 import { bareOf } from '../../xmpp/jid-string.js';
-import type { SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
+import type { ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
 
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly accounts = new Map<string, Map<string, SessionRecord>>();
@@ -40,7 +40,7 @@ export class MemorySessionRegistry implements SessionRegistry {
     return true;
   }
 
-  async reassert(record: SessionRecord): Promise<'written' | 'kept' | 'replaced'> {
+  async reassert(record: SessionRecord): Promise<ReassertOutcome> {
     const current = this.accounts.get(bareOf(record.full_jid))?.get(record.full_jid);
     if (current && current.session_id !== record.session_id) return 'replaced';
     await this.claim(record);

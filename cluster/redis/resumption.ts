@@ -1,7 +1,7 @@
-// SmStore on Redis: per stream a hash (the record) and a list (the unacked queue), under the
+// ResumptionStore on Redis: per stream a hash (the record) and a list (the unacked queue), under the
 // account's hash tag. append, ack and takeOver are scripts, so ownership is checked and the
 // queue changed in one step.
-import type { QueuedStanza, SmRecord, SmSnapshot, SmStore } from '../../src/state/stream-management.js';
+import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot, ResumptionStore } from '../../src/state/resumption.js';
 import type { RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
 import type { KeyBuilder } from './keys.js';
@@ -9,14 +9,14 @@ import type { Scripts } from './scripts.js';
 
 const RECORD_VERSION = '1';
 
-export class RedisSmStore implements SmStore {
+export class RedisResumptionStore implements ResumptionStore {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyBuilder,
     private readonly scripts: Scripts,
   ) {}
 
-  async create(user: string, record: SmRecord): Promise<void> {
+  async create(user: string, record: ResumptionRecord): Promise<void> {
     const state = this.keys.smState(user, record.token);
     await this.client
       .multi()
@@ -40,7 +40,7 @@ export class RedisSmStore implements SmStore {
     return !outcome.rejected;
   }
 
-  async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<SmSnapshot | undefined> {
+  async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<ResumptionSnapshot | undefined> {
     const state = this.keys.smState(user, token);
     const outcome = await this.scripts.run('sm-takeover-2', [state, this.keys.smQueue(user, token)], [node, options.onlyIfDetached ? '1' : '0']);
     if (outcome.rejected) return undefined;
@@ -53,7 +53,7 @@ export class RedisSmStore implements SmStore {
     if (await this.client.exists(state)) await this.client.hset(state, 'session_id', sessionId);
   }
 
-  async get(user: string, token: string): Promise<SmRecord | undefined> {
+  async get(user: string, token: string): Promise<ResumptionRecord | undefined> {
     const state = this.keys.smState(user, token);
     const fields = await this.client.hgetall(state);
     return Object.keys(fields).length === 0 ? undefined : parseRecord(fields, state);
@@ -64,7 +64,7 @@ export class RedisSmStore implements SmStore {
   }
 }
 
-function stringify(record: SmRecord): Record<string, string> {
+function stringify(record: ResumptionRecord): Record<string, string> {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, String(value)]));
 }
 
@@ -74,7 +74,7 @@ function pairs(flat: string[]): Record<string, string> {
   return fields;
 }
 
-function parseRecord(fields: Record<string, string>, where: string): SmRecord {
+function parseRecord(fields: Record<string, string>, where: string): ResumptionRecord {
   if (fields.v !== RECORD_VERSION || fields.token === undefined || fields.full_jid === undefined || fields.session_id === undefined) {
     throw new RedisStateError('ROOKERY_REDIS_CORRUPT', `${where}: not a stream management record`);
   }

@@ -1,12 +1,12 @@
 // Presence of an account's resources across the cluster (RFC 6121 §4), read from the registry.
 import { Element, parse } from 'ltx';
-import type { Host } from '../../core/host.js';
-import type { SessionRecord } from '../../state/sessions.js';
-import { parseJid } from '../../xmpp/jid.js';
+import type { Host } from './host.js';
+import type { SessionRecord } from '../state/sessions.js';
+import { parseJid } from '../xmpp/jid.js';
 
 /** Available resources (those with a presence) of an account. */
 export async function availableResources(host: Host, bareJid: string): Promise<SessionRecord[]> {
-  return (await host.state.sessions.resources(bareJid)).filter((record) => record.presence !== undefined);
+  return (await host.state.registry.resources(bareJid)).filter((record) => record.presence !== undefined);
 }
 
 /** A resource's stored presence (with its <delay/>), addressed from it to `to`. */

@@ -1,15 +1,15 @@
-// In-process SmStore.
-import type { QueuedStanza, SmRecord, SmSnapshot, SmStore } from '../stream-management.js';
+// In-process ResumptionStore.
+import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot, ResumptionStore } from '../resumption.js';
 
 interface Stream {
-  record: SmRecord;
+  record: ResumptionRecord;
   queue: QueuedStanza[];
 }
 
-export class MemorySmStore implements SmStore {
+export class MemoryResumptionStore implements ResumptionStore {
   private readonly streams = new Map<string, Stream>();
 
-  async create(user: string, record: SmRecord): Promise<void> {
+  async create(user: string, record: ResumptionRecord): Promise<void> {
     this.streams.set(key(user, record.token), { record: { ...record }, queue: [] });
   }
 
@@ -39,7 +39,7 @@ export class MemorySmStore implements SmStore {
     return true;
   }
 
-  async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<SmSnapshot | undefined> {
+  async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<ResumptionSnapshot | undefined> {
     const stream = this.streams.get(key(user, token));
     if (!stream || (options.onlyIfDetached === true && stream.record.detached_at === 0)) return undefined;
     stream.record.owner = node;
@@ -52,7 +52,7 @@ export class MemorySmStore implements SmStore {
     if (stream) stream.record.session_id = sessionId;
   }
 
-  async get(user: string, token: string): Promise<SmRecord | undefined> {
+  async get(user: string, token: string): Promise<ResumptionRecord | undefined> {
     const stream = this.streams.get(key(user, token));
     return stream ? { ...stream.record } : undefined;
   }

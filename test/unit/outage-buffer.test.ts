@@ -1,6 +1,6 @@
-// PendingBus: envelopes for other nodes wait, in order and bounded, while the bus is down.
+// OutageBuffer: envelopes for other nodes wait, in order and bounded, while the bus is down.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PendingBus, type PendingLimits } from '../../src/core/pending-bus.js';
+import { OutageBuffer, type PendingLimits } from '../../src/core/outage-buffer.js';
 import type { BusEnvelope, NodeBus } from '../../src/state/bus.js';
 import { noTelemetry, type PendingOutcome } from '../../src/telemetry.js';
 
@@ -13,7 +13,7 @@ class SwitchableBus implements NodeBus {
     if (!this.up) throw new Error('bus down');
     this.sent.push({ node, id: envelope.id });
   }
-  async drain(): Promise<number> {
+  async takeInbox(): Promise<number> {
     return 0;
   }
   async close(): Promise<void> {}
@@ -29,8 +29,8 @@ const until = async (condition: () => boolean, ms = 2000): Promise<void> => {
   }
 };
 
-describe('PendingBus', () => {
-  const buses: PendingBus[] = [];
+describe('OutageBuffer', () => {
+  const buses: OutageBuffer[] = [];
   afterEach(async () => {
     for (const bus of buses.splice(0)) await bus.close();
   });
@@ -40,7 +40,7 @@ describe('PendingBus', () => {
     const givenUp: Array<{ id: string; reason: Exclude<PendingOutcome, 'sent'> }> = [];
     const outcomes: PendingOutcome[] = [];
     const telemetry = { ...noTelemetry, pendingEnvelope: (outcome: PendingOutcome) => void outcomes.push(outcome) };
-    const bus = new PendingBus(
+    const bus = new OutageBuffer(
       inner,
       { maxEnvelopes: 100, maxBytes: 1 << 20, maxWaitMs: 10_000, retryMs: 10, ...limits },
       async (envelope, reason) => void givenUp.push({ id: envelope.id, reason }),

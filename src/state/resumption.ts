@@ -1,6 +1,6 @@
 // XEP-0198 resumption state, shared so a client can resume on any node.
 
-export interface SmRecord {
+export interface ResumptionRecord {
   token: string;
   full_jid: string;
   /** session_id of the registry record the stream belongs to. */
@@ -24,8 +24,8 @@ export interface QueuedStanza {
   stamp: number;
 }
 
-export interface SmSnapshot {
-  record: SmRecord;
+export interface ResumptionSnapshot {
+  record: ResumptionRecord;
   /** Unacknowledged stanzas, oldest first. */
   queue: QueuedStanza[];
 }
@@ -35,8 +35,8 @@ export interface SmSnapshot {
  * caller's node, so after `takeOver` no other node can add to the queue: the new owner's
  * snapshot plus what it queues itself is everything. Records expire only by `delete`.
  */
-export interface SmStore {
-  create(user: string, record: SmRecord): Promise<void>;
+export interface ResumptionStore {
+  create(user: string, record: ResumptionRecord): Promise<void>;
   /** Queues an outbound stanza (seq 0: the next number, for a parked stream); false when `node` no longer owns the stream. */
   append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean>;
   /** Drops queued stanzas up to `acked` and records the counters. */
@@ -51,9 +51,9 @@ export interface SmStore {
    * Makes `node` the owner and returns the state at that instant, or undefined if unknown. With
    * `onlyIfDetached` (hibernation expiry), a stream whose client resumed meanwhile is not taken.
    */
-  takeOver(user: string, token: string, node: string, options?: { onlyIfDetached?: boolean }): Promise<SmSnapshot | undefined>;
+  takeOver(user: string, token: string, node: string, options?: { onlyIfDetached?: boolean }): Promise<ResumptionSnapshot | undefined>;
   /** The stream now belongs to another bind (it was resumed elsewhere). */
   setSession(user: string, token: string, sessionId: string): Promise<void>;
-  get(user: string, token: string): Promise<SmRecord | undefined>;
+  get(user: string, token: string): Promise<ResumptionRecord | undefined>;
   delete(user: string, token: string): Promise<void>;
 }

@@ -2,13 +2,13 @@
 // Every change is a compare-and-set on one contact's entry, retried on conflict, so two nodes
 // changing one roster at once never lose an update.
 import { Element } from 'ltx';
-import type { Host } from '../../core/host.js';
-import type { PushSource } from '../../core/state-push.js';
-import type { ContactEntry, RosterItem } from '../../state/roster.js';
-import { sameEntry } from '../../state/roster-entry.js';
-import { NS_ROSTER } from '../../xmpp/ns.js';
-import { StanzaError } from '../../xmpp/errors.js';
-import { newStanzaId } from '../../xmpp/stanza.js';
+import type { Host } from './host.js';
+import type { PushSource } from './state-push.js';
+import type { ContactEntry, RosterItem } from '../state/roster.js';
+import { sameEntry } from '../state/roster-entry.js';
+import { NS_ROSTER } from '../xmpp/ns.js';
+import { StanzaError } from '../xmpp/errors.js';
+import { newStanzaId } from '../xmpp/stanza.js';
 
 const MAX_ATTEMPTS = 16;
 
@@ -74,11 +74,11 @@ function pushElement(fullJid: string, contact: string, item: RosterItem | undefi
  * it was shown (core/state-push.ts), since another node may push a newer change of this item.
  */
 export async function pushItem(host: Host, user: string, contact: string, item: RosterItem | undefined, version: number): Promise<void> {
-  const resources = await host.state.sessions.resources(user);
+  const resources = await host.state.registry.resources(user);
   for (const resource of resources) {
     if (!resource.interested) continue;
     const push = pushElement(resource.full_jid, contact, item, version);
-    await host.router.deliverToResource(resource.full_jid, push, { state: 'roster', version, keys: [contact] });
+    await host.delivery.toResource(resource.full_jid, push, { state: 'roster', version, keys: [contact] });
   }
 }
 

@@ -3,11 +3,11 @@
 // also answers its XEP-0115 node#ver (§6.2), so the verification string is computed here too.
 import { createHash } from 'node:crypto';
 import { Element } from 'ltx';
-import type { Host } from '../core/host.js';
-import type { IqRequest } from '../core/iq.js';
-import type { Module } from '../core/module.js';
-import { StanzaError } from '../xmpp/errors.js';
-import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../xmpp/ns.js';
+import type { Host } from '../../core/host.js';
+import type { IqRequest } from '../../core/iq.js';
+import type { Module } from '../../core/module.js';
+import { StanzaError } from '../../xmpp/errors.js';
+import { NS_DISCO_INFO, NS_DISCO_ITEMS } from '../../xmpp/ns.js';
 
 export interface Identity {
   category: string;

@@ -27,7 +27,7 @@ interface Waiting {
   since: number;
 }
 
-export class PendingBus implements NodeBus {
+export class OutageBuffer implements NodeBus {
   private readonly waiting: Waiting[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -53,8 +53,8 @@ export class PendingBus implements NodeBus {
     return this.inner.start(inbox);
   }
 
-  drain(node: string, inbox: NodeInbox): Promise<number> {
-    return this.inner.drain(node, inbox);
+  takeInbox(node: string, inbox: NodeInbox): Promise<number> {
+    return this.inner.takeInbox(node, inbox);
   }
 
   /** Sends now if nothing waits (order per sender is kept); otherwise joins the queue. */

@@ -1,36 +1,37 @@
-// Binding and destroying sessions (RFC 6120 §7; after Prosody's core/sessionmanager.lua).
+// This node's sessions (the local half): binding and destroying them (RFC 6120 §7; after
+// Prosody's core/sessionmanager.lua). The cluster-wide records are `host.state.registry`.
 // Local maps hold this node's sockets; the SessionRegistry holds every node's records.
 import { randomBytes } from 'node:crypto';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { JidError, prepResource } from '../xmpp/jid.js';
-import { PARKED_NODE, type SessionPatch, type SessionRecord } from '../state/sessions.js';
+import { PARKED_NODE, type ReassertOutcome, type SessionPatch, type SessionRecord } from '../state/sessions.js';
 import { newEnvelopeId } from './envelope-id.js';
-import type { Host } from './host.js';
+import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
 
-export class SessionManager {
+export class LocalSessions {
   /** Connected resources owned by this node, by full JID. */
   private readonly fullSessions = new Map<string, C2SSession>();
   /** This node's connected resources of each account, by bare JID. */
   private readonly bareSessions = new Map<string, Set<C2SSession>>();
   /** Sessions from the start of their bind on, by id: a kick may arrive before the bind completes. */
-  private readonly byId = new Map<string, C2SSession>();
+  private readonly bySessionId = new Map<string, C2SSession>();
 
-  constructor(private readonly host: Host) {}
+  constructor(private readonly host: CoreServices) {}
 
-  local(fullJid: string): C2SSession | undefined {
+  get(fullJid: string): C2SSession | undefined {
     return this.fullSessions.get(fullJid);
   }
 
-  localOf(bareJid: string): C2SSession[] {
+  ofAccount(bareJid: string): C2SSession[] {
     return [...(this.bareSessions.get(bareJid) ?? [])];
   }
 
-  localSessions(): IterableIterator<C2SSession> {
+  all(): IterableIterator<C2SSession> {
     return this.fullSessions.values();
   }
 
-  get localCount(): number {
+  get count(): number {
     return this.fullSessions.size;
   }
 
@@ -47,7 +48,7 @@ export class SessionManager {
     }
     const fullJid = `${bare}/${resource}`;
     // RFC 6120 §7.6.2.1; a bind that replaces one of the account's own resources adds none.
-    const bound = await this.host.state.sessions.resources(bare);
+    const bound = await this.host.state.registry.resources(bare);
     if (bound.length >= this.host.config.limits.resourcesPerAccount && !bound.some((record) => record.full_jid === fullJid)) {
       this.host.telemetry.limitEnforced('resources_per_account');
       throw new StanzaError('resource-constraint', `An account may have at most ${this.host.config.limits.resourcesPerAccount} resources`, 'wait');
@@ -68,12 +69,12 @@ export class SessionManager {
       carbons: false,
       blocklist_interested: false,
     };
-    this.byId.set(session.id, session);
-    const replaced = await this.host.state.sessions.claim(record);
+    this.bySessionId.set(session.id, session);
+    const replaced = await this.host.state.registry.claim(record);
     if (session.destroyed) {
-      this.byId.delete(session.id);
+      this.bySessionId.delete(session.id);
       // The connection ended while we were claiming: leave no record without a socket behind.
-      await this.host.state.sessions.release(fullJid, session.id);
+      await this.host.state.registry.release(fullJid, session.id);
       // The replaced session lost its record to this bind either way, so it must not stay a ghost.
       if (replaced) await this.kick(replaced);
       throw new StanzaError('internal-server-error', 'Connection closed during bind', 'wait');
@@ -83,16 +84,16 @@ export class SessionManager {
     session.roster = roster;
     session.type = 'c2s';
     if (replaced) await this.kick(replaced);
-    this.adopt(session);
+    this.enter(session);
     this.host.log.info({ event: 'resource_bound', session: session.id, replaced: replaced !== undefined });
     await this.host.hooks.fire('resource-bind', { session });
     return fullJid;
   }
 
   /** Mirrors a change of the session's shared half into the registry. */
-  async publish(session: C2SSession, patch: SessionPatch): Promise<void> {
+  async patchRecord(session: C2SSession, patch: SessionPatch): Promise<void> {
     if (session.full_jid === undefined || session.destroyed) return;
-    await this.host.state.sessions.update(session.full_jid, session.id, patch);
+    await this.host.state.registry.update(session.full_jid, session.id, patch);
   }
 
   /**
@@ -105,7 +106,7 @@ export class SessionManager {
     if (session.full_jid !== undefined && (await this.host.hooks.fire('pre-resource-unbind', { session, clean, ...(error !== undefined ? { error } : {}) }))) return;
     if (session.destroyed) return;
     session.destroyed = true;
-    this.byId.delete(session.id);
+    this.bySessionId.delete(session.id);
     const fullJid = session.full_jid;
     if (fullJid === undefined) return;
     const bare = session.bare_jid as string;
@@ -117,7 +118,7 @@ export class SessionManager {
     siblings?.delete(session);
     if (siblings?.size === 0) this.bareSessions.delete(bare);
     try {
-      await this.host.state.sessions.release(fullJid, session.id);
+      await this.host.state.registry.release(fullJid, session.id);
     } catch (err) {
       this.host.log.error({ event: 'session_release_failed', session: session.id, err });
     }
@@ -132,7 +133,7 @@ export class SessionManager {
   forget(session: C2SSession): void {
     if (session.destroyed) return;
     session.destroyed = true;
-    this.byId.delete(session.id);
+    this.bySessionId.delete(session.id);
     const fullJid = session.full_jid;
     if (fullJid !== undefined && this.fullSessions.get(fullJid) === session) this.fullSessions.delete(fullJid);
     const bare = session.bare_jid;
@@ -142,10 +143,10 @@ export class SessionManager {
   }
 
   /** Enters a connected resource in the local maps (at bind, or restored by XEP-0198 resumption). */
-  adopt(session: C2SSession): void {
+  enter(session: C2SSession): void {
     const fullJid = session.full_jid as string;
     const bare = session.bare_jid as string;
-    this.byId.set(session.id, session);
+    this.bySessionId.set(session.id, session);
     this.fullSessions.set(fullJid, session);
     let siblings = this.bareSessions.get(bare);
     if (!siblings) {
@@ -156,8 +157,8 @@ export class SessionManager {
   }
 
   /** A local session by its id (bound or binding). */
-  byIdLocal(sessionId: string): C2SSession | undefined {
-    return this.byId.get(sessionId);
+  byId(sessionId: string): C2SSession | undefined {
+    return this.bySessionId.get(sessionId);
   }
 
   /**
@@ -170,9 +171,9 @@ export class SessionManager {
     const restored: C2SSession[] = [];
     for (const session of [...this.fullSessions.values()]) {
       if (session.destroyed) continue;
-      let outcome: 'written' | 'kept' | 'replaced';
+      let outcome: ReassertOutcome;
       try {
-        outcome = await this.host.state.sessions.reassert(this.recordOf(session));
+        outcome = await this.host.state.registry.reassert(this.recordOf(session));
       } catch (err) {
         this.host.log.error({ event: 'session_reassert_failed', session: session.id, err });
         continue;
@@ -211,17 +212,16 @@ export class SessionManager {
    */
   async closeAccount(bareJid: string, condition: 'not-authorized' | 'reset', reason: string, except?: C2SSession): Promise<void> {
     const error = new StreamError(condition, reason);
-    for (const session of this.localOf(bareJid)) {
+    for (const session of this.ofAccount(bareJid)) {
       if (session === except) continue;
       session.close(error);
       await this.destroy(session, reason);
     }
-    this.host.state.sessions.invalidate?.(bareJid);
-    for (const record of await this.host.state.sessions.resources(bareJid)) {
+    for (const record of await this.host.state.registry.resources(bareJid, { fresh: true })) {
       if (record.node === this.host.nodeId || record.session_id === except?.id) continue;
       if (record.node === PARKED_NODE) {
-        if (await this.host.state.sessions.release(record.full_jid, record.session_id)) {
-          if (record.sm_token !== undefined) await this.host.state.streams.delete(bareJid, record.sm_token);
+        if (await this.host.state.registry.release(record.full_jid, record.session_id)) {
+          if (record.sm_token !== undefined) await this.host.state.resumption.delete(bareJid, record.sm_token);
           await this.host.hooks.fire('resource-lost', { record, reason });
         }
         continue;
@@ -244,7 +244,7 @@ export class SessionManager {
 
   /** Closes a local session that a newer bind replaced, here or on another node. */
   async kickLocal(fullJid: string, sessionId: string, error = new StreamError('conflict', 'Replaced by new connection')): Promise<void> {
-    const old = this.byId.get(sessionId);
+    const old = this.bySessionId.get(sessionId);
     if (!old || (old.full_jid !== undefined && old.full_jid !== fullJid)) return;
     old.close(error);
     await this.destroy(old, error.text ?? error.condition);

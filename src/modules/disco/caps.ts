@@ -1,8 +1,8 @@
 // XEP-0115 Entity Capabilities in stream features (§6.3): lets a client skip the server's
-// disco#info when it has seen this ver before. The ver comes from disco.ts, so the two agree.
-import type { Module } from '../core/module.js';
-import { NS_CAPS } from '../xmpp/ns.js';
-import { CAPS_NODE, serverCapsVer } from './disco.js';
+// disco#info when it has seen this ver before. The ver comes from index.ts (disco), so the two agree.
+import type { Module } from '../../core/module.js';
+import { NS_CAPS } from '../../xmpp/ns.js';
+import { CAPS_NODE, serverCapsVer } from './index.js';
 
 export const capsModule: Module = {
   name: 'caps',

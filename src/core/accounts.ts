@@ -1,6 +1,6 @@
-// Account administration shared by the CLI, the admin API and in-band registration:
+// The account service, shared by the CLI, the admin API and in-band registration:
 // creating, re-keying and deleting accounts, and what deleting means for the other stores.
-import type { Host } from '../core/host.js';
+import type { Host } from './host.js';
 import { deriveCredentials } from '../sasl/credentials.js';
 import type { StateBackend } from '../state/backend.js';
 import { JidError, parseJid } from '../xmpp/jid.js';
@@ -47,16 +47,16 @@ export async function createAccount(state: StateBackend, user: string, password:
 }
 
 /** New credentials; the account's other sessions (all of them without `except`) are closed with <reset/>. */
-export async function changePassword(state: StateBackend, user: string, password: string, host?: Host, except?: Parameters<Host['sessions']['closeAccount']>[3]): Promise<void> {
+export async function changePassword(state: StateBackend, user: string, password: string, host?: Host, except?: Parameters<Host['local']['closeAccount']>[3]): Promise<void> {
   if (!(await state.accounts.setCredentials(user, await credentialsFor(password)))) throw new AdminError('not-found', `${user} does not exist`);
-  await host?.sessions.closeAccount(user, 'reset', 'Password changed', except);
+  await host?.local.closeAccount(user, 'reset', 'Password changed', except);
 }
 
 /** Deletes the account and everything stored for it; its sessions are closed with <not-authorized/>. */
 export async function deleteAccount(state: StateBackend, user: string, host?: Host): Promise<void> {
   if (!(await state.accounts.exists(user))) throw new AdminError('not-found', `${user} does not exist`);
   if (host) {
-    await host.sessions.closeAccount(user, 'not-authorized', 'Account deleted');
+    await host.local.closeAccount(user, 'not-authorized', 'Account deleted');
     // Contacts are told the subscriptions are gone (RFC 6121 §2.5.2), as for a removed item.
     const roster = await state.rosters.load(user);
     for (const contact of new Set([...roster.items.keys(), ...roster.pendingIn.keys()])) {

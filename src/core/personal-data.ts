@@ -1,7 +1,7 @@
 // What vcard.ts and private.ts share: storing one element of an account's personal XML within
 // limits.personalItemBytes and limits.personalItems, the refusals as stanza errors.
 import type { Element } from 'ltx';
-import type { Host } from '../core/host.js';
+import type { Host } from './host.js';
 import type { PersonalLimits } from '../state/personal.js';
 import { StanzaError } from '../xmpp/errors.js';
 

@@ -3,7 +3,7 @@
 import { parse } from 'ltx';
 import type { NodeBus, NodeInbox } from '../state/bus.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
-import type { GiveUp } from './pending-bus.js';
+import type { GiveUp } from './outage-buffer.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
 
@@ -14,23 +14,23 @@ export function nodeInbox(host: Host): NodeInbox {
       if (envelope.kind === 'kick') {
         // kickLocal finds the session by id, also while its bind is still under way.
         const error = envelope.condition ? new StreamError(envelope.condition, envelope.text) : undefined;
-        await host.sessions.kickLocal(envelope.to, envelope.sessionId, error);
+        await host.local.kickLocal(envelope.to, envelope.sessionId, error);
         return;
       }
       if (envelope.kind === 'takeover') {
-        const session = host.sessions.byIdLocal(envelope.sessionId);
+        const session = host.local.byId(envelope.sessionId);
         if (session) await host.hooks.fire('stream-taken-over', { session });
         return;
       }
       host.telemetry.busEnvelope('in');
       if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);
-      const local = host.sessions.local(envelope.to);
+      const local = host.local.get(envelope.to);
       if (local) {
-        await host.router.writeLocal(local, envelope.xml, envelope.push);
+        await host.delivery.writeLocal(local, envelope.xml, envelope.push);
         return;
       }
       // The resource moved or is gone: route again from fresh state (RFC 6121 §8.5 fallbacks apply).
-      host.state.sessions.invalidate?.(bareOf(envelope.to));
+      host.state.registry.invalidate?.(bareOf(envelope.to));
       await host.router.send(parse(envelope.xml));
     },
   };
@@ -42,13 +42,13 @@ export function nodeInbox(host: Host): NodeInbox {
  */
 export async function cleanUpDeadNode(host: Host, bus: NodeBus, node: string): Promise<{ sessions: number; stanzas: number }> {
   let sessions = 0;
-  for await (const record of host.state.sessions.byNode(node)) {
+  for await (const record of host.state.registry.byNode(node)) {
     if (await host.hooks.fire('resource-orphaned', { record })) continue;
-    if (!(await host.state.sessions.release(record.full_jid, record.session_id))) continue;
+    if (!(await host.state.registry.release(record.full_jid, record.session_id))) continue;
     sessions += 1;
     await host.hooks.fire('resource-lost', { record, reason: 'Node failed' });
   }
-  const stanzas = await bus.drain(node, nodeInbox(host));
+  const stanzas = await bus.takeInbox(node, nodeInbox(host));
   if (sessions + stanzas > 0) host.log.warn({ event: 'dead_node_cleaned', dead: node, sessions, stanzas });
   return { sessions, stanzas };
 }

@@ -1,0 +1,86 @@
+// Delivery to one connected resource, wherever it is: a session of this node (written at once,
+// a state push through the session's gate), a parked resumable stream (queued in the
+// ResumptionStore, XEP-0198), or a session of another node (an envelope on the bus). The
+// router decides where a stanza goes; this unit gets it there.
+import { type Element, parse } from 'ltx';
+import type { StatePush } from '../state/bus.js';
+import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
+import { bareOf } from '../xmpp/jid-string.js';
+import { newEnvelopeId } from './envelope-id.js';
+import type { LocalSessions } from './local-sessions.js';
+import type { CoreServices } from './services.js';
+import type { C2SSession } from './session.js';
+import { deliverPush } from './state-push.js';
+
+/**
+ * The available resources with the highest non-negative priority (RFC 6121 §8.5.2.1.1): where a
+ * message to the bare JID goes.
+ */
+export function topResources(records: SessionRecord[]): SessionRecord[] {
+  let best = -1;
+  let top: SessionRecord[] = [];
+  for (const record of records) {
+    if (record.presence === undefined || record.priority < 0) continue;
+    if (record.priority > best) {
+      best = record.priority;
+      top = [record];
+    } else if (record.priority === best) {
+      top.push(record);
+    }
+  }
+  return top;
+}
+
+export class Delivery {
+  constructor(
+    private readonly host: CoreServices,
+    private readonly local: LocalSessions,
+  ) {}
+
+  /**
+   * Writes a stanza to one connected resource, on this node or its owner; false if it is gone.
+   * Ordering: what one node sends to one resource arrives in the order sent (a local write, or
+   * the bus, which is ordered per sender). Between nodes there is no order, so a push of shared
+   * state (`push`: roster, blocklist) carries its stored version and the owning node drops or
+   * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
+   */
+  async toResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
+    const local = this.local.get(fullJid);
+    if (local) {
+      this.host.telemetry.routed('local');
+      await this.writeLocal(local, stanza, push);
+      return true;
+    }
+    let record = await this.host.state.registry.get(fullJid);
+    if (record?.node === PARKED_NODE) {
+      if (await this.queueForParked(record, stanza)) return true;
+      // Resumed meanwhile: look again with fresh state.
+      record = await this.host.state.registry.get(fullJid, { fresh: true });
+      if (record?.node === PARKED_NODE) return false;
+    }
+    if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
+    this.host.telemetry.routed('remote');
+    this.host.telemetry.busEnvelope('out');
+    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}) });
+    return true;
+  }
+
+  /** Writes to a session of this node; a state push goes through the session's gate. */
+  async writeLocal(session: C2SSession, stanza: Element | string, push?: StatePush): Promise<void> {
+    if (!push) {
+      session.send(stanza);
+      return;
+    }
+    const element = typeof stanza === 'string' ? parse(stanza) : stanza;
+    const outcome = await deliverPush(session, element, push, this.host.pushSources.get(push.state));
+    if (outcome !== 'delivered') this.host.log.debug({ event: 'state_push_reordered', session: session.id, state: push.state, outcome });
+  }
+
+  /** A stanza for a resumable stream that no node serves now: it waits in the stream's queue (XEP-0198). */
+  private async queueForParked(record: SessionRecord, stanza: Element): Promise<boolean> {
+    if (record.sm_token === undefined) return false;
+    const queued = await this.host.state.resumption.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now() });
+    if (queued) this.host.telemetry.routed('remote');
+    return queued;
+  }
+}

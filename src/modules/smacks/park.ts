@@ -1,0 +1,55 @@
+// A resumable session whose node drains (SIGTERM) or dies is parked: its registry record names
+// no node (PARKED_NODE), the ResumptionStore holds its queue, and any node may resume it.
+import type { C2SSession } from '../../core/session.js';
+import type { SessionRecord } from '../../state/sessions.js';
+import { bareOf } from '../../xmpp/jid-string.js';
+import { type Context, parkRecord, releaseConnection, scheduleExpiry, streamOf } from './context.js';
+
+/**
+ * Hands a session over to whichever node its client reconnects to (this node is draining): a
+ * last ack request, then nothing more is written to the client or read from it, the counters go
+ * to the ResumptionStore, no node owns the stream, and the registry record is parked.
+ */
+export async function park(ctx: Context, session: C2SSession, ackWaitMs: number): Promise<boolean> {
+  const { host } = ctx;
+  const stream = streamOf(session);
+  if (stream?.detached) await stream.detached;
+  if (session.destroyed) return true;
+  if (!stream?.token || session.full_jid === undefined || stream.phase === 'ending') return false;
+  if (stream.phase === 'parked') return true;
+  const attached = stream.phase === 'attached';
+  stream.phase = 'parked';
+  const token = stream.token;
+  const user = stream.user;
+  if (attached) {
+    if (ackWaitMs > 0) await stream.settle(ackWaitMs);
+    await releaseConnection(stream, session);
+  }
+  await stream.persistCounters();
+  // First, so that a stream left without owner by a failure half-way still ends some day.
+  await scheduleExpiry(ctx, user, token);
+  ctx.resumable.delete(token);
+  if (await host.state.resumption.detach(user, token, '', stream.inbound, Date.now(), host.nodeId)) {
+    // From here on this node's appends are refused, and go to the parked queue (onRefused).
+    await parkRecord(host, session.full_jid, session.id, host.nodeId, token);
+  }
+  host.local.forget(session);
+  host.log.info({ event: 'sm_parked', session: session.id, queued: stream.queue.length });
+  return true;
+}
+
+/** A dead node's resumable session is parked instead of ended: its client may still resume. */
+export async function parkOrphan(ctx: Context, record: SessionRecord): Promise<boolean> {
+  const { host } = ctx;
+  if (record.sm_token === undefined) return false;
+  const user = bareOf(record.full_jid);
+  const token = record.sm_token;
+  const known = await host.state.resumption.get(user, token);
+  if (!known || known.session_id !== record.session_id) return false;
+  // Resumed on a live node meanwhile: the record is no longer the dead node's to clean up.
+  if (known.owner !== '' && known.owner !== record.node) return true;
+  await scheduleExpiry(ctx, user, token);
+  if (!(await host.state.resumption.detach(user, token, '', known.inbound, Date.now(), known.owner))) return true;
+  await parkRecord(host, record.full_jid, record.session_id, record.node, token);
+  return true;
+}

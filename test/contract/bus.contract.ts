@@ -1,0 +1,103 @@
+// The NodeBus contract (src/state/bus.ts): at-least-once delivery into a node's inbox, duplicates
+// dropped by id, order kept from one sender to one receiver, and a dead node's inbox handed to
+// whoever takes it.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
+
+/** Opens a bus for `nodeId` on the shared store; the suite closes what it opens. */
+export type BusFactory = (nodeId: string) => Promise<NodeBus>;
+
+const fresh = (label: string): string => `${label}-${randomBytes(4).toString('hex')}`;
+const stanza = (id: string, to = 'bob@localhost/desk'): BusEnvelope => ({ kind: 'stanza', id, to, xml: `<message id='${id}'/>`, hops: 0 });
+
+/** An inbox that records what it handles and can wait for one envelope id (rejects after `timeoutMs`). */
+function recordingInbox(): NodeInbox & { ids: string[]; handled(id: string, timeoutMs?: number): Promise<void> } {
+  const ids: string[] = [];
+  const waiters = new Map<string, () => void>();
+  return {
+    ids,
+    async receive(envelope) {
+      ids.push(envelope.id);
+      waiters.get(envelope.id)?.();
+    },
+    handled(id, timeoutMs = 5_000) {
+      if (ids.includes(id)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`envelope ${id} was not handled within ${timeoutMs} ms`)), timeoutMs);
+        waiters.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+export function busContract(openBus: BusFactory): void {
+  describe('NodeBus contract', () => {
+    async function pair(): Promise<{ sender: NodeBus; receiver: NodeBus; receiverId: string; inbox: ReturnType<typeof recordingInbox>; close(): Promise<void> }> {
+      const receiverId = fresh('receiver');
+      const sender = await openBus(fresh('sender'));
+      const receiver = await openBus(receiverId);
+      const inbox = recordingInbox();
+      await receiver.start(inbox);
+      return { sender, receiver, receiverId, inbox, close: async () => void (await Promise.all([sender.close(), receiver.close()])) };
+    }
+
+    it('hands an envelope sent to a node to that node’s inbox', async () => {
+      const { sender, receiverId, inbox, close } = await pair();
+      try {
+        const id = fresh('e');
+        await sender.send(receiverId, stanza(id));
+        await inbox.handled(id);
+        expect(inbox.ids).toStrictEqual([id]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('hands the envelopes of one sender to one receiver in the order sent', async () => {
+      const { sender, receiverId, inbox, close } = await pair();
+      try {
+        const ids = Array.from({ length: 50 }, (_, i) => fresh(`e${i}`));
+        await Promise.all(ids.map((id) => sender.send(receiverId, stanza(id))));
+        await inbox.handled(ids[ids.length - 1] as string);
+        expect(inbox.ids).toStrictEqual(ids);
+      } finally {
+        await close();
+      }
+    });
+
+    it('handles an envelope sent twice with the same id once', async () => {
+      const { sender, receiverId, inbox, close } = await pair();
+      try {
+        const id = fresh('twice');
+        const marker = fresh('marker');
+        await sender.send(receiverId, stanza(id));
+        await sender.send(receiverId, stanza(id));
+        await sender.send(receiverId, stanza(marker));
+        await inbox.handled(marker);
+        expect(inbox.ids).toStrictEqual([id, marker]);
+      } finally {
+        await close();
+      }
+    });
+
+    it('hands what is left in a node’s inbox to whoever takes it, once', async () => {
+      const deadId = fresh('dead');
+      const sender = await openBus(fresh('sender'));
+      const taker = await openBus(fresh('taker'));
+      try {
+        const ids = [fresh('left'), fresh('left')];
+        for (const id of ids) await sender.send(deadId, stanza(id));
+        const inbox = recordingInbox();
+        await expect(taker.takeInbox(deadId, inbox)).resolves.toBe(2);
+        expect(inbox.ids).toStrictEqual(ids);
+        await expect(taker.takeInbox(deadId, recordingInbox())).resolves.toBe(0);
+      } finally {
+        await Promise.all([sender.close(), taker.close()]);
+      }
+    });
+  });
+}
