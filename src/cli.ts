@@ -2,7 +2,6 @@
 // With ROOKERY_REDIS_URL the account commands talk to Redis directly; without it, to the running
 // node's admin API. Exit codes: 0 done, 1 a run-time failure, 2 a configuration error.
 import { Command, Option } from 'commander';
-import { accountJid, changePassword, createAccount, deleteAccount } from './core/accounts.js';
 import { AdminClient } from './admin/client.js';
 import { type Config, loadConfig, maskedConfig, renderConfig } from './config.js';
 import { describeFailure, EXIT_FAILURE } from './cli/failures.js';
@@ -11,6 +10,9 @@ import { addXep0227Commands } from './cli/xep0227.js';
 import type { Logger } from './log.js';
 import type { StateBackend } from './state/backend.js';
 import { VERSION } from './version.js';
+
+/** The account service (SASL credentials, JIDs): loaded only with Redis; the admin API does it otherwise. */
+const accounts = () => import('./core/accounts.js');
 
 // `rookery user list | head -1`: the reader went away, which is no error of ours.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -108,6 +110,7 @@ user
     const secret = await readPassword(password);
     const created = await withAccounts(
       async (state, domain) => {
+        const { accountJid, createAccount } = await accounts();
         const bare = accountJid(jid, domain);
         await createAccount(state, bare, secret);
         return bare;
@@ -124,6 +127,7 @@ user
     const secret = await readPassword(password);
     const changed = await withAccounts(
       async (state, domain) => {
+        const { accountJid, changePassword } = await accounts();
         const bare = accountJid(jid, domain);
         await changePassword(state, bare, secret);
         return bare;
@@ -139,6 +143,7 @@ user
   .action(async (jid: string) => {
     const deleted = await withAccounts(
       async (state, domain) => {
+        const { accountJid, deleteAccount } = await accounts();
         const bare = accountJid(jid, domain);
         await deleteAccount(state, bare);
         return bare;

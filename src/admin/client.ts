@@ -4,7 +4,7 @@
 import { request } from 'node:http';
 import type { Config } from '../config.js';
 import { RookeryError } from '../errors.js';
-import { AdminError, type AdminFailure } from '../core/accounts.js';
+import { AdminError, type AdminFailure } from '../core/admin-error.js';
 import { readTokenFileSync, tokenPath } from './token.js';
 
 export interface SessionSummary {

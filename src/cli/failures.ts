@@ -1,7 +1,7 @@
 // What the `rookery` command says when it stops on an error: one line naming what to fix, and
 // the exit code (2: the configuration is wrong; 1: something at run time failed). The errors
 // come from deep inside (node:net listen, OpenSSL, ioredis); they are mapped here, at the edge.
-import { AdminError } from '../core/accounts.js';
+import { AdminError } from '../core/admin-error.js';
 import type { Config } from '../config.js';
 import { SETTINGS } from '../config/schema.js';
 import { ConfigError, RookeryError } from '../errors.js';

@@ -6,11 +6,9 @@
 // first (a running node makes them fail with "data directory … is in use"). That is simpler than
 // streaming whole exports through the admin API, and an import is a migration step anyway.
 import type { Command } from 'commander';
-import { SCRAM_ITERATIONS } from '../core/accounts.js';
 import type { Config } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
-import { PieError } from '../xep0227/account.js';
-import { DEFAULT_MAX_FILE_BYTES, exportAccounts, importAccounts, readImport } from '../xep0227/transfer.js';
+import { DEFAULT_MAX_FILE_BYTES } from '../xep0227/defaults.js';
 
 export interface CliContext {
   config(): Config;
@@ -56,6 +54,12 @@ export function addXep0227Commands(program: Command, context: CliContext): void 
       const maxFileBytes = Number(options.maxBytes);
       if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 1) throw new Error('--max-bytes must be a positive integer');
       const cfg = context.config();
+      // Loaded here: every other command would pay for the XML and SASL code (bench/cli-timing.ts).
+      const [{ SCRAM_ITERATIONS }, { PieError }, { importAccounts, readImport }] = await Promise.all([
+        import('../core/accounts.js'),
+        import('../xep0227/account.js'),
+        import('../xep0227/transfer.js'),
+      ]);
       const report = await withState(context, async (state, domain) => {
         const importOptions = { domain, limits: cfg.limits, iterations: SCRAM_ITERATIONS, maxFileBytes };
         let accounts;
@@ -84,6 +88,7 @@ export function addXep0227Commands(program: Command, context: CliContext): void 
     .command('export <dir>')
     .description('export every account with its data as XEP-0227 files into DIR (with the embedded store: the node must be stopped)')
     .action(async (dir: string) => {
+      const { exportAccounts } = await import('../xep0227/transfer.js');
       const result = await withState(context, async (state, domain) => {
         const progress = counter('exported');
         try {

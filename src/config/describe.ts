@@ -1,6 +1,6 @@
 // The configuration as people read it: the effective settings with secrets masked (check-config,
 // the start log line) and the README's Configuration table, both rendered from the catalogue.
-import { stringify as toYaml } from 'yaml';
+import { yamlModule } from './load.js';
 import { allSettings, type Config } from './schema.js';
 import { maskUrlPassword, REDACTED } from './types.js';
 
@@ -26,7 +26,7 @@ export function renderConfig(config: Config, format: 'yaml' | 'json'): string {
       .map(({ path }) => [path, masked[path] ?? null]),
   );
   const shown = { ...withUnset, limits: masked.limits };
-  return format === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : toYaml(shown);
+  return format === 'json' ? `${JSON.stringify(shown, null, 2)}\n` : yamlModule().stringify(shown);
 }
 
 export const TABLE_START = '<!-- settings:start (generated from src/config/schema.ts by `npm run docs:config`) -->';

@@ -1,7 +1,7 @@
 // Loading: defaults, then the YAML file, then the environment, validated by the one schema. A
 // problem is one line naming where the value came from, what was expected and what was given.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { closest, type Env, readEnv } from './env.js';
@@ -39,10 +39,18 @@ export function loadConfig(options: LoadOptions = {}): Config {
   return result.data;
 }
 
+/**
+ * The yaml package, loaded only when a file is given (about 0.07 s: bench/RESULTS.md "CLI
+ * timing"). require() rather than import() keeps loadConfig synchronous; yaml ships CommonJS.
+ */
+export function yamlModule(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
+}
+
 function readYaml(file: string): Record<string, unknown> {
   let parsed: unknown;
   try {
-    parsed = parseYaml(readFileSync(file, 'utf8'));
+    parsed = yamlModule().parse(readFileSync(file, 'utf8'));
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ConfigError('ROOKERY_CONFIG_UNREADABLE', `cannot read ${file}: ${reason}`);

@@ -4,17 +4,9 @@ import type { Host } from './host.js';
 import { deriveCredentials } from '../sasl/credentials.js';
 import type { StateBackend } from '../state/backend.js';
 import { JidError, parseJid } from '../xmpp/jid.js';
+import { AdminError } from './admin-error.js';
 
-export type AdminFailure = 'invalid-jid' | 'wrong-domain' | 'exists' | 'not-found' | 'invalid-password';
-
-export class AdminError extends Error {
-  constructor(
-    readonly failure: AdminFailure,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { AdminError, type AdminFailure } from './admin-error.js';
 
 /** SCRAM iterations for new credentials (RFC 7677 recommends at least 4096). */
 export const SCRAM_ITERATIONS = 4096;

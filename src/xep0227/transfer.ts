@@ -14,8 +14,9 @@ import { Element, parse } from 'ltx';
 import type { Limits } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
 import { NS_PIE, NS_XINCLUDE, PieError, isPieNamespace, readUser, storedCredentials, writeUser, type AccountData } from './account.js';
+import { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
 
-export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
+export { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
 
 export interface ImportOptions {
   domain: string;
