@@ -8,14 +8,25 @@
 // Unknown accounts get a challenge with a fake salt that is stable per username (an HMAC
 // under a process-random secret) and the usual iteration count, and fail only at the
 // final step with the same not-authorized as a wrong password.
+//
+// An account whose keys for this hash are unknown (imported with SCRAM-SHA-1 keys only) fails
+// at once with not-authorized and KEYS_UNKNOWN_TEXT, not counted as a wrong password: clients
+// then try the next mechanism offered, and one login with SCRAM-SHA-1 or PLAIN is enough for
+// PLAIN to store the missing keys (plain.ts). This tells whoever asks that the account exists and
+// was imported; no password is checked, so it helps no guessing (README: Security).
 import { createHmac, randomBytes } from 'node:crypto';
 import { randomId } from '../random-id.js';
 import {
-  constantTimeEqual, decodeBase64Strict, digest, HASH_INFO, hmac, MAX_ITERATIONS,
+  constantTimeEqual, decodeBase64Strict, digest, HASH_INFO, hmac, MAX_ITERATIONS, SCRAM_HASHES,
   type ScramHash, type ScramKeys,
 } from './credentials.js';
+import { SaslError } from './errors.js';
+import { keysKnown } from '../state/accounts.js';
 import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
 import type { SaslContext, SaslStep } from './mechanism.js';
+
+/** The <text/> of the failure for an account without keys for the hash asked for. */
+export const KEYS_UNKNOWN_TEXT = 'This account has no keys for this mechanism yet (it was imported): log in once with SCRAM-SHA-1 or PLAIN';
 
 /** Per-process secret behind the fake salts of unknown accounts. */
 const PROCESS_SECRET = randomBytes(32);
@@ -124,8 +135,11 @@ export class ScramMechanism extends BaseMechanism {
       return failure('temporary-auth-failure', undefined, username);
     }
     const given = credentials?.[this.hash] as ScramKeys | undefined;
-    // Keys with no iterations are unknown (an import that had the other hash only): as for no account.
-    const stored = given && given.iterations > 0 ? given : undefined;
+    // Keys with no iterations are unknown (an import that had the other hash only).
+    const stored = keysKnown(given) ? given : undefined;
+    if (credentials && !stored && SCRAM_HASHES.some((hash) => keysKnown(credentials[hash]))) {
+      return { kind: 'failure', error: new SaslError('not-authorized', KEYS_UNKNOWN_TEXT), username, passwordUnchecked: true };
+    }
     let keys: ActiveKeys;
     let known: boolean;
     if (stored) {

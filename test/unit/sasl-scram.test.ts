@@ -2,7 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveCredentials, deriveScramKeys, type ScramHash, type StoredCredentials } from '../../src/sasl/credentials.js';
-import { createMechanism, MECHANISMS, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/index.js';
+import { createMechanism, KEYS_UNKNOWN_TEXT, MECHANISMS, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/index.js';
 
 const DOMAIN = 'example.com';
 
@@ -230,6 +230,16 @@ describe('SCRAM for accounts that do not exist', async () => {
       expectFailure(final, 'not-authorized');
     });
   }
+
+  it('answers SCRAM-SHA-256 for an account with SHA-1 keys only with not-authorized and a hint, not counted as a guess', async () => {
+    const imported = { 'SHA-1': accounts.user['SHA-1'], 'SHA-256': { salt: '', iterations: 0, storedKey: '', serverKey: '' } };
+    const step = await mech('SCRAM-SHA-256', context({ user: imported })).step(b('n,,n=user,r=abc'));
+    expect(step).toEqual({ kind: 'failure', error: expect.objectContaining({ condition: 'not-authorized', text: KEYS_UNKNOWN_TEXT }), username: 'user', passwordUnchecked: true });
+    expect(KEYS_UNKNOWN_TEXT).toMatch(/SCRAM-SHA-1 or PLAIN/);
+    // The SHA-1 keys still work.
+    const ok = await exchange(mech('SCRAM-SHA-1', context({ user: imported })), new ScramClient('SHA-1', 'user', 'pencil'));
+    expect(ok.kind).toBe('success');
+  });
 
   it('keeps the fake salt stable per username and different between usernames', async () => {
     const salt = async (name: string): Promise<string | undefined> =>
