@@ -10,10 +10,11 @@
 // final step with the same not-authorized as a wrong password.
 //
 // An account whose keys for this hash are unknown (imported with SCRAM-SHA-1 keys only) fails
-// at once with not-authorized and KEYS_UNKNOWN_TEXT, not counted as a wrong password: clients
-// then try the next mechanism offered, and one login with SCRAM-SHA-1 or PLAIN is enough for
-// PLAIN to store the missing keys (plain.ts). This tells whoever asks that the account exists and
-// was imported; no password is checked, so it helps no guessing (README: Security).
+// at once with not-authorized and keysUnknownText, not counted as a wrong password: clients
+// then try the next mechanism offered; the other SCRAM hash logs the account in, and one login
+// with PLAIN stores the missing keys (plain.ts). This tells whoever asks that the account exists and
+// was imported; no password is checked, so it helps no guessing (README: Accounts imported with
+// SCRAM-SHA-1 keys only).
 import { createHmac, randomBytes } from 'node:crypto';
 import { randomId } from '../random-id.js';
 import {
@@ -25,8 +26,11 @@ import { keysKnown } from '../state/accounts.js';
 import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
 import type { SaslContext, SaslStep } from './mechanism.js';
 
-/** The <text/> of the failure for an account without keys for the hash asked for. */
-export const KEYS_UNKNOWN_TEXT = 'This account has no keys for this mechanism yet (it was imported): log in once with SCRAM-SHA-1 or PLAIN';
+/** The <text/> of the failure for an account without keys for the hash asked for: what to use instead. */
+export function keysUnknownText(hash: ScramHash): string {
+  const other = hash === 'SHA-256' ? 'SHA-1' : 'SHA-256';
+  return `This account has no SCRAM-${hash} keys yet (it was imported): log in with SCRAM-${other} or PLAIN (once with PLAIN adds them)`;
+}
 
 /** Per-process secret behind the fake salts of unknown accounts. */
 const PROCESS_SECRET = randomBytes(32);
@@ -138,7 +142,7 @@ export class ScramMechanism extends BaseMechanism {
     // Keys with no iterations are unknown (an import that had the other hash only).
     const stored = keysKnown(given) ? given : undefined;
     if (credentials && !stored && SCRAM_HASHES.some((hash) => keysKnown(credentials[hash]))) {
-      return { kind: 'failure', error: new SaslError('not-authorized', KEYS_UNKNOWN_TEXT), username, passwordUnchecked: true };
+      return { kind: 'failure', error: new SaslError('not-authorized', keysUnknownText(this.hash)), username, passwordUnchecked: true };
     }
     let keys: ActiveKeys;
     let known: boolean;

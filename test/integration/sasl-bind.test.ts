@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS } from '../../src/config.js';
 import { AuthThrottle } from '../../src/c2s/auth-throttle.js';
 import { SCRAM_ITERATIONS } from '../../src/core/accounts.js';
 import { deriveScramKeys, type ScramKeys } from '../../src/sasl/credentials.js';
-import { KEYS_UNKNOWN_TEXT } from '../../src/sasl/index.js';
+import { keysUnknownText } from '../../src/sasl/index.js';
 import { storedCredentials } from '../../src/xep0227/account.js';
 import { useTestServer } from '../support/fixture.js';
 import { BACKENDS, PASSWORD, type TestServer } from '../support/server.js';
@@ -196,8 +196,8 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
       await wrongPassword(client, local);
       await expect(throttle.addressFailures(address)).resolves.toBe(1);
       const { outcome } = await scram(client, 'sha256', local, PASSWORD);
-      expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/><text>${KEYS_UNKNOWN_TEXT}</text></failure>`(outcome)).toBe(true);
-      expect(outcome.getChildText('text')).toMatch(/SCRAM-SHA-1 or PLAIN/);
+      expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/><text>${keysUnknownText('SHA-256')}</text></failure>`(outcome)).toBe(true);
+      expect(outcome.getChildText('text')).toMatch(/log in with SCRAM-SHA-1 or PLAIN/);
       await expect(throttle.addressFailures(address)).resolves.toBe(1);
       // The client falls back to the next mechanism on the same stream.
       const { outcome: fallback } = await scram(client, 'sha1', local, PASSWORD);
