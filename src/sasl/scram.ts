@@ -10,9 +10,9 @@
 // final step with the same not-authorized as a wrong password.
 //
 // An account whose keys for this hash are unknown (imported with SCRAM-SHA-1 keys only) fails
-// at once with not-authorized and keysUnknownText, not counted as a wrong password: clients
-// then try the next mechanism offered; the other SCRAM hash logs the account in, and one login
-// with PLAIN stores the missing keys (plain.ts). This tells whoever asks that the account exists and
+// at once with not-authorized and keysUnknownText, not counted as a wrong password: a client
+// that tries the next mechanism offered logs in with the other SCRAM hash, and one login with
+// PLAIN stores the missing keys (plain.ts). Not every client retries (Conversations does not). This tells whoever asks that the account exists and
 // was imported; no password is checked, so it helps no guessing (README: Accounts imported with
 // SCRAM-SHA-1 keys only).
 import { createHmac, randomBytes } from 'node:crypto';
