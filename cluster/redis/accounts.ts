@@ -26,6 +26,13 @@ export class RedisAccountStore implements AccountStore {
     return !outcome.rejected;
   }
 
+  async replaceCredentials(user: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean> {
+    const [version, ...expectedKeys] = this.fields(expected);
+    const [, ...newKeys] = this.fields(credentials);
+    const outcome = await this.scripts.run('account-cas-1', [this.keys.account(user)], [version ?? String(RECORD_VERSION), ...expectedKeys, ...newKeys]);
+    return !outcome.rejected;
+  }
+
   async credentials(user: string): Promise<StoredCredentials | undefined> {
     const key = this.keys.account(user);
     return decodeAccount(await this.client.hgetall(key), key);

@@ -8,6 +8,7 @@ import { RedisStateError } from './errors.js';
 export const SCRIPT_NAMES = [
   'account-create-1',
   'account-set-1',
+  'account-cas-1',
   'roster-cas-3',
   'blocklist-edit-2',
   'offline-store-1',

@@ -10,6 +10,8 @@ import { errorReply, iqPayload, iqResult, isClientStanza, stanzaType } from '../
 import type { Host } from '../core/host.js';
 import type { StreamConnection } from '../core/session.js';
 import type { AuthThrottle } from './auth-throttle.js';
+import { SCRAM_ITERATIONS } from '../core/accounts.js';
+import type { StoredCredentials } from '../state/accounts.js';
 
 /** What the negotiation needs of its connection (c2s/connection.ts implements it). */
 export interface NegotiatingConnection extends StreamConnection {
@@ -137,6 +139,8 @@ export class Negotiation {
         domain: this.host.domain,
         prepUsername: prepLocalpart,
         lookup: (username) => this.host.state.accounts.credentials(`${username}@${this.host.domain}`),
+        unknownUserIterations: SCRAM_ITERATIONS,
+        replaceCredentials: (username, expected, credentials) => this.completeKeys(username, expected, credentials),
       });
       if (!mechanism) return this.refuse(requested, 'invalid-mechanism');
       this.mechanism = mechanism;
@@ -169,9 +173,10 @@ export class Negotiation {
     }
     this.mechanism = undefined;
     if (step.kind === 'failure') {
-      // A store that failed is no guess at a password: only real failures slow the address down.
+      // A store that failed, or an account without keys for the mechanism, is no guess at a
+      // password: only real failures slow the address down.
       let delay = 0;
-      if (step.error.condition !== 'temporary-auth-failure') {
+      if (step.error.condition !== 'temporary-auth-failure' && !step.passwordUnchecked) {
         const counted = await throttle.fail(address, step.username);
         this.addressFailures = counted.addressFailures;
         delay = counted.delayMs;
@@ -202,6 +207,20 @@ export class Negotiation {
     );
     this.host.telemetry.authentication(mechanism, 'success');
     await this.host.hooks.fire('authentication-success', { session: this.session, mechanism });
+  }
+
+  /** Stores the keys PLAIN derived for an imported account (sasl/plain.ts), logging the outcome. */
+  private async completeKeys(username: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean> {
+    const jid = `${username}@${this.host.domain}`;
+    try {
+      const stored = await this.host.state.accounts.replaceCredentials(jid, expected, credentials);
+      // Not stored: the credentials changed since the login read them (a password change won).
+      this.host.log.info({ event: stored ? 'credentials_completed' : 'credentials_changed_meanwhile', jid, session: this.session.id }, 'missing SCRAM keys derived at login');
+      return stored;
+    } catch (error) {
+      this.host.log.warn({ event: 'credentials_complete_failed', jid, session: this.session.id, err: error }, 'could not store the SCRAM keys derived at login');
+      return false;
+    }
   }
 
   /** A refusal before any credential was checked: answered, logged, not counted against the address. */

@@ -12,7 +12,7 @@ export type { ScramHash, ScramKeys, StoredCredentials };
 
 export const SCRAM_HASHES: readonly ScramHash[] = ['SHA-1', 'SHA-256'];
 export const DEFAULT_ITERATIONS = 4096;
-const SALT_BYTES = 16;
+export const SALT_BYTES = 16;
 /** Refuse absurd stored/requested counts (a corrupted record must not pin a CPU for minutes). */
 export const MAX_ITERATIONS = 10_000_000;
 

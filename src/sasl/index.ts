@@ -6,6 +6,7 @@ import { ScramMechanism } from './scram.js';
 
 export type { SaslContext, SaslServerMechanism, SaslStep } from './mechanism.js';
 export { SaslError } from './errors.js';
+export { keysUnknownText } from './scram.js';
 export type { SaslCondition } from './errors.js';
 
 /** Offered mechanisms, most preferred first. PLAIN must only be offered over TLS (the caller's job). */

@@ -13,9 +13,16 @@ export interface SaslContext {
   lookup(username: string): Promise<StoredCredentials | undefined>;
   /**
    * Iteration count used for accounts that do not exist (SCRAM's fake challenge, PLAIN's
-   * dummy derivation). Set it to what deriveCredentials is called with. Default 4096.
+   * dummy derivation) and for keys derived at login. Set it to what deriveCredentials is called
+   * with. Default 4096.
    */
   unknownUserIterations?: number;
+  /**
+   * Compare-and-set of an account's keys (AccountStore.replaceCredentials): PLAIN, which sees the
+   * password, fills in the keys of a hash that are unknown (an account imported with SCRAM-SHA-1
+   * keys only), so that the next login may use SCRAM-SHA-256. Absent: nothing is ever stored.
+   */
+  replaceCredentials?(username: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean>;
   /** Testing hook: the server's part of the SCRAM nonce (printable ASCII, no ','). Default: 24 random bytes, base64. */
   serverNonce?(): string;
 }
@@ -24,8 +31,12 @@ export type SaslStep =
   | { kind: 'challenge'; data: Buffer }
   /** data = additional data with success (SCRAM server-final). */
   | { kind: 'success'; username: string; data?: Buffer }
-  /** username when known (prepared), for per-account throttling. */
-  | { kind: 'failure'; error: SaslError; username?: string };
+  /**
+   * username when known (prepared), for per-account throttling. passwordUnchecked: the exchange
+   * could not check any password (the account has no keys for this mechanism), so the failure is
+   * no guess at one and is not counted against the address or the account.
+   */
+  | { kind: 'failure'; error: SaslError; username?: string; passwordUnchecked?: true };
 
 export interface SaslServerMechanism { readonly name: string; step(response: Buffer): Promise<SaslStep> }
 

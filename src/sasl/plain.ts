@@ -1,9 +1,14 @@
 // PLAIN server (RFC 4616): message = [authzid] NUL authcid NUL passwd.
 // The password is checked against the stored SCRAM keys (SHA-256, else SHA-1) by
-// re-deriving them; unknown accounts cost a comparable dummy derivation so that
-// response time does not reveal which accounts exist.
+// re-deriving them; on success the keys of a hash that are unknown are derived and stored.
+// Unknown accounts cost a comparable dummy derivation so that response time does not reveal
+// which accounts exist.
 import { randomBytes } from 'node:crypto';
-import { saltedPassword, saslprep, verifyPassword, type ScramHash, type ScramKeys } from './credentials.js';
+import {
+  deriveScramKeys, SALT_BYTES, saltedPassword, saslprep, SCRAM_HASHES, verifyPassword,
+  type ScramHash, type ScramKeys, type StoredCredentials,
+} from './credentials.js';
+import { keysKnown } from '../state/accounts.js';
 import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
 import type { SaslContext, SaslStep } from './mechanism.js';
 
@@ -48,15 +53,33 @@ export class PlainMechanism extends BaseMechanism {
       return failure('temporary-auth-failure', undefined, username);
     }
     const stored = credentials as Partial<Record<ScramHash, ScramKeys>> | undefined;
-    // SHA-256 keys with no iterations are unknown (imported from SCRAM-SHA-1 keys alone, xep0227/credentials.ts).
-    const hash: ScramHash = (stored?.['SHA-256']?.iterations ?? 0) > 0 ? 'SHA-256' : 'SHA-1';
+    // SHA-256 keys with no iterations are unknown (imported from SCRAM-SHA-1 keys alone, xep0227/account.ts).
+    const hash: ScramHash = keysKnown(stored?.['SHA-256']) ? 'SHA-256' : 'SHA-1';
     const keys = stored?.[hash];
     if (!keys) {
       await saltedPassword(preparedPassword, DUMMY_SALT, unknownIterations(this.ctx), 'SHA-256');
       return failure('not-authorized', undefined, username);
     }
-    return (await verifyPassword(password, keys, hash))
-      ? { kind: 'success', username }
-      : failure('not-authorized', undefined, username);
+    if (!(await verifyPassword(password, keys, hash))) return failure('not-authorized', undefined, username);
+    if (credentials) await this.completeKeys(username, password, credentials);
+    return { kind: 'success', username };
+  }
+
+  /**
+   * After a migration (XEP-0227 import with SCRAM-SHA-1 keys only) the password is seen here once:
+   * the missing keys are derived and stored, as Prosody and ejabberd re-key a user at login. The
+   * store call is a compare-and-set on what was read, so a password changed meanwhile is kept. A
+   * failure here costs only the upgrade, never the login.
+   */
+  private async completeKeys(username: string, password: string, credentials: StoredCredentials): Promise<void> {
+    const missing = SCRAM_HASHES.filter((hash) => !keysKnown(credentials[hash]));
+    if (missing.length === 0 || !this.ctx.replaceCredentials) return;
+    try {
+      const next: StoredCredentials = { ...credentials };
+      for (const hash of missing) next[hash] = await deriveScramKeys(password, hash, randomBytes(SALT_BYTES), unknownIterations(this.ctx));
+      await this.ctx.replaceCredentials(username, credentials, next);
+    } catch {
+      // The caller logs what its replaceCredentials did; the login stands either way.
+    }
   }
 }

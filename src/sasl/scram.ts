@@ -8,14 +8,29 @@
 // Unknown accounts get a challenge with a fake salt that is stable per username (an HMAC
 // under a process-random secret) and the usual iteration count, and fail only at the
 // final step with the same not-authorized as a wrong password.
+//
+// An account whose keys for this hash are unknown (imported with SCRAM-SHA-1 keys only) fails
+// at once with not-authorized and keysUnknownText, not counted as a wrong password: a client
+// that tries the next mechanism offered logs in with the other SCRAM hash, and one login with
+// PLAIN stores the missing keys (plain.ts). Not every client retries (Conversations does not). This tells whoever asks that the account exists and
+// was imported; no password is checked, so it helps no guessing (README: Accounts imported with
+// SCRAM-SHA-1 keys only).
 import { createHmac, randomBytes } from 'node:crypto';
 import { randomId } from '../random-id.js';
 import {
-  constantTimeEqual, decodeBase64Strict, digest, HASH_INFO, hmac, MAX_ITERATIONS,
+  constantTimeEqual, decodeBase64Strict, digest, HASH_INFO, hmac, MAX_ITERATIONS, SCRAM_HASHES,
   type ScramHash, type ScramKeys,
 } from './credentials.js';
+import { SaslError } from './errors.js';
+import { keysKnown } from '../state/accounts.js';
 import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
 import type { SaslContext, SaslStep } from './mechanism.js';
+
+/** The <text/> of the failure for an account without keys for the hash asked for: what to use instead. */
+export function keysUnknownText(hash: ScramHash): string {
+  const other = hash === 'SHA-256' ? 'SHA-1' : 'SHA-256';
+  return `This account has no SCRAM-${hash} keys yet (it was imported): log in with SCRAM-${other} or PLAIN (once with PLAIN adds them)`;
+}
 
 /** Per-process secret behind the fake salts of unknown accounts. */
 const PROCESS_SECRET = randomBytes(32);
@@ -124,8 +139,11 @@ export class ScramMechanism extends BaseMechanism {
       return failure('temporary-auth-failure', undefined, username);
     }
     const given = credentials?.[this.hash] as ScramKeys | undefined;
-    // Keys with no iterations are unknown (an import that had the other hash only): as for no account.
-    const stored = given && given.iterations > 0 ? given : undefined;
+    // Keys with no iterations are unknown (an import that had the other hash only).
+    const stored = keysKnown(given) ? given : undefined;
+    if (credentials && !stored && SCRAM_HASHES.some((hash) => keysKnown(credentials[hash]))) {
+      return { kind: 'failure', error: new SaslError('not-authorized', keysUnknownText(this.hash)), username, passwordUnchecked: true };
+    }
     let keys: ActiveKeys;
     let known: boolean;
     if (stored) {

@@ -57,6 +57,49 @@ export function accountsContract(makeBackend: BackendFactory): void {
       await expect(backend().accounts.credentials(user)).resolves.toBeUndefined();
     });
 
+    it('replaces the credentials when they are still the expected ones', async () => {
+      const user = freshUser();
+      const imported = { ...credentialsFor('old'), 'SHA-256': { salt: '', iterations: 0, storedKey: '', serverKey: '' } };
+      await backend().accounts.create(user, imported);
+      const upgraded = { ...imported, 'SHA-256': credentialsFor('new')['SHA-256'] };
+      await expect(backend().accounts.replaceCredentials(user, imported, upgraded)).resolves.toBe(true);
+      await expect(backend().accounts.credentials(user)).resolves.toStrictEqual(upgraded);
+    });
+
+    it('keeps the credentials when they changed since they were read', async () => {
+      const user = freshUser();
+      await backend().accounts.create(user, credentialsFor('read'));
+      await backend().accounts.setCredentials(user, credentialsFor('changed'));
+      await expect(backend().accounts.replaceCredentials(user, credentialsFor('read'), credentialsFor('stale'))).resolves.toBe(false);
+      await expect(backend().accounts.credentials(user)).resolves.toStrictEqual(credentialsFor('changed'));
+    });
+
+    it('keeps the credentials when only one field of one hash differs from the expected ones', async () => {
+      const user = freshUser();
+      await backend().accounts.create(user, credentialsFor('one'));
+      const almost = { ...credentialsFor('one'), 'SHA-1': { ...credentialsFor('one')['SHA-1'], iterations: 4097 } };
+      await expect(backend().accounts.replaceCredentials(user, almost, credentialsFor('two'))).resolves.toBe(false);
+      await expect(backend().accounts.credentials(user)).resolves.toStrictEqual(credentialsFor('one'));
+    });
+
+    it('does not create an account when replacing the credentials of a missing one', async () => {
+      const user = freshUser();
+      await expect(backend().accounts.replaceCredentials(user, credentialsFor('x'), credentialsFor('y'))).resolves.toBe(false);
+      await expect(backend().accounts.exists(user)).resolves.toBe(false);
+    });
+
+    it('lets exactly one of two racing replacements from the same credentials succeed', async () => {
+      const user = freshUser();
+      await backend().accounts.create(user, credentialsFor('base'));
+      const results = await Promise.all([
+        backend().accounts.replaceCredentials(user, credentialsFor('base'), credentialsFor('left')),
+        backend().accounts.replaceCredentials(user, credentialsFor('base'), credentialsFor('right')),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results[0] ? 'left' : 'right';
+      await expect(backend().accounts.credentials(user)).resolves.toStrictEqual(credentialsFor(winner));
+    });
+
     it('deletes an account once, after which it can be created again', async () => {
       const user = freshUser();
       await backend().accounts.create(user, credentialsFor('a'));

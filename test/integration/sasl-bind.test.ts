@@ -4,6 +4,11 @@ import type { Element } from 'ltx';
 import { describe, expect, it } from 'vitest';
 import { befriend, type ConnectOptions, type RawClient, xml } from '../support/client.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
+import { AuthThrottle } from '../../src/c2s/auth-throttle.js';
+import { SCRAM_ITERATIONS } from '../../src/core/accounts.js';
+import { deriveScramKeys, type ScramKeys } from '../../src/sasl/credentials.js';
+import { keysUnknownText } from '../../src/sasl/index.js';
+import { storedCredentials } from '../../src/xep0227/account.js';
 import { useTestServer } from '../support/fixture.js';
 import { BACKENDS, PASSWORD, type TestServer } from '../support/server.js';
 
@@ -161,6 +166,56 @@ describe.each(BACKENDS)('SASL and resource binding (%s backend)', (backend) => {
       const replies = await Promise.all([slowReply, freshReply]);
       expect(replies.map((reply) => reply.name)).toEqual(['failure', 'failure']);
       expect(order).toEqual(['fresh', 'slow']);
+    });
+  });
+
+  describe('accounts imported with SCRAM-SHA-1 keys only (as ejabberd and Prosody export them)', () => {
+    let imported = 0;
+    /** Stores an account as `rookery import` does for a <user> with SCRAM-SHA-1 keys alone. */
+    async function importedUser(): Promise<{ local: string; jid: string; sha1: ScramKeys }> {
+      const local = `migrated${++imported}`;
+      const jid = `${local}@${fixture.server.config.domain}`;
+      const sha1 = await deriveScramKeys(PASSWORD, 'SHA-1', randomBytes(16), 4096);
+      await expect(fixture.server.server.state.accounts.create(jid, await storedCredentials({ scram: { 'SHA-1': sha1 } }, 4096))).resolves.toBe(true);
+      return { local, jid, sha1 };
+    }
+
+    it('logs in with SCRAM-SHA-1', async () => {
+      const { local } = await importedUser();
+      const { outcome, serverVerified } = await scram(await readyForSasl(fixture.server), 'sha1', local, PASSWORD);
+      expect(xml`<success xmlns='${NS_SASL}'/>`(outcome)).toBe(true);
+      expect(serverVerified).toBe(true);
+    });
+
+    it('answers SCRAM-SHA-256 with not-authorized and a text naming the mechanisms to use, without counting a failure', async () => {
+      const { local } = await importedUser();
+      const address = '127.0.0.7';
+      const throttle = new AuthThrottle(fixture.server.server.state.attempts, 3);
+      const client = await readyForSasl(fixture.server, { localAddress: address });
+      // One real failure first, so that the count is known to be read where the server writes it.
+      await wrongPassword(client, local);
+      await expect(throttle.addressFailures(address)).resolves.toBe(1);
+      const { outcome } = await scram(client, 'sha256', local, PASSWORD);
+      expect(xml`<failure xmlns='${NS_SASL}'><not-authorized/><text>${keysUnknownText('SHA-256')}</text></failure>`(outcome)).toBe(true);
+      expect(outcome.getChildText('text')).toMatch(/log in with SCRAM-SHA-1 or PLAIN/);
+      await expect(throttle.addressFailures(address)).resolves.toBe(1);
+      // The client falls back to the next mechanism on the same stream.
+      const { outcome: fallback } = await scram(client, 'sha1', local, PASSWORD);
+      expect(xml`<success xmlns='${NS_SASL}'/>`(fallback)).toBe(true);
+    });
+
+    it('logs in with SCRAM-SHA-256 after one PLAIN login over TLS, and keeps the SHA-1 keys', async () => {
+      const { local, jid, sha1 } = await importedUser();
+      const plain = await readyForSasl(fixture.server);
+      expect(xml`<success xmlns='${NS_SASL}'/>`(await plain.authPlain(local, PASSWORD))).toBe(true);
+      const stored = await fixture.server.server.state.accounts.credentials(jid);
+      expect(stored?.['SHA-1']).toStrictEqual(sha1);
+      expect(stored?.['SHA-256'].iterations).toBe(SCRAM_ITERATIONS);
+      for (const hash of ['sha256', 'sha1'] as const) {
+        const { outcome, serverVerified } = await scram(await readyForSasl(fixture.server), hash, local, PASSWORD);
+        expect(xml`<success xmlns='${NS_SASL}'/>`(outcome)).toBe(true);
+        expect(serverVerified).toBe(true);
+      }
     });
   });
 

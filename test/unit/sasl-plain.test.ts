@@ -101,6 +101,56 @@ describe('PLAIN', async () => {
     expectFailure(await plain(context({ juliet: sha1Only })).step(msg('', 'juliet', 'wrong')), 'not-authorized');
   });
 
+  describe('keys completed at login (accounts imported with SCRAM-SHA-1 keys only)', () => {
+    const unknownKeys = { salt: '', iterations: 0, storedKey: '', serverKey: '' };
+    const imported = (): StoredCredentials => ({ 'SHA-1': accounts.juliet['SHA-1'], 'SHA-256': unknownKeys });
+    function recorder(answer: boolean | Error = true) {
+      const calls: Array<{ username: string; expected: StoredCredentials; credentials: StoredCredentials }> = [];
+      const replaceCredentials = async (username: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean> => {
+        calls.push({ username, expected, credentials });
+        if (answer instanceof Error) throw answer;
+        return answer;
+      };
+      return { calls, replaceCredentials };
+    }
+
+    it('derives the missing SHA-256 keys with the configured iterations and stores them against what it read', async () => {
+      const { calls, replaceCredentials } = recorder();
+      const ctx = context({ juliet: imported() }, { replaceCredentials, unknownUserIterations: 32 });
+      expect(await plain(ctx).step(msg('', 'juliet', 'r0m30 & more'))).toEqual({ kind: 'success', username: 'juliet' });
+      expect(calls).toHaveLength(1);
+      const [call] = calls;
+      expect(call?.username).toBe('juliet');
+      expect(call?.expected).toStrictEqual(imported());
+      expect(call?.credentials['SHA-1']).toStrictEqual(accounts.juliet['SHA-1']);
+      expect(call?.credentials['SHA-256'].iterations).toBe(32);
+      // The stored keys are good for the password: PLAIN accepts it against them alone.
+      const upgraded = call?.credentials ?? imported();
+      expect((await plain(context({ juliet: upgraded })).step(msg('', 'juliet', 'r0m30 & more'))).kind).toBe('success');
+      expectFailure(await plain(context({ juliet: upgraded })).step(msg('', 'juliet', 'wrong')), 'not-authorized');
+    });
+
+    it('stores nothing when the password is wrong', async () => {
+      const { calls, replaceCredentials } = recorder();
+      expectFailure(await plain(context({ juliet: imported() }, { replaceCredentials })).step(msg('', 'juliet', 'wrong')), 'not-authorized');
+      expect(calls).toHaveLength(0);
+    });
+
+    it('stores nothing when every key is known', async () => {
+      const { calls, replaceCredentials } = recorder();
+      expect((await plain(context(accounts, { replaceCredentials })).step(msg('', 'juliet', 'r0m30 & more'))).kind).toBe('success');
+      expect(calls).toHaveLength(0);
+    });
+
+    it('logs the user in even when storing the keys fails or loses a race', async () => {
+      for (const answer of [false, new Error('redis down')]) {
+        const { calls, replaceCredentials } = recorder(answer);
+        expect((await plain(context({ juliet: imported() }, { replaceCredentials })).step(msg('', 'juliet', 'r0m30 & more'))).kind).toBe('success');
+        expect(calls).toHaveLength(1);
+      }
+    });
+  });
+
   it('reports a lookup that throws as temporary-auth-failure', async () => {
     const ctx = context(accounts, { lookup: () => Promise.reject(new Error('redis down')) });
     expectFailure(await plain(ctx).step(msg('', 'juliet', 'x')), 'temporary-auth-failure');

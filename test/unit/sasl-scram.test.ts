@@ -2,7 +2,7 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveCredentials, deriveScramKeys, type ScramHash, type StoredCredentials } from '../../src/sasl/credentials.js';
-import { createMechanism, MECHANISMS, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/index.js';
+import { createMechanism, keysUnknownText, MECHANISMS, type SaslContext, type SaslServerMechanism, type SaslStep } from '../../src/sasl/index.js';
 
 const DOMAIN = 'example.com';
 
@@ -230,6 +230,23 @@ describe('SCRAM for accounts that do not exist', async () => {
       expectFailure(final, 'not-authorized');
     });
   }
+
+  it('answers SCRAM-SHA-256 for an account with SHA-1 keys only with not-authorized and a hint, not counted as a guess', async () => {
+    const imported = { 'SHA-1': accounts.user['SHA-1'], 'SHA-256': { salt: '', iterations: 0, storedKey: '', serverKey: '' } };
+    const step = await mech('SCRAM-SHA-256', context({ user: imported })).step(b('n,,n=user,r=abc'));
+    expect(step).toEqual({ kind: 'failure', error: expect.objectContaining({ condition: 'not-authorized', text: keysUnknownText('SHA-256') }), username: 'user', passwordUnchecked: true });
+    expect(keysUnknownText('SHA-256')).toMatch(/log in with SCRAM-SHA-1 or PLAIN/);
+    // The SHA-1 keys still work.
+    const ok = await exchange(mech('SCRAM-SHA-1', context({ user: imported })), new ScramClient('SHA-1', 'user', 'pencil'));
+    expect(ok.kind).toBe('success');
+  });
+
+  it('answers SCRAM-SHA-1 for an account with SHA-256 keys only with a hint naming SCRAM-SHA-256', async () => {
+    const imported = { 'SHA-1': { salt: '', iterations: 0, storedKey: '', serverKey: '' }, 'SHA-256': accounts.user['SHA-256'] };
+    const step = await mech('SCRAM-SHA-1', context({ user: imported })).step(b('n,,n=user,r=abc'));
+    expectFailure(step, 'not-authorized');
+    expect(step.kind === 'failure' && step.error.text).toMatch(/log in with SCRAM-SHA-256 or PLAIN/);
+  });
 
   it('keeps the fake salt stable per username and different between usernames', async () => {
     const salt = async (name: string): Promise<string | undefined> =>

@@ -1,5 +1,5 @@
 // AccountStore in the durable embedded store: one row per account, credentials as JSON.
-import type { AccountStore, StoredCredentials } from '../accounts.js';
+import { sameCredentials, type AccountStore, type StoredCredentials } from '../accounts.js';
 import { type DataDir, durable } from './database.js';
 
 /** Accounts listed per query: list() never holds a statement open across an await. */
@@ -29,6 +29,14 @@ export class DurableAccountStore implements AccountStore {
   }
 
   async setCredentials(user: string, credentials: StoredCredentials): Promise<boolean> {
+    const updated = this.update.run(JSON.stringify(credentials), user).changes === 1;
+    return durable(this.dir, updated, updated);
+  }
+
+  async replaceCredentials(user: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean> {
+    // better-sqlite3 is synchronous: nothing else runs between the read and the write.
+    const row = this.select.get(user);
+    if (!row || !sameCredentials(JSON.parse(row.credentials) as StoredCredentials, expected)) return false;
     const updated = this.update.run(JSON.stringify(credentials), user).changes === 1;
     return durable(this.dir, updated, updated);
   }

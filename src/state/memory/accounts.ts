@@ -1,5 +1,5 @@
 // In-process AccountStore: the embedded default, no Redis needed.
-import type { AccountStore, StoredCredentials } from '../accounts.js';
+import { sameCredentials, type AccountStore, type StoredCredentials } from '../accounts.js';
 
 export class MemoryAccountStore implements AccountStore {
   private readonly accounts = new Map<string, StoredCredentials>();
@@ -12,6 +12,13 @@ export class MemoryAccountStore implements AccountStore {
 
   async setCredentials(user: string, credentials: StoredCredentials): Promise<boolean> {
     if (!this.accounts.has(user)) return false;
+    this.accounts.set(user, credentials);
+    return true;
+  }
+
+  async replaceCredentials(user: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean> {
+    const current = this.accounts.get(user);
+    if (!current || !sameCredentials(current, expected)) return false;
     this.accounts.set(user, credentials);
     return true;
   }
