@@ -1,6 +1,6 @@
 // Stream negotiation before a resource is bound (RFC 6120 §4.3, §5 STARTTLS, §6 SASL, §7 bind).
 import { Element } from 'ltx';
-import { createMechanism, MECHANISMS, type SaslServerMechanism, type SaslStep } from '../sasl/index.js';
+import { createMechanism, type SaslServerMechanism, type SaslStep } from '../sasl/index.js';
 import type { SaslCondition } from '../sasl/errors.js';
 import type { StreamHeader } from '../xml/stream-parser.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
@@ -77,13 +77,18 @@ export class Negotiation {
       }
       if (this.connection.secure || config.allowPlaintextAuth) {
         const mechanisms = features.c('mechanisms', { xmlns: NS_SASL });
-        for (const name of MECHANISMS) mechanisms.c('mechanism').t(name);
+        for (const name of this.offered()) mechanisms.c('mechanism').t(name);
       }
     } else {
       features.c('bind', { xmlns: NS_BIND });
     }
     this.host.hooks.fireSync('stream-features', { session: this.session, features });
     return features;
+  }
+
+  /** The configured mechanisms (ROOKERY_SASL_MECHANISMS), in their order; a request for another one is invalid-mechanism. */
+  private offered(): string[] {
+    return this.host.config.saslMechanisms.split(',').map((name) => name.trim());
   }
 
   /** An element received before a resource is bound. */
@@ -135,6 +140,7 @@ export class Negotiation {
       if (!this.connection.secure && !this.host.config.allowPlaintextAuth) return this.refuse(requested, 'encryption-required');
       // Not the client's fault, so not counted against it: it may try again in a moment.
       if (this.host.state.reachable?.() === false) return this.refuse(requested, 'temporary-auth-failure', 'The account store is unreachable');
+      if (!this.offered().includes(requested)) return this.refuse(requested, 'invalid-mechanism');
       const mechanism = createMechanism(requested, {
         domain: this.host.domain,
         prepUsername: prepLocalpart,

@@ -70,6 +70,19 @@ export const httpUrl = checked(httpUrlProblem);
 
 export const networkList = checked(networkListProblem);
 
+/** The SASL mechanisms a node can offer (src/sasl/index.ts holds the same list, which a test keeps equal). */
+export const SASL_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'] as const;
+
+export function mechanismListProblem(value: string): string | undefined {
+  const names = value.split(',').map((name) => name.trim());
+  const known: readonly string[] = SASL_MECHANISMS;
+  if (names.length === 0 || names.some((name) => !known.includes(name)) || new Set(names).size !== names.length) {
+    return `a comma-separated list of distinct SASL mechanisms among ${SASL_MECHANISMS.join(', ')}`;
+  }
+  return undefined;
+}
+export const mechanismList = checked(mechanismListProblem);
+
 /** Secrets never appear in messages or in the effective configuration printed. */
 export const REDACTED = '[redacted]';
 
