@@ -6,6 +6,7 @@ import { DEFAULT_HTTP_LIMITS, HttpListener } from '../metrics/http.js';
 import { instrumentBackend } from '../metrics/store.js';
 import { PrometheusTelemetry } from '../metrics/telemetry.js';
 import { adminRoutes } from './admin/api.js';
+import { hostMetaRoutes, xmppWebSocketRoute } from './c2s/websocket.js';
 import { adminGuard } from './admin/auth.js';
 import { loadOrCreateAdminToken } from './admin/token.js';
 import type { Config } from './config.js';
@@ -154,6 +155,9 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   let httpPort = config.httpPort;
   const guard = adminGuard({ token: 'token' in tokenSource ? tokenSource.token : undefined, port: () => httpPort });
   for (const route of adminRoutes(state, server.host, guard)) http.route(route);
+  // XMPP over WebSocket (RFC 7395) and its discovery (XEP-0156).
+  for (const route of hostMetaRoutes(config)) http.route(route);
+  http.webSocket(xmppWebSocketRoute(config, server.webSockets()));
   // Probes and metrics must be reachable on the pod address; the admin API needs its token from every address.
   httpPort = await http.listen(config.httpPort, config.bindAddress);
   log.info({ event: 'http_listening', port: httpPort });
