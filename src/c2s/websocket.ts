@@ -90,22 +90,40 @@ export interface WebSocketAcceptor {
   accept(carrier: Carrier, remoteAddress: string): void;
 }
 
+/**
+ * Which browser pages may open the WebSocket (RFC 6455 §10.2). As Prosody's mod_websocket
+ * (`cross_domain_websocket`): by default the node's own origin only, `*` any, else the listed
+ * ones. Unlike Prosody, an upgrade without Origin is let through: every browser sends one, so
+ * its absence means a native client, which no page can drive (and SASL still guards the stream).
+ */
+export function originPolicy(config: Config): (origin: string, host: string | undefined) => boolean {
+  if (config.webOrigins !== undefined) {
+    const listed = new Set(parseOrigins(config.webOrigins));
+    return listed.has('*') ? () => true : (origin) => listed.has(origin);
+  }
+  if (config.httpPublicUrl !== undefined) {
+    const own = new URL(config.httpPublicUrl).origin.toLowerCase();
+    return (origin) => origin === own;
+  }
+  // Same origin as the request: its host is the Host the page's browser sent.
+  return (origin, host) => host !== undefined && URL.canParse(origin) && new URL(origin).host === host.toLowerCase();
+}
+
 export function webSocketSecure(config: Config, remoteAddress: string): boolean {
   return LOOPBACK.has(remoteAddress) || config.httpPublicUrl?.startsWith('https:') === true;
 }
 
 /** `/xmpp-websocket`: subprotocol `xmpp`, the Origin checked against webOrigins. */
 export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor): WebSocketRoute {
-  const origins = config.webOrigins === undefined ? undefined : new Set(parseOrigins(config.webOrigins));
+  const allowed = originPolicy(config);
   return {
     path: WEBSOCKET_PATH,
     protocol: WEBSOCKET_PROTOCOL,
     maxMessageBytes: Math.max(config.limits.maxStanzaBytes, MIN_MESSAGE_BYTES),
     refuse(request: WebSocketRequest): HttpReply | undefined {
       const origin = request.headers.origin;
-      // Origin protects browsers from pages of other sites; a client that sends none is no browser.
-      if (origins && origin !== undefined && !origins.has(origin.toLowerCase())) return { status: 403, body: { error: 'origin-not-allowed' } };
-      return undefined;
+      if (origin === undefined || allowed(origin.toLowerCase(), request.headers.host)) return undefined;
+      return { status: 403, body: { error: 'origin-not-allowed' } };
     },
     open(peer: WebSocketPeer, request: WebSocketRequest): void {
       const address = request.remoteAddress;

@@ -70,11 +70,11 @@ export const httpUrl = checked(httpUrlProblem);
 
 export const networkList = checked(networkListProblem);
 
-/** Browser origins (RFC 6454 §6.1: scheme://host[:port], no path), comma-separated. */
+/** Browser origins (RFC 6454 §6.1: scheme://host[:port], no path), comma-separated; `*`: any. */
 export function originListProblem(value: string): string | undefined {
   const origins = parseOrigins(value);
-  if (origins.length === 0) return 'a comma-separated list of origins (https://host[:port])';
-  const wrong = origins.find((origin) => !/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(origin));
+  if (origins.length === 0) return 'a comma-separated list of origins (https://host[:port]), or * for any';
+  const wrong = origins.find((origin) => origin !== '*' && !/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(origin));
   return wrong === undefined ? undefined : `origins of the form https://host[:port], without a path ("${wrong}" is not one)`;
 }
 export const originList = checked(originListProblem);

@@ -50,13 +50,18 @@ export class WsClient {
     return this.expect((element) => element.name === 'stream:features' || element.name === 'stream:error');
   }
 
-  /** Open, SASL PLAIN, restart, bind; the bound JID. */
-  async login(username: string, password: string, resource?: string): Promise<string> {
+  /** Open, SASL PLAIN, restart: the features of the authenticated stream. */
+  async authenticate(username: string, password: string): Promise<Element> {
     await this.open();
     this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${username}\0${password}`).toString('base64')}</auth>`);
     const outcome = await this.expect((element) => element.name === 'success' || element.name === 'failure');
     if (outcome.name !== 'success') throw new Error(`authentication failed: ${outcome.toString()}`);
-    await this.open();
+    return this.open();
+  }
+
+  /** Open, SASL PLAIN, restart, bind; the bound JID. */
+  async login(username: string, password: string, resource?: string): Promise<string> {
+    await this.authenticate(username, password);
     this.send(`<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>${resource ? `<resource>${resource}</resource>` : ''}</bind></iq>`);
     const bound = await this.expect((element) => element.name === 'iq' && element.attrs.id === 'bind1');
     const jid = bound.getChild('bind')?.getChildText('jid');

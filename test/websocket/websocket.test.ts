@@ -1,6 +1,7 @@
 // XMPP over WebSocket (RFC 7395) on the HTTP port of a two-node cluster, with raw framed
 // messages; TCP clients on the same node and on the other one. Discovery: XEP-0156.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config.js';
 import { type RawClient, xml } from '../support/client.js';
 import { startTestServer, type TestServer, PASSWORD } from '../support/server.js';
 import { NS_FRAMING, WsClient } from '../support/ws-client.js';
@@ -147,5 +148,93 @@ describe('XMPP over WebSocket (RFC 7395) on a two-node cluster', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual({ links: [{ rel: 'urn:xmpp:alt-connections:websocket', href: url(1) }] });
+  });
+});
+
+describe('XMPP over WebSocket with the default origin policy, a small pre-authentication stanza limit, and stream management', () => {
+  let server: TestServer;
+  let accounts = 0;
+  const clients: WsClient[] = [];
+  const NS_SM = 'urn:xmpp:sm:3';
+
+  beforeAll(async () => {
+    server = await startTestServer({ backend: 'cluster', config: { limits: { ...defaultConfig().limits, maxStanzaBytesUnauthenticated: 1_000, c2sUnauthedBurstBytes: 1_000, c2sUnauthedBytesPerSecond: 2_000 } } });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.terminate();
+    await server?.stop();
+  });
+
+  const url = (node = 0): string => `ws://127.0.0.1:${server.httpPorts[node]}/xmpp-websocket`;
+
+  async function ws(node = 0, options: { origin?: string } = {}): Promise<WsClient> {
+    const client = await WsClient.connect(url(node), server.config.domain, options);
+    clients.push(client);
+    return client;
+  }
+
+  async function account(name: string): Promise<string> {
+    const local = `${name}${++accounts}`;
+    await server.createUser(local);
+    return local;
+  }
+
+  it('accepts a page of its own origin and a client without Origin, and refuses another origin (as Prosody does by default)', async () => {
+    const own = await ws(0, { origin: `http://127.0.0.1:${server.httpPorts[0]}` });
+    expect((await own.open()).name).toBe('stream:features');
+    const native = await ws(0);
+    expect((await native.open()).name).toBe('stream:features');
+    await expect(WsClient.connect(url(0), server.config.domain, { origin: 'https://evil.example' })).rejects.toThrow('upgrade refused: 403');
+    // Another port is another origin (RFC 6454 §4).
+    await expect(WsClient.connect(url(0), server.config.domain, { origin: `http://127.0.0.1:${server.httpPorts[1]}` })).rejects.toThrow('upgrade refused: 403');
+  });
+
+  it('applies the pre-authentication stanza size limit to a WebSocket message', async () => {
+    const web = await ws();
+    await web.open();
+    web.send(`<iq xmlns='jabber:client' type='get' id='big'><query xmlns='jabber:iq:version'>${'x'.repeat(2_000)}</query></iq>`);
+    const error = await web.expect('stream:error');
+    expect(error.getChild('policy-violation')).toBeDefined();
+    expect((await web.closed()).code).toBe(1000);
+  });
+
+  it('paces a client past the pre-authentication byte rate by whole messages, losing none of them', async () => {
+    const local = await account('slow');
+    const web = await ws(1);
+    await web.open();
+    // ~800 bytes of whitespace inside the tag (under the 1000-byte stanza limit): with <open/> and the next <open/>, past the 1000-byte burst.
+    web.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'${' '.repeat(800)}mechanism='PLAIN'>${Buffer.from(`\0${local}\0${PASSWORD}`).toString('base64')}</auth>`);
+    web.send(`<open xmlns='${NS_FRAMING}' to='${server.config.domain}' version='1.0'/>`);
+    await web.expect('success');
+    expect((await web.expect('stream:features')).getChild('bind')).toBeDefined();
+    const metrics = await (await fetch(`http://127.0.0.1:${server.httpPorts[1]}/metrics`)).text();
+    const line = metrics.split('\n').find((row) => row.startsWith('rookery_limits_enforced_total{') && row.includes('"c2s_unauthed_bytes_rate"'));
+    expect(Number(line?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('resumes a stream-managed session on a new WebSocket, with what arrived meanwhile (XEP-0198)', async () => {
+    const [alice, bob] = [await account('alice'), await account('bob')];
+    const first = await ws(0);
+    const features = await first.authenticate(alice, PASSWORD);
+    expect(features.getChild('sm', NS_SM)).toBeDefined();
+    first.send(`<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>web</resource></bind></iq>`);
+    await first.expect((element) => element.name === 'iq' && element.attrs.id === 'bind1');
+    first.send(`<enable xmlns='${NS_SM}' resume='true'/>`);
+    const enabled = await first.expect('enabled');
+    expect(enabled.attrs).toMatchObject({ xmlns: NS_SM, resume: 'true' });
+    const previd = String(enabled.attrs.id);
+    first.terminate(); // the network goes away: no <close/>
+
+    const other = await WsClient.connect(url(1), server.config.domain);
+    clients.push(other);
+    const bobJid = await other.login(bob, PASSWORD);
+    other.send(`<message xmlns='jabber:client' to='${alice}@${server.config.domain}/web' type='chat' id='while-away'><body>while you were away</body></message>`);
+
+    const second = await ws(0);
+    await second.authenticate(alice, PASSWORD);
+    second.send(`<resume xmlns='${NS_SM}' previd='${previd}' h='0'/>`);
+    const resumed = await second.expect((element) => element.name === 'resumed' || element.name === 'failed');
+    expect(resumed.name).toBe('resumed');
+    await second.expect(xml`<message xmlns='jabber:client' from='${bobJid}' id='while-away'><body>while you were away</body></message>`);
   });
 });
