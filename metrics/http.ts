@@ -165,7 +165,12 @@ function webSocketPeer(ws: WebSocket, socket: Socket): WebSocketPeer {
     get closed() {
       return ws.readyState === ws.CLOSING || ws.readyState === ws.CLOSED;
     },
-    onMessage: (listener) => void ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => listener(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data))),
+    onMessage: (listener) =>
+      void ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], binary: boolean) => {
+        // Text frames only (RFC 7395 §3.2; Prosody's mod_websocket closes with 1003 too).
+        if (binary) ws.close(1003, 'text frames only');
+        else listener(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+      }),
     onClose: (listener) => void ws.on('close', listener),
     onError: (listener) => void ws.on('error', listener),
   };

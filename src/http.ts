@@ -62,6 +62,7 @@ export interface WebSocketPeer {
   /** Ends the TCP connection at once. */
   terminate(): void;
   readonly closed: boolean;
+  /** Text messages; a binary one closes the WebSocket (1003). */
   onMessage(listener: (data: Buffer) => void): void;
   onClose(listener: () => void): void;
   onError(listener: (error: Error) => void): void;

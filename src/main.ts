@@ -143,7 +143,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   }
   const http = new HttpListener(log, {
     ...DEFAULT_HTTP_LIMITS,
-    maxConnections: config.limits.httpMaxConnections,
+    // XMPP WebSockets are HTTP connections too; the c2s admission (maxConnections) bounds them.
+    maxConnections: config.limits.httpMaxConnections + (config.limits.maxConnections > 0 ? config.limits.maxConnections : Number.MAX_SAFE_INTEGER),
     requestTimeoutMs: config.limits.httpRequestTimeoutMs,
   }, (route, status) => telemetry.httpResponse(route, status));
   http.route({ method: 'GET', path: '/healthz', handler: livenessHandler() });

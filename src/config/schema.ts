@@ -101,7 +101,7 @@ export const LIMIT_SETTINGS = {
   personalItemBytes: limit('personalItemBytes', 256 * 1024, 'largest vCard (XEP-0054) or private XML element (XEP-0049) one account may store, in bytes of XML; past it, a set is refused with `not-acceptable`'),
   personalItems: limit('personalItems', 100, 'vCard plus private XML elements one account may store; past it, storing a new one is refused with `resource-constraint`'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
-  httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most; past it, new ones are closed'),
+  httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 

@@ -126,6 +126,13 @@ describe('XMPP over WebSocket (RFC 7395) on a two-node cluster', () => {
     expect((await web.closed()).code).toBe(1000);
   });
 
+  it('closes the WebSocket with 1003 on a binary message (RFC 7395 §3.2: text only)', async () => {
+    const web = await ws();
+    await web.open();
+    web.socket.send(Buffer.from(`<presence xmlns='jabber:client'/>`), { binary: true });
+    expect((await web.closed()).code).toBe(1003);
+  });
+
   it('refuses a first message that is not <open/>', async () => {
     const web = await ws();
     web.send(`<message xmlns='jabber:client'/>`);
@@ -158,7 +165,7 @@ describe('XMPP over WebSocket with the default origin policy, a small pre-authen
   const NS_SM = 'urn:xmpp:sm:3';
 
   beforeAll(async () => {
-    server = await startTestServer({ backend: 'cluster', config: { limits: { ...defaultConfig().limits, maxStanzaBytesUnauthenticated: 1_000, c2sUnauthedBurstBytes: 1_000, c2sUnauthedBytesPerSecond: 2_000 } } });
+    server = await startTestServer({ backend: 'cluster', config: { limits: { ...defaultConfig().limits, maxStanzaBytesUnauthenticated: 1_000, c2sUnauthedBurstBytes: 1_000, c2sUnauthedBytesPerSecond: 2_000, httpRequestTimeoutMs: 300 } } });
   });
   afterAll(async () => {
     for (const client of clients) client.terminate();
@@ -210,6 +217,16 @@ describe('XMPP over WebSocket with the default origin policy, a small pre-authen
     const metrics = await (await fetch(`http://127.0.0.1:${server.httpPorts[1]}/metrics`)).text();
     const line = metrics.split('\n').find((row) => row.startsWith('rookery_limits_enforced_total{') && row.includes('"c2s_unauthed_bytes_rate"'));
     expect(Number(line?.split(' ').at(-1))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps an idle WebSocket open past the HTTP request timeout', async () => {
+    const local = await account('idle');
+    const web = await ws(0);
+    const jid = await web.login(local, PASSWORD);
+    // The scenario is time passing with nothing sent: 4 × the 300 ms HTTP request timeout.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    web.send(`<iq xmlns='jabber:client' type='get' id='still-there' to='${server.config.domain}'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    await web.expect(xml`<iq xmlns='jabber:client' type='result' id='still-there' to='${jid}'/>`);
   });
 
   it('resumes a stream-managed session on a new WebSocket, with what arrived meanwhile (XEP-0198)', async () => {
