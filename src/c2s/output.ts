@@ -38,7 +38,7 @@ export class Output {
     private readonly isClosed: () => boolean,
     /** Past `maxBytes`: what the client never took, for the connection to cut it off and rescue it. */
     private readonly onOverflow: (untaken: string[]) => void,
-    /** One write per element (framing.ts). */
+    /** One write per element (link.ts). */
     private readonly framed = false,
   ) {}
 

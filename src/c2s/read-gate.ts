@@ -2,7 +2,7 @@
 // back: the queue of inbound elements not yet handled, the byte budget, or the stanza budget
 // (as Prosody's mod_limits does): the client is slowed down, nothing it sent is lost.
 // On a framed link (WebSocket) input comes as whole messages, and a message is parsed whole, once
-// the byte budget has paid for all of it (framing.ts checks that each holds whole elements).
+// the byte budget has paid for all of it (link.ts checks that each holds whole elements).
 import type { Link } from './link.js';
 import type { Telemetry } from '../telemetry.js';
 import type { TokenBucket } from './rate-limit.js';

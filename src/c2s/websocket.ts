@@ -7,7 +7,9 @@
 // when its peer is loopback (a TLS-terminating proxy on this machine, or a local client) or when
 // `httpPublicUrl` is https:// (the operator says a proxy terminates TLS in front of the HTTP port);
 // otherwise it is a plain connection, and SASL needs allowPlaintextAuth as on port 5222 without
-// STARTTLS. Prosody's consider_websocket_secure is the same switch, off by default.
+// STARTTLS. Prosody asks the operator instead (consider_websocket_secure, off by default); here
+// httpPublicUrl already says it. A plain-HTTP proxy on the same machine would be trusted wrongly:
+// the README says to terminate TLS there.
 import { EventEmitter } from 'node:events';
 import { escapeXML } from 'ltx';
 import type { Config } from '../config.js';
@@ -128,15 +130,15 @@ export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor):
     open(peer: WebSocketPeer, request: WebSocketRequest): void {
       const address = request.remoteAddress;
       const refusal = acceptor.admit(address);
+      const framing = new WebSocketFraming();
       if (refusal) {
-        peer.send(`<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' id='${randomId(12)}' from='${escapeXML(config.domain)}' version='1.0'/>`);
-        peer.send(standalone(refusal.toElement().toString()));
-        peer.send(`<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>`);
+        // As on the c2s ports (connection-gate.ts refuse): a stream opened only to carry the error.
+        for (const element of [framing.header(randomId(12), config.domain), refusal.toElement().toString(), framing.footer]) peer.send(standalone(element));
         peer.close(1000);
         return;
       }
       const link = new WebSocketLink(peer, address);
-      acceptor.accept({ link, framing: new WebSocketFraming(), transport: 'websocket', secure: webSocketSecure(config, address) }, address);
+      acceptor.accept({ link, framing, transport: 'websocket', secure: webSocketSecure(config, address) }, address);
     },
   };
 }

@@ -255,3 +255,29 @@ describe('XMPP over WebSocket with the default origin policy, a small pre-authen
     await second.expect(xml`<message xmlns='jabber:client' from='${bobJid}' id='while-away'><body>while you were away</body></message>`);
   });
 });
+
+describe('XMPP over WebSocket on a node at its connection limit', () => {
+  let server: TestServer;
+  const clients: WsClient[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({ backend: 'cluster', config: { limits: { ...defaultConfig().limits, maxConnections: 1 } } });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.terminate();
+    await server?.stop();
+  });
+
+  it('refuses a WebSocket past maxConnections with <open/>, <resource-constraint/> and <close/>, as the client port does', async () => {
+    const url = `ws://127.0.0.1:${server.httpPorts[0]}/xmpp-websocket`;
+    const first = await WsClient.connect(url, server.config.domain);
+    clients.push(first);
+    expect((await first.open()).name).toBe('stream:features');
+    const second = await WsClient.connect(url, server.config.domain);
+    clients.push(second);
+    expect((await second.expect('open')).attrs.xmlns).toBe(NS_FRAMING);
+    expect((await second.expect('stream:error')).getChild('resource-constraint')).toBeDefined();
+    await second.expect('close');
+    expect((await second.closed()).code).toBe(1000);
+  });
+});
