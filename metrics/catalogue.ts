@@ -9,7 +9,7 @@ import { BucketHistogram, Tally } from './tally.js';
 
 export const PREFIX = 'rookery_';
 export const CONNECTION_STATES: readonly SessionType[] = ['c2s_unauthed', 'c2s_unbound', 'c2s'];
-export const TRANSPORTS: readonly Transport[] = ['plain', 'starttls', 'directtls'];
+export const TRANSPORTS: readonly Transport[] = ['plain', 'starttls', 'directtls', 'websocket'];
 const STANZA_KINDS: readonly StanzaLabel[] = ['message', 'presence', 'iq', 'other'];
 const ROUTE_OUTCOMES: readonly RouteOutcome[] = ['local', 'remote', 'offline', 'bounced', 'discarded', 'dropped'];
 const SM_RESUME_FAILURES: readonly SmResumeFailure[] = ['item-not-found', 'not-authorized', 'unexpected-request', 'internal-server-error'];

@@ -6,6 +6,7 @@ import { DEFAULT_HTTP_LIMITS, HttpListener } from '../metrics/http.js';
 import { instrumentBackend } from '../metrics/store.js';
 import { PrometheusTelemetry } from '../metrics/telemetry.js';
 import { adminRoutes } from './admin/api.js';
+import { hostMetaRoutes, xmppWebSocketRoute } from './c2s/websocket.js';
 import { adminGuard } from './admin/auth.js';
 import { loadOrCreateAdminToken } from './admin/token.js';
 import type { Config } from './config.js';
@@ -142,7 +143,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   }
   const http = new HttpListener(log, {
     ...DEFAULT_HTTP_LIMITS,
-    maxConnections: config.limits.httpMaxConnections,
+    // XMPP WebSockets are HTTP connections too; the c2s admission (maxConnections) bounds them.
+    maxConnections: config.limits.httpMaxConnections + (config.limits.maxConnections > 0 ? config.limits.maxConnections : Number.MAX_SAFE_INTEGER),
     requestTimeoutMs: config.limits.httpRequestTimeoutMs,
   }, (route, status) => telemetry.httpResponse(route, status));
   http.route({ method: 'GET', path: '/healthz', handler: livenessHandler() });
@@ -154,6 +156,9 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   let httpPort = config.httpPort;
   const guard = adminGuard({ token: 'token' in tokenSource ? tokenSource.token : undefined, port: () => httpPort });
   for (const route of adminRoutes(state, server.host, guard)) http.route(route);
+  // XMPP over WebSocket (RFC 7395) and its discovery (XEP-0156).
+  for (const route of hostMetaRoutes(config)) http.route(route);
+  http.webSocket(xmppWebSocketRoute(config, server.webSockets()));
   // Probes and metrics must be reachable on the pod address; the admin API needs its token from every address.
   httpPort = await http.listen(config.httpPort, config.bindAddress);
   log.info({ event: 'http_listening', port: httpPort });

@@ -3,10 +3,12 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { AuthThrottle } from './c2s/auth-throttle.js';
-import { Connection } from './c2s/connection.js';
+import { Connection, type ConnectionContext } from './c2s/connection.js';
+import type { Carrier } from './c2s/link.js';
 import { ConnectionGate, refuse } from './c2s/connection-gate.js';
 import { proxiedListener } from './c2s/proxied-listener.js';
 import { loadTls, type TlsMaterial } from './c2s/tls.js';
+import type { WebSocketAcceptor } from './c2s/websocket.js';
 import type { Config } from './config.js';
 import { LOOPBACK, Networks } from './config/networks.js';
 import { Host } from './core/host.js';
@@ -28,6 +30,8 @@ export class RookeryServer {
   private plain: NetServer | undefined;
   private direct: NetServer | undefined;
   private tls: TlsMaterial | undefined;
+  /** Set by start(): what the listeners (and the WebSocket endpoint) need to admit a connection. */
+  private accepting: { ctx: ConnectionContext; gate: ConnectionGate } | undefined;
   private closing: Promise<void> | undefined;
   /** Set once drain() started: readiness reports false. */
   draining = false;
@@ -65,6 +69,7 @@ export class RookeryServer {
     const trusted = new Networks(this.config.trustedProxies);
     // Loopback is this machine (health checks, tests); trusted proxies carry many clients' connections.
     const gate = new ConnectionGate(this.config.limits, { exempt: (address) => LOOPBACK.has(address) || trusted.has(address) });
+    this.accepting = { ctx, gate };
     const accept = (socket: Socket, directTls: boolean, clientAddress = socket.remoteAddress): void => {
       socket.setNoDelay(true);
       const refusal = gate.admit(clientAddress, this.connections.size);
@@ -99,6 +104,27 @@ export class RookeryServer {
     await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
     this.log.info({ event: 'listening', ...this.ports(), domain: this.config.domain, backend: this.state.kind });
+  }
+
+  /**
+   * XMPP over WebSocket (c2s/websocket.ts): admitted by the same gate as the c2s ports, run by the
+   * same Connection. Usable once start() has run.
+   */
+  webSockets(): WebSocketAcceptor {
+    return {
+      admit: (address) => {
+        if (!this.accepting || this.closing || this.draining) return new StreamError('system-shutdown');
+        const refusal = this.accepting.gate.admit(address, this.connections.size);
+        if (!refusal) return undefined;
+        this.host.telemetry.limitEnforced(refusal.limit);
+        this.host.telemetry.streamError(refusal.error.condition);
+        this.log.debug({ event: 'connection_refused', limit: refusal.limit, transport: 'websocket' });
+        return refusal.error;
+      },
+      accept: (carrier: Carrier, address: string) => {
+        if (this.accepting) this.connections.add(new Connection(this.accepting.ctx, carrier, false, address));
+      },
+    };
   }
 
   ports(): { c2s: number; c2sTls: number } {

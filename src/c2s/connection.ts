@@ -1,9 +1,10 @@
 // One client connection (RFC 6120 §4): the socket, the XML stream over it, and the session it
 // carries. Negotiation (STARTTLS, SASL, bind) lives in negotiation.ts; bound stanzas go to the
-// router. Writing (batching, backlog) is output.ts; the pace of reading is read-gate.ts.
+// router. Writing (batching, backlog) is output.ts; the pace of reading is read-gate.ts. What
+// carries it is a Link with its Framing (link.ts): a TCP socket, or a WebSocket (RFC 7395).
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { Element, escapeXML } from 'ltx';
+import type { Element } from 'ltx';
 import type { Host } from '../core/host.js';
 import { randomId } from '../random-id.js';
 import { rescueUndelivered } from '../core/undelivered.js';
@@ -13,8 +14,8 @@ import { StanzaError, StreamError } from '../xmpp/errors.js';
 import { errorReply, isClientStanza, stanzaType } from '../xmpp/stanza.js';
 import type { StanzaLabel } from '../telemetry.js';
 import type { Transport } from '../xmpp/kinds.js';
-import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
 import type { AuthThrottle } from './auth-throttle.js';
+import { type Carrier, type Framing, type Link, socketCarrier } from './link.js';
 import { Negotiation, type NegotiatingConnection } from './negotiation.js';
 import { Output } from './output.js';
 import { bucketFor } from './rate-limit.js';
@@ -40,7 +41,10 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
   /** Replaced when this connection resumes a stream-managed session (XEP-0198). */
   session: C2SSession;
   transport: Transport;
-  private socket: Socket;
+  private socket: Link;
+  private readonly framing: Framing;
+  /** Whether the link counts as encrypted without STARTTLS (a WebSocket's carrier decides). */
+  private readonly carrierSecure: boolean | undefined;
   private readonly parser: StreamParser;
   private readonly negotiation: Negotiation;
   private headerSent = false;
@@ -58,13 +62,13 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
 
   constructor(
     readonly ctx: ConnectionContext,
-    socket: Socket,
+    socket: Socket | Carrier,
     directTls: boolean,
     /** The client's address when a trusted proxy named it (PROXY protocol); else the socket's peer. */
     private readonly clientAddress?: string,
   ) {
-    this.socket = socket;
-    this.transport = directTls ? 'directtls' : 'plain';
+    const carrier = 'framing' in socket ? socket : socketCarrier(socket, directTls);
+    ({ link: this.socket, framing: this.framing, transport: this.transport, secure: this.carrierSecure } = carrier);
     this.session = new C2SSession(randomId(9), this, ctx.host.telemetry);
     const limits = ctx.host.config.limits;
     this.parser = new StreamParser(
@@ -78,11 +82,11 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
       { maxStanzaBytes: limits.maxStanzaBytesUnauthenticated, maxDepth: limits.maxDepth },
     );
     this.negotiation = new Negotiation(this);
-    this.output = new Output(socket, limits.maxOutboundBytes, () => this.closed, (untaken) => this.overflow(untaken));
+    this.output = new Output(this.socket, limits.maxOutboundBytes, () => this.closed, (untaken) => this.overflow(untaken), this.framing.framed);
     this.gate = new ReadGate(
-      socket,
+      this.socket,
       {
-        parse: (chunk) => this.parser.write(chunk),
+        parse: (chunk) => this.parse(chunk),
         ignoringInput: () => this.closed || this.awaitingTls,
         closed: () => this.closed,
         unauthenticated: () => this.session.type === 'c2s_unauthed',
@@ -90,8 +94,9 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
       ctx.host.telemetry,
       bucketFor(limits.c2sUnauthedBytesPerSecond, limits.c2sUnauthedBurstBytes),
       bucketFor(limits.c2sStanzasPerSecond, limits.c2sStanzaBurst),
+      this.framing.framed,
     );
-    this.listen(socket);
+    this.listen(this.socket);
     this.authTimer = setTimeout(() => {
       if (this.session.type === 'c2s') return;
       this.host.telemetry.limitEnforced('auth_timeout');
@@ -105,7 +110,17 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
   }
 
   get secure(): boolean {
-    return this.transport !== 'plain';
+    return this.carrierSecure ?? this.transport !== 'plain';
+  }
+
+  /** STARTTLS is a TCP matter: a WebSocket is secured, or not, by its HTTP connection (RFC 7395 §3.8). */
+  get canStartTls(): boolean {
+    return this.carrierSecure === undefined;
+  }
+
+  private parse(chunk: Buffer): void {
+    const error = this.framing.input(chunk, this.parser);
+    if (error) this.close(error);
   }
 
   get host(): Host {
@@ -158,7 +173,7 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
       this.host.telemetry.streamError(error.condition);
     }
     if (!this.headerSent) this.sendHeader();
-    this.shut('closing-tag', `${error ? error.toElement().toString() : ''}</stream:stream>`);
+    this.shut('closing-tag', error ? [error.toElement().toString(), this.framing.footer] : [this.framing.footer]);
     // Deferred, so that a caller ending the session itself right after close() (a kicked
     // session, shutdown, a deleted account) does it with its own reason.
     if (error) setImmediate(() => this.endSession(error.condition));
@@ -178,7 +193,7 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
    * when the client closed its stream, this turn's output and our closing tag follow; when the
    * socket is already gone, what waits is dropped.
    */
-  private shut(ending: Ending, tail = ''): void {
+  private shut(ending: Ending, tail: string[] = []): void {
     this.closed = true;
     this.queue.length = 0;
     clearTimeout(this.authTimer);
@@ -188,14 +203,23 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
         return;
       case 'client-closed-stream':
         this.output.flush();
-        this.socket.end(tail);
+        this.end(tail);
         return;
       case 'closing-tag':
       case 'quietly':
         this.output.writeAll();
-        if (tail === '') this.socket.end();
-        else this.socket.end(tail);
+        this.end(tail);
         setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS).unref();
+    }
+  }
+
+  /** A socket ends with the tail in its last write; a framed link sends each element, then closes. */
+  private end(tail: string[]): void {
+    if (tail.length === 0) this.socket.end();
+    else if (!this.framing.framed) this.socket.end(tail.join(''));
+    else {
+      for (const element of tail) this.socket.write(element);
+      this.socket.end();
     }
   }
 
@@ -221,7 +245,7 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
 
   /** Called by the negotiation after <proceed/>: the rest of this socket's input is TLS. */
   startTls(): void {
-    const raw = this.socket;
+    const raw = this.socket as Socket; // canStartTls: only a TCP socket gets here
     // <proceed/> goes out in the clear, before the handshake.
     this.output.flush();
     this.unlisten(raw);
@@ -242,6 +266,7 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
   /** A new stream over the same socket (after TLS or SASL success, RFC 6120 §4.3.3). */
   restartStream(): void {
     this.parser.reset();
+    this.framing.reset();
     this.headerSent = false;
     this.session.notopen = true;
   }
@@ -257,13 +282,13 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
     clearTimeout(this.authTimer);
   }
 
-  private listen(socket: Socket): void {
+  private listen(socket: Link): void {
     socket.on('data', this.gate.onData);
     socket.on('error', this.onError);
     socket.on('close', this.onSocketClose);
   }
 
-  private unlisten(socket: Socket): void {
+  private unlisten(socket: Link): void {
     socket.off('data', this.gate.onData);
     socket.off('error', this.onError);
     socket.off('close', this.onSocketClose);
@@ -281,10 +306,7 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
 
   private sendHeader(): void {
     this.headerSent = true;
-    const id = randomId(12);
-    this.out(
-      `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${id}' from='${escapeXML(this.host.domain)}' version='1.0' xml:lang='en'>`,
-    );
+    this.out(this.framing.header(randomId(12), this.host.domain));
   }
 
   private onStreamStart(header: StreamHeader): void {
@@ -310,7 +332,7 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
   }
 
   private finishStream(): void {
-    if (!this.closed) this.shut('client-closed-stream', '</stream:stream>');
+    if (!this.closed) this.shut('client-closed-stream', [this.framing.footer]);
     this.endSession(undefined, true);
   }
 

@@ -18,6 +18,8 @@ export interface NegotiatingConnection extends StreamConnection {
   readonly host: Host;
   readonly ctx: { readonly throttle: AuthThrottle };
   readonly secure: boolean;
+  /** False on a WebSocket: no STARTTLS is offered there (RFC 7395 §3.8). */
+  readonly canStartTls: boolean;
   readonly remoteAddress: string;
   /** After <proceed/>: the rest of the socket's input is TLS. */
   startTls(): void;
@@ -71,7 +73,7 @@ export class Negotiation {
     const features = new Element('stream:features');
     const { config } = this.host;
     if (this.session.type === 'c2s_unauthed') {
-      if (!this.connection.secure) {
+      if (!this.connection.secure && this.connection.canStartTls) {
         const starttls = features.c('starttls', { xmlns: NS_TLS });
         if (!config.allowPlaintextAuth) starttls.c('required');
       }
@@ -118,7 +120,7 @@ export class Negotiation {
   }
 
   private startTls(): void {
-    if (this.connection.secure) {
+    if (this.connection.secure || !this.connection.canStartTls) {
       this.connection.write(`<failure xmlns='${NS_TLS}'/>`);
       this.connection.close();
       return;

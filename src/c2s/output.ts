@@ -2,7 +2,8 @@
 // stanzas handled in one turn send to a client goes out as one write (one syscall, one TLS
 // record) instead of one per stanza. While the socket's buffer is full, whole stanzas wait in a
 // backlog, where they can still be rescued, up to a bound past which the client is cut off.
-import type { Socket } from 'node:net';
+// On a framed link (a WebSocket, RFC 7395 §3.3.3) each element is its own message: no batching.
+import type { Link } from './link.js';
 
 /** One setImmediate serves every connection with output waiting. */
 const unflushed: Array<() => void> = [];
@@ -31,16 +32,18 @@ export class Output {
   private readonly writableWaiters: Array<() => void> = [];
 
   constructor(
-    private socket: Socket,
+    private socket: Link,
     private readonly maxBytes: number,
     /** The connection has closed: nothing more is written. */
     private readonly isClosed: () => boolean,
     /** Past `maxBytes`: what the client never took, for the connection to cut it off and rescue it. */
     private readonly onOverflow: (untaken: string[]) => void,
+    /** One write per element (link.ts). */
+    private readonly framed = false,
   ) {}
 
   /** After STARTTLS: the same output over the TLS socket. */
-  setSocket(socket: Socket): void {
+  setSocket(socket: Link): void {
     this.socket = socket;
   }
 
@@ -67,6 +70,10 @@ export class Output {
    * socket reports a full buffer and what follows waits in the backlog, as without the batching.
    */
   out(data: string): void {
+    if (this.framed) {
+      if (!this.socket.destroyed) this.socket.write(data);
+      return;
+    }
     if (this.pending === '') scheduleFlush(this.flush);
     this.pending += data;
     if (this.pending.length + this.socket.writableLength >= this.socket.writableHighWaterMark) this.flush();

@@ -1,7 +1,9 @@
 // How fast a connection reads from its client. Reading pauses while any read limit holds it
 // back: the queue of inbound elements not yet handled, the byte budget, or the stanza budget
 // (as Prosody's mod_limits does): the client is slowed down, nothing it sent is lost.
-import type { Socket } from 'node:net';
+// On a framed link (WebSocket) input comes as whole messages, and a message is parsed whole, once
+// the byte budget has paid for all of it (link.ts checks that each holds whole elements).
+import type { Link } from './link.js';
 import type { Telemetry } from '../telemetry.js';
 import type { TokenBucket } from './rate-limit.js';
 
@@ -31,16 +33,23 @@ export class ReadGate {
   private readingPaused = false;
 
   constructor(
-    private socket: Socket,
+    private socket: Link,
     private readonly owner: ReadGateOwner,
     private readonly telemetry: Telemetry,
     /** The byte budget tightens before authentication (see setBytesBudget); none when unlimited. */
     private bytesBudget: TokenBucket | undefined,
     private readonly stanzaBudget: TokenBucket | undefined,
+    /** Each chunk is a message, parsed whole. */
+    private readonly framed = false,
   ) {}
 
+  /** Messages waiting for the byte budget (framed); reading is paused meanwhile. */
+  private messages: Buffer[] = [];
+  /** Bytes of messages[0] the budget has paid for. */
+  private paid = 0;
+
   /** After STARTTLS: a fresh socket, flowing; what was read in the clear is dropped. */
-  setSocket(socket: Socket): void {
+  setSocket(socket: Link): void {
     this.unread = undefined;
     this.readingPaused = false;
     this.socket = socket;
@@ -52,6 +61,14 @@ export class ReadGate {
 
   readonly onData = (chunk: Buffer): void => {
     if (this.owner.ignoringInput()) return;
+    if (this.framed) {
+      if (!this.bytesBudget && this.messages.length === 0) this.owner.parse(chunk);
+      else {
+        this.messages.push(chunk);
+        this.feedMessages();
+      }
+      return;
+    }
     if (!this.bytesBudget && !this.unread) {
       this.owner.parse(chunk);
       return;
@@ -119,8 +136,28 @@ export class ReadGate {
     this.update();
   }
 
+  /** Parses the messages the byte budget has paid for; past it, reading pauses until it refills. */
+  private feedMessages(): void {
+    this.unreadTimer = undefined;
+    const budget = this.bytesBudget;
+    for (let message = this.messages[0]; message && !this.owner.ignoringInput(); message = this.messages[0]) {
+      if (budget) this.paid += budget.take(message.length - this.paid);
+      if (this.paid < message.length && budget) break;
+      this.messages.shift();
+      this.paid = 0;
+      this.owner.parse(message);
+    }
+    const waiting = this.messages[0];
+    if (waiting && budget && !this.owner.closed() && !this.owner.ignoringInput()) {
+      if (!this.readingPaused) this.telemetry.limitEnforced(this.owner.unauthenticated() ? 'c2s_unauthed_bytes_rate' : 'c2s_bytes_rate');
+      this.unreadTimer = setTimeout(() => this.feedMessages(), Math.max(1, budget.msUntil(waiting.length - this.paid)));
+      this.unreadTimer.unref();
+    }
+    this.update();
+  }
+
   private update(): void {
-    const pause = !this.owner.closed() && (this.queueFull || this.unread !== undefined || this.stanzaWait);
+    const pause = !this.owner.closed() && (this.queueFull || this.unread !== undefined || this.messages.length > 0 || this.stanzaWait);
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.socket.pause();

@@ -36,6 +36,7 @@ export const SETTINGS = {
   trustedProxies: setting({ schema: optional(t.networkList), type: 'string', default: undefined, env: 'ROOKERY_TRUSTED_PROXIES', description: 'addresses or networks (CIDR), comma-separated, of the proxies in front of the node: the only peers whose PROXY header is accepted, and exempt from the per-address connection rate (as loopback is)' }),
   httpPort: setting({ schema: t.port, type: 'integer', default: 5280, env: 'ROOKERY_HTTP_PORT', description: 'health probes, `/metrics` and the admin API' }),
   httpPublicUrl: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_HTTP_PUBLIC_URL', description: 'the `http(s)://` URL clients reach the HTTP port at, when a proxy stands in front' }),
+  webOrigins: setting({ schema: optional(t.originList), type: 'string', default: undefined, env: 'ROOKERY_WEB_ORIGINS', description: 'origins (`https://host[:port]`), comma-separated, of the web pages allowed to open the XMPP WebSocket (`/xmpp-websocket`, RFC 7395), or `*` for any; an upgrade whose `Origin` header is not allowed is refused (403). Unset: the node\'s own origin only (that of `httpPublicUrl`, else the request\'s `Host`), as Prosody\'s `cross_domain_websocket` defaults to. An upgrade without `Origin` (no browser sends none) is allowed' }),
   dataDir: setting({ schema: t.text, type: 'string', default: './data', env: 'ROOKERY_DATA_DIR', description: 'where a node keeps its files: the embedded store when there is no Redis (see [doc/embedded-store.md](doc/embedded-store.md)), and the generated admin token' }),
   redisUrl: setting({ schema: optional(t.redisUrl), type: 'string', default: undefined, env: 'ROOKERY_REDIS_URL', description: '`redis://…`, `rediss://…` or `redis-sentinel://[:password@]host:26379[,host:26379…]/masterName`; unset: the embedded store in `dataDir`', secret: true }),
   redisPrefix: setting({ schema: t.text, type: 'string', default: 'rk', env: 'ROOKERY_REDIS_PREFIX', description: 'prefix of every Redis key' }),
@@ -101,7 +102,7 @@ export const LIMIT_SETTINGS = {
   personalItemBytes: limit('personalItemBytes', 256 * 1024, 'largest vCard (XEP-0054) or private XML element (XEP-0049) one account may store, in bytes of XML; past it, a set is refused with `not-acceptable`'),
   personalItems: limit('personalItems', 100, 'vCard plus private XML elements one account may store; past it, storing a new one is refused with `resource-constraint`'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
-  httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most; past it, new ones are closed'),
+  httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 

@@ -83,6 +83,20 @@ export function mechanismListProblem(value: string): string | undefined {
 }
 export const mechanismList = checked(mechanismListProblem);
 
+/** Browser origins (RFC 6454 §6.1: scheme://host[:port], no path), comma-separated; `*`: any. */
+export function originListProblem(value: string): string | undefined {
+  const origins = parseOrigins(value);
+  if (origins.length === 0) return 'a comma-separated list of origins (https://host[:port]), or * for any';
+  const wrong = origins.find((origin) => origin !== '*' && !/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(origin));
+  return wrong === undefined ? undefined : `origins of the form https://host[:port], without a path ("${wrong}" is not one)`;
+}
+export const originList = checked(originListProblem);
+
+/** The origins of a list, as browsers send them (lowercase, no trailing slash). */
+export function parseOrigins(value: string): string[] {
+  return value.split(',').map((origin) => origin.trim().toLowerCase().replace(/\/$/, '')).filter((origin) => origin !== '');
+}
+
 /** Secrets never appear in messages or in the effective configuration printed. */
 export const REDACTED = '[redacted]';
 

@@ -26,3 +26,4 @@ export const NS_DELAY = 'urn:xmpp:delay';
 export const NS_OFFLINE = 'msgoffline';
 export const NS_SM = 'urn:xmpp:sm:3';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';

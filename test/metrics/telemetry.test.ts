@@ -82,7 +82,9 @@ describe('PrometheusTelemetry', () => {
     expect(valueOf(scrape, 'rookery_connections', { state: 'c2s', transport: 'starttls' })).toBe(2);
     expect(valueOf(scrape, 'rookery_connections', { state: 'c2s_unbound', transport: 'directtls' })).toBe(1);
     expect(valueOf(scrape, 'rookery_connections', { state: 'c2s_unauthed', transport: 'plain' })).toBe(0);
-    expect(scrape.samples.filter((sample) => sample.name === 'rookery_connections')).toHaveLength(9);
+    expect(valueOf(scrape, 'rookery_connections', { state: 'c2s', transport: 'websocket' })).toBe(0);
+    // 3 states × 4 transports (plain, starttls, directtls, websocket).
+    expect(scrape.samples.filter((sample) => sample.name === 'rookery_connections')).toHaveLength(12);
   });
 
   it('exports the cluster-wide figures from the node first in the sorted live list only', async () => {

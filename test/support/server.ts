@@ -30,6 +30,8 @@ export interface TestServer {
   /** The first node's ports. */
   port: number;
   tlsPort: number;
+  /** Each node's HTTP port ('cluster' only: its nodes run through the composition root, which serves HTTP). */
+  httpPorts: number[];
   createUser(local: string, password?: string): Promise<string>;
   /** A client that has logged in and bound (STARTTLS + PLAIN). */
   login(local: string, resource?: string, password?: string): Promise<RawClient>;
@@ -50,6 +52,7 @@ export async function makeBackend(kind: StoreKind): Promise<StateBackend> {
 
 interface Deployment {
   nodes: RookeryServer[];
+  httpPorts: number[];
   state: StateBackend;
   /** Each client's socket goes through this (the cluster's cross-node barrier). */
   adopt(client: RawClient, node: RookeryServer): void;
@@ -95,6 +98,7 @@ export async function startTestServer(options: { backend?: BackendKind; config?:
     config,
     port: first.ports().c2s,
     tlsPort: first.ports().c2sTls,
+    httpPorts: deployment.httpPorts,
     async createUser(local, password = PASSWORD) {
       const jid = `${local}@${config.domain}`;
       await state.accounts.create(jid, await deriveCredentials(password, 4096));
@@ -125,6 +129,7 @@ async function startSingle(config: Config, backend: StoreKind, log: Logger): Pro
   await server.start();
   return {
     nodes: [server],
+    httpPorts: [],
     state,
     adopt() {},
     async stop() {
@@ -146,6 +151,7 @@ async function startCluster(config: Config): Promise<Deployment> {
   }
   return {
     nodes: running.map((node) => node.server),
+    httpPorts: running.map((node) => node.httpPort),
     state: (running[0] as RunningNode).state,
     adopt: crossNodeBarrier,
     async stop() {

@@ -31,6 +31,11 @@ export interface XmppClientOptions {
   resource?: string;
   /** Direct TLS (XEP-0368) on the server's TLS port instead of STARTTLS on the plain one. */
   directTls?: boolean;
+  /**
+   * XMPP over WebSocket (RFC 7395) on the node's HTTP port ('cluster' test servers serve HTTP).
+   * Node 20 has no WebSocket of its own: the test gives @xmpp/websocket one (globalThis.WebSocket).
+   */
+  webSocket?: boolean;
 }
 
 interface Waiter {
@@ -66,7 +71,13 @@ export class XmppTestClient {
   ) {
     this.node = server.placeLogin(options.username);
     const { c2s, c2sTls } = this.node.ports();
-    const service = options.directTls ? `xmpps://127.0.0.1:${c2sTls}` : `xmpp://127.0.0.1:${c2s}`;
+    const httpPort = server.httpPorts[server.nodes.indexOf(this.node)];
+    if (options.webSocket && httpPort === undefined) throw new Error('this test server serves no HTTP (use the cluster backend)');
+    const service = options.webSocket
+      ? `ws://127.0.0.1:${httpPort}/xmpp-websocket`
+      : options.directTls
+        ? `xmpps://127.0.0.1:${c2sTls}`
+        : `xmpp://127.0.0.1:${c2s}`;
     this.xmpp = client({
       service,
       domain: server.config.domain,
