@@ -5,7 +5,7 @@
 //
 //   node --import tsx bench/upgrade-safety.ts --pairs 500      (1,000 clients; ~500 python3 processes)
 import { parseArgs } from 'node:util';
-import { waitFor } from '../cluster/local-cluster.js';
+import { waitFor } from '../tools/local-cluster.js';
 import { formatFigures, MixedLoad } from '../test/rolling/mixed-load.js';
 
 const { values } = parseArgs({ options: { pairs: { type: 'string', default: '500' }, interval: { type: 'string', default: '500' } } });

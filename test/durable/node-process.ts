@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ports } from '../../cluster/local-cluster.js';
+import { ports } from '../../tools/local-cluster.js';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'rookery.js');
 

@@ -6,7 +6,7 @@
 // nothing acknowledged is lost, nothing arrives twice, no sender's messages overtake each
 // other, no client logs in again, nobody is seen unavailable.
 import type { Element } from 'ltx';
-import { type LocalCluster, startLocalCluster, waitFor } from '../../cluster/local-cluster.js';
+import { type LocalCluster, startLocalCluster, waitFor } from '../../tools/local-cluster.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
 import { deriveCredentials } from '../../src/sasl/credentials.js';
 import type { StateBackend } from '../../src/state/backend.js';

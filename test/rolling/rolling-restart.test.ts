@@ -1,11 +1,11 @@
 // The rolling restart, end to end: Redis, three nodes behind HAProxy, 200 clients with stream
 // management (four of them @xmpp/client with its own stream-management plugin) exchanging
 // messages without pause, and every node restarted in turn — SIGTERM, then a replacement that
-// starts and becomes ready. The run itself is cluster/rolling-restart.ts (`npm run
+// starts and becomes ready. The run itself is test/tools/rolling-restart.ts (`npm run
 // rolling-restart` runs it on demand, larger); this checks its figures. The figures go to
 // .tmp/reports/rolling-restart.txt, printed only when a test fails.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatReport, runRollingRestart, type RollingRestartReport } from '../../cluster/rolling-restart.js';
+import { formatReport, runRollingRestart, type RollingRestartReport } from '../tools/rolling-restart.js';
 import { printReportOnFailure, testReport } from '../support/report.js';
 
 const CLIENTS = 200;

@@ -11,7 +11,7 @@
 // it, traced in doc/upgrade-safety.md): asserting either way would make CI flaky. The run still
 // measures it (the report has the figures); un-skip it with the fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../cluster/local-cluster.js';
+import { waitFor } from '../../tools/local-cluster.js';
 import { printReportOnFailure, testReport } from '../support/report.js';
 import { type Figures, formatFigures, MixedLoad } from './mixed-load.js';
 

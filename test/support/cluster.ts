@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
 import { inject } from 'vitest';
-import { ports } from '../../cluster/local-cluster.js';
+import { ports } from '../../tools/local-cluster.js';
 import { closeRedis, connectRedis, scanKeys } from '../../cluster/redis/connection.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
 import { createAccount } from '../../src/core/accounts.js';

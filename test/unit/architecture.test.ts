@@ -6,14 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCANNED = ['src', 'cluster', 'metrics'];
+const SCANNED = ['src', 'cluster', 'metrics', 'tools'];
 const MAX_LINES = 400;
 /** Larger by design. */
 const LARGE_BY_DESIGN = new Set(['src/xml/stream-parser.ts']);
 /** Still to be split (doc/architecture.md); remove an entry once its file is under the limit. */
-const NOT_YET_SPLIT = new Set(['cluster/local-cluster.ts', 'cluster/rolling-restart.ts']);
+const NOT_YET_SPLIT = new Set<string>();
 /** Imports of test code from outside test/ that are left for later (doc/architecture.md). */
-const TEST_IMPORTS_LEFT = new Set(['cluster/rolling-restart.ts -> test/support/sm-client.ts']);
+const TEST_IMPORTS_LEFT = new Set<string>();
 
 interface Import {
   from: string;

@@ -14,11 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { client as xmppClient, type Client as XmppClient, xml } from '@xmpp/client';
 import type { Element } from 'ltx';
-import { deriveCredentials } from '../src/sasl/credentials.js';
-import type { StateBackend } from '../src/state/backend.js';
-import { befriendInStore, SmClient } from '../test/support/sm-client.js';
-import { type LocalCluster, startLocalCluster, waitFor } from './local-cluster.js';
-import { createRedisBackend } from './redis/index.js';
+import { deriveCredentials } from '../../src/sasl/credentials.js';
+import type { StateBackend } from '../../src/state/backend.js';
+import { befriendInStore, SmClient } from '../support/sm-client.js';
+import { type LocalCluster, startLocalCluster, waitFor } from '../../tools/local-cluster.js';
+import { createRedisBackend } from '../../cluster/redis/index.js';
 
 export interface RollingRestartOptions {
   /** Clients in all, in pairs (an odd one out is dropped). */
