@@ -21,7 +21,8 @@ export function rookeryVersion(): string {
   return `${pkg.version} (${commit}${dirty}), Node.js ${process.version}`;
 }
 
-export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promise<RunningServer> {
+/** `clusterSize`: how many nodes the 'cluster' mode starts (default 2; bench/scale.ts starts more). */
+export async function startRookery(mode: RookeryMode, ctx: LaunchContext, clusterSize = mode === 'cluster' ? 2 : 1): Promise<RunningServer> {
   const dir = join(ctx.dir, `rookery-${mode}`);
   mkdirSync(dir, { recursive: true });
   const children: ChildProcess[] = [];
@@ -35,7 +36,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
     await waitFor(() => commandOutput('redis-cli', ['-p', String(ROOKERY_PORTS.redis), 'ping']) === 'PONG', 10_000, 'redis-server');
   }
   const startedAt = Date.now();
-  const nodeCount = mode === 'cluster' ? 2 : 1;
+  const nodeCount = mode === 'cluster' ? clusterSize : 1;
   const nodes: Array<{ c2s: number; http: number; process: ChildProcess }> = [];
   for (let index = 0; index < nodeCount; index++) {
     const c2s = ROOKERY_PORTS.c2s + index * ROOKERY_PORTS.nodeStride;
@@ -84,12 +85,12 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
       throw error;
     }
   }
-  const label = mode === 'embedded' ? 'Rookery, 1 node, embedded store' : mode === 'redis' ? 'Rookery, 1 node + Redis' : 'Rookery, 2 nodes + Redis';
+  const label = mode === 'embedded' ? 'Rookery, 1 node, embedded store' : mode === 'redis' ? 'Rookery, 1 node + Redis' : `Rookery, ${nodeCount} nodes + Redis`;
   const redisVersion = redis ? `, Redis ${commandOutput('redis-server', ['--version']).match(/v=(\S+)/)?.[1] ?? '?'}` : '';
   return {
     kind: 'rookery',
     label,
-    config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : '2 nodes + Redis',
+    config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : `${nodeCount} nodes + Redis`,
     version: rookeryVersion() + redisVersion,
     targets: nodes.map((node) => ({ host: '127.0.0.1', port: node.c2s, domain: ctx.domain })),
     pids: () => nodes.map((node) => node.process.pid ?? 0).filter((pid) => pid > 0),
