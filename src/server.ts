@@ -15,6 +15,7 @@ import { Host } from './core/host.js';
 import { ModuleManager } from './core/module.js';
 import type { Logger } from './log.js';
 import { defaultModules } from './modules/index.js';
+import type { UploadService } from './upload/service.js';
 import type { StateBackend } from './state/backend.js';
 import type { C2SSession } from './core/session.js';
 import { StreamError } from './xmpp/errors.js';
@@ -41,7 +42,7 @@ export class RookeryServer {
     readonly state: StateBackend,
     readonly log: Logger,
     /** Adapters the modules need while they load (metrics, BullMQ jobs, the bus to other nodes). */
-    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus } = {},
+    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus; upload?: UploadService } = {},
   ) {
     this.host = new Host({
       config,
@@ -53,7 +54,7 @@ export class RookeryServer {
       telemetry: adapters.telemetry,
     });
     this.modules = new ModuleManager(this.host);
-    for (const module of defaultModules(config)) this.modules.load(module);
+    for (const module of defaultModules(config, adapters.upload ? { upload: adapters.upload } : {})) this.modules.load(module);
   }
 
   /** Listens on the configured ports (0 = any free port; see ports()). */

@@ -8,6 +8,7 @@ import { checkDeployment, type Deployment, type DeploymentExpectation } from './
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisSharedSecrets } from './secrets.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -71,6 +72,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     personal: new RedisPersonalStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
+    secrets: new RedisSharedSecrets(client, keys),
     reachable: () => client.status === 'ready',
     // The first call's promise is kept.
     close: () => (closing ??= closeClient()),

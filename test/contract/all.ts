@@ -8,6 +8,7 @@ import { offlineContract } from './offline.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
+import { secretsContract } from './secrets.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 
 export function allContracts(makeBackend: BackendFactory): void {
@@ -20,4 +21,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   personalContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
+  secretsContract(makeBackend);
 }

@@ -9,6 +9,7 @@ import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
+import { MemorySharedSecrets } from './secrets.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
@@ -21,6 +22,7 @@ export function createMemoryBackend(): StateBackend {
     personal: new MemoryPersonalStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
+    secrets: new MemorySharedSecrets(),
     close: async () => {},
   };
 }

@@ -1,0 +1,13 @@
+// Secrets every node of a deployment must share without an operator having to set them: the
+// key that signs upload slots (any node checks a slot another node issued).
+
+export type SecretName = 'upload';
+
+/**
+ * Guarantees: `obtain` returns the same 32 random bytes for a name on every node and across
+ * restarts, for as long as the store keeps its data; the first call anywhere creates them, and
+ * racing first calls agree on one value.
+ */
+export interface SharedSecrets {
+  obtain(name: SecretName): Promise<Buffer>;
+}
