@@ -23,7 +23,7 @@ export interface StateBackend {
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */
   readonly attempts: AttemptCounters;
-  /** Secrets every node shares (the upload slots' signing key). */
+  /** Secrets every node shares (the upload slots' signing key, the TLS ticket keys' origin). */
   readonly secrets: SharedSecrets;
   /**
    * false while the shared store cannot be reached (Redis down or failing over): logins are

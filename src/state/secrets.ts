@@ -1,7 +1,8 @@
 // Secrets every node of a deployment must share without an operator having to set them: the
-// key that signs upload slots (any node checks a slot another node issued).
+// key that signs upload slots (any node checks a slot another node issued), and the one TLS
+// session-ticket keys are derived from (a client resumes its TLS session on any node).
 
-export type SecretName = 'upload';
+export type SecretName = 'upload' | 'tls-tickets';
 
 /**
  * Guarantees: `obtain` returns the same 32 random bytes for a name on every node and across
