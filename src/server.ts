@@ -24,11 +24,14 @@ import type { Telemetry } from './telemetry.js';
 import type { JobScheduler } from './state/scheduler.js';
 import type { NodeBus } from './state/bus.js';
 import { MemoryJobScheduler } from './state/memory/scheduler.js';
+import { S2SService } from './s2s/service.js';
 
 export class RookeryServer {
   readonly host: Host;
   readonly modules: ModuleManager;
   readonly connections = new Set<Connection>();
+  /** Federation (doc/federation.md); undefined when `s2sPort` is 0 or its port could not be had. */
+  s2s: S2SService | undefined;
   private plain: NetServer | undefined;
   private direct: NetServer | undefined;
   private tls: TlsMaterial | undefined;
@@ -109,7 +112,24 @@ export class RookeryServer {
     this.stopTickets = rotateTicketKeys(await this.state.secrets.obtain('tls-tickets'), holders);
     await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
-    this.log.info({ event: 'listening', ...this.ports(), domain: this.config.domain, backend: this.state.kind });
+    await this.startS2S(this.tls);
+    this.log.info({ event: 'listening', ...this.ports(), s2s: this.s2s?.port ?? 0, domain: this.config.domain, backend: this.state.kind });
+  }
+
+  /**
+   * Server-to-server (s2s/service.ts). A port already taken leaves the node up without federation
+   * (logged as an error): several nodes and test servers share one machine's 5269.
+   */
+  private async startS2S(tls: TlsMaterial): Promise<void> {
+    if (this.config.s2sPort === 0) return;
+    const secret = this.config.s2sSecret !== undefined ? Buffer.from(this.config.s2sSecret) : await this.state.secrets.obtain('dialback');
+    const s2s = new S2SService(this.host, { key: tls.key, cert: tls.cert }, secret);
+    try {
+      await s2s.listen(this.config.s2sPort, this.config.bindAddress);
+      this.s2s = s2s;
+    } catch (err) {
+      this.log.error({ event: 's2s_listen_failed', port: this.config.s2sPort, err }, 'federation is off: the s2s port cannot be listened on');
+    }
   }
 
   /**
@@ -161,6 +181,7 @@ export class RookeryServer {
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     const started = Date.now();
+    this.s2s?.close();
     this.plain?.close();
     this.direct?.close();
     const deadline = started + timeoutMs;
@@ -195,6 +216,7 @@ export class RookeryServer {
 
   private async shutdown(): Promise<void> {
     this.stopTickets?.();
+    this.s2s?.close();
     this.plain?.close();
     this.direct?.close();
     const sessions = [...this.connections].map((connection) => connection.session);

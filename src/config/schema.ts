@@ -61,6 +61,17 @@ export const SETTINGS = {
   uploadS3Endpoint: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_UPLOAD_S3_ENDPOINT', description: 'the S3 endpoint of an S3-compatible service (MinIO, Ceph, Garage); unset: AWS' }),
   uploadS3Region: setting({ schema: t.text, type: 'string', default: 'us-east-1', env: 'ROOKERY_UPLOAD_S3_REGION', description: 'the bucket\'s region' }),
   uploadS3PathStyle: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_UPLOAD_S3_PATH_STYLE', description: '`true`: `endpoint/bucket/key` URLs instead of `bucket.endpoint/key` (most S3-compatible services want this)' }),
+  // s2s (issue #20, doc/federation.md)
+  s2sPort: setting({ schema: t.port, type: 'integer', default: 5269, env: 'ROOKERY_S2S_PORT', description: 'server-to-server port (RFC 6120, STARTTLS); `0`: no federation (every other domain is `remote-server-not-found`)' }),
+  s2sRoutes: setting({ schema: optional(t.routes), type: 'string', default: undefined, env: 'ROOKERY_S2S_ROUTES', description: '`domain=host:port` pairs, comma-separated: where these remote domains are reached, before DNS SRV (`_xmpps-server._tcp`, `_xmpp-server._tcp`) and the domain on 5269' }),
+  s2sRequireEncryption: setting({ schema: t.boolean, type: 'boolean', default: true, env: 'ROOKERY_S2S_REQUIRE_ENCRYPTION', description: 'server-to-server streams must use TLS (STARTTLS), both ways, except with `s2sInsecureDomains`' }),
+  s2sSecureAuth: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_S2S_SECURE_AUTH', description: 'as Prosody\'s `s2s_secure_auth`: a remote server must present a certificate that verifies (RFC 6125); `false`: dialback (XEP-0220) is accepted when it does not' }),
+  s2sSecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECURE_DOMAINS', description: 'domains, comma-separated, whose certificate must verify even when `s2sSecureAuth` is off' }),
+  s2sInsecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_INSECURE_DOMAINS', description: 'domains, comma-separated, authenticated by dialback even when `s2sSecureAuth` is on, and allowed without TLS' }),
+  s2sBlockedDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_BLOCKED_DOMAINS', description: 'remote domains, comma-separated, refused both ways (stanzas to them bounce with `policy-violation`)' }),
+  s2sAllowedDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_ALLOWED_DOMAINS', description: 'when set, the only remote domains federated with, comma-separated' }),
+  s2sCaFile: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_S2S_CA_FILE', description: 'PEM file of the certificate authorities remote servers\' certificates are verified against; unset: the system trust store' }),
+  s2sSecret: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECRET', description: 'the secret dialback keys are derived from (XEP-0185), the same on every node; unset: one generated and kept by the store (Redis, or `dataDir`)', secret: true }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
@@ -112,6 +123,9 @@ export const LIMIT_SETTINGS = {
   httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
   uploadMaxFileBytes: limit('uploadMaxFileBytes', 100 * 1024 * 1024, 'largest file one HTTP upload (XEP-0363) may be; a larger slot request is refused with `not-acceptable` and `<file-too-large/>`'),
   uploadDailyQuotaBytes: limit('uploadDailyQuotaBytes', 1024 * 1024 * 1024, 'bytes one account may upload per day (UTC); past it, a slot request is refused with `resource-constraint`', { zeroIsUnlimited: true }),
+  s2sQueueStanzas: limit('s2sQueueStanzas', 1000, 'stanzas one node queues for a remote domain while its stream is being set up; past it, they bounce with `resource-constraint`'),
+  s2sConnectTimeoutSeconds: limit('s2sConnectTimeoutSeconds', 20, 'seconds an outgoing server-to-server stream has to become ready; past it, its queued stanzas bounce with `remote-server-timeout`'),
+  s2sIdleSeconds: limit('s2sIdleSeconds', 300, 'seconds a server-to-server stream may carry nothing before it is closed'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 

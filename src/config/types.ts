@@ -106,3 +106,30 @@ export const REDACTED = '[redacted]';
 export function maskUrlPassword(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, `$1:${REDACTED}@`);
 }
+
+// s2s (issue #20): domain lists and static routes.
+/** Domains, comma-separated. */
+export function parseDomains(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+export function domainListProblem(value: string): string | undefined {
+  const wrong = parseDomains(value).find((item) => domainProblem(item) !== undefined);
+  return wrong === undefined ? undefined : `domains, comma-separated ("${wrong}" is not one)`;
+}
+export const domainList = checked(domainListProblem);
+
+/** `domain=host:port` pairs, comma-separated (ROOKERY_S2S_ROUTES). */
+export function parseRoutes(value: string): Map<string, { host: string; port: number }> {
+  const routes = new Map<string, { host: string; port: number }>();
+  for (const pair of value.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    const match = /^([^=\s]+)=(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(pair);
+    if (!match) continue;
+    routes.set(match[1]!, { host: match[2]!.replace(/^\[|\]$/g, ''), port: Number(match[3]) });
+  }
+  return routes;
+}
+export function routesProblem(value: string): string | undefined {
+  const pairs = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port pairs, comma-separated';
+}
+export const routes = checked(routesProblem);

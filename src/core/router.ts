@@ -17,7 +17,15 @@ const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
 const PREPARED_JIDS = 10_000;
 
 
+/** Server-to-server federation (src/s2s/, doc/federation.md): takes the stanzas for other domains. */
+export interface RemoteDomains {
+  /** Writes to the domain's stream, or bounces to the sender with an error; never drops. */
+  send(routed: RoutedStanza): Promise<void>;
+}
+
 export class Router {
+  /** Set when federation is on; unset: every other domain is remote-server-not-found. */
+  remote: RemoteDomains | undefined;
   /**
    * Prepared addresses by their text: preparation (PRECIS) costs microseconds, and the same
    * addresses recur. Bounded, oldest entry out first; a hit is one Map lookup.
@@ -87,7 +95,7 @@ export class Router {
   async route(routed: RoutedStanza): Promise<void> {
     const { to, kind, stanza } = routed;
     if (to.domain !== this.host.domain) {
-      // No server-to-server connections: every foreign domain is unreachable.
+      if (this.remote) return this.remote.send(routed);
       await this.bounce(stanza, new StanzaError('remote-server-not-found'), routed.origin);
       return;
     }

@@ -1,8 +1,9 @@
 // Secrets every node of a deployment must share without an operator having to set them: the
 // key that signs upload slots (any node checks a slot another node issued), and the one TLS
-// session-ticket keys are derived from (a client resumes its TLS session on any node).
+// session-ticket keys are derived from (a client resumes its TLS session on any node), and the
+// one dialback keys are derived from (XEP-0185: any node verifies a key another node sent).
 
-export type SecretName = 'upload' | 'tls-tickets';
+export type SecretName = 'upload' | 'tls-tickets' | 'dialback';
 
 /**
  * Guarantees: `obtain` returns the same 32 random bytes for a name on every node and across

@@ -228,6 +228,8 @@ export class StreamParser {
   constructor(
     private readonly events: StreamParserEvents,
     limits: StreamParserLimits,
+    /** The stream's content namespace: `jabber:client`, or `jabber:server` on a server-to-server stream. */
+    private readonly contentNs: string = NS_CLIENT,
   ) {
     this.limits = { maxStanzaBytes: limits.maxStanzaBytes, maxDepth: limits.maxDepth };
     this.start();
@@ -678,7 +680,7 @@ export class StreamParser {
     const depth = stack.length;
     const uri = tag.uri;
     const attrs: Record<string, string> = {};
-    if (uri !== (depth === 0 ? NS_CLIENT : this.nsStack[depth - 1])) attrs.xmlns = uri;
+    if (uri !== (depth === 0 ? this.contentNs : this.nsStack[depth - 1])) attrs.xmlns = uri;
     // saxes has resolved the namespace (attr.uri) of the objects it passed to onAttribute.
     const attributes = this.attributes;
     const count = this.attributeCount;
@@ -718,12 +720,12 @@ export class StreamParser {
     if (tag.local !== 'stream') this.fail('not-well-formed', 'the root element must be <stream:stream/>');
     if (tag.uri !== NS_STREAMS) this.fail('invalid-namespace', `the stream namespace must be ${NS_STREAMS}`);
     if (tag.prefix !== 'stream') this.fail('bad-namespace-prefix', 'the stream namespace prefix must be "stream"');
-    if (tag.ns[''] !== NS_CLIENT) this.fail('invalid-namespace', `the default namespace must be ${NS_CLIENT}`);
+    if (tag.ns[''] !== this.contentNs) this.fail('invalid-namespace', `the default namespace must be ${this.contentNs}`);
     this.state = State.Open;
     this.gapStartUnit = this.sax!.position;
     this.gapLt = -1;
     const generation = this.generation;
-    this.events.streamStart({ attrs, defaultNs: NS_CLIENT });
+    this.events.streamStart({ attrs, defaultNs: this.contentNs });
     if (generation !== this.generation || this.state !== State.Open) throw ABORT;
   }
 

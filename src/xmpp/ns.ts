@@ -27,3 +27,6 @@ export const NS_OFFLINE = 'msgoffline';
 export const NS_SM = 'urn:xmpp:sm:3';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
+export const NS_SERVER = 'jabber:server';
+export const NS_DIALBACK = 'jabber:server:dialback';
+export const NS_DIALBACK_FEATURE = 'urn:xmpp:features:dialback';

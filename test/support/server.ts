@@ -65,6 +65,7 @@ export async function startTestServer(options: { backend?: BackendKind; config?:
     bindAddress: '127.0.0.1',
     c2sPort: 0,
     c2sTlsPort: 0,
+    s2sPort: 0,
     httpPort: 0,
     nodeId: `test-${randomBytes(3).toString('hex')}`,
     ...options.config,

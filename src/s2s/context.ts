@@ -1,0 +1,34 @@
+// What one s2s stream needs of the service that runs it (service.ts builds it).
+import type { Element } from 'ltx';
+import type { Config } from '../config.js';
+import type { RoutedStanza } from '../core/events.js';
+import type { Logger } from '../log.js';
+import type { StanzaError } from '../xmpp/errors.js';
+import type { S2SPolicy } from './policy.js';
+import type { Routes } from './resolve.js';
+
+export interface S2SContext {
+  readonly domain: string;
+  readonly config: Config;
+  readonly policy: S2SPolicy;
+  readonly routes: Routes;
+  readonly log: Logger;
+  /** Our certificate, and the CAs peers' certificates are checked against (unset: the system's). */
+  readonly tls: { key: string; cert: string; ca?: string | undefined };
+  /** XEP-0185 secret, the same on every node. */
+  readonly secret: Buffer;
+  /** A stanza that arrived from an authenticated remote server, into the cluster. */
+  route(routed: RoutedStanza): Promise<void>;
+  /** Answers a stanza with an error to its sender (never for errors and results). */
+  bounce(routed: RoutedStanza, error: StanzaError): Promise<void>;
+  /** XEP-0220 §2.1.2: asks the originating domain's authoritative server whether a key is its own. */
+  verify(originating: string, streamId: string, key: string): Promise<boolean>;
+  count(event: S2SEvent): void;
+}
+
+/** What the metrics count (no domain names). */
+export type S2SEvent = 'stream_out' | 'stream_in' | 'stanza_out' | 'stanza_in' | 'failure' | 'bounce';
+
+export function isStanza(element: Element): element is Element & { name: 'message' | 'presence' | 'iq' } {
+  return (element.name === 'message' || element.name === 'presence' || element.name === 'iq') && element.attrs.xmlns === undefined;
+}

@@ -1,0 +1,117 @@
+// One incoming server-to-server stream (RFC 6120 §4, §5; XEP-0220 §2.2, §2.3): offers STARTTLS and
+// dialback, answers <db:verify/> for keys any node of ours issued, checks a peer's <db:result/>
+// with its authoritative server, then routes the peer's stanzas into the cluster.
+import type { Socket } from 'node:net';
+import { type Element, Element as XmlElement } from 'ltx';
+import type { StanzaKind } from '../xmpp/kinds.js';
+import { randomId } from '../random-id.js';
+import type { StreamHeader } from '../xml/stream-parser.js';
+import { StreamError } from '../xmpp/errors.js';
+import { tryParseJid } from '../xmpp/jid.js';
+import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
+import { isStanza, type S2SContext } from './context.js';
+import { keyMatches } from './dialback.js';
+import { S2SLink } from './link.js';
+
+export class IncomingStream {
+  readonly link: S2SLink;
+  private streamId = randomId(12);
+  /** Domains this peer proved it speaks for (dialback or certificate). */
+  private readonly authenticated = new Set<string>();
+  /** The `from` of the stream header, when the peer gave one. */
+  private peer: string | undefined;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: S2SContext,
+    socket: Socket,
+    onClosed: (stream: IncomingStream) => void,
+  ) {
+    ctx.count('stream_in');
+    this.link = new S2SLink(socket, {
+      header: (header) => this.onHeader(header),
+      // One at a time, in the order received: the peer's stanzas keep their order into the cluster.
+      element: (element) => {
+        this.pending = this.pending.then(() => this.onElement(element)).catch((err: unknown) => this.ctx.log.error({ event: 's2s_in_failed', err }));
+      },
+      closed: () => onClosed(this),
+    }, ctx.config.limits, socket.remoteAddress ?? '');
+  }
+
+  close(error?: StreamError): void {
+    this.link.close(error);
+  }
+
+  private onHeader(header: StreamHeader): void {
+    this.streamId = randomId(12);
+    const to = header.attrs.to;
+    this.peer = header.attrs.from;
+    this.link.writeHeader({ from: this.ctx.domain, ...(this.peer ? { to: this.peer } : {}), id: this.streamId });
+    if (to !== undefined && to !== this.ctx.domain) return this.link.close(new StreamError('host-unknown'));
+    if (this.peer !== undefined && !this.ctx.policy.permits(this.peer)) return this.link.close(new StreamError('policy-violation'));
+    const features = new XmlElement('stream:features');
+    if (!this.link.secure) {
+      const starttls = features.c('starttls', { xmlns: NS_TLS });
+      if (this.ctx.policy.requiresTls(this.peer ?? '')) starttls.c('required');
+    }
+    features.c('dialback', { xmlns: NS_DIALBACK_FEATURE }).c('errors');
+    this.link.write(features);
+  }
+
+  private async onElement(element: Element): Promise<void> {
+    const xmlns = element.attrs.xmlns;
+    if (element.name === 'starttls' && xmlns === NS_TLS) {
+      if (this.link.secure) return this.link.close(new StreamError('policy-violation'));
+      this.link.write(new XmlElement('proceed', { xmlns: NS_TLS }));
+      await this.link.upgrade({ isServer: true, key: this.ctx.tls.key, cert: this.ctx.tls.cert, ca: this.ctx.tls.ca });
+      return;
+    }
+    if (element.name === 'verify' && xmlns === NS_DIALBACK) return this.answerVerify(element);
+    if (element.name === 'result' && xmlns === NS_DIALBACK) return this.checkResult(element);
+    if (isStanza(element)) return this.routeStanza(element);
+    if (element.name === 'error' && xmlns === NS_STREAMS) return;
+    this.link.close(new StreamError('unsupported-stanza-type'));
+  }
+
+  /** We are the authoritative server (XEP-0220 §2.3): is this key one of ours? */
+  private answerVerify(element: Element): void {
+    const { from, to, id } = element.attrs as Record<string, string | undefined>;
+    if (!from || !to || !id) return this.link.close(new StreamError('improper-addressing'));
+    const valid = to === this.ctx.domain && keyMatches(this.ctx.secret, from, to, id, element.getText());
+    this.link.write(new XmlElement('db:verify', { from: to, to: from, id, type: valid ? 'valid' : 'invalid' }));
+  }
+
+  /** The peer claims a domain (XEP-0220 §2.2): by its certificate, or by asking its authoritative server. */
+  private async checkResult(element: Element): Promise<void> {
+    const { from, to } = element.attrs as Record<string, string | undefined>;
+    if (!from || !to) return this.link.close(new StreamError('improper-addressing'));
+    if (to !== this.ctx.domain) return this.link.close(new StreamError('host-unknown'));
+    if (!this.ctx.policy.permits(from)) return this.link.close(new StreamError('policy-violation'));
+    if (!this.link.secure && this.ctx.policy.requiresTls(from)) return this.link.close(new StreamError('policy-violation', 'TLS is required'));
+    let valid: boolean;
+    if (this.link.certifies(from)) valid = true;
+    else if (this.ctx.policy.requiresCertificate(from)) valid = false;
+    else valid = await this.ctx.verify(from, this.streamId, element.getText());
+    if (this.link.closed) return;
+    this.link.write(new XmlElement('db:result', { from: to, to: from, type: valid ? 'valid' : 'invalid' }));
+    if (valid) {
+      this.authenticated.add(from);
+      this.ctx.log.info({ event: 's2s_in_ready', remote: from, secure: this.link.secure });
+    } else {
+      this.ctx.count('failure');
+      this.ctx.log.info({ event: 's2s_in_refused', remote: from });
+    }
+  }
+
+  private async routeStanza(stanza: Element): Promise<void> {
+    const from = tryParseJid(String(stanza.attrs.from ?? ''));
+    const to = tryParseJid(String(stanza.attrs.to ?? ''));
+    if (!from || !to) return this.link.close(new StreamError('improper-addressing'));
+    if (!this.authenticated.has(from.domain)) return this.link.close(new StreamError('invalid-from'));
+    if (to.domain !== this.ctx.domain) return this.link.close(new StreamError('host-unknown'));
+    this.ctx.count('stanza_in');
+    stanza.attrs.from = from.full;
+    stanza.attrs.to = to.full;
+    await this.ctx.route({ stanza, kind: stanza.name as StanzaKind, from, to });
+  }
+}

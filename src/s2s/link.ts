@@ -1,0 +1,154 @@
+// The plumbing both directions of a server-to-server stream share (RFC 6120 §4): a socket (TCP,
+// then TLS), the stream parser in the `jabber:server` namespace with the c2s size limits, the
+// stream header, stream errors, and an idle timer.
+import type { Socket } from 'node:net';
+import { isIP } from 'node:net';
+import { checkServerIdentity, connect as connectTls, type PeerCertificate, TLSSocket } from 'node:tls';
+import type { Element } from 'ltx';
+import { type StreamHeader, StreamParser } from '../xml/stream-parser.js';
+import { StreamError } from '../xmpp/errors.js';
+import { NS_DIALBACK, NS_SERVER, NS_STREAMS } from '../xmpp/ns.js';
+import type { Limits } from '../config/schema.js';
+
+export interface LinkEvents {
+  header(header: StreamHeader): void;
+  element(element: Element): void;
+  /** The socket closed (for whatever reason); called once. */
+  closed(error: StreamError | undefined): void;
+}
+
+export class S2SLink {
+  socket: Socket;
+  readonly parser: StreamParser;
+  secure = false;
+  /** The peer's certificate verified against the trust store (names are checked by `certifies`). */
+  authorized = false;
+  private ended = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    socket: Socket,
+    private readonly events: LinkEvents,
+    private readonly limits: Limits,
+    readonly remoteAddress: string,
+  ) {
+    this.socket = socket;
+    this.parser = new StreamParser(
+      {
+        streamStart: (header) => this.events.header(header),
+        stanza: (element) => this.events.element(element),
+        streamEnd: () => this.close(),
+        error: (error) => this.close(error),
+      },
+      { maxStanzaBytes: limits.maxStanzaBytes, maxDepth: limits.maxDepth },
+      NS_SERVER,
+    );
+    this.listen(socket);
+    this.touch();
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', this.onData);
+    socket.on('error', this.onClose);
+    socket.on('close', this.onClose);
+  }
+
+  private unlisten(socket: Socket): void {
+    socket.off('data', this.onData);
+    socket.off('error', this.onClose);
+    socket.off('close', this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.touch();
+    this.parser.write(chunk);
+  };
+
+  private readonly onClose = (): void => {
+    this.finish(undefined);
+  };
+
+  /** Idle streams are closed (doc/federation.md); any traffic either way restarts the timer. */
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.close(new StreamError('connection-timeout')), this.limits.s2sIdleSeconds * 1000);
+    this.idleTimer.unref();
+  }
+
+  writeHeader(attrs: Record<string, string>): void {
+    const text = Object.entries({ ...attrs, version: '1.0' })
+      .map(([name, value]) => ` ${name}="${escapeAttr(value)}"`)
+      .join('');
+    this.write(`<?xml version='1.0'?><stream:stream xmlns='${NS_SERVER}' xmlns:stream='${NS_STREAMS}' xmlns:db='${NS_DIALBACK}'${text}>`);
+  }
+
+  write(data: Element | string): void {
+    if (this.ended) return;
+    this.touch();
+    this.socket.write(typeof data === 'string' ? data : data.toString());
+  }
+
+  /** Ends the stream (with an error, if given) and the socket. */
+  close(error?: StreamError): void {
+    if (this.ended) return;
+    if (error) this.socket.write(error.toElement().toString());
+    this.socket.end('</stream:stream>');
+    this.finish(error);
+    // A peer that never closes its side is not waited for.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  private finish(error: StreamError | undefined): void {
+    if (this.ended) {
+      return;
+    }
+    this.ended = true;
+    clearTimeout(this.idleTimer);
+    this.events.closed(error);
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Replaces the socket by TLS over it (RFC 6120 §5). Resolves once the handshake is done; the
+   * stream restarts (a fresh parser state) either way.
+   */
+  upgrade(options: { isServer: boolean; key: string; cert: string; ca?: string | undefined; servername?: string | undefined }): Promise<void> {
+    const raw = this.socket;
+    this.unlisten(raw);
+    const common = {
+      key: options.key,
+      cert: options.cert,
+      ...(options.ca ? { ca: options.ca } : {}),
+      // Verification is ours to judge: dialback may stand in for an unverifiable certificate.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2' as const,
+    };
+    const secure = options.isServer
+      ? new TLSSocket(raw, { ...common, isServer: true, requestCert: true })
+      : connectTls({ ...common, socket: raw, ...(options.servername && !isIP(options.servername) ? { servername: options.servername } : {}) });
+    this.socket = secure;
+    this.parser.reset();
+    this.listen(secure);
+    return new Promise((resolve) => {
+      secure.once(options.isServer ? 'secure' : 'secureConnect', () => {
+        this.secure = true;
+        this.authorized = secure.authorized;
+        resolve();
+      });
+    });
+  }
+
+  /** RFC 6125: the peer's certificate verified and names this domain. */
+  certifies(domain: string): boolean {
+    if (!this.authorized || !(this.socket instanceof TLSSocket)) return false;
+    const cert: PeerCertificate = this.socket.getPeerCertificate();
+    return checkServerIdentity(domain, cert) === undefined;
+  }
+}
+
+function escapeAttr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}

@@ -1,0 +1,194 @@
+// One outgoing server-to-server stream from this node to a remote domain (RFC 6120 §4, §5;
+// XEP-0220 §2.1): connect, STARTTLS, dialback, then write stanzas in the order routed. Until the
+// stream is ready, stanzas wait in a bounded queue; if it cannot be made ready, they bounce.
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import type { Element } from 'ltx';
+import { Element as XmlElement } from 'ltx';
+import type { RoutedStanza } from '../core/events.js';
+import { StanzaError, type StanzaErrorCondition } from '../xmpp/errors.js';
+import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
+import type { S2SContext } from './context.js';
+import { dialbackKey } from './dialback.js';
+import { S2SLink } from './link.js';
+import { resolveTargets, type Target } from './resolve.js';
+
+type Phase = 'connecting' | 'negotiating' | 'ready' | 'closed';
+
+export class OutgoingStream {
+  phase: Phase = 'connecting';
+  private link: S2SLink | undefined;
+  private streamId: string | undefined;
+  private readonly queue: RoutedStanza[] = [];
+  /** db:verify requests waiting for the stream (key by id), then for their answer. */
+  private readonly verifies = new Map<string, { key: string; sent: boolean; resolve: (valid: boolean) => void }>();
+  private readonly timer: NodeJS.Timeout;
+  /** The (secured) stream's features arrived: db:verify may be sent. */
+  private featuresSeen = false;
+
+  constructor(
+    private readonly ctx: S2SContext,
+    readonly remote: string,
+    private readonly onClosed: (stream: OutgoingStream) => void,
+  ) {
+    this.timer = setTimeout(() => this.fail('remote-server-timeout', 'not ready in time'), ctx.config.limits.s2sConnectTimeoutSeconds * 1000);
+    void this.connect();
+  }
+
+  async send(routed: RoutedStanza): Promise<void> {
+    if (this.phase === 'ready' && this.link) {
+      this.link.write(routed.stanza);
+      this.ctx.count('stanza_out');
+      return;
+    }
+    if (this.phase === 'closed') return this.ctx.bounce(routed, new StanzaError('remote-server-not-found'));
+    if (this.queue.length >= this.ctx.config.limits.s2sQueueStanzas) return this.ctx.bounce(routed, new StanzaError('resource-constraint', 'Too many stanzas wait for this server'));
+    this.queue.push(routed);
+  }
+
+  /** Sends <db:verify/> on this stream (authenticated or not) and resolves with the answer. */
+  verify(streamId: string, key: string): Promise<boolean> {
+    if (this.phase === 'closed') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.verifies.get(streamId)?.resolve(false);
+      this.verifies.set(streamId, { key, sent: false, resolve });
+      if (this.featuresSeen) this.sendVerifies();
+    });
+  }
+
+  /** Drain: what is queued bounces, the stream ends. */
+  close(): void {
+    this.fail('remote-server-timeout', 'this server is shutting down');
+  }
+
+  private async connect(): Promise<void> {
+    let targets: Target[];
+    try {
+      targets = await resolveTargets(this.remote, this.ctx.routes);
+    } catch {
+      targets = [];
+    }
+    for (const target of targets) {
+      if (this.phase === 'closed') return;
+      const socket = await open(target, this.ctx.tls, this.remote).catch(() => undefined);
+      if (!socket) continue;
+      if ((this.phase as Phase) === 'closed') {
+        socket.destroy();
+        return;
+      }
+      this.ctx.count('stream_out');
+      this.phase = 'negotiating';
+      this.link = new S2SLink(socket, {
+        header: (header) => (this.streamId = header.attrs.id),
+        element: (element) => void this.onElement(element).catch((err: unknown) => this.ctx.log.error({ event: 's2s_out_failed', err })),
+        closed: () => this.fail('remote-server-not-found', 'the stream closed'),
+      }, this.ctx.config.limits, `${target.host}:${target.port}`);
+      if (target.directTls) {
+        this.link.secure = true;
+        this.link.authorized = (socket as Socket & { authorized?: boolean }).authorized === true;
+      }
+      this.openStream();
+      return;
+    }
+    this.fail('remote-server-not-found', 'no server of this domain could be reached');
+  }
+
+  private openStream(): void {
+    this.link?.writeHeader({ from: this.ctx.domain, to: this.remote });
+  }
+
+  private async onElement(element: Element): Promise<void> {
+    const link = this.link;
+    if (!link) return;
+    const xmlns = element.attrs.xmlns;
+    if (element.name === 'features' && xmlns === NS_STREAMS) {
+      if (!link.secure && element.getChild('starttls', NS_TLS)) {
+        link.write(new XmlElement('starttls', { xmlns: NS_TLS }));
+        return;
+      }
+      if (!link.secure && this.ctx.policy.requiresTls(this.remote)) return this.fail('remote-server-not-found', 'the server offers no TLS');
+      if (this.ctx.policy.requiresCertificate(this.remote) && !link.certifies(this.remote)) return this.fail('remote-server-not-found', 'the certificate does not verify');
+      if (this.streamId === undefined) return this.fail('remote-server-not-found', 'the stream has no id');
+      this.featuresSeen = true;
+      this.sendVerifies();
+      if (!element.getChild('dialback', NS_DIALBACK_FEATURE)) this.ctx.log.debug({ event: 's2s_no_dialback_feature', remote: this.remote });
+      const key = dialbackKey(this.ctx.secret, this.remote, this.ctx.domain, this.streamId);
+      link.write(new XmlElement('db:result', { from: this.ctx.domain, to: this.remote }).t(key));
+      return;
+    }
+    if (element.name === 'proceed' && xmlns === NS_TLS) {
+      await link.upgrade({ isServer: false, key: this.ctx.tls.key, cert: this.ctx.tls.cert, ca: this.ctx.tls.ca, servername: this.remote });
+      this.openStream();
+      return;
+    }
+    if (element.name === 'result' && xmlns === NS_DIALBACK) {
+      if (element.attrs.type !== 'valid') return this.fail('remote-server-not-found', `dialback refused (${String(element.attrs.type)})`);
+      this.ready();
+      return;
+    }
+    if (element.name === 'verify' && xmlns === NS_DIALBACK) {
+      const id = String(element.attrs.id ?? '');
+      const pending = this.verifies.get(id);
+      this.verifies.delete(id);
+      pending?.resolve(element.attrs.type === 'valid');
+      return;
+    }
+    if (element.name === 'error' && xmlns === NS_STREAMS) {
+      this.ctx.log.info({ event: 's2s_stream_error', remote: this.remote, error: element.children.map((child) => (typeof child === 'string' ? child : child.name)).join(' ') });
+    }
+  }
+
+  private sendVerifies(): void {
+    for (const [id, pending] of this.verifies) {
+      if (pending.sent) continue;
+      pending.sent = true;
+      this.link?.write(new XmlElement('db:verify', { from: this.ctx.domain, to: this.remote, id }).t(pending.key));
+    }
+  }
+
+  private ready(): void {
+    if (!this.link || this.phase !== 'negotiating') return;
+    clearTimeout(this.timer);
+    this.phase = 'ready';
+    this.ctx.log.info({ event: 's2s_out_ready', remote: this.remote, secure: this.link.secure });
+    for (const routed of this.queue.splice(0)) {
+      this.link.write(routed.stanza);
+      this.ctx.count('stanza_out');
+    }
+  }
+
+  private fail(condition: StanzaErrorCondition, reason: string): void {
+    if (this.phase === 'closed') return;
+    const wasReady = this.phase === 'ready';
+    this.phase = 'closed';
+    clearTimeout(this.timer);
+    if (!wasReady) {
+      this.ctx.count('failure');
+      this.ctx.log.info({ event: 's2s_out_failed', remote: this.remote, condition, reason });
+    }
+    for (const pending of this.verifies.values()) pending.resolve(false);
+    this.verifies.clear();
+    for (const routed of this.queue.splice(0)) void this.ctx.bounce(routed, new StanzaError(condition));
+    this.link?.close();
+    this.onClosed(this);
+  }
+}
+
+/** A TCP (or direct TLS) connection to one target, or a rejection. */
+function open(target: Target, tls: S2SContext['tls'], domain: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = target.directTls
+      ? connectTls({ host: target.host, port: target.port, key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), servername: domain, rejectUnauthorized: false, ALPNProtocols: ['xmpp-server'], minVersion: 'TLSv1.2' })
+      : connectTcp({ host: target.host, port: target.port });
+    const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), 10_000);
+    socket.once(target.directTls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
