@@ -38,6 +38,10 @@ export class IncomingStream {
     }, ctx.config.limits, socket.remoteAddress ?? '');
   }
 
+  domains(): string[] {
+    return [...this.authenticated];
+  }
+
   close(error?: StreamError): void {
     this.link.close(error);
   }

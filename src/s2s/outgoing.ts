@@ -56,6 +56,10 @@ export class OutgoingStream {
     });
   }
 
+  get secure(): boolean {
+    return this.link?.secure === true;
+  }
+
   /** Drain: what is queued bounces, the stream ends. */
   close(): void {
     this.fail('remote-server-timeout', 'this server is shutting down');

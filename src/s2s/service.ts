@@ -66,6 +66,14 @@ export class S2SService implements RemoteDomains {
     return stream;
   }
 
+  /** What this node's streams are now (for tests and operators): no stanza content. */
+  streams(): Array<{ direction: 'out' | 'in'; remote: string; ready: boolean; secure: boolean }> {
+    return [
+      ...[...this.outgoing.values()].map((stream) => ({ direction: 'out' as const, remote: stream.remote, ready: stream.phase === 'ready', secure: stream.secure })),
+      ...[...this.incoming].flatMap((stream) => stream.domains().map((remote) => ({ direction: 'in' as const, remote, ready: true, secure: stream.link.secure }))),
+    ];
+  }
+
   async listen(port: number, address: string): Promise<number> {
     const server = createServer((socket) => {
       socket.setNoDelay(true);
