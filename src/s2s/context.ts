@@ -21,6 +21,8 @@ export interface S2SContext {
   route(routed: RoutedStanza): Promise<void>;
   /** Answers a stanza with an error to its sender (never for errors and results). */
   bounce(routed: RoutedStanza, error: StanzaError): Promise<void>;
+  /** A stanza a closed stream wrote but the peer never acknowledged: one more try, then a bounce. */
+  resend(routed: RoutedStanza): Promise<void>;
   /** XEP-0220 §2.1.2: asks the originating domain's authoritative server whether a key is its own. */
   verify(originating: string, streamId: string, key: string): Promise<boolean>;
   count(event: S2SEvent): void;

@@ -7,7 +7,7 @@ import type { Element } from 'ltx';
 import { Element as XmlElement } from 'ltx';
 import type { RoutedStanza } from '../core/events.js';
 import { StanzaError, type StanzaErrorCondition } from '../xmpp/errors.js';
-import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
+import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SM, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
 import type { S2SContext } from './context.js';
 import { dialbackKey } from './dialback.js';
 import { S2SLink } from './link.js';
@@ -25,6 +25,9 @@ export class OutgoingStream {
   private readonly timer: NodeJS.Timeout;
   /** The (secured) stream's features arrived: db:verify may be sent. */
   private featuresSeen = false;
+  /** XEP-0198 on this stream: the peer offered it, and then enabled it. */
+  private smOffered = false;
+  private sm: { unacked: RoutedStanza[]; acked: number; requested: boolean } | undefined;
 
   constructor(
     private readonly ctx: S2SContext,
@@ -36,11 +39,7 @@ export class OutgoingStream {
   }
 
   async send(routed: RoutedStanza): Promise<void> {
-    if (this.phase === 'ready' && this.link) {
-      this.link.write(routed.stanza);
-      this.ctx.count('stanza_out');
-      return;
-    }
+    if (this.phase === 'ready' && this.link) return this.write(routed);
     if (this.phase === 'closed') return this.ctx.bounce(routed, new StanzaError('remote-server-not-found'));
     if (this.queue.length >= this.ctx.config.limits.s2sQueueStanzas) return this.ctx.bounce(routed, new StanzaError('resource-constraint', 'Too many stanzas wait for this server'));
     this.queue.push(routed);
@@ -114,6 +113,7 @@ export class OutgoingStream {
       if (this.ctx.policy.requiresCertificate(this.remote) && !link.certifies(this.remote)) return this.fail('remote-server-not-found', 'the certificate does not verify');
       if (this.streamId === undefined) return this.fail('remote-server-not-found', 'the stream has no id');
       this.featuresSeen = true;
+      this.smOffered = element.getChild('sm', NS_SM) !== undefined;
       this.sendVerifies();
       if (!element.getChild('dialback', NS_DIALBACK_FEATURE)) this.ctx.log.debug({ event: 's2s_no_dialback_feature', remote: this.remote });
       const key = dialbackKey(this.ctx.secret, this.remote, this.ctx.domain, this.streamId);
@@ -127,6 +127,11 @@ export class OutgoingStream {
     }
     if (element.name === 'result' && xmlns === NS_DIALBACK) {
       if (element.attrs.type !== 'valid') return this.fail('remote-server-not-found', `dialback refused (${String(element.attrs.type)})`);
+      if (this.smOffered) {
+        // XEP-0198 §3: the peer counts what we send from <enable/> on.
+        link.write(new XmlElement('enable', { xmlns: NS_SM }));
+        this.sm = { unacked: [], acked: 0, requested: false };
+      }
       this.ready();
       return;
     }
@@ -137,9 +142,49 @@ export class OutgoingStream {
       pending?.resolve(element.attrs.type === 'valid');
       return;
     }
+    if (xmlns === NS_SM) return this.onSm(element);
     if (element.name === 'error' && xmlns === NS_STREAMS) {
       this.ctx.log.info({ event: 's2s_stream_error', remote: this.remote, error: element.children.map((child) => (typeof child === 'string' ? child : child.name)).join(' ') });
     }
+  }
+
+  /**
+   * Writes a stanza. With stream management it is kept until the peer acknowledges it: a stream
+   * that closes first hands it back to be sent again (doc/federation.md).
+   */
+  private write(routed: RoutedStanza): void {
+    this.link?.write(routed.stanza);
+    this.ctx.count('stanza_out');
+    const sm = this.sm;
+    if (!sm) return;
+    sm.unacked.push(routed);
+    if (sm.requested) return;
+    sm.requested = true;
+    setImmediate(() => {
+      sm.requested = false;
+      if (this.phase === 'ready' && this.sm === sm && sm.unacked.length > 0) this.link?.write(new XmlElement('r', { xmlns: NS_SM }));
+    });
+  }
+
+  private onSm(element: Element): void {
+    const sm = this.sm;
+    if (!sm) return;
+    if (element.name === 'failed') {
+      this.sm = undefined;
+      return;
+    }
+    if (element.name === 'r') {
+      this.link?.write(new XmlElement('a', { xmlns: NS_SM, h: '0' }));
+      return;
+    }
+    if (element.name !== 'a') return;
+    const h = Number(element.attrs.h);
+    if (!Number.isInteger(h)) return;
+    // h counts modulo 2^32 (XEP-0198 §5).
+    const count = (h - sm.acked + 2 ** 32) % 2 ** 32;
+    if (count > sm.unacked.length) return;
+    sm.unacked.splice(0, count);
+    sm.acked = h;
   }
 
   private sendVerifies(): void {
@@ -155,10 +200,7 @@ export class OutgoingStream {
     clearTimeout(this.timer);
     this.phase = 'ready';
     this.ctx.log.info({ event: 's2s_out_ready', remote: this.remote, secure: this.link.secure });
-    for (const routed of this.queue.splice(0)) {
-      this.link.write(routed.stanza);
-      this.ctx.count('stanza_out');
-    }
+    for (const routed of this.queue.splice(0)) this.write(routed);
   }
 
   private fail(condition: StanzaErrorCondition, reason: string): void {
@@ -173,6 +215,9 @@ export class OutgoingStream {
     for (const pending of this.verifies.values()) pending.resolve(false);
     this.verifies.clear();
     for (const routed of this.queue.splice(0)) void this.ctx.bounce(routed, new StanzaError(condition));
+    // Written but never acknowledged: sent once more on a new stream (at least once), else bounced.
+    for (const routed of this.sm?.unacked.splice(0) ?? []) void this.ctx.resend(routed);
+    this.sm = undefined;
     this.link?.close();
     this.onClosed(this);
   }

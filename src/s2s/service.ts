@@ -3,6 +3,7 @@
 // hands over stanzas for other domains.
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
+import type { Element } from 'ltx';
 import type { RoutedStanza } from '../core/events.js';
 import type { Host } from '../core/host.js';
 import type { RemoteDomains } from '../core/router.js';
@@ -17,6 +18,8 @@ export class S2SService implements RemoteDomains {
   private readonly outgoing = new Map<string, OutgoingStream>();
   private readonly incoming = new Set<IncomingStream>();
   private server: Server | undefined;
+  /** Stanzas already sent once more after their stream closed unacknowledged. */
+  private readonly resent = new WeakSet<Element>();
   private readonly ctx: S2SContext;
   /** Counts by event, read by tests and the admin view (no domain names). */
   readonly counts = new Map<S2SEvent, number>();
@@ -39,6 +42,11 @@ export class S2SService implements RemoteDomains {
       bounce: async (routed, error) => {
         this.count('bounce');
         await host.router.bounce(routed.stanza, error, routed.origin);
+      },
+      resend: async (routed) => {
+        if (this.resent.has(routed.stanza)) return this.ctx.bounce(routed, new StanzaError('remote-server-timeout'));
+        this.resent.add(routed.stanza);
+        await this.send(routed);
       },
       verify: (originating, streamId, key) => this.streamTo(originating).verify(streamId, key),
       count: (event) => this.count(event),

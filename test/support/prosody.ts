@@ -51,7 +51,7 @@ http_ports = { }
 https_ports = { }
 admin_socket = "${dir}/admin.sock"
 log = { { levels = { min = "debug" }, to = "file", filename = "${dir}/prosody.log" } }
-modules_enabled = { "roster", "saslauth", "tls", "dialback", "disco", "ping", "version", "presence", "message", "iq", "offline" }
+modules_enabled = { "roster", "saslauth", "tls", "dialback", "disco", "ping", "version", "presence", "message", "iq", "offline", "smacks" }
 modules_disabled = { "posix" }
 authentication = "internal_plain"
 storage = "internal"
