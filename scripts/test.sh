@@ -39,6 +39,8 @@ for command in redis-server haproxy; do
 done
 # The XEP-0227 interoperability test exports from the real ejabberd (test/xep0227/ejabberd.test.ts).
 command -v ejabberdctl >/dev/null 2>&1 || missing+=(ejabberd)
+# A real peer for the federation tests (test/s2s/); its system service must not hold 5222/5269.
+command -v prosody >/dev/null 2>&1 || missing+=(prosody)
 # Another XEP-0198 implementation than ours among the rolling-restart clients (test/rolling/).
 # Debian's python3 (/usr/bin), which the test uses: a python3 of pyenv's or a venv's first on PATH does not see it.
 "$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 )" -c 'import slixmpp' >/dev/null 2>&1 || missing+=(python3-slixmpp)
@@ -47,6 +49,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The tests start their own instances on loopback ports; the packaged service stays off.
+    if [[ " ${missing[*]} " == *" prosody "* ]] && command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now prosody >/dev/null 2>&1 || true
+    fi
   else
     echo "${missing[*]} missing: install (Debian: apt-get install ${missing[*]})" >&2
     exit 1
