@@ -49,5 +49,5 @@ describe.skipIf(!prosodyAvailable())('federation with Prosody', () => {
     log: () => prosody.log(),
   });
 
-  federationSuite(() => ({ rookery, peer: peer(), rookeryHost: ROOKERY }));
+  federationSuite(Object.assign(() => ({ rookery, peer: peer(), rookeryHost: ROOKERY }), { restartable: true }));
 });

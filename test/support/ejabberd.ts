@@ -18,19 +18,25 @@ export function ejabberdAvailable(): boolean {
   return spawnSync('sh', ['-c', 'command -v ejabberdctl && id -u ejabberd'], { stdio: 'ignore' }).status === 0;
 }
 
-function configText(domain: string, port: number): string {
+/** Federation (test/s2s/): an s2s listener, STARTTLS with this PEM (key and certificate), dialback. */
+export interface EjabberdS2S {
+  port: number;
+  pem: string;
+}
+
+function configText(domain: string, port: number, s2s?: EjabberdS2S): string {
   return `# Written by test/support/ejabberd.ts for one test run.
 hosts:
   - "${domain}"
-loglevel: warning
+loglevel: ${s2s ? 'info' : 'warning'}
 log_rotate_count: 0
-listen:
+${s2s ? `certfiles:\n  - "${s2s.pem}"\ns2s_use_starttls: required\ns2s_access: all\n` : ''}listen:
   -
     port: ${port}
     ip: "127.0.0.1"
     module: ejabberd_c2s
-    starttls: false
-auth_method: internal
+    starttls: ${s2s ? 'true' : 'false'}
+${s2s ? `  -\n    port: ${s2s.port}\n    ip: "127.0.0.1"\n    module: ejabberd_s2s_in\n` : ''}auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha
 acl:
@@ -55,7 +61,7 @@ modules:
   mod_blocking: {}
   mod_privacy: {}
   mod_admin_extra: {}
-`;
+${s2s ? '  mod_s2s_dialback: {}\n  mod_disco: {}\n  mod_ping: {}\n  mod_version: {}\n' : ''}`;
 }
 
 function chownTree(path: string, uid: number, gid: number): void {
@@ -72,13 +78,13 @@ function tail(file: string): string {
 }
 
 /** Starts ejabberd serving `domain` with its files in `scratch` (which must be world-traversable). */
-export async function startEjabberd(scratch: string, domain: string, port: number): Promise<Ejabberd> {
+export async function startEjabberd(scratch: string, domain: string, port: number, s2s?: (dir: string) => Promise<EjabberdS2S>): Promise<Ejabberd> {
   const uid = Number(commandOutput('id', ['-u', 'ejabberd']));
   const gid = Number(commandOutput('id', ['-g', 'ejabberd']));
   const dir = join(scratch, 'ejabberd');
   const node = `rkimport${process.pid}@localhost`;
   for (const sub of ['spool', 'logs', 'export']) mkdirSync(join(dir, sub), { recursive: true });
-  writeFileSync(join(dir, 'ejabberd.yml'), configText(domain, port));
+  writeFileSync(join(dir, 'ejabberd.yml'), configText(domain, port, s2s ? await s2s(dir) : undefined));
   writeFileSync(join(dir, 'inetrc'), '{lookup,["file","native"]}.\n{host,{127,0,0,1}, ["localhost"]}.\n{file, resolv, "/etc/resolv.conf"}.\n');
   writeFileSync(join(dir, 'ejabberdctl.cfg'), 'INET_DIST_INTERFACE=127.0.0.1\n');
   chmodSync(scratch, 0o755);
