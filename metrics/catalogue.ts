@@ -61,6 +61,7 @@ export interface Catalogue {
   readonly storeCallDuration: BucketHistogram<'port' | 'method'>;
   readonly storeErrors: Counter<'port' | 'method'>;
   readonly smEnabled: Counter;
+  readonly s2sEvents: Counter<'event'>;
   readonly smResumed: Counter;
   readonly smResumeFailures: Counter<'reason'>;
   readonly smHibernating: Gauge;
@@ -233,6 +234,12 @@ function defineMetrics(registry: Registry): Catalogue {
       name: `${PREFIX}store_errors_total`,
       help: 'State store calls that failed, by port and method.',
       labelNames: ['port', 'method'],
+      registers,
+    }),
+    s2sEvents: new Counter({
+      name: `${PREFIX}s2s_events_total`,
+      help: 'Server-to-server federation: streams opened (stream_out, stream_in), stanzas written and read (stanza_out, stanza_in), streams that failed (failure), stanzas bounced for a remote domain (bounce). No domain labels.',
+      labelNames: ['event'],
       registers,
     }),
     smEnabled: new Counter({

@@ -2,7 +2,7 @@
 // them; what the node holds (connections, hibernating sessions, cluster-wide figures) is read
 // when Prometheus scrapes.
 import { Registry } from 'prom-client';
-import type { Direction, NodeSnapshot, PendingOutcome, RouteOutcome, SmResumeFailure, StanzaLabel, Telemetry, UncaughtKind } from '../src/telemetry.js';
+import type { Direction, NodeSnapshot, PendingOutcome, RouteOutcome, S2SEvent, SmResumeFailure, StanzaLabel, Telemetry, UncaughtKind } from '../src/telemetry.js';
 import type { ReassertOutcome } from '../src/state/sessions.js';
 import { catalogue, type Catalogue, type ClusterFigures } from './catalogue.js';
 import { withTimeout } from './timeout.js';
@@ -81,6 +81,10 @@ export class PrometheusTelemetry implements Telemetry {
 
   job(name: string, outcome: 'completed' | 'failed'): void {
     this.m.jobs.inc({ job_name: this.bounded('job_name', name), outcome });
+  }
+
+  s2s(event: S2SEvent): void {
+    this.m.s2sEvents.inc({ event });
   }
 
   smEnabled(): void {

@@ -66,9 +66,17 @@ export interface Telemetry {
   pendingEnvelope(outcome: PendingOutcome): void;
   /** An error no connection or request caught reached the process (process-guard.ts). */
   uncaughtError(kind: UncaughtKind): void;
+  s2s(event: S2SEvent): void;
 }
 
 export type UncaughtKind = 'exception' | 'rejection';
+
+/**
+ * Server-to-server federation (src/s2s/), counted without domain names: streams opened each way,
+ * stanzas written to and read from remote servers, streams that failed to connect or to
+ * authenticate, stanzas bounced for a remote domain.
+ */
+export type S2SEvent = 'stream_out' | 'stream_in' | 'stanza_out' | 'stanza_in' | 'failure' | 'bounce';
 
 export const noTelemetry: Telemetry = {
   authentication() {},
@@ -82,6 +90,7 @@ export const noTelemetry: Telemetry = {
   limitEnforced() {},
   job() {},
   smEnabled() {},
+  s2s() {},
   smResumed() {},
   smResumeFailed() {},
   hibernating() {

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { StanzaError } from '../xmpp/errors.js';
 import type { S2SPolicy } from './policy.js';
 import type { Routes } from './resolve.js';
+import type { S2SEvent } from '../telemetry.js';
 
 export interface S2SContext {
   readonly domain: string;
@@ -28,8 +29,7 @@ export interface S2SContext {
   count(event: S2SEvent): void;
 }
 
-/** What the metrics count (no domain names). */
-export type S2SEvent = 'stream_out' | 'stream_in' | 'stanza_out' | 'stanza_in' | 'failure' | 'bounce';
+export type { S2SEvent } from '../telemetry.js';
 
 export function isStanza(element: Element): element is Element & { name: 'message' | 'presence' | 'iq' } {
   return (element.name === 'message' || element.name === 'presence' || element.name === 'iq') && element.attrs.xmlns === undefined;

@@ -55,6 +55,7 @@ export class S2SService implements RemoteDomains {
 
   private count(event: S2SEvent): void {
     this.counts.set(event, (this.counts.get(event) ?? 0) + 1);
+    this.host.telemetry.s2s(event);
   }
 
   async send(routed: RoutedStanza): Promise<void> {

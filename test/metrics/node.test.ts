@@ -21,6 +21,7 @@ const FAMILIES = [
   'rookery_change_notices_received_total',
   'rookery_store_call_duration_seconds',
   'rookery_store_errors_total',
+  'rookery_s2s_events_total',
   'rookery_sm_enabled_total',
   'rookery_sm_resumed_total',
   'rookery_sm_resume_failures_total',

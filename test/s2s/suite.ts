@@ -50,6 +50,9 @@ export function federationSuite(setup: (() => Setup) & { restartable?: boolean }
     const streams = s.rookery.server.s2s?.streams() ?? [];
     expect(streams).toContainEqual({ direction: 'out', remote: s.peer.domain, ready: true, secure: true });
     expect(streams).toContainEqual({ direction: 'in', remote: s.peer.domain, ready: true, secure: true });
+    const counts = s.rookery.server.s2s?.counts;
+    expect(counts?.get('stanza_out')).toBeGreaterThan(0);
+    expect(counts?.get('stanza_in')).toBeGreaterThan(0);
   }, 40_000);
 
   it('answers disco#info at the remote server and at a remote full JID', async () => {
