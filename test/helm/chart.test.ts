@@ -215,9 +215,10 @@ describe('the Deployment', () => {
     expect(container.ports.map((p) => [p.name, p.containerPort])).toEqual([
       ['c2s', 5222],
       ['c2s-tls', 5223],
+      ['s2s', 5269],
       ['http', 5280],
     ]);
-    expect([config.ROOKERY_C2S_PORT, config.ROOKERY_C2S_TLS_PORT, config.ROOKERY_HTTP_PORT]).toEqual(['5222', '5223', '5280']);
+    expect([config.ROOKERY_C2S_PORT, config.ROOKERY_C2S_TLS_PORT, config.ROOKERY_S2S_PORT, config.ROOKERY_HTTP_PORT]).toEqual(['5222', '5223', '5269', '5280']);
   });
 
   it('probes liveness on /healthz and readiness on /readyz, on the HTTP port', () => {
@@ -415,6 +416,7 @@ describe('the Services', () => {
     expect(client.ports.map((p) => [p.port, p.targetPort])).toEqual([
       [5222, 'c2s'],
       [5223, 'c2s-tls'],
+      [5269, 's2s'],
     ]);
   });
 
