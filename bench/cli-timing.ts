@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     ROOKERY_BIND_ADDRESS: '127.0.0.1',
     ROOKERY_C2S_PORT: String(c2s),
     ROOKERY_C2S_TLS_PORT: String(c2sTls),
+    ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
     ROOKERY_HTTP_PORT: String(http),
     ROOKERY_TLS_CERT: join(dir, 'cert.pem'),
     ROOKERY_TLS_KEY: join(dir, 'key.pem'),

@@ -167,6 +167,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           ROOKERY_BIND_ADDRESS: '127.0.0.1',
           ROOKERY_C2S_PORT: String(node.c2sPort),
           ROOKERY_C2S_TLS_PORT: String(node.c2sTlsPort),
+          ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
           ROOKERY_HTTP_PORT: String(node.httpPort),
           ROOKERY_TLS_CERT: join(dir, 'cert.pem'),
           ROOKERY_TLS_KEY: join(dir, 'key.pem'),

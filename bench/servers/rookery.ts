@@ -55,6 +55,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
         ROOKERY_BIND_ADDRESS: '127.0.0.1',
         ROOKERY_C2S_PORT: String(c2s),
         ROOKERY_C2S_TLS_PORT: String(c2s + 1),
+        ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
         ROOKERY_HTTP_PORT: String(http),
         ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true',
         ROOKERY_LOG_LEVEL: 'warn',

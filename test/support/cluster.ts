@@ -182,6 +182,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         ROOKERY_NODE_ID: node.id,
         ROOKERY_C2S_PORT: String(node.c2sPort),
         ROOKERY_C2S_TLS_PORT: String(node.c2sTlsPort),
+        ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
         ROOKERY_HTTP_PORT: String(node.httpPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
