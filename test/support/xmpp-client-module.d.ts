@@ -99,6 +99,8 @@ declare module '@xmpp/client' {
     resource?: string;
     lang?: string;
     timeout?: number;
+    /** XEP-0388 <user-agent/> sent with SASL2 (the library makes one with a random id when absent). */
+    userAgent?: Element;
   }
 
   export function client(options: ClientOptions): Client;
