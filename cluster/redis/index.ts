@@ -8,6 +8,7 @@ import { checkDeployment, type Deployment, type DeploymentExpectation } from './
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisFastTokenStore } from './fast-tokens.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -69,6 +70,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
+    fastTokens: new RedisFastTokenStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',

@@ -4,6 +4,7 @@ import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { OfflineStore } from './offline.js';
 import type { PersonalStore } from './personal.js';
+import type { FastTokenStore } from './fast-tokens.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { ResumptionStore } from './resumption.js';
@@ -18,6 +19,8 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
+  /** XEP-0484 FAST tokens. */
+  readonly fastTokens: FastTokenStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

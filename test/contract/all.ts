@@ -4,6 +4,7 @@ import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
+import { fastTokensContract } from './fast-tokens.contract.js';
 import { offlineContract } from './offline.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
@@ -18,6 +19,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  fastTokensContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
 }

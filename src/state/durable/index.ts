@@ -15,6 +15,7 @@ import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
 import { DurableOfflineStore } from './offline.js';
 import { DurablePersonalStore } from './personal.js';
+import { DurableFastTokenStore } from './fast-tokens.js';
 import { DurableRosterStore } from './roster.js';
 
 export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
@@ -30,6 +31,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
+    fastTokens: new DurableFastTokenStore(dir),
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),

@@ -20,4 +20,6 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blocklist_version (user TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
   // vCards and private XML (state/personal.ts): one row per item, key as personalKey writes it.
   `CREATE TABLE personal (user TEXT NOT NULL, key TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
+  // XEP-0484 FAST tokens (state/fast-tokens.ts): one row per account and device, its tokens as JSON.
+  `CREATE TABLE fast_token (user TEXT NOT NULL, device TEXT NOT NULL, tokens TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (user, device)) WITHOUT ROWID;`,
 ];

@@ -6,6 +6,7 @@ import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryPersonalStore } from './personal.js';
+import { MemoryFastTokenStore } from './fast-tokens.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
@@ -19,6 +20,7 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    fastTokens: new MemoryFastTokenStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     close: async () => {},
