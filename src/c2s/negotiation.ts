@@ -9,6 +9,7 @@ import type { Host } from '../core/host.js';
 import type { NegotiatingConnection } from './negotiating-connection.js';
 import { SaslExchange, type SaslWire } from './sasl-exchange.js';
 import { Sasl2 } from './sasl2.js';
+import { bindingFeature } from './channel-binding.js';
 
 export type { NegotiatingConnection } from './negotiating-connection.js';
 
@@ -63,6 +64,8 @@ export class Negotiation {
         const mechanisms = features.c('mechanisms', { xmlns: NS_SASL });
         for (const name of this.offered()) mechanisms.c('mechanism').t(name);
         if (config.sasl2) this.sasl2.advertise(features, this.offered());
+        const binding = bindingFeature(this.exchange.bindingTypes());
+        if (binding) features.cnode(binding);
       }
     } else {
       features.c('bind', { xmlns: NS_BIND });

@@ -2,12 +2,12 @@
 // (negotiation.ts) and SASL2 (XEP-0388, sasl2.ts) differ only in the elements they write (the
 // SaslWire). Choosing a mechanism, decoding, throttling, failure counting, logging and metrics
 // are here once, so both profiles refuse, slow down and report a login the same way.
-import { createMechanism, type SaslServerMechanism, type SaslStep } from '../sasl/index.js';
+import { type ChannelBindingType, createMechanism, type SaslContext, type SaslServerMechanism, type SaslStep } from '../sasl/index.js';
 import type { SaslCondition } from '../sasl/errors.js';
 import { StreamError } from '../xmpp/errors.js';
 import { prepLocalpart } from '../xmpp/jid.js';
-import { SCRAM_ITERATIONS } from '../core/accounts.js';
 import type { StoredCredentials } from '../state/accounts.js';
+import { bindingData, bindingTypes } from './channel-binding.js';
 import type { NegotiatingConnection } from './negotiating-connection.js';
 
 /** How a SASL profile writes its answers. */
@@ -39,9 +39,35 @@ export class SaslExchange {
     return this.mechanism !== undefined;
   }
 
-  /** The configured mechanisms (ROOKERY_SASL_MECHANISMS), in their order; a request for another one is invalid-mechanism. */
+  /**
+   * The configured mechanisms (ROOKERY_SASL_MECHANISMS), in their order, after the -PLUS
+   * variants of its SCRAM ones when the connection can bind to its TLS channel (RFC 5802 §6); a
+   * request for another one is invalid-mechanism.
+   */
   offered(): string[] {
-    return this.host.config.saslMechanisms.split(',').map((name) => name.trim());
+    const configured = this.host.config.saslMechanisms.split(',').map((name) => name.trim());
+    const plus = this.bindingTypes().length > 0 ? configured.filter((name) => name.startsWith('SCRAM-')).map((name) => `${name}-PLUS`) : [];
+    return [...plus, ...configured];
+  }
+
+  /** The channel-binding types of this connection (XEP-0440). */
+  bindingTypes(): ChannelBindingType[] {
+    return this.host.config.channelBinding ? bindingTypes(this.connection.tlsSocket) : [];
+  }
+
+  /** What a mechanism may know of this connection and the store. */
+  context(): SaslContext {
+    const types = this.bindingTypes();
+    return {
+      domain: this.host.domain,
+      prepUsername: prepLocalpart,
+      lookup: (username) => this.host.state.accounts.credentials(`${username}@${this.host.domain}`),
+      unknownUserIterations: this.host.config.scramIterations,
+      replaceCredentials: (username, expected, credentials) => this.completeKeys(username, expected, credentials),
+      channelBinding: (type) => (types.includes(type) ? bindingData(this.connection.tlsSocket, type) : undefined),
+      channelBindingOffered: types.length > 0,
+      downgradeProtection: `${this.offered().join(',')}|${types.join(',')}`,
+    };
   }
 
   /** The client aborted (RFC 6120 §6.4.4). */
@@ -57,13 +83,7 @@ export class SaslExchange {
     if (!this.connection.secure && !this.host.config.allowPlaintextAuth) return this.refuse(requested, 'encryption-required', wire);
     // Not the client's fault, so not counted against it: it may try again in a moment.
     if (this.host.state.reachable?.() === false) return this.refuse(requested, 'temporary-auth-failure', wire, 'The account store is unreachable');
-    const mechanism = extra ?? (this.offered().includes(requested) ? createMechanism(requested, {
-      domain: this.host.domain,
-      prepUsername: prepLocalpart,
-      lookup: (username) => this.host.state.accounts.credentials(`${username}@${this.host.domain}`),
-      unknownUserIterations: SCRAM_ITERATIONS,
-      replaceCredentials: (username, expected, credentials) => this.completeKeys(username, expected, credentials),
-    }) : undefined);
+    const mechanism = extra ?? (this.offered().includes(requested) ? createMechanism(requested, this.context()) : undefined);
     if (!mechanism) return this.refuse(requested, 'invalid-mechanism', wire);
     this.mechanism = mechanism;
     return true;

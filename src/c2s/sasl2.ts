@@ -8,7 +8,9 @@ import { Element } from 'ltx';
 import type { SaslCondition } from '../sasl/errors.js';
 import { StreamError } from '../xmpp/errors.js';
 import { NS_BIND2, NS_SASL, NS_SASL2, NS_SM } from '../xmpp/ns.js';
+import { HT_MECHANISMS, type SaslServerMechanism } from '../sasl/index.js';
 import { bind2, bind2Feature } from './bind2.js';
+import { Fast } from './fast.js';
 import { CapturingConnection, type UserAgent } from './inline.js';
 import type { NegotiatingConnection } from './negotiating-connection.js';
 import type { SaslExchange, SaslWire, Success } from './sasl-exchange.js';
@@ -20,13 +22,16 @@ export class Sasl2 {
   /** The <authenticate/> under way: its inline requests run after the success. */
   private request: Element | undefined;
   private agent: UserAgent | undefined;
+  private readonly fast: Fast;
 
   constructor(
     private readonly connection: NegotiatingConnection,
     private readonly exchange: SaslExchange,
     /** The features of the stream as it is now (sent after a success that left it unbound). */
     private readonly features: () => Element,
-  ) {}
+  ) {
+    this.fast = new Fast(connection, exchange);
+  }
 
   private get host() {
     return this.connection.host;
@@ -43,6 +48,7 @@ export class Sasl2 {
     for (const name of mechanisms) authentication.c('mechanism').t(name);
     const inline = authentication.c('inline');
     inline.cnode(bind2Feature(this.host, this.connection.session));
+    this.fast.advertise(inline);
     this.host.hooks.fireSync('sasl2-inline-features', { session: this.connection.session, inline });
   }
 
@@ -69,7 +75,17 @@ export class Sasl2 {
       return;
     }
     this.agent = agent;
-    if (!this.exchange.start(String(element.attrs.mechanism ?? ''), this.wire)) return;
+    const requested = String(element.attrs.mechanism ?? '');
+    let token: SaslServerMechanism | undefined;
+    if (requested in HT_MECHANISMS) {
+      token = this.fast.mechanism(requested, element, agent);
+      if (!token) {
+        const known = this.fast.mechanisms().includes(requested) && this.connection.secure;
+        this.exchange.refuse(requested, known ? 'malformed-request' : 'invalid-mechanism', this.wire, known ? 'FAST needs a user-agent id' : undefined);
+        return;
+      }
+    }
+    if (!this.exchange.start(requested, this.wire, token)) return;
     this.request = element;
     // XEP-0388 §2.3: no initial response is an empty one for mechanisms that send first.
     const initial = element.getChild('initial-response');
@@ -91,6 +107,8 @@ export class Sasl2 {
     const success = new Element('success', { xmlns: NS_SASL2 });
     if (step.data?.length) success.c('additional-data').t(step.data.toString('base64'));
     const identifier = success.c('authorization-identifier');
+    const token = await this.fast.afterSuccess(step, request, this.agent);
+    if (token) success.cnode(token);
     const capture = new CapturingConnection(this.connection);
     capture.hold();
     try {

@@ -1,7 +1,7 @@
 // XEP-0484 FAST tokens: per account and device (a hash of the client's XEP-0388 user-agent id),
 // the current token and the one it replaced. The HT-* mechanisms key their HMAC with the token
-// itself, so the store must hold the secret; it is kept beside a fingerprint of the account's
-// credentials, and a token whose fingerprint no longer matches (the password changed) is refused.
+// itself, so the store holds the secret (as Prosody's mod_sasl2_fast does); a password change or
+// an account deletion deletes every token of the account (core/accounts.ts).
 
 export interface FastToken {
   /** The HT-* mechanism it was issued for; it is accepted with no other (XEP-0484 §3.3). */
@@ -10,8 +10,6 @@ export interface FastToken {
   /** Milliseconds since the epoch. */
   issuedAt: number;
   expiresAt: number;
-  /** fastCredentialsFingerprint of the credentials it was issued under. */
-  credentials: string;
   /** The highest XEP-0484 count accepted so far (replay protection); 0 before its first use. */
   count: number;
 }

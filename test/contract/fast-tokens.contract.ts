@@ -7,7 +7,7 @@ const NOW = 1_800_000_000_000;
 const DAY = 86_400_000;
 
 function token(secret: string, overrides: Partial<FastToken> = {}): FastToken {
-  return { mechanism: 'HT-SHA-256-NONE', secret, issuedAt: NOW, expiresAt: NOW + DAY, credentials: 'fp', count: 0, ...overrides };
+  return { mechanism: 'HT-SHA-256-NONE', secret, issuedAt: NOW, expiresAt: NOW + DAY, count: 0, ...overrides };
 }
 
 export function fastTokensContract(makeBackend: BackendFactory): void {
