@@ -78,3 +78,30 @@ export async function scram2(
 export function failureCondition(failure: Element): string | undefined {
   return failure.children.find((child): child is Element => typeof child !== 'string' && child.attrs.xmlns === NS_SASL && child.name !== 'text')?.name;
 }
+
+/** The client's view of a channel binding (RFC 5929, RFC 9266). */
+export function clientBinding(client: RawClient, type: 'tls-exporter' | 'tls-server-end-point' | 'tls-unique'): Buffer {
+  const socket = client.tlsSocket;
+  if (!socket) throw new Error('not encrypted');
+  if (type === 'tls-exporter') return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
+  if (type === 'tls-unique') return socket.getFinished() as Buffer;
+  return createHash('sha256').update(socket.getPeerCertificate().raw).digest();
+}
+
+/** HT-SHA-256-* (XEP-0484 FAST): one <authenticate/>; resolves with the outcome and whether the server proved the token. */
+export async function fast2(
+  client: RawClient,
+  user: string,
+  token: string,
+  options: { mechanism?: string; cbData?: Buffer; inline?: string; agent?: string } = {},
+): Promise<{ outcome: Element; serverVerified: boolean }> {
+  const mechanism = options.mechanism ?? 'HT-SHA-256-NONE';
+  const cb = options.cbData ?? Buffer.alloc(0);
+  const mac = (label: string): Buffer => createHmac('sha256', Buffer.from(token, 'utf8')).update(Buffer.concat([Buffer.from(label), cb])).digest();
+  const response = Buffer.concat([Buffer.from(`${user}\0`), mac('Initiator')]).toString('base64');
+  const agent = options.agent === undefined ? '' : userAgent(options.agent);
+  client.send(`<authenticate xmlns='${NS_SASL2}' mechanism='${mechanism}'><initial-response>${response}</initial-response>${agent}${options.inline ?? `<fast xmlns='${NS_FAST}'/>`}</authenticate>`);
+  const outcome = await client.expect(isOutcome);
+  const data = outcome.getChildText('additional-data');
+  return { outcome, serverVerified: data !== null && Buffer.from(data, 'base64').equals(mac('Responder')) };
+}
