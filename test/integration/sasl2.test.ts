@@ -36,7 +36,7 @@ describe.each(BACKENDS)('SASL2, Bind2 and inline resumption (%s backend)', (back
     it('offers <authentication/> with the mechanisms, Bind2 with its inline features, and inline resumption', async () => {
       const { client, features } = await readyForSasl2(fixture.server);
       const authentication = features.getChild('authentication', NS_SASL2);
-      expect(authentication?.getChildren('mechanism').map((m) => m.getText())).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+      expect(authentication?.getChildren('mechanism').map((m) => m.getText())).toEqual(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
       const inline = authentication?.getChild('inline');
       expect(inline?.getChild('sm', NS_SM)).toBeDefined();
       const vars = inline?.getChild('bind', NS_BIND2)?.getChild('inline')?.getChildren('feature').map((f) => f.attrs.var);
