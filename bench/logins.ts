@@ -157,12 +157,12 @@ async function run(name: string, scenario: Scenario, port: number, devices: Devi
   const latencies: number[] = [];
   let roundTrips = 0;
   const deadline = Date.now() + seconds * 1000;
-  let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
-    // Each worker keeps to its own accounts, so two logins never race for one session.
+    // Each worker keeps to its own accounts in turn, so two logins never race for one session and
+    // the server has noticed the previous connection of an account close before it comes back.
     const mine = devices.filter((_, i) => i % concurrency === worker);
-    while (Date.now() < deadline) {
-      const device = mine[next++ % mine.length] as Device;
+    for (let next = 0; Date.now() < deadline; next++) {
+      const device = mine[next % mine.length] as Device;
       const started = performance.now();
       roundTrips = await scenario(port, device);
       latencies.push(performance.now() - started);
@@ -182,7 +182,7 @@ await server.start();
 const port = server.ports().c2s;
 const devices: Device[] = [];
 const credentials = await deriveCredentials(PASSWORD, config.scramIterations);
-for (let i = 0; i < concurrency * 4; i++) {
+for (let i = 0; i < concurrency * 8; i++) {
   const user = `bench${i}`;
   await state.accounts.create(`${user}@localhost`, credentials);
   devices.push({ user, agent: randomUUID() });
