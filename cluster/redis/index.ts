@@ -7,6 +7,8 @@ import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
+import { RedisPepStore } from './pep.js';
+import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
@@ -69,6 +71,8 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
+    pep: new RedisPepStore(client, keys, scripts),
+    caps: new RedisCapsStore(client, keys),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',

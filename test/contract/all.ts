@@ -5,6 +5,7 @@ import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { offlineContract } from './offline.contract.js';
+import { pepContract } from './pep.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
@@ -18,6 +19,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  pepContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
 }

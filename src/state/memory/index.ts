@@ -4,7 +4,9 @@ import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
+import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
+import { MemoryPepStore } from './pep.js';
 import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
@@ -19,6 +21,8 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    pep: new MemoryPepStore(),
+    caps: new MemoryCapsStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     close: async () => {},
