@@ -42,6 +42,8 @@ export class Host implements CoreServices {
   readonly delivery: Delivery;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
+  /** What modules add to an account's own disco#info (XEP-0163 §6: the pep identity, pubsub features). */
+  readonly accountDisco = { identities: new Map<string, { category: string; type: string }>(), features: new Set<string>() };
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
   readonly pushSources = new Map<PushedState, PushSource>();
   /** Left writable for tests that record what is reported (test/limits). */

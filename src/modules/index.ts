@@ -9,6 +9,7 @@ import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
 import { messageModule } from './message.js';
 import { offlineModule } from './offline.js';
+import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
@@ -34,6 +35,7 @@ export function defaultModules(config: Config): Module[] {
     blockingModule,
     vcardModule,
     privateModule,
+    pepModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
   ];
