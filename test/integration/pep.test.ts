@@ -175,6 +175,30 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     expect(condition(foreign)).toBe('not-allowed');
   });
 
+  it('converts between XEP-0048 bookmarks in private XML and XEP-0402 bookmarks both ways (XEP-0402 §5.3 compat)', async () => {
+    const a = await user('alice');
+    const modern = await server.login(a, 'modern');
+    const legacy = await server.login(a, 'legacy');
+    await announce(modern, [BOOKMARKS]);
+    await modern.barrier();
+    modern.clear();
+    const info = await legacy.iq('get', "<query xmlns='http://jabber.org/protocol/disco#info'/>", legacy.bare);
+    expect(xml`<iq type='result'><query><feature var='urn:xmpp:bookmarks:1#compat'/></query></iq>`(info)).toBe(true);
+    const set = await legacy.iq('set', "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'><conference jid='tea@chat.example' name='Tea' autojoin='true'><nick>al</nick></conference></storage></query>");
+    expect(set.attrs.type).toBe('result');
+    const event = await modern.expect((element) => eventItems(element, BOOKMARKS) !== undefined);
+    expect(xml`<message><event><items node='${BOOKMARKS}'><item id='tea@chat.example'><conference xmlns='${BOOKMARKS}' name='Tea' autojoin='true'><nick>al</nick></conference></item></items></event></message>`(event)).toBe(true);
+    await modern.iq('set', publishXml(BOOKMARKS, 'cake@chat.example', `<conference xmlns='${BOOKMARKS}' name='Cake'/>`, { 'pubsub#access_model': 'whitelist', 'pubsub#max_items': 'max', 'pubsub#send_last_published_item': 'never', 'pubsub#persist_items': 'true' }));
+    const got = await legacy.iq('get', "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query>");
+    expect(got.getChild('query')?.getChild('storage')?.getChildren('conference').map((conference) => conference.attrs.jid)).toEqual(['tea@chat.example', 'cake@chat.example']);
+    // Leaving one out of a legacy set retracts it.
+    await legacy.iq('set', "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'><conference jid='cake@chat.example' name='Cake'/></storage></query>");
+    const retracted = await modern.expect((element) => eventItems(element, BOOKMARKS)?.getChild('retract')?.attrs.id === 'tea@chat.example');
+    expect(retracted.attrs.from).toBe(legacy.bare);
+    const left = await modern.iq('get', itemsXml(BOOKMARKS));
+    expect(left.getChild('pubsub')?.getChild('items')?.getChildren('item').map((item) => item.attrs.id)).toEqual(['cake@chat.example']);
+  });
+
   it('configures, purges and deletes a node as its owner', async () => {
     const alice = await server.login(await user('alice'), 'phone');
     await alice.iq('set', publishXml('urn:test:cfg', '1', "<x xmlns='urn:test'/>"));

@@ -10,18 +10,23 @@ import type { C2SSession } from '../../core/session.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 import { addAvatarHash } from './avatar.js';
+import { legacyBookmarks, NS_BOOKMARKS } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { sendLastItems } from './notify.js';
 import { PepService } from './service.js';
 
 /** XEP-0060 §10 features a PEP account supports (its disco#info lists them). */
+const ACCOUNT_FEATURES = [
+  `${NS_BOOKMARKS}#compat`,
+];
+
 const PUBSUB_FEATURES = [
   'access-open', 'access-presence', 'access-roster', 'access-whitelist', 'auto-create', 'auto-subscribe',
   'config-node', 'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'filtered-notifications',
   'item-ids', 'last-published', 'modify-affiliations', 'persistent-items', 'presence-notifications', 'publish',
   'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
-].map((feature) => `${NS_PUBSUB}#${feature}`);
+].map((feature) => `${NS_PUBSUB}#${feature}`).concat(ACCOUNT_FEATURES);
 
 async function onSet(service: PepService, request: IqRequest): Promise<Element | void> {
   const name = request.payload.getChildElements().find((child) => child.name !== 'publish-options')?.name;
@@ -68,6 +73,8 @@ export const pepModule: Module = {
     api.iq(['self', 'bare'], 'get', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerGet(request));
     api.iq(['self', 'bare'], 'set', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerSet(request));
 
+    // Before iq-routing hands it to the private module (XEP-0402 §5.3).
+    api.hook('iq/bare', (routed) => legacyBookmarks(host, service, routed), 5);
     // Answers to our caps queries come to the domain; they end here.
     api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
     api.hook('pre-presence', async ({ session, stanza, to }) => {

@@ -123,12 +123,17 @@ export class PepService {
     const node = nodeOf(retract);
     const id = retract.getChild('item')?.attrs.id;
     if (typeof id !== 'string' || id === '') throw pubsubError('bad-request', 'item-required');
+    const notify = retract.attrs.notify;
+    await this.retract(owner, node, id, notify === undefined ? undefined : notify === 'true' || notify === '1', () => request.respond());
+  }
+
+  /** Retracts one item; notifies when `notify` says so, or (undefined) the node's notify_retract does. */
+  async retract(owner: string, node: string, id: string, notify: boolean | undefined, answered?: () => void): Promise<void> {
     const config = await this.host.state.pep.config(owner, node);
     if (!config) throw new StanzaError('item-not-found');
     if (!(await this.host.state.pep.retract(owner, node, id))) throw new StanzaError('item-not-found');
-    request.respond();
-    const notify = retract.attrs.notify;
-    if (notify === 'true' || notify === '1' || (notify === undefined && config.notify_retract)) {
+    answered?.();
+    if (notify ?? config.notify_retract) {
       await broadcast(this.host, this.caps, owner, node, config, eventMessage(owner, node, (items) => items.c('retract', { id })));
     }
   }
