@@ -1,7 +1,11 @@
 // CapsStore on Redis: one string per ver (JSON feature list), and an expiring claim beside it.
+// A ver's entry expires after CAPS_TTL_SECONDS: clients can mint new vers at will, and one that
+// is still in use is resolved again with one disco#info.
 import type { CapsStore } from '../../src/state/caps.js';
 import type { RedisClient } from './connection.js';
 import type { KeyBuilder } from './keys.js';
+
+const CAPS_TTL_SECONDS = 30 * 24 * 3600;
 
 export class RedisCapsStore implements CapsStore {
   constructor(
@@ -17,7 +21,7 @@ export class RedisCapsStore implements CapsStore {
   }
 
   async store(ver: string, features: string[]): Promise<void> {
-    await this.client.set(this.keys.caps(ver), JSON.stringify(features));
+    await this.client.set(this.keys.caps(ver), JSON.stringify(features), 'EX', CAPS_TTL_SECONDS);
   }
 
   async claim(ver: string, ttlMs: number): Promise<boolean> {

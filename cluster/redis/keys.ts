@@ -14,7 +14,7 @@
 //   <p>:v1:{<bare>}:pepmeta        hash   "seq" (publish counter), "bytes" (of all PEP items)
 //   <p>:v1:{<bare>}:pepi:<node>    hash   PEP item id → XML (node percent-encoded)
 //   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
-//   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string
+//   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
 //   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas

@@ -2,8 +2,9 @@
 // resolved once (one node asks one resource, checks the hash) and kept for every node.
 
 /**
- * Guarantees: `store` keeps a ver's features for good (a verified ver names one feature set, so
- * a second store of the same ver writes the same list). `claim` is atomic: of racing claims for
+ * Guarantees: `store` keeps a ver's features for a long while (at least a day; a verified ver
+ * names one feature set, so a second store of the same ver writes the same list, and one that
+ * was forgotten is resolved again). `claim` is atomic: of racing claims for
  * one ver, one gets true until `ttlMs` passes, so one resource in the cluster is asked at a time.
  */
 export interface CapsStore {

@@ -199,6 +199,27 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     expect(left.getChild('pubsub')?.getChild('items')?.getChildren('item').map((item) => item.attrs.id)).toEqual(['cake@chat.example']);
   });
 
+  it('answers malformed pubsub requests with errors and stays up', async () => {
+    const alice = await server.login(await user('alice'), 'phone');
+    const P = "xmlns='http://jabber.org/protocol/pubsub'";
+    const cases: Array<[string, string]> = [
+      [publishXml('urn:test:bad', '1', "<x xmlns='urn:test'/>", { 'pubsub#max_items': 'lots' }), 'bad-request'],
+      [publishXml('urn:test:bad', '1', "<x xmlns='urn:test'/>", { 'pubsub#max_items': '100000' }), 'not-acceptable'],
+      [publishXml('urn:test:bad', '1', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'authorize' }), 'not-acceptable'],
+      [publishXml('urn:test:bad', '1', "<x xmlns='urn:test'/>", { 'pubsub#persist_items': 'maybe' }), 'bad-request'],
+      [`<pubsub ${P}><publish node='n'><item id='1'><a xmlns='urn:test'/><b xmlns='urn:test'/></item></publish></pubsub>`, 'bad-request'],
+      [`<pubsub ${P}><publish node='n'><item id='1'/></publish></pubsub>`, 'bad-request'],
+      [`<pubsub ${P}><publish node='n'/><retract node='n'/></pubsub>`, 'bad-request'],
+      [`<pubsub ${P}><retract node='n'/></pubsub>`, 'bad-request'],
+      [`<pubsub ${P}><subscribe node='n' jid='${alice.bare}'/></pubsub>`, 'feature-not-implemented'],
+      [`<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><purge node='nothing'/></pubsub>`, 'item-not-found'],
+      [`<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='nothing'/></pubsub>`, 'item-not-found'],
+    ];
+    for (const [request, expected] of cases) expect([request, condition(await alice.iq('set', request))]).toEqual([request, expected]);
+    expect(condition(await alice.iq('get', itemsXml('urn:test:bad', " max_items='many'")))).toBe('bad-request');
+    await alice.barrier();
+  });
+
   it('configures, purges and deletes a node as its owner', async () => {
     const alice = await server.login(await user('alice'), 'phone');
     await alice.iq('set', publishXml('urn:test:cfg', '1', "<x xmlns='urn:test'/>"));
