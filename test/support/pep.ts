@@ -24,6 +24,21 @@ function infoQuery(node: string, features: string[]): string {
  */
 export async function announce(client: RawClient, notify: string[], extra = ''): Promise<string> {
   const features = [NS_INFO, `urn:test:${randomBytes(6).toString('hex')}`, ...notify.map((node) => `${node}+notify`)];
+  return announceFeatures(client, features, extra);
+}
+
+/** The features announce() names for `notify` with `unique` as its distinguishing feature. */
+export function capsFeatures(notify: string[], unique: string): string[] {
+  return [NS_INFO, `urn:test:${unique}`, ...notify.map((node) => `${node}+notify`)];
+}
+
+/** Sends an available presence with these caps (no query expected: the server knows them). */
+export function sendCaps(client: RawClient, features: string[]): void {
+  client.send(`<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${ver(features)}'/></presence>`);
+}
+
+/** Announces caps with exactly `features` and answers the server's disco#info query for them. */
+export async function announceFeatures(client: RawClient, features: string[], extra = ''): Promise<string> {
   const v = ver(features);
   client.send(`<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${v}'/>${extra}</presence>`);
   const query = await client.expect((element: Element) => element.name === 'iq' && element.attrs.type === 'get' && element.getChild('query', NS_INFO)?.attrs.node === `${CAPS_NODE}#${v}`);
