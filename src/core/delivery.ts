@@ -2,7 +2,7 @@
 // a state push through the session's gate), a parked resumable stream (queued in the
 // ResumptionStore, XEP-0198), or a session of another node (an envelope on the bus). The
 // router decides where a stanza goes; this unit gets it there.
-import { type Element, clone, parse } from 'ltx';
+import { type Element, clone, escapeXML, parse } from 'ltx';
 import type { StatePush } from '../state/bus.js';
 import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf } from '../xmpp/jid-string.js';
@@ -72,11 +72,12 @@ export class Delivery {
    */
   async toResources(records: readonly SessionRecord[], stanza: Element): Promise<void> {
     const byNode = new Map<string, string[]>();
+    const copies = new AddressedCopies(stanza);
     for (const record of records) {
       const local = this.local.get(record.full_jid);
       if (local) {
         this.host.telemetry.routed('local');
-        local.send(addressed(stanza, record.full_jid));
+        local.send(copies.to(record.full_jid));
       } else if (record.node === PARKED_NODE || record.node === this.host.nodeId || !this.host.bus) {
         await this.toResource(record.full_jid, addressed(stanza, record.full_jid));
       } else {
@@ -101,10 +102,11 @@ export class Delivery {
   /** A fan-out envelope from another node: each recipient still here gets it; one gone is routed afresh. */
   async fanoutArrived(recipients: readonly string[], xml: string): Promise<void> {
     const stanza = parse(xml);
+    const copies = new AddressedCopies(stanza);
     for (const to of recipients) {
       const local = this.local.get(to);
       if (local) {
-        local.send(addressed(stanza, to));
+        local.send(copies.to(to));
       } else {
         this.host.state.registry.invalidate?.(bareOf(to));
         await this.toResource(to, addressed(stanza, to));
@@ -136,4 +138,22 @@ function addressed(stanza: Element, to: string): Element {
   const copy = clone(stanza);
   copy.attrs.to = to;
   return copy;
+}
+
+/** One stanza serialized once, written to many recipients: only the `to` differs. */
+class AddressedCopies {
+  private readonly head: string;
+  private readonly rest: string;
+
+  constructor(stanza: Element) {
+    const bare = clone(stanza);
+    delete bare.attrs.to;
+    const xml = bare.toString();
+    this.head = `<${bare.name}`;
+    this.rest = xml.slice(this.head.length);
+  }
+
+  to(jid: string): string {
+    return `${this.head} to='${escapeXML(jid)}'${this.rest}`;
+  }
 }

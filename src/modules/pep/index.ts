@@ -78,7 +78,11 @@ export const pepModule: Module = {
     // Answers to our caps queries come to the domain; they end here.
     api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
     api.hook('pre-presence', async ({ session, stanza, to }) => {
-      if (to !== undefined || stanzaType(stanza) !== undefined) return false;
+      if (to !== undefined) return false;
+      const type = stanzaType(stanza);
+      // Unavailable: the next available presence counts as coming online again (last items sent).
+      if (type === 'unavailable') seen.delete(session);
+      if (type !== undefined) return false;
       await addAvatarHash(host, session.bare_jid as string, stanza);
       const announced = caps.capsOf(stanza);
       if (announced) onPresence(host, caps, seen, session, announced);
