@@ -146,6 +146,9 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     alice.send('<presence/>');
     const presence = await bob.expect((element) => element.name === 'presence' && element.attrs.from === alice.jid);
     expect(xml`<presence><x xmlns='vcard-temp:x:update'><photo>${hash}</photo></x></presence>`(presence)).toBe(true);
+    // XEP-0398: the avatar is the vCard's PHOTO for clients that read vCards (XEP-0153).
+    const vcard = await bob.iq('get', "<vCard xmlns='vcard-temp'/>", alice.bare);
+    expect(xml`<iq type='result'><vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>iVBORw0KGgo=</BINVAL></PHOTO></vCard></iq>`(vcard)).toBe(true);
   });
 
   it('synchronises XEP-0402 bookmarks between two resources of one account and to no contact', async () => {

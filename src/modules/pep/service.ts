@@ -73,7 +73,10 @@ export class PepService {
         throw pubsubError('conflict', 'precondition-not-met');
     }
     await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]));
-    for (const listener of this.listeners) await listener({ owner, node, id, payload });
+    // The item is published: what a listener fails to mirror is logged, not the publisher's error.
+    for (const listener of this.listeners) {
+      await listener({ owner, node, id, payload }).catch((error: unknown) => this.host.log.warn({ event: 'pep_listener_failed', node, err: error }));
+    }
     return result;
   }
 
