@@ -13,6 +13,8 @@ import { allows, checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { NS_PUBSUB_EVENT } from './forms.js';
 
+const LAST_ITEM_LANES = 8;
+
 /** An event message from the owner (headline, as Prosody sends them), without `to`. */
 export function eventMessage(owner: string, node: string, build: (items: Element) => void): Element {
   const message = new Element('message', { from: owner, type: 'headline' });
@@ -66,19 +68,32 @@ export async function sendLastItems(host: Host, session: C2SSession, features: R
   const user = session.bare_jid as string;
   const roster = await host.state.rosters.load(user);
   const owners = [user, ...[...roster.items.values()].filter((item) => hasTo(item)).map((item) => item.jid)];
-  for (const owner of owners) {
-    for (const node of nodes) {
-      const found = await host.state.pep.items(owner, node, { max: 1 });
-      if (!found || found.items.length === 0 || found.config.send_last_published_item !== 'on_sub_and_presence') continue;
-      try {
-        await checkAccess(host, owner, user, found.config);
-      } catch {
-        continue;
+  // A few owners at a time: one read per owner and node, whose latency would otherwise add up.
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < owners.length && !session.destroyed) {
+      const owner = owners[next++] as string;
+      for (const node of nodes) {
+        const found = await host.state.pep.items(owner, node, { max: 1 });
+        if (!found || found.items.length === 0 || found.config.send_last_published_item !== 'on_sub_and_presence') continue;
+        // Our 'to' subscription is the owner's 'from' (the server keeps both sides): no read for presence.
+        const allowed = owner === user || found.config.access_model === 'open' || found.config.access_model === 'presence'
+          || (found.config.access_model === 'whitelist' ? found.config.whitelist.includes(user) : await mayRead(host, owner, user, found.config));
+        if (!allowed || session.destroyed) continue;
+        const event = itemEvent(owner, node, found.items);
+        event.attrs.to = session.full_jid as string;
+        session.send(event);
       }
-      if (session.destroyed) return;
-      const event = itemEvent(owner, node, found.items);
-      event.attrs.to = session.full_jid as string;
-      session.send(event);
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(LAST_ITEM_LANES, owners.length) }, lane));
+}
+
+async function mayRead(host: Host, owner: string, requester: string, config: PepNodeConfig): Promise<boolean> {
+  try {
+    await checkAccess(host, owner, requester, config);
+    return true;
+  } catch {
+    return false;
   }
 }
