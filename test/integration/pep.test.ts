@@ -5,6 +5,7 @@
 import type { Element } from 'ltx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/config.js';
+import { deleteAccount } from '../../src/core/accounts.js';
 import { befriend, xml } from '../support/client.js';
 import { condition } from '../support/fixture.js';
 import { announce, eventItems, itemsXml, publishXml } from '../support/pep.js';
@@ -221,6 +222,18 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     for (const [request, expected] of cases) expect([request, condition(await alice.iq('set', request))]).toEqual([request, expected]);
     expect(condition(await alice.iq('get', itemsXml('urn:test:bad', " max_items='many'")))).toBe('bad-request');
     await alice.barrier();
+  });
+
+  it('deletes the PEP nodes with the account, and a new account of that name starts with none', async () => {
+    const local = await user('alice');
+    const alice = await server.login(local, 'phone');
+    await alice.iq('set', publishXml(DEVICES, 'current', devices(5), { 'pubsub#access_model': 'open' }));
+    const host = server.nodes[0]!.host;
+    await deleteAccount(host.state, alice.bare, host);
+    await expect(host.state.pep.nodes(alice.bare)).resolves.toStrictEqual(new Map());
+    await server.createUser(local);
+    const bob = await server.login(await user('bob'), 'laptop');
+    expect(condition(await bob.iq('get', itemsXml(DEVICES), alice.bare))).toBe('item-not-found');
   });
 
   it('configures, purges and deletes a node as its owner', async () => {
