@@ -224,6 +224,31 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     await alice.barrier();
   });
 
+  it('lets a roster group read a roster node and a named contact a whitelist node, with the XEP-0060 errors for the others', async () => {
+    const [a, b, c] = [await user('alice'), await user('bob'), await user('carol')];
+    const alice = await server.login(a, 'phone');
+    const bob = await server.login(b, 'laptop');
+    const carol = await server.login(c, 'desk');
+    await befriend(alice, bob);
+    await befriend(alice, carol);
+    await alice.iq('set', `<query xmlns='jabber:iq:roster'><item jid='${bob.bare}'><group>Friends</group></item></query>`);
+    const owner = "xmlns='http://jabber.org/protocol/pubsub#owner'";
+    const form = (fields: string): string => `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#node_config</value></field>${fields}</x>`;
+    await alice.iq('set', publishXml('urn:test:friends', '1', "<x xmlns='urn:test'/>"));
+    await alice.iq('set', `<pubsub ${owner}><configure node='urn:test:friends'>${form("<field var='pubsub#access_model'><value>roster</value></field><field var='pubsub#roster_groups_allowed'><value>Friends</value></field>")}</configure></pubsub>`);
+    expect((await bob.iq('get', itemsXml('urn:test:friends'), alice.bare)).attrs.type).toBe('result');
+    const notFriend = await carol.iq('get', itemsXml('urn:test:friends'), alice.bare);
+    expect([condition(notFriend), errorCondition(notFriend, 'http://jabber.org/protocol/pubsub#errors')]).toEqual(['not-authorized', 'not-in-roster-group']);
+    await alice.iq('set', publishXml('urn:test:listed', '1', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'whitelist' }));
+    const affiliations = await alice.iq('set', `<pubsub ${owner}><affiliations node='urn:test:listed'><affiliation jid='${carol.bare}' affiliation='member'/></affiliations></pubsub>`);
+    expect(affiliations.attrs.type).toBe('result');
+    const listed = await alice.iq('get', `<pubsub ${owner}><affiliations node='urn:test:listed'/></pubsub>`);
+    expect(xml`<iq type='result'><pubsub><affiliations node='urn:test:listed'><affiliation jid='${carol.bare}' affiliation='member'/></affiliations></pubsub></iq>`(listed)).toBe(true);
+    expect((await carol.iq('get', itemsXml('urn:test:listed'), alice.bare)).attrs.type).toBe('result');
+    const closed = await bob.iq('get', itemsXml('urn:test:listed'), alice.bare);
+    expect([condition(closed), errorCondition(closed, 'http://jabber.org/protocol/pubsub#errors')]).toEqual(['not-allowed', 'closed-node']);
+  });
+
   it('deletes the PEP nodes with the account, and a new account of that name starts with none', async () => {
     const local = await user('alice');
     const alice = await server.login(local, 'phone');
