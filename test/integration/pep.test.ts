@@ -179,7 +179,7 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     expect(condition(foreign)).toBe('not-allowed');
   });
 
-  it('converts between XEP-0048 bookmarks in private XML and XEP-0402 bookmarks both ways (XEP-0402 §5.3 compat)', async () => {
+  it('converts between XEP-0048 bookmarks (private XML, legacy PEP node) and XEP-0402 bookmarks (XEP-0402 §5.3, XEP-0411)', async () => {
     const a = await user('alice');
     const modern = await server.login(a, 'modern');
     const legacy = await server.login(a, 'legacy');
@@ -201,6 +201,13 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     expect(retracted.attrs.from).toBe(legacy.bare);
     const left = await modern.iq('get', itemsXml(BOOKMARKS));
     expect(left.getChild('pubsub')?.getChild('items')?.getChildren('item').map((item) => item.attrs.id)).toEqual(['cake@chat.example']);
+    // XEP-0411: the private XML list is in the legacy PEP node too, and one published there is converted.
+    const legacyPep = await modern.iq('get', itemsXml('storage:bookmarks'));
+    expect(xml`<iq type='result'><pubsub><items node='storage:bookmarks'><item id='current'><storage xmlns='storage:bookmarks'><conference jid='cake@chat.example'/></storage></item></items></pubsub></iq>`(legacyPep)).toBe(true);
+    await legacy.iq('set', publishXml('storage:bookmarks', 'current', "<storage xmlns='storage:bookmarks'><conference jid='pie@chat.example' name='Pie'/></storage>", { 'pubsub#access_model': 'whitelist' }));
+    await modern.expect((element) => eventItems(element, BOOKMARKS)?.getChild('item')?.attrs.id === 'pie@chat.example');
+    const converted = await legacy.iq('get', "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query>");
+    expect(converted.getChild('query')?.getChild('storage')?.getChildren('conference').map((conference) => conference.attrs.jid)).toEqual(['pie@chat.example']);
   });
 
   it('answers malformed pubsub requests with errors and stays up', async () => {

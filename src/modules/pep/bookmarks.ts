@@ -3,6 +3,9 @@
 // bookmarks. A get answers them as <storage xmlns='storage:bookmarks'/> once the PEP node exists;
 // a set publishes each conference (and retracts the ones left out), so the account's other
 // resources are notified, and keeps the legacy element too (its <url/>s have no PEP home).
+// XEP-0411 (`urn:xmpp:bookmarks-conversion:0`): the private XML list is also published to the
+// legacy PEP node `storage:bookmarks`, and a list a client publishes there is converted as a
+// private XML set is. Not done: a XEP-0402 change is not written back to the legacy PEP node.
 import { Element, parse } from 'ltx';
 import type { RoutedStanza } from '../../core/events.js';
 import type { Host } from '../../core/host.js';
@@ -10,9 +13,10 @@ import { storePersonal } from '../../core/personal-data.js';
 import { personalKey } from '../../state/personal.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { errorReply, iqPayload, iqResult, stanzaType } from '../../xmpp/stanza.js';
-import type { PepService } from './service.js';
+import type { PepService, PublishListener } from './service.js';
 
 export const NS_BOOKMARKS = 'urn:xmpp:bookmarks:1';
+export const NS_BOOKMARKS_CONVERSION = 'urn:xmpp:bookmarks-conversion:0';
 const NS_LEGACY = 'storage:bookmarks';
 const NS_PRIVATE = 'jabber:iq:private';
 const LEGACY_KEY = personalKey({ kind: 'private', name: 'storage', namespace: NS_LEGACY });
@@ -53,6 +57,34 @@ function conferenceOf(legacy: Element): { jid: string; payload: Element } | unde
   return { jid, payload };
 }
 
+/**
+ * A legacy <storage/> list becomes the account's bookmarks: kept as private XML, and each
+ * conference published to XEP-0402 (those left out retracted). Publishing what is there already
+ * changes nothing, so the two paths that call this (a private XML set, a publish to the legacy
+ * PEP node) converge.
+ */
+async function fromLegacy(host: Host, service: PepService, user: string, storage: Element): Promise<void> {
+  await storePersonal(host, user, LEGACY_KEY, storage);
+  const wanted = new Map<string, Element>();
+  for (const legacy of storage.getChildren('conference')) {
+    const conference = conferenceOf(legacy);
+    if (conference) wanted.set(conference.jid, conference.payload);
+  }
+  const before = (await host.state.pep.items(user, NS_BOOKMARKS))?.items ?? [];
+  for (const [jid, payload] of wanted) {
+    const same = before.find((item) => item.id === jid)?.xml === payload.toString();
+    if (!same) await service.publish(user, NS_BOOKMARKS, jid, payload, BOOKMARK_OPTIONS);
+  }
+  for (const item of before) if (!wanted.has(item.id)) await service.retract(user, NS_BOOKMARKS, item.id, true);
+}
+
+/** XEP-0411: a list published to the legacy PEP node (storage:bookmarks) is converted the same way. */
+export function legacyPepListener(host: Host, service: PepService): PublishListener {
+  return async ({ owner, node, payload }) => {
+    if (node === NS_LEGACY && payload.name === 'storage' && payload.attrs.xmlns === NS_LEGACY) await fromLegacy(host, service, owner, payload);
+  };
+}
+
 /** Answers a private XML request for storage:bookmarks from PEP; false leaves it to the private module. */
 export async function legacyBookmarks(host: Host, service: PepService, { stanza, from, to, origin }: RoutedStanza): Promise<boolean> {
   const type = stanzaType(stanza);
@@ -73,18 +105,9 @@ export async function legacyBookmarks(host: Host, service: PepService, { stanza,
     return true;
   }
   try {
-    await storePersonal(host, user, LEGACY_KEY, storage);
-    const wanted = new Map<string, Element>();
-    for (const legacy of storage.getChildren('conference')) {
-      const conference = conferenceOf(legacy);
-      if (conference) wanted.set(conference.jid, conference.payload);
-    }
-    const before = (await host.state.pep.items(user, NS_BOOKMARKS))?.items ?? [];
-    for (const [jid, payload] of wanted) {
-      const same = before.find((item) => item.id === jid)?.xml === payload.toString();
-      if (!same) await service.publish(user, NS_BOOKMARKS, jid, payload, BOOKMARK_OPTIONS);
-    }
-    for (const item of before) if (!wanted.has(item.id)) await service.retract(user, NS_BOOKMARKS, item.id, true);
+    await fromLegacy(host, service, user, storage);
+    // XEP-0411: the same list in the legacy PEP node, for clients that read XEP-0048 from PEP.
+    await service.publish(user, NS_LEGACY, 'current', storage, BOOKMARK_OPTIONS);
   } catch (error) {
     if (!(error instanceof StanzaError)) throw error;
     reply(errorReply(stanza, error));

@@ -10,7 +10,7 @@ import type { C2SSession } from '../../core/session.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.js';
-import { legacyBookmarks, NS_BOOKMARKS } from './bookmarks.js';
+import { legacyBookmarks, legacyPepListener, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { sendLastItems } from './notify.js';
@@ -19,6 +19,7 @@ import { PepService } from './service.js';
 /** XEP-0060 §10 features a PEP account supports (its disco#info lists them). */
 const ACCOUNT_FEATURES = [
   `${NS_BOOKMARKS}#compat`,
+  NS_BOOKMARKS_CONVERSION,
   NS_PEP_VCARD_CONVERSION,
 ];
 
@@ -61,7 +62,7 @@ export const pepModule: Module = {
     const caps = new ClientCaps(host);
     const service = new PepService(host, caps);
     const seen = new WeakMap<C2SSession, string>();
-    service.listeners.push((published) => avatarToVcard(host, published));
+    service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
 
     host.accountDisco.identities.set('pubsub/pep', { category: 'pubsub', type: 'pep' });
     for (const feature of PUBSUB_FEATURES) host.accountDisco.features.add(feature);
