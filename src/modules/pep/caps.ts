@@ -60,7 +60,8 @@ export class ClientCaps {
   private readonly unknown = new Map<string, number>();
   /** A presence's caps, by the presence XML (the registry stores presence as XML). */
   private readonly parsed = new Map<string, Caps | null>();
-  private readonly waiting = new Map<string, (reply: Element) => void>();
+  /** Our queries by id: who must answer, and what to do with the answer. */
+  private readonly waiting = new Map<string, { from: string; answer: (reply: Element) => void }>();
 
   constructor(private readonly host: Host) {}
 
@@ -120,9 +121,10 @@ export class ClientCaps {
     const type = stanzaType(stanza);
     if (typeof id !== 'string' || (type !== 'result' && type !== 'error')) return false;
     const waiter = this.waiting.get(id);
-    if (!waiter) return false;
+    // An answer from anyone but the resource asked is not ours (another client guessing ids).
+    if (!waiter || stanza.attrs.from !== waiter.from) return false;
     this.waiting.delete(id);
-    waiter(stanza);
+    waiter.answer(stanza);
     return true;
   }
 
@@ -135,9 +137,12 @@ export class ClientCaps {
         resolve(undefined);
       }, QUERY_TIMEOUT_MS);
       timer.unref();
-      this.waiting.set(id, (stanza) => {
-        clearTimeout(timer);
-        resolve(stanza);
+      this.waiting.set(id, {
+        from: session.full_jid as string,
+        answer: (stanza) => {
+          clearTimeout(timer);
+          resolve(stanza);
+        },
       });
       session.send(new Element('iq', { type: 'get', id, from: this.host.domain, to: session.full_jid as string }).c('query', { xmlns: NS_DISCO_INFO, node }).root());
     });
