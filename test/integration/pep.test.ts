@@ -133,6 +133,21 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
     expect(eventItems(next, NICK)?.getChild('item')?.getChildText('nick')).toBe('Alice Liddell');
   });
 
+  it('sends the last item to a contact whose subscription was just approved', async () => {
+    const [a, b] = [await user('alice'), await user('bob')];
+    const alice = await server.login(a, 'phone');
+    const bob = await server.login(b, 'laptop');
+    await alice.iq('set', publishXml(NICK, 'current', `<nick xmlns='${NICK}'>Alice</nick>`));
+    await announce(bob, [NICK]);
+    await bob.barrier();
+    expect(bob.take((element) => eventItems(element, NICK) !== undefined)).toEqual([]);
+    bob.send(`<presence to='${alice.bare}' type='subscribe'/>`);
+    await bob.barrier();
+    alice.send(`<presence to='${bob.bare}' type='subscribed'/>`);
+    const event = await bob.expect((element) => eventItems(element, NICK) !== undefined);
+    expect(eventItems(event, NICK)?.getChild('item')?.getChildText('nick')).toBe('Alice');
+  });
+
   it('puts the XEP-0084 avatar hash into presence as vcard-temp:x:update (XEP-0398)', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
     const alice = await server.login(a, 'phone');

@@ -13,7 +13,7 @@ import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.
 import { legacyBookmarks, legacyPepListener, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
-import { sendLastItems } from './notify.js';
+import { lastItemsToSubscriber, sendLastItems } from './notify.js';
 import { PepService } from './service.js';
 
 /** XEP-0060 §10 features a PEP account supports (its disco#info lists them). */
@@ -78,6 +78,10 @@ export const pepModule: Module = {
 
     // Before iq-routing hands it to the private module (XEP-0402 §5.3).
     api.hook('iq/bare', (routed) => legacyBookmarks(host, service, routed), 5);
+    api.hook('subscription-approved', async ({ user, contact }) => {
+      await lastItemsToSubscriber(host, caps, contact, user);
+      return false;
+    });
     // Answers to our caps queries come to the domain; they end here.
     api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
     api.hook('pre-presence', async ({ session, stanza, to }) => {

@@ -97,3 +97,21 @@ async function mayRead(host: Host, owner: string, requester: string, config: Pep
     return false;
   }
 }
+
+/**
+ * XEP-0060 §4.3.5 (send_last_published_item on_sub): a new subscriber's available resources get
+ * the last item of each node of the owner that they want and may read.
+ */
+export async function lastItemsToSubscriber(host: Host, caps: ClientCaps, owner: string, subscriber: string): Promise<void> {
+  const resources = await availableResources(host, subscriber);
+  if (resources.length === 0) return;
+  const item = (await host.state.rosters.entry(owner, subscriber)).item;
+  for (const [node, config] of await host.state.pep.nodes(owner)) {
+    if (config.send_last_published_item === 'never' || !allows(config, subscriber, item)) continue;
+    const wanting: SessionRecord[] = [];
+    for (const record of resources) if (await wants(caps, record, node)) wanting.push(record);
+    if (wanting.length === 0) continue;
+    const found = await host.state.pep.items(owner, node, { max: 1 });
+    if (found && found.items.length > 0) await host.delivery.toResources(wanting, itemEvent(owner, node, found.items));
+  }
+}
