@@ -10,6 +10,7 @@ import { RedisOfflineStore } from './offline.js';
 import { RedisPepStore } from './pep.js';
 import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisSharedSecrets } from './secrets.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -75,6 +76,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     caps: new RedisCapsStore(client, keys),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
+    secrets: new RedisSharedSecrets(client, keys),
     reachable: () => client.status === 'ready',
     // The first call's promise is kept.
     close: () => (closing ??= closeClient()),

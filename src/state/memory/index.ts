@@ -11,6 +11,7 @@ import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
+import { MemorySharedSecrets } from './secrets.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
@@ -25,6 +26,7 @@ export function createMemoryBackend(): StateBackend {
     caps: new MemoryCapsStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
+    secrets: new MemorySharedSecrets(),
     close: async () => {},
   };
 }
