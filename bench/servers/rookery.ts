@@ -1,5 +1,6 @@
 // Rookery under test: one node on the embedded store, one node on Redis, or two nodes sharing a Redis.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +22,8 @@ export function rookeryVersion(): string {
   return `${pkg.version} (${commit}${dirty}), Node.js ${process.version}`;
 }
 
-export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promise<RunningServer> {
+/** `clusterSize`: how many nodes the 'cluster' mode starts (default 2; bench/scale.ts starts more). */
+export async function startRookery(mode: RookeryMode, ctx: LaunchContext, clusterSize = mode === 'cluster' ? 2 : 1): Promise<RunningServer> {
   const dir = join(ctx.dir, `rookery-${mode}`);
   mkdirSync(dir, { recursive: true });
   const children: ChildProcess[] = [];
@@ -35,7 +37,9 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
     await waitFor(() => commandOutput('redis-cli', ['-p', String(ROOKERY_PORTS.redis), 'ping']) === 'PONG', 10_000, 'redis-server');
   }
   const startedAt = Date.now();
-  const nodeCount = mode === 'cluster' ? 2 : 1;
+  // The admin API wants its bearer token from every client (createAccounts below uses it).
+  const adminToken = randomBytes(24).toString('base64url');
+  const nodeCount = mode === 'cluster' ? clusterSize : 1;
   const nodes: Array<{ c2s: number; http: number; process: ChildProcess }> = [];
   for (let index = 0; index < nodeCount; index++) {
     const c2s = ROOKERY_PORTS.c2s + index * ROOKERY_PORTS.nodeStride;
@@ -54,6 +58,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
         ROOKERY_HTTP_PORT: String(http),
         ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true',
         ROOKERY_LOG_LEVEL: 'warn',
+        ROOKERY_ADMIN_TOKEN: adminToken,
         ROOKERY_TLS_CERT: ctx.certFile,
         ROOKERY_TLS_KEY: ctx.keyFile,
         ROOKERY_DRAIN_TIMEOUT_SECONDS: '2',
@@ -84,12 +89,12 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
       throw error;
     }
   }
-  const label = mode === 'embedded' ? 'Rookery, 1 node, embedded store' : mode === 'redis' ? 'Rookery, 1 node + Redis' : 'Rookery, 2 nodes + Redis';
+  const label = mode === 'embedded' ? 'Rookery, 1 node, embedded store' : mode === 'redis' ? 'Rookery, 1 node + Redis' : `Rookery, ${nodeCount} nodes + Redis`;
   const redisVersion = redis ? `, Redis ${commandOutput('redis-server', ['--version']).match(/v=(\S+)/)?.[1] ?? '?'}` : '';
   return {
     kind: 'rookery',
     label,
-    config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : '2 nodes + Redis',
+    config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : `${nodeCount} nodes + Redis`,
     version: rookeryVersion() + redisVersion,
     targets: nodes.map((node) => ({ host: '127.0.0.1', port: node.c2s, domain: ctx.domain })),
     pids: () => nodes.map((node) => node.process.pid ?? 0).filter((pid) => pid > 0),
@@ -120,7 +125,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext): Promi
       const lane = async (): Promise<void> => {
         while (next < users.length) {
           const user = users[next++]!;
-          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jid: user, password }) });
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ jid: user, password }) });
           if (response.status !== 201 && response.status !== 409) throw new Error(`POST /admin/users ${user}: ${response.status} ${await response.text()}`);
         }
       };

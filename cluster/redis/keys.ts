@@ -10,6 +10,12 @@
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
 //   <p>:v1:{<bare>}:blockver       string blocklist version (INCR per edit; absent = 0)
 //   <p>:v1:{<bare>}:personal       hash   state/personal.ts key ('vcard', 'private <name> <ns>') → XML
+//   <p>:v1:{<bare>}:pep            hash   PEP node → JSON configuration (state/pep.ts)
+//   <p>:v1:{<bare>}:pepmeta        hash   "seq" (publish counter), "bytes" (of all PEP items)
+//   <p>:v1:{<bare>}:pepi:<node>    hash   PEP item id → XML (node percent-encoded)
+//   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
+//   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
+//   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
 //   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
@@ -23,6 +29,7 @@
 //   <p>:v1:count:accounts          string number of accounts (secondary counter)
 //   <p>:v1:count:sessions          string number of session records (secondary counter)
 //   <p>:v1:deployment              string JSON {"format":1,"domains":[…]}: what this prefix serves (written once)
+//   <p>:v1:secret:<name>           string base64 of 32 random bytes shared by every node (state/secrets.ts; written once)
 //
 // One account's keys share the hash tag {<bare>}, so they live in one Redis Cluster slot and one
 // Lua script or MULTI may touch several of them. The node indexes and the counters live in
@@ -69,6 +76,13 @@ export class KeyBuilder {
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }
   blocklistVersion(bare: string): string { return this.perAccount(bare, 'blockver'); }
   personal(bare: string): string { return this.perAccount(bare, 'personal'); }
+  pepNodes(bare: string): string { return this.perAccount(bare, 'pep'); }
+  pepMeta(bare: string): string { return this.perAccount(bare, 'pepmeta'); }
+  pepItems(bare: string, node: string): string { return this.perAccount(bare, `pepi:${encodeKeyPart(node)}`); }
+  pepOrder(bare: string, node: string): string { return this.perAccount(bare, `pepo:${encodeKeyPart(node)}`); }
+  /** A caps ver's features: shared by every account, so in a slot of its own. */
+  caps(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}`; }
+  capsClaim(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}:claim`; }
   /** XEP-0484 FAST tokens of the account's devices. */
   fastTokens(bare: string): string { return this.perAccount(bare, 'fast'); }
 
@@ -103,6 +117,8 @@ export class KeyBuilder {
   attempts(key: string): string { return `${this.base}:attempts:{${encodeKeyPart(key)}}`; }
   /** The deployment record: served domains and data format (see deployment.ts). */
   deployment(): string { return `${this.base}:deployment`; }
+  /** A secret shared by every node (state/secrets.ts), created once. */
+  secret(name: string): string { return `${this.base}:secret:${encodeKeyPart(name)}`; }
   /** A random value written once by the first node: when it changes or vanishes, Redis lost its data. */
   epoch(): string { return `${this.base}:epoch`; }
   /** Live nodes and their last heartbeat. */

@@ -2,6 +2,7 @@
 // state backend. Feature modules attach to it; it knows nothing about sockets. Its adapters
 // (state, jobs, bus, telemetry) are given to it by whoever assembles the server (server.ts,
 // main.ts); it builds none itself.
+import type { Element } from 'ltx';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { StateBackend } from '../state/backend.js';
@@ -42,6 +43,10 @@ export class Host implements CoreServices {
   readonly delivery: Delivery;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
+  /** What modules add to an account's own disco#info (XEP-0163 §6: the pep identity, pubsub features). */
+  readonly accountDisco = { identities: new Map<string, { category: string; type: string }>(), features: new Set<string>() };
+  /** XEP-0128 extended information of the server (data forms), by FORM_TYPE. */
+  readonly infoForms = new Map<string, Element>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
   readonly pushSources = new Map<PushedState, PushSource>();
   /** Left writable for tests that record what is reported (test/limits). */

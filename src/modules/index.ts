@@ -9,6 +9,7 @@ import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
 import { messageModule } from './message.js';
 import { offlineModule } from './offline.js';
+import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
@@ -17,8 +18,11 @@ import { rosterModule } from './roster/index.js';
 import { smacksModule } from './smacks/index.js';
 import { vcardModule } from './vcard.js';
 import { versionModule } from './version.js';
+import { uploadModule } from './upload.js';
+import type { UploadService } from '../upload/service.js';
 
-export function defaultModules(config: Config): Module[] {
+/** `upload`: the HTTP upload service, when the composition root opened one (src/upload/). */
+export function defaultModules(config: Config, services: { upload?: UploadService } = {}): Module[] {
   return [
     iqRoutingModule,
     messageModule,
@@ -34,7 +38,9 @@ export function defaultModules(config: Config): Module[] {
     blockingModule,
     vcardModule,
     privateModule,
+    pepModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
+    ...(services.upload ? [uploadModule(services.upload)] : []),
   ];
 }

@@ -2,12 +2,15 @@
 import type { AccountStore } from './accounts.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
+import type { CapsStore } from './caps.js';
 import type { OfflineStore } from './offline.js';
+import type { PepStore } from './pep.js';
 import type { PersonalStore } from './personal.js';
 import type { FastTokenStore } from './fast-tokens.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { ResumptionStore } from './resumption.js';
+import type { SharedSecrets } from './secrets.js';
 
 export interface StateBackend {
   /** 'memory', 'durable' or 'redis', for logs and metrics labels. */
@@ -19,12 +22,18 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
+  /** PEP nodes and items (XEP-0163). */
+  readonly pep: PepStore;
+  /** XEP-0115 caps features by verification string. */
+  readonly caps: CapsStore;
   /** XEP-0484 FAST tokens. */
   readonly fastTokens: FastTokenStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */
   readonly attempts: AttemptCounters;
+  /** Secrets every node shares (the upload slots' signing key, the TLS ticket keys' origin). */
+  readonly secrets: SharedSecrets;
   /**
    * false while the shared store cannot be reached (Redis down or failing over): logins are
    * refused at once with a temporary error instead of waiting for it. Absent: always reachable.

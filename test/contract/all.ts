@@ -6,9 +6,11 @@ import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { fastTokensContract } from './fast-tokens.contract.js';
 import { offlineContract } from './offline.contract.js';
+import { pepContract } from './pep.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
+import { secretsContract } from './secrets.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 
 export function allContracts(makeBackend: BackendFactory): void {
@@ -19,7 +21,9 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  pepContract(makeBackend);
   fastTokensContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
+  secretsContract(makeBackend);
 }

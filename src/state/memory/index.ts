@@ -4,12 +4,15 @@ import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
+import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
+import { MemoryPepStore } from './pep.js';
 import { MemoryPersonalStore } from './personal.js';
 import { MemoryFastTokenStore } from './fast-tokens.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
+import { MemorySharedSecrets } from './secrets.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
@@ -20,9 +23,12 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    pep: new MemoryPepStore(),
+    caps: new MemoryCapsStore(),
     fastTokens: new MemoryFastTokenStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
+    secrets: new MemorySharedSecrets(),
     close: async () => {},
   };
 }
