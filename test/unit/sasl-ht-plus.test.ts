@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createMechanism, HtMechanism, type FastCandidate, type FastVerifier, type SaslContext, type SaslStep } from '../../src/sasl/index.js';
 
 const base: SaslContext = { domain: 'example.com', prepUsername: (name) => name.toLowerCase(), lookup: async () => undefined };
-const mac = (secret: string, label: string, cb = Buffer.alloc(0)): Buffer => createHmac('sha256', Buffer.from(secret)).update(Buffer.concat([Buffer.from(label), cb])).digest();
+const mac = (secret: string, label: string, cb: Buffer = Buffer.alloc(0)): Buffer => createHmac('sha256', Buffer.from(secret)).update(Buffer.concat([Buffer.from(label), cb])).digest();
 const message = (user: string, secret: string, cb?: Buffer): Buffer => Buffer.concat([Buffer.from(`${user}\0`), mac(secret, 'Initiator', cb)]);
 const condition = (step: SaslStep): string | undefined => (step.kind === 'failure' ? step.error.condition : undefined);
 
