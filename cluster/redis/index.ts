@@ -8,6 +8,7 @@ import { checkDeployment, type Deployment, type DeploymentExpectation } from './
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisArchiveStore } from './archive.js';
 import { RedisSharedSecrets } from './secrets.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
@@ -70,6 +71,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
+    archive: new RedisArchiveStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     secrets: new RedisSharedSecrets(client, keys),

@@ -10,6 +10,11 @@
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
 //   <p>:v1:{<bare>}:blockver       string blocklist version (INCR per edit; absent = 0)
 //   <p>:v1:{<bare>}:personal       hash   state/personal.ts key ('vcard', 'private <name> <ns>') → XML
+//   <p>:v1:{<owner>}:mam          stream the message archive (state/archive.ts): entry id = archive id, fields w (with), x (XML)
+//   <p>:v1:{<owner>}:mam:w:<with> stream the archive ids of one contact (field i, empty): the index of a `with` query
+//   <p>:v1:{<owner>}:mam:withs    set    the contacts that have an index stream (to delete them all)
+//   <p>:v1:{<owner>}:mam:recent   hash   dedupe key → archive id, for the dedupe window
+//   <p>:v1:{<owner>}:mam:prefs    string JSON ArchivePrefs (XEP-0313 §6)
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
@@ -69,6 +74,12 @@ export class KeyBuilder {
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }
   blocklistVersion(bare: string): string { return this.perAccount(bare, 'blockver'); }
   personal(bare: string): string { return this.perAccount(bare, 'personal'); }
+  /** An archive owner (account or room) shares the account key space and its hash tag. */
+  archive(owner: string): string { return this.perAccount(owner, 'mam'); }
+  archiveWith(owner: string, contact: string): string { return this.perAccount(owner, `mam:w:${encodeKeyPart(contact)}`); }
+  archiveContacts(owner: string): string { return this.perAccount(owner, 'mam:withs'); }
+  archiveRecent(owner: string): string { return this.perAccount(owner, 'mam:recent'); }
+  archivePrefs(owner: string): string { return this.perAccount(owner, 'mam:prefs'); }
 
   /** The node's session index: a set of JSON [full JID, session_id]. */
   nodeSessions(node: string): string {

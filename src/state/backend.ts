@@ -1,5 +1,6 @@
 // The state backend: one implementation of every port, chosen by the composition root.
 import type { AccountStore } from './accounts.js';
+import type { ArchiveStore } from './archive.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { OfflineStore } from './offline.js';
@@ -19,6 +20,8 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
+  /** Message archives (XEP-0313), of accounts and rooms. */
+  readonly archive: ArchiveStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

@@ -1,5 +1,6 @@
 // Every contract suite, for one backend factory.
 import { accountsContract } from './accounts.contract.js';
+import { archiveContract } from './archive.contract.js';
 import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
@@ -19,6 +20,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  archiveContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
   secretsContract(makeBackend);

@@ -10,6 +10,7 @@ import type { StateBackend } from '../backend.js';
 import { MemoryAttemptCounters } from '../memory/attempts.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
 import { MemoryResumptionStore } from '../memory/resumption.js';
+import { DurableArchiveStore } from './archive.js';
 import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
@@ -31,6 +32,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
+    archive: new DurableArchiveStore(dir),
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),

@@ -2,6 +2,7 @@
 // a node without Redis uses state/durable/, which takes the session ports from here.
 import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
+import { MemoryArchiveStore } from './archive.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryOfflineStore } from './offline.js';
@@ -20,6 +21,7 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    archive: new MemoryArchiveStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     secrets: new MemorySharedSecrets(),
