@@ -108,6 +108,8 @@ export const LIMIT_SETTINGS = {
   blocklistItems: limit('blocklistItems', 5000, 'JIDs one account may block (XEP-0191); past it, a block is refused with `resource-constraint`'),
   personalItemBytes: limit('personalItemBytes', 256 * 1024, 'largest vCard (XEP-0054) or private XML element (XEP-0049) one account may store, in bytes of XML; past it, a set is refused with `not-acceptable`'),
   personalItems: limit('personalItems', 100, 'vCard plus private XML elements one account may store; past it, storing a new one is refused with `resource-constraint`'),
+  archiveMessages: limit('archiveMessages', 100_000, 'messages kept in one message archive (XEP-0313, an account\'s or a room\'s); past it, the oldest are removed as new ones arrive'),
+  archiveDays: limit('archiveDays', 365, 'days a message is kept in a message archive; older ones are removed as new ones arrive'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
   httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
   uploadMaxFileBytes: limit('uploadMaxFileBytes', 100 * 1024 * 1024, 'largest file one HTTP upload (XEP-0363) may be; a larger slot request is refused with `not-acceptable` and `<file-too-large/>`'),
