@@ -63,7 +63,8 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`);
       expect(reply.attrs.type).toBe('result');
       expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }]);
-      expect(features(reply)).toEqual([NS_INFO]);
+      expect(features(reply)).toEqual([...new Set([NS_INFO, ...fixture.server.server.host.accountFeatures])].sort());
+      expect(features(reply)).toContain('urn:xmpp:mam:2');
     });
 
     it("answers for another account on its behalf, from its bare JID, without involving its resources", async () => {
@@ -73,7 +74,8 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, `${bob}@localhost`);
       expect(reply.attrs.from).toBe(`${bob}@localhost`);
       expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }]);
-      expect(features(reply)).toEqual([NS_INFO]);
+      expect(features(reply)).toEqual([...new Set([NS_INFO, ...fixture.server.server.host.accountFeatures])].sort());
+      expect(features(reply)).toContain('urn:xmpp:mam:2');
       await bobby.barrier();
       expect(bobby.inbox.filter((element) => element.name === 'iq')).toEqual([]);
     });
