@@ -1,6 +1,6 @@
 // ArchiveStore on Redis: one Stream per archive owner (its entry ids are the archive ids), a
-// Stream of ids per contact as the index of `with` queries, a hash of recent dedupe keys and the
-// preferences, all on the owner's hash tag. An append is one script (archive-append-4), a page
+// Stream of ids per contact as the index of `with` queries, hashes of recent dedupe keys (one per
+// time bucket, expiring by themselves) and the preferences, all on the owner's hash tag. An append is one script (archive-append-5), a page
 // one script (archive-query-2).
 import {
   archiveRange,
@@ -42,13 +42,14 @@ export class RedisArchiveStore implements ArchiveStore {
   ) {}
 
   async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<{ id: string; duplicate: boolean }> {
+    const bucket = Math.floor(entry.stamp / Math.max(1, limits.dedupeWindowMs));
     const outcome = await this.scripts.run(
-      'archive-append-4',
-      [this.keys.archive(owner), this.keys.archiveWith(owner, entry.with), this.keys.archiveRecent(owner), this.keys.archiveContacts(owner)],
+      'archive-append-5',
+      [this.keys.archive(owner), this.keys.archiveWith(owner, entry.with), this.keys.archiveContacts(owner), this.keys.archiveSeen(owner, bucket), this.keys.archiveSeen(owner, bucket - 1)],
       [Math.floor(entry.stamp), entry.with, entry.xml, entry.dedupe ?? '', Math.max(1, Math.floor(limits.maxEntries)), Math.floor(limits.maxAgeMs), Math.floor(limits.dedupeWindowMs)],
     );
     const value = outcome.rejected ? undefined : outcome.value;
-    if (!Array.isArray(value) || typeof value[0] !== 'string') throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'archive-append-4 answered no id');
+    if (!Array.isArray(value) || typeof value[0] !== 'string') throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'archive-append-5 answered no id');
     return { id: value[0], duplicate: value[1] === 1 };
   }
 
@@ -105,7 +106,7 @@ export class RedisArchiveStore implements ArchiveStore {
 
   async deleteAll(owner: string): Promise<void> {
     const contacts = await this.client.smembers(this.keys.archiveContacts(owner));
-    const keys = [this.keys.archive(owner), this.keys.archiveRecent(owner), this.keys.archiveContacts(owner), this.keys.archivePrefs(owner)];
+    const keys = [this.keys.archive(owner), this.keys.archiveContacts(owner), this.keys.archivePrefs(owner)];
     keys.push(...contacts.map((contact) => this.keys.archiveWith(owner, contact)));
     // One slot: a single DEL of all of them.
     await this.client.del(...keys);

@@ -13,7 +13,7 @@
 //   <p>:v1:{<owner>}:mam          stream the message archive (state/archive.ts): entry id = archive id, fields w (with), x (XML)
 //   <p>:v1:{<owner>}:mam:w:<with> stream the archive ids of one contact (field i, empty): the index of a `with` query
 //   <p>:v1:{<owner>}:mam:withs    set    the contacts that have an index stream (to delete them all)
-//   <p>:v1:{<owner>}:mam:recent   hash   dedupe key → archive id, for the dedupe window
+//   <p>:v1:{<owner>}:mam:seen:<b> hash   dedupe key → archive id, per dedupe-window time bucket b (expires after two windows)
 //   <p>:v1:{<owner>}:mam:prefs    string JSON ArchivePrefs (XEP-0313 §6)
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
@@ -78,7 +78,8 @@ export class KeyBuilder {
   archive(owner: string): string { return this.perAccount(owner, 'mam'); }
   archiveWith(owner: string, contact: string): string { return this.perAccount(owner, `mam:w:${encodeKeyPart(contact)}`); }
   archiveContacts(owner: string): string { return this.perAccount(owner, 'mam:withs'); }
-  archiveRecent(owner: string): string { return this.perAccount(owner, 'mam:recent'); }
+  /** Dedupe keys of one time bucket (stamp divided by the dedupe window). */
+  archiveSeen(owner: string, bucket: number): string { return this.perAccount(owner, `mam:seen:${bucket}`); }
   archivePrefs(owner: string): string { return this.perAccount(owner, 'mam:prefs'); }
 
   /** The node's session index: a set of JSON [full JID, session_id]. */

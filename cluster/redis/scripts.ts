@@ -13,7 +13,7 @@ export const SCRIPT_NAMES = [
   'blocklist-edit-2',
   'offline-store-1',
   'personal-set-1',
-  'archive-append-4',
+  'archive-append-5',
   'archive-query-2',
   'session-claim-1',
   'session-update-1',

@@ -41,7 +41,8 @@ export interface ArchiveAppend {
   stamp: number;
   /**
    * Identity of the message for this archive (sender full JID + origin-id or id). A second
-   * append with the same key within `dedupeWindowMs` stores nothing and returns the first id.
+   * append with the same key within `dedupeWindowMs` stores nothing and returns the first id;
+   * after twice that, the key is forgotten (between the two, a store may remember it or not).
    */
   dedupe?: string;
 }
@@ -104,7 +105,7 @@ export interface ArchiveStore {
   bounds(owner: string): Promise<{ first?: ArchiveEntry; last?: ArchiveEntry }>;
   prefs(owner: string): Promise<ArchivePrefs>;
   setPrefs(owner: string, prefs: ArchivePrefs): Promise<void>;
-  /** Removes the archive, its indexes and preferences. */
+  /** Removes the archive, its indexes and preferences (dedupe keys may stay until they expire). */
   deleteAll(owner: string): Promise<void>;
 }
 

@@ -111,7 +111,7 @@ export function archiveContract(makeBackend: BackendFactory): void {
       const racing = await Promise.all([0, 1, 2].map((n) => store().append(owner, { ...entry, dedupe: 'race', xml: msg(n) }, LIMITS)));
       expect(new Set(racing.map((result) => result.id)).size).toBe(1);
       expect((await store().query(owner, { max: 10 }))?.entries).toHaveLength(2);
-      const later = await store().append(owner, { ...entry, stamp: T0 + LIMITS.dedupeWindowMs + 5000 }, LIMITS);
+      const later = await store().append(owner, { ...entry, stamp: T0 + 2 * LIMITS.dedupeWindowMs + 5000 }, LIMITS);
       expect(later.duplicate).toBe(false);
     });
 

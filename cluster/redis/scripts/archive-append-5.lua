@@ -1,9 +1,12 @@
--- archive-append-4: archives one message unless its dedupe key was archived within the window,
+-- archive-append-5: archives one message unless its dedupe key was archived within the window,
 -- then trims the archive by count and age and the contact's index to the archive's first entry.
--- KEYS[1]  <p>:v1:{<owner>}:mam         stream  entries (w = with, x = XML)
--- KEYS[2]  <p>:v1:{<owner>}:mam:w:<with> stream the contact's archive ids
--- KEYS[3]  <p>:v1:{<owner>}:mam:recent  hash    dedupe key → archive id
--- KEYS[4]  <p>:v1:{<owner>}:mam:withs   set     contacts with an index stream
+-- Dedupe keys live in one hash per window-long time bucket, which expires by itself: a key is
+-- found for at least one window and at most two (the current bucket and the one before).
+-- KEYS[1]  <p>:v1:{<owner>}:mam            stream  entries (w = with, x = XML)
+-- KEYS[2]  <p>:v1:{<owner>}:mam:w:<with>   stream  the contact's archive ids
+-- KEYS[3]  <p>:v1:{<owner>}:mam:withs      set     contacts with an index stream
+-- KEYS[4]  <p>:v1:{<owner>}:mam:seen:<b>   hash    dedupe key → archive id, this bucket
+-- KEYS[5]  <p>:v1:{<owner>}:mam:seen:<b-1> hash    the same, the bucket before
 -- ARGV[1]  stamp (ms)   ARGV[2] with   ARGV[3] XML   ARGV[4] dedupe key ('' = none)
 -- ARGV[5]  most entries kept   ARGV[6] oldest age kept (ms)   ARGV[7] dedupe window (ms)
 -- Returns  {id, 1} for a duplicate (the first id), {id, 0} when stored; -3 for a bad argument.
@@ -11,11 +14,8 @@ local stamp, maxEntries, maxAge, window = tonumber(ARGV[1]), tonumber(ARGV[5]), 
 if not stamp or not maxEntries or not maxAge or not window or maxEntries < 1 then return -3 end
 local dedupe = ARGV[4]
 if dedupe ~= '' then
-  local seen = redis.call('HGET', KEYS[3], dedupe)
-  if seen then
-    local ms = tonumber(string.match(seen, '^(%d+)-'))
-    if ms and ms >= stamp - window then return {seen, 1} end
-  end
+  local seen = redis.call('HGET', KEYS[4], dedupe) or redis.call('HGET', KEYS[5], dedupe)
+  if seen then return {seen, 1} end
 end
 -- Ids only grow: a stamp before the last entry's falls back to Redis's clock (never earlier).
 local ok, id = pcall(redis.call, 'XADD', KEYS[1], 'MAXLEN', maxEntries, string.format('%d-*', stamp), 'w', ARGV[2], 'x', ARGV[3])
@@ -23,19 +23,11 @@ if not ok then id = redis.call('XADD', KEYS[1], 'MAXLEN', maxEntries, '*', 'w', 
 local ms = tonumber(string.match(id, '^(%d+)-'))
 redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', ms - maxAge))
 redis.call('XADD', KEYS[2], id, 'i', '')
-redis.call('SADD', KEYS[4], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[2])
 local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
 if first then redis.call('XTRIM', KEYS[2], 'MINID', first[1]) end
 if dedupe ~= '' then
-  redis.call('HSET', KEYS[3], dedupe, id)
-  -- Forget expired keys now and then, not on every append.
-  local size = redis.call('HLEN', KEYS[3])
-  if size > 64 and size % 64 == 0 then
-    local all = redis.call('HGETALL', KEYS[3])
-    for i = 1, #all, 2 do
-      local seenMs = tonumber(string.match(all[i + 1], '^(%d+)-'))
-      if not seenMs or seenMs < ms - window then redis.call('HDEL', KEYS[3], all[i]) end
-    end
-  end
+  redis.call('HSET', KEYS[4], dedupe, id)
+  redis.call('PEXPIRE', KEYS[4], 2 * window)
 end
 return {id, 0}
