@@ -21,7 +21,7 @@ end
 local ok, id = pcall(redis.call, 'XADD', KEYS[1], 'MAXLEN', maxEntries, string.format('%d-*', stamp), 'w', ARGV[2], 'x', ARGV[3])
 if not ok then id = redis.call('XADD', KEYS[1], 'MAXLEN', maxEntries, '*', 'w', ARGV[2], 'x', ARGV[3]) end
 local ms = tonumber(string.match(id, '^(%d+)-'))
-redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', ms - maxAge))
+if ms - maxAge > 0 then redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-0', ms - maxAge)) end
 redis.call('XADD', KEYS[2], id, 'i', '')
 redis.call('SADD', KEYS[3], ARGV[2])
 local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
