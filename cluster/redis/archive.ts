@@ -8,6 +8,7 @@ import {
   DEFAULT_PREFS,
   formatArchiveId,
   parseArchiveId,
+  type AppendResult,
   type ArchiveAppend,
   type ArchiveEntry,
   type ArchiveLimits,
@@ -41,7 +42,7 @@ export class RedisArchiveStore implements ArchiveStore {
     private readonly scripts: Scripts,
   ) {}
 
-  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<{ id: string; duplicate: boolean }> {
+  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {
     const bucket = Math.floor(entry.stamp / Math.max(1, limits.dedupeWindowMs));
     const outcome = await this.scripts.run(
       'archive-append-5',
@@ -50,7 +51,7 @@ export class RedisArchiveStore implements ArchiveStore {
     );
     const value = outcome.rejected ? undefined : outcome.value;
     if (!Array.isArray(value) || typeof value[0] !== 'string') throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'archive-append-5 answered no id');
-    return { id: value[0], duplicate: value[1] === 1 };
+    return { id: value[0], duplicate: value[1] === 1, created: value[2] === 1 };
   }
 
   async query(owner: string, query: ArchiveQuery): Promise<ArchivePage | undefined> {
@@ -87,6 +88,21 @@ export class RedisArchiveStore implements ArchiveStore {
       .filter((entry) => query.with === undefined || entry.with === query.with)
       .sort((a, b) => compare(a.id, b.id));
     return { entries: [...new Map(entries.map((entry) => [entry.id, entry])).values()], complete: true };
+  }
+
+  async trim(owner: string, now: number, limits: ArchiveLimits): Promise<number | undefined> {
+    const key = this.keys.archive(owner);
+    const minimum = `${Math.max(0, Math.floor(now - limits.maxAgeMs))}-0`;
+    await this.client.xtrim(key, 'MINID', minimum);
+    // The contacts' id Streams follow (one slot: one pipeline).
+    const contacts = await this.client.smembers(this.keys.archiveContacts(owner));
+    if (contacts.length > 0) {
+      const pipeline = this.client.pipeline();
+      for (const contact of contacts) pipeline.xtrim(this.keys.archiveWith(owner, contact), 'MINID', minimum);
+      await pipeline.exec();
+    }
+    const [first] = (await this.client.xrange(key, '-', '+', 'COUNT', 1)) as StreamEntry[];
+    return first ? parseArchiveId(first[0])?.ms : undefined;
   }
 
   async bounds(owner: string): Promise<{ first?: ArchiveEntry; last?: ArchiveEntry }> {

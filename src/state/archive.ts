@@ -99,7 +99,13 @@ export const DEFAULT_PREFS: ArchivePrefs = { default: 'always', always: [], neve
  * linearizable per archive; entries leave only by trimming, `deleteAll` or nothing else.
  */
 export interface ArchiveStore {
-  append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<{ id: string; duplicate: boolean }>;
+  /** `created`: the archive held no entry before this one (its owner's retention job starts). */
+  append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult>;
+  /**
+   * Removes the entries older than `now - limits.maxAgeMs` (for an archive nobody writes to);
+   * returns the stamp of the oldest entry left, undefined when none is left.
+   */
+  trim(owner: string, now: number, limits: ArchiveLimits): Promise<number | undefined>;
   query(owner: string, query: ArchiveQuery): Promise<ArchivePage | undefined>;
   /** The first and the last entry (XEP-0313 metadata). */
   bounds(owner: string): Promise<{ first?: ArchiveEntry; last?: ArchiveEntry }>;
@@ -107,6 +113,12 @@ export interface ArchiveStore {
   setPrefs(owner: string, prefs: ArchivePrefs): Promise<void>;
   /** Removes the archive, its indexes and preferences (dedupe keys may stay until they expire). */
   deleteAll(owner: string): Promise<void>;
+}
+
+export interface AppendResult {
+  id: string;
+  duplicate: boolean;
+  created: boolean;
 }
 
 /** The range a query covers, as id bounds: what every store computes the same way. */

@@ -107,7 +107,8 @@ export function archiveContract(makeBackend: BackendFactory): void {
       const entry = { with: 'bob@example.com', xml: msg(1), stamp: T0, dedupe: 'bob@example.com/phone m-1' };
       const first = await store().append(owner, entry, LIMITS);
       const again = await store().append(owner, { ...entry, stamp: T0 + 1000 }, LIMITS);
-      expect(again).toStrictEqual({ id: first.id, duplicate: true });
+      expect(first.created).toBe(true);
+      expect(again).toStrictEqual({ id: first.id, duplicate: true, created: false });
       const racing = await Promise.all([0, 1, 2].map((n) => store().append(owner, { ...entry, dedupe: 'race', xml: msg(n) }, LIMITS)));
       expect(new Set(racing.map((result) => result.id)).size).toBe(1);
       expect((await store().query(owner, { max: 10 }))?.entries).toHaveLength(2);
@@ -123,6 +124,18 @@ export function archiveContract(makeBackend: BackendFactory): void {
       const aged = freshUser();
       await fill(store(), aged, 6, { ...LIMITS, maxAgeMs: 2500 });
       expect(bodies(await store().query(aged, { max: 10 }))).toStrictEqual(['m3', 'm4', 'm5']);
+    });
+
+    it('trims an archive nobody writes to by age, says what is left, and says created only for the first entry', async () => {
+      const owner = freshUser();
+      const results = await Promise.all([0, 1].map(async (n) => store().append(owner, { with: 'bob@example.com', xml: msg(n), stamp: T0 + n * 1000 }, LIMITS)));
+      expect(results.map((result) => result.created).sort()).toStrictEqual([false, true]);
+      await store().append(owner, { with: 'carol@example.com', xml: msg(2), stamp: T0 + 5000 }, LIMITS);
+      await expect(store().trim(owner, T0 + 3000 + LIMITS.maxAgeMs, LIMITS)).resolves.toBe(T0 + 5000);
+      expect(bodies(await store().query(owner, { max: 10 }))).toStrictEqual(['m2']);
+      expect(bodies(await store().query(owner, { max: 10, with: 'bob@example.com' }))).toStrictEqual([]);
+      await expect(store().trim(owner, T0 + 6000 + LIMITS.maxAgeMs, LIMITS)).resolves.toBeUndefined();
+      await expect(store().trim(freshUser(), T0, LIMITS)).resolves.toBeUndefined();
     });
 
     it('reports the first and the last entry', async () => {

@@ -73,6 +73,25 @@ export async function archive(host: Host, owner: string, contact: string, stanza
   const prefs = await host.state.archive.prefs(owner);
   if (!(await prefsAllow(host, owner, contact, prefs))) return undefined;
   const dedupe = dedupeKey(stanza);
-  const { id } = await host.state.archive.append(owner, { with: contact, xml: stanza.toString(), stamp: Date.now(), ...(dedupe === undefined ? {} : { dedupe }) }, archiveLimits(host));
+  const { id, created } = await host.state.archive.append(owner, { with: contact, xml: stanza.toString(), stamp: Date.now(), ...(dedupe === undefined ? {} : { dedupe }) }, archiveLimits(host));
+  if (created) await scheduleTrim(host, owner, Date.now());
   return id;
+}
+
+/**
+ * Trimming on write keeps a busy archive within its limits; an archive nobody writes to any more
+ * is trimmed by a job that follows its oldest entry, one pending job per archive (started by the
+ * archive's first entry, rescheduled by itself while entries are left). Delays are capped at a
+ * day: timers cannot wait longer, and a shortened retention takes effect within a day.
+ */
+const TRIM_AT_MOST_EVERY_MS = 86_400_000;
+
+export async function scheduleTrim(host: Host, owner: string, oldest: number): Promise<void> {
+  const due = oldest + archiveLimits(host).maxAgeMs - Date.now();
+  await host.jobs.schedule(`archive-trim ${owner}`, 'archive-trim', { owner }, Math.min(TRIM_AT_MOST_EVERY_MS, Math.max(1000, due + 1000)));
+}
+
+export async function trimArchive(host: Host, owner: string): Promise<void> {
+  const oldest = await host.state.archive.trim(owner, Date.now(), archiveLimits(host));
+  if (oldest !== undefined) await scheduleTrim(host, owner, oldest);
 }

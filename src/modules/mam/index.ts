@@ -9,7 +9,7 @@ import type { RoutedStanza } from '../../core/events.js';
 import type { ArchivePrefs } from '../../state/archive.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
-import { archive, NS_MAM, NS_MAM_EXTENDED, NS_SID, shouldArchive, stanzaIdBy, stripForgedIds } from './archiving.js';
+import { archive, trimArchive, NS_MAM, NS_MAM_EXTENDED, NS_SID, shouldArchive, stanzaIdBy, stripForgedIds } from './archiving.js';
 import { finElement, NS_DATA, parseQuery, resultMessage } from './query.js';
 
 async function query(host: Host, request: IqRequest): Promise<Element> {
@@ -108,6 +108,8 @@ export const mamModule: Module = {
       api.iq('bare', 'get', NS_MAM, name, forbidden);
       api.iq('bare', 'set', NS_MAM, name, forbidden);
     }
+
+    host.jobs.handle('archive-trim', ({ owner }) => trimArchive(host, owner));
 
     // After blocking (100), before carbons (5): the sender's copy, once per client send.
     api.hook('pre-message', async ({ stanza, session, to }) => {

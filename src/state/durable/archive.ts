@@ -7,6 +7,7 @@ import {
   DEFAULT_PREFS,
   formatArchiveId,
   parseArchiveId,
+  type AppendResult,
   type ArchiveAppend,
   type ArchiveEntry,
   type ArchiveLimits,
@@ -46,10 +47,10 @@ export class DurableArchiveStore implements ArchiveStore {
     const trimCount = this.db.prepare<[string, string, number]>(
       'DELETE FROM archive WHERE owner = ? AND (ms, seq) IN (SELECT ms, seq FROM archive WHERE owner = ? ORDER BY ms, seq LIMIT ?)',
     );
-    this.appendOne = this.db.transaction((owner: string, entry: ArchiveAppend, limits: ArchiveLimits) => {
+    this.appendOne = this.db.transaction((owner: string, entry: ArchiveAppend, limits: ArchiveLimits): AppendResult => {
       if (entry.dedupe !== undefined) {
         const found = seen.get(owner, entry.dedupe, entry.stamp - limits.dedupeWindowMs);
-        if (found) return { id: formatArchiveId(found), duplicate: true };
+        if (found) return { id: formatArchiveId(found), duplicate: true, created: false };
       }
       const previous = last.get(owner);
       const ms = Math.max(entry.stamp, previous?.ms ?? 0);
@@ -62,11 +63,11 @@ export class DurableArchiveStore implements ArchiveStore {
       trimAge.run(owner, ms - limits.maxAgeMs);
       const excess = (count.get(owner)?.n ?? 0) - limits.maxEntries;
       if (excess > 0) trimCount.run(owner, owner, excess);
-      return { id: formatArchiveId({ ms, seq }), duplicate: false };
+      return { id: formatArchiveId({ ms, seq }), duplicate: false, created: previous === undefined };
     });
   }
 
-  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<{ id: string; duplicate: boolean }> {
+  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {
     const result = this.appendOne(owner, entry, limits);
     return durable(this.dir, !result.duplicate, result);
   }
@@ -104,6 +105,12 @@ export class DurableArchiveStore implements ArchiveStore {
     const [countWhere, countArgs] = rangeSql(unbounded);
     const counted = this.statement(`SELECT count(*) AS n FROM archive WHERE owner = ?${withClause}${countWhere}`).get(owner, ...withArgs, ...countArgs) as { n: number };
     return { entries: page.map(entryOf), complete: rows.length <= query.max, count: counted.n };
+  }
+
+  async trim(owner: string, now: number, limits: ArchiveLimits): Promise<number | undefined> {
+    const removed = this.statement('DELETE FROM archive WHERE owner = ? AND ms < ?').run(owner, now - limits.maxAgeMs).changes;
+    const oldest = this.statement('SELECT ms FROM archive WHERE owner = ? ORDER BY ms, seq LIMIT 1').get(owner) as { ms: number } | undefined;
+    return durable(this.dir, removed > 0, oldest?.ms);
   }
 
   async bounds(owner: string): Promise<{ first?: ArchiveEntry; last?: ArchiveEntry }> {

@@ -6,6 +6,7 @@ import {
   formatArchiveId,
   inRange,
   parseArchiveId,
+  type AppendResult,
   type ArchiveAppend,
   type ArchiveEntry,
   type ArchiveLimits,
@@ -27,12 +28,13 @@ export class MemoryArchiveStore implements ArchiveStore {
   private readonly archives = new Map<string, Archive>();
   private readonly preferences = new Map<string, ArchivePrefs>();
 
-  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<{ id: string; duplicate: boolean }> {
+  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {
     const archive: Archive = this.archives.get(owner) ?? { entries: [], recent: new Map(), lastMs: 0, lastSeq: -1 };
     this.archives.set(owner, archive);
     for (const [key, seen] of archive.recent) if (seen.at < entry.stamp - limits.dedupeWindowMs) archive.recent.delete(key);
     const seen = entry.dedupe === undefined ? undefined : archive.recent.get(entry.dedupe);
-    if (seen) return { id: seen.id, duplicate: true };
+    if (seen) return { id: seen.id, duplicate: true, created: false };
+    const created = archive.entries.length === 0;
     const ms = Math.max(entry.stamp, archive.lastMs);
     const seq = ms === archive.lastMs ? archive.lastSeq + 1 : 0;
     archive.lastMs = ms;
@@ -43,7 +45,7 @@ export class MemoryArchiveStore implements ArchiveStore {
     const oldest = ms - limits.maxAgeMs;
     const drop = Math.max(archive.entries.length - limits.maxEntries, archive.entries.findIndex((kept) => kept.stamp >= oldest));
     if (drop > 0) archive.entries.splice(0, drop);
-    return { id, duplicate: false };
+    return { id, duplicate: false, created };
   }
 
   async query(owner: string, query: ArchiveQuery): Promise<ArchivePage | undefined> {
@@ -63,6 +65,13 @@ export class MemoryArchiveStore implements ArchiveStore {
     const selected = entries.filter((entry) => matching(entry) && inRange(parseArchiveId(entry.id)!, range));
     const page = range.backward ? selected.slice(Math.max(0, selected.length - query.max)) : selected.slice(0, query.max);
     return { entries: page, complete: selected.length <= query.max, count };
+  }
+
+  async trim(owner: string, now: number, limits: ArchiveLimits): Promise<number | undefined> {
+    const archive = this.archives.get(owner);
+    if (!archive) return undefined;
+    archive.entries = archive.entries.filter((entry) => entry.stamp >= now - limits.maxAgeMs);
+    return archive.entries[0]?.stamp;
   }
 
   async bounds(owner: string): Promise<{ first?: ArchiveEntry; last?: ArchiveEntry }> {
