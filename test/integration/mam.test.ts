@@ -202,6 +202,31 @@ describe.each(BACKENDS)('XEP-0313 message archive (%s backend)', (backend) => {
     expect((await mam(bob)).results.map((r) => r.body)).toStrictEqual(['real']);
   });
 
+  it('agrees with carbons: one archive entry per archive, one carbon per other resource, each carrying the archive id', async () => {
+    const [a, b] = [await user('alice'), await user('bob')];
+    const desk = await online(a, 'desk');
+    const laptop = await online(a, 'laptop');
+    const phone = await online(b, 'phone');
+    const tablet = await online(b, 'tablet');
+    for (const client of [desk, laptop, phone, tablet]) expect((await client.iq('set', "<enable xmlns='urn:xmpp:carbons:2'/>")).attrs.type).toBe('result');
+    // Bob's phone gets priority so that the message goes to it and the tablet gets the carbon.
+    phone.send('<presence><priority>5</priority></presence>');
+    await phone.expect((element) => element.name === 'presence' && element.attrs.from === phone.jid);
+    chat(desk, b, 'carbon me', 'cc1');
+    const delivered = await phone.expect((element) => element.getChildText('body') === 'carbon me');
+    const received = await tablet.expect((element) => element.getChild('received', 'urn:xmpp:carbons:2') !== undefined);
+    const sent = await laptop.expect((element) => element.getChild('sent', 'urn:xmpp:carbons:2') !== undefined);
+    const inner = (carbon: Element, direction: string): Element => carbon.getChild(direction)?.getChild('forwarded')?.getChild('message') as Element;
+    const bobId = stanzaId(delivered, `${b}@${DOMAIN}`);
+    expect(stanzaId(inner(received, 'received'), `${b}@${DOMAIN}`)).toBe(bobId);
+    expect(inner(sent, 'sent').getChildText('body')).toBe('carbon me');
+    await Promise.all([desk, laptop, phone, tablet].map((client) => client.barrier()));
+    expect(tablet.take((element) => element.getChild('received', 'urn:xmpp:carbons:2') !== undefined)).toStrictEqual([]);
+    expect(laptop.take((element) => element.getChild('sent', 'urn:xmpp:carbons:2') !== undefined)).toStrictEqual([]);
+    expect((await mam(tablet)).results.map((r) => r.id)).toStrictEqual([bobId]);
+    expect((await mam(laptop)).results.map((r) => r.body)).toStrictEqual(['carbon me']);
+  });
+
   it("answers metadata with the first and last entry, and forbids another account's archive", async () => {
     const [a, b] = [await user('alice'), await user('bob')];
     const alice = await online(a, 'desk');
