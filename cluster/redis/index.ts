@@ -7,6 +7,8 @@ import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
 import { RedisOfflineStore } from './offline.js';
+import { RedisPepStore } from './pep.js';
+import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
 import { RedisArchiveStore } from './archive.js';
 import { RedisSharedSecrets } from './secrets.js';
@@ -72,6 +74,8 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
     archive: new RedisArchiveStore(client, keys, scripts),
+    pep: new RedisPepStore(client, keys, scripts),
+    caps: new RedisCapsStore(client, keys),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     secrets: new RedisSharedSecrets(client, keys),

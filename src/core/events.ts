@@ -71,6 +71,8 @@ export interface HookCatalogue {
   /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */
   'roster-item-removed': { user: string; contact: string; item: RosterItem | undefined; pendingIn: boolean };
   'user-deleted': { user: string };
+  /** `user` now has a subscription to `contact`'s presence (an inbound `subscribed` was applied). */
+  'subscription-approved': { user: string; contact: string };
 }
 
 export const FULL_EVENT = { message: 'message/full', presence: 'presence/full', iq: 'iq/full' } as const;

@@ -48,8 +48,8 @@ export class ModuleManager {
         teardown.push(() => host.features.delete(namespace));
       },
       accountFeature: (namespace) => {
-        host.accountFeatures.add(namespace);
-        teardown.push(() => host.accountFeatures.delete(namespace));
+        host.accountDisco.features.add(namespace);
+        teardown.push(() => host.accountDisco.features.delete(namespace));
       },
       infoForm: (formType, form) => {
         host.infoForms.set(formType, form);

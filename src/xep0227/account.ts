@@ -15,7 +15,8 @@
 // - <vCard xmlns='vcard-temp'>, <query xmlns='jabber:iq:private'>, <blocklist xmlns='urn:xmpp:blocking'>;
 // - the message archive as <archive xmlns='urn:xmpp:pie:0#mam'> of XEP-0313 <result/>s, each a
 //   <forwarded/> message with its <delay/> (XEP-0227 1.1, Prosody's mod_storage_xep0227).
-// Other children (privacy lists, PEP) are not imported: they are listed as skipped.
+// - PEP nodes (XEP-0163) as <pubsub xmlns='…#owner'> configurations and <pubsub> items (pep.ts).
+// Other children (privacy lists) are not imported: they are listed as skipped.
 import { Element, parse as parseXml } from 'ltx';
 import { deriveCredentials, type ScramHash, type ScramKeys, type StoredCredentials } from '../sasl/credentials.js';
 import type { Limits } from '../config.js';
@@ -24,6 +25,7 @@ import { bareOf } from '../xmpp/jid-string.js';
 import { byteLength, personalKey, parsePersonalKey } from '../state/personal.js';
 import type { RosterItem, Subscription } from '../state/roster.js';
 import { parseJid } from '../xmpp/jid.js';
+import { checkPep, NS_PUBSUB, NS_PUBSUB_OWNER, PepDataError, type PepNodeData, readPubsub, writePubsub } from './pep.js';
 
 export const NS_PIE = 'urn:xmpp:pie:0';
 export const NS_PIE_SCRAM = 'urn:xmpp:pie:0#scram';
@@ -61,6 +63,8 @@ export interface AccountData {
   blocklist: string[];
   /** The message archive, oldest first. */
   archive: ArchivedMessage[];
+  /** PEP node → configuration and items (oldest first). */
+  pep: Map<string, PepNodeData>;
   /** Children of <user> that were not imported (name and namespace), for the report. */
   skipped: string[];
 }
@@ -206,6 +210,16 @@ function personalItem(personal: Map<string, string>, key: string, element: Eleme
   personal.set(key, xml);
 }
 
+/** Runs a step of the PEP part, its refusal named at `where`. */
+function pepPart(step: () => void, where: string): void {
+  try {
+    step();
+  } catch (error) {
+    if (error instanceof PepDataError) throw new PieError(where, error.message);
+    throw error;
+  }
+}
+
 /** The account of one <user> element of host `domain`; throws PieError naming what is wrong. */
 export function readUser(user: Element, domain: string, limits: Limits, now = Date.now()): AccountData {
   const name = user.attrs.name as string | undefined;
@@ -213,7 +227,7 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
   if (!name) throw new PieError(where, 'the name attribute is missing');
   const jid = bareJid(`${name}@${domain}`, where, 'the account JID');
   const scram: Partial<Record<ScramHash, ScramKeys>> = {};
-  const data: AccountData = { user: jid, credentials: { scram }, roster: [], pendingIn: new Map(), offline: [], personal: new Map(), blocklist: [], archive: [], skipped: [] };
+  const data: AccountData = { user: jid, credentials: { scram }, roster: [], pendingIn: new Map(), offline: [], personal: new Map(), blocklist: [], archive: [], pep: new Map(), skipped: [] };
   let sawRoster = false;
   for (const child of user.getChildElements()) {
     const ns = child.getNS();
@@ -260,10 +274,13 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
       }
       if (jids.size > limits.blocklistItems) throw new PieError(at, `${jids.size} JIDs, more than limits.blocklistItems (${limits.blocklistItems})`);
       data.blocklist = [...jids];
+    } else if (child.name === 'pubsub' && (ns === NS_PUBSUB || ns === NS_PUBSUB_OWNER)) {
+      pepPart(() => readPubsub(child, data.pep), at);
     } else {
       data.skipped.push(`${child.name}${ns ? ` (${ns})` : ''}`);
     }
   }
+  pepPart(() => checkPep(data.pep, limits), where);
   if (data.personal.size > limits.personalItems) throw new PieError(where, `${data.personal.size} vCard and private XML items, more than limits.personalItems (${limits.personalItems})`);
   const password = user.attrs.password as string | undefined;
   if (password !== undefined && password !== '') data.credentials = { password };
@@ -334,5 +351,6 @@ export function writeUser(data: AccountData, domain: string): Element {
       forwarded.cnode(parseXml(entry.xml));
     }
   }
+  writePubsub(user, data.pep);
   return user;
 }

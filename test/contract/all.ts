@@ -6,6 +6,7 @@ import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { offlineContract } from './offline.contract.js';
+import { pepContract } from './pep.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
@@ -21,6 +22,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   blocklistContract(makeBackend);
   personalContract(makeBackend);
   archiveContract(makeBackend);
+  pepContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
   secretsContract(makeBackend);

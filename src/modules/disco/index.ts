@@ -45,7 +45,8 @@ export function serverInfo(host: Host): DiscoInfo {
 }
 
 export function accountInfo(host: Host): DiscoInfo {
-  return { identities: [ACCOUNT_IDENTITY], features: [...new Set([NS_DISCO_INFO, ...host.accountFeatures])].sort(byOctets) };
+  const features = [...new Set([NS_DISCO_INFO, ...host.accountDisco.features])].sort(byOctets);
+  return { identities: [ACCOUNT_IDENTITY, ...host.accountDisco.identities.values()], features };
 }
 
 export function infoElement(info: DiscoInfo, node?: string): Element {

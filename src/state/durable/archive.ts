@@ -1,4 +1,4 @@
-// ArchiveStore in the durable embedded store (migration 4): one row per entry keyed by
+// ArchiveStore in the durable embedded store (the migration after PEP's): one row per entry keyed by
 // (owner, ms, seq), an index by contact, dedupe keys and preferences in their own tables. An
 // append (dedupe, insert, trim) is one transaction.
 import {
