@@ -10,6 +10,7 @@ import { RedisOfflineStore } from './offline.js';
 import { RedisPepStore } from './pep.js';
 import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisArchiveStore } from './archive.js';
 import { RedisSharedSecrets } from './secrets.js';
 import { RedisFastTokenStore } from './fast-tokens.js';
 import { RedisRosterStore } from './roster.js';
@@ -73,6 +74,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
+    archive: new RedisArchiveStore(client, keys, scripts),
     pep: new RedisPepStore(client, keys, scripts),
     caps: new RedisCapsStore(client, keys),
     fastTokens: new RedisFastTokenStore(client, keys, scripts),

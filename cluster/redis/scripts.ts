@@ -13,6 +13,8 @@ export const SCRIPT_NAMES = [
   'blocklist-edit-2',
   'offline-store-1',
   'personal-set-1',
+  'archive-append-5',
+  'archive-query-2',
   'pep-publish-4',
   'pep-configure-4',
   'pep-retract-3',

@@ -113,6 +113,8 @@ export const LIMIT_SETTINGS = {
   blocklistItems: limit('blocklistItems', 5000, 'JIDs one account may block (XEP-0191); past it, a block is refused with `resource-constraint`'),
   personalItemBytes: limit('personalItemBytes', 256 * 1024, 'largest vCard (XEP-0054) or private XML element (XEP-0049) one account may store, in bytes of XML; past it, a set is refused with `not-acceptable`'),
   personalItems: limit('personalItems', 100, 'vCard plus private XML elements one account may store; past it, storing a new one is refused with `resource-constraint`'),
+  archiveMessages: limit('archiveMessages', 100_000, 'messages kept in one message archive (XEP-0313, an account\'s or a room\'s); past it, the oldest are removed as new ones arrive'),
+  archiveDays: limit('archiveDays', 365, 'days a message is kept in a message archive; older ones are removed as new ones arrive'),
   pepNodes: limit('pepNodes', 200, 'PEP nodes one account may hold (XEP-0163; an OMEMO client holds one bundle node per device); past it, a publish or create that would add one is refused with `not-allowed` and `<max-nodes-exceeded/>`'),
   pepItemsPerNode: limit('pepItemsPerNode', 256, 'items one PEP node keeps at most (`pubsub#max_items` means it for `max`, and more is refused with `not-acceptable` and `<max-items-exceeded/>`)'),
   pepItemBytes: limit('pepItemBytes', 256 * 1024, 'largest PEP item, in bytes of its XML (an OMEMO bundle is a few kilobytes, an avatar a few tens); past it, a publish is refused with `not-acceptable` and `<payload-too-big/>`'),

@@ -7,6 +7,7 @@ import { carbonsModule } from './carbons.js';
 import { discoModule } from './disco/index.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
+import { mamModule } from './mam/index.js';
 import { messageModule } from './message.js';
 import { offlineModule } from './offline.js';
 import { pepModule } from './pep/index.js';
@@ -35,6 +36,7 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     versionModule,
     legacySessionModule,
     carbonsModule,
+    mamModule,
     blockingModule,
     vcardModule,
     privateModule,

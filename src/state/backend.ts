@@ -1,5 +1,6 @@
 // The state backend: one implementation of every port, chosen by the composition root.
 import type { AccountStore } from './accounts.js';
+import type { ArchiveStore } from './archive.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { CapsStore } from './caps.js';
@@ -22,6 +23,8 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
+  /** Message archives (XEP-0313), of accounts and rooms. */
+  readonly archive: ArchiveStore;
   /** PEP nodes and items (XEP-0163). */
   readonly pep: PepStore;
   /** XEP-0115 caps features by verification string. */

@@ -1,5 +1,6 @@
 // Every contract suite, for one backend factory.
 import { accountsContract } from './accounts.contract.js';
+import { archiveContract } from './archive.contract.js';
 import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
@@ -21,6 +22,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  archiveContract(makeBackend);
   pepContract(makeBackend);
   fastTokensContract(makeBackend);
   attemptsContract(makeBackend);

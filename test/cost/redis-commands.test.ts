@@ -124,16 +124,17 @@ describe('Redis commands per operation', () => {
     expect(commands.length).toBeLessThanOrEqual(LOGIN_COMMANDS);
   });
 
+  // Routing alone: these messages carry XEP-0334 no-store; what archiving costs is counted below.
   it('costs no Redis command to send a message between two sessions on the same node', async () => {
     const alice = await login(0, 'alice', 'a');
     const bob = await login(0, 'bob', 'b');
     // Warm the node-local caches once, as any earlier traffic would.
-    alice.send("<message to='bob@localhost' type='chat' id='warm'><body>warm</body></message>");
+    alice.send("<message to='bob@localhost' type='chat' id='warm'><body>warm</body><no-store xmlns='urn:xmpp:hints'/></message>");
     await bob.expect((element) => element.attrs.id === 'warm');
     const commands = await during(async () => {
-      alice.send("<message to='bob@localhost/b' type='chat' id='full'><body>x</body></message>");
+      alice.send("<message to='bob@localhost/b' type='chat' id='full'><body>x</body><no-store xmlns='urn:xmpp:hints'/></message>");
       await bob.expect((element) => element.attrs.id === 'full');
-      alice.send("<message to='bob@localhost' type='chat' id='bare'><body>x</body></message>");
+      alice.send("<message to='bob@localhost' type='chat' id='bare'><body>x</body><no-store xmlns='urn:xmpp:hints'/></message>");
       await bob.expect((element) => element.attrs.id === 'bare');
     });
     expect(commands).toEqual([]);
@@ -144,10 +145,10 @@ describe('Redis commands per operation', () => {
   it('costs exactly one Redis command (XADD to the owning node) to send a message to a full JID on another node', async () => {
     const alice = await login(0, 'alice', 'x');
     const carol = await login(1, 'carol', 'y');
-    alice.send("<message to='carol@localhost/y' type='chat' id='warm2'><body>warm</body></message>");
+    alice.send("<message to='carol@localhost/y' type='chat' id='warm2'><body>warm</body><no-store xmlns='urn:xmpp:hints'/></message>");
     await carol.expect((element) => element.attrs.id === 'warm2');
     const commands = await during(async () => {
-      alice.send("<message to='carol@localhost/y' type='chat' id='cross'><body>x</body></message>");
+      alice.send("<message to='carol@localhost/y' type='chat' id='cross'><body>x</body><no-store xmlns='urn:xmpp:hints'/></message>");
       await carol.expect((element) => element.attrs.id === 'cross');
     });
     expect(commands.map((entry) => `${entry.command} ${entry.args.join(' ')}`)).toEqual([expect.stringContaining('cross')]);
@@ -174,6 +175,39 @@ describe('Redis commands per operation', () => {
     // b3 came last: b1 and b2 were there before it.
     expect(carol.inbox.filter((element) => element.name === 'message').map((element) => element.attrs.id)).toEqual(['b1', 'b2']);
     await carol.close();
+  });
+
+  it('costs two Redis commands per archive for an archived message: the preferences and the append script', async () => {
+    const alice = await login(0, 'alice', 'arch-a');
+    const bob = await login(0, 'bob', 'arch-b');
+    alice.send("<message to='bob@localhost' type='chat' id='arch-warm'><body>warm</body></message>");
+    await bob.expect((element) => element.attrs.id === 'arch-warm');
+    const commands = await during(async () => {
+      alice.send("<message to='bob@localhost' type='chat' id='arch'><body>archived twice</body></message>");
+      await bob.expect((element) => element.attrs.id === 'arch');
+    });
+    expect(commands.map((entry) => `${entry.command} ${entry.key}`)).toEqual([
+      `GET ${prefix}:v1:{alice@localhost}:mam:prefs`,
+      expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{alice@localhost\\}:mam$`)),
+      `GET ${prefix}:v1:{bob@localhost}:mam:prefs`,
+      expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{bob@localhost\\}:mam$`)),
+    ]);
+    await alice.close();
+    await bob.close();
+  });
+
+  it('costs one Redis command for a page of the archive, with or without a with filter', async () => {
+    const alice = await login(0, 'alice', 'arch-q');
+    for (const form of ['', "<x xmlns='jabber:x:data' type='submit'><field var='with'><value>bob@localhost</value></field></x>"]) {
+      const commands = await during(async () => {
+        const reply = await alice.iq('set', `<query xmlns='urn:xmpp:mam:2'>${form}<set xmlns='http://jabber.org/protocol/rsm'><max>50</max><before/></set></query>`);
+        expect(reply.attrs.type).toBe('result');
+      });
+      // (The login's offline fetch may still be under way: only the archive's keys count here.)
+      const archive = commands.filter((entry) => !entry.key.endsWith(':offline'));
+      expect(archive.map((entry) => `${entry.command} ${entry.key}`)).toEqual([expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{alice@localhost\\}:mam$`))]);
+    }
+    await alice.close();
   });
 
   it('costs a small constant plus one XADD per other node holding recipients to publish a PEP item to six contacts', async () => {

@@ -12,6 +12,7 @@ import { MemoryAttemptCounters } from '../memory/attempts.js';
 import { MemoryCapsStore } from '../memory/caps.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
 import { MemoryResumptionStore } from '../memory/resumption.js';
+import { DurableArchiveStore } from './archive.js';
 import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
@@ -35,6 +36,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
+    archive: new DurableArchiveStore(dir),
     pep: new DurablePepStore(dir),
     // Caps are learnt again after a restart (one disco#info per ver): not worth a table.
     caps: new MemoryCapsStore(),

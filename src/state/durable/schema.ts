@@ -28,4 +28,10 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE pep_account (user TEXT PRIMARY KEY, seq INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;`,
   // XEP-0484 FAST tokens (state/fast-tokens.ts): one row per account and device, its tokens as JSON.
   `CREATE TABLE fast_token (user TEXT NOT NULL, device TEXT NOT NULL, tokens TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (user, device)) WITHOUT ROWID;`,
+  // The message archive (state/archive.ts): one row per entry, ordered by (ms, seq) per owner;
+  // the second index answers a query by contact without a scan; dedupe keys expire by their time.
+  `CREATE TABLE archive (owner TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, with_jid TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (owner, ms, seq)) WITHOUT ROWID;
+   CREATE INDEX archive_by_with ON archive (owner, with_jid, ms, seq);
+   CREATE TABLE archive_dedupe (owner TEXT NOT NULL, key TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (owner, key)) WITHOUT ROWID;
+   CREATE TABLE archive_prefs (owner TEXT PRIMARY KEY, prefs TEXT NOT NULL) WITHOUT ROWID;`,
 ];

@@ -2,6 +2,7 @@
 // a node without Redis uses state/durable/, which takes the session ports from here.
 import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
+import { MemoryArchiveStore } from './archive.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryCapsStore } from './caps.js';
@@ -23,6 +24,7 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    archive: new MemoryArchiveStore(),
     pep: new MemoryPepStore(),
     caps: new MemoryCapsStore(),
     fastTokens: new MemoryFastTokenStore(),
