@@ -6,6 +6,7 @@ import { RedisBlocklistStore } from './blocklist.js';
 import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
+import { RedisMucStore } from './muc.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPersonalStore } from './personal.js';
 import { RedisRosterStore } from './roster.js';
@@ -69,6 +70,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
+    muc: new RedisMucStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     reachable: () => client.status === 'ready',

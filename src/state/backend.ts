@@ -2,6 +2,7 @@
 import type { AccountStore } from './accounts.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
+import type { MucStore } from './muc.js';
 import type { OfflineStore } from './offline.js';
 import type { PersonalStore } from './personal.js';
 import type { RosterStore } from './roster.js';
@@ -18,6 +19,8 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
+  /** Group chat rooms (XEP-0045). */
+  readonly muc: MucStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

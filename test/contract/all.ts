@@ -4,6 +4,7 @@ import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
+import { mucContract } from './muc.contract.js';
 import { offlineContract } from './offline.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
@@ -20,4 +21,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   personalContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
+  mucContract(makeBackend);
 }

@@ -10,9 +10,11 @@ import type { StateBackend } from '../backend.js';
 import { MemoryAttemptCounters } from '../memory/attempts.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
 import { MemoryResumptionStore } from '../memory/resumption.js';
+import { MemoryMucStore } from '../memory/muc.js';
 import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
+import { DurableRoomRecords } from './muc.js';
 import { DurableOfflineStore } from './offline.js';
 import { DurablePersonalStore } from './personal.js';
 import { DurableRosterStore } from './roster.js';
@@ -30,6 +32,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
+    muc: new MemoryMucStore(new DurableRoomRecords(dir)),
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),

@@ -20,4 +20,9 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blocklist_version (user TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
   // vCards and private XML (state/personal.ts): one row per item, key as personalKey writes it.
   `CREATE TABLE personal (user TEXT NOT NULL, key TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
+  // Group chat rooms (state/muc.ts): the record as JSON, and the discussion history. Occupants are
+  // not stored: their sessions end with the process.
+  `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE muc_history (id INTEGER PRIMARY KEY, room TEXT NOT NULL, entry TEXT NOT NULL);
+   CREATE INDEX muc_history_by_room ON muc_history (room, id);`,
 ];

@@ -4,6 +4,7 @@ import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
+import { MemoryMucStore } from './muc.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
@@ -19,6 +20,7 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    muc: new MemoryMucStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     close: async () => {},
