@@ -54,6 +54,7 @@ export const SETTINGS = {
   allowPlaintextAuth: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_PLAINTEXT_AUTH', description: '`true` allows SASL without TLS (local tests and benchmarks only)' }),
   allowRegistration: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_REGISTRATION', description: 'XEP-0077 in-band registration' }),
   adminToken: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_ADMIN_TOKEN', description: 'bearer token of the admin API, required on every request; unset: the node uses `$ROOKERY_DATA_DIR/admin-token`, creating it (mode 0600) at its first start, and the CLI reads it there', secret: true }),
+  mucDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, defaultText: 'conference.<domain>', env: 'ROOKERY_MUC_DOMAINS', description: 'domains of the group chat service (XEP-0045), comma-separated; each is listed in the server\'s disco#items' }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
@@ -101,6 +102,8 @@ export const LIMIT_SETTINGS = {
   blocklistItems: limit('blocklistItems', 5000, 'JIDs one account may block (XEP-0191); past it, a block is refused with `resource-constraint`'),
   personalItemBytes: limit('personalItemBytes', 256 * 1024, 'largest vCard (XEP-0054) or private XML element (XEP-0049) one account may store, in bytes of XML; past it, a set is refused with `not-acceptable`'),
   personalItems: limit('personalItems', 100, 'vCard plus private XML elements one account may store; past it, storing a new one is refused with `resource-constraint`'),
+  mucOccupants: limit('mucOccupants', 2000, 'occupants one group chat room may hold; an owner may set a lower maximum, past which a join is refused with `service-unavailable`'),
+  mucHistoryMessages: limit('mucHistoryMessages', 100, 'messages of discussion history one room keeps at most (its owner may choose fewer)'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
   httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),

@@ -2,7 +2,7 @@
 // a state push through the session's gate), a parked resumable stream (queued in the
 // ResumptionStore, XEP-0198), or a session of another node (an envelope on the bus). The
 // router decides where a stanza goes; this unit gets it there.
-import { type Element, parse } from 'ltx';
+import { Element, parse } from 'ltx';
 import type { StatePush } from '../state/bus.js';
 import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf } from '../xmpp/jid-string.js';
@@ -29,6 +29,13 @@ export function topResources(records: SessionRecord[]): SessionRecord[] {
     }
   }
   return top;
+}
+
+/** A copy of the stanza addressed to one resource (its children are shared, not copied). */
+export function addressed(stanza: Element, to: string): Element {
+  const copy = new Element(stanza.name, { ...stanza.attrs, to });
+  copy.children = stanza.children.slice();
+  return copy;
 }
 
 export class Delivery {
@@ -63,6 +70,50 @@ export class Delivery {
     this.host.telemetry.busEnvelope('out');
     await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}) });
     return true;
+  }
+
+  /**
+   * Writes one stanza to many resources (group chat): this node's own at once, the rest with one
+   * envelope per node that holds some (never one per recipient). `node` is where the caller last
+   * knew the resource to be; a resource parked meanwhile is queued for its stream, one that moved
+   * is followed by the node it was sent to (receiveFanOut). Each copy is addressed to its resource.
+   */
+  async toMany(targets: readonly { jid: string; node: string }[], stanza: Element): Promise<void> {
+    const byNode = new Map<string, string[]>();
+    for (const { jid, node } of targets) {
+      const local = node === this.host.nodeId ? this.local.get(jid) : undefined;
+      if (local) {
+        this.host.telemetry.routed('local');
+        local.send(addressed(stanza, jid));
+      } else if (node === PARKED_NODE || node === this.host.nodeId || !this.host.bus) {
+        await this.toResource(jid, addressed(stanza, jid));
+      } else {
+        byNode.set(node, [...(byNode.get(node) ?? []), jid]);
+      }
+    }
+    if (byNode.size === 0 || !this.host.bus) return;
+    const xml = stanza.toString();
+    await Promise.all([...byNode].map(([node, to]) => {
+      this.host.telemetry.busEnvelope('out');
+      return this.host.bus?.send(node, { kind: 'fanout', id: newEnvelopeId(), to, xml, at: Date.now() });
+    }));
+  }
+
+  /** A fan-out envelope from another node: each recipient here gets its copy; one that left is routed again. */
+  async receiveFanOut(recipients: readonly string[], xml: string): Promise<void> {
+    const stanza = parse(xml);
+    for (const jid of recipients) {
+      const local = this.local.get(jid);
+      if (local) {
+        this.host.telemetry.routed('local');
+        local.send(addressed(stanza, jid));
+        continue;
+      }
+      this.host.state.registry.invalidate?.(bareOf(jid));
+      const record = await this.host.state.registry.get(jid, { fresh: true });
+      // Gone: a group chat occupant whose session ended; the room forgets it when told.
+      if (record && record.node !== this.host.nodeId) await this.toResource(jid, addressed(stanza, jid));
+    }
   }
 
   /** Writes to a session of this node; a state push goes through the session's gate. */

@@ -42,6 +42,8 @@ export class Host implements CoreServices {
   readonly delivery: Delivery;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
+  /** XEP-0030 items of the server: the services it hosts on their own domains (JID → name). */
+  readonly services = new Map<string, string>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
   readonly pushSources = new Map<PushedState, PushSource>();
   /** Left writable for tests that record what is reported (test/limits). */

@@ -8,6 +8,7 @@ import { discoModule } from './disco/index.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
 import { messageModule } from './message.js';
+import { mucModule } from './muc/index.js';
 import { offlineModule } from './offline.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
@@ -34,6 +35,7 @@ export function defaultModules(config: Config): Module[] {
     blockingModule,
     vcardModule,
     privateModule,
+    mucModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
   ];

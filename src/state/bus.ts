@@ -31,6 +31,12 @@ export type BusEnvelope =
    * with <conflict/>.
    */
   | { kind: 'kick'; id: string; to: string; sessionId: string; condition?: 'not-authorized' | 'reset'; text?: string }
+  /**
+   * One stanza for several resources of the receiving node (group chat fan-out: one envelope per
+   * node, never one per recipient); `to` lists their full JIDs, each copy is addressed to one.
+   * A node of the previous version cannot read it and logs it as unreadable.
+   */
+  | { kind: 'fanout'; id: string; to: string[]; xml: string; at?: number }
   /** Another node resumed this session's stream: forget it without a trace (no unavailable, no bounce). */
   | { kind: 'takeover'; id: string; to: string; sessionId: string };
 
