@@ -388,6 +388,12 @@ export function renderResults(figures: Figure[], meta: RunMeta, kept: string | u
   );
   out.push('', '## 5. Rookery configurations and cross-node traffic', '', configurations(figures));
   out.push('', '## 6. TLS (STARTTLS)', '', '### Login: STARTTLS + SCRAM-SHA-1', '', sideBySide(figures, 'tls-login', loginRows(), peers));
+  out.push(
+    '',
+    '### Login of a reconnecting client: STARTTLS resuming its previous TLS session (ticket) + SCRAM-SHA-1',
+    '',
+    sideBySide(figures, 'tls-resume-login', [...loginRows(), { label: 'handshakes that resumed', get: (f) => f.values.tlsResumedShare, show: (v) => (v === undefined ? '–' : `${fmt(v * 100)} %`), ratio: false }], peers),
+  );
   out.push('', '### Messages over STARTTLS', '', sideBySide(figures, 'tls-messages', messageRows(), peers));
   out.push('', '## How each server was configured', '');
   for (const [server, notes] of Object.entries(meta.notes)) {

@@ -60,7 +60,7 @@ export const QUICK: Params = {
   presenceRounds: 10,
 };
 
-export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'tls-login' | 'tls-messages' | 'cross-node';
+export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'tls-login' | 'tls-resume-login' | 'tls-messages' | 'cross-node';
 
 export interface Figure {
   workload: WorkloadName;
@@ -197,7 +197,8 @@ export async function login(
   pool: GeneratorPool,
   params: Params,
   users: string[],
-  options: { workload: WorkloadName; mechanism: Mechanism; starttls: boolean; clients: number },
+  /** resumeTls: each client resumes the TLS session (ticket) of its previous login, which runs first, unmeasured. */
+  options: { workload: WorkloadName; mechanism: Mechanism; starttls: boolean; resumeTls?: boolean; clients: number },
   warm: WarmAccounts,
 ): Promise<Figure> {
   const accounts = users.slice(0, Math.min(options.clients, users.length));
@@ -223,6 +224,26 @@ export async function login(
     for (const account of cold) warm.add(account);
     await sleep(1000);
   }
+  if (options.resumeTls) {
+    // Not measured: the previous connection of each client, which leaves it a ticket.
+    await pool.all<LoginResult>((g) => ({
+      op: 'login',
+      job: {
+        targets: server.targets,
+        users: slice(accounts, g, pool.size),
+        password: params.password,
+        mechanism: options.mechanism,
+        starttls: true,
+        resource: 'previous',
+        concurrency: Math.ceil(params.loginConcurrency / pool.size),
+        group: 'previous',
+        timeoutMs: 30_000,
+        maxMs: params.loginMaxMs,
+      },
+    }));
+    await pool.all({ op: 'close', group: 'previous' });
+    await sleep(1000);
+  }
   const helpers = helperCpu(server);
   const cpu0 = sumCpu(server.pids());
   const t0 = Date.now();
@@ -240,6 +261,7 @@ export async function login(
       group: options.workload,
       timeoutMs: 30_000,
       maxMs: params.loginMaxMs,
+      ...(options.resumeTls ? { resumeTls: true } : {}),
     },
   }));
   const wallMs = Date.now() - t0;
@@ -259,7 +281,10 @@ export async function login(
     config: server.config,
     ok: failed === 0,
     ...(failed > 0 ? { error: `${failed} logins failed: ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}` } : {}),
-    values: { logins: ok, failed, loginsPerSecond: (ok * 1000) / wallMs, concurrency: params.loginConcurrency, derivations, attempted: accounts.length },
+    values: {
+      logins: ok, failed, loginsPerSecond: (ok * 1000) / wallMs, concurrency: params.loginConcurrency, derivations, attempted: accounts.length,
+      ...(options.starttls ? { tlsResumedShare: results.reduce((sum, r) => sum + r.tlsResumed, 0) / Math.max(1, results.reduce((sum, r) => sum + r.tlsHandshakes, 0)) } : {}),
+    },
     latency: summarize(hist),
     serverCpu,
     generatorCpu: percentOfCore(results.reduce((sum, r) => sum + r.cpuMs, 0) / 1000, wallMs),

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import websocketPlugin from '@fastify/websocket';
 import type { WebSocket } from 'ws';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { HttpMethod, HttpReply, HttpRequestHead, HttpRoute, WebSocketPeer, WebSocketRequest, WebSocketRoute } from '../src/http.js';
+import type { HttpMethod, HttpReply, HttpRequestHead, HttpRoute, HttpStreamRoute, WebSocketPeer, WebSocketRequest, WebSocketRoute } from '../src/http.js';
 import type { Logger } from '../src/log.js';
 
 export interface HttpLimits {
@@ -43,6 +43,7 @@ const MAX_PARAM_LENGTH = 3 * 3 * 1023;
 export class HttpListener {
   private readonly routes: HttpRoute[] = [];
   private readonly webSockets: WebSocketRoute[] = [];
+  private readonly streams: HttpStreamRoute[] = [];
   private app: FastifyInstance | undefined;
   private closing: Promise<void> | undefined;
 
@@ -55,6 +56,11 @@ export class HttpListener {
   /** Before listen(). */
   route(route: HttpRoute): void {
     this.routes.push(route);
+  }
+
+  /** Before listen(). */
+  stream(route: HttpStreamRoute): void {
+    this.streams.push(route);
   }
 
   /** Before listen(). */
@@ -83,7 +89,9 @@ export class HttpListener {
       bodyLimit: limits.maxBodyBytes,
       forceCloseConnections: true,
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-      serverFactory: (handler) => nodeServer(limits, handler),
+      // A streamed body (an upload) may take longer than requestTimeoutMs: node's whole-request
+      // timeout is then off and the other routes get their own deadline (bodyDeadline).
+      serverFactory: (handler) => nodeServer(limits, handler, this.streams.length === 0),
       clientErrorHandler: (error, socket) => refuseUnparsed(error, socket, observe),
       // Bad percent escapes and the like, found by the router before any route runs.
       // fastify runs no onResponse hook for these: they are counted here.
@@ -103,18 +111,47 @@ export class HttpListener {
       log.error({ event: 'http_handler_failed', method: request.method, route: request.routeOptions.url, err: error });
       return send(reply, { status: 500, body: { error: 'internal-server-error' } });
     });
+    const deadline = this.streams.length > 0 ? bodyDeadline(limits.requestTimeoutMs, observe) : undefined;
     for (const route of this.routes) {
       const { guard, handler } = route;
       app.route({
         method: route.method,
         url: route.path,
-        // Before the body is read: a refused client never makes the node buffer one.
-        ...(guard ? { onRequest: async (request: FastifyRequest, reply: FastifyReply) => refuse(reply, guard(head(request))) } : {}),
+        onRequest: [
+          ...(deadline ? [deadline.start] : []),
+          // Before the body is read: a refused client never makes the node buffer one.
+          ...(guard ? [async (request: FastifyRequest, reply: FastifyReply) => refuse(reply, guard(head(request)))] : []),
+        ],
+        ...(deadline ? { preHandler: deadline.stop, onResponse: deadline.stop } : {}),
         handler: async (request, reply) => send(reply, await handler({ ...head(request), body: request.body })),
       });
     }
+    if (this.streams.length > 0) this.mountStreams(app);
     if (this.webSockets.length > 0) this.mountWebSockets(app);
     return app;
+  }
+
+  private mountStreams(app: FastifyInstance): void {
+    const { streams: routes, observe } = this;
+    void app.register(async (scoped) => {
+      // The body stays unread for the handler, whatever its type.
+      scoped.removeAllContentTypeParsers();
+      scoped.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+      for (const route of routes) {
+        scoped.route({
+          method: route.method,
+          url: route.path,
+          onRequest: async (request: FastifyRequest, reply: FastifyReply) => refuse(reply, route.guard(head(request))),
+          handler: async (request, reply) => {
+            request.raw.setTimeout(route.idleTimeoutMs, () => {
+              observe(route.path, 408);
+              request.raw.destroy();
+            });
+            return send(reply, await route.handler(head(request), request.raw));
+          },
+        });
+      }
+    });
   }
 
   private mountWebSockets(app: FastifyInstance): void {
@@ -176,12 +213,33 @@ function webSocketPeer(ws: WebSocket, socket: Socket): WebSocketPeer {
   };
 }
 
-function nodeServer(limits: HttpLimits, handler: Parameters<typeof createServer>[1]): Server {
+/**
+ * requestTimeoutMs for the body of an ordinary route, when node's own whole-request timeout is off
+ * (a streamed upload may take longer): 408 and the connection closed, as node would do.
+ */
+function bodyDeadline(timeoutMs: number, observe: ResponseObserver) {
+  const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  return {
+    start: async (request: FastifyRequest, reply: FastifyReply) => {
+      timers.set(request, setTimeout(() => {
+        observe(request.routeOptions.url ?? 'unmatched', 408);
+        if (!reply.sent) void reply.code(408).header('connection', 'close').type('application/json').send(JSON.stringify({ error: 'request-timeout' }));
+        request.raw.socket.destroySoon();
+      }, timeoutMs));
+    },
+    stop: async (request: FastifyRequest) => {
+      clearTimeout(timers.get(request));
+      timers.delete(request);
+    },
+  };
+}
+
+function nodeServer(limits: HttpLimits, handler: Parameters<typeof createServer>[1], wholeRequestTimeout: boolean): Server {
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.requestTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
+      requestTimeout: wholeRequestTimeout ? limits.requestTimeoutMs : 0,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       // How often node looks for requests past their timeout (its default, 30 s, would let a slow sender stay 30 s).
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.requestTimeoutMs / 5))),
@@ -235,6 +293,7 @@ function refuse(reply: FastifyReply, refusal: HttpReply | undefined): FastifyRep
 function send(reply: FastifyReply, answer: HttpReply): FastifyReply {
   reply.code(answer.status);
   if (answer.headers) reply.headers(answer.headers);
+  if (answer.stream) return reply.type(answer.contentType ?? 'application/octet-stream').send(answer.stream);
   if (answer.text !== undefined) return reply.type(answer.contentType ?? 'text/plain; charset=utf-8').send(answer.text);
   return reply.type('application/json').send(answer.body === undefined ? '' : JSON.stringify(answer.body));
 }

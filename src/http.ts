@@ -1,8 +1,9 @@
 // The shape of HTTP routes the core offers (admin API, probes). metrics/http.ts serves them; the
 // core knows no HTTP framework, so a route is plain data and a handler a plain function.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
 
 /** What a guard sees: the request before its body has been read. */
 export interface HttpRequestHead {
@@ -27,6 +28,8 @@ export interface HttpReply {
   text?: string;
   contentType?: string;
   headers?: Readonly<Record<string, string>>;
+  /** A file body, sent as is with `contentType` (and its length in `headers`). */
+  stream?: Readable;
 }
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpReply> | HttpReply;
@@ -40,6 +43,19 @@ export interface HttpRoute {
   path: string;
   handler: HttpHandler;
   guard?: HttpGuard;
+}
+
+/**
+ * A route whose body is not parsed but handed over as it arrives (an HTTP upload's PUT): the guard
+ * sees the headers first, so a refused request never has its body read.
+ */
+export interface HttpStreamRoute {
+  method: 'PUT';
+  path: string;
+  guard(request: HttpRequestHead): HttpReply | undefined;
+  handler(request: HttpRequestHead, body: Readable): Promise<HttpReply>;
+  /** A body that sends nothing this long is given up (408 and closed). */
+  idleTimeoutMs: number;
 }
 
 /**

@@ -14,6 +14,8 @@ import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/node-inbox.js'
 import { OutageBuffer } from './core/outage-buffer.js';
 import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
+import { uploadRoutes } from './upload/routes.js';
+import { openUpload } from './upload/service.js';
 import type { StateBackend } from './state/backend.js';
 import { withNodeCaches } from './state/cached/index.js';
 import { createDurableBackend } from './state/durable/index.js';
@@ -96,8 +98,12 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         (err) => log.warn({ event: 'bus_send_deferred', err }),
       )
     : undefined;
+  // HTTP upload (XEP-0363): its URLs are on the HTTP port, whose number is known once it listens.
+  let httpPort = config.httpPort;
+  const upload = await openUpload(config, state, log, () => config.httpPublicUrl ?? `http://${config.domain}:${httpPort}`);
   // The telemetry goes in with the construction: modules register their gauges as they load.
   const server = new RookeryServer(config, state, log, {
+    ...(upload ? { upload } : {}),
     telemetry,
     ...(cluster ? { jobs: cluster.jobs } : {}),
     ...(outageBuffer ? { bus: outageBuffer } : {}),
@@ -153,12 +159,17 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   const tokenSource = await loadOrCreateAdminToken(config.adminToken, config.dataDir);
   if ('failure' in tokenSource) log.error({ event: 'admin_token_unavailable', file: tokenSource.file, reason: tokenSource.failure });
   else log.info({ event: 'admin_token_ready', origin: tokenSource.origin, ...(tokenSource.file ? { file: tokenSource.file } : {}) });
-  let httpPort = config.httpPort;
   const guard = adminGuard({ token: 'token' in tokenSource ? tokenSource.token : undefined, port: () => httpPort });
   for (const route of adminRoutes(state, server.host, guard)) http.route(route);
   // XMPP over WebSocket (RFC 7395) and its discovery (XEP-0156).
   for (const route of hostMetaRoutes(config)) http.route(route);
   http.webSocket(xmppWebSocketRoute(config, server.webSockets()));
+  if (upload) {
+    const { routes, stream } = uploadRoutes(upload);
+    for (const route of routes) http.route(route);
+    http.stream(stream);
+    upload.startSweeping();
+  }
   // Probes and metrics must be reachable on the pod address; the admin API needs its token from every address.
   httpPort = await http.listen(config.httpPort, config.bindAddress);
   log.info({ event: 'http_listening', port: httpPort });
@@ -180,6 +191,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     stop() {
       stopping ??= (async () => {
         await http.close();
+        upload?.close();
         // Nothing more arrives from other nodes or the job queue while the sessions end.
         await services?.stopIntake();
         await server.close();

@@ -1,13 +1,14 @@
 // A running Rookery node: the client listeners (5222 with STARTTLS, 5223 direct TLS per
 // XEP-0368) over a Host with its feature modules loaded.
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, Server as TlsServer } from 'node:tls';
 import { AuthThrottle } from './c2s/auth-throttle.js';
 import { Connection, type ConnectionContext } from './c2s/connection.js';
 import type { Carrier } from './c2s/link.js';
 import { ConnectionGate, refuse } from './c2s/connection-gate.js';
 import { proxiedListener } from './c2s/proxied-listener.js';
 import { loadTls, type TlsMaterial } from './c2s/tls.js';
+import { contextTickets, rotateTicketKeys } from './c2s/tls-tickets.js';
 import type { WebSocketAcceptor } from './c2s/websocket.js';
 import type { Config } from './config.js';
 import { LOOPBACK, Networks } from './config/networks.js';
@@ -15,6 +16,7 @@ import { Host } from './core/host.js';
 import { ModuleManager } from './core/module.js';
 import type { Logger } from './log.js';
 import { defaultModules } from './modules/index.js';
+import type { UploadService } from './upload/service.js';
 import type { StateBackend } from './state/backend.js';
 import type { C2SSession } from './core/session.js';
 import { StreamError } from './xmpp/errors.js';
@@ -30,6 +32,7 @@ export class RookeryServer {
   private plain: NetServer | undefined;
   private direct: NetServer | undefined;
   private tls: TlsMaterial | undefined;
+  private stopTickets: (() => void) | undefined;
   /** Set by start(): what the listeners (and the WebSocket endpoint) need to admit a connection. */
   private accepting: { ctx: ConnectionContext; gate: ConnectionGate } | undefined;
   private closing: Promise<void> | undefined;
@@ -41,7 +44,7 @@ export class RookeryServer {
     readonly state: StateBackend,
     readonly log: Logger,
     /** Adapters the modules need while they load (metrics, BullMQ jobs, the bus to other nodes). */
-    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus } = {},
+    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus; upload?: UploadService } = {},
   ) {
     this.host = new Host({
       config,
@@ -53,7 +56,7 @@ export class RookeryServer {
       telemetry: adapters.telemetry,
     });
     this.modules = new ModuleManager(this.host);
-    for (const module of defaultModules(config)) this.modules.load(module);
+    for (const module of defaultModules(config, adapters.upload ? { upload: adapters.upload } : {})) this.modules.load(module);
   }
 
   /** Listens on the configured ports (0 = any free port; see ports()). */
@@ -101,6 +104,9 @@ export class RookeryServer {
       direct.on('tlsClientError', (error) => this.log.debug({ event: 'tls_client_error', err: error.message }));
       this.direct = direct;
     }
+    // STARTTLS and the PROXY listener use the context; the direct TLS server has its own keys.
+    const holders = [contextTickets(this.tls.context), ...(this.direct instanceof TlsServer ? [this.direct] : [])];
+    this.stopTickets = rotateTicketKeys(await this.state.secrets.obtain('tls-tickets'), holders);
     await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
     this.log.info({ event: 'listening', ...this.ports(), domain: this.config.domain, backend: this.state.kind });
@@ -188,6 +194,7 @@ export class RookeryServer {
   }
 
   private async shutdown(): Promise<void> {
+    this.stopTickets?.();
     this.plain?.close();
     this.direct?.close();
     const sessions = [...this.connections].map((connection) => connection.session);

@@ -11,11 +11,11 @@ export class RedisAttemptCounters implements AttemptCounters {
     private readonly keys: KeyBuilder,
   ) {}
 
-  async add(keys: readonly string[], windowMs: number): Promise<number[]> {
+  async add(keys: readonly string[], windowMs: number, amount = 1): Promise<number[]> {
     return Promise.all(
       keys.map(async (key) => {
         const counter = this.keys.attempts(key);
-        const [count] = await execMulti(this.client.multi().incr(counter).pexpire(counter, Math.max(1, Math.ceil(windowMs))));
+        const [count] = await execMulti(this.client.multi().incrby(counter, amount).pexpire(counter, Math.max(1, Math.ceil(windowMs))));
         return asCount(count);
       }),
     );

@@ -9,6 +9,7 @@ import { KeyBuilder } from './keys.js';
 import { RedisMucStore } from './muc.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisSharedSecrets } from './secrets.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -73,6 +74,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     muc: new RedisMucStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
+    secrets: new RedisSharedSecrets(client, keys),
     reachable: () => client.status === 'ready',
     // The first call's promise is kept.
     close: () => (closing ??= closeClient()),

@@ -27,6 +27,7 @@
 //   <p>:v1:count:accounts          string number of accounts (secondary counter)
 //   <p>:v1:count:sessions          string number of session records (secondary counter)
 //   <p>:v1:deployment              string JSON {"format":1,"domains":[…]}: what this prefix serves (written once)
+//   <p>:v1:secret:<name>           string base64 of 32 random bytes shared by every node (state/secrets.ts; written once)
 //
 // One account's keys share the hash tag {<bare>}, so they live in one Redis Cluster slot and one
 // Lua script or MULTI may touch several of them. The node indexes and the counters live in
@@ -123,6 +124,8 @@ export class KeyBuilder {
   attempts(key: string): string { return `${this.base}:attempts:{${encodeKeyPart(key)}}`; }
   /** The deployment record: served domains and data format (see deployment.ts). */
   deployment(): string { return `${this.base}:deployment`; }
+  /** A secret shared by every node (state/secrets.ts), created once. */
+  secret(name: string): string { return `${this.base}:secret:${encodeKeyPart(name)}`; }
   /** A random value written once by the first node: when it changes or vanishes, Redis lost its data. */
   epoch(): string { return `${this.base}:epoch`; }
   /** Live nodes and their last heartbeat. */

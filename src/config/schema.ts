@@ -55,6 +55,13 @@ export const SETTINGS = {
   allowRegistration: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_ALLOW_REGISTRATION', description: 'XEP-0077 in-band registration' }),
   adminToken: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_ADMIN_TOKEN', description: 'bearer token of the admin API, required on every request; unset: the node uses `$ROOKERY_DATA_DIR/admin-token`, creating it (mode 0600) at its first start, and the CLI reads it there', secret: true }),
   mucDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, defaultText: 'conference.<domain>', env: 'ROOKERY_MUC_DOMAINS', description: 'domains of the group chat service (XEP-0045), comma-separated; each is listed in the server\'s disco#items' }),
+  uploadStore: setting({ schema: t.uploadStore, type: 'string', default: 'auto', env: 'ROOKERY_UPLOAD_STORE', description: 'where HTTP upload (XEP-0363) keeps files: `disk` (`uploadDirectory`), `s3` (`uploadS3Bucket`), `off`, or `auto`: `s3` when a bucket is set, else `disk` on the embedded store or when `uploadDirectory` is set, else off (a cluster needs a directory every node shares, or S3)' }),
+  uploadDirectory: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_UPLOAD_DIRECTORY', description: 'the directory of uploaded files; unset: `uploads` in `dataDir`. Nodes of a cluster must all see the same directory (a shared volume)' }),
+  uploadExpiryDays: setting({ schema: t.nonNegativeInteger, type: 'integer', default: 7, env: 'ROOKERY_UPLOAD_EXPIRY_DAYS', description: 'uploaded files are deleted this many days after the upload (Prosody\'s `http_file_share_expires_after` is a week too); `0`: never' }),
+  uploadS3Bucket: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_UPLOAD_S3_BUCKET', description: 'S3 bucket of uploaded files; clients upload to it directly with a presigned URL. Credentials come from the AWS SDK\'s usual sources (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, an instance or pod role)' }),
+  uploadS3Endpoint: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_UPLOAD_S3_ENDPOINT', description: 'the S3 endpoint of an S3-compatible service (MinIO, Ceph, Garage); unset: AWS' }),
+  uploadS3Region: setting({ schema: t.text, type: 'string', default: 'us-east-1', env: 'ROOKERY_UPLOAD_S3_REGION', description: 'the bucket\'s region' }),
+  uploadS3PathStyle: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_UPLOAD_S3_PATH_STYLE', description: '`true`: `endpoint/bucket/key` URLs instead of `bucket.endpoint/key` (most S3-compatible services want this)' }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
@@ -106,6 +113,8 @@ export const LIMIT_SETTINGS = {
   mucHistoryMessages: limit('mucHistoryMessages', 100, 'messages of discussion history one room keeps at most (its owner may choose fewer)'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
   httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
+  uploadMaxFileBytes: limit('uploadMaxFileBytes', 100 * 1024 * 1024, 'largest file one HTTP upload (XEP-0363) may be; a larger slot request is refused with `not-acceptable` and `<file-too-large/>`'),
+  uploadDailyQuotaBytes: limit('uploadDailyQuotaBytes', 1024 * 1024 * 1024, 'bytes one account may upload per day (UTC); past it, a slot request is refused with `resource-constraint`', { zeroIsUnlimited: true }),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 

@@ -17,6 +17,8 @@ export const nonNegativeInteger = integer('a non-negative integer', 0);
 export const unlimitedOrPositive = integer('a non-negative integer (0: unlimited)', 0);
 export const boolean = z.boolean({ error: 'a boolean (true or false)' });
 export const text = z.string({ error: 'a string' }).min(1, { error: 'a non-empty string' });
+export const UPLOAD_STORES = ['auto', 'disk', 's3', 'off'] as const;
+export const uploadStore = z.enum(UPLOAD_STORES, { error: `one of ${UPLOAD_STORES.join(', ')}` });
 export const logLevel = z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` });
 export const nodeId = z.string({ error: 'a string' }).regex(/^[A-Za-z0-9._-]{1,128}$/, { error: '1-128 characters of A-Z a-z 0-9 . _ -' });
 

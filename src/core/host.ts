@@ -2,6 +2,7 @@
 // state backend. Feature modules attach to it; it knows nothing about sockets. Its adapters
 // (state, jobs, bus, telemetry) are given to it by whoever assembles the server (server.ts,
 // main.ts); it builds none itself.
+import type { Element } from 'ltx';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { StateBackend } from '../state/backend.js';
@@ -44,6 +45,8 @@ export class Host implements CoreServices {
   readonly features = new Set<string>();
   /** XEP-0030 items of the server: the services it hosts on their own domains (JID → name). */
   readonly services = new Map<string, string>();
+  /** XEP-0128 extended information of the server (data forms), by FORM_TYPE. */
+  readonly infoForms = new Map<string, Element>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */
   readonly pushSources = new Map<PushedState, PushSource>();
   /** Left writable for tests that record what is reported (test/limits). */

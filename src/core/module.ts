@@ -1,5 +1,6 @@
 // Feature modules: each registers hooks and IQ handlers through its ModuleApi, and everything
 // it registered is removed again when it is unloaded (after Prosody's core/modulemanager.lua).
+import type { Element } from 'ltx';
 import type { Logger } from '../log.js';
 import type { HookCatalogue } from './events.js';
 import type { HookHandler } from './hooks.js';
@@ -13,6 +14,8 @@ export interface ModuleApi {
   iq(scope: IqScope | IqScope[], type: IqType, xmlns: string, name: string, handler: IqHandler): void;
   /** Advertises a XEP-0030 feature of the server. */
   feature(namespace: string): void;
+  /** Adds a XEP-0128 data form (`jabber:x:data`, type result, with a FORM_TYPE) to the server's disco#info. */
+  infoForm(formType: string, form: Element): void;
   /** Runs when the module is unloaded, after its hooks are gone. */
   onUnload(cleanup: () => void): void;
 }
@@ -41,6 +44,10 @@ export class ModuleManager {
       feature: (namespace) => {
         host.features.add(namespace);
         teardown.push(() => host.features.delete(namespace));
+      },
+      infoForm: (formType, form) => {
+        host.infoForms.set(formType, form);
+        teardown.push(() => host.infoForms.delete(formType));
       },
       onUnload: (cleanup) => teardown.push(cleanup),
     };

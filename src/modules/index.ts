@@ -18,8 +18,11 @@ import { rosterModule } from './roster/index.js';
 import { smacksModule } from './smacks/index.js';
 import { vcardModule } from './vcard.js';
 import { versionModule } from './version.js';
+import { uploadModule } from './upload.js';
+import type { UploadService } from '../upload/service.js';
 
-export function defaultModules(config: Config): Module[] {
+/** `upload`: the HTTP upload service, when the composition root opened one (src/upload/). */
+export function defaultModules(config: Config, services: { upload?: UploadService } = {}): Module[] {
   return [
     iqRoutingModule,
     messageModule,
@@ -38,5 +41,6 @@ export function defaultModules(config: Config): Module[] {
     mucModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
+    ...(services.upload ? [uploadModule(services.upload)] : []),
   ];
 }

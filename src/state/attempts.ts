@@ -8,8 +8,8 @@
  * go first), the Redis one lets them expire.
  */
 export interface AttemptCounters {
-  /** Adds one to each key and returns the new counts, in order. */
-  add(keys: readonly string[], windowMs: number): Promise<number[]>;
+  /** Adds `amount` (default one; the bytes of an upload for a quota) to each key and returns the new counts, in order. */
+  add(keys: readonly string[], windowMs: number, amount?: number): Promise<number[]>;
   /** The current count of each key (0 when unknown or expired). */
   get(keys: readonly string[]): Promise<number[]>;
   clear(keys: readonly string[]): Promise<void>;

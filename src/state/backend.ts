@@ -8,6 +8,7 @@ import type { PersonalStore } from './personal.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { ResumptionStore } from './resumption.js';
+import type { SharedSecrets } from './secrets.js';
 
 export interface StateBackend {
   /** 'memory', 'durable' or 'redis', for logs and metrics labels. */
@@ -25,6 +26,8 @@ export interface StateBackend {
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */
   readonly attempts: AttemptCounters;
+  /** Secrets every node shares (the upload slots' signing key, the TLS ticket keys' origin). */
+  readonly secrets: SharedSecrets;
   /**
    * false while the shared store cannot be reached (Redis down or failing over): logins are
    * refused at once with a temporary error instead of waiting for it. Absent: always reachable.

@@ -9,6 +9,7 @@ import { offlineContract } from './offline.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
+import { secretsContract } from './secrets.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 
 export function allContracts(makeBackend: BackendFactory): void {
@@ -22,4 +23,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
   mucContract(makeBackend);
+  secretsContract(makeBackend);
 }

@@ -13,6 +13,13 @@ export function attemptsContract(makeBackend: BackendFactory): void {
       await expect(backend().attempts.get([a, b, unique('never')])).resolves.toStrictEqual([2, 1, 0]);
     });
 
+    it('adds an amount (the bytes of an upload quota)', async () => {
+      const key = unique('q:alice@localhost');
+      await expect(backend().attempts.add([key], 60_000, 1500)).resolves.toStrictEqual([1500]);
+      await expect(backend().attempts.add([key], 60_000, 250)).resolves.toStrictEqual([1750]);
+      await expect(backend().attempts.get([key])).resolves.toStrictEqual([1750]);
+    });
+
     it('counts racing adds exactly', async () => {
       const key = unique('r:192.0.2.1');
       const counts = await Promise.all(Array.from({ length: 20 }, () => backend().attempts.add([key], 60_000)));

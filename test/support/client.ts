@@ -20,6 +20,8 @@ export interface ClientTlsOptions {
   minVersion?: SecureVersion;
   maxVersion?: SecureVersion;
   ciphers?: string;
+  /** A TLS session (ticket) to resume, as `tlsSession` gave it. */
+  session?: Buffer;
 }
 
 interface Waiter {
@@ -52,6 +54,9 @@ let idCounter = 0;
 
 export class RawClient {
   readonly inbox: Element[] = [];
+  /** After startTls(): the session ticket the server sent (TLS 1.3 sends it after the handshake), and whether this handshake resumed one. */
+  tlsSession: Buffer | undefined;
+  tlsResumed = false;
   /** Every top-level element received, in arrival order (for ordering assertions). */
   readonly log: Element[] = [];
   /** Attributes of the last stream header received. */
@@ -196,10 +201,12 @@ export class RawClient {
     this.detach(raw);
     const halfOpen: { allowHalfOpen: boolean } = { allowHalfOpen: raw.allowHalfOpen };
     const secure = tlsConnect({ socket: raw, ...halfOpen, rejectUnauthorized: false, servername: this.domain, ...options });
+    secure.on('session', (session: Buffer) => { this.tlsSession = session; });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', () => resolve());
       secure.once('error', reject);
     });
+    this.tlsResumed = secure.isSessionReused();
     this.socket = secure;
     this.attach(secure);
     this.resetParser();

@@ -2,7 +2,7 @@
 // advertise) and, on an account's behalf, its bare JID (§3.1: account/registered). The server
 // also answers its XEP-0115 node#ver (§6.2), so the verification string is computed here too.
 import { createHash } from 'node:crypto';
-import { Element } from 'ltx';
+import { Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { IqRequest } from '../../core/iq.js';
 import type { Module } from '../../core/module.js';
@@ -19,6 +19,8 @@ export interface Identity {
 export interface DiscoInfo {
   identities: Identity[];
   features: string[];
+  /** XEP-0128 extended information: `jabber:x:data` forms with a FORM_TYPE field. */
+  forms?: Element[];
 }
 
 /** The node of the server's XEP-0115 capabilities (a URI naming the software). */
@@ -39,7 +41,7 @@ function identityString(identity: Identity): string {
 /** What the server's disco#info lists, identities and features sorted. */
 export function serverInfo(host: Host): DiscoInfo {
   const features = [...new Set([...host.features, NS_DISCO_INFO, NS_DISCO_ITEMS])].sort(byOctets);
-  return { identities: [SERVER_IDENTITY], features };
+  return { identities: [SERVER_IDENTITY], features, forms: [...host.infoForms.values()] };
 }
 
 export function accountInfo(): DiscoInfo {
@@ -55,6 +57,7 @@ export function infoElement(info: DiscoInfo, node?: string): Element {
     query.c('identity', attrs);
   }
   for (const feature of info.features) query.c('feature', { var: feature });
+  for (const form of info.forms ?? []) query.cnode(parse(form.toString()));
   return query;
 }
 
@@ -63,7 +66,26 @@ export function verificationString(info: DiscoInfo): string {
   let input = '';
   for (const identity of info.identities.map(identityString).sort(byOctets)) input += `${identity}<`;
   for (const feature of [...info.features].sort(byOctets)) input += `${feature}<`;
+  input += extendedInfoString(info.forms ?? []);
   return createHash('sha1').update(input, 'utf8').digest('base64');
+}
+
+/** XEP-0115 §5.4 step 3.6: each form by FORM_TYPE, then its fields by var, each value sorted. */
+function extendedInfoString(forms: Element[]): string {
+  const fieldsOf = (form: Element) => form.getChildren('field').map((field) => ({
+    name: String(field.attrs.var ?? ''),
+    values: field.getChildren('value').map((value) => value.getText()).sort(byOctets),
+  }));
+  const typed = forms.map((form) => {
+    const fields = fieldsOf(form);
+    return { type: fields.find((field) => field.name === 'FORM_TYPE')?.values[0] ?? '', fields: fields.filter((field) => field.name !== 'FORM_TYPE') };
+  });
+  let input = '';
+  for (const form of typed.sort((a, b) => byOctets(a.type, b.type))) {
+    input += `${form.type}<`;
+    for (const field of form.fields.sort((a, b) => byOctets(a.name, b.name))) input += `${field.name}<${field.values.map((value) => `${value}<`).join('')}`;
+  }
+  return input;
 }
 
 // Features only change when modules load or unload, so one entry keyed by them is enough.
@@ -74,7 +96,7 @@ let capsCache: { key: string; ver: string } | undefined;
  * every stream's features: the key is the features as they are (no sort, no octet comparison).
  */
 export function serverCapsVer(host: Host): string {
-  const key = [...host.features].join('<');
+  const key = [...host.features, ...host.infoForms.keys()].join('<');
   if (capsCache?.key !== key) capsCache = { key, ver: verificationString(serverInfo(host)) };
   return capsCache.ver;
 }

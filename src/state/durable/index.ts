@@ -18,6 +18,7 @@ import { DurableRoomRecords } from './muc.js';
 import { DurableOfflineStore } from './offline.js';
 import { DurablePersonalStore } from './personal.js';
 import { DurableRosterStore } from './roster.js';
+import { DurableSharedSecrets } from './secrets.js';
 
 export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
 
@@ -36,6 +37,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
+    secrets: new DurableSharedSecrets(dataDir),
     close() {
       closing ??= dir.close();
       return closing;

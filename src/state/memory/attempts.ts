@@ -11,10 +11,10 @@ export class MemoryAttemptCounters implements AttemptCounters {
 
   constructor(private readonly maxKeys = 100_000) {}
 
-  async add(keys: readonly string[], windowMs: number): Promise<number[]> {
+  async add(keys: readonly string[], windowMs: number, amount = 1): Promise<number[]> {
     const now = Date.now();
     return keys.map((key) => {
-      const count = this.current(key, now) + 1;
+      const count = this.current(key, now) + amount;
       this.entries.delete(key);
       this.entries.set(key, { count, expires: now + windowMs });
       if (this.entries.size > this.maxKeys) {

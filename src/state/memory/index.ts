@@ -10,6 +10,7 @@ import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
+import { MemorySharedSecrets } from './secrets.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
@@ -23,6 +24,7 @@ export function createMemoryBackend(): StateBackend {
     muc: new MemoryMucStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
+    secrets: new MemorySharedSecrets(),
     close: async () => {},
   };
 }
