@@ -15,7 +15,8 @@ type JoinValue =
   | { kind: 'joined'; created: boolean; room: RoomSnapshot; occupant: Occupant }
   | { kind: 'updated'; room: RoomSnapshot; occupant: Occupant }
   | { kind: 'renamed'; room: RoomSnapshot; before: Occupant; occupant: Occupant }
-  | { kind: 'refused'; error: StanzaError };
+  /** `inRoom`: the JID is still an occupant (a refused nick change), so it stays in the index. */
+  | { kind: 'refused'; error: StanzaError; inRoom?: boolean };
 
 /** Presence to an occupant JID: enter, update, change nick, or leave. */
 export async function onOccupantPresence(service: MucService, routed: RoutedStanza): Promise<void> {
@@ -54,10 +55,10 @@ export async function onOccupantPresence(service: MucService, routed: RoutedStan
       const occupant = { ...current, sessions: current.sessions.map((s) => (s.jid === real ? session : s)) };
       return { change: { put: [occupant] }, value: { kind: 'updated', room: after([occupant]), occupant } };
     }
-    if (holder && holder.bare !== bare) return { value: { kind: 'refused', error: new StanzaError('conflict', 'That nickname is already in use by another occupant') } };
+    if (holder && holder.bare !== bare) return { value: { kind: 'refused', error: new StanzaError('conflict', 'That nickname is already in use by another occupant'), inRoom: current !== undefined } };
     if (current) {
       // §7.6: a nick change. Several sessions in one nick change it together only by leaving.
-      if (current.sessions.length > 1 || holder) return { value: { kind: 'refused', error: new StanzaError('not-acceptable', 'Leave with the other sessions first') } };
+      if (current.sessions.length > 1 || holder) return { value: { kind: 'refused', error: new StanzaError('not-acceptable', 'Leave with the other sessions first'), inRoom: true } };
       const occupant = { ...current, nick };
       return { change: { remove: [current.nick], put: [occupant] }, value: { kind: 'renamed', room: after([occupant], [current.nick]), before: current, occupant } };
     }
@@ -73,7 +74,7 @@ export async function onOccupantPresence(service: MucService, routed: RoutedStan
     return { change: { put: [occupant] }, value: { kind: 'joined', created: false, room: after([occupant]), occupant } };
   });
   if (outcome.kind === 'refused') {
-    await service.store.markLeft(real, room);
+    if (!outcome.inRoom) await service.store.markLeft(real, room);
     await service.refuse(routed, outcome.error);
     return;
   }

@@ -58,8 +58,13 @@ export class MucService {
         await this.iq(routed, type);
       }
     } catch (error) {
-      if (!(error instanceof StanzaError)) throw error;
-      await this.refuse(routed, error);
+      if (error instanceof StanzaError) {
+        await this.refuse(routed, error);
+      } else {
+        // The stanza was accepted: its sender hears of the failure rather than nothing.
+        this.host.log.error({ event: 'muc_failed', kind: routed.kind, id: routed.stanza.attrs.id, err: error });
+        await this.refuse(routed, new StanzaError('internal-server-error'));
+      }
     }
     return true;
   }

@@ -25,6 +25,8 @@ export class DurableRoomRecords implements RoomRecords {
     this.insertEntry = db.prepare<[string, string]>('INSERT INTO muc_history (room, entry) VALUES (?, ?)');
     // Keeps the newest `limit` entries of the room.
     this.trim = db.prepare<[string, string, number]>('DELETE FROM muc_history WHERE room = ? AND id NOT IN (SELECT id FROM muc_history WHERE room = ? ORDER BY id DESC LIMIT ?)');
+    // A temporary room lives only while occupied, and no occupant outlives the process.
+    for (const room of this.list()) if (!this.load(room)?.config.persistent) this.save(room, undefined);
   }
 
   load(room: string): RoomRecord | undefined {
