@@ -80,6 +80,21 @@ describe.each(BACKENDS)('group chat moderation (%s backend)', (backend) => {
     expect(statusCodes(await bob.expect(xml`<presence from='${room}/Bob' type='unavailable'/>`))).toStrictEqual(['110', '321']);
   });
 
+  it('tells the occupants of a configuration change (104) that makes the room non-anonymous (172), and newcomers see real JIDs (100)', async () => {
+    const room = freshRoom();
+    const [alice, bob, carol] = [await login('alice'), await login('bob'), await login('carol')];
+    await createRoom(alice, room, 'Alice');
+    await join(bob, room, 'Bob');
+    const form = "<x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_whois'><value>anyone</value></field></x>";
+    expect((await alice.iq('set', `<query xmlns='${NS_MUC_OWNER}'>${form}</query>`, room)).attrs.type).toBe('result');
+    const notice = await bob.expect(xml`<message from='${room}' type='groupchat'><x xmlns='${NS_MUC_USER}'/></message>`);
+    expect(statusCodes(notice)).toStrictEqual(['104', '172']);
+    const self = await join(carol, room, 'Carol');
+    expect(statusCodes(self)).toStrictEqual(['100', '110']);
+    const bobSeen = carol.log.find((element) => element.name === 'presence' && element.attrs.from === `${room}/Bob`);
+    expect(bobSeen?.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.jid).toBe(bob.jid);
+  });
+
   it('destroys a room: every occupant is told, with the alternate venue and reason', async () => {
     const room = freshRoom();
     const venue = freshRoom('venue');

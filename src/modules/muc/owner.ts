@@ -7,7 +7,8 @@ import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { configForm, NS_DATA, readForm } from './form.js';
 import { broadcastPresence } from './presence.js';
-import { affiliationOf, NS_MUC_OWNER } from './room.js';
+import { affiliationOf, everySession, NS_MUC_OWNER } from './room.js';
+import { NS_MUC_USER } from '../../xmpp/ns.js';
 import type { MucService } from './service.js';
 
 function requireOwner(snapshot: RoomSnapshot | undefined, routed: RoutedStanza): RoomSnapshot {
@@ -34,7 +35,7 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
   const room = routed.to.bare;
   const limits = service.host.config.limits;
   const cancel = form.attrs.type === 'cancel';
-  const outcome = await service.store.transact(room, (snapshot) => {
+  const outcome = await service.store.transact<StanzaError | { before: RoomSnapshot; after: RoomSnapshot } | undefined>(room, (snapshot) => {
     let owned: RoomSnapshot;
     try {
       owned = requireOwner(snapshot, routed);
@@ -50,10 +51,23 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
     } catch (error) {
       return { value: error as StanzaError };
     }
-    return { change: { record: { ...owned.record, config, locked: false } }, value: undefined };
+    const after = { ...owned.record, config, locked: false };
+    return { change: { record: after }, value: { before: owned, after: { ...owned, record: after } } };
   });
   service.forget(room);
   if (outcome instanceof StanzaError) throw outcome;
+  if (outcome) await announceConfig(service, room, outcome.before, outcome.after);
+}
+
+/** §10.2.1: occupants hear of a configuration change (104), and of becoming non-anonymous (172) or semi-anonymous (173). */
+async function announceConfig(service: MucService, room: string, before: RoomSnapshot, after: RoomSnapshot): Promise<void> {
+  if (before.record.locked) return;
+  const message = new Element('message', { type: 'groupchat', from: room });
+  const x = message.c('x', { xmlns: NS_MUC_USER });
+  x.c('status', { code: '104' });
+  const whois = after.record.config.whois;
+  if (whois !== before.record.config.whois) x.c('status', { code: whois === 'anyone' ? '172' : '173' });
+  await service.host.delivery.toMany(everySession(after), message);
 }
 
 /** §10.9: every occupant leaves with the <destroy/> notice, then the room is gone. */
