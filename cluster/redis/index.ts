@@ -8,6 +8,8 @@ import { checkDeployment, type Deployment, type DeploymentExpectation } from './
 import { KeyBuilder } from './keys.js';
 import { RedisMucStore } from './muc.js';
 import { RedisOfflineStore } from './offline.js';
+import { RedisPepStore } from './pep.js';
+import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
 import { RedisSharedSecrets } from './secrets.js';
 import { RedisRosterStore } from './roster.js';
@@ -72,6 +74,8 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
     muc: new RedisMucStore(client, keys, scripts),
+    pep: new RedisPepStore(client, keys, scripts),
+    caps: new RedisCapsStore(client, keys),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     secrets: new RedisSharedSecrets(client, keys),

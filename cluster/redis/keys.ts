@@ -10,6 +10,12 @@
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
 //   <p>:v1:{<bare>}:blockver       string blocklist version (INCR per edit; absent = 0)
 //   <p>:v1:{<bare>}:personal       hash   state/personal.ts key ('vcard', 'private <name> <ns>') → XML
+//   <p>:v1:{<bare>}:pep            hash   PEP node → JSON configuration (state/pep.ts)
+//   <p>:v1:{<bare>}:pepmeta        hash   "seq" (publish counter), "bytes" (of all PEP items)
+//   <p>:v1:{<bare>}:pepi:<node>    hash   PEP item id → XML (node percent-encoded)
+//   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
+//   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
+//   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
@@ -74,6 +80,13 @@ export class KeyBuilder {
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }
   blocklistVersion(bare: string): string { return this.perAccount(bare, 'blockver'); }
   personal(bare: string): string { return this.perAccount(bare, 'personal'); }
+  pepNodes(bare: string): string { return this.perAccount(bare, 'pep'); }
+  pepMeta(bare: string): string { return this.perAccount(bare, 'pepmeta'); }
+  pepItems(bare: string, node: string): string { return this.perAccount(bare, `pepi:${encodeKeyPart(node)}`); }
+  pepOrder(bare: string, node: string): string { return this.perAccount(bare, `pepo:${encodeKeyPart(node)}`); }
+  /** A caps ver's features: shared by every account, so in a slot of its own. */
+  caps(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}`; }
+  capsClaim(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}:claim`; }
 
   /** Rooms (XEP-0045) the account's sessions are in. */
   mucRooms(bare: string): string { return this.perAccount(bare, 'mucrooms'); }

@@ -60,5 +60,6 @@ export async function deleteAccount(state: StateBackend, user: string, host?: Ho
   await state.offline.deleteAll(user);
   await state.blocklists.deleteAll(user);
   await state.personal.deleteAll(user);
+  await state.pep.deleteAll(user);
   await state.accounts.delete(user);
 }

@@ -75,6 +75,8 @@ export interface HookCatalogue {
   'user-deleted': { user: string };
   /** A resumable session moved: parked (node PARKED_NODE) or resumed on `node`. Services that remember where a resource is (group chat) follow it. */
   'resource-moved': { fullJid: string; node: string };
+  /** `user` now has a subscription to `contact`'s presence (an inbound `subscribed` was applied). */
+  'subscription-approved': { user: string; contact: string };
 }
 
 export const FULL_EVENT = { message: 'message/full', presence: 'presence/full', iq: 'iq/full' } as const;

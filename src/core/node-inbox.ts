@@ -6,7 +6,6 @@ import { StanzaError, StreamError } from '../xmpp/errors.js';
 import type { GiveUp } from './outage-buffer.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
-import { addressed } from './delivery.js';
 
 /** The inbox of this node: writes to local sessions, re-routes what it no longer holds. */
 export function nodeInbox(host: Host): NodeInbox {
@@ -25,7 +24,7 @@ export function nodeInbox(host: Host): NodeInbox {
       }
       host.telemetry.busEnvelope('in');
       if (envelope.kind === 'fanout') {
-        await host.delivery.receiveFanOut(envelope.to, envelope.xml);
+        await host.delivery.fanoutArrived(envelope.to, envelope.xml);
         return;
       }
       if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);
@@ -64,12 +63,6 @@ export async function cleanUpDeadNode(host: Host, bus: NodeBus, node: string): P
  */
 export function bouncePending(host: Host): GiveUp {
   return async (envelope, reason) => {
-    if (envelope.kind === 'fanout') {
-      // Each recipient is told, as a stanza to it alone would be.
-      const stanza = parse(envelope.xml);
-      for (const to of envelope.to) await host.router.bounce(addressed(stanza, to), new StanzaError('recipient-unavailable', 'The cluster cannot reach that resource now'));
-      return;
-    }
     if (envelope.kind !== 'stanza') {
       host.log.error({ event: 'bus_envelope_abandoned', kind: envelope.kind, reason });
       return;

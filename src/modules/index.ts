@@ -10,6 +10,7 @@ import { legacySessionModule } from './legacy-session.js';
 import { messageModule } from './message.js';
 import { mucModule } from './muc/index.js';
 import { offlineModule } from './offline.js';
+import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
@@ -39,6 +40,7 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     vcardModule,
     privateModule,
     mucModule,
+    pepModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
     ...(services.upload ? [uploadModule(services.upload)] : []),

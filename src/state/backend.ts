@@ -3,7 +3,9 @@ import type { AccountStore } from './accounts.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { MucStore } from './muc.js';
+import type { CapsStore } from './caps.js';
 import type { OfflineStore } from './offline.js';
+import type { PepStore } from './pep.js';
 import type { PersonalStore } from './personal.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
@@ -22,6 +24,10 @@ export interface StateBackend {
   readonly personal: PersonalStore;
   /** Group chat rooms (XEP-0045). */
   readonly muc: MucStore;
+  /** PEP nodes and items (XEP-0163). */
+  readonly pep: PepStore;
+  /** XEP-0115 caps features by verification string. */
+  readonly caps: CapsStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

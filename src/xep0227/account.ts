@@ -13,7 +13,8 @@
 // - <offline-messages> of jabber:client messages; a urn:xmpp:delay <delay/> gives the storage time
 //   and is removed (delivery adds its own);
 // - <vCard xmlns='vcard-temp'>, <query xmlns='jabber:iq:private'>, <blocklist xmlns='urn:xmpp:blocking'>.
-// Other children (privacy lists, PEP, archives) are not imported: they are listed as skipped.
+// - PEP nodes (XEP-0163) as <pubsub xmlns='…#owner'> configurations and <pubsub> items (pep.ts).
+// Other children (privacy lists, archives) are not imported: they are listed as skipped.
 import { Element, parse as parseXml } from 'ltx';
 import { deriveCredentials, type ScramHash, type ScramKeys, type StoredCredentials } from '../sasl/credentials.js';
 import type { Limits } from '../config.js';
@@ -21,6 +22,7 @@ import type { StoredMessage } from '../state/offline.js';
 import { byteLength, personalKey, parsePersonalKey } from '../state/personal.js';
 import type { RosterItem, Subscription } from '../state/roster.js';
 import { parseJid } from '../xmpp/jid.js';
+import { checkPep, NS_PUBSUB, NS_PUBSUB_OWNER, PepDataError, type PepNodeData, readPubsub, writePubsub } from './pep.js';
 
 export const NS_PIE = 'urn:xmpp:pie:0';
 export const NS_PIE_SCRAM = 'urn:xmpp:pie:0#scram';
@@ -53,6 +55,8 @@ export interface AccountData {
   /** personalKey → XML. */
   personal: Map<string, string>;
   blocklist: string[];
+  /** PEP node → configuration and items (oldest first). */
+  pep: Map<string, PepNodeData>;
   /** Children of <user> that were not imported (name and namespace), for the report. */
   skipped: string[];
 }
@@ -170,6 +174,16 @@ function personalItem(personal: Map<string, string>, key: string, element: Eleme
   personal.set(key, xml);
 }
 
+/** Runs a step of the PEP part, its refusal named at `where`. */
+function pepPart(step: () => void, where: string): void {
+  try {
+    step();
+  } catch (error) {
+    if (error instanceof PepDataError) throw new PieError(where, error.message);
+    throw error;
+  }
+}
+
 /** The account of one <user> element of host `domain`; throws PieError naming what is wrong. */
 export function readUser(user: Element, domain: string, limits: Limits, now = Date.now()): AccountData {
   const name = user.attrs.name as string | undefined;
@@ -177,7 +191,7 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
   if (!name) throw new PieError(where, 'the name attribute is missing');
   const jid = bareJid(`${name}@${domain}`, where, 'the account JID');
   const scram: Partial<Record<ScramHash, ScramKeys>> = {};
-  const data: AccountData = { user: jid, credentials: { scram }, roster: [], pendingIn: new Map(), offline: [], personal: new Map(), blocklist: [], skipped: [] };
+  const data: AccountData = { user: jid, credentials: { scram }, roster: [], pendingIn: new Map(), offline: [], personal: new Map(), blocklist: [], pep: new Map(), skipped: [] };
   let sawRoster = false;
   for (const child of user.getChildElements()) {
     const ns = child.getNS();
@@ -222,10 +236,13 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
       }
       if (jids.size > limits.blocklistItems) throw new PieError(at, `${jids.size} JIDs, more than limits.blocklistItems (${limits.blocklistItems})`);
       data.blocklist = [...jids];
+    } else if (child.name === 'pubsub' && (ns === NS_PUBSUB || ns === NS_PUBSUB_OWNER)) {
+      pepPart(() => readPubsub(child, data.pep), at);
     } else {
       data.skipped.push(`${child.name}${ns ? ` (${ns})` : ''}`);
     }
   }
+  pepPart(() => checkPep(data.pep, limits), where);
   if (data.personal.size > limits.personalItems) throw new PieError(where, `${data.personal.size} vCard and private XML items, more than limits.personalItems (${limits.personalItems})`);
   const password = user.attrs.password as string | undefined;
   if (password !== undefined && password !== '') data.credentials = { password };
@@ -288,5 +305,6 @@ export function writeUser(data: AccountData, domain: string): Element {
     const list = user.c('blocklist', { xmlns: NS_BLOCKING });
     for (const jid of data.blocklist) list.c('item', { jid });
   }
+  writePubsub(user, data.pep);
   return user;
 }

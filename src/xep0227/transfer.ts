@@ -15,6 +15,7 @@ import type { Limits } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
 import { NS_PIE, NS_XINCLUDE, PieError, isPieNamespace, readUser, storedCredentials, writeUser, type AccountData } from './account.js';
 import { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
+import type { PepNodeData } from './pep.js';
 
 export { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
 
@@ -108,7 +109,7 @@ export async function writeAccount(state: StateBackend, data: AccountData, optio
   const { user } = data;
   if (await state.accounts.exists(user)) return false;
   const credentials = await storedCredentials(data.credentials, options.iterations);
-  await Promise.all([state.rosters.deleteAll(user), state.offline.deleteAll(user), state.blocklists.deleteAll(user), state.personal.deleteAll(user)]);
+  await Promise.all([state.rosters.deleteAll(user), state.offline.deleteAll(user), state.blocklists.deleteAll(user), state.personal.deleteAll(user), state.pep.deleteAll(user)]);
   const contacts = new Set([...data.roster.map((item) => item.jid), ...data.pendingIn.keys()]);
   const items = new Map(data.roster.map((item) => [item.jid, item]));
   for (const contact of contacts) {
@@ -124,6 +125,15 @@ export async function writeAccount(state: StateBackend, data: AccountData, optio
   for (const [key, xml] of data.personal) {
     const result = await state.personal.set(user, key, xml, personalLimits);
     if (result !== 'stored') throw new Error(`${user}: ${key} could not be stored (${result})`);
+  }
+  // Published in document order (oldest first), so the newest item ends up newest.
+  const pepLimits = { nodes: data.pep.size, itemsPerNode: Number.MAX_SAFE_INTEGER, itemBytes: Number.MAX_SAFE_INTEGER, totalBytes: Number.MAX_SAFE_INTEGER };
+  for (const [node, { config, items }] of data.pep) {
+    if (items.length === 0 && (await state.pep.create(user, node, config, pepLimits)) === 'nodes-full') throw new Error(`${user}: PEP node ${node} could not be stored`);
+    for (const item of items) {
+      const result = await state.pep.publish(user, node, item, config, {}, pepLimits);
+      if (result.outcome !== 'published') throw new Error(`${user}: PEP node ${node} could not be stored (${result.outcome})`);
+    }
   }
   return state.accounts.create(user, credentials);
 }
@@ -151,7 +161,12 @@ export async function importAccounts(state: StateBackend, accounts: readonly Acc
 export async function readAccount(state: StateBackend, user: string): Promise<AccountData | undefined> {
   const credentials = await state.accounts.credentials(user);
   if (!credentials) return undefined;
-  const [roster, offline, personal, blocklist] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user)]);
+  const [roster, offline, personal, blocklist, pepNodes] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user), state.pep.nodes(user)]);
+  const pep = new Map<string, PepNodeData>();
+  for (const [node, config] of pepNodes) {
+    const items = (await state.pep.items(user, node))?.items ?? [];
+    pep.set(node, { config, items: items.reverse() });
+  }
   return {
     user,
     credentials: { scram: { ...credentials } },
@@ -160,6 +175,7 @@ export async function readAccount(state: StateBackend, user: string): Promise<Ac
     offline,
     personal,
     blocklist,
+    pep,
     skipped: [],
   };
 }

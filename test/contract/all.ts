@@ -6,6 +6,7 @@ import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { mucContract } from './muc.contract.js';
 import { offlineContract } from './offline.contract.js';
+import { pepContract } from './pep.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
@@ -20,6 +21,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  pepContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
   mucContract(makeBackend);

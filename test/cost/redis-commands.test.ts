@@ -8,11 +8,15 @@ import { defaultConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { type RunningNode, startNode } from '../../src/main.js';
 import { createAccount } from '../../src/core/accounts.js';
-import { RawClient } from '../support/client.js';
+import { befriend, RawClient } from '../support/client.js';
+import { announce, eventItems, publishXml } from '../support/pep.js';
 
 
 /** cluster/README.md, "Per login": the figure this test keeps true. */
 const LOGIN_COMMANDS = 32;
+/** cluster/README.md, "Per PEP publish": commands besides one XADD per node holding recipients. */
+const PUBLISH_COMMANDS = 4;
+const CONTACTS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 /** The script with which a node acknowledges and deletes the entries of its inbox it handled. */
 const BUS_ACK = readFileSync(new URL('../../cluster/redis/scripts/bus-ack-1.lua', import.meta.url), 'utf8');
 const BUS_ACK_SHA = createHash('sha1').update(BUS_ACK).digest('hex');
@@ -77,7 +81,7 @@ describe('Redis commands per operation', () => {
   beforeAll(async () => {
     prefix = `cost${randomBytes(3).toString('hex')}`;
     nodes = [await startNode(config(0), silentLogger()), await startNode(config(1), silentLogger())];
-    for (const user of ['alice', 'bob', 'carol']) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'pub', ...CONTACTS]) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
     client = new Redis(inject('redisUrl'));
     monitor = await client.duplicate().monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -204,5 +208,33 @@ describe('Redis commands per operation', () => {
     expect(described(few)).toEqual([`EVALSHA ${prefix}:v1:room:{${room}}:state`, expect.stringMatching(new RegExp(`^(XADD|EVAL|EVALSHA) ${prefix}:v1:node:\\{cost1\\}:inbox$`))]);
     expect(described(more)).toEqual(described(few));
     for (const raw of [sender, ...occupants]) await raw.close();
+  });
+
+  it('costs a small constant plus one XADD per other node holding recipients to publish a PEP item to six contacts', async () => {
+    const node = 'urn:test:cost';
+    const publisher = await login(0, 'pub', 'p');
+    publisher.jid = 'pub@localhost/p';
+    // Contacts alternate over the two nodes: three beside the publisher, three on the other node.
+    const contacts: RawClient[] = [];
+    for (const [index, name] of CONTACTS.entries()) {
+      const contact = await login(index % 2, name, 'r');
+      contact.jid = `${name}@localhost/r`;
+      await befriend(publisher, contact);
+      await announce(contact, [node]);
+      contacts.push(contact);
+    }
+    // Warm the node-local caches (session records, caps) once, as earlier traffic would.
+    await publisher.iq('set', publishXml(node, 'warm', "<x xmlns='urn:test'/>"));
+    for (const contact of contacts) await contact.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'warm');
+    const commands = await during(async () => {
+      const reply = await publisher.iq('set', publishXml(node, 'counted', "<x xmlns='urn:test'/>"));
+      expect(reply.attrs.type).toBe('result');
+      for (const contact of contacts) await contact.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'counted');
+    });
+    const inbox = commands.filter((entry) => entry.key.includes(':node:{'));
+    // One envelope for the three recipients on the other node; none for the publisher's own node.
+    expect(inbox.map((entry) => `${entry.command} ${entry.key}`)).toEqual([`XADD ${prefix}:v1:node:{cost1}:inbox`]);
+    expect(commands.length - inbox.length).toBeLessThanOrEqual(PUBLISH_COMMANDS);
+    for (const client of [publisher, ...contacts]) await client.close();
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from '../../src/config.js';
 import { deriveCredentials, deriveScramKeys, verifyPassword } from '../../src/sasl/credentials.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import { personalKey } from '../../src/state/personal.js';
+import { DEFAULT_NODE_CONFIG } from '../../src/state/pep.js';
 import { UNKNOWN_KEYS } from '../../src/xep0227/account.js';
 import { exportAccounts, importAccounts, readAccount, readImport, type ImportOptions } from '../../src/xep0227/transfer.js';
 import { makeBackend, STORES } from '../support/server.js';
@@ -39,6 +40,13 @@ async function seed(state: StateBackend): Promise<void> {
   await state.personal.set(alice, VCARD, '<vCard xmlns="vcard-temp"><FN>Alice Liddell</FN></vCard>', { itemBytes: 1e6, items: 10 });
   await state.personal.set(alice, BOOKMARKS, '<storage xmlns="storage:bookmarks"><conference jid="room@conf.example" autojoin="true"/></storage>', { itemBytes: 1e6, items: 10 });
   await state.blocklists.add(alice, ['spam@bad.example', 'bad.example/res']);
+  const pepLimits = { nodes: 10, itemsPerNode: 10, itemBytes: 1e6, totalBytes: 1e6 };
+  const open = { ...DEFAULT_NODE_CONFIG, access_model: 'open' as const, max_items: 5 };
+  await state.pep.publish(alice, 'eu.siacs.conversations.axolotl.devicelist', { id: 'current', xml: '<list xmlns="eu.siacs.conversations.axolotl"><device id="1"/></list>' }, open, {}, pepLimits);
+  for (const id of ['room1@conf.example', 'room2@conf.example']) {
+    await state.pep.publish(alice, 'urn:xmpp:bookmarks:1', { id, xml: '<conference xmlns="urn:xmpp:bookmarks:1" autojoin="true"/>' }, { ...DEFAULT_NODE_CONFIG, access_model: 'whitelist', max_items: 256, whitelist: [`carol@${DOMAIN}`] }, {}, pepLimits);
+  }
+  await state.pep.create(alice, 'urn:test:empty', { ...DEFAULT_NODE_CONFIG, title: 'Empty & new' }, pepLimits);
   const bob = `bob@${DOMAIN}`;
   const sha1 = await deriveScramKeys('builder', 'SHA-1', Buffer.from('0123456789abcdef'), 4096);
   await state.accounts.create(bob, { 'SHA-1': sha1, 'SHA-256': UNKNOWN_KEYS });
@@ -66,7 +74,7 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
     await target.close();
   });
 
-  it('imports its own export back to the same accounts, rosters, offline messages, vCards, private XML and blocklists', async () => {
+  it('imports its own export back to the same accounts, rosters, offline messages, vCards, private XML, blocklists and PEP nodes', async () => {
     await seed(source);
     const dir = join(root, `export-${store}`);
     const result = await exportAccounts(source, dir, DOMAIN);
@@ -79,9 +87,23 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
       expect(before).toBeDefined();
       await expect(snapshot(target, user)).resolves.toStrictEqual(before);
     }
+    expect((await snapshot(target, `alice@${DOMAIN}`))?.pep.get('urn:xmpp:bookmarks:1')?.items.map((item) => item.id)).toEqual(['room1@conf.example', 'room2@conf.example']);
     await expect(target.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example')).resolves.toStrictEqual(await source.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example'));
     // The exported file is the same whichever store it came from, apart from the salts.
     expect(readFileSync(result.host, 'utf8')).toContain("<scram-credentials xmlns=\"urn:xmpp:pie:0#scram\" mechanism=\"SCRAM-SHA-1\"><iter-count>4096</iter-count>");
+  });
+
+  it("reads PEP nodes as Prosody's mod_storage_xep0227 writes them, and refuses more nodes than limits.pepNodes", async () => {
+    const pep = "<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='urn:xmpp:avatar:metadata'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#node_config</value></field><field var='pubsub#access_model'><value>open</value></field><field var='pubsub#max_items'><value>1</value></field></x></configure></pubsub>" +
+      "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:avatar:metadata'><item id='abc'><metadata xmlns='urn:xmpp:avatar:metadata'><info id='abc' bytes='1' type='image/png'/></metadata></item></items><items node='http://jabber.org/protocol/nick'><item id='current'><nick xmlns='http://jabber.org/protocol/nick'>Gina</nick></item></items></pubsub>";
+    const path = file(serverData(`<user name='gina' password='pw'>${pep}</user>`));
+    await importAccounts(target, readImport([path], OPTIONS), OPTIONS);
+    const avatar = await target.pep.items(`gina@${DOMAIN}`, 'urn:xmpp:avatar:metadata');
+    expect(avatar?.config).toMatchObject({ access_model: 'open', max_items: 1 });
+    expect(avatar?.items.map((item) => item.id)).toEqual(['abc']);
+    await expect(target.pep.items(`gina@${DOMAIN}`, 'http://jabber.org/protocol/nick')).resolves.toMatchObject({ config: { access_model: 'presence' }, items: [{ id: 'current', xml: '<nick xmlns="http://jabber.org/protocol/nick">Gina</nick>' }] });
+    const tight = { ...OPTIONS, limits: { ...DEFAULT_LIMITS, pepNodes: 1 } };
+    expect(() => readImport([path], tight)).toThrow(/2 PEP nodes, more than limits.pepNodes \(1\)/);
   });
 
   it('derives SCRAM keys from a plaintext password and reads a single-file export', async () => {

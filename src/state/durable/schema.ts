@@ -20,6 +20,12 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blocklist_version (user TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
   // vCards and private XML (state/personal.ts): one row per item, key as personalKey writes it.
   `CREATE TABLE personal (user TEXT NOT NULL, key TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
+  // PEP nodes and items (state/pep.ts): items ordered by seq (a republish takes a new one), the
+  // bytes of all items per account kept in pep_account so a publish checks its limit in one read.
+  `CREATE TABLE pep_node (user TEXT NOT NULL, node TEXT NOT NULL, config TEXT NOT NULL, PRIMARY KEY (user, node)) WITHOUT ROWID;
+   CREATE TABLE pep_item (user TEXT NOT NULL, node TEXT NOT NULL, id TEXT NOT NULL, xml TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user, node, id)) WITHOUT ROWID;
+   CREATE INDEX pep_item_order ON pep_item (user, node, seq);
+   CREATE TABLE pep_account (user TEXT PRIMARY KEY, seq INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;`,
   // Group chat rooms (state/muc.ts): the record as JSON, and the discussion history. Occupants are
   // not stored: their sessions end with the process.
   `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;

@@ -5,7 +5,9 @@ import { MemoryAccountStore } from './accounts.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryMucStore } from './muc.js';
+import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
+import { MemoryPepStore } from './pep.js';
 import { MemoryPersonalStore } from './personal.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
@@ -22,6 +24,8 @@ export function createMemoryBackend(): StateBackend {
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
     muc: new MemoryMucStore(),
+    pep: new MemoryPepStore(),
+    caps: new MemoryCapsStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     secrets: new MemorySharedSecrets(),
