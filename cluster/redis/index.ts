@@ -12,6 +12,7 @@ import { RedisPepStore } from './pep.js';
 import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
 import { RedisSharedSecrets } from './secrets.js';
+import { RedisFastTokenStore } from './fast-tokens.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -76,6 +77,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     muc: new RedisMucStore(client, keys, scripts),
     pep: new RedisPepStore(client, keys, scripts),
     caps: new RedisCapsStore(client, keys),
+    fastTokens: new RedisFastTokenStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     secrets: new RedisSharedSecrets(client, keys),

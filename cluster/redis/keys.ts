@@ -16,6 +16,7 @@
 //   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
 //   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
 //   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
+//   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
@@ -87,6 +88,8 @@ export class KeyBuilder {
   /** A caps ver's features: shared by every account, so in a slot of its own. */
   caps(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}`; }
   capsClaim(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}:claim`; }
+  /** XEP-0484 FAST tokens of the account's devices. */
+  fastTokens(bare: string): string { return this.perAccount(bare, 'fast'); }
 
   /** Rooms (XEP-0045) the account's sessions are in. */
   mucRooms(bare: string): string { return this.perAccount(bare, 'mucrooms'); }

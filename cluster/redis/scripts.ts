@@ -19,6 +19,8 @@ export const SCRIPT_NAMES = [
   'pep-purge-4',
   'pep-create-1',
   'pep-items-3',
+  'fast-issue-1',
+  'fast-use-1',
   'session-claim-1',
   'session-update-1',
   'session-release-1',

@@ -7,6 +7,7 @@ import type { CapsStore } from './caps.js';
 import type { OfflineStore } from './offline.js';
 import type { PepStore } from './pep.js';
 import type { PersonalStore } from './personal.js';
+import type { FastTokenStore } from './fast-tokens.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { ResumptionStore } from './resumption.js';
@@ -28,6 +29,8 @@ export interface StateBackend {
   readonly pep: PepStore;
   /** XEP-0115 caps features by verification string. */
   readonly caps: CapsStore;
+  /** XEP-0484 FAST tokens. */
+  readonly fastTokens: FastTokenStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

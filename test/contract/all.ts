@@ -5,6 +5,7 @@ import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
 import { mucContract } from './muc.contract.js';
+import { fastTokensContract } from './fast-tokens.contract.js';
 import { offlineContract } from './offline.contract.js';
 import { pepContract } from './pep.contract.js';
 import { personalContract } from './personal.contract.js';
@@ -22,6 +23,7 @@ export function allContracts(makeBackend: BackendFactory): void {
   blocklistContract(makeBackend);
   personalContract(makeBackend);
   pepContract(makeBackend);
+  fastTokensContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
   mucContract(makeBackend);

@@ -20,6 +20,7 @@ import { DurableRoomRecords } from './muc.js';
 import { DurableOfflineStore } from './offline.js';
 import { DurablePepStore } from './pep.js';
 import { DurablePersonalStore } from './personal.js';
+import { DurableFastTokenStore } from './fast-tokens.js';
 import { DurableRosterStore } from './roster.js';
 import { DurableSharedSecrets } from './secrets.js';
 
@@ -40,6 +41,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     pep: new DurablePepStore(dir),
     // Caps are learnt again after a restart (one disco#info per ver): not worth a table.
     caps: new MemoryCapsStore(),
+    fastTokens: new DurableFastTokenStore(dir),
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),

@@ -26,6 +26,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE pep_item (user TEXT NOT NULL, node TEXT NOT NULL, id TEXT NOT NULL, xml TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user, node, id)) WITHOUT ROWID;
    CREATE INDEX pep_item_order ON pep_item (user, node, seq);
    CREATE TABLE pep_account (user TEXT PRIMARY KEY, seq INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;`,
+  // XEP-0484 FAST tokens (state/fast-tokens.ts): one row per account and device, its tokens as JSON.
+  `CREATE TABLE fast_token (user TEXT NOT NULL, device TEXT NOT NULL, tokens TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (user, device)) WITHOUT ROWID;`,
   // Group chat rooms (state/muc.ts): the record as JSON, and the discussion history. Occupants are
   // not stored: their sessions end with the process.
   `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;

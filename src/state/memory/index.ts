@@ -9,6 +9,7 @@ import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryPepStore } from './pep.js';
 import { MemoryPersonalStore } from './personal.js';
+import { MemoryFastTokenStore } from './fast-tokens.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
@@ -26,6 +27,7 @@ export function createMemoryBackend(): StateBackend {
     muc: new MemoryMucStore(),
     pep: new MemoryPepStore(),
     caps: new MemoryCapsStore(),
+    fastTokens: new MemoryFastTokenStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     secrets: new MemorySharedSecrets(),
