@@ -6,6 +6,7 @@ import { RedisBlocklistStore } from './blocklist.js';
 import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
+import { RedisMucStore } from './muc.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPepStore } from './pep.js';
 import { RedisCapsStore } from './caps.js';
@@ -75,6 +76,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
     archive: new RedisArchiveStore(client, keys, scripts),
+    muc: new RedisMucStore(client, keys, scripts),
     pep: new RedisPepStore(client, keys, scripts),
     caps: new RedisCapsStore(client, keys),
     fastTokens: new RedisFastTokenStore(client, keys, scripts),

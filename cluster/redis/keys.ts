@@ -24,6 +24,11 @@
 //   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
+//   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
+//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts)
+//   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
+//   <p>:v1:room:{<room>}:reals     hash   real full JID → JSON [nick, node] (kept by the scripts from occupants)
+//   <p>:v1:room:{<room>}:history   list   JSON HistoryEntry, oldest first
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
@@ -98,6 +103,24 @@ export class KeyBuilder {
   /** XEP-0484 FAST tokens of the account's devices. */
   fastTokens(bare: string): string { return this.perAccount(bare, 'fast'); }
 
+  /** Rooms (XEP-0045) the account's sessions are in. */
+  mucRooms(bare: string): string { return this.perAccount(bare, 'mucrooms'); }
+  /** One room's keys share the room's hash tag. */
+  roomState(room: string): string { return this.perRoom(room, 'state'); }
+  roomOccupants(room: string): string { return this.perRoom(room, 'occupants'); }
+  roomReals(room: string): string { return this.perRoom(room, 'reals'); }
+  roomHistory(room: string): string { return this.perRoom(room, 'history'); }
+  /** SCAN MATCH pattern of every room's state hash. */
+  roomPattern(): string { return `${this.base}:room:{*}:state`; }
+  /** The room JID of a key roomPattern matched, else undefined. */
+  roomOf(key: string): string | undefined {
+    const head = `${this.base}:room:{`;
+    const tail = '}:state';
+    if (!key.startsWith(head) || !key.endsWith(tail) || key.length <= head.length + tail.length) return undefined;
+    const inner = key.slice(head.length, key.length - tail.length);
+    return /[{}:]/.test(inner) ? undefined : decodeKeyPart(inner);
+  }
+
   /** The node's session index: a set of JSON [full JID, session_id]. */
   nodeSessions(node: string): string {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:sessions`;
@@ -158,6 +181,10 @@ export class KeyBuilder {
     const inner = key.slice(head.length, key.length - tail.length);
     if (/[{}:]/.test(inner)) return undefined;
     return decodeKeyPart(inner);
+  }
+
+  private perRoom(room: string, kind: string): string {
+    return `${this.base}:room:{${tagPart(room, 'room JID')}}:${kind}`;
   }
 
   private perAccount(bare: string, kind: string): string {

@@ -31,6 +31,9 @@ export const SCRIPT_NAMES = [
   'sm-ack-2',
   'sm-takeover-2',
   'sm-detach-1',
+  'room-read-2',
+  'room-commit-4',
+  'room-message-4',
   'bus-send-1',
   'bus-ack-1',
 ] as const;

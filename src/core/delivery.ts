@@ -66,11 +66,11 @@ export class Delivery {
   }
 
   /**
-   * Writes one stanza to many resources (a PEP event): this node's own at once, each parked one
+   * Writes one stanza to many resources (a PEP event, a group chat stanza): this node's own at once, each parked one
    * to its queue, and one envelope per other node that holds recipients (plain `stanza` for a
    * single one). `stanza` has no `to`; each copy gets its recipient's.
    */
-  async toResources(records: readonly SessionRecord[], stanza: Element): Promise<void> {
+  async toResources(records: readonly Pick<SessionRecord, 'full_jid' | 'node'>[], stanza: Element): Promise<void> {
     const byNode = new Map<string, string[]>();
     const copies = new AddressedCopies(stanza);
     for (const record of records) {
@@ -97,6 +97,14 @@ export class Delivery {
       if (to.length === 1) return bus.send(node, { kind: 'stanza', id, to: to[0] as string, xml: addressed(stanza, to[0] as string).toString(), hops: 0, at });
       return bus.send(node, { kind: 'fanout', id, to, xml, at });
     }));
+  }
+
+  /**
+   * toResources for resources whose node the caller keeps itself (group chat occupants, by real
+   * JID): where the caller last knew each to be. One parked or moved meanwhile is followed.
+   */
+  toMany(targets: readonly { jid: string; node: string }[], stanza: Element): Promise<void> {
+    return this.toResources(targets.map(({ jid, node }) => ({ full_jid: jid, node })), stanza);
   }
 
   /** A fan-out envelope from another node: each recipient still here gets it; one gone is routed afresh. */

@@ -43,6 +43,8 @@ export interface HookCatalogue {
   'iq/full': RoutedStanza;
   'iq/bare': RoutedStanza;
   'iq/host': RoutedStanza;
+  /** A stanza to another domain: a service this server hosts there (XEP-0045 rooms) claims it; unclaimed → remote-server-not-found. */
+  'service-stanza': RoutedStanza;
   /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
   'message/offline': RoutedStanza;
   'resource-bind': { session: C2SSession };
@@ -83,6 +85,8 @@ export interface HookCatalogue {
   /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */
   'roster-item-removed': { user: string; contact: string; item: RosterItem | undefined; pendingIn: boolean };
   'user-deleted': { user: string };
+  /** A resumable session moved: parked (node PARKED_NODE) or resumed on `node`. Services that remember where a resource is (group chat) follow it. */
+  'resource-moved': { fullJid: string; node: string };
   /** `user` now has a subscription to `contact`'s presence (an inbound `subscribed` was applied). */
   'subscription-approved': { user: string; contact: string };
 }

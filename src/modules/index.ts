@@ -9,6 +9,7 @@ import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
 import { mamModule } from './mam/index.js';
 import { messageModule } from './message.js';
+import { mucModule } from './muc/index.js';
 import { offlineModule } from './offline.js';
 import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
@@ -40,6 +41,7 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     blockingModule,
     vcardModule,
     privateModule,
+    mucModule,
     pepModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),

@@ -3,6 +3,7 @@ import type { AccountStore } from './accounts.js';
 import type { ArchiveStore } from './archive.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
+import type { MucStore } from './muc.js';
 import type { CapsStore } from './caps.js';
 import type { OfflineStore } from './offline.js';
 import type { PepStore } from './pep.js';
@@ -25,6 +26,8 @@ export interface StateBackend {
   readonly personal: PersonalStore;
   /** Message archives (XEP-0313), of accounts and rooms. */
   readonly archive: ArchiveStore;
+  /** Group chat rooms (XEP-0045). */
+  readonly muc: MucStore;
   /** PEP nodes and items (XEP-0163). */
   readonly pep: PepStore;
   /** XEP-0115 caps features by verification string. */

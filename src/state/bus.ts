@@ -34,8 +34,8 @@ export type BusEnvelope =
   /** Another node resumed this session's stream: forget it without a trace (no unavailable, no bounce). */
   | { kind: 'takeover'; id: string; to: string; sessionId: string }
   /**
-   * One stanza for several resources of the receiving node (a PEP event fanned out): the node
-   * writes it to each, `to` set to that resource. Sent only where two or more recipients share
+   * One stanza for several resources of the receiving node (a PEP event or a group chat stanza
+   * fanned out): the node writes it to each, `to` set to that resource. Sent only where two or more recipients share
    * a node; a node of the previous release cannot read it and drops it (events are notices,
    * XEP-0163 keeps the last item for the next login).
    */

@@ -5,6 +5,7 @@ import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
+import { mucContract } from './muc.contract.js';
 import { fastTokensContract } from './fast-tokens.contract.js';
 import { offlineContract } from './offline.contract.js';
 import { pepContract } from './pep.contract.js';
@@ -27,5 +28,6 @@ export function allContracts(makeBackend: BackendFactory): void {
   fastTokensContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
+  mucContract(makeBackend);
   secretsContract(makeBackend);
 }

@@ -210,6 +210,40 @@ describe('Redis commands per operation', () => {
     await alice.close();
   });
 
+  it('costs one script plus one bus envelope per node holding occupants for a groupchat message, whatever the number of occupants', async () => {
+    const room = 'cost@conference.localhost';
+    const sender = await login(0, 'alice', 'room-sender');
+    const enter = async (raw: RawClient, nick: string): Promise<void> => {
+      raw.send(`<presence to='${room}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
+      await raw.expect((element) => element.name === 'message' && element.getChild('subject') !== undefined);
+    };
+    await enter(sender, 'sender');
+    await sender.iq('set', "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query>", room);
+    const occupants: RawClient[] = [];
+    const message = async (id: string): Promise<Captured[]> => during(async () => {
+      sender.send(`<message to='${room}' type='groupchat' id='${id}'><body>x</body></message>`);
+      for (const raw of [sender, ...occupants]) await raw.expect((element) => element.attrs.id === id);
+    });
+    const add = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i += 1) {
+        const user = ['bob', 'carol'][occupants.length % 2] as string;
+        const raw = await login(1, user, `room-${occupants.length}`);
+        await enter(raw, `${user}-${occupants.length}`);
+        occupants.push(raw);
+      }
+    };
+    await add(2);
+    await message('warm-room');
+    const few = await message('room-few');
+    await add(6);
+    const more = await message('room-more');
+    const described = (commands: Captured[]) => commands.map((entry) => `${entry.command} ${entry.key}`);
+    // room-message-4 (sender checked, history appended, recipients read) and one envelope to cost1.
+    expect(described(few)).toEqual([`EVALSHA ${prefix}:v1:room:{${room}}:state`, expect.stringMatching(new RegExp(`^(XADD|EVAL|EVALSHA) ${prefix}:v1:node:\\{cost1\\}:inbox$`))]);
+    expect(described(more)).toEqual(described(few));
+    for (const raw of [sender, ...occupants]) await raw.close();
+  });
+
   it('costs a small constant plus one XADD per other node holding recipients to publish a PEP item to six contacts', async () => {
     const node = 'urn:test:cost';
     const publisher = await login(0, 'pub', 'p');

@@ -34,11 +34,11 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
       expect(listed).toEqual(expect.arrayContaining([NS_INFO, NS_ITEMS, 'urn:xmpp:ping', 'jabber:iq:version', 'urn:xmpp:carbons:2', 'urn:xmpp:blocking', 'msgoffline']));
     });
 
-    it('has no items', async () => {
+    it('lists the services it hosts as its items: the group chat service', async () => {
       const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_ITEMS}'/>`, 'localhost');
       expect(xml`<iq type='result' from='localhost'><query xmlns='${NS_ITEMS}'/></iq>`(reply)).toBe(true);
-      expect(reply.getChild('query')?.children).toEqual([]);
+      expect(reply.getChild('query')?.children.map(String)).toEqual([`<item jid="conference.localhost" name="Chatrooms"/>`]);
     });
 
     it('answers a node it does not know with item-not-found, for info and items', async () => {

@@ -125,7 +125,11 @@ export const discoModule: Module = {
       if (node === `${CAPS_NODE}#${serverCapsVer(host)}`) return infoElement(serverInfo(host), node);
       throw new StanzaError('item-not-found');
     });
-    api.iq('host', 'get', NS_DISCO_ITEMS, 'query', emptyItems);
+    api.iq('host', 'get', NS_DISCO_ITEMS, 'query', (request) => {
+      const query = emptyItems(request);
+      for (const [jid, name] of host.services) query.c('item', { jid, name });
+      return query;
+    });
 
     api.iq(['self', 'bare'], 'get', NS_DISCO_INFO, 'query', (request) => {
       if (requestedNode(request) !== undefined) throw new StanzaError('item-not-found');

@@ -13,9 +13,11 @@ import { MemoryCapsStore } from '../memory/caps.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
 import { MemoryResumptionStore } from '../memory/resumption.js';
 import { DurableArchiveStore } from './archive.js';
+import { MemoryMucStore } from '../memory/muc.js';
 import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
+import { DurableRoomRecords } from './muc.js';
 import { DurableOfflineStore } from './offline.js';
 import { DurablePepStore } from './pep.js';
 import { DurablePersonalStore } from './personal.js';
@@ -37,6 +39,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
     archive: new DurableArchiveStore(dir),
+    muc: new MemoryMucStore(new DurableRoomRecords(dir)),
     pep: new DurablePepStore(dir),
     // Caps are learnt again after a restart (one disco#info per ver): not worth a table.
     caps: new MemoryCapsStore(),

@@ -34,4 +34,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX archive_by_with ON archive (owner, with_jid, ms, seq);
    CREATE TABLE archive_dedupe (owner TEXT NOT NULL, key TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (owner, key)) WITHOUT ROWID;
    CREATE TABLE archive_prefs (owner TEXT PRIMARY KEY, prefs TEXT NOT NULL) WITHOUT ROWID;`,
+  // Group chat rooms (state/muc.ts): the record as JSON, and the discussion history. Occupants are
+  // not stored: their sessions end with the process.
+  `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE muc_history (id INTEGER PRIMARY KEY, room TEXT NOT NULL, entry TEXT NOT NULL);
+   CREATE INDEX muc_history_by_room ON muc_history (room, id);`,
 ];

@@ -5,6 +5,7 @@ import { MemoryAccountStore } from './accounts.js';
 import { MemoryArchiveStore } from './archive.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
+import { MemoryMucStore } from './muc.js';
 import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryPepStore } from './pep.js';
@@ -25,6 +26,7 @@ export function createMemoryBackend(): StateBackend {
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
     archive: new MemoryArchiveStore(),
+    muc: new MemoryMucStore(),
     pep: new MemoryPepStore(),
     caps: new MemoryCapsStore(),
     fastTokens: new MemoryFastTokenStore(),
