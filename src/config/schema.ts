@@ -90,6 +90,7 @@ export const LIMIT_SETTINGS = {
   authTimeoutSeconds: limit('authTimeoutSeconds', 60, 'seconds an unauthenticated connection may stay open'),
   authFailuresBeforeDelay: limit('authFailuresBeforeDelay', 3, 'failed authentications per address or account before replies are slowed down'),
   smMaxQueue: limit('smMaxQueue', 1000, 'unacknowledged stanzas kept for one client before it is disconnected (XEP-0198)'),
+  csiMaxHeld: limit('csiMaxHeld', 256, 'stanzas that can wait (presence updates, chat states) held back from one client that said it is inactive (XEP-0352); past it, all are written. They count as unacknowledged for XEP-0198 as well (`smMaxQueue`)'),
   busPendingEnvelopes: limit('busPendingEnvelopes', 10_000, 'stanzas for other nodes held while Redis is unreachable; past it they bounce'),
   busPendingBytes: limit('busPendingBytes', 16 * 1024 * 1024, 'bytes of those stanzas held at most'),
   busPendingSeconds: limit('busPendingSeconds', 30, 'seconds one of them waits for Redis before it bounces'),

@@ -4,6 +4,7 @@ import type { Module } from '../core/module.js';
 import { blockingModule } from './blocking.js';
 import { capsModule } from './disco/caps.js';
 import { carbonsModule } from './carbons.js';
+import { csiModule } from './csi.js';
 import { discoModule } from './disco/index.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
@@ -37,6 +38,7 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     blockingModule,
     vcardModule,
     privateModule,
+    csiModule({ maxHeld: config.limits.csiMaxHeld }),
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
     ...(services.upload ? [uploadModule(services.upload)] : []),
