@@ -128,8 +128,13 @@ export function csiModule(options: { maxHeld: number } = { maxHeld: DEFAULT_CSI_
         if (session.type !== 'c2s_unauthed') features.c('csi', { xmlns: NS_CSI });
       });
       api.hook('stream-nonza', ({ connection, element }) => onNonza(connection, element, options.maxHeld));
-      // A client that leaves gets what was held before its stream closes (ahead of hibernation).
+      // A client that leaves, or whose node drains, gets what was held before its stream closes
+      // (ahead of hibernation and parking, which wait for its last ack).
       api.hook('pre-resource-unbind', ({ session }) => {
+        activate(session);
+        return false;
+      }, 20);
+      api.hook('session-handover', ({ session }) => {
         activate(session);
         return false;
       }, 20);

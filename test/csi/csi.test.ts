@@ -159,6 +159,40 @@ describe.each(BACKENDS)('client state indication (%s)', (backend) => {
     await alice.expect(xml`<presence from='${bob.jid}'><show>xa</show></presence>`);
   });
 
+  it.runIf(backend === 'cluster')('loses nothing it held when the node drains: the client gets it once, before or after resuming on the other node', async () => {
+    const own = await startTestServer({ backend, config: { limits: { ...DEFAULT_LIMITS, csiMaxHeld: MAX_HELD } } });
+    try {
+      const [a, b] = [`drain${++n}`, `peer${n}`];
+      await own.createUser(a);
+      await own.createUser(b);
+      const domain = own.config.domain;
+      await befriendInStore(own.server.state, `${a}@${domain}`, `${b}@${domain}`);
+      const aliceNode = own.placeLogin(a);
+      const alice = await SmClient.login({ port: aliceNode.ports().c2s, domain, username: a, password: PASSWORD, resource: 'phone' });
+      alice.send('<presence/>');
+      await alice.expect(xml`<presence from='${alice.jid}'/>`);
+      const bob = await own.login(b, 'desk');
+      bob.send('<presence/>');
+      await alice.expect(xml`<presence from='${bob.jid}'/>`);
+      await inactive(alice);
+      const session = [...aliceNode.host.local.all()].find((candidate) => candidate.full_jid === alice.jid);
+      const sent = (): number => (session?.sm as unknown as { sent: number } | undefined)?.sent ?? -1;
+      const before = sent();
+      bob.send(`<presence><show>away</show></presence>`);
+      await until('the presence update is counted', () => sent() >= before + 1);
+      const first = alice.raw as RawClient;
+      await aliceNode.drain(5000);
+      const other = own.nodes.find((node) => node !== aliceNode) as RookeryServer;
+      expect(await alice.resume(other.ports().c2s)).toBe(true);
+      await alice.barrier();
+      const away = awayFrom(bob.jid);
+      const received = [...first.log, ...(alice.raw?.log ?? [])].filter(away);
+      expect(received).toHaveLength(1);
+    } finally {
+      await own.stop();
+    }
+  });
+
   it.runIf(backend === 'cluster')('holds and writes the same over WebSocket', async () => {
     const [a, b] = [`web${++n}`, `friend${n}`];
     await server.createUser(a);
