@@ -61,6 +61,11 @@ export const SETTINGS = {
   uploadS3Endpoint: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_UPLOAD_S3_ENDPOINT', description: 'the S3 endpoint of an S3-compatible service (MinIO, Ceph, Garage); unset: AWS' }),
   uploadS3Region: setting({ schema: t.text, type: 'string', default: 'us-east-1', env: 'ROOKERY_UPLOAD_S3_REGION', description: 'the bucket\'s region' }),
   uploadS3PathStyle: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_UPLOAD_S3_PATH_STYLE', description: '`true`: `endpoint/bucket/key` URLs instead of `bucket.endpoint/key` (most S3-compatible services want this)' }),
+  turnHost: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TURN_HOST', description: 'host name of the STUN/TURN server (e.g. coturn) that clients are told about for audio and video calls (XEP-0215); unset: none' }),
+  turnPort: setting({ schema: t.port, type: 'integer', default: 3478, env: 'ROOKERY_TURN_PORT', description: 'its STUN and TURN port (UDP and TCP)' }),
+  turnTlsPort: setting({ schema: optional(t.port), type: 'integer', default: undefined, env: 'ROOKERY_TURN_TLS_PORT', description: 'its TURN-over-TLS (`turns`) port, if it has one' }),
+  turnSecret: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TURN_SECRET', description: 'the secret shared with the TURN server (coturn: `use-auth-secret` and `static-auth-secret`): clients get time-limited TURN credentials derived from it (TURN REST API); unset: only STUN is announced', secret: true }),
+  turnCredentialSeconds: setting({ schema: t.positiveInteger, type: 'integer', default: 86_400, env: 'ROOKERY_TURN_CREDENTIAL_SECONDS', description: 'how long TURN credentials stay valid' }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
