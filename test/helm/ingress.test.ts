@@ -79,6 +79,9 @@ describe('the chart\'s Ingress for web clients', () => {
     const config = loadConfig({ env: { ...env, ROOKERY_NODE_ID: 'rookery-0', ROOKERY_REDIS_URL: 'redis://redis:6379/0', ROOKERY_ADMIN_TOKEN: 't' }, checkFiles: false });
     expect(config.httpPublicUrl).toBe('https://xmpp.example.org');
     expect(config.trustedProxies).toBe('10.0.0.0/16, 10.42.0.0/16');
+    // Without the PROXY protocol, the ingress alone.
+    expect(configMapOf(renderChart({ ingress: WEB.ingress })).ROOKERY_TRUSTED_PROXIES).toBe('10.42.0.0/16');
+    expect(configMapOf(renderChart({ proxyProtocol: WEB.proxyProtocol })).ROOKERY_TRUSTED_PROXIES).toBe('10.0.0.0/16');
   });
 
   it('refuses to render without a host', () => {
