@@ -388,6 +388,12 @@ export function renderResults(figures: Figure[], meta: RunMeta, kept: string | u
   );
   out.push('', '## 5. Rookery configurations and cross-node traffic', '', configurations(figures));
   out.push('', '## 6. TLS (STARTTLS)', '', '### Login: STARTTLS + SCRAM-SHA-1', '', sideBySide(figures, 'tls-login', loginRows(), peers));
+  out.push(
+    '',
+    '### Login of a reconnecting client: STARTTLS resuming its previous TLS session (ticket) + SCRAM-SHA-1',
+    '',
+    sideBySide(figures, 'tls-resume-login', [...loginRows(), { label: 'handshakes that resumed', get: (f) => f.values.tlsResumedShare, show: (v) => (v === undefined ? '–' : `${fmt(v * 100)} %`), ratio: false }], peers),
+  );
   out.push('', '### Messages over STARTTLS', '', sideBySide(figures, 'tls-messages', messageRows(), peers));
   out.push('', '## How each server was configured', '');
   for (const [server, notes] of Object.entries(meta.notes)) {
@@ -414,10 +420,11 @@ export function oneLine(f: Figure): string {
   let main = '';
   if (f.workload === 'idle') main = `${fmt(v.sessions)} sessions, ${fmt(v.kibPerSession, 1)} KiB/session (RSS ${fmt(v.rssBeforeMiB, 1)} → ${fmt(v.rssAfterMiB, 1)} MiB), ramp ${fmt(v.rampLoginsPerSecond)} logins/s`;
   else if (f.workload.includes('login')) main = `${fmt(v.loginsPerSecond)} logins/s (${fmt(v.logins)} ok, ${fmt(v.failed)} failed)`;
+  else if (f.workload === 'pep') main = `${fmt(v.contacts)} contacts with +notify, all-have-the-event${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;
   else if (f.workload === 'presence') main = `${fmt(v.contacts)} contacts, all-have-it${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;
   else main = `${fmt(v.messagesPerSecond)} msg/s, lost ${fmt(v.lost)}, out-of-order ${fmt(v.outOfOrder)}, errors ${fmt(v.errors)}`;
   const trips = f.redis?.netRoundTripsPerMessage !== undefined ? `${fmt(f.redis.netRoundTripsPerMessage, 3)} round trips/msg net (${(f.redis.sampleTop ?? []).map(([c, n]) => `${c}=${n}`).join(' ')}); ` : '';
   const redis = f.redis ? `, Redis ${trips}${fmt(f.redis.netCommandsPerMessage, 3)} cmd/msg net (raw ${fmt(f.redis.commandsPerMessage, 3)}; ${f.redis.top.map(([c, n]) => `${c}=${n}`).join(' ')})` : '';
   const helpers = f.helperCpu ? Object.entries(f.helperCpu).map(([name, pct]) => `, ${name} ${fmt(pct)}%`).join('') : '';
-  return `${f.server} / ${f.workload}: ${main}${f.workload === 'presence' ? '' : lat}${redis} [${cpu}${helpers}]${f.ok ? '' : ` FAILED: ${f.error}`}`;
+  return `${f.server} / ${f.workload}: ${main}${f.workload === 'presence' || f.workload === 'pep' ? '' : lat}${redis} [${cpu}${helpers}]${f.ok ? '' : ` FAILED: ${f.error}`}`;
 }

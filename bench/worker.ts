@@ -1,7 +1,7 @@
 // A load-generator process: it holds the client connections and runs the jobs the orchestrator
 // (run.ts) sends over IPC. It measures its own CPU time for every job.
 import { performance } from 'node:perf_hooks';
-import { type LoginOptions, type Target, XmppClient } from './lib/client.js';
+import { type LoginOptions, type Target, tlsCounts, XmppClient } from './lib/client.js';
 import { attr, childText } from './lib/framer.js';
 import { Histogram } from './lib/hist.js';
 import type {
@@ -9,6 +9,7 @@ import type {
 } from './lib/protocol.js';
 import { sumCpu } from './lib/proc.js';
 import { scramDerivations } from './lib/sasl.js';
+import { pepFanout } from './pep.js';
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
@@ -17,10 +18,10 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Connectable = { password: string; mechanism: LoginOptions['mechanism']; starttls: boolean; timeoutMs: number };
+type Connectable = { password: string; mechanism: LoginOptions['mechanism']; starttls: boolean; timeoutMs: number; resumeTls?: boolean };
 
 function loginOptions(job: Connectable, target: Target, user: string, resource: string): LoginOptions {
-  return { target, user, password: job.password, mechanism: job.mechanism, starttls: job.starttls, resource, presence: true, timeoutMs: job.timeoutMs };
+  return { target, user, password: job.password, mechanism: job.mechanism, starttls: job.starttls, resource, presence: true, timeoutMs: job.timeoutMs, ...(job.resumeTls ? { resumeTls: true } : {}) };
 }
 
 /** Client i of a job with several targets (the nodes of one server) goes to target i mod n. */
@@ -64,6 +65,7 @@ const groups = new Map<string, XmppClient[]>();
 async function login(job: LoginJob): Promise<LoginResult> {
   const cpu = process.cpuUsage();
   const derivations = scramDerivations();
+  const tls0 = { ...tlsCounts };
   const run = await loginMany(job.users.length, job.concurrency, (i) => loginOptions(job, spread(job.targets, i), job.users[i]!, job.resource), job.maxMs);
   const kept = groups.get(job.group) ?? [];
   for (const client of run.clients) if (client) kept.push(client);
@@ -76,6 +78,8 @@ async function login(job: LoginJob): Promise<LoginResult> {
     elapsedMs: run.elapsedMs,
     cpuMs: cpuMsSince(cpu),
     derivations: scramDerivations() - derivations,
+    tlsHandshakes: tlsCounts.handshakes - tls0.handshakes,
+    tlsResumed: tlsCounts.resumed - tls0.resumed,
   };
 }
 
@@ -363,6 +367,8 @@ async function handle(request: Request): Promise<unknown> {
       return {};
     case 'presence':
       return presence(request.job);
+    case 'pep':
+      return pepFanout(request.job, { loginMany, loginOptions, closeAll });
     case 'exit':
       setImmediate(() => process.exit(0));
       return {};

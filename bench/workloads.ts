@@ -60,7 +60,7 @@ export const QUICK: Params = {
   presenceRounds: 10,
 };
 
-export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'tls-login' | 'tls-messages' | 'cross-node';
+export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'pep' | 'tls-login' | 'tls-resume-login' | 'tls-messages' | 'cross-node';
 
 export interface Figure {
   workload: WorkloadName;
@@ -197,7 +197,8 @@ export async function login(
   pool: GeneratorPool,
   params: Params,
   users: string[],
-  options: { workload: WorkloadName; mechanism: Mechanism; starttls: boolean; clients: number },
+  /** resumeTls: each client resumes the TLS session (ticket) of its previous login, which runs first, unmeasured. */
+  options: { workload: WorkloadName; mechanism: Mechanism; starttls: boolean; resumeTls?: boolean; clients: number },
   warm: WarmAccounts,
 ): Promise<Figure> {
   const accounts = users.slice(0, Math.min(options.clients, users.length));
@@ -223,6 +224,26 @@ export async function login(
     for (const account of cold) warm.add(account);
     await sleep(1000);
   }
+  if (options.resumeTls) {
+    // Not measured: the previous connection of each client, which leaves it a ticket.
+    await pool.all<LoginResult>((g) => ({
+      op: 'login',
+      job: {
+        targets: server.targets,
+        users: slice(accounts, g, pool.size),
+        password: params.password,
+        mechanism: options.mechanism,
+        starttls: true,
+        resource: 'previous',
+        concurrency: Math.ceil(params.loginConcurrency / pool.size),
+        group: 'previous',
+        timeoutMs: 30_000,
+        maxMs: params.loginMaxMs,
+      },
+    }));
+    await pool.all({ op: 'close', group: 'previous' });
+    await sleep(1000);
+  }
   const helpers = helperCpu(server);
   const cpu0 = sumCpu(server.pids());
   const t0 = Date.now();
@@ -240,6 +261,7 @@ export async function login(
       group: options.workload,
       timeoutMs: 30_000,
       maxMs: params.loginMaxMs,
+      ...(options.resumeTls ? { resumeTls: true } : {}),
     },
   }));
   const wallMs = Date.now() - t0;
@@ -259,7 +281,10 @@ export async function login(
     config: server.config,
     ok: failed === 0,
     ...(failed > 0 ? { error: `${failed} logins failed: ${results.flatMap((r) => r.errors).slice(0, 3).join('; ')}` } : {}),
-    values: { logins: ok, failed, loginsPerSecond: (ok * 1000) / wallMs, concurrency: params.loginConcurrency, derivations, attempted: accounts.length },
+    values: {
+      logins: ok, failed, loginsPerSecond: (ok * 1000) / wallMs, concurrency: params.loginConcurrency, derivations, attempted: accounts.length,
+      ...(options.starttls ? { tlsResumedShare: results.reduce((sum, r) => sum + r.tlsResumed, 0) / Math.max(1, results.reduce((sum, r) => sum + r.tlsHandshakes, 0)) } : {}),
+    },
     latency: summarize(hist),
     serverCpu,
     generatorCpu: percentOfCore(results.reduce((sum, r) => sum + r.cpuMs, 0) / 1000, wallMs),
@@ -470,14 +495,18 @@ export async function messages(
 
 // --- presence ----------------------------------------------------------------------------
 
-export async function presence(server: RunningServer, pool: GeneratorPool, params: Params, hub: string, contacts: string[]): Promise<Figure> {
+/**
+ * Presence fan-out, or (`pep`) a PEP publish fanned out to the same contacts, whose clients
+ * announce caps with +notify and are spread over the server's nodes (bench/pep.ts).
+ */
+export async function presence(server: RunningServer, pool: GeneratorPool, params: Params, hub: string, contacts: string[], workload: 'presence' | 'pep' = 'presence'): Promise<Figure> {
   const generator = pool.generators[0]!;
   if (server.createRosters) await server.createRosters(hub, contacts);
   const t0 = Date.now();
   const result = await generator.call<PresenceResult>({
-    op: 'presence',
+    op: workload,
     job: {
-      targets: [server.targets[0]!],
+      targets: workload === 'pep' ? server.targets : [server.targets[0]!],
       hub,
       contacts,
       password: params.password,
@@ -496,12 +525,12 @@ export async function presence(server: RunningServer, pool: GeneratorPool, param
   const complete = Histogram.from(result.complete);
   const deliveries = Histogram.from(result.deliveries);
   return {
-    workload: 'presence',
+    workload,
     server: server.label,
     kind: server.kind,
     config: server.config,
     ok: result.missing === 0,
-    ...(result.missing > 0 ? { error: `${result.missing} broadcasts never arrived` } : {}),
+    ...(result.missing > 0 ? { error: `${result.missing} ${workload === 'pep' ? 'events' : 'broadcasts'} never arrived` } : {}),
     values: { contacts: result.contacts, rounds: result.rounds, missing: result.missing, setupMs: result.setupMs, subscribedOverXmpp: server.createRosters ? 0 : 1 },
     latency: summarize(complete),
     latency2: summarize(deliveries),

@@ -25,7 +25,14 @@ export interface LoginOptions {
   /** Send initial presence and wait for its reflection; false: the session stays unavailable. */
   presence: boolean;
   timeoutMs: number;
+  /** STARTTLS with the TLS session ticket this account got last time (a reconnecting client), if any. */
+  resumeTls?: boolean;
 }
+
+/** The last TLS session ticket each account got, as a client keeps it between connections. */
+const tickets = new Map<string, Buffer>();
+/** Handshakes that resumed a session, for the report. */
+export const tlsCounts = { handshakes: 0, resumed: 0 };
 
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -239,10 +246,14 @@ export class XmppClient implements FrameSink {
     raw.off('error', this.onError);
     raw.off('close', this.onSocketClose);
     clientContext ??= createSecureContext();
-    const secure = tlsConnect({ socket: raw, servername: this.options.target.domain, rejectUnauthorized: false, secureContext: clientContext });
+    const ticket = this.options.resumeTls ? tickets.get(this.options.user) : undefined;
+    const secure = tlsConnect({ socket: raw, servername: this.options.target.domain, rejectUnauthorized: false, secureContext: clientContext, ...(ticket ? { session: ticket } : {}) });
+    secure.on('session', (session: Buffer) => tickets.set(this.options.user, session));
     this.socket = secure;
     this.attach(secure);
     secure.once('secureConnect', () => {
+      tlsCounts.handshakes++;
+      if (secure.isSessionReused()) tlsCounts.resumed++;
       this.secure = true;
       this.phase = 'features';
       this.openStream();

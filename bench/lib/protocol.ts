@@ -18,6 +18,8 @@ export interface LoginJob {
   timeoutMs: number;
   /** No new login is started after this many ms (0: no limit); the figures cover what was done. */
   maxMs: number;
+  /** STARTTLS resuming the account's previous TLS session (ticket), as a reconnecting client does. */
+  resumeTls?: boolean;
 }
 
 export interface LoginResult {
@@ -30,6 +32,9 @@ export interface LoginResult {
   cpuMs: number;
   /** PBKDF2 runs of the SCRAM client during the job (cache misses). */
   derivations: number;
+  /** TLS handshakes during the job, and how many of them resumed a session. */
+  tlsHandshakes: number;
+  tlsResumed: number;
 }
 
 export interface MessagesJob {
@@ -107,6 +112,8 @@ export type Request =
   | { op: 'messages-stop'; drainMs: number }
   | { op: 'messages-close' }
   | { op: 'presence'; job: PresenceJob }
+  /** PEP fan-out: the same job shape; clients spread over the targets, rounds are publishes. */
+  | { op: 'pep'; job: PresenceJob }
   | { op: 'exit' };
 
 export interface RequestEnvelope {

@@ -1,5 +1,6 @@
 // Rookery under test: one node on the embedded store, one node on Redis, or two nodes sharing a Redis.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,8 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
     await waitFor(() => commandOutput('redis-cli', ['-p', String(ROOKERY_PORTS.redis), 'ping']) === 'PONG', 10_000, 'redis-server');
   }
   const startedAt = Date.now();
+  // The admin API wants its bearer token from every client (createAccounts below uses it).
+  const adminToken = randomBytes(24).toString('base64url');
   const nodeCount = mode === 'cluster' ? clusterSize : 1;
   const nodes: Array<{ c2s: number; http: number; process: ChildProcess }> = [];
   for (let index = 0; index < nodeCount; index++) {
@@ -55,6 +58,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
         ROOKERY_HTTP_PORT: String(http),
         ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true',
         ROOKERY_LOG_LEVEL: 'warn',
+        ROOKERY_ADMIN_TOKEN: adminToken,
         ROOKERY_TLS_CERT: ctx.certFile,
         ROOKERY_TLS_KEY: ctx.keyFile,
         ROOKERY_DRAIN_TIMEOUT_SECONDS: '2',
@@ -121,7 +125,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
       const lane = async (): Promise<void> => {
         while (next < users.length) {
           const user = users[next++]!;
-          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jid: user, password }) });
+          const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ jid: user, password }) });
           if (response.status !== 201 && response.status !== 409) throw new Error(`POST /admin/users ${user}: ${response.status} ${await response.text()}`);
         }
       };

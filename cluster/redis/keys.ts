@@ -10,6 +10,18 @@
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
 //   <p>:v1:{<bare>}:blockver       string blocklist version (INCR per edit; absent = 0)
 //   <p>:v1:{<bare>}:personal       hash   state/personal.ts key ('vcard', 'private <name> <ns>') → XML
+//   <p>:v1:{<owner>}:mam          stream the message archive (state/archive.ts): entry id = archive id, fields w (with), x (XML)
+//   <p>:v1:{<owner>}:mam:w:<with> stream the archive ids of one contact (field i, empty): the index of a `with` query
+//   <p>:v1:{<owner>}:mam:withs    set    the contacts that have an index stream (to delete them all)
+//   <p>:v1:{<owner>}:mam:seen:<b> hash   dedupe key → archive id, per dedupe-window time bucket b (expires after two windows)
+//   <p>:v1:{<owner>}:mam:prefs    string JSON ArchivePrefs (XEP-0313 §6)
+//   <p>:v1:{<bare>}:pep            hash   PEP node → JSON configuration (state/pep.ts)
+//   <p>:v1:{<bare>}:pepmeta        hash   "seq" (publish counter), "bytes" (of all PEP items)
+//   <p>:v1:{<bare>}:pepi:<node>    hash   PEP item id → XML (node percent-encoded)
+//   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
+//   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
+//   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
+//   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
@@ -69,6 +81,22 @@ export class KeyBuilder {
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }
   blocklistVersion(bare: string): string { return this.perAccount(bare, 'blockver'); }
   personal(bare: string): string { return this.perAccount(bare, 'personal'); }
+  /** An archive owner (account or room) shares the account key space and its hash tag. */
+  archive(owner: string): string { return this.perAccount(owner, 'mam'); }
+  archiveWith(owner: string, contact: string): string { return this.perAccount(owner, `mam:w:${encodeKeyPart(contact)}`); }
+  archiveContacts(owner: string): string { return this.perAccount(owner, 'mam:withs'); }
+  /** Dedupe keys of one time bucket (stamp divided by the dedupe window). */
+  archiveSeen(owner: string, bucket: number): string { return this.perAccount(owner, `mam:seen:${bucket}`); }
+  archivePrefs(owner: string): string { return this.perAccount(owner, 'mam:prefs'); }
+  pepNodes(bare: string): string { return this.perAccount(bare, 'pep'); }
+  pepMeta(bare: string): string { return this.perAccount(bare, 'pepmeta'); }
+  pepItems(bare: string, node: string): string { return this.perAccount(bare, `pepi:${encodeKeyPart(node)}`); }
+  pepOrder(bare: string, node: string): string { return this.perAccount(bare, `pepo:${encodeKeyPart(node)}`); }
+  /** A caps ver's features: shared by every account, so in a slot of its own. */
+  caps(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}`; }
+  capsClaim(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}:claim`; }
+  /** XEP-0484 FAST tokens of the account's devices. */
+  fastTokens(bare: string): string { return this.perAccount(bare, 'fast'); }
 
   /** The node's session index: a set of JSON [full JID, session_id]. */
   nodeSessions(node: string): string {

@@ -9,8 +9,10 @@ import { discoModule } from './disco/index.js';
 import { extdiscoModule } from './extdisco.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
+import { mamModule } from './mam/index.js';
 import { messageModule } from './message.js';
 import { offlineModule } from './offline.js';
+import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
@@ -36,9 +38,11 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     versionModule,
     legacySessionModule,
     carbonsModule,
+    mamModule,
     blockingModule,
     vcardModule,
     privateModule,
+    pepModule,
     csiModule({ maxHeld: config.limits.csiMaxHeld }),
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),

@@ -51,7 +51,7 @@ interface PodSpec {
   automountServiceAccountToken: boolean;
   securityContext: Record<string, unknown>;
   containers: Container[];
-  volumes: { name: string; emptyDir?: Record<string, unknown>; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
+  volumes: { name: string; emptyDir?: Record<string, unknown>; secret?: { secretName: string; items?: { key: string; path: string }[] }; persistentVolumeClaim?: { claimName: string } }[];
   affinity?: { podAntiAffinity?: Record<string, unknown> };
   topologySpreadConstraints?: { labelSelector: { matchLabels: Record<string, string> } }[];
 }
@@ -449,6 +449,38 @@ describe('the PROXY protocol', () => {
   it('refuses to render when enabled without trusted proxies, as the server would refuse to start', () => {
     expect(renderFailure({ proxyProtocol: { enabled: true } })).toMatch(/proxyProtocol\.trustedProxies/);
     expect(renderFailure({ proxyProtocol: { enabled: true, trustedProxies: 'the balancer' } })).toMatch(/proxyProtocol\.trustedProxies: Does not match pattern/);
+  });
+});
+
+describe('HTTP upload', () => {
+  const nodeConfig = (values: Values) => loadConfig({ env: { ...renderedNodeEnv(values), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+
+  it('is off by default (a pod\'s own disk is no place for files every pod serves)', () => {
+    expect(nodeConfig({}).uploadStore).toBe('off');
+  });
+
+  it('goes to an S3 bucket with the access key from an existing Secret', () => {
+    const values = { upload: { store: 's3', publicUrl: 'https://xmpp.example.org', s3: { bucket: 'files', endpoint: 'https://s3.example.org', pathStyle: true, existingSecret: 's3-key' } } };
+    const config = nodeConfig(values);
+    expect([config.uploadStore, config.uploadS3Bucket, config.uploadS3Endpoint, config.uploadS3PathStyle, config.httpPublicUrl]).toEqual(['s3', 'files', 'https://s3.example.org', true, 'https://xmpp.example.org']);
+    const env = nodeContainer(renderChart(values)).env;
+    expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.valueFrom).toEqual({ secretKeyRef: { name: 's3-key', key: 'secret-access-key' } });
+    expect(JSON.stringify(configMapData(renderChart(values)))).not.toMatch(/AWS_/);
+  });
+
+  it('goes to a shared claim mounted in every pod', () => {
+    const values = { upload: { store: 'directory', publicUrl: 'https://xmpp.example.org', directory: { existingClaim: 'rookery-files' } } };
+    const objects = renderChart(values);
+    expect(nodeConfig(values)).toMatchObject({ uploadStore: 'disk', uploadDirectory: '/var/lib/rookery/uploads' });
+    expect(nodeContainer(objects).volumeMounts).toContainEqual({ name: 'uploads', mountPath: '/var/lib/rookery/uploads' });
+    expect(deploymentSpec(objects).template.spec.volumes).toContainEqual({ name: 'uploads', persistentVolumeClaim: { claimName: 'rookery-files' } });
+  });
+
+  it('refuses to render without what the chosen store needs', () => {
+    expect(renderFailure({ upload: { store: 's3', s3: { bucket: 'files' } } })).toMatch(/upload\.publicUrl/);
+    expect(renderFailure({ upload: { store: 's3', publicUrl: 'https://x.example' } })).toMatch(/upload\.s3\.bucket/);
+    expect(renderFailure({ upload: { store: 'directory', publicUrl: 'https://x.example' } })).toMatch(/upload\.directory\.existingClaim/);
+    expect(renderFailure({ upload: { store: 'disk' } })).toMatch(/upload\.store/);
   });
 });
 
