@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
-# cluster with it), ejabberd (the XEP-0227 import test reads its export), python3-slixmpp (Debian's
+# cluster with it), chromium (the browser test), ejabberd (the XEP-0227 import test reads its export), python3-slixmpp (Debian's
 # slixmpp is among the rolling-restart clients: test/support/slix-client.py) and the npm dependencies
 # when they are missing.
 #
@@ -39,6 +39,8 @@ for command in redis-server haproxy; do
 done
 # The XEP-0227 interoperability test exports from the real ejabberd (test/xep0227/ejabberd.test.ts).
 command -v ejabberdctl >/dev/null 2>&1 || missing+=(ejabberd)
+# The browser test runs Converse.js in Debian's Chromium (test/browser/), driven by playwright-core.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # Another XEP-0198 implementation than ours among the rolling-restart clients (test/rolling/).
 # Debian's python3 (/usr/bin), which the test uses: a python3 of pyenv's or a venv's first on PATH does not see it.
 "$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3 )" -c 'import slixmpp' >/dev/null 2>&1 || missing+=(python3-slixmpp)

@@ -33,7 +33,7 @@ export const SETTINGS = {
   c2sTlsPort: setting({ schema: t.port, type: 'integer', default: 5223, env: 'ROOKERY_C2S_TLS_PORT', description: 'client port with direct TLS (XEP-0368)' }),
   c2sProxyProtocol: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_C2S_PROXY_PROTOCOL', description: 'the client port (STARTTLS) expects a PROXY protocol header (v1 or v2) from a trusted proxy before each stream, so that limits, logs and metrics see the real client address' }),
   c2sTlsProxyProtocol: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_C2S_TLS_PROXY_PROTOCOL', description: 'the same for the direct TLS client port (the header comes before the TLS handshake)' }),
-  trustedProxies: setting({ schema: optional(t.networkList), type: 'string', default: undefined, env: 'ROOKERY_TRUSTED_PROXIES', description: 'addresses or networks (CIDR), comma-separated, of the proxies in front of the node: the only peers whose PROXY header is accepted, and exempt from the per-address connection rate (as loopback is)' }),
+  trustedProxies: setting({ schema: optional(t.networkList), type: 'string', default: undefined, env: 'ROOKERY_TRUSTED_PROXIES', description: 'addresses or networks (CIDR), comma-separated, of the proxies in front of the node: the only peers whose PROXY header is accepted, and whose `X-Forwarded-For` names the client of an XMPP WebSocket, and exempt from the per-address connection rate (as loopback is)' }),
   httpPort: setting({ schema: t.port, type: 'integer', default: 5280, env: 'ROOKERY_HTTP_PORT', description: 'health probes, `/metrics` and the admin API' }),
   httpPublicUrl: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_HTTP_PUBLIC_URL', description: 'the `http(s)://` URL clients reach the HTTP port at, when a proxy stands in front' }),
   webOrigins: setting({ schema: optional(t.originList), type: 'string', default: undefined, env: 'ROOKERY_WEB_ORIGINS', description: 'origins (`https://host[:port]`), comma-separated, of the web pages allowed to open the XMPP WebSocket (`/xmpp-websocket`, RFC 7395), or `*` for any; an upgrade whose `Origin` header is not allowed is refused (403). Unset: the node\'s own origin only (that of `httpPublicUrl`, else the request\'s `Host`), as Prosody\'s `cross_domain_websocket` defaults to. An upgrade without `Origin` (no browser sends none) is allowed' }),
@@ -67,6 +67,11 @@ export const SETTINGS = {
   uploadS3Endpoint: setting({ schema: optional(t.httpUrl), type: 'string', default: undefined, env: 'ROOKERY_UPLOAD_S3_ENDPOINT', description: 'the S3 endpoint of an S3-compatible service (MinIO, Ceph, Garage); unset: AWS' }),
   uploadS3Region: setting({ schema: t.text, type: 'string', default: 'us-east-1', env: 'ROOKERY_UPLOAD_S3_REGION', description: 'the bucket\'s region' }),
   uploadS3PathStyle: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_UPLOAD_S3_PATH_STYLE', description: '`true`: `endpoint/bucket/key` URLs instead of `bucket.endpoint/key` (most S3-compatible services want this)' }),
+  turnHost: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TURN_HOST', description: 'host name of the STUN/TURN server (e.g. coturn) that clients are told about for audio and video calls (XEP-0215); unset: none' }),
+  turnPort: setting({ schema: t.port, type: 'integer', default: 3478, env: 'ROOKERY_TURN_PORT', description: 'its STUN and TURN port (UDP and TCP)' }),
+  turnTlsPort: setting({ schema: optional(t.port), type: 'integer', default: undefined, env: 'ROOKERY_TURN_TLS_PORT', description: 'its TURN-over-TLS (`turns`) port, if it has one' }),
+  turnSecret: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TURN_SECRET', description: 'the secret shared with the TURN server (coturn: `use-auth-secret` and `static-auth-secret`): clients get time-limited TURN credentials derived from it (TURN REST API); unset: only STUN is announced', secret: true }),
+  turnCredentialSeconds: setting({ schema: t.positiveInteger, type: 'integer', default: 86_400, env: 'ROOKERY_TURN_CREDENTIAL_SECONDS', description: 'how long TURN credentials stay valid' }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
@@ -96,6 +101,7 @@ export const LIMIT_SETTINGS = {
   authTimeoutSeconds: limit('authTimeoutSeconds', 60, 'seconds an unauthenticated connection may stay open'),
   authFailuresBeforeDelay: limit('authFailuresBeforeDelay', 3, 'failed authentications per address or account before replies are slowed down'),
   smMaxQueue: limit('smMaxQueue', 1000, 'unacknowledged stanzas kept for one client before it is disconnected (XEP-0198)'),
+  csiMaxHeld: limit('csiMaxHeld', 256, 'stanzas that can wait (presence updates, chat states) held back from one client that said it is inactive (XEP-0352); past it, all are written. They count as unacknowledged for XEP-0198 as well (`smMaxQueue`)'),
   busPendingEnvelopes: limit('busPendingEnvelopes', 10_000, 'stanzas for other nodes held while Redis is unreachable; past it they bounce'),
   busPendingBytes: limit('busPendingBytes', 16 * 1024 * 1024, 'bytes of those stanzas held at most'),
   busPendingSeconds: limit('busPendingSeconds', 30, 'seconds one of them waits for Redis before it bounces'),

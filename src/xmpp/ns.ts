@@ -25,6 +25,10 @@ export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register';
 export const NS_DELAY = 'urn:xmpp:delay';
 export const NS_OFFLINE = 'msgoffline';
 export const NS_SM = 'urn:xmpp:sm:3';
+/** XEP-0352 Client State Indication. */
+export const NS_CSI = 'urn:xmpp:csi:0';
+/** XEP-0215 External Service Discovery. */
+export const NS_EXTDISCO = 'urn:xmpp:extdisco:2';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 export const NS_SASL2 = 'urn:xmpp:sasl:2';

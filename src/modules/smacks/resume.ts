@@ -220,7 +220,7 @@ function finishResume(host: Host, connection: StreamConnection, stream: Stream, 
 function redelivery(host: Host, queued: QueuedStanza): string {
   if (queued.xml.startsWith('<iq')) return queued.xml;
   try {
-    return withDelay(parse(queued.xml), host.domain, new Date(queued.stamp)).toString();
+    return withDelay(parse(queued.xml), host.domain, new Date(queued.stamp), true).toString();
   } catch {
     return queued.xml;
   }
