@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README: `npm test`). Works on a fresh Debian machine as root with only
 # Node.js 20 and npm: installs redis-server, haproxy (the rolling-restart test balances its
-# cluster with it), ejabberd (the XEP-0227 import test reads its export), python3-slixmpp (Debian's
+# cluster with it), chromium (the browser test), ejabberd (the XEP-0227 import test reads its export), python3-slixmpp (Debian's
 # slixmpp is among the rolling-restart clients: test/support/slix-client.py) and the npm dependencies
 # when they are missing.
 #
@@ -39,6 +39,8 @@ for command in redis-server haproxy; do
 done
 # The XEP-0227 interoperability test exports from the real ejabberd (test/xep0227/ejabberd.test.ts).
 command -v ejabberdctl >/dev/null 2>&1 || missing+=(ejabberd)
+# The browser test runs Converse.js in Debian's Chromium (test/browser/), driven by playwright-core.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # A real peer for the federation tests (test/s2s/); its system service must not hold 5222/5269.
 command -v prosody >/dev/null 2>&1 || missing+=(prosody)
 # Another XEP-0198 implementation than ours among the rolling-restart clients (test/rolling/).

@@ -13,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { escapeXML } from 'ltx';
 import type { Config } from '../config.js';
-import { LOOPBACK } from '../config/networks.js';
+import { isIP } from 'node:net';
+import { LOOPBACK, Networks } from '../config/networks.js';
 import { parseOrigins } from '../config/types.js';
 import type { HttpReply, HttpRequestHead, HttpRoute, WebSocketPeer, WebSocketRequest, WebSocketRoute } from '../http.js';
 import { randomId } from '../random-id.js';
@@ -33,6 +34,7 @@ class WebSocketLink implements Link {
 
   constructor(
     private readonly peer: WebSocketPeer,
+    /** The client's (clientAddress), which a proxy may have told. */
     readonly remoteAddress: string,
   ) {
     peer.onMessage((data) => this.events.emit('data', data));
@@ -115,9 +117,30 @@ export function webSocketSecure(config: Config, remoteAddress: string): boolean 
   return LOOPBACK.has(remoteAddress) || config.httpPublicUrl?.startsWith('https:') === true;
 }
 
+/**
+ * The client's address: the peer's, or, when the peer is one of `trustedProxies` (an ingress),
+ * the last address of X-Forwarded-For that is not itself a trusted proxy (each proxy appends
+ * the address it saw, so what lies left of the first untrusted one may be forged). The
+ * connection's logs and per-address limits see this address, as with the PROXY protocol.
+ */
+export function clientAddress(trusted: Networks, peer: string, forwardedFor: string | string[] | undefined): string {
+  if (forwardedFor === undefined || !trusted.has(peer)) return peer;
+  const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((entry) => entry.trim());
+  let address = peer;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const hop = chain[i] as string;
+    // A malformed entry ends the walk: the address so far is the last one known to be true.
+    if (isIP(hop) === 0) return address;
+    address = hop;
+    if (!trusted.has(hop)) return hop;
+  }
+  return address;
+}
+
 /** `/xmpp-websocket`: subprotocol `xmpp`, the Origin checked against webOrigins. */
 export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor): WebSocketRoute {
   const allowed = originPolicy(config);
+  const trusted = new Networks(config.trustedProxies);
   return {
     path: WEBSOCKET_PATH,
     protocol: WEBSOCKET_PROTOCOL,
@@ -128,7 +151,7 @@ export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor):
       return { status: 403, body: { error: 'origin-not-allowed' } };
     },
     open(peer: WebSocketPeer, request: WebSocketRequest): void {
-      const address = request.remoteAddress;
+      const address = clientAddress(trusted, request.remoteAddress, request.headers['x-forwarded-for']);
       const refusal = acceptor.admit(address);
       const framing = new WebSocketFraming();
       if (refusal) {
@@ -138,7 +161,8 @@ export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor):
         return;
       }
       const link = new WebSocketLink(peer, address);
-      acceptor.accept({ link, framing, transport: 'websocket', secure: webSocketSecure(config, address) }, address);
+      // Secure or not is the hop to this node: a TLS-terminating proxy's, not its client's.
+      acceptor.accept({ link, framing, transport: 'websocket', secure: webSocketSecure(config, request.remoteAddress) }, address);
     },
   };
 }

@@ -49,6 +49,14 @@ export function domainProblem(value: string): string | undefined {
 }
 export const domain = checked(domainProblem);
 
+/** Domains, comma-separated, each a domainpart as `domain` checks it. */
+export function domainListProblem(value: string): string | undefined {
+  const domains = value.split(',').map((part) => part.trim());
+  const wrong = domains.find((part) => domainProblem(part) !== undefined);
+  return wrong === undefined ? undefined : `a comma-separated list of domains ("${wrong}" is not ${DOMAIN_EXPECTED})`;
+}
+export const domainList = checked(domainListProblem);
+
 const HOST_PORT = String.raw`(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?`;
 const SINGLE = new RegExp(String.raw`^rediss?://([^@/\s]*@)?${HOST_PORT}(,${HOST_PORT})*(/\d*)?(\?\S*)?$`);
 const SENTINEL = new RegExp(String.raw`^redis-sentinel://([^@/\s]*@)?${HOST_PORT}(,${HOST_PORT})*/[^/?#\s]+$`);
@@ -108,16 +116,10 @@ export function maskUrlPassword(url: string): string {
 }
 
 // s2s (issue #20): domain lists and static routes.
-/** Domains, comma-separated. */
+/** The domains of a `domainList` value. */
 export function parseDomains(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
-export function domainListProblem(value: string): string | undefined {
-  const wrong = parseDomains(value).find((item) => domainProblem(item) !== undefined);
-  return wrong === undefined ? undefined : `domains, comma-separated ("${wrong}" is not one)`;
-}
-export const domainList = checked(domainListProblem);
-
 /** `domain=host:port` pairs, comma-separated (ROOKERY_S2S_ROUTES). */
 export function parseRoutes(value: string): Map<string, { host: string; port: number }> {
   const routes = new Map<string, { host: string; port: number }>();

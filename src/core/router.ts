@@ -95,6 +95,9 @@ export class Router {
   async route(routed: RoutedStanza): Promise<void> {
     const { to, kind, stanza } = routed;
     if (to.domain !== this.host.domain) {
+      // A service of this server on its own domain (group chat) claims its stanzas; every other
+      // domain goes to server-to-server federation when it is on (src/s2s/).
+      if (await this.host.hooks.fire('service-stanza', routed)) return;
       if (this.remote) return this.remote.send(routed);
       await this.bounce(stanza, new StanzaError('remote-server-not-found'), routed.origin);
       return;

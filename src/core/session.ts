@@ -31,6 +31,16 @@ export interface ManagedStream {
   inboundHandled(): void;
 }
 
+/**
+ * Holds outbound stanzas back from the socket (XEP-0352 client state indication). It sees a
+ * stanza after stream management counted and queued it, as Prosody's mod_csi_simple pauses
+ * writes below mod_smacks: what is held is unacknowledged, so a resumption resends it.
+ */
+export interface OutputHold {
+  /** true: held (written later, in order); false: write it now (what was held went first). */
+  hold(stanza: Element | string, xml: string): boolean;
+}
+
 /** What stream-level modules (stream management) may do with a client connection. */
 export interface StreamConnection {
   readonly session: C2SSession;
@@ -72,6 +82,8 @@ export class C2SSession {
   readonly directed = new Set<string>();
   /** XEP-0280. */
   carbons = false;
+  /** XEP-0352: set by the csi module once the client said it is inactive. */
+  outputHold: OutputHold | undefined;
   /** XEP-0191: fetched the blocklist, so receives blocklist pushes. */
   blocklist_interested = false;
   /** The state versions this resource was shown (roster, blocklist): older pushes are not shown. */
@@ -100,6 +112,7 @@ export class C2SSession {
     const kind = typeof x === 'string' ? kindOfXml(x) : kindOfName(x.name);
     this.telemetry.stanzaOut(kind);
     if (this.sm && kind !== 'other' && !this.sm.outbound(xml)) return;
+    if (kind !== 'other' && this.outputHold?.hold(x, xml)) return;
     this.conn.write(xml);
   }
 

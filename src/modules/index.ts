@@ -4,11 +4,16 @@ import type { Module } from '../core/module.js';
 import { blockingModule } from './blocking.js';
 import { capsModule } from './disco/caps.js';
 import { carbonsModule } from './carbons.js';
+import { csiModule } from './csi.js';
 import { discoModule } from './disco/index.js';
+import { extdiscoModule } from './extdisco.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
+import { mamModule } from './mam/index.js';
 import { messageModule } from './message.js';
+import { mucModule } from './muc/index.js';
 import { offlineModule } from './offline.js';
+import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
@@ -34,11 +39,18 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     versionModule,
     legacySessionModule,
     carbonsModule,
+    mamModule,
     blockingModule,
     vcardModule,
     privateModule,
+    mucModule,
+    pepModule,
+    csiModule({ maxHeld: config.limits.csiMaxHeld }),
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
+    ...(config.turnHost !== undefined
+      ? [extdiscoModule({ host: config.turnHost, port: config.turnPort, tlsPort: config.turnTlsPort, secret: config.turnSecret, credentialSeconds: config.turnCredentialSeconds })]
+      : []),
     ...(services.upload ? [uploadModule(services.upload)] : []),
   ];
 }

@@ -25,8 +25,18 @@ export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register';
 export const NS_DELAY = 'urn:xmpp:delay';
 export const NS_OFFLINE = 'msgoffline';
 export const NS_SM = 'urn:xmpp:sm:3';
+/** XEP-0352 Client State Indication. */
+export const NS_CSI = 'urn:xmpp:csi:0';
+/** XEP-0215 External Service Discovery. */
+export const NS_EXTDISCO = 'urn:xmpp:extdisco:2';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 export const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
+export const NS_SASL2 = 'urn:xmpp:sasl:2';
+export const NS_BIND2 = 'urn:xmpp:bind:0';
+export const NS_FAST = 'urn:xmpp:fast:0';
+export const NS_SASL_CB = 'urn:xmpp:sasl-cb:0';
+export const NS_SCRAM_UPGRADE = 'urn:xmpp:scram-upgrade:0';
+export const NS_SSDP = 'urn:xmpp:ssdp:0';
 export const NS_SERVER = 'jabber:server';
 export const NS_DIALBACK = 'jabber:server:dialback';
 export const NS_DIALBACK_FEATURE = 'urn:xmpp:features:dialback';

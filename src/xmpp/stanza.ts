@@ -49,11 +49,15 @@ function replyAddressing(stanza: Element, type: string): Record<string, string> 
   return attrs;
 }
 
-/** A copy with a XEP-0203 <delay/> added, unless one from `from` is there already. */
-export function withDelay(stanza: Element, from: string, stamp: Date): Element {
+/**
+ * A copy with a XEP-0203 <delay/> added, unless one from `from` is there already. With
+ * `milliseconds` the stamp keeps them (XEP-0082 allows fractions): clients order a redelivered
+ * stanza by its stamp among those received live, which a stamp cut to the second can put first.
+ */
+export function withDelay(stanza: Element, from: string, stamp: Date, milliseconds = false): Element {
   const copy = clone(stanza);
   const present = copy.getChildren('delay', NS_DELAY).some((delay: Element) => delay.attrs.from === from);
-  if (!present) copy.c('delay', { xmlns: NS_DELAY, from, stamp: stamp.toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  if (!present) copy.c('delay', { xmlns: NS_DELAY, from, stamp: milliseconds ? stamp.toISOString() : stamp.toISOString().replace(/\.\d{3}Z$/, 'Z') });
   return copy;
 }
 

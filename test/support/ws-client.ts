@@ -27,8 +27,8 @@ export class WsClient {
   }
 
   /** Opens the WebSocket (subprotocol `xmpp` unless told otherwise); rejects with the HTTP status of a refused upgrade. */
-  static connect(url: string, domain: string, options: { protocols?: string[]; origin?: string } = {}): Promise<WsClient> {
-    const socket = new WebSocket(url, options.protocols ?? ['xmpp'], options.origin ? { origin: options.origin } : {});
+  static connect(url: string, domain: string, options: { protocols?: string[]; origin?: string; headers?: Record<string, string> } = {}): Promise<WsClient> {
+    const socket = new WebSocket(url, options.protocols ?? ['xmpp'], { ...(options.origin ? { origin: options.origin } : {}), ...(options.headers ? { headers: options.headers } : {}) });
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new WsClient(socket, domain)));
       socket.once('unexpected-response', (_request, response) => {

@@ -181,6 +181,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   if (current && current.session_id !== session.id) await host.state.registry.claim({ ...current, node: host.nodeId, session_id: session.id, sm_token: token });
   stream.phase = 'attached';
   finishResume(host, connection, stream, token);
+  await host.hooks.fire('resource-moved', { fullJid: known.full_jid, node: host.nodeId });
   return session;
 }
 
@@ -219,7 +220,7 @@ function finishResume(host: Host, connection: StreamConnection, stream: Stream, 
 function redelivery(host: Host, queued: QueuedStanza): string {
   if (queued.xml.startsWith('<iq')) return queued.xml;
   try {
-    return withDelay(parse(queued.xml), host.domain, new Date(queued.stamp)).toString();
+    return withDelay(parse(queued.xml), host.domain, new Date(queued.stamp), true).toString();
   } catch {
     return queued.xml;
   }
