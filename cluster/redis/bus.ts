@@ -289,6 +289,7 @@ export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
   try {
     const envelope = JSON.parse(data ?? '') as BusEnvelope;
     if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') {
+      if (envelope.sid !== undefined && typeof envelope.sid !== 'string') delete envelope.sid;
       if (envelope.push === undefined || isStatePush(envelope.push)) return envelope;
       // A push we cannot read is delivered as a plain stanza, as a previous release would.
       const { push: _unreadable, ...plain } = envelope;

@@ -11,7 +11,8 @@
 //   <p>:v1:{<bare>}:blockver       string blocklist version (INCR per edit; absent = 0)
 //   <p>:v1:{<bare>}:personal       hash   state/personal.ts key ('vcard', 'private <name> <ns>') → XML
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
-//   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
+//   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp, id?}: the stream's unacknowledged stanzas
+//   <p>:v1:{<bare>}:smd:<token>    hash   sender stream token → '<high seq>:<mask>': what the stream was given
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
@@ -79,6 +80,8 @@ export class KeyBuilder {
   smState(bare: string, token: string): string { return this.perAccount(bare, `sm:${encodeKeyPart(token)}`); }
   /** A managed stream's queue of unacknowledged stanzas. */
   smQueue(bare: string, token: string): string { return this.perAccount(bare, `smq:${encodeKeyPart(token)}`); }
+  /** XEP-0198 stream: the stanza identities it was given (src/state/delivered.ts). */
+  smDelivered(bare: string, token: string): string { return this.perAccount(bare, `smd:${encodeKeyPart(token)}`); }
 
   /** The node's inbox stream (at-least-once delivery between nodes). */
   nodeInbox(node: string): string {

@@ -24,7 +24,7 @@ export type BusEnvelope =
    * stanza is a push of shared state at that stored version; the receiving node drops it if the
    * session was already shown a newer one (a node of the previous version delivers it as is).
    */
-  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush }
+  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush; sid?: string }
   /**
    * Close that session: replaced by a newer bind (<conflict/>), or with `condition` (account
    * deleted, password changed). A node of the previous version ignores the condition and closes

@@ -22,12 +22,16 @@ export interface QueuedStanza {
   xml: string;
   /** When it was queued (ms), for the <delay/> on redelivery. */
   stamp: number;
+  /** The stanza's stable identity (src/state/delivered.ts), when its sender's stream was resumable. */
+  id?: string;
 }
 
 export interface ResumptionSnapshot {
   record: ResumptionRecord;
   /** Unacknowledged stanzas, oldest first. */
   queue: QueuedStanza[];
+  /** What the stream was given, per sender stream (`Delivered`'s entries); absent when not kept. */
+  delivered?: Record<string, string>;
 }
 
 /**
@@ -37,7 +41,11 @@ export interface ResumptionSnapshot {
  */
 export interface ResumptionStore {
   create(user: string, record: ResumptionRecord): Promise<void>;
-  /** Queues an outbound stanza (seq 0: the next number, for a parked stream); false when `node` no longer owns the stream. */
+  /**
+   * Queues an outbound stanza (seq 0: the next number, for a parked stream); false when `node` no
+   * longer owns the stream. A stanza whose `id` the stream was already given is not queued again
+   * (true: it is handled), checked in the same step.
+   */
   append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean>;
   /** Drops queued stanzas up to `acked` and records the counters. */
   ack(user: string, token: string, acked: number, inbound: number): Promise<void>;

@@ -5,6 +5,7 @@ import { type Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { refreshQueue } from '../../core/state-push.js';
+import { Delivered } from '../../state/delivered.js';
 import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot } from '../../state/resumption.js';
 import { PARKED_NODE, type SessionRecord } from '../../state/sessions.js';
 import { StreamError } from '../../xmpp/errors.js';
@@ -171,6 +172,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   stream.sent = snapshot.record.sent;
   stream.acked = snapshot.record.acked;
   stream.queue = snapshot.queue;
+  stream.delivered = new Delivered(snapshot.delivered);
   stream.release();
   stream.acknowledge(h);
   // The versions the old node showed this resource are gone: state pushes still queued are read again.

@@ -3,6 +3,7 @@
 // server's ack requests.
 import type { Host } from '../../core/host.js';
 import type { C2SSession, ManagedStream } from '../../core/session.js';
+import { Delivered } from '../../state/delivered.js';
 import type { QueuedStanza } from '../../state/resumption.js';
 import { NS_SM } from '../../xmpp/ns.js';
 
@@ -30,13 +31,18 @@ export class Stream implements ManagedStream {
   acked = 0;
   queue: QueuedStanza[] = [];
   phase: StreamPhase = 'attached';
+  /** What this stream was given, by stanza identity: a copy that comes again is dropped. */
+  delivered = new Delivered();
   /** Set while it is detaching after losing its connection; resolves to whether it hibernates. */
   detached: Promise<boolean> | undefined;
   /**
    * While a resumption taken over from another node is set up, outbound stanzas wait here
    * unnumbered: their sequence numbers follow the snapshot's, which is not known yet.
    */
-  private held: Array<{ xml: string; stamp: number }> | undefined;
+  private held: Array<{ xml: string; stamp: number; id: string | undefined }> | undefined;
+  /** The inbound count is being written to the store; `persistAgain`: it changed meanwhile. */
+  private persisting = false;
+  private persistAgain = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private awaitingAck = false;
   private ackWaiters: Array<() => void> = [];
@@ -55,12 +61,14 @@ export class Stream implements ManagedStream {
     return this.session.bare_jid as string;
   }
 
-  outbound(xml: string): boolean {
+  outbound(xml: string, identity?: string): boolean {
     if (this.held) {
-      this.held.push({ xml, stamp: Date.now() });
+      this.held.push({ xml, stamp: Date.now(), id: identity });
       return false;
     }
-    const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp: Date.now() };
+    // A copy of a stanza this stream was given already (redelivered after a node died): dropped.
+    if (!this.delivered.admit(identity)) return false;
+    const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp: Date.now(), ...(identity === undefined ? {} : { id: identity }) };
     this.queue.push(stanza);
     if (this.token !== undefined) this.mirror(stanza, this.token);
     if (this.queue.length > this.maxQueue) {
@@ -89,22 +97,45 @@ export class Stream implements ManagedStream {
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    for (const { xml, stamp } of held) {
-      const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp };
+    for (const { xml, stamp, id } of held) {
+      if (!this.delivered.admit(id)) continue;
+      const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp, ...(id === undefined ? {} : { id }) };
       this.queue.push(stanza);
       if (this.token !== undefined) this.mirror(stanza, this.token);
     }
   }
 
-  /** Called by the pre-* hooks: a stanza from the client is being handled. */
-  inboundStarted(): void {
+  /**
+   * Called by the pre-* hooks: a stanza from the client is being handled. Its identity, when the
+   * stream is resumable: the token and the count it will have once handled.
+   */
+  inboundStarted(): string | undefined {
     this.busy = true;
+    return this.token === undefined ? undefined : `${this.token}:${this.inbound + 1}`;
   }
 
   inboundHandled(): void {
     this.inbound += 1;
     this.busy = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
+    // Once routed, the count is stored, so that <resumed h/> after this node dies covers it and
+    // the client does not send it again under a seq the next stanza would then reuse.
+    if (this.token !== undefined) this.persistInbound();
+  }
+
+  /** One write at a time; counts that came meanwhile go in the next one. */
+  private persistInbound(): void {
+    if (this.persisting) {
+      this.persistAgain = true;
+      return;
+    }
+    this.persisting = true;
+    void this.persistCounters().finally(() => {
+      this.persisting = false;
+      if (!this.persistAgain) return;
+      this.persistAgain = false;
+      this.persistInbound();
+    });
   }
 
   /**
