@@ -23,6 +23,7 @@ export const SCRIPT_NAMES = [
   'sm-detach-1',
   'bus-send-1',
   'bus-ack-1',
+  'bus-take-1',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

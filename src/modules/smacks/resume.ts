@@ -87,7 +87,11 @@ async function resumeLocal(ctx: Context, connection: StreamConnection, old: C2SS
   return old;
 }
 
-type Found = { kind: 'unknown' } | { kind: 'gone'; known: ResumptionRecord; replaced: boolean } | { kind: 'found'; known: ResumptionRecord; record: SessionRecord };
+type Found =
+  | { kind: 'unknown' }
+  | { kind: 'gone'; known: ResumptionRecord; replaced: boolean }
+  /** `unanswered`: its node never handed it over (dead, or a half-open connection it has not noticed). */
+  | { kind: 'found'; known: ResumptionRecord; record: SessionRecord; unanswered: boolean };
 
 /**
  * The stream's record and its registry record, once its previous node is done with it: parked,
@@ -104,7 +108,7 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     // Another bind of the resource replaced it; a record with this token but another session is a resumption under way.
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
-    if (settled || Date.now() >= deadline) return { kind: 'found', known, record };
+    if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
     await delay(HANDOVER_POLL_MS);
   }
 }
@@ -168,12 +172,15 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
     connection.close();
     return undefined;
   }
+  // What the unanswering node's inbox still holds for the resource goes first, in order (a sweep
+  // would re-route it later, behind newer stanzas of the same senders).
+  const stranded = found.unanswered ? await takeStranded(host, record.node, known.full_jid) : [];
   stream.inbound = snapshot.record.inbound;
   stream.sent = snapshot.record.sent;
   stream.acked = snapshot.record.acked;
   stream.queue = snapshot.queue;
   stream.delivered = new Delivered(snapshot.delivered);
-  stream.release();
+  stream.release(stranded);
   stream.acknowledge(h);
   // The versions the old node showed this resource are gone: state pushes still queued are read again.
   await refreshQueue(session, stream.queue, host.pushSources);
@@ -184,6 +191,23 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   stream.phase = 'attached';
   finishResume(host, connection, stream, token);
   return session;
+}
+
+/** Stanza envelopes for `fullJid` left in `node`'s inbox, taken out of it; none when that fails. */
+async function takeStranded(host: Host, node: string, fullJid: string): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
+  if (!host.bus || node === PARKED_NODE || node === host.nodeId) return [];
+  try {
+    const envelopes = await host.bus.takeFor(node, fullJid);
+    const stranded = [];
+    for (const envelope of envelopes) {
+      if (envelope.kind === 'stanza') stranded.push({ xml: envelope.xml, stamp: envelope.at ?? Date.now(), id: envelope.sid });
+    }
+    if (stranded.length > 0) host.log.info({ event: 'sm_stranded_taken', node, count: stranded.length });
+    return stranded;
+  } catch (err) {
+    host.log.error({ event: 'sm_stranded_take_failed', node, err });
+    return [];
+  }
 }
 
 /** The session a resumption replaced, on whichever node holds it, vanishes quietly. */

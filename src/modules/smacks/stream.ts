@@ -93,9 +93,12 @@ export class Stream implements ManagedStream {
     return held.map((item) => item.xml);
   }
 
-  /** Numbers and queues what was held back, after the counters were restored from a snapshot. */
-  release(): void {
-    const held = this.held ?? [];
+  /**
+   * Numbers and queues what was held back, after the counters were restored from a snapshot;
+   * `first`: stanzas that were on their way before any of it (a dead node's inbox).
+   */
+  release(first: ReadonlyArray<{ xml: string; stamp: number; id: string | undefined }> = []): void {
+    const held = [...first, ...(this.held ?? [])];
     this.held = undefined;
     for (const { xml, stamp, id } of held) {
       if (!this.delivered.admit(id)) continue;
