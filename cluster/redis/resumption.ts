@@ -25,9 +25,9 @@ export class RedisResumptionStore implements ResumptionStore {
       .exec();
   }
 
-  async append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean> {
+  async append(user: string, token: string, node: string, stanza: QueuedStanza, epoch?: number): Promise<boolean> {
     const keys = [this.keys.smState(user, token), this.keys.smQueue(user, token), this.keys.smDelivered(user, token)];
-    const outcome = await this.scripts.run('sm-append-3', keys, [node, stanza.seq, stanza.xml, stanza.stamp, stanza.id ?? '']);
+    const outcome = await this.scripts.run('sm-append-3', keys, [node, stanza.seq, stanza.xml, stanza.stamp, stanza.id ?? '', epoch ?? '']);
     return !outcome.rejected;
   }
 
@@ -90,6 +90,7 @@ function parseRecord(fields: Record<string, string>, where: string): ResumptionR
     acked: number('acked'),
     sent: number('sent'),
     detached_at: number('detached_at'),
+    epoch: number('epoch'),
   };
 }
 

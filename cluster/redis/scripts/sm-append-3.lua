@@ -9,9 +9,12 @@
 -- ARGV[3]  the stanza's XML
 -- ARGV[4]  when it was queued (ms)
 -- ARGV[5]  its identity '<sender token>:<seq>', or '' when it has none
+-- ARGV[6]  the epoch the caller took the stream with (sm-takeover-3), or '' for no check
 -- Returns  the stanza's sequence number; 0 when it was given already (not queued again); -1 when
---          the stream is unknown or another node owns it.
+--          the stream is unknown, another node owns it, or it was taken over after the caller's epoch.
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return -1 end
+local epoch = tonumber(ARGV[6] or '')
+if epoch and (tonumber(redis.call('HGET', KEYS[1], 'epoch')) or 0) > epoch then return -1 end
 local id = ARGV[5] or ''
 local sender, idseq = string.match(id, '^(.+):(%d+)$')
 idseq = tonumber(idseq)

@@ -79,7 +79,14 @@ async function resumeLocal(ctx: Context, connection: StreamConnection, old: C2SS
     await releaseConnection(stream, old);
   }
   await host.jobs.cancel(expiryJobId(stream.user, token));
-  await host.state.resumption.takeOver(stream.user, token, host.nodeId);
+  // Held while the epoch rises: an append sent with the old one after the takeover would be refused.
+  stream.hold();
+  try {
+    const snapshot = await host.state.resumption.takeOver(stream.user, token, host.nodeId);
+    if (snapshot) stream.epoch = snapshot.record.epoch ?? 0;
+  } finally {
+    stream.release();
+  }
   stream.acknowledge(h);
   stream.phase = 'attached';
   connection.attachSession(old);
@@ -180,6 +187,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   stream.acked = snapshot.record.acked;
   stream.queue = snapshot.queue;
   stream.delivered = new Delivered(snapshot.delivered);
+  stream.epoch = snapshot.record.epoch ?? 0;
   stream.release(stranded);
   stream.acknowledge(h);
   // The versions the old node showed this resource are gone: state pushes still queued are read again.

@@ -31,6 +31,8 @@ export class Stream implements ManagedStream {
   acked = 0;
   queue: QueuedStanza[] = [];
   phase: StreamPhase = 'attached';
+  /** The epoch this node took the stream with (0: created here); its appends carry it. */
+  epoch = 0;
   /** What this stream was given, by stanza identity: a copy that comes again is dropped. */
   delivered = new Delivered();
   /** Set while it is detaching after losing its connection; resolves to whether it hibernates. */
@@ -214,7 +216,7 @@ export class Stream implements ManagedStream {
 
   /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
   private mirror(stanza: QueuedStanza, token: string): void {
-    void this.host.state.resumption.append(this.user, token, this.host.nodeId, stanza).then(
+    void this.host.state.resumption.append(this.user, token, this.host.nodeId, stanza, this.epoch).then(
       (kept) => {
         if (kept || this.token !== token) return;
         if (this.onRefused) this.onRefused(this, stanza, token);

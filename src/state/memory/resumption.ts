@@ -15,9 +15,10 @@ export class MemoryResumptionStore implements ResumptionStore {
     this.streams.set(key(user, record.token), { record: { ...record }, queue: [], delivered: new Delivered() });
   }
 
-  async append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean> {
+  async append(user: string, token: string, node: string, stanza: QueuedStanza, epoch?: number): Promise<boolean> {
     const stream = this.streams.get(key(user, token));
     if (!stream || stream.record.owner !== node) return false;
+    if (epoch !== undefined && (stream.record.epoch ?? 0) > epoch) return false;
     if (!stream.delivered.admit(stanza.id)) return true;
     const seq = stanza.seq === 0 ? stream.record.sent + 1 : stanza.seq;
     stream.queue.push({ ...stanza, seq });
@@ -47,6 +48,7 @@ export class MemoryResumptionStore implements ResumptionStore {
     if (!stream || (options.onlyIfDetached === true && stream.record.detached_at === 0)) return undefined;
     stream.record.owner = node;
     stream.record.detached_at = 0;
+    stream.record.epoch = (stream.record.epoch ?? 0) + 1;
     return { record: { ...stream.record }, queue: stream.queue.map((stanza) => ({ ...stanza })), delivered: stream.delivered.entries() };
   }
 
