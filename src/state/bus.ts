@@ -51,6 +51,11 @@ export interface NodeInbox {
  * stanza whose order matters across nodes carries its own order: state pushes carry the stored
  * version (`push`, core/state-push.ts); doc/ordering.md lists what is and is not ordered.
  */
+/** When a node last wrote its heartbeat (ms), or undefined when it is not among the live nodes. */
+export interface NodeHeartbeats {
+  lastBeat(node: string): Promise<number | undefined>;
+}
+
 export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;
   send(node: string, envelope: BusEnvelope): Promise<void>;

@@ -22,6 +22,18 @@ import { Stream } from './stream.js';
  */
 const HANDOVER_WAIT_MS = 2000;
 const HANDOVER_POLL_MS = 20;
+const HEARTBEAT_CHECK_MS = 200;
+
+/** Whether `node`'s last heartbeat is older than two heartbeat intervals (or it is not live). */
+async function silent(host: Host, node: string): Promise<boolean> {
+  if (!host.heartbeats) return false;
+  try {
+    const last = await host.heartbeats.lastBeat(node);
+    return last === undefined || Date.now() - last > 2 * host.config.heartbeatMs;
+  } catch {
+    return false;
+  }
+}
 export function resume(ctx: Context, connection: StreamConnection, element: Element): Promise<void> {
   const session = connection.session;
   const work = resumeStream(ctx, connection, element);
@@ -107,6 +119,7 @@ type Found =
  */
 async function handedOver(host: Host, user: string, token: string): Promise<Found> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
+  let nextBeatCheck = 0;
   for (;;) {
     const known = await host.state.resumption.get(user, token);
     if (!known) return { kind: 'unknown' };
@@ -116,6 +129,12 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
     if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
+    // A node whose heartbeat stopped hands nothing over: no point waiting for it. The store's
+    // epoch and owner checks fence it should it wake up (a freeze).
+    if (Date.now() >= nextBeatCheck) {
+      nextBeatCheck = Date.now() + HEARTBEAT_CHECK_MS;
+      if (await silent(host, record.node)) return { kind: 'found', known, record, unanswered: true };
+    }
     await delay(HANDOVER_POLL_MS);
   }
 }
