@@ -96,6 +96,18 @@ export function resumptionContract(makeBackend: BackendFactory): void {
       expect(Object.keys(snapshot?.delivered ?? {}).sort()).toEqual(['bob', 'carol']);
     });
 
+    it('raises the epoch on every takeover and refuses an append from an older one, even from the same node id', async () => {
+      const stream = record('n1');
+      await backend().resumption.create(USER, stream);
+      const first = await backend().resumption.takeOver(USER, stream.token, 'n1');
+      const second = await backend().resumption.takeOver(USER, stream.token, 'n1');
+      expect((second?.record.epoch ?? 0) - (first?.record.epoch ?? 0)).toBe(1);
+      await expect(backend().resumption.append(USER, stream.token, 'n1', stanza(1, 'stale'), first?.record.epoch)).resolves.toBe(false);
+      await expect(backend().resumption.append(USER, stream.token, 'n1', stanza(1, 'current'), second?.record.epoch)).resolves.toBe(true);
+      const snapshot = await backend().resumption.takeOver(USER, stream.token, 'n2');
+      expect(snapshot?.queue.map((item) => item.xml.includes('current'))).toEqual([true]);
+    });
+
     it('lets hibernation expiry take only a stream that is still detached', async () => {
       const stream = record('n1');
       await backend().resumption.create(USER, stream);
