@@ -420,10 +420,11 @@ export function oneLine(f: Figure): string {
   let main = '';
   if (f.workload === 'idle') main = `${fmt(v.sessions)} sessions, ${fmt(v.kibPerSession, 1)} KiB/session (RSS ${fmt(v.rssBeforeMiB, 1)} → ${fmt(v.rssAfterMiB, 1)} MiB), ramp ${fmt(v.rampLoginsPerSecond)} logins/s`;
   else if (f.workload.includes('login')) main = `${fmt(v.loginsPerSecond)} logins/s (${fmt(v.logins)} ok, ${fmt(v.failed)} failed)`;
+  else if (f.workload === 'pep') main = `${fmt(v.contacts)} contacts with +notify, all-have-the-event${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;
   else if (f.workload === 'presence') main = `${fmt(v.contacts)} contacts, all-have-it${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;
   else main = `${fmt(v.messagesPerSecond)} msg/s, lost ${fmt(v.lost)}, out-of-order ${fmt(v.outOfOrder)}, errors ${fmt(v.errors)}`;
   const trips = f.redis?.netRoundTripsPerMessage !== undefined ? `${fmt(f.redis.netRoundTripsPerMessage, 3)} round trips/msg net (${(f.redis.sampleTop ?? []).map(([c, n]) => `${c}=${n}`).join(' ')}); ` : '';
   const redis = f.redis ? `, Redis ${trips}${fmt(f.redis.netCommandsPerMessage, 3)} cmd/msg net (raw ${fmt(f.redis.commandsPerMessage, 3)}; ${f.redis.top.map(([c, n]) => `${c}=${n}`).join(' ')})` : '';
   const helpers = f.helperCpu ? Object.entries(f.helperCpu).map(([name, pct]) => `, ${name} ${fmt(pct)}%`).join('') : '';
-  return `${f.server} / ${f.workload}: ${main}${f.workload === 'presence' ? '' : lat}${redis} [${cpu}${helpers}]${f.ok ? '' : ` FAILED: ${f.error}`}`;
+  return `${f.server} / ${f.workload}: ${main}${f.workload === 'presence' || f.workload === 'pep' ? '' : lat}${redis} [${cpu}${helpers}]${f.ok ? '' : ` FAILED: ${f.error}`}`;
 }

@@ -59,7 +59,7 @@ params.durationMs = (int(args.duration) ?? params.durationMs / 1000) * 1000;
 params.presenceContacts = int(args.contacts) ?? params.presenceContacts;
 params.presenceRounds = int(args.rounds) ?? params.presenceRounds;
 
-const ALL: WorkloadName[] = ['idle', 'login-scram', 'login-plain', 'messages', 'presence', 'tls-login', 'tls-resume-login', 'tls-messages'];
+const ALL: WorkloadName[] = ['idle', 'login-scram', 'login-plain', 'messages', 'presence', 'pep', 'tls-login', 'tls-resume-login', 'tls-messages'];
 const selected = new Set<string>(args.workloads ? args.workloads.split(',') : [...ALL, 'cross-node']);
 const servers = args.servers.split(',').map((s) => s.trim());
 const rookeryModes = args.rookery.split(',').map((s) => s.trim()) as RookeryMode[];
@@ -95,7 +95,7 @@ function plans(): Plan[] {
         if (mode === 'embedded') out.push({ name: 'rookery-embedded', start: (ctx) => startRookery('embedded', ctx), workloads: only(ALL) });
         if (mode === 'redis') out.push({ name: 'rookery-redis', start: (ctx) => startRookery('redis', ctx), workloads: only(['login-scram', 'messages']) });
         // Both cores: the same-node workloads with the clients spread over the two nodes, then cross-node.
-        if (mode === 'cluster') out.push({ name: 'rookery-cluster', start: (ctx) => startRookery('cluster', ctx), workloads: only(['login-scram', 'login-plain', 'messages', 'tls-login', 'tls-resume-login', 'tls-messages', 'cross-node']) });
+        if (mode === 'cluster') out.push({ name: 'rookery-cluster', start: (ctx) => startRookery('cluster', ctx), workloads: only(['login-scram', 'login-plain', 'messages', 'pep', 'tls-login', 'tls-resume-login', 'tls-messages', 'cross-node']) });
       }
     } else if (server === 'prosody') {
       out.push({ name: 'prosody', start: startProsody, workloads: only(ALL) });
@@ -128,6 +128,8 @@ async function runWorkload(name: WorkloadName, server: RunningServer, pool: Gene
       return messages(server, pool, params, names.users, { workload: name, starttls: false, crossNode: true });
     case 'presence':
       return presence(server, pool, params, names.hub, names.contacts);
+    case 'pep':
+      return presence(server, pool, params, names.hub, names.contacts, 'pep');
   }
 }
 
@@ -220,7 +222,7 @@ async function main(): Promise<void> {
       const pool = new GeneratorPool(params.generators);
       try {
         const t0 = Date.now();
-        const accounts = [...names.users, ...(plan.workloads.includes('presence') ? [names.hub, ...names.contacts] : [])];
+        const accounts = [...names.users, ...(plan.workloads.includes('presence') || plan.workloads.includes('pep') ? [names.hub, ...names.contacts] : [])];
         await server.createAccounts(accounts, params.password);
         log(`${plan.name}: ${accounts.length} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; pids ${server.pids().join(',')}`);
         let current = pool;

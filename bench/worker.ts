@@ -9,6 +9,7 @@ import type {
 } from './lib/protocol.js';
 import { sumCpu } from './lib/proc.js';
 import { scramDerivations } from './lib/sasl.js';
+import { pepFanout } from './pep.js';
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
@@ -366,6 +367,8 @@ async function handle(request: Request): Promise<unknown> {
       return {};
     case 'presence':
       return presence(request.job);
+    case 'pep':
+      return pepFanout(request.job, { loginMany, loginOptions, closeAll });
     case 'exit':
       setImmediate(() => process.exit(0));
       return {};

@@ -60,7 +60,7 @@ export const QUICK: Params = {
   presenceRounds: 10,
 };
 
-export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'tls-login' | 'tls-resume-login' | 'tls-messages' | 'cross-node';
+export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'pep' | 'tls-login' | 'tls-resume-login' | 'tls-messages' | 'cross-node';
 
 export interface Figure {
   workload: WorkloadName;
@@ -495,14 +495,18 @@ export async function messages(
 
 // --- presence ----------------------------------------------------------------------------
 
-export async function presence(server: RunningServer, pool: GeneratorPool, params: Params, hub: string, contacts: string[]): Promise<Figure> {
+/**
+ * Presence fan-out, or (`pep`) a PEP publish fanned out to the same contacts, whose clients
+ * announce caps with +notify and are spread over the server's nodes (bench/pep.ts).
+ */
+export async function presence(server: RunningServer, pool: GeneratorPool, params: Params, hub: string, contacts: string[], workload: 'presence' | 'pep' = 'presence'): Promise<Figure> {
   const generator = pool.generators[0]!;
   if (server.createRosters) await server.createRosters(hub, contacts);
   const t0 = Date.now();
   const result = await generator.call<PresenceResult>({
-    op: 'presence',
+    op: workload,
     job: {
-      targets: [server.targets[0]!],
+      targets: workload === 'pep' ? server.targets : [server.targets[0]!],
       hub,
       contacts,
       password: params.password,
@@ -521,12 +525,12 @@ export async function presence(server: RunningServer, pool: GeneratorPool, param
   const complete = Histogram.from(result.complete);
   const deliveries = Histogram.from(result.deliveries);
   return {
-    workload: 'presence',
+    workload,
     server: server.label,
     kind: server.kind,
     config: server.config,
     ok: result.missing === 0,
-    ...(result.missing > 0 ? { error: `${result.missing} broadcasts never arrived` } : {}),
+    ...(result.missing > 0 ? { error: `${result.missing} ${workload === 'pep' ? 'events' : 'broadcasts'} never arrived` } : {}),
     values: { contacts: result.contacts, rounds: result.rounds, missing: result.missing, setupMs: result.setupMs, subscribedOverXmpp: server.createRosters ? 0 : 1 },
     latency: summarize(complete),
     latency2: summarize(deliveries),

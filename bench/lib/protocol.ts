@@ -112,6 +112,8 @@ export type Request =
   | { op: 'messages-stop'; drainMs: number }
   | { op: 'messages-close' }
   | { op: 'presence'; job: PresenceJob }
+  /** PEP fan-out: the same job shape; clients spread over the targets, rounds are publishes. */
+  | { op: 'pep'; job: PresenceJob }
   | { op: 'exit' };
 
 export interface RequestEnvelope {

@@ -60,7 +60,7 @@ api_permissions:
       - ejabberd_ctl
     who: all
     what: "*"
-# Feature set comparable to Rookery's default modules; no mod_mam, mod_pubsub, mod_muc, mod_register.
+# Feature set comparable to Rookery's default modules (PEP through mod_pubsub's pep plugin); no mod_mam, mod_muc, mod_register.
 modules:
   mod_roster: {}
   mod_disco: {}
@@ -73,6 +73,8 @@ modules:
   mod_offline: {}
   mod_stream_mgmt: {}
   mod_admin_extra: {}
+  mod_pubsub:
+    plugins: [flat, pep]
 `;
 }
 
@@ -146,7 +148,7 @@ export async function startEjabberd(ctx: LaunchContext): Promise<RunningServer> 
       'ejabberdctl foreground with --config-dir/--spool/--logs in a scratch directory, as the ejabberd user (no systemd)',
       'listener shaper: none, shaper_rules c2s_shaper: none, max_fsm_queue: 1000000, starttls: true, starttls_required: false, backlog: 511 (the default of 5 drops connection attempts under a login burst; 511 is what Node.js uses)',
       'auth_password_format: scram (SHA-1, 4096 iterations), Mnesia (the default database)',
-      'modules: roster, disco, caps, ping, version, carboncopy, privacy, blocking, offline, stream_mgmt, admin_extra; no mam/pubsub/muc',
+      'modules: roster, disco, caps, ping, version, carboncopy, privacy, blocking, offline, stream_mgmt, admin_extra, pubsub (plugins flat, pep); no mam/muc',
       'accounts: ejabberdctl register (first account), the others with ejabberdctl import_piefxis (XEP-0227 file with precomputed SCRAM-SHA-1 keys)',
     ],
     async createAccounts(users, password) {

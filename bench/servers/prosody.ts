@@ -19,8 +19,8 @@ admin_socket = "${dir}/prosody.sock"
 log = { { levels = { min = "warn" }, to = "file", filename = "${dir}/prosody.log" } }
 certificates = "${dir}"
 -- Feature set comparable to Rookery's default modules. Not loaded: limits (rate limits),
--- mam, pep, register, s2s.
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "carbons"; "blocklist"; "smacks"; "admin_shell" }
+-- mam, register, s2s.
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "carbons"; "blocklist"; "smacks"; "pep"; "admin_shell" }
 modules_disabled = { "s2s" }
 authentication = "internal_hashed"
 default_iteration_count = 4096
@@ -87,7 +87,7 @@ export async function startProsody(ctx: LaunchContext): Promise<RunningServer> {
     notes: [
       'prosody -F --config <tmp>/prosody.cfg.lua (own data_path, no systemd)',
       'mod_limits not loaded (no c2s rate limit), c2s_require_encryption = false, allow_unencrypted_plain_auth = true, network_settings.tcp_backlog = 511 (as Node.js)',
-      'modules: roster, saslauth, tls, disco, ping, version, carbons, blocklist, smacks (+ the always-loaded presence, message, iq, offline)',
+      'modules: roster, saslauth, tls, disco, ping, version, carbons, blocklist, smacks, pep (+ the always-loaded presence, message, iq, offline)',
       'authentication = internal_hashed with default_iteration_count = 4096, storage = internal (files)',
       'accounts: prosodyctl register (first account), the others through prosodyctl shell (storagemanager accounts store, SCRAM-SHA-1 keys computed once)',
       'presence workload: the mutual subscriptions are written into the roster store through prosodyctl shell (over XMPP, setting up 1000 takes Prosody more than a minute)',

@@ -6,9 +6,14 @@ import { RedisBlocklistStore } from './blocklist.js';
 import { closeRedis, connectRedis, type RedisClient } from './connection.js';
 import { checkDeployment, type Deployment, type DeploymentExpectation } from './deployment.js';
 import { KeyBuilder } from './keys.js';
+import { RedisMucStore } from './muc.js';
 import { RedisOfflineStore } from './offline.js';
+import { RedisPepStore } from './pep.js';
+import { RedisCapsStore } from './caps.js';
 import { RedisPersonalStore } from './personal.js';
+import { RedisArchiveStore } from './archive.js';
 import { RedisSharedSecrets } from './secrets.js';
+import { RedisFastTokenStore } from './fast-tokens.js';
 import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
@@ -70,6 +75,11 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     offline: new RedisOfflineStore(client, keys, scripts),
     blocklists: new RedisBlocklistStore(client, keys, scripts),
     personal: new RedisPersonalStore(client, keys, scripts),
+    archive: new RedisArchiveStore(client, keys, scripts),
+    muc: new RedisMucStore(client, keys, scripts),
+    pep: new RedisPepStore(client, keys, scripts),
+    caps: new RedisCapsStore(client, keys),
+    fastTokens: new RedisFastTokenStore(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     secrets: new RedisSharedSecrets(client, keys),

@@ -10,9 +10,26 @@
 //   <p>:v1:{<bare>}:blocklist      set    blocked JIDs
 //   <p>:v1:{<bare>}:blockver       string blocklist version (INCR per edit; absent = 0)
 //   <p>:v1:{<bare>}:personal       hash   state/personal.ts key ('vcard', 'private <name> <ns>') → XML
+//   <p>:v1:{<owner>}:mam          stream the message archive (state/archive.ts): entry id = archive id, fields w (with), x (XML)
+//   <p>:v1:{<owner>}:mam:w:<with> stream the archive ids of one contact (field i, empty): the index of a `with` query
+//   <p>:v1:{<owner>}:mam:withs    set    the contacts that have an index stream (to delete them all)
+//   <p>:v1:{<owner>}:mam:seen:<b> hash   dedupe key → archive id, per dedupe-window time bucket b (expires after two windows)
+//   <p>:v1:{<owner>}:mam:prefs    string JSON ArchivePrefs (XEP-0313 §6)
+//   <p>:v1:{<bare>}:pep            hash   PEP node → JSON configuration (state/pep.ts)
+//   <p>:v1:{<bare>}:pepmeta        hash   "seq" (publish counter), "bytes" (of all PEP items)
+//   <p>:v1:{<bare>}:pepi:<node>    hash   PEP item id → XML (node percent-encoded)
+//   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
+//   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
+//   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
+//   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp, id?}: the stream's unacknowledged stanzas
 //   <p>:v1:{<bare>}:smd:<token>    hash   sender stream token → '<high seq>:<mask>': what the stream was given
+//   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
+//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts)
+//   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
+//   <p>:v1:room:{<room>}:reals     hash   real full JID → JSON [nick, node] (kept by the scripts from occupants)
+//   <p>:v1:room:{<room>}:history   list   JSON HistoryEntry, oldest first
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
@@ -70,6 +87,40 @@ export class KeyBuilder {
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }
   blocklistVersion(bare: string): string { return this.perAccount(bare, 'blockver'); }
   personal(bare: string): string { return this.perAccount(bare, 'personal'); }
+  /** An archive owner (account or room) shares the account key space and its hash tag. */
+  archive(owner: string): string { return this.perAccount(owner, 'mam'); }
+  archiveWith(owner: string, contact: string): string { return this.perAccount(owner, `mam:w:${encodeKeyPart(contact)}`); }
+  archiveContacts(owner: string): string { return this.perAccount(owner, 'mam:withs'); }
+  /** Dedupe keys of one time bucket (stamp divided by the dedupe window). */
+  archiveSeen(owner: string, bucket: number): string { return this.perAccount(owner, `mam:seen:${bucket}`); }
+  archivePrefs(owner: string): string { return this.perAccount(owner, 'mam:prefs'); }
+  pepNodes(bare: string): string { return this.perAccount(bare, 'pep'); }
+  pepMeta(bare: string): string { return this.perAccount(bare, 'pepmeta'); }
+  pepItems(bare: string, node: string): string { return this.perAccount(bare, `pepi:${encodeKeyPart(node)}`); }
+  pepOrder(bare: string, node: string): string { return this.perAccount(bare, `pepo:${encodeKeyPart(node)}`); }
+  /** A caps ver's features: shared by every account, so in a slot of its own. */
+  caps(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}`; }
+  capsClaim(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}:claim`; }
+  /** XEP-0484 FAST tokens of the account's devices. */
+  fastTokens(bare: string): string { return this.perAccount(bare, 'fast'); }
+
+  /** Rooms (XEP-0045) the account's sessions are in. */
+  mucRooms(bare: string): string { return this.perAccount(bare, 'mucrooms'); }
+  /** One room's keys share the room's hash tag. */
+  roomState(room: string): string { return this.perRoom(room, 'state'); }
+  roomOccupants(room: string): string { return this.perRoom(room, 'occupants'); }
+  roomReals(room: string): string { return this.perRoom(room, 'reals'); }
+  roomHistory(room: string): string { return this.perRoom(room, 'history'); }
+  /** SCAN MATCH pattern of every room's state hash. */
+  roomPattern(): string { return `${this.base}:room:{*}:state`; }
+  /** The room JID of a key roomPattern matched, else undefined. */
+  roomOf(key: string): string | undefined {
+    const head = `${this.base}:room:{`;
+    const tail = '}:state';
+    if (!key.startsWith(head) || !key.endsWith(tail) || key.length <= head.length + tail.length) return undefined;
+    const inner = key.slice(head.length, key.length - tail.length);
+    return /[{}:]/.test(inner) ? undefined : decodeKeyPart(inner);
+  }
 
   /** The node's session index: a set of JSON [full JID, session_id]. */
   nodeSessions(node: string): string {
@@ -133,6 +184,10 @@ export class KeyBuilder {
     const inner = key.slice(head.length, key.length - tail.length);
     if (/[{}:]/.test(inner)) return undefined;
     return decodeKeyPart(inner);
+  }
+
+  private perRoom(room: string, kind: string): string {
+    return `${this.base}:room:{${tagPart(room, 'room JID')}}:${kind}`;
   }
 
   private perAccount(bare: string, kind: string): string {

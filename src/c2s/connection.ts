@@ -22,7 +22,6 @@ import { bucketFor } from './rate-limit.js';
 import { ReadGate } from './read-gate.js';
 import type { TlsMaterial } from './tls.js';
 
-
 export interface ConnectionContext {
   host: Host;
   tls: TlsMaterial;
@@ -108,6 +107,9 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
   get remoteAddress(): string {
     return this.clientAddress ?? this.socket.remoteAddress ?? 'unknown';
   }
+
+  /** The TLS socket under a TCP link, for channel binding (channel-binding.ts); undefined in the clear and on a WebSocket. */
+  get tlsSocket(): TLSSocket | undefined { return this.socket instanceof TLSSocket ? this.socket : undefined; }
 
   get secure(): boolean {
     return this.carrierSecure ?? this.transport !== 'plain';

@@ -49,6 +49,14 @@ export function domainProblem(value: string): string | undefined {
 }
 export const domain = checked(domainProblem);
 
+/** Domains, comma-separated, each a domainpart as `domain` checks it. */
+export function domainListProblem(value: string): string | undefined {
+  const domains = value.split(',').map((part) => part.trim());
+  const wrong = domains.find((part) => domainProblem(part) !== undefined);
+  return wrong === undefined ? undefined : `a comma-separated list of domains ("${wrong}" is not ${DOMAIN_EXPECTED})`;
+}
+export const domainList = checked(domainListProblem);
+
 const HOST_PORT = String.raw`(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?`;
 const SINGLE = new RegExp(String.raw`^rediss?://([^@/\s]*@)?${HOST_PORT}(,${HOST_PORT})*(/\d*)?(\?\S*)?$`);
 const SENTINEL = new RegExp(String.raw`^redis-sentinel://([^@/\s]*@)?${HOST_PORT}(,${HOST_PORT})*/[^/?#\s]+$`);

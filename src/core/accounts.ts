@@ -8,8 +8,11 @@ import { AdminError } from './admin-error.js';
 
 export { AdminError, type AdminFailure } from './admin-error.js';
 
-/** SCRAM iterations for new credentials (RFC 7677 recommends at least 4096). */
-export const SCRAM_ITERATIONS = 4096;
+/**
+ * SCRAM iterations for new credentials where no configuration says otherwise (the default of
+ * `scramIterations`; RFC 7677 asks at least 4096).
+ */
+export const SCRAM_ITERATIONS = 10_000;
 
 /** `alice` or `alice@domain` → the prepared bare JID on this domain. */
 export function accountJid(input: string, domain: string): string {
@@ -25,10 +28,10 @@ export function accountJid(input: string, domain: string): string {
   return jid.bare;
 }
 
-async function credentialsFor(password: string) {
+async function credentialsFor(password: string, iterations = SCRAM_ITERATIONS) {
   if (password.length === 0) throw new AdminError('invalid-password', 'the password is empty');
   try {
-    return await deriveCredentials(password, SCRAM_ITERATIONS);
+    return await deriveCredentials(password, iterations);
   } catch {
     throw new AdminError('invalid-password', 'the password contains characters SASLprep prohibits');
   }
@@ -40,7 +43,9 @@ export async function createAccount(state: StateBackend, user: string, password:
 
 /** New credentials; the account's other sessions (all of them without `except`) are closed with <reset/>. */
 export async function changePassword(state: StateBackend, user: string, password: string, host?: Host, except?: Parameters<Host['local']['closeAccount']>[3]): Promise<void> {
-  if (!(await state.accounts.setCredentials(user, await credentialsFor(password)))) throw new AdminError('not-found', `${user} does not exist`);
+  if (!(await state.accounts.setCredentials(user, await credentialsFor(password, host?.config.scramIterations)))) throw new AdminError('not-found', `${user} does not exist`);
+  // XEP-0484: a FAST token is as good as the old password; it goes with it.
+  await state.fastTokens.deleteAll(user);
   await host?.local.closeAccount(user, 'reset', 'Password changed', except);
 }
 
@@ -60,5 +65,8 @@ export async function deleteAccount(state: StateBackend, user: string, host?: Ho
   await state.offline.deleteAll(user);
   await state.blocklists.deleteAll(user);
   await state.personal.deleteAll(user);
+  await state.archive.deleteAll(user);
+  await state.pep.deleteAll(user);
+  await state.fastTokens.deleteAll(user);
   await state.accounts.delete(user);
 }

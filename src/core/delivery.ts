@@ -2,7 +2,7 @@
 // a state push through the session's gate), a parked resumable stream (queued in the
 // ResumptionStore, XEP-0198), or a session of another node (an envelope on the bus). The
 // router decides where a stanza goes; this unit gets it there.
-import { type Element, parse } from 'ltx';
+import { type Element, clone, escapeXML, parse } from 'ltx';
 import type { StatePush } from '../state/bus.js';
 import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf } from '../xmpp/jid-string.js';
@@ -72,6 +72,63 @@ export class Delivery {
     return true;
   }
 
+  /**
+   * Writes one stanza to many resources (a PEP event, a group chat stanza): this node's own at once, each parked one
+   * to its queue, and one envelope per other node that holds recipients (plain `stanza` for a
+   * single one). `stanza` has no `to`; each copy gets its recipient's.
+   */
+  async toResources(records: readonly Pick<SessionRecord, 'full_jid' | 'node'>[], stanza: Element): Promise<void> {
+    const byNode = new Map<string, string[]>();
+    const copies = new AddressedCopies(stanza);
+    for (const record of records) {
+      const local = this.local.get(record.full_jid);
+      if (local) {
+        this.host.telemetry.routed('local');
+        local.send(copies.to(record.full_jid));
+      } else if (record.node === PARKED_NODE || record.node === this.host.nodeId || !this.host.bus) {
+        await this.toResource(record.full_jid, addressed(stanza, record.full_jid));
+      } else {
+        const list = byNode.get(record.node) ?? [];
+        list.push(record.full_jid);
+        byNode.set(record.node, list);
+      }
+    }
+    const bus = this.host.bus;
+    if (!bus) return;
+    const xml = stanza.toString();
+    await Promise.all([...byNode].map(([node, to]) => {
+      this.host.telemetry.routed('remote');
+      this.host.telemetry.busEnvelope('out');
+      const id = newEnvelopeId();
+      const at = Date.now();
+      if (to.length === 1) return bus.send(node, { kind: 'stanza', id, to: to[0] as string, xml: addressed(stanza, to[0] as string).toString(), hops: 0, at });
+      return bus.send(node, { kind: 'fanout', id, to, xml, at });
+    }));
+  }
+
+  /**
+   * toResources for resources whose node the caller keeps itself (group chat occupants, by real
+   * JID): where the caller last knew each to be. One parked or moved meanwhile is followed.
+   */
+  toMany(targets: readonly { jid: string; node: string }[], stanza: Element): Promise<void> {
+    return this.toResources(targets.map(({ jid, node }) => ({ full_jid: jid, node })), stanza);
+  }
+
+  /** A fan-out envelope from another node: each recipient still here gets it; one gone is routed afresh. */
+  async fanoutArrived(recipients: readonly string[], xml: string): Promise<void> {
+    const stanza = parse(xml);
+    const copies = new AddressedCopies(stanza);
+    for (const to of recipients) {
+      const local = this.local.get(to);
+      if (local) {
+        local.send(copies.to(to));
+      } else {
+        this.host.state.registry.invalidate?.(bareOf(to));
+        await this.toResource(to, addressed(stanza, to));
+      }
+    }
+  }
+
   /** Writes to a session of this node; a state push goes through the session's gate. `identity`: of a string stanza (stanza-identity.ts). */
   async writeLocal(session: C2SSession, stanza: Element | string, push?: StatePush, identity?: string): Promise<void> {
     if (!push) {
@@ -90,5 +147,29 @@ export class Delivery {
     const queued = await this.host.state.resumption.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now(), ...withIdentity(stanza) });
     if (queued) this.host.telemetry.routed('remote');
     return queued;
+  }
+}
+
+function addressed(stanza: Element, to: string): Element {
+  const copy = clone(stanza);
+  copy.attrs.to = to;
+  return copy;
+}
+
+/** One stanza serialized once, written to many recipients: only the `to` differs. */
+class AddressedCopies {
+  private readonly head: string;
+  private readonly rest: string;
+
+  constructor(stanza: Element) {
+    const bare = clone(stanza);
+    delete bare.attrs.to;
+    const xml = bare.toString();
+    this.head = `<${bare.name}`;
+    this.rest = xml.slice(this.head.length);
+  }
+
+  to(jid: string): string {
+    return `${this.head} to='${escapeXML(jid)}'${this.rest}`;
   }
 }

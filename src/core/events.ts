@@ -43,11 +43,25 @@ export interface HookCatalogue {
   'iq/full': RoutedStanza;
   'iq/bare': RoutedStanza;
   'iq/host': RoutedStanza;
+  /** A stanza to another domain: a service this server hosts there (XEP-0045 rooms) claims it; unclaimed → remote-server-not-found. */
+  'service-stanza': RoutedStanza;
   /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
   'message/offline': RoutedStanza;
   'resource-bind': { session: C2SSession };
   /** A stream-level element outside jabber:client (XEP-0198 enable, r, a, resume); unclaimed → stream error. */
   'stream-nonza': { connection: StreamConnection; element: Element };
+  /** Synchronous: what may be requested inside a SASL2 <authenticate/> (XEP-0388 <inline/>; stream management adds <sm/>). */
+  'sasl2-inline-features': { session: C2SSession; inline: Element };
+  /** Synchronous: features a Bind2 request may enable (XEP-0386 <inline/>, one <feature var/> each). */
+  'bind2-inline-features': { session: C2SSession; inline: Element };
+  /**
+   * An XEP-0198 <resume/> inside a SASL2 <authenticate/>, once authenticated; claimed when
+   * handled. What the handler writes on `connection` (<resumed/> or <failed/> first) goes into
+   * the <success/> and after it.
+   */
+  'sasl2-resume': { connection: StreamConnection; element: Element };
+  /** A child of a Bind2 <bind/> after the bind (<enable/> of carbons or stream management); claimed when handled; its answer written on `connection` goes into <bound/>. */
+  'bind2-enable': { connection: StreamConnection; element: Element };
   /** The node is draining: a handler that can hand the session over (stream management parks it) claims it. */
   'session-handover': { session: C2SSession; ackWaitMs: number };
   /** Before a bound session ends; a handler returning true keeps it (stream management hibernation). */
@@ -71,6 +85,10 @@ export interface HookCatalogue {
   /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */
   'roster-item-removed': { user: string; contact: string; item: RosterItem | undefined; pendingIn: boolean };
   'user-deleted': { user: string };
+  /** A resumable session moved: parked (node PARKED_NODE) or resumed on `node`. Services that remember where a resource is (group chat) follow it. */
+  'resource-moved': { fullJid: string; node: string };
+  /** `user` now has a subscription to `contact`'s presence (an inbound `subscribed` was applied). */
+  'subscription-approved': { user: string; contact: string };
 }
 
 export const FULL_EVENT = { message: 'message/full', presence: 'presence/full', iq: 'iq/full' } as const;

@@ -45,6 +45,10 @@ export class Host implements CoreServices {
   readonly delivery: Delivery;
   /** XEP-0030 features the loaded modules advertise. */
   readonly features = new Set<string>();
+  /** XEP-0030 items of the server: the services it hosts on their own domains (JID → name). */
+  readonly services = new Map<string, string>();
+  /** What modules add to an account's own disco#info (XEP-0163 §6: the pep identity, pubsub features). */
+  readonly accountDisco = { identities: new Map<string, { category: string; type: string }>(), features: new Set<string>() };
   /** XEP-0128 extended information of the server (data forms), by FORM_TYPE. */
   readonly infoForms = new Map<string, Element>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */

@@ -14,6 +14,8 @@ export interface ModuleApi {
   iq(scope: IqScope | IqScope[], type: IqType, xmlns: string, name: string, handler: IqHandler): void;
   /** Advertises a XEP-0030 feature of the server. */
   feature(namespace: string): void;
+  /** Advertises a XEP-0030 feature of every account's bare JID. */
+  accountFeature(namespace: string): void;
   /** Adds a XEP-0128 data form (`jabber:x:data`, type result, with a FORM_TYPE) to the server's disco#info. */
   infoForm(formType: string, form: Element): void;
   /** Runs when the module is unloaded, after its hooks are gone. */
@@ -44,6 +46,10 @@ export class ModuleManager {
       feature: (namespace) => {
         host.features.add(namespace);
         teardown.push(() => host.features.delete(namespace));
+      },
+      accountFeature: (namespace) => {
+        host.accountDisco.features.add(namespace);
+        teardown.push(() => host.accountDisco.features.delete(namespace));
       },
       infoForm: (formType, form) => {
         host.infoForms.set(formType, form);

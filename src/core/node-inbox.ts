@@ -24,6 +24,10 @@ export function nodeInbox(host: Host): NodeInbox {
         return;
       }
       host.telemetry.busEnvelope('in');
+      if (envelope.kind === 'fanout') {
+        await host.delivery.fanoutArrived(envelope.to, envelope.xml);
+        return;
+      }
       if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);
       const local = host.local.get(envelope.to);
       if (local) {

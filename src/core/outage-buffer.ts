@@ -71,7 +71,7 @@ export class OutageBuffer implements NodeBus {
         this.onError(error);
       }
     }
-    const bytes = envelope.kind === 'stanza' ? Buffer.byteLength(envelope.xml) : 64;
+    const bytes = envelope.kind === 'stanza' || envelope.kind === 'fanout' ? Buffer.byteLength(envelope.xml) : 64;
     if (this.waiting.length >= this.limits.maxEnvelopes || this.bytes + bytes > this.limits.maxBytes) {
       await this.abandon(envelope, 'overflow');
       return;

@@ -87,7 +87,9 @@ export class Router {
   async route(routed: RoutedStanza): Promise<void> {
     const { to, kind, stanza } = routed;
     if (to.domain !== this.host.domain) {
-      // No server-to-server connections: every foreign domain is unreachable.
+      // A service of this server on its own domain (group chat) claims its stanzas; no
+      // server-to-server connections: every other domain is unreachable.
+      if (await this.host.hooks.fire('service-stanza', routed)) return;
       await this.bounce(stanza, new StanzaError('remote-server-not-found'), routed.origin);
       return;
     }

@@ -93,6 +93,9 @@ export const carbonsModule: Module = {
     api.feature(NS_CARBONS);
     api.iq('self', 'set', NS_CARBONS, 'enable', ({ origin }) => setCarbons(host, origin, true));
     api.iq('self', 'set', NS_CARBONS, 'disable', ({ origin }) => setCarbons(host, origin, false));
+    // XEP-0386 Bind2: enabled inside the authentication (nothing is answered for it, as in Prosody).
+    api.hook('bind2-inline-features', ({ inline }) => void inline.c('feature', { var: NS_CARBONS }));
+    api.hook('bind2-enable', ({ connection, element }) => element.is('enable', NS_CARBONS) && setCarbons(host, connection.session, true).then(() => true));
     // After blocking (100), before delivery (0); never claims, so delivery still happens.
     api.hook('pre-message', async (event) => {
       await onOutbound(host, event);

@@ -7,8 +7,11 @@ import { carbonsModule } from './carbons.js';
 import { discoModule } from './disco/index.js';
 import { iqRoutingModule } from './iq-routing.js';
 import { legacySessionModule } from './legacy-session.js';
+import { mamModule } from './mam/index.js';
 import { messageModule } from './message.js';
+import { mucModule } from './muc/index.js';
 import { offlineModule } from './offline.js';
+import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
@@ -34,9 +37,12 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     versionModule,
     legacySessionModule,
     carbonsModule,
+    mamModule,
     blockingModule,
     vcardModule,
     privateModule,
+    mucModule,
+    pepModule,
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),
     ...(services.upload ? [uploadModule(services.upload)] : []),

@@ -4,9 +4,10 @@ import type { SaslContext, SaslServerMechanism } from './mechanism.js';
 import { PlainMechanism } from './plain.js';
 import { ScramMechanism } from './scram.js';
 
-export type { SaslContext, SaslServerMechanism, SaslStep } from './mechanism.js';
+export type { ChannelBindingType, SaslContext, SaslServerMechanism, SaslStep } from './mechanism.js';
 export { SaslError } from './errors.js';
 export { keysUnknownText } from './scram.js';
+export { HT_MECHANISMS, HtMechanism, type FastCandidate, type FastVerifier } from './ht.js';
 export type { SaslCondition } from './errors.js';
 
 /** Offered mechanisms, most preferred first. PLAIN must only be offered over TLS (the caller's job). */
@@ -16,6 +17,8 @@ export function createMechanism(name: string, ctx: SaslContext): SaslServerMecha
   switch (name) {
     case 'SCRAM-SHA-256': return new ScramMechanism('SHA-256', ctx);
     case 'SCRAM-SHA-1': return new ScramMechanism('SHA-1', ctx);
+    case 'SCRAM-SHA-256-PLUS': return new ScramMechanism('SHA-256', ctx, true);
+    case 'SCRAM-SHA-1-PLUS': return new ScramMechanism('SHA-1', ctx, true);
     case 'PLAIN': return new PlainMechanism(ctx);
     default: return undefined;
   }

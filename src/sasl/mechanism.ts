@@ -5,6 +5,9 @@
 import type { StoredCredentials } from '../state/accounts.js';
 import type { SaslError } from './errors.js';
 
+/** RFC 5929 / RFC 9266 channel-binding types. */
+export type ChannelBindingType = 'tls-exporter' | 'tls-server-end-point' | 'tls-unique';
+
 export interface SaslContext {
   domain: string;
   /** RFC 7622 localpart preparation, throws on invalid input; inject it (the JID module is written elsewhere). */
@@ -23,6 +26,18 @@ export interface SaslContext {
    * keys only), so that the next login may use SCRAM-SHA-256. Absent: nothing is ever stored.
    */
   replaceCredentials?(username: string, expected: StoredCredentials, credentials: StoredCredentials): Promise<boolean>;
+  /** The connection's channel-binding data of a type, undefined when it has none (SCRAM-*-PLUS). */
+  channelBinding?(type: ChannelBindingType): Buffer | undefined;
+  /**
+   * Whether the server offers channel binding on this connection: a client that says it could
+   * bind but thinks the server cannot ('y' flag) is then being downgraded (RFC 5802 §6).
+   */
+  channelBindingOffered?: boolean;
+  /**
+   * XEP-0474 downgrade protection: the mechanisms offered, joined by ',', then '|', then the
+   * channel-binding types offered, joined by ','. Its hash goes in the server-first-message.
+   */
+  downgradeProtection?: string;
   /** Testing hook: the server's part of the SCRAM nonce (printable ASCII, no ','). Default: 24 random bytes, base64. */
   serverNonce?(): string;
 }

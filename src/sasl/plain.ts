@@ -66,13 +66,15 @@ export class PlainMechanism extends BaseMechanism {
   }
 
   /**
-   * After a migration (XEP-0227 import with SCRAM-SHA-1 keys only) the password is seen here once:
-   * the missing keys are derived and stored, as Prosody and ejabberd re-key a user at login. The
+   * After a migration (XEP-0227 import with SCRAM-SHA-1 keys only), or a raise of the iteration
+   * count, the password is seen here once: the missing or weaker keys are derived and stored, as Prosody and ejabberd re-key a user at login. The
    * store call is a compare-and-set on what was read, so a password changed meanwhile is kept. A
    * failure here costs only the upgrade, never the login.
    */
   private async completeKeys(username: string, password: string, credentials: StoredCredentials): Promise<void> {
-    const missing = SCRAM_HASHES.filter((hash) => !keysKnown(credentials[hash]));
+    // Keys derived with fewer iterations than configured now are upgraded the same way.
+    const target = unknownIterations(this.ctx);
+    const missing = SCRAM_HASHES.filter((hash) => !keysKnown(credentials[hash]) || (credentials[hash]?.iterations ?? 0) < target);
     if (missing.length === 0 || !this.ctx.replaceCredentials) return;
     try {
       const next: StoredCredentials = { ...credentials };

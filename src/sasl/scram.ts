@@ -1,7 +1,11 @@
-// SCRAM-SHA-1 / SCRAM-SHA-256 server (RFC 5802, RFC 7677), without channel binding.
+// SCRAM-SHA-1 / SCRAM-SHA-256 server (RFC 5802, RFC 7677), and their -PLUS variants bound to the
+// TLS channel (RFC 5802 §6; the data comes from SaslContext.channelBinding).
 //
-//   client-first  = gs2-header client-first-bare      e.g. "n,,n=user,r=<cnonce>"
-//   server-first  = "r=" cnonce snonce ",s=" salt ",i=" iterations
+//   client-first  = gs2-header client-first-bare      e.g. "n,,n=user,r=<cnonce>", "p=tls-exporter,,…"
+//   server-first  = "r=" cnonce snonce ",s=" salt ",i=" iterations [",d=" b64(H(mechanisms "|" cb types))]
+//
+// The d attribute is XEP-0474's downgrade protection: the client compares it with what it was
+// offered, so an attacker who stripped -PLUS or a binding type from the features is caught.
 //   client-final  = "c=" b64(gs2-header) ",r=" nonce ["," ext] ",p=" b64(ClientProof)
 //   server-final  = "v=" b64(ServerSignature)
 //
@@ -24,7 +28,7 @@ import {
 import { SaslError } from './errors.js';
 import { keysKnown } from '../state/accounts.js';
 import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
-import type { SaslContext, SaslStep } from './mechanism.js';
+import type { ChannelBindingType, SaslContext, SaslStep } from './mechanism.js';
 
 /** The <text/> of the failure for an account without keys for the hash asked for: what to use instead. */
 export function keysUnknownText(hash: ScramHash): string {
@@ -77,15 +81,15 @@ function activeKeys(keys: ScramKeys, hash: ScramHash): ActiveKeys | undefined {
 
 type State =
   | { phase: 'initial'; sentEmptyChallenge: boolean }
-  | { phase: 'final'; gs2Header: string; clientFirstBare: string; serverFirst: string; nonce: string; keys: ActiveKeys; known: boolean };
+  | { phase: 'final'; gs2Header: string; cbData: Buffer; clientFirstBare: string; serverFirst: string; nonce: string; keys: ActiveKeys; known: boolean };
 
 export class ScramMechanism extends BaseMechanism {
   readonly name: string;
   private state: State = { phase: 'initial', sentEmptyChallenge: false };
 
-  constructor(private readonly hash: ScramHash, private readonly ctx: SaslContext) {
+  constructor(private readonly hash: ScramHash, private readonly ctx: SaslContext, private readonly plus = false) {
     super();
-    this.name = `SCRAM-${hash}`;
+    this.name = `SCRAM-${hash}${plus ? '-PLUS' : ''}`;
   }
 
   protected async advance(response: Buffer): Promise<SaslStep> {
@@ -109,8 +113,20 @@ export class ScramMechanism extends BaseMechanism {
 
     // gs2-header
     if (flag === undefined || authzAttr === undefined) return failure('malformed-request', 'Invalid GS2 header');
-    if (flag.startsWith('p=')) return failure('malformed-request', 'Channel binding is not supported');
-    if (flag !== 'n' && flag !== 'y') return failure('malformed-request', 'Invalid GS2 header');
+    let cbData: Buffer = Buffer.alloc(0);
+    if (flag.startsWith('p=')) {
+      if (!this.plus) return failure('malformed-request', 'Channel binding is not supported');
+      const bound = this.ctx.channelBinding?.(flag.slice(2) as ChannelBindingType);
+      if (!bound) return failure('malformed-request', 'Unsupported channel-binding type');
+      cbData = bound;
+    } else if (this.plus) {
+      return failure('malformed-request', 'A -PLUS mechanism needs channel binding');
+    } else if (flag === 'y' && this.ctx.channelBindingOffered) {
+      // RFC 5802 §6: the client could bind and believes we cannot, yet we offered it: a downgrade.
+      return failure('not-authorized', 'Channel binding was offered');
+    } else if (flag !== 'n' && flag !== 'y') {
+      return failure('malformed-request', 'Invalid GS2 header');
+    }
     let authzid = '';
     if (authzAttr !== '') {
       const decoded = authzAttr.startsWith('a=') ? decodeSaslname(authzAttr.slice(2)) : undefined;
@@ -166,8 +182,9 @@ export class ScramMechanism extends BaseMechanism {
     const serverPart = this.ctx.serverNonce ? this.ctx.serverNonce() : randomId(SERVER_NONCE_BYTES, 'base64');
     if (!PRINTABLE.test(serverPart)) throw new Error('server nonce must be printable ASCII without ","');
     const nonce = clientNonce + serverPart;
-    const serverFirst = `r=${nonce},s=${keys.salt.toString('base64')},i=${keys.iterations}`;
-    this.state = { phase: 'final', gs2Header, clientFirstBare: parts.slice(2).join(','), serverFirst, nonce, keys, known };
+    const ssdp = this.ctx.downgradeProtection === undefined ? '' : `,d=${digest(this.hash, Buffer.from(this.ctx.downgradeProtection, 'utf8')).toString('base64')}`;
+    const serverFirst = `r=${nonce},s=${keys.salt.toString('base64')},i=${keys.iterations}${ssdp}`;
+    this.state = { phase: 'final', gs2Header, cbData, clientFirstBare: parts.slice(2).join(','), serverFirst, nonce, keys, known };
     return { kind: 'challenge', data: Buffer.from(serverFirst, 'utf8') };
   }
 
@@ -189,7 +206,10 @@ export class ScramMechanism extends BaseMechanism {
     if (proof === undefined || proof.length !== HASH_INFO[this.hash].length) {
       return failure('malformed-request', 'Invalid proof attribute', username);
     }
-    if (!cbind.equals(Buffer.from(state.gs2Header, 'utf8'))) return failure('malformed-request', 'Channel binding mismatch', username);
+    const header = Buffer.from(state.gs2Header, 'utf8');
+    if (!cbind.subarray(0, header.length).equals(header)) return failure('malformed-request', 'Channel binding mismatch', username);
+    // Other binding data is what a man in the middle causes: the client is on another TLS channel.
+    if (!cbind.subarray(header.length).equals(state.cbData)) return failure('not-authorized', 'Channel binding mismatch', username);
     if (nonceAttr.slice(2) !== state.nonce) return failure('malformed-request', 'Nonce mismatch', username);
 
     const authMessage = `${state.clientFirstBare},${state.serverFirst},${parts.slice(0, -1).join(',')}`;

@@ -1,9 +1,14 @@
 // The state backend: one implementation of every port, chosen by the composition root.
 import type { AccountStore } from './accounts.js';
+import type { ArchiveStore } from './archive.js';
 import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
+import type { MucStore } from './muc.js';
+import type { CapsStore } from './caps.js';
 import type { OfflineStore } from './offline.js';
+import type { PepStore } from './pep.js';
 import type { PersonalStore } from './personal.js';
+import type { FastTokenStore } from './fast-tokens.js';
 import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { ResumptionStore } from './resumption.js';
@@ -19,6 +24,16 @@ export interface StateBackend {
   readonly blocklists: BlocklistStore;
   /** vCards and private XML (XEP-0054, XEP-0049). */
   readonly personal: PersonalStore;
+  /** Message archives (XEP-0313), of accounts and rooms. */
+  readonly archive: ArchiveStore;
+  /** Group chat rooms (XEP-0045). */
+  readonly muc: MucStore;
+  /** PEP nodes and items (XEP-0163). */
+  readonly pep: PepStore;
+  /** XEP-0115 caps features by verification string. */
+  readonly caps: CapsStore;
+  /** XEP-0484 FAST tokens. */
+  readonly fastTokens: FastTokenStore;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

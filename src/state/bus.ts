@@ -32,7 +32,14 @@ export type BusEnvelope =
    */
   | { kind: 'kick'; id: string; to: string; sessionId: string; condition?: 'not-authorized' | 'reset'; text?: string }
   /** Another node resumed this session's stream: forget it without a trace (no unavailable, no bounce). */
-  | { kind: 'takeover'; id: string; to: string; sessionId: string };
+  | { kind: 'takeover'; id: string; to: string; sessionId: string }
+  /**
+   * One stanza for several resources of the receiving node (a PEP event or a group chat stanza
+   * fanned out): the node writes it to each, `to` set to that resource. Sent only where two or more recipients share
+   * a node; a node of the previous release cannot read it and drops it (events are notices,
+   * XEP-0163 keeps the last item for the next login).
+   */
+  | { kind: 'fanout'; id: string; to: string[]; xml: string; at?: number };
 
 export interface NodeInbox {
   /** Handles one envelope; the bus acknowledges it once this resolves. */

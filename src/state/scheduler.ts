@@ -6,6 +6,8 @@ export interface JobPayloads {
   'sm-expire': { user: string; token: string };
   /** A resource that lost its node to a drain did not come back: its contacts now see it go. */
   'presence-grace': { full_jid: string; presence: string };
+  /** A message archive's oldest entries may be past limits.archiveDays (XEP-0313 retention). */
+  'archive-trim': { owner: string };
 }
 
 export type JobName = keyof JobPayloads;

@@ -12,21 +12,29 @@
 //   children of <user> (Prosody);
 // - <offline-messages> of jabber:client messages; a urn:xmpp:delay <delay/> gives the storage time
 //   and is removed (delivery adds its own);
-// - <vCard xmlns='vcard-temp'>, <query xmlns='jabber:iq:private'>, <blocklist xmlns='urn:xmpp:blocking'>.
-// Other children (privacy lists, PEP, archives) are not imported: they are listed as skipped.
+// - <vCard xmlns='vcard-temp'>, <query xmlns='jabber:iq:private'>, <blocklist xmlns='urn:xmpp:blocking'>;
+// - the message archive as <archive xmlns='urn:xmpp:pie:0#mam'> of XEP-0313 <result/>s, each a
+//   <forwarded/> message with its <delay/> (XEP-0227 1.1, Prosody's mod_storage_xep0227).
+// - PEP nodes (XEP-0163) as <pubsub xmlns='…#owner'> configurations and <pubsub> items (pep.ts).
+// Other children (privacy lists) are not imported: they are listed as skipped.
 import { Element, parse as parseXml } from 'ltx';
 import { deriveCredentials, type ScramHash, type ScramKeys, type StoredCredentials } from '../sasl/credentials.js';
 import type { Limits } from '../config.js';
 import type { StoredMessage } from '../state/offline.js';
+import { bareOf } from '../xmpp/jid-string.js';
 import { byteLength, personalKey, parsePersonalKey } from '../state/personal.js';
 import type { RosterItem, Subscription } from '../state/roster.js';
 import { parseJid } from '../xmpp/jid.js';
+import { checkPep, NS_PUBSUB, NS_PUBSUB_OWNER, PepDataError, type PepNodeData, readPubsub, writePubsub } from './pep.js';
 
 export const NS_PIE = 'urn:xmpp:pie:0';
 export const NS_PIE_SCRAM = 'urn:xmpp:pie:0#scram';
 /** The namespace of ejabberd's older exports, read as well. */
 export const NS_PIE_OLD = 'http://www.xmpp.org/extensions/xep-0227.html#ns';
 export const NS_XINCLUDE = 'http://www.w3.org/2001/XInclude';
+export const NS_PIE_MAM = 'urn:xmpp:pie:0#mam';
+const NS_MAM = 'urn:xmpp:mam:2';
+const NS_FORWARD = 'urn:xmpp:forward:0';
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_PRIVATE = 'jabber:iq:private';
 const NS_VCARD = 'vcard-temp';
@@ -53,8 +61,40 @@ export interface AccountData {
   /** personalKey → XML. */
   personal: Map<string, string>;
   blocklist: string[];
+  /** The message archive, oldest first. */
+  archive: ArchivedMessage[];
+  /** PEP node → configuration and items (oldest first). */
+  pep: Map<string, PepNodeData>;
   /** Children of <user> that were not imported (name and namespace), for the report. */
   skipped: string[];
+}
+
+export interface ArchivedMessage {
+  /** The archive id, when read from a store. */
+  id?: string;
+  with: string;
+  xml: string;
+  stamp: number;
+}
+
+/** An archive's <result/>s; `with` is the other party of each message (from or to, whichever is not the owner). */
+function archivedMessages(container: Element, where: string, owner: string, limits: Limits): ArchivedMessage[] {
+  const messages: ArchivedMessage[] = [];
+  for (const [index, result] of container.getChildElements().entries()) {
+    const at = `${where}/result[${index + 1}]`;
+    const forwarded = result.getChild('forwarded', NS_FORWARD);
+    const message = forwarded?.getChildElements().find((child: Element) => child.name === 'message');
+    if (result.name !== 'result' || result.getNS() !== NS_MAM || !forwarded || !message) throw new PieError(at, 'not a urn:xmpp:mam:2 result with a forwarded message');
+    const stamp = Date.parse(String(forwarded.getChild('delay', NS_DELAY)?.attrs.stamp ?? ''));
+    if (Number.isNaN(stamp)) throw new PieError(at, 'the forwarded message has no delay stamp');
+    const copy = copyOf(message);
+    copy.attrs.xmlns = NS_CLIENT;
+    const from = bareOf(String(copy.attrs.from ?? ''));
+    const other = from === owner || from === '' ? bareOf(String(copy.attrs.to ?? '')) : from;
+    messages.push({ with: other, xml: copy.toString(), stamp });
+  }
+  if (messages.length > limits.archiveMessages) throw new PieError(where, `${messages.length} archived messages, more than limits.archiveMessages (${limits.archiveMessages})`);
+  return messages.sort((a, b) => a.stamp - b.stamp);
 }
 
 /** A refused element: `where` names it (host, user, child), `reason` says what is wrong. */
@@ -170,6 +210,16 @@ function personalItem(personal: Map<string, string>, key: string, element: Eleme
   personal.set(key, xml);
 }
 
+/** Runs a step of the PEP part, its refusal named at `where`. */
+function pepPart(step: () => void, where: string): void {
+  try {
+    step();
+  } catch (error) {
+    if (error instanceof PepDataError) throw new PieError(where, error.message);
+    throw error;
+  }
+}
+
 /** The account of one <user> element of host `domain`; throws PieError naming what is wrong. */
 export function readUser(user: Element, domain: string, limits: Limits, now = Date.now()): AccountData {
   const name = user.attrs.name as string | undefined;
@@ -177,7 +227,7 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
   if (!name) throw new PieError(where, 'the name attribute is missing');
   const jid = bareJid(`${name}@${domain}`, where, 'the account JID');
   const scram: Partial<Record<ScramHash, ScramKeys>> = {};
-  const data: AccountData = { user: jid, credentials: { scram }, roster: [], pendingIn: new Map(), offline: [], personal: new Map(), blocklist: [], skipped: [] };
+  const data: AccountData = { user: jid, credentials: { scram }, roster: [], pendingIn: new Map(), offline: [], personal: new Map(), blocklist: [], archive: [], pep: new Map(), skipped: [] };
   let sawRoster = false;
   for (const child of user.getChildElements()) {
     const ns = child.getNS();
@@ -199,6 +249,8 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
       data.pendingIn.set(from, copy.toString());
     } else if (child.name === 'offline-messages' && isPieNamespace(ns)) {
       data.offline.push(...offlineMessages(child, at, domain, now, limits));
+    } else if (child.name === 'archive' && ns === NS_PIE_MAM) {
+      data.archive.push(...archivedMessages(child, at, jid, limits));
     } else if (child.name === 'vCard' && ns === NS_VCARD) {
       personalItem(data.personal, personalKey({ kind: 'vcard' }), child, at, limits);
     } else if (child.name === 'query' && ns === NS_PRIVATE) {
@@ -222,10 +274,13 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
       }
       if (jids.size > limits.blocklistItems) throw new PieError(at, `${jids.size} JIDs, more than limits.blocklistItems (${limits.blocklistItems})`);
       data.blocklist = [...jids];
+    } else if (child.name === 'pubsub' && (ns === NS_PUBSUB || ns === NS_PUBSUB_OWNER)) {
+      pepPart(() => readPubsub(child, data.pep), at);
     } else {
       data.skipped.push(`${child.name}${ns ? ` (${ns})` : ''}`);
     }
   }
+  pepPart(() => checkPep(data.pep, limits), where);
   if (data.personal.size > limits.personalItems) throw new PieError(where, `${data.personal.size} vCard and private XML items, more than limits.personalItems (${limits.personalItems})`);
   const password = user.attrs.password as string | undefined;
   if (password !== undefined && password !== '') data.credentials = { password };
@@ -288,5 +343,14 @@ export function writeUser(data: AccountData, domain: string): Element {
     const list = user.c('blocklist', { xmlns: NS_BLOCKING });
     for (const jid of data.blocklist) list.c('item', { jid });
   }
+  if (data.archive.length > 0) {
+    const archive = user.c('archive', { xmlns: NS_PIE_MAM });
+    for (const [index, entry] of data.archive.entries()) {
+      const forwarded = archive.c('result', { xmlns: NS_MAM, id: entry.id ?? String(index) }).c('forwarded', { xmlns: NS_FORWARD });
+      forwarded.c('delay', { xmlns: NS_DELAY, stamp: new Date(entry.stamp).toISOString() });
+      forwarded.cnode(parseXml(entry.xml));
+    }
+  }
+  writePubsub(user, data.pep);
   return user;
 }

@@ -13,8 +13,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Element, parse } from 'ltx';
 import type { Limits } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
-import { NS_PIE, NS_XINCLUDE, PieError, isPieNamespace, readUser, storedCredentials, writeUser, type AccountData } from './account.js';
+import { NS_PIE, NS_XINCLUDE, PieError, isPieNamespace, readUser, storedCredentials, writeUser, type AccountData, type ArchivedMessage } from './account.js';
 import { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
+import type { PepNodeData } from './pep.js';
 
 export { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
 
@@ -108,7 +109,7 @@ export async function writeAccount(state: StateBackend, data: AccountData, optio
   const { user } = data;
   if (await state.accounts.exists(user)) return false;
   const credentials = await storedCredentials(data.credentials, options.iterations);
-  await Promise.all([state.rosters.deleteAll(user), state.offline.deleteAll(user), state.blocklists.deleteAll(user), state.personal.deleteAll(user)]);
+  await Promise.all([state.rosters.deleteAll(user), state.offline.deleteAll(user), state.blocklists.deleteAll(user), state.personal.deleteAll(user), state.pep.deleteAll(user), state.archive.deleteAll(user)]);
   const contacts = new Set([...data.roster.map((item) => item.jid), ...data.pendingIn.keys()]);
   const items = new Map(data.roster.map((item) => [item.jid, item]));
   for (const contact of contacts) {
@@ -119,11 +120,23 @@ export async function writeAccount(state: StateBackend, data: AccountData, optio
   }
   for (const message of data.offline) await state.offline.store(user, message, Number.MAX_SAFE_INTEGER);
   if (data.blocklist.length > 0) await state.blocklists.add(user, data.blocklist);
+  // Checked against archiveMessages when read; entries older than archiveDays go as on any append.
+  const archiveLimits = { maxEntries: Math.max(1, data.archive.length), maxAgeMs: options.limits.archiveDays * 86_400_000, dedupeWindowMs: 1 };
+  for (const entry of data.archive) await state.archive.append(user, { with: entry.with, xml: entry.xml, stamp: entry.stamp }, archiveLimits);
   // Checked against the limits when read; stored with room for exactly what was read.
   const personalLimits = { itemBytes: Number.MAX_SAFE_INTEGER, items: data.personal.size };
   for (const [key, xml] of data.personal) {
     const result = await state.personal.set(user, key, xml, personalLimits);
     if (result !== 'stored') throw new Error(`${user}: ${key} could not be stored (${result})`);
+  }
+  // Published in document order (oldest first), so the newest item ends up newest.
+  const pepLimits = { nodes: data.pep.size, itemsPerNode: Number.MAX_SAFE_INTEGER, itemBytes: Number.MAX_SAFE_INTEGER, totalBytes: Number.MAX_SAFE_INTEGER };
+  for (const [node, { config, items }] of data.pep) {
+    if (items.length === 0 && (await state.pep.create(user, node, config, pepLimits)) === 'nodes-full') throw new Error(`${user}: PEP node ${node} could not be stored`);
+    for (const item of items) {
+      const result = await state.pep.publish(user, node, item, config, {}, pepLimits);
+      if (result.outcome !== 'published') throw new Error(`${user}: PEP node ${node} could not be stored (${result.outcome})`);
+    }
   }
   return state.accounts.create(user, credentials);
 }
@@ -151,7 +164,12 @@ export async function importAccounts(state: StateBackend, accounts: readonly Acc
 export async function readAccount(state: StateBackend, user: string): Promise<AccountData | undefined> {
   const credentials = await state.accounts.credentials(user);
   if (!credentials) return undefined;
-  const [roster, offline, personal, blocklist] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user)]);
+  const [roster, offline, personal, blocklist, pepNodes, archive] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user), state.pep.nodes(user), readArchive(state, user)]);
+  const pep = new Map<string, PepNodeData>();
+  for (const [node, config] of pepNodes) {
+    const items = (await state.pep.items(user, node))?.items ?? [];
+    pep.set(node, { config, items: items.reverse() });
+  }
   return {
     user,
     credentials: { scram: { ...credentials } },
@@ -160,8 +178,23 @@ export async function readAccount(state: StateBackend, user: string): Promise<Ac
     offline,
     personal,
     blocklist,
+    archive,
+    pep,
     skipped: [],
   };
+}
+
+/** The whole archive of an account, page by page. */
+async function readArchive(state: StateBackend, user: string): Promise<ArchivedMessage[]> {
+  const entries: ArchivedMessage[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await state.archive.query(user, { max: 250, ...(after === undefined ? {} : { after }) });
+    if (!page || page.entries.length === 0) return entries;
+    entries.push(...page.entries.map((entry) => ({ id: entry.id, with: entry.with, xml: entry.xml, stamp: entry.stamp })));
+    if (page.complete) return entries;
+    after = page.entries.at(-1)?.id;
+  }
 }
 
 export interface ExportResult {

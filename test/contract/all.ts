@@ -1,10 +1,14 @@
 // Every contract suite, for one backend factory.
 import { accountsContract } from './accounts.contract.js';
+import { archiveContract } from './archive.contract.js';
 import { attemptsContract } from './attempts.contract.js';
 import { backendContract } from './backend.contract.js';
 import { blocklistContract } from './blocklist.contract.js';
 import type { BackendFactory } from './helpers.js';
+import { mucContract } from './muc.contract.js';
+import { fastTokensContract } from './fast-tokens.contract.js';
 import { offlineContract } from './offline.contract.js';
+import { pepContract } from './pep.contract.js';
 import { personalContract } from './personal.contract.js';
 import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
@@ -19,7 +23,11 @@ export function allContracts(makeBackend: BackendFactory): void {
   offlineContract(makeBackend);
   blocklistContract(makeBackend);
   personalContract(makeBackend);
+  archiveContract(makeBackend);
+  pepContract(makeBackend);
+  fastTokensContract(makeBackend);
   attemptsContract(makeBackend);
   resumptionContract(makeBackend);
+  mucContract(makeBackend);
   secretsContract(makeBackend);
 }

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createDurableBackend } from '../../src/state/durable/index.js';
 import { allContracts } from './all.js';
 
@@ -11,4 +11,32 @@ describe('durable backend', () => {
   const root = mkdtempSync(join(tmpdir(), 'rookery-contract-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   allContracts(async () => createDurableBackend(mkdtempSync(join(root, 'data-'))));
+});
+
+describe('durable group chat rooms', () => {
+  const root = mkdtempSync(join(tmpdir(), 'rookery-muc-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('keeps a persistent room with its history across a restart, without its occupants, and drops a temporary one', async () => {
+    const dir = mkdtempSync(join(root, 'data-'));
+    const config = (persistent: boolean) => ({
+      name: '', description: '', persistent, public: true, membersOnly: false, password: '', moderated: false,
+      maxOccupants: 10, whois: 'moderators' as const, historyLength: 5, allowPrivateMessages: 'anyone' as const, changeSubject: false, allowInvites: false,
+    });
+    const occupant = { nick: 'Hecate', bare: 'hecate@localhost', role: 'moderator' as const, sessions: [{ jid: 'hecate@localhost/a', node: 'n', presence: '<presence/>' }] };
+    const first = createDurableBackend(dir);
+    for (const [room, persistent] of [['kept@conference.localhost', true], ['gone@conference.localhost', false]] as const) {
+      await first.muc.transact(room, () => ({ change: { record: { config: config(persistent), affiliations: { 'hecate@localhost': 'owner' }, locked: false, salt: 's', created: 1 }, put: [occupant] }, value: undefined }));
+      await first.muc.message(room, 'hecate@localhost/a', { nick: '', xml: '<message/>', stamp: 2 }, 5);
+    }
+    await first.close();
+    const second = createDurableBackend(dir);
+    const kept = await second.muc.get('kept@conference.localhost');
+    expect(kept?.record.config.persistent).toBe(true);
+    expect(kept?.occupants.size).toBe(0);
+    await expect(second.muc.history('kept@conference.localhost')).resolves.toStrictEqual([{ nick: 'Hecate', xml: '<message/>', stamp: 2 }]);
+    await expect(second.muc.get('gone@conference.localhost')).resolves.toBeUndefined();
+    await expect(second.muc.history('gone@conference.localhost')).resolves.toStrictEqual([]);
+    await second.close();
+  });
 });

@@ -8,11 +8,15 @@ import { defaultConfig, type Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { type RunningNode, startNode } from '../../src/main.js';
 import { createAccount } from '../../src/core/accounts.js';
-import { RawClient } from '../support/client.js';
+import { befriend, RawClient } from '../support/client.js';
+import { announce, eventItems, publishXml } from '../support/pep.js';
 
 
 /** cluster/README.md, "Per login": the figure this test keeps true. */
 const LOGIN_COMMANDS = 32;
+/** cluster/README.md, "Per PEP publish": commands besides one XADD per node holding recipients. */
+const PUBLISH_COMMANDS = 4;
+const CONTACTS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 /** The script with which a node acknowledges and deletes the entries of its inbox it handled. */
 const BUS_ACK = readFileSync(new URL('../../cluster/redis/scripts/bus-ack-1.lua', import.meta.url), 'utf8');
 const BUS_ACK_SHA = createHash('sha1').update(BUS_ACK).digest('hex');
@@ -77,7 +81,7 @@ describe('Redis commands per operation', () => {
   beforeAll(async () => {
     prefix = `cost${randomBytes(3).toString('hex')}`;
     nodes = [await startNode(config(0), silentLogger()), await startNode(config(1), silentLogger())];
-    for (const user of ['alice', 'bob', 'carol']) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'pub', ...CONTACTS]) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
     client = new Redis(inject('redisUrl'));
     monitor = await client.duplicate().monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -120,16 +124,17 @@ describe('Redis commands per operation', () => {
     expect(commands.length).toBeLessThanOrEqual(LOGIN_COMMANDS);
   });
 
+  // Routing alone: these messages carry XEP-0334 no-store; what archiving costs is counted below.
   it('costs no Redis command to send a message between two sessions on the same node', async () => {
     const alice = await login(0, 'alice', 'a');
     const bob = await login(0, 'bob', 'b');
     // Warm the node-local caches once, as any earlier traffic would.
-    alice.send("<message to='bob@localhost' type='chat' id='warm'><body>warm</body></message>");
+    alice.send("<message to='bob@localhost' type='chat' id='warm'><body>warm</body><no-store xmlns='urn:xmpp:hints'/></message>");
     await bob.expect((element) => element.attrs.id === 'warm');
     const commands = await during(async () => {
-      alice.send("<message to='bob@localhost/b' type='chat' id='full'><body>x</body></message>");
+      alice.send("<message to='bob@localhost/b' type='chat' id='full'><body>x</body><no-store xmlns='urn:xmpp:hints'/></message>");
       await bob.expect((element) => element.attrs.id === 'full');
-      alice.send("<message to='bob@localhost' type='chat' id='bare'><body>x</body></message>");
+      alice.send("<message to='bob@localhost' type='chat' id='bare'><body>x</body><no-store xmlns='urn:xmpp:hints'/></message>");
       await bob.expect((element) => element.attrs.id === 'bare');
     });
     expect(commands).toEqual([]);
@@ -140,10 +145,10 @@ describe('Redis commands per operation', () => {
   it('costs exactly one Redis command (XADD to the owning node) to send a message to a full JID on another node', async () => {
     const alice = await login(0, 'alice', 'x');
     const carol = await login(1, 'carol', 'y');
-    alice.send("<message to='carol@localhost/y' type='chat' id='warm2'><body>warm</body></message>");
+    alice.send("<message to='carol@localhost/y' type='chat' id='warm2'><body>warm</body><no-store xmlns='urn:xmpp:hints'/></message>");
     await carol.expect((element) => element.attrs.id === 'warm2');
     const commands = await during(async () => {
-      alice.send("<message to='carol@localhost/y' type='chat' id='cross'><body>x</body></message>");
+      alice.send("<message to='carol@localhost/y' type='chat' id='cross'><body>x</body><no-store xmlns='urn:xmpp:hints'/></message>");
       await carol.expect((element) => element.attrs.id === 'cross');
     });
     expect(commands.map((entry) => `${entry.command} ${entry.args.join(' ')}`)).toEqual([expect.stringContaining('cross')]);
@@ -172,4 +177,98 @@ describe('Redis commands per operation', () => {
     await carol.close();
   });
 
+  it('costs two Redis commands per archive for an archived message: the preferences and the append script', async () => {
+    const alice = await login(0, 'alice', 'arch-a');
+    const bob = await login(0, 'bob', 'arch-b');
+    alice.send("<message to='bob@localhost' type='chat' id='arch-warm'><body>warm</body></message>");
+    await bob.expect((element) => element.attrs.id === 'arch-warm');
+    const commands = await during(async () => {
+      alice.send("<message to='bob@localhost' type='chat' id='arch'><body>archived twice</body></message>");
+      await bob.expect((element) => element.attrs.id === 'arch');
+    });
+    expect(commands.map((entry) => `${entry.command} ${entry.key}`)).toEqual([
+      `GET ${prefix}:v1:{alice@localhost}:mam:prefs`,
+      expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{alice@localhost\\}:mam$`)),
+      `GET ${prefix}:v1:{bob@localhost}:mam:prefs`,
+      expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{bob@localhost\\}:mam$`)),
+    ]);
+    await alice.close();
+    await bob.close();
+  });
+
+  it('costs one Redis command for a page of the archive, with or without a with filter', async () => {
+    const alice = await login(0, 'alice', 'arch-q');
+    for (const form of ['', "<x xmlns='jabber:x:data' type='submit'><field var='with'><value>bob@localhost</value></field></x>"]) {
+      const commands = await during(async () => {
+        const reply = await alice.iq('set', `<query xmlns='urn:xmpp:mam:2'>${form}<set xmlns='http://jabber.org/protocol/rsm'><max>50</max><before/></set></query>`);
+        expect(reply.attrs.type).toBe('result');
+      });
+      // (The login's offline fetch may still be under way: only the archive's keys count here.)
+      const archive = commands.filter((entry) => !entry.key.endsWith(':offline'));
+      expect(archive.map((entry) => `${entry.command} ${entry.key}`)).toEqual([expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{alice@localhost\\}:mam$`))]);
+    }
+    await alice.close();
+  });
+
+  it('costs one script plus one bus envelope per node holding occupants for a groupchat message, whatever the number of occupants', async () => {
+    const room = 'cost@conference.localhost';
+    const sender = await login(0, 'alice', 'room-sender');
+    const enter = async (raw: RawClient, nick: string): Promise<void> => {
+      raw.send(`<presence to='${room}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
+      await raw.expect((element) => element.name === 'message' && element.getChild('subject') !== undefined);
+    };
+    await enter(sender, 'sender');
+    await sender.iq('set', "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query>", room);
+    const occupants: RawClient[] = [];
+    const message = async (id: string): Promise<Captured[]> => during(async () => {
+      sender.send(`<message to='${room}' type='groupchat' id='${id}'><body>x</body></message>`);
+      for (const raw of [sender, ...occupants]) await raw.expect((element) => element.attrs.id === id);
+    });
+    const add = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i += 1) {
+        const user = ['bob', 'carol'][occupants.length % 2] as string;
+        const raw = await login(1, user, `room-${occupants.length}`);
+        await enter(raw, `${user}-${occupants.length}`);
+        occupants.push(raw);
+      }
+    };
+    await add(2);
+    await message('warm-room');
+    const few = await message('room-few');
+    await add(6);
+    const more = await message('room-more');
+    const described = (commands: Captured[]) => commands.map((entry) => `${entry.command} ${entry.key}`);
+    // room-message-4 (sender checked, history appended, recipients read) and one envelope to cost1.
+    expect(described(few)).toEqual([`EVALSHA ${prefix}:v1:room:{${room}}:state`, expect.stringMatching(new RegExp(`^(XADD|EVAL|EVALSHA) ${prefix}:v1:node:\\{cost1\\}:inbox$`))]);
+    expect(described(more)).toEqual(described(few));
+    for (const raw of [sender, ...occupants]) await raw.close();
+  });
+
+  it('costs a small constant plus one XADD per other node holding recipients to publish a PEP item to six contacts', async () => {
+    const node = 'urn:test:cost';
+    const publisher = await login(0, 'pub', 'p');
+    publisher.jid = 'pub@localhost/p';
+    // Contacts alternate over the two nodes: three beside the publisher, three on the other node.
+    const contacts: RawClient[] = [];
+    for (const [index, name] of CONTACTS.entries()) {
+      const contact = await login(index % 2, name, 'r');
+      contact.jid = `${name}@localhost/r`;
+      await befriend(publisher, contact);
+      await announce(contact, [node]);
+      contacts.push(contact);
+    }
+    // Warm the node-local caches (session records, caps) once, as earlier traffic would.
+    await publisher.iq('set', publishXml(node, 'warm', "<x xmlns='urn:test'/>"));
+    for (const contact of contacts) await contact.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'warm');
+    const commands = await during(async () => {
+      const reply = await publisher.iq('set', publishXml(node, 'counted', "<x xmlns='urn:test'/>"));
+      expect(reply.attrs.type).toBe('result');
+      for (const contact of contacts) await contact.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'counted');
+    });
+    const inbox = commands.filter((entry) => entry.key.includes(':node:{'));
+    // One envelope for the three recipients on the other node; none for the publisher's own node.
+    expect(inbox.map((entry) => `${entry.command} ${entry.key}`)).toEqual([`XADD ${prefix}:v1:node:{cost1}:inbox`]);
+    expect(commands.length - inbox.length).toBeLessThanOrEqual(PUBLISH_COMMANDS);
+    for (const client of [publisher, ...contacts]) await client.close();
+  });
 });

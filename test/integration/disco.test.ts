@@ -34,11 +34,11 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
       expect(listed).toEqual(expect.arrayContaining([NS_INFO, NS_ITEMS, 'urn:xmpp:ping', 'jabber:iq:version', 'urn:xmpp:carbons:2', 'urn:xmpp:blocking', 'msgoffline']));
     });
 
-    it('has no items', async () => {
+    it('lists the services it hosts as its items: the group chat service', async () => {
       const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_ITEMS}'/>`, 'localhost');
       expect(xml`<iq type='result' from='localhost'><query xmlns='${NS_ITEMS}'/></iq>`(reply)).toBe(true);
-      expect(reply.getChild('query')?.children).toEqual([]);
+      expect(reply.getChild('query')?.children.map(String)).toEqual([`<item jid="conference.localhost" name="Chatrooms"/>`]);
     });
 
     it('answers a node it does not know with item-not-found, for info and items', async () => {
@@ -62,8 +62,11 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
       const alice = await fixture.server.login(await user('alice'), 'desk');
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`);
       expect(reply.attrs.type).toBe('result');
-      expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }]);
-      expect(features(reply)).toEqual([NS_INFO]);
+      expect(features(reply)).toEqual([...new Set([NS_INFO, ...fixture.server.server.host.accountDisco.features])].sort());
+      expect(features(reply)).toContain('urn:xmpp:mam:2');
+      // XEP-0163 §6.1: the account is a PEP service too.
+      expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }, { category: 'pubsub', type: 'pep' }]);
+      expect(features(reply)).toEqual(expect.arrayContaining([NS_INFO, 'http://jabber.org/protocol/pubsub#publish', 'http://jabber.org/protocol/pubsub#publish-options']));
     });
 
     it("answers for another account on its behalf, from its bare JID, without involving its resources", async () => {
@@ -72,8 +75,11 @@ describe.each(BACKENDS)('XEP-0030 service discovery (%s backend)', (backend) => 
       const bobby = await fixture.server.login(bob, 'home');
       const reply = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, `${bob}@localhost`);
       expect(reply.attrs.from).toBe(`${bob}@localhost`);
-      expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }]);
-      expect(features(reply)).toEqual([NS_INFO]);
+      expect(features(reply)).toEqual([...new Set([NS_INFO, ...fixture.server.server.host.accountDisco.features])].sort());
+      expect(features(reply)).toContain('urn:xmpp:mam:2');
+      // XEP-0163 §6.1: the account is a PEP service too.
+      expect(identities(reply)).toEqual([{ category: 'account', type: 'registered' }, { category: 'pubsub', type: 'pep' }]);
+      expect(features(reply)).toEqual(expect.arrayContaining([NS_INFO, 'http://jabber.org/protocol/pubsub#publish', 'http://jabber.org/protocol/pubsub#publish-options']));
       await bobby.barrier();
       expect(bobby.inbox.filter((element) => element.name === 'iq')).toEqual([]);
     });

@@ -15,13 +15,13 @@ describe('the SASL mechanisms a node offers', () => {
   });
   afterAll(() => server.stop());
 
-  it('are the configured ones, in their order, and a request for another one is invalid-mechanism', async () => {
+  it('are the configured ones, in their order, after the -PLUS variants of the SCRAM ones over TLS, and a request for another one is invalid-mechanism', async () => {
     const client = await server.connect();
     await client.openStream();
     await client.startTls();
     const features = await client.openStream();
     const offered = features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').map((mechanism) => mechanism.getText());
-    expect(offered).toEqual(['SCRAM-SHA-1', 'PLAIN']);
+    expect(offered).toEqual(['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1', 'PLAIN']);
     client.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-256'>biwsbj1hbGljZSxyPWFiY2Q=</auth>`);
     const failure = await client.expect((element) => element.name === 'failure');
     expect(failure.getChild('invalid-mechanism')).toBeDefined();

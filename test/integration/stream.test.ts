@@ -59,13 +59,13 @@ describe.each(BACKENDS)('XML streams (%s backend)', (backend) => {
     expect(features.getChild('mechanisms', NS_SASL)).toBeUndefined();
   });
 
-  it('offers SCRAM-SHA-256, SCRAM-SHA-1 and PLAIN after STARTTLS, and no second STARTTLS', async () => {
+  it('offers SCRAM-SHA-256, SCRAM-SHA-1 (each after its channel-bound -PLUS) and PLAIN after STARTTLS, and no second STARTTLS', async () => {
     const client = await server.connect();
     await client.openStream();
     await client.startTls();
     const features = await client.openStream();
     expect(client.encrypted).toBe(true);
-    expect(mechanisms(features)).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+    expect(mechanisms(features)).toEqual(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
     expect(features.getChild('starttls', NS_TLS)).toBeUndefined();
   });
 
@@ -73,7 +73,7 @@ describe.each(BACKENDS)('XML streams (%s backend)', (backend) => {
     const client = await server.connect({ directTls: true });
     const features = await client.openStream();
     expect(client.encrypted).toBe(true);
-    expect(mechanisms(features)).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
+    expect(mechanisms(features)).toEqual(['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']);
     expect(features.getChild('starttls', NS_TLS)).toBeUndefined();
   });
 

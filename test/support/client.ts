@@ -115,6 +115,11 @@ export class RawClient {
     return this.jid.split('/')[0] as string;
   }
 
+  /** The TLS socket once encrypted (channel-binding tests read its keying material). */
+  get tlsSocket(): TLSSocket | undefined {
+    return this.encrypted ? (this.socket as TLSSocket) : undefined;
+  }
+
   get encrypted(): boolean {
     return (this.socket as TLSSocket).encrypted === true;
   }

@@ -83,12 +83,28 @@ declare module '@xmpp/client' {
     iqCallee: IqCallee;
     reconnect: Reconnect;
     streamManagement: StreamManagement;
+    /** XEP-0484 FAST (client-core/src/fast): where the library keeps its token. */
+    fast: Fast;
     isSecure(): boolean;
     /** Connects and opens the stream; resolves once bound ('online'), rejects on the first 'error'. */
     start(): Promise<Jid>;
     /** Closes the stream and the socket. */
     stop(): Promise<Element | undefined>;
     send(element: Element): Promise<void>;
+  }
+
+  export interface FastToken {
+    mechanism: string;
+    token: string;
+    expiry: string;
+  }
+
+  export interface Fast {
+    mechanism: string | null;
+    fetch(): Promise<FastToken | null | undefined>;
+    /** Replaceable: how the library keeps its token (in memory by default). */
+    fetchToken(): Promise<FastToken | null | undefined>;
+    saveToken(token: FastToken): Promise<void>;
   }
 
   export interface ClientOptions {
@@ -99,6 +115,8 @@ declare module '@xmpp/client' {
     resource?: string;
     lang?: string;
     timeout?: number;
+    /** XEP-0388 <user-agent/> sent with SASL2 (the library makes one with a random id when absent). */
+    userAgent?: Element;
   }
 
   export function client(options: ClientOptions): Client;

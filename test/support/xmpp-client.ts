@@ -1,6 +1,7 @@
 // End-to-end test client: the independent third-party @xmpp/client library, wrapped so tests can
 // log in over STARTTLS or direct TLS, collect what arrives in an inbox, wait for the element they
 // expect, and prove with a ping round trip that nothing else is on its way.
+import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { client, type Client, type ConnectionStatus, xml, type XmlChild, type XmppError } from '@xmpp/client';
 import type { Element } from 'ltx';
@@ -45,6 +46,17 @@ interface Waiter {
 
 let idCounter = 0;
 
+/** A UUID-shaped id per account and resource (XEP-0388 user-agent ids are UUIDs). */
+function deviceId(username: string, resource: string): string {
+  const hex = createHash('sha256').update(`${username}\0${resource}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The resource Bind2 gives a device that asked for `tag` (c2s/bind2.ts: the tag, a dot, a hash). */
+export function bind2Resource(tag: string): RegExp {
+  return new RegExp(`/${tag}\\.[A-Za-z0-9_-]{8}$`);
+}
+
 export class XmppTestClient {
   /** The underlying @xmpp/client entity, for what the wrapper does not cover. */
   readonly xmpp: Client;
@@ -84,6 +96,8 @@ export class XmppTestClient {
       username: options.username,
       password: options.password,
       ...(options.resource !== undefined ? { resource: options.resource } : {}),
+      // One device per account and resource: its Bind2 resource (tag + hash of this id) is stable across its logins.
+      userAgent: xml('user-agent', { id: deviceId(options.username, options.resource ?? '') }, xml('software', {}, 'rookery-test')),
     });
     // A test decides itself when to connect again: no automatic reconnection after a kick.
     this.xmpp.reconnect.stop();
@@ -146,9 +160,9 @@ export class XmppTestClient {
     return socket && 'encrypted' in socket && socket.encrypted === true ? (socket as TLSSocket) : undefined;
   }
 
-  /** The mechanism named in the <auth/> the client sent, if any. */
+  /** The mechanism named in the <auth/> (or SASL2 <authenticate/>) the client sent, if any. */
   get saslMechanism(): string | undefined {
-    const auth = this.sent.find((element) => element.name === 'auth' && element.attrs.xmlns === NS_SASL);
+    const auth = this.sent.find((element) => (element.name === 'auth' && element.attrs.xmlns === NS_SASL) || (element.name === 'authenticate' && element.attrs.xmlns === 'urn:xmpp:sasl:2'));
     return auth === undefined ? undefined : String(auth.attrs.mechanism);
   }
 

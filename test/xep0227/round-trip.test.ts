@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from '../../src/config.js';
 import { deriveCredentials, deriveScramKeys, verifyPassword } from '../../src/sasl/credentials.js';
 import type { StateBackend } from '../../src/state/backend.js';
 import { personalKey } from '../../src/state/personal.js';
+import { DEFAULT_NODE_CONFIG } from '../../src/state/pep.js';
 import { UNKNOWN_KEYS } from '../../src/xep0227/account.js';
 import { exportAccounts, importAccounts, readAccount, readImport, type ImportOptions } from '../../src/xep0227/transfer.js';
 import { makeBackend, STORES } from '../support/server.js';
@@ -17,6 +18,8 @@ const DOMAIN = 'example.org';
 const OPTIONS: ImportOptions = { domain: DOMAIN, limits: DEFAULT_LIMITS, iterations: 4096 };
 const VCARD = personalKey({ kind: 'vcard' });
 const BOOKMARKS = personalKey({ kind: 'private', name: 'storage', namespace: 'storage:bookmarks' });
+/** Within the default retention (limits.archiveDays), so that the import keeps them. */
+const ARCHIVED_AT = Date.now() - 3_600_000;
 const root = mkdtempSync(join(tmpdir(), 'rookery-pie-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -39,6 +42,16 @@ async function seed(state: StateBackend): Promise<void> {
   await state.personal.set(alice, VCARD, '<vCard xmlns="vcard-temp"><FN>Alice Liddell</FN></vCard>', { itemBytes: 1e6, items: 10 });
   await state.personal.set(alice, BOOKMARKS, '<storage xmlns="storage:bookmarks"><conference jid="room@conf.example" autojoin="true"/></storage>', { itemBytes: 1e6, items: 10 });
   await state.blocklists.add(alice, ['spam@bad.example', 'bad.example/res']);
+  const limits = { maxEntries: 100, maxAgeMs: 86_400_000, dedupeWindowMs: 60_000 };
+  await state.archive.append(alice, { with: `bob@${DOMAIN}`, xml: `<message xmlns="jabber:client" from="bob@${DOMAIN}/desk" to="${alice}" type="chat" id="a1"><body>archived &lt;1&gt;</body></message>`, stamp: ARCHIVED_AT }, limits);
+  await state.archive.append(alice, { with: 'carol@remote.example', xml: `<message xmlns="jabber:client" from="${alice}/phone" to="carol@remote.example" type="chat" id="a2"><body>archived 2</body></message>`, stamp: ARCHIVED_AT + 5000 }, limits);
+  const pepLimits = { nodes: 10, itemsPerNode: 10, itemBytes: 1e6, totalBytes: 1e6 };
+  const open = { ...DEFAULT_NODE_CONFIG, access_model: 'open' as const, max_items: 5 };
+  await state.pep.publish(alice, 'eu.siacs.conversations.axolotl.devicelist', { id: 'current', xml: '<list xmlns="eu.siacs.conversations.axolotl"><device id="1"/></list>' }, open, {}, pepLimits);
+  for (const id of ['room1@conf.example', 'room2@conf.example']) {
+    await state.pep.publish(alice, 'urn:xmpp:bookmarks:1', { id, xml: '<conference xmlns="urn:xmpp:bookmarks:1" autojoin="true"/>' }, { ...DEFAULT_NODE_CONFIG, access_model: 'whitelist', max_items: 256, whitelist: [`carol@${DOMAIN}`] }, {}, pepLimits);
+  }
+  await state.pep.create(alice, 'urn:test:empty', { ...DEFAULT_NODE_CONFIG, title: 'Empty & new' }, pepLimits);
   const bob = `bob@${DOMAIN}`;
   const sha1 = await deriveScramKeys('builder', 'SHA-1', Buffer.from('0123456789abcdef'), 4096);
   await state.accounts.create(bob, { 'SHA-1': sha1, 'SHA-256': UNKNOWN_KEYS });
@@ -66,7 +79,7 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
     await target.close();
   });
 
-  it('imports its own export back to the same accounts, rosters, offline messages, vCards, private XML and blocklists', async () => {
+  it('imports its own export back to the same accounts, rosters, offline messages, vCards, private XML, blocklists, PEP nodes and archives', async () => {
     await seed(source);
     const dir = join(root, `export-${store}`);
     const result = await exportAccounts(source, dir, DOMAIN);
@@ -79,9 +92,35 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
       expect(before).toBeDefined();
       await expect(snapshot(target, user)).resolves.toStrictEqual(before);
     }
+    expect((await snapshot(target, `alice@${DOMAIN}`))?.pep.get('urn:xmpp:bookmarks:1')?.items.map((item) => item.id)).toEqual(['room1@conf.example', 'room2@conf.example']);
     await expect(target.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example')).resolves.toStrictEqual(await source.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example'));
+    expect((await snapshot(target, `alice@${DOMAIN}`))?.archive.map((entry) => entry.with)).toStrictEqual([`bob@${DOMAIN}`, 'carol@remote.example']);
+    expect(readFileSync(result.host, 'utf8')).toContain("<archive xmlns=\"urn:xmpp:pie:0#mam\"><result xmlns=\"urn:xmpp:mam:2\"");
     // The exported file is the same whichever store it came from, apart from the salts.
     expect(readFileSync(result.host, 'utf8')).toContain("<scram-credentials xmlns=\"urn:xmpp:pie:0#scram\" mechanism=\"SCRAM-SHA-1\"><iter-count>4096</iter-count>");
+  });
+
+  it("reads Prosody's archive section: results in any order, each with the other party as with", async () => {
+    const stamp = (offset: number): string => new Date(ARCHIVED_AT + offset).toISOString();
+    const result = (id: string, offset: number, from: string, to: string, body: string): string =>
+      `<result xmlns='urn:xmpp:mam:2' id='${id}'><forwarded xmlns='urn:xmpp:forward:0'><delay xmlns='urn:xmpp:delay' stamp='${stamp(offset)}'/><message xmlns='jabber:client' from='${from}' to='${to}' type='chat'><body>${body}</body></message></forwarded></result>`;
+    const path = file(serverData(`<user name='frank' password='pw'><archive xmlns='urn:xmpp:pie:0#mam'>${result('x2', 2000, `frank@${DOMAIN}/a`, 'gina@remote.example', 'second')}${result('x1', 1000, `hal@${DOMAIN}/b`, `frank@${DOMAIN}`, 'first')}</archive></user>`));
+    await importAccounts(target, readImport([path], OPTIONS), OPTIONS);
+    const page = await target.archive.query(`frank@${DOMAIN}`, { max: 10 });
+    expect(page?.entries.map((entry) => [entry.with, entry.stamp])).toStrictEqual([[`hal@${DOMAIN}`, ARCHIVED_AT + 1000], ['gina@remote.example', ARCHIVED_AT + 2000]]);
+  });
+
+  it("reads PEP nodes as Prosody's mod_storage_xep0227 writes them, and refuses more nodes than limits.pepNodes", async () => {
+    const pep = "<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='urn:xmpp:avatar:metadata'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#node_config</value></field><field var='pubsub#access_model'><value>open</value></field><field var='pubsub#max_items'><value>1</value></field></x></configure></pubsub>" +
+      "<pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:xmpp:avatar:metadata'><item id='abc'><metadata xmlns='urn:xmpp:avatar:metadata'><info id='abc' bytes='1' type='image/png'/></metadata></item></items><items node='http://jabber.org/protocol/nick'><item id='current'><nick xmlns='http://jabber.org/protocol/nick'>Gina</nick></item></items></pubsub>";
+    const path = file(serverData(`<user name='gina' password='pw'>${pep}</user>`));
+    await importAccounts(target, readImport([path], OPTIONS), OPTIONS);
+    const avatar = await target.pep.items(`gina@${DOMAIN}`, 'urn:xmpp:avatar:metadata');
+    expect(avatar?.config).toMatchObject({ access_model: 'open', max_items: 1 });
+    expect(avatar?.items.map((item) => item.id)).toEqual(['abc']);
+    await expect(target.pep.items(`gina@${DOMAIN}`, 'http://jabber.org/protocol/nick')).resolves.toMatchObject({ config: { access_model: 'presence' }, items: [{ id: 'current', xml: '<nick xmlns="http://jabber.org/protocol/nick">Gina</nick>' }] });
+    const tight = { ...OPTIONS, limits: { ...DEFAULT_LIMITS, pepNodes: 1 } };
+    expect(() => readImport([path], tight)).toThrow(/2 PEP nodes, more than limits.pepNodes \(1\)/);
   });
 
   it('derives SCRAM keys from a plaintext password and reads a single-file export', async () => {

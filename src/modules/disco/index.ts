@@ -44,8 +44,9 @@ export function serverInfo(host: Host): DiscoInfo {
   return { identities: [SERVER_IDENTITY], features, forms: [...host.infoForms.values()] };
 }
 
-export function accountInfo(): DiscoInfo {
-  return { identities: [ACCOUNT_IDENTITY], features: [NS_DISCO_INFO] };
+export function accountInfo(host: Host): DiscoInfo {
+  const features = [...new Set([NS_DISCO_INFO, ...host.accountDisco.features])].sort(byOctets);
+  return { identities: [ACCOUNT_IDENTITY, ...host.accountDisco.identities.values()], features };
 }
 
 export function infoElement(info: DiscoInfo, node?: string): Element {
@@ -124,11 +125,15 @@ export const discoModule: Module = {
       if (node === `${CAPS_NODE}#${serverCapsVer(host)}`) return infoElement(serverInfo(host), node);
       throw new StanzaError('item-not-found');
     });
-    api.iq('host', 'get', NS_DISCO_ITEMS, 'query', emptyItems);
+    api.iq('host', 'get', NS_DISCO_ITEMS, 'query', (request) => {
+      const query = emptyItems(request);
+      for (const [jid, name] of host.services) query.c('item', { jid, name });
+      return query;
+    });
 
     api.iq(['self', 'bare'], 'get', NS_DISCO_INFO, 'query', (request) => {
       if (requestedNode(request) !== undefined) throw new StanzaError('item-not-found');
-      return infoElement(accountInfo());
+      return infoElement(accountInfo(host));
     });
     api.iq(['self', 'bare'], 'get', NS_DISCO_ITEMS, 'query', emptyItems);
   },

@@ -108,7 +108,10 @@ export async function inboundSubscription(host: Host, user: string, contact: str
       const change = await updateAndPush(host, user, contact, (entry) =>
         entry.item?.ask ? withItem(entry, contact, (item) => ({ ...item, ask: false, subscription: item.subscription === 'from' ? 'both' : item.subscription === 'none' ? 'to' : item.subscription })) : undefined,
       );
-      if (change.version !== undefined) await deliverToResources(host, user, stanza, 'interested');
+      if (change.version !== undefined) {
+        await deliverToResources(host, user, stanza, 'interested');
+        await host.hooks.fire('subscription-approved', { user, contact });
+      }
       return;
     }
     case 'unsubscribe': {

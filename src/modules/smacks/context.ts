@@ -81,5 +81,6 @@ export async function parkRecord(host: Host, fullJid: string, sessionId: string,
   const current = await host.state.registry.get(fullJid, { fresh: true });
   if (current && current.session_id === sessionId && current.node === node) {
     await host.state.registry.claim({ ...current, node: PARKED_NODE, sm_token: token });
+    await host.hooks.fire('resource-moved', { fullJid, node: PARKED_NODE });
   }
 }

@@ -81,6 +81,11 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
         if (session.type !== 'c2s_unauthed') features.c('sm', { xmlns: NS_SM });
       });
       api.hook('stream-nonza', ({ connection, element }) => onNonza(ctx, connection, element));
+      // SASL2 (XEP-0388) and Bind2 (XEP-0386): the same resume and enable, requested inline.
+      api.hook('sasl2-inline-features', ({ inline }) => void inline.c('sm', { xmlns: NS_SM }));
+      api.hook('bind2-inline-features', ({ inline }) => void inline.c('feature', { var: NS_SM }));
+      api.hook('sasl2-resume', ({ connection, element }) => resume(ctx, connection, element).then(() => true));
+      api.hook('bind2-enable', ({ connection, element }) => element.is('enable', NS_SM) && enable(ctx, connection, element).then(() => true));
       // First of all outbound handlers, in the same tick the connection takes the stanza up.
       for (const event of ['pre-message', 'pre-presence', 'pre-iq'] as const) {
         api.hook(event, ({ session, stanza }) => void identify(stanza, streamOf(session)?.inboundStarted()), 1000);

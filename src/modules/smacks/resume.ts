@@ -217,6 +217,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   if (current && current.session_id !== session.id) await host.state.registry.claim({ ...current, node: host.nodeId, session_id: session.id, sm_token: token });
   stream.phase = 'attached';
   finishResume(host, connection, stream, token);
+  await host.hooks.fire('resource-moved', { fullJid: known.full_jid, node: host.nodeId });
   return session;
 }
 

@@ -5,16 +5,23 @@
 // - XEP-0198 resumption state: a resumed stream needs the old socket's queue, which is gone too
 //   (a client whose resumption fails binds a new session, as after any server restart);
 // - login and registration attempt counters: they expire within minutes, and writing each
-//   failed login to disk would hand a password guesser an fsync per attempt.
+//   failed login to disk would hand a password guesser an fsync per attempt;
+// - XEP-0115 caps: relearnt with one disco#info per ver.
 import type { StateBackend } from '../backend.js';
 import { MemoryAttemptCounters } from '../memory/attempts.js';
+import { MemoryCapsStore } from '../memory/caps.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
 import { MemoryResumptionStore } from '../memory/resumption.js';
+import { DurableArchiveStore } from './archive.js';
+import { MemoryMucStore } from '../memory/muc.js';
 import { DurableAccountStore } from './accounts.js';
 import { DurableBlocklistStore } from './blocklist.js';
 import { openDataDir } from './database.js';
+import { DurableRoomRecords } from './muc.js';
 import { DurableOfflineStore } from './offline.js';
+import { DurablePepStore } from './pep.js';
 import { DurablePersonalStore } from './personal.js';
+import { DurableFastTokenStore } from './fast-tokens.js';
 import { DurableRosterStore } from './roster.js';
 import { DurableSharedSecrets } from './secrets.js';
 
@@ -31,6 +38,12 @@ export function createDurableBackend(dataDir: string): StateBackend {
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
+    archive: new DurableArchiveStore(dir),
+    muc: new MemoryMucStore(new DurableRoomRecords(dir)),
+    pep: new DurablePepStore(dir),
+    // Caps are learnt again after a restart (one disco#info per ver): not worth a table.
+    caps: new MemoryCapsStore(),
+    fastTokens: new DurableFastTokenStore(dir),
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),

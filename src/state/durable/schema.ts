@@ -20,4 +20,23 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE blocklist_version (user TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;`,
   // vCards and private XML (state/personal.ts): one row per item, key as personalKey writes it.
   `CREATE TABLE personal (user TEXT NOT NULL, key TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
+  // PEP nodes and items (state/pep.ts): items ordered by seq (a republish takes a new one), the
+  // bytes of all items per account kept in pep_account so a publish checks its limit in one read.
+  `CREATE TABLE pep_node (user TEXT NOT NULL, node TEXT NOT NULL, config TEXT NOT NULL, PRIMARY KEY (user, node)) WITHOUT ROWID;
+   CREATE TABLE pep_item (user TEXT NOT NULL, node TEXT NOT NULL, id TEXT NOT NULL, xml TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user, node, id)) WITHOUT ROWID;
+   CREATE INDEX pep_item_order ON pep_item (user, node, seq);
+   CREATE TABLE pep_account (user TEXT PRIMARY KEY, seq INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;`,
+  // XEP-0484 FAST tokens (state/fast-tokens.ts): one row per account and device, its tokens as JSON.
+  `CREATE TABLE fast_token (user TEXT NOT NULL, device TEXT NOT NULL, tokens TEXT NOT NULL, expires INTEGER NOT NULL, PRIMARY KEY (user, device)) WITHOUT ROWID;`,
+  // The message archive (state/archive.ts): one row per entry, ordered by (ms, seq) per owner;
+  // the second index answers a query by contact without a scan; dedupe keys expire by their time.
+  `CREATE TABLE archive (owner TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, with_jid TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY (owner, ms, seq)) WITHOUT ROWID;
+   CREATE INDEX archive_by_with ON archive (owner, with_jid, ms, seq);
+   CREATE TABLE archive_dedupe (owner TEXT NOT NULL, key TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (owner, key)) WITHOUT ROWID;
+   CREATE TABLE archive_prefs (owner TEXT PRIMARY KEY, prefs TEXT NOT NULL) WITHOUT ROWID;`,
+  // Group chat rooms (state/muc.ts): the record as JSON, and the discussion history. Occupants are
+  // not stored: their sessions end with the process.
+  `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
+   CREATE TABLE muc_history (id INTEGER PRIMARY KEY, room TEXT NOT NULL, entry TEXT NOT NULL);
+   CREATE INDEX muc_history_by_room ON muc_history (room, id);`,
 ];

@@ -2,10 +2,15 @@
 // a node without Redis uses state/durable/, which takes the session ports from here.
 import type { StateBackend } from '../backend.js';
 import { MemoryAccountStore } from './accounts.js';
+import { MemoryArchiveStore } from './archive.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
+import { MemoryMucStore } from './muc.js';
+import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
+import { MemoryPepStore } from './pep.js';
 import { MemoryPersonalStore } from './personal.js';
+import { MemoryFastTokenStore } from './fast-tokens.js';
 import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
@@ -20,6 +25,11 @@ export function createMemoryBackend(): StateBackend {
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
+    archive: new MemoryArchiveStore(),
+    muc: new MemoryMucStore(),
+    pep: new MemoryPepStore(),
+    caps: new MemoryCapsStore(),
+    fastTokens: new MemoryFastTokenStore(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     secrets: new MemorySharedSecrets(),

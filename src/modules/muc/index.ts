@@ -1,0 +1,79 @@
+// XEP-0045 Multi-User Chat as a clustered service on its own domains (`mucDomains`, default
+// conference.<domain>), with XEP-0249/§7.8 invitations, XEP-0410 self-ping and XEP-0421 occupant
+// ids. Occupancy is a shared record like a session (doc/session-model.md): it follows a resumable
+// session that is parked or resumed elsewhere, ends with the session, and is removed (333) when
+// the session's node dies.
+import type { Module } from '../../core/module.js';
+import { PARKED_NODE } from '../../state/sessions.js';
+import { StanzaError } from '../../xmpp/errors.js';
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
+import { getAdmin, setAdmin } from './admin.js';
+import { roomInfo, roomItems, serviceInfo, serviceItems } from './disco.js';
+import { leave, onOccupantPresence } from './join.js';
+import { onMessage } from './message.js';
+import { getConfig, setOwner } from './owner.js';
+import { NS_MUC_ADMIN, NS_MUC_OWNER, occupantOf } from './room.js';
+import { type MucIqHandler, MucService } from './service.js';
+
+/** XEP-0410: an occupant pinging its own occupant JID learns whether it is still in the room. */
+const selfPing: MucIqHandler = async (service, routed) => {
+  const snapshot = await service.store.get(routed.to.bare);
+  const occupant = snapshot && occupantOf(snapshot, routed.from.full);
+  if (occupant?.nick !== routed.to.resource) throw new StanzaError('not-acceptable', 'You are not in the room under that nick');
+};
+
+const IQ_HANDLERS = new Map<string, MucIqHandler>([
+  [`service get ${NS_DISCO_INFO} query`, serviceInfo],
+  [`service get ${NS_DISCO_ITEMS} query`, serviceItems],
+  [`service get ${NS_PING} ping`, async () => undefined],
+  [`room get ${NS_DISCO_INFO} query`, roomInfo],
+  [`room get ${NS_DISCO_ITEMS} query`, roomItems],
+  [`room get ${NS_PING} ping`, async () => undefined],
+  [`room get ${NS_MUC_ADMIN} query`, getAdmin],
+  [`room set ${NS_MUC_ADMIN} query`, setAdmin],
+  [`room get ${NS_MUC_OWNER} query`, getConfig],
+  [`room set ${NS_MUC_OWNER} query`, setOwner],
+  [`occupant get ${NS_PING} ping`, selfPing],
+]);
+
+/** The service's domains: `mucDomains`, or conference.<domain>. */
+export function mucDomains(domain: string, configured: string | undefined): string[] {
+  if (configured === undefined) return [`conference.${domain}`];
+  return configured.split(',').map((part) => part.trim()).filter((part) => part !== '');
+}
+
+export const mucModule: Module = {
+  name: 'muc',
+  load(api) {
+    const { host } = api;
+    const domains = new Set(mucDomains(host.domain, host.config.mucDomains));
+    const service = new MucService(host, domains, { presence: onOccupantPresence, message: onMessage, iq: IQ_HANDLERS });
+    for (const domain of domains) host.services.set(domain, 'Chatrooms');
+    api.onUnload(() => {
+      for (const domain of domains) host.services.delete(domain);
+    });
+
+    api.hook('service-stanza', (routed) => service.handle(routed));
+
+    const leaveAll = async (real: string, note: { codes?: number[]; reason?: string }): Promise<void> => {
+      for (const room of await service.store.roomsOf(real)) await leave(service, room, real, note);
+    };
+    // A session that ends leaves its rooms; a hibernating one keeps them (pre-resource-unbind kept it).
+    api.hook('resource-unbind', async ({ session }) => {
+      if (session.full_jid !== undefined) await leaveAll(session.full_jid, {});
+    });
+    // §9.x status 333: removed because its server side failed (its node died, or it hibernated too long).
+    api.hook('resource-lost', async ({ record, reason }) => leaveAll(record.full_jid, { codes: [333], reason }));
+    api.hook('resource-moved', async ({ fullJid, node }) => {
+      for (const room of await service.store.roomsOf(fullJid)) {
+        await service.store.transact(room, (snapshot) => {
+          const occupant = snapshot && occupantOf(snapshot, fullJid);
+          if (!occupant) return { value: undefined };
+          const sessions = occupant.sessions.map((session) => (session.jid === fullJid ? { ...session, node } : session));
+          return { change: { put: [{ ...occupant, sessions }] }, value: undefined };
+        });
+      }
+      api.log.debug({ event: 'muc_occupant_moved', parked: node === PARKED_NODE });
+    });
+  },
+};

@@ -1,0 +1,50 @@
+// XEP-0398 User Avatar to vCard-Based Avatars Conversion: the server puts the hash of the
+// account's XEP-0084 avatar into its broadcast presence as XEP-0153 `vcard-temp:x:update`, so
+// clients that only know vCard avatars see it (a presence that carries its own is left as is),
+// and a new avatar becomes the vCard's PHOTO. Not done: a vCard PHOTO set by an old client is
+// not published as a XEP-0084 avatar.
+import { Element, parse } from 'ltx';
+import type { Host } from '../../core/host.js';
+import { storePersonal } from '../../core/personal-data.js';
+import { personalKey } from '../../state/personal.js';
+import type { Published } from './service.js';
+
+export const NS_AVATAR_METADATA = 'urn:xmpp:avatar:metadata';
+export const NS_VCARD_UPDATE = 'vcard-temp:x:update';
+export const NS_AVATAR_DATA = 'urn:xmpp:avatar:data';
+export const NS_PEP_VCARD_CONVERSION = 'urn:xmpp:pep-vcard-conversion:0';
+const VCARD_KEY = personalKey({ kind: 'vcard' });
+
+/** The id of the current metadata item is the avatar's SHA-1 (XEP-0084 §4.2); an empty one means none. */
+export async function avatarHash(host: Host, user: string): Promise<string | undefined> {
+  const found = await host.state.pep.items(user, NS_AVATAR_METADATA, { max: 1 });
+  const item = found?.items[0];
+  if (!item) return undefined;
+  return parse(item.xml).getChild('info') ? item.id : '';
+}
+
+export async function addAvatarHash(host: Host, user: string, presence: Element): Promise<void> {
+  if (presence.getChild('x', NS_VCARD_UPDATE)) return;
+  const hash = await avatarHash(host, user);
+  if (hash === undefined) return;
+  const photo = presence.c('x', { xmlns: NS_VCARD_UPDATE }).c('photo');
+  if (hash !== '') photo.t(hash);
+}
+
+/** A published avatar metadata item: the vCard's PHOTO becomes that avatar (or goes, for none). */
+export async function avatarToVcard(host: Host, { owner, node, id, payload }: Published): Promise<void> {
+  if (node !== NS_AVATAR_METADATA) return;
+  const info = payload.getChildren('info').find((candidate) => candidate.attrs.id === id && candidate.attrs.url === undefined);
+  const data = info ? (await host.state.pep.items(owner, NS_AVATAR_DATA, { ids: [id] }))?.items[0] : undefined;
+  const stored = await host.state.personal.get(owner, VCARD_KEY);
+  const vcard = stored === undefined ? new Element('vCard', { xmlns: 'vcard-temp' }) : parse(stored);
+  vcard.children = vcard.children.filter((child) => typeof child === 'string' || child.name !== 'PHOTO');
+  if (info && data) {
+    const photo = vcard.c('PHOTO');
+    photo.c('TYPE').t(String(info.attrs.type ?? 'image/png'));
+    photo.c('BINVAL').t(parse(data.xml).getText().trim());
+  } else if (stored === undefined) {
+    return;
+  }
+  await storePersonal(host, owner, VCARD_KEY, vcard);
+}

@@ -1,0 +1,99 @@
+// XEP-0163 Personal Eventing Protocol: a pubsub service (XEP-0060) on every account's bare JID,
+// its nodes in state.pep (shared by every node of the cluster). service.ts answers the pubsub
+// requests, notify.ts sends the events by interest (XEP-0115 caps, caps.ts), avatar.ts adds the
+// XEP-0398 avatar hash to presence. Hook registrations are at the bottom.
+import type { Element } from 'ltx';
+import type { Host } from '../../core/host.js';
+import type { IqRequest } from '../../core/iq.js';
+import type { Module } from '../../core/module.js';
+import type { C2SSession } from '../../core/session.js';
+import { StanzaError } from '../../xmpp/errors.js';
+import { stanzaType } from '../../xmpp/stanza.js';
+import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.js';
+import { legacyBookmarks, legacyPepListener, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
+import { type Caps, ClientCaps } from './caps.js';
+import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
+import { lastItemsToSubscriber, sendLastItems } from './notify.js';
+import { PepService } from './service.js';
+
+/** XEP-0060 §10 features a PEP account supports (its disco#info lists them). */
+const ACCOUNT_FEATURES = [
+  `${NS_BOOKMARKS}#compat`,
+  NS_BOOKMARKS_CONVERSION,
+  NS_PEP_VCARD_CONVERSION,
+];
+
+const PUBSUB_FEATURES = [
+  'access-open', 'access-presence', 'access-roster', 'access-whitelist', 'auto-create', 'auto-subscribe',
+  'config-node', 'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'filtered-notifications',
+  'item-ids', 'last-published', 'modify-affiliations', 'persistent-items', 'presence-notifications', 'publish',
+  'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
+].map((feature) => `${NS_PUBSUB}#${feature}`).concat(ACCOUNT_FEATURES);
+
+async function onSet(service: PepService, request: IqRequest): Promise<Element | void> {
+  const name = request.payload.getChildElements().find((child) => child.name !== 'publish-options')?.name;
+  switch (name) {
+    case 'publish':
+      return service.onPublish(request);
+    case 'retract':
+      return service.onRetract(request);
+    case 'create':
+      return service.onCreate(request);
+    default:
+      // Subscriptions are implicit in PEP (presence and caps, XEP-0163 §4).
+      throw new StanzaError('feature-not-implemented', `pubsub ${String(name)} is not supported on PEP`);
+  }
+}
+
+/** A resource's broadcast presence with caps: resolve them, then send the last items it wants. */
+function onPresence(host: Host, caps: ClientCaps, seen: WeakMap<C2SSession, string>, session: C2SSession, announced: Caps): void {
+  if (seen.get(session) === announced.ver) return;
+  seen.set(session, announced.ver);
+  void (async () => {
+    const features = await caps.resolve(session, announced);
+    if (features && !session.destroyed && seen.get(session) === announced.ver) await sendLastItems(host, session, features);
+  })().catch((error: unknown) => host.log.error({ event: 'pep_presence_failed', session: session.id, err: error }));
+}
+
+export const pepModule: Module = {
+  name: 'pep',
+  load(api) {
+    const { host } = api;
+    const caps = new ClientCaps(host);
+    const service = new PepService(host, caps);
+    const seen = new WeakMap<C2SSession, string>();
+    service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
+
+    host.accountDisco.identities.set('pubsub/pep', { category: 'pubsub', type: 'pep' });
+    for (const feature of PUBSUB_FEATURES) host.accountDisco.features.add(feature);
+    api.onUnload(() => {
+      host.accountDisco.identities.delete('pubsub/pep');
+      for (const feature of PUBSUB_FEATURES) host.accountDisco.features.delete(feature);
+    });
+
+    api.iq(['self', 'bare'], 'set', NS_PUBSUB, 'pubsub', (request) => onSet(service, request));
+    api.iq(['self', 'bare'], 'get', NS_PUBSUB, 'pubsub', (request) => service.onItems(request));
+    api.iq(['self', 'bare'], 'get', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerGet(request));
+    api.iq(['self', 'bare'], 'set', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerSet(request));
+
+    // Before iq-routing hands it to the private module (XEP-0402 §5.3).
+    api.hook('iq/bare', (routed) => legacyBookmarks(host, service, routed), 5);
+    api.hook('subscription-approved', async ({ user, contact }) => {
+      await lastItemsToSubscriber(host, caps, contact, user);
+      return false;
+    });
+    // Answers to our caps queries come to the domain; they end here.
+    api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
+    api.hook('pre-presence', async ({ session, stanza, to }) => {
+      if (to !== undefined) return false;
+      const type = stanzaType(stanza);
+      // Unavailable: the next available presence counts as coming online again (last items sent).
+      if (type === 'unavailable') seen.delete(session);
+      if (type !== undefined) return false;
+      await addAvatarHash(host, session.bare_jid as string, stanza);
+      const announced = caps.capsOf(stanza);
+      if (announced) onPresence(host, caps, seen, session, announced);
+      return false;
+    }, 10);
+  },
+};

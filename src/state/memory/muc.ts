@@ -1,0 +1,113 @@
+// In-process MucStore: rooms in maps; a decision runs and commits without awaiting, so it is atomic.
+import { applyChange, type HistoryEntry, messageCheck, type MessageOutcome, type MucStore, type RoomDecision, type RoomRecord, type RoomSnapshot } from '../muc.js';
+
+/** Where the room records live: in memory here; the durable store keeps them in SQLite. */
+export interface RoomRecords {
+  load(room: string): RoomRecord | undefined;
+  save(room: string, record: RoomRecord | undefined): void;
+  list(): string[];
+  history(room: string): HistoryEntry[];
+  append(room: string, entry: HistoryEntry, historyLength: number): void;
+  /** Resolves once what was written is durable (the embedded store's fsync); at once in memory. */
+  settle(): Promise<void>;
+}
+
+export class MemoryRoomRecords implements RoomRecords {
+  private readonly records = new Map<string, RoomRecord>();
+  private readonly histories = new Map<string, HistoryEntry[]>();
+
+  load(room: string): RoomRecord | undefined {
+    return this.records.get(room);
+  }
+
+  save(room: string, record: RoomRecord | undefined): void {
+    if (record) {
+      this.records.set(room, record);
+    } else {
+      this.records.delete(room);
+      this.histories.delete(room);
+    }
+  }
+
+  list(): string[] {
+    return [...this.records.keys()];
+  }
+
+  history(room: string): HistoryEntry[] {
+    return [...(this.histories.get(room) ?? [])];
+  }
+
+  append(room: string, entry: HistoryEntry, historyLength: number): void {
+    const entries = this.histories.get(room) ?? [];
+    entries.push(entry);
+    if (entries.length > historyLength) entries.splice(0, entries.length - Math.max(0, historyLength));
+    this.histories.set(room, entries);
+  }
+
+  async settle(): Promise<void> {}
+}
+
+/** Occupants are kept in memory by both in-process stores: they mean nothing after a restart. */
+export class MemoryMucStore implements MucStore {
+  private readonly live = new Map<string, Omit<RoomSnapshot, 'record'>>();
+  private readonly joined = new Map<string, Set<string>>();
+
+  constructor(private readonly records: RoomRecords = new MemoryRoomRecords()) {}
+
+  async get(room: string): Promise<RoomSnapshot | undefined> {
+    return this.snapshot(room);
+  }
+
+  async transact<T>(room: string, decide: RoomDecision<T>): Promise<T> {
+    const before = this.snapshot(room);
+    const { change, value } = decide(before);
+    if (!change) return value;
+    const after = applyChange(before, change);
+    this.records.save(room, after?.record);
+    if (after) this.live.set(room, { version: after.version, occupants: after.occupants });
+    else this.live.delete(room);
+    if (change.record || change.destroy) await this.records.settle();
+    return value;
+  }
+
+  async message(room: string, real: string, entry: HistoryEntry, historyLength: number): Promise<MessageOutcome> {
+    const outcome = messageCheck(this.snapshot(room), real);
+    if (outcome.ok) {
+      this.records.append(room, { ...entry, nick: outcome.nick }, historyLength);
+      await this.records.settle();
+    }
+    return outcome;
+  }
+
+  async history(room: string): Promise<HistoryEntry[]> {
+    return this.records.history(room);
+  }
+
+  async *rooms(): AsyncIterable<string> {
+    yield* this.records.list();
+  }
+
+  async markJoined(real: string, room: string): Promise<void> {
+    const rooms = this.joined.get(real) ?? new Set<string>();
+    rooms.add(room);
+    this.joined.set(real, rooms);
+  }
+
+  async markLeft(real: string, room: string): Promise<void> {
+    const rooms = this.joined.get(real);
+    rooms?.delete(room);
+    if (rooms?.size === 0) this.joined.delete(real);
+  }
+
+  async roomsOf(real: string): Promise<string[]> {
+    return [...(this.joined.get(real) ?? [])];
+  }
+
+  private snapshot(room: string): RoomSnapshot | undefined {
+    const record = this.records.load(room);
+    if (!record) return undefined;
+    const live = this.live.get(room);
+    // Deep copies: a decision may build on the snapshot without touching the store.
+    return structuredClone({ version: live?.version ?? 0, record, occupants: live?.occupants ?? new Map() });
+  }
+}

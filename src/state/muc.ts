@@ -1,0 +1,166 @@
+// Multi-user chat rooms (XEP-0045) as shared state: no room lives in one process. A room is its
+// record (configuration, affiliations, subject), its occupants and its discussion history.
+// Occupancy is a shared record like a session's (doc/session-model.md, "Occupancy"): each
+// occupant is a nick holding one or more real full JIDs, each with the node its session is on.
+
+export type Role = 'moderator' | 'participant' | 'visitor' | 'none';
+export type Affiliation = 'owner' | 'admin' | 'member' | 'outcast' | 'none';
+
+/** The muc#roomconfig settings the service knows (XEP-0045 §10.2). */
+export interface RoomConfig {
+  name: string;
+  description: string;
+  persistent: boolean;
+  public: boolean;
+  membersOnly: boolean;
+  /** Empty: no password. */
+  password: string;
+  moderated: boolean;
+  maxOccupants: number;
+  /** Who sees real JIDs: 'anyone' makes the room non-anonymous. */
+  whois: 'moderators' | 'anyone';
+  /** Messages kept as discussion history. */
+  historyLength: number;
+  allowPrivateMessages: 'anyone' | 'participants' | 'moderators' | 'none';
+  /** Occupants (not only moderators) may change the subject. */
+  changeSubject: boolean;
+  /** Occupants (not only admins and owners) may invite. */
+  allowInvites: boolean;
+}
+
+export interface Subject {
+  text: string;
+  nick: string;
+  stamp: number;
+}
+
+export interface RoomRecord {
+  config: RoomConfig;
+  /** Bare JID → affiliation other than 'none'. */
+  affiliations: Record<string, Affiliation>;
+  subject?: Subject;
+  /** A reserved room waiting for its owner's configuration (XEP-0045 §10.1.3): nobody else may enter. */
+  locked: boolean;
+  /** Random, per room: occupant ids (XEP-0421) are derived from it. */
+  salt: string;
+  created: number;
+}
+
+/** One session of an occupant: its real full JID, the node that holds it, its presence (XML). */
+export interface OccupantSession {
+  jid: string;
+  node: string;
+  presence: string;
+}
+
+export interface Occupant {
+  nick: string;
+  /** The bare JID behind the nick: a nick is held by one account, from one or more sessions. */
+  bare: string;
+  role: Role;
+  sessions: OccupantSession[];
+}
+
+export interface RoomSnapshot {
+  /** Increases with every committed change of the room. */
+  version: number;
+  record: RoomRecord;
+  /** By nick. */
+  occupants: Map<string, Occupant>;
+}
+
+/**
+ * What a decision writes: the record replaced whole, occupants replaced or removed by nick, or
+ * the room destroyed (record, occupants and history gone).
+ */
+export interface RoomChange {
+  record?: RoomRecord;
+  put?: Occupant[];
+  remove?: string[];
+  destroy?: boolean;
+}
+
+/** A message of the discussion history: the stanza as reflected, without its `from`. */
+export interface HistoryEntry {
+  nick: string;
+  xml: string;
+  stamp: number;
+}
+
+/** Who receives a groupchat message: each real full JID with its nick and node. */
+export interface Recipient {
+  jid: string;
+  nick: string;
+  node: string;
+}
+
+export type MessageOutcome =
+  | { ok: true; nick: string; recipients: Recipient[] }
+  | { ok: false; reason: 'not-occupant' | 'no-voice' | 'no-room' };
+
+/**
+ * Decides a change from the room as it is (`undefined`: no such room). Returns the change to
+ * commit and a value for the caller, or only a value to commit nothing. Must be pure: it may run
+ * more than once when another node changed the room meanwhile.
+ */
+export type RoomDecision<T> = (room: RoomSnapshot | undefined) => { change?: RoomChange; value: T };
+
+/**
+ * Guarantees: `transact` is atomic per room — the decision sees one version of the room and its
+ * change is committed only if the room is still at that version (otherwise it is decided again),
+ * so joins, leaves, role, affiliation and configuration changes racing on different nodes never
+ * lose an occupant nor leave one behind. `message` checks the sender and appends the history in
+ * one atomic step, and returns the recipients as of that step; the history keeps at most
+ * `historyLength` entries (oldest out first). `rooms` lists without loading all at once.
+ *
+ * The index of a real JID's rooms (`markJoined`, `roomsOf`) is a secondary index, written apart
+ * from the room: callers mark before joining and unmark after leaving, so it holds at least every
+ * room the JID is in (a stale entry is harmless; the room itself is the truth).
+ *
+ * Nothing expires. Linearizable per room.
+ */
+export interface MucStore {
+  get(room: string): Promise<RoomSnapshot | undefined>;
+  transact<T>(room: string, decide: RoomDecision<T>): Promise<T>;
+  message(room: string, real: string, entry: HistoryEntry, historyLength: number): Promise<MessageOutcome>;
+  /** Oldest first. */
+  history(room: string): Promise<HistoryEntry[]>;
+  /** Every room's JID (on all MUC domains). */
+  rooms(): AsyncIterable<string>;
+  markJoined(real: string, room: string): Promise<void>;
+  markLeft(real: string, room: string): Promise<void>;
+  roomsOf(real: string): Promise<string[]>;
+}
+
+/** Whether the real JID is in the room, and under which nick. */
+export function nickOf(room: RoomSnapshot, real: string): string | undefined {
+  for (const occupant of room.occupants.values()) {
+    if (occupant.sessions.some((session) => session.jid === real)) return occupant.nick;
+  }
+  return undefined;
+}
+
+/** Applies a change to a snapshot (the in-process implementations and the decision share it). */
+export function applyChange(room: RoomSnapshot | undefined, change: RoomChange): RoomSnapshot | undefined {
+  if (change.destroy) return undefined;
+  const record = change.record ?? room?.record;
+  if (!record) return undefined;
+  const occupants = new Map(room?.occupants);
+  for (const nick of change.remove ?? []) occupants.delete(nick);
+  for (const occupant of change.put ?? []) occupants.set(occupant.nick, occupant);
+  return { version: (room?.version ?? 0) + 1, record, occupants };
+}
+
+/** Recipients of a groupchat message, or why the sender may not send one. */
+export function messageCheck(room: RoomSnapshot | undefined, real: string): MessageOutcome {
+  if (!room) return { ok: false, reason: 'no-room' };
+  const nick = nickOf(room, real);
+  if (nick === undefined) return { ok: false, reason: 'not-occupant' };
+  const role = room.occupants.get(nick)?.role;
+  if (role !== 'moderator' && role !== 'participant') return { ok: false, reason: 'no-voice' };
+  const recipients: Recipient[] = [];
+  for (const occupant of room.occupants.values()) {
+    for (const session of occupant.sessions) recipients.push({ jid: session.jid, nick: occupant.nick, node: session.node });
+  }
+  return { ok: true, nick, recipients };
+}

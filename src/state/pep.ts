@@ -1,0 +1,114 @@
+// Personal eventing (XEP-0163) nodes of each account: their configuration and their items, in
+// publish order. The store keeps what XEP-0060 says a node holds; access rules, notifications and
+// the protocol's errors belong to the service (modules/pep/).
+
+export type AccessModel = 'presence' | 'open' | 'roster' | 'whitelist';
+export type SendLastPublished = 'never' | 'on_sub' | 'on_sub_and_presence';
+
+/** A node's configuration (the pubsub#node_config fields PEP needs). */
+export interface PepNodeConfig {
+  access_model: AccessModel;
+  /** Items kept at most; the oldest go first when a publish exceeds it. */
+  max_items: number;
+  persist_items: boolean;
+  send_last_published_item: SendLastPublished;
+  notify_retract: boolean;
+  /** Bare JIDs allowed by `whitelist` (XEP-0060 §4.5 publisher/member affiliations). */
+  whitelist: string[];
+  /** Roster groups allowed by `roster`. */
+  roster_groups_allowed: string[];
+  title?: string;
+}
+
+export interface PepItem {
+  id: string;
+  /** The payload element as XML. */
+  xml: string;
+}
+
+/** The bounds of one account's PEP data (limits.pep*). */
+export interface PepLimits {
+  nodes: number;
+  itemsPerNode: number;
+  itemBytes: number;
+  /** Bytes of all items of all nodes of the account. */
+  totalBytes: number;
+}
+
+/** Fields a publish requires of an existing node (XEP-0223 publish-options). */
+export type PepPreconditions = Partial<Pick<PepNodeConfig, 'access_model' | 'max_items' | 'persist_items' | 'send_last_published_item'>>;
+
+export type PepPublishResult =
+  | { outcome: 'published'; created: boolean; config: PepNodeConfig; trimmed: string[] }
+  | { outcome: 'too-large' | 'nodes-full' | 'bytes-full' | 'precondition-not-met' };
+
+export interface PepItemsQuery {
+  /** Newest `max` items. */
+  max?: number;
+  /** Only these ids (in this order; missing ones are left out). */
+  ids?: string[];
+}
+
+/**
+ * Guarantees: every change (publish, retract, purge, delete, create, configure) checks its limits
+ * and writes in one atomic step per account: two racing publishes never take an account past
+ * `nodes` or `totalBytes`, nor a node past its `max_items`; a publish's preconditions are checked
+ * against the configuration in the same step. Items are kept in publish order, a republished id
+ * becoming the newest. Linearizable per account; nothing expires.
+ */
+export interface PepStore {
+  /**
+   * Stores `item` on `node`, creating it with `create` when missing (`preconditions` then only
+   * shaped `create`); an existing node must match `preconditions` field by field.
+   */
+  publish(user: string, node: string, item: PepItem, create: PepNodeConfig, preconditions: PepPreconditions, limits: PepLimits): Promise<PepPublishResult>;
+  /** undefined when the node does not exist; items newest first. */
+  items(user: string, node: string, query?: PepItemsQuery): Promise<{ config: PepNodeConfig; items: PepItem[] } | undefined>;
+  config(user: string, node: string): Promise<PepNodeConfig | undefined>;
+  /** 'exists' when the node is there already. */
+  create(user: string, node: string, config: PepNodeConfig, limits: PepLimits): Promise<'created' | 'exists' | 'nodes-full'>;
+  /** Replaces the configuration; items past the new max_items go (their ids are returned). */
+  configure(user: string, node: string, config: PepNodeConfig): Promise<{ trimmed: string[] } | undefined>;
+  /** false when there was no such item (or node). */
+  retract(user: string, node: string, id: string): Promise<boolean>;
+  /** false when there was no such node. */
+  purge(user: string, node: string): Promise<boolean>;
+  deleteNode(user: string, node: string): Promise<boolean>;
+  /** Every node with its configuration. */
+  nodes(user: string): Promise<Map<string, PepNodeConfig>>;
+  deleteAll(user: string): Promise<void>;
+}
+
+export const DEFAULT_NODE_CONFIG: PepNodeConfig = {
+  access_model: 'presence',
+  max_items: 1,
+  persist_items: true,
+  send_last_published_item: 'on_sub_and_presence',
+  notify_retract: true,
+  whitelist: [],
+  roster_groups_allowed: [],
+};
+
+/** Whether an existing node's configuration meets the preconditions (XEP-0223 §7). */
+export function meetsPreconditions(config: PepNodeConfig, preconditions: PepPreconditions): boolean {
+  for (const [field, value] of Object.entries(preconditions)) {
+    if (config[field as keyof PepPreconditions] !== value) return false;
+  }
+  return true;
+}
+
+/** A node without persistence still keeps its last item, for send_last_published_item. */
+export function effectiveMaxItems(config: PepNodeConfig, limits: Pick<PepLimits, 'itemsPerNode'>): number {
+  const wanted = config.persist_items ? config.max_items : 1;
+  return Math.max(1, Math.min(wanted, limits.itemsPerNode));
+}
+
+/** The stored form of a configuration (JSON with a version field, as every stored record has). */
+export function encodeConfig(config: PepNodeConfig): string {
+  return JSON.stringify({ v: 1, ...config });
+}
+
+export function decodeConfig(json: string): PepNodeConfig {
+  const { v: _version, ...config } = JSON.parse(json) as PepNodeConfig & { v: number };
+  return { ...DEFAULT_NODE_CONFIG, ...config };
+}

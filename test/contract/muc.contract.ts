@@ -1,0 +1,133 @@
+// The MucStore contract (src/state/muc.ts).
+import { describe, expect, it } from 'vitest';
+import { nickOf, type Occupant, type RoomConfig, type RoomRecord, type RoomSnapshot } from '../../src/state/muc.js';
+import { collect, unique, useBackend, type BackendFactory } from './helpers.js';
+
+const CONFIG: RoomConfig = {
+  name: 'Coven', description: '', persistent: true, public: true, membersOnly: false, password: '', moderated: false,
+  maxOccupants: 100, whois: 'moderators', historyLength: 3, allowPrivateMessages: 'anyone', changeSubject: false, allowInvites: false,
+};
+const record = (owner: string): RoomRecord => ({ config: CONFIG, affiliations: { [owner]: 'owner' }, locked: false, salt: 'salt', created: 1 });
+const occupant = (nick: string, bare: string, jids: string[], role: Occupant['role'] = 'participant', node = 'n1'): Occupant => ({
+  nick, bare, role, sessions: jids.map((jid) => ({ jid, node, presence: '<presence/>' })),
+});
+const freshRoom = (): string => `${unique('room')}@conference.localhost`;
+
+export function mucContract(makeBackend: BackendFactory): void {
+  describe('MucStore contract', () => {
+    const backend = useBackend(makeBackend);
+    const muc = () => backend().muc;
+
+    async function create(room: string, ...occupants: Occupant[]): Promise<void> {
+      await muc().transact(room, () => ({ change: { record: record('owner@localhost'), put: occupants }, value: undefined }));
+    }
+
+    it('knows no room before one is created', async () => {
+      const room = freshRoom();
+      await expect(muc().get(room)).resolves.toBeUndefined();
+      await expect(muc().history(room)).resolves.toStrictEqual([]);
+      await expect(muc().message(room, 'a@localhost/x', { nick: '', xml: '<message/>', stamp: 1 }, 3)).resolves.toStrictEqual({ ok: false, reason: 'no-room' });
+    });
+
+    it('creates a room with its record and occupants, and lists it', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']));
+      const snapshot = (await muc().get(room)) as RoomSnapshot;
+      expect(snapshot.record).toStrictEqual(record('owner@localhost'));
+      expect([...snapshot.occupants.values()]).toStrictEqual([occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a'])]);
+      expect(nickOf(snapshot, 'hecate@localhost/a')).toBe('Hecate');
+      expect(await collect(muc().rooms())).toContain(room);
+    });
+
+    it('keeps room JIDs apart that only differ in characters a key gives meaning to', async () => {
+      const rooms = ['a:b@conference.localhost', 'a%3Ab@conference.localhost', '{a}@conference.localhost'].map((r) => `${unique('x')}${r}`);
+      for (const [i, room] of rooms.entries()) await create(room, occupant(`n${i}`, 'a@localhost', [`a@localhost/${i}`]));
+      for (const [i, room] of rooms.entries()) expect([...((await muc().get(room))?.occupants.keys() ?? [])]).toStrictEqual([`n${i}`]);
+    });
+
+    it('returns every session of every occupant, with its node, to a sender with voice', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a', 'hecate@localhost/b'], 'moderator', 'n1'), occupant('Macbeth', 'macbeth@localhost', ['macbeth@localhost/x'], 'participant', 'n2'));
+      const outcome = await muc().message(room, 'macbeth@localhost/x', { nick: '', xml: '<message/>', stamp: 5 }, 3);
+      expect(outcome.ok).toBe(true);
+      if (!outcome.ok) return;
+      expect(outcome.nick).toBe('Macbeth');
+      expect([...outcome.recipients].sort((a, b) => a.jid.localeCompare(b.jid))).toStrictEqual([
+        { jid: 'hecate@localhost/a', nick: 'Hecate', node: 'n1' },
+        { jid: 'hecate@localhost/b', nick: 'Hecate', node: 'n1' },
+        { jid: 'macbeth@localhost/x', nick: 'Macbeth', node: 'n2' },
+      ]);
+    });
+
+    it('refuses a message from a non-occupant and from a visitor, and records neither', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Witch', 'witch@localhost', ['witch@localhost/a'], 'visitor'));
+      await expect(muc().message(room, 'stranger@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3)).resolves.toStrictEqual({ ok: false, reason: 'not-occupant' });
+      await expect(muc().message(room, 'witch@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3)).resolves.toStrictEqual({ ok: false, reason: 'no-voice' });
+      await expect(muc().history(room)).resolves.toStrictEqual([]);
+    });
+
+    it('keeps the newest history entries up to the length, oldest first, under the sender\'s nick', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']));
+      for (let i = 1; i <= 5; i += 1) await muc().message(room, 'hecate@localhost/a', { nick: '', xml: `<message id='m${i}'/>`, stamp: 1_765_000_000_000 + i }, 3);
+      await expect(muc().history(room)).resolves.toStrictEqual([3, 4, 5].map((i) => ({ nick: 'Hecate', xml: `<message id='m${i}'/>`, stamp: 1_765_000_000_000 + i })));
+    });
+
+    it('commits nothing for a decision without a change', async () => {
+      const room = freshRoom();
+      await create(room);
+      const before = await muc().get(room);
+      await expect(muc().transact(room, () => ({ value: 'refused' }))).resolves.toBe('refused');
+      expect((await muc().get(room))?.version).toBe(before?.version);
+    });
+
+    it('loses no occupant when many join at once', async () => {
+      const room = freshRoom();
+      await create(room);
+      const nicks = Array.from({ length: 20 }, (_, i) => `nick${i}`);
+      await Promise.all(nicks.map((nick) => muc().transact(room, () => ({ change: { put: [occupant(nick, `${nick}@localhost`, [`${nick}@localhost/r`])] }, value: undefined }))));
+      expect([...((await muc().get(room))?.occupants.keys() ?? [])].sort()).toStrictEqual([...nicks].sort());
+    });
+
+    it('gives a nick to exactly one of many racing for it', async () => {
+      const room = freshRoom();
+      await create(room);
+      const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => muc().transact(room, (snapshot) => {
+        if (snapshot?.occupants.has('Banquo')) return { value: false };
+        return { change: { put: [occupant('Banquo', `u${i}@localhost`, [`u${i}@localhost/r`])] }, value: true };
+      })));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('forgets a removed occupant and follows a renamed one', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']), occupant('Banquo', 'banquo@localhost', ['banquo@localhost/a']));
+      await muc().transact(room, () => ({ change: { remove: ['Banquo', 'Hecate'], put: [occupant('Queen', 'hecate@localhost', ['hecate@localhost/a'])] }, value: undefined }));
+      const outcome = await muc().message(room, 'hecate@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3);
+      expect(outcome).toStrictEqual({ ok: true, nick: 'Queen', recipients: [{ jid: 'hecate@localhost/a', nick: 'Queen', node: 'n1' }] });
+      await expect(muc().message(room, 'banquo@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3)).resolves.toStrictEqual({ ok: false, reason: 'not-occupant' });
+    });
+
+    it('destroys a room with its occupants and history', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']));
+      await muc().message(room, 'hecate@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3);
+      await muc().transact(room, () => ({ change: { destroy: true }, value: undefined }));
+      await expect(muc().get(room)).resolves.toBeUndefined();
+      await expect(muc().history(room)).resolves.toStrictEqual([]);
+      expect(await collect(muc().rooms())).not.toContain(room);
+    });
+
+    it('indexes the rooms of a real JID until it is marked gone', async () => {
+      const [one, two] = [freshRoom(), freshRoom()];
+      const real = `${unique('idx')}@localhost/r`;
+      await muc().markJoined(real, one);
+      await muc().markJoined(real, two);
+      await muc().markJoined(`${real}2`, one);
+      expect((await muc().roomsOf(real)).sort()).toStrictEqual([one, two].sort());
+      await muc().markLeft(real, one);
+      await expect(muc().roomsOf(real)).resolves.toStrictEqual([two]);
+    });
+  });
+}
