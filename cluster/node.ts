@@ -49,6 +49,8 @@ export interface ClusterServices {
   ping(): Promise<void>;
   /** The live nodes' ids; empty until liveness has started. */
   liveNodes(): Promise<string[]>;
+  /** When `node` last wrote its heartbeat; undefined when it is not live (or liveness has not started). */
+  lastBeat(node: string): Promise<number | undefined>;
   /** Stops taking work from the cluster (inbox, jobs, sweeps) while the state stays usable. */
   stopIntake(): Promise<void>;
   /** Stops in reverse order of starting; idempotent. */
@@ -173,6 +175,9 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
     },
     async liveNodes() {
       return liveness ? liveness.liveNodes() : [];
+    },
+    async lastBeat(node) {
+      return liveness ? liveness.lastBeat(node) : undefined;
     },
     async stopIntake() {
       const step = (promise: Promise<unknown>): Promise<unknown> => boundedStep(promise, CLOSE_STEP_MS, options.onError);

@@ -107,6 +107,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     telemetry,
     ...(cluster ? { jobs: cluster.jobs } : {}),
     ...(outageBuffer ? { bus: outageBuffer } : {}),
+    ...(cluster ? { heartbeats: { lastBeat: (node: string) => cluster.lastBeat(node) } } : {}),
   });
   bounce = bouncePending(server.host);
   cluster?.startJobs();

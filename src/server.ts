@@ -22,7 +22,7 @@ import type { C2SSession } from './core/session.js';
 import { StreamError } from './xmpp/errors.js';
 import type { Telemetry } from './telemetry.js';
 import type { JobScheduler } from './state/scheduler.js';
-import type { NodeBus } from './state/bus.js';
+import type { NodeBus, NodeHeartbeats } from './state/bus.js';
 import { MemoryJobScheduler } from './state/memory/scheduler.js';
 import { S2SService } from './s2s/service.js';
 
@@ -47,7 +47,7 @@ export class RookeryServer {
     readonly state: StateBackend,
     readonly log: Logger,
     /** Adapters the modules need while they load (metrics, BullMQ jobs, the bus to other nodes). */
-    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus; upload?: UploadService } = {},
+    adapters: { telemetry?: Telemetry; jobs?: JobScheduler; bus?: NodeBus; heartbeats?: NodeHeartbeats; upload?: UploadService } = {},
   ) {
     this.host = new Host({
       config,
@@ -56,6 +56,7 @@ export class RookeryServer {
       // The in-process scheduler unless the composition root brings BullMQ.
       jobs: adapters.jobs ?? new MemoryJobScheduler((err) => log.error({ event: 'job_failed', err })),
       bus: adapters.bus,
+      heartbeats: adapters.heartbeats,
       telemetry: adapters.telemetry,
     });
     this.modules = new ModuleManager(this.host);

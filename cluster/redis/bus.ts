@@ -168,6 +168,17 @@ export class RedisNodeBus implements NodeBus {
     return handled;
   }
 
+  async takeFor(node: string, to: string): Promise<BusEnvelope[]> {
+    const outcome = await (await this.loadedScripts()).run('bus-take-1', [this.keys.nodeInbox(node)], [to]);
+    const flat = outcome.rejected ? [] : (outcome.value as string[]);
+    const envelopes: BusEnvelope[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const envelope = decodeEnvelope(['v', flat[i] as string, 'e', flat[i + 1] as string]);
+      if (envelope && !this.seen.has(envelope.id)) envelopes.push(envelope);
+    }
+    return envelopes;
+  }
+
   async close(): Promise<void> {
     this.running = false;
     this.reader?.disconnect();
@@ -276,7 +287,9 @@ function unreachable(client: RedisClient): RedisStateError {
 }
 
 /** The envelope of a stream entry, or undefined for one this version cannot read. */
-export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
+export function decodeEnvelope(fields: string[] | null): BusEnvelope | undefined {
+  // An entry deleted after it was delivered (taken by another node) reads back without fields.
+  if (!fields) return undefined;
   // The last value of a field counts, should one repeat.
   let versionField: string | undefined;
   let data: string | undefined;
@@ -289,6 +302,7 @@ export function decodeEnvelope(fields: string[]): BusEnvelope | undefined {
   try {
     const envelope = JSON.parse(data ?? '') as BusEnvelope;
     if (envelope.kind === 'stanza' && typeof envelope.to === 'string' && typeof envelope.xml === 'string') {
+      if (envelope.sid !== undefined && typeof envelope.sid !== 'string') delete envelope.sid;
       if (envelope.push === undefined || isStatePush(envelope.push)) return envelope;
       // A push we cannot read is delivered as a plain stanza, as a previous release would.
       const { push: _unreadable, ...plain } = envelope;

@@ -23,7 +23,8 @@
 //   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
 //   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
-//   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp}: the stream's unacknowledged stanzas
+//   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp, id?}: the stream's unacknowledged stanzas
+//   <p>:v1:{<bare>}:smd:<token>    hash   sender stream token → '<high seq>:<mask>': what the stream was given
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
 //   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts)
 //   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
@@ -130,6 +131,8 @@ export class KeyBuilder {
   smState(bare: string, token: string): string { return this.perAccount(bare, `sm:${encodeKeyPart(token)}`); }
   /** A managed stream's queue of unacknowledged stanzas. */
   smQueue(bare: string, token: string): string { return this.perAccount(bare, `smq:${encodeKeyPart(token)}`); }
+  /** XEP-0198 stream: the stanza identities it was given (src/state/delivered.ts). */
+  smDelivered(bare: string, token: string): string { return this.perAccount(bare, `smd:${encodeKeyPart(token)}`); }
 
   /** The node's inbox stream (at-least-once delivery between nodes). */
   nodeInbox(node: string): string {

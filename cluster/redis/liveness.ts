@@ -129,6 +129,11 @@ export class NodeLiveness {
     return evicted.filter((node) => !live.has(node));
   }
 
+  async lastBeat(node: string): Promise<number | undefined> {
+    const score = await this.client.zscore(this.keys.nodes(), node);
+    return score === null ? undefined : Number(score);
+  }
+
   liveNodes(): Promise<string[]> {
     return this.client.zrange(this.keys.nodes(), '0', '-1');
   }

@@ -20,13 +20,14 @@ export class RedisResumptionStore implements ResumptionStore {
     const state = this.keys.smState(user, record.token);
     await this.client
       .multi()
-      .del(state, this.keys.smQueue(user, record.token))
+      .del(state, this.keys.smQueue(user, record.token), this.keys.smDelivered(user, record.token))
       .hset(state, { v: RECORD_VERSION, ...stringify(record) })
       .exec();
   }
 
-  async append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean> {
-    const outcome = await this.scripts.run('sm-append-2', [this.keys.smState(user, token), this.keys.smQueue(user, token)], [node, stanza.seq, stanza.xml, stanza.stamp]);
+  async append(user: string, token: string, node: string, stanza: QueuedStanza, epoch?: number): Promise<boolean> {
+    const keys = [this.keys.smState(user, token), this.keys.smQueue(user, token), this.keys.smDelivered(user, token)];
+    const outcome = await this.scripts.run('sm-append-3', keys, [node, stanza.seq, stanza.xml, stanza.stamp, stanza.id ?? '', epoch ?? '']);
     return !outcome.rejected;
   }
 
@@ -42,10 +43,11 @@ export class RedisResumptionStore implements ResumptionStore {
 
   async takeOver(user: string, token: string, node: string, options: { onlyIfDetached?: boolean } = {}): Promise<ResumptionSnapshot | undefined> {
     const state = this.keys.smState(user, token);
-    const outcome = await this.scripts.run('sm-takeover-2', [state, this.keys.smQueue(user, token)], [node, options.onlyIfDetached ? '1' : '0']);
+    const keys = [state, this.keys.smQueue(user, token), this.keys.smDelivered(user, token)];
+    const outcome = await this.scripts.run('sm-takeover-3', keys, [node, options.onlyIfDetached ? '1' : '0']);
     if (outcome.rejected) return undefined;
-    const [flat, queue] = outcome.value as [string[], string[]];
-    return { record: parseRecord(pairs(flat), state), queue: queue.map((item) => parseQueued(item, state)) };
+    const [flat, queue, delivered] = outcome.value as [string[], string[], string[]];
+    return { record: parseRecord(pairs(flat), state), queue: queue.map((item) => parseQueued(item, state)), delivered: pairs(delivered) };
   }
 
   async setSession(user: string, token: string, sessionId: string): Promise<void> {
@@ -60,7 +62,7 @@ export class RedisResumptionStore implements ResumptionStore {
   }
 
   async delete(user: string, token: string): Promise<void> {
-    await this.client.del(this.keys.smState(user, token), this.keys.smQueue(user, token));
+    await this.client.del(this.keys.smState(user, token), this.keys.smQueue(user, token), this.keys.smDelivered(user, token));
   }
 }
 
@@ -88,6 +90,7 @@ function parseRecord(fields: Record<string, string>, where: string): ResumptionR
     acked: number('acked'),
     sent: number('sent'),
     detached_at: number('detached_at'),
+    epoch: number('epoch'),
   };
 }
 
@@ -96,5 +99,5 @@ function parseQueued(text: string, where: string): QueuedStanza {
   if (typeof item.seq !== 'number' || typeof item.xml !== 'string' || typeof item.stamp !== 'number') {
     throw new RedisStateError('ROOKERY_REDIS_CORRUPT', `${where}: bad queued stanza`);
   }
-  return { seq: item.seq, xml: item.xml, stamp: item.stamp };
+  return { seq: item.seq, xml: item.xml, stamp: item.stamp, ...(typeof item.id === 'string' ? { id: item.id } : {}) };
 }

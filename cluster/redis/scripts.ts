@@ -27,15 +27,16 @@ export const SCRIPT_NAMES = [
   'session-update-1',
   'session-release-1',
   'session-reassert-1',
-  'sm-append-2',
+  'sm-append-3',
   'sm-ack-2',
-  'sm-takeover-2',
+  'sm-takeover-3',
   'sm-detach-1',
   'room-read-2',
   'room-commit-4',
   'room-message-4',
   'bus-send-1',
   'bus-ack-1',
+  'bus-take-1',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -10,7 +10,13 @@ import { newEnvelopeId } from './envelope-id.js';
 import type { LocalSessions } from './local-sessions.js';
 import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
+import { identityOf } from './stanza-identity.js';
 import { deliverPush } from './state-push.js';
+
+function withIdentity(stanza: Element): { id?: string } {
+  const id = identityOf(stanza);
+  return id === undefined ? {} : { id };
+}
 
 /**
  * The available resources with the highest non-negative priority (RFC 6121 §8.5.2.1.1): where a
@@ -61,7 +67,8 @@ export class Delivery {
     if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
     this.host.telemetry.routed('remote');
     this.host.telemetry.busEnvelope('out');
-    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}) });
+    const sid = identityOf(stanza);
+    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) });
     return true;
   }
 
@@ -122,10 +129,11 @@ export class Delivery {
     }
   }
 
-  /** Writes to a session of this node; a state push goes through the session's gate. */
-  async writeLocal(session: C2SSession, stanza: Element | string, push?: StatePush): Promise<void> {
+  /** Writes to a session of this node; a state push goes through the session's gate. `identity`: of a string stanza (stanza-identity.ts). */
+  async writeLocal(session: C2SSession, stanza: Element | string, push?: StatePush, identity?: string): Promise<void> {
     if (!push) {
-      session.send(stanza);
+      if (typeof stanza === 'string') session.send(stanza, identity);
+      else session.send(stanza);
       return;
     }
     const element = typeof stanza === 'string' ? parse(stanza) : stanza;
@@ -136,7 +144,7 @@ export class Delivery {
   /** A stanza for a resumable stream that no node serves now: it waits in the stream's queue (XEP-0198). */
   private async queueForParked(record: SessionRecord, stanza: Element): Promise<boolean> {
     if (record.sm_token === undefined) return false;
-    const queued = await this.host.state.resumption.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now() });
+    const queued = await this.host.state.resumption.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now(), ...withIdentity(stanza) });
     if (queued) this.host.telemetry.routed('remote');
     return queued;
   }

@@ -6,7 +6,7 @@ import type { Element } from 'ltx';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { StateBackend } from '../state/backend.js';
-import type { NodeBus, PushedState } from '../state/bus.js';
+import type { NodeBus, NodeHeartbeats, PushedState } from '../state/bus.js';
 import { noTelemetry, type Telemetry } from '../telemetry.js';
 import type { JobScheduler } from '../state/scheduler.js';
 import { Delivery } from './delivery.js';
@@ -26,6 +26,8 @@ export interface HostAdapters {
   jobs: JobScheduler;
   /** Present when other nodes exist. */
   bus?: NodeBus | undefined;
+  /** The other nodes' heartbeats; present when other nodes exist. */
+  heartbeats?: NodeHeartbeats | undefined;
   /** Prometheus metrics; none by default. */
   telemetry?: Telemetry | undefined;
 }
@@ -55,6 +57,7 @@ export class Host implements CoreServices {
   telemetry: Telemetry;
   readonly jobs: JobScheduler;
   readonly bus: NodeBus | undefined;
+  readonly heartbeats: NodeHeartbeats | undefined;
 
   constructor(adapters: HostAdapters) {
     this.config = adapters.config;
@@ -62,6 +65,7 @@ export class Host implements CoreServices {
     this.log = adapters.log;
     this.jobs = adapters.jobs;
     this.bus = adapters.bus;
+    this.heartbeats = adapters.heartbeats;
     this.telemetry = adapters.telemetry ?? noTelemetry;
     this.hooks = new HookBus<HookCatalogue>(this.log);
     this.iq = new IqRegistry(this.log);

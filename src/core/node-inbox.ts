@@ -6,6 +6,7 @@ import { StanzaError, StreamError } from '../xmpp/errors.js';
 import type { GiveUp } from './outage-buffer.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
+import { identify } from './stanza-identity.js';
 
 /** The inbox of this node: writes to local sessions, re-routes what it no longer holds. */
 export function nodeInbox(host: Host): NodeInbox {
@@ -30,12 +31,12 @@ export function nodeInbox(host: Host): NodeInbox {
       if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);
       const local = host.local.get(envelope.to);
       if (local) {
-        await host.delivery.writeLocal(local, envelope.xml, envelope.push);
+        await host.delivery.writeLocal(local, envelope.xml, envelope.push, envelope.sid);
         return;
       }
       // The resource moved or is gone: route again from fresh state (RFC 6121 §8.5 fallbacks apply).
       host.state.registry.invalidate?.(bareOf(envelope.to));
-      await host.router.send(parse(envelope.xml));
+      await host.router.send(identify(parse(envelope.xml), envelope.sid));
     },
   };
 }

@@ -57,6 +57,10 @@ export class OutageBuffer implements NodeBus {
     return this.inner.takeInbox(node, inbox);
   }
 
+  takeFor(node: string, to: string): Promise<BusEnvelope[]> {
+    return this.inner.takeFor(node, to);
+  }
+
   /** Sends now if nothing waits (order per sender is kept); otherwise joins the queue. */
   async send(node: string, envelope: BusEnvelope): Promise<void> {
     if (this.waiting.length === 0) {

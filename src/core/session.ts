@@ -7,6 +7,7 @@ import type { RosterSnapshot } from '../state/roster.js';
 import { kindOfName, kindOfXml, noTelemetry, type Telemetry } from '../telemetry.js';
 import type { SessionType } from '../xmpp/kinds.js';
 import { PushGate } from './push-gate.js';
+import { identityOf } from './stanza-identity.js';
 
 /** The socket side of a session: what send() and close() act on. */
 export interface Conn {
@@ -26,7 +27,7 @@ export interface Conn {
 /** XEP-0198 on a session: counts what the client sent and sees every outbound stanza. */
 export interface ManagedStream {
   /** false: queued, not written now (the session is hibernating). */
-  outbound(xml: string): boolean;
+  outbound(xml: string, identity?: string): boolean;
   /** One more stanza from the client was handled. */
   inboundHandled(): void;
 }
@@ -105,13 +106,13 @@ export class C2SSession {
     return this.username !== undefined && this.host !== undefined ? `${this.username}@${this.host}` : undefined;
   }
 
-  /** Converts x to a string and writes it to the connection. */
-  send(x: Element | string): void {
+  /** Converts x to a string and writes it to the connection; `identity`: see stanza-identity.ts. */
+  send(x: Element | string, identity: string | undefined = typeof x === 'string' ? undefined : identityOf(x)): void {
     if (this.destroyed) return;
     const xml = typeof x === 'string' ? x : x.toString();
     const kind = typeof x === 'string' ? kindOfXml(x) : kindOfName(x.name);
     this.telemetry.stanzaOut(kind);
-    if (this.sm && kind !== 'other' && !this.sm.outbound(xml)) return;
+    if (this.sm && kind !== 'other' && !this.sm.outbound(xml, identity)) return;
     if (kind !== 'other' && this.outputHold?.hold(x, xml)) return;
     this.conn.write(xml);
   }

@@ -24,7 +24,7 @@ export type BusEnvelope =
    * stanza is a push of shared state at that stored version; the receiving node drops it if the
    * session was already shown a newer one (a node of the previous version delivers it as is).
    */
-  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush }
+  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush; sid?: string }
   /**
    * Close that session: replaced by a newer bind (<conflict/>), or with `condition` (account
    * deleted, password changed). A node of the previous version ignores the condition and closes
@@ -58,10 +58,21 @@ export interface NodeInbox {
  * stanza whose order matters across nodes carries its own order: state pushes carry the stored
  * version (`push`, core/state-push.ts); doc/ordering.md lists what is and is not ordered.
  */
+/** When a node last wrote its heartbeat (ms), or undefined when it is not among the live nodes. */
+export interface NodeHeartbeats {
+  lastBeat(node: string): Promise<number | undefined>;
+}
+
 export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;
   send(node: string, envelope: BusEnvelope): Promise<void>;
   /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
   takeInbox(node: string, inbox: NodeInbox): Promise<number>;
+  /**
+   * Takes the stanza envelopes for one resource (`to`) out of `node`'s inbox, oldest first, each
+   * deleted as taken (handled once): a node resuming a stream whose node stopped answering puts
+   * them ahead of what reaches the stream directly, so one sender's stanzas keep their order.
+   */
+  takeFor(node: string, to: string): Promise<BusEnvelope[]>;
   close(): Promise<void>;
 }

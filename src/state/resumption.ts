@@ -15,6 +15,12 @@ export interface ResumptionRecord {
   sent: number;
   /** ms since the epoch when the stream lost its connection; 0 while attached. */
   detached_at: number;
+  /**
+   * Fencing token: raised by every takeOver. An owner's append carries the epoch it took the
+   * stream with, and one below the stored epoch is refused (a node id can come back in a new
+   * process, or wake from a freeze, while the stream was taken over under the same id). Absent: 0.
+   */
+  epoch?: number;
 }
 
 export interface QueuedStanza {
@@ -22,12 +28,16 @@ export interface QueuedStanza {
   xml: string;
   /** When it was queued (ms), for the <delay/> on redelivery. */
   stamp: number;
+  /** The stanza's stable identity (src/state/delivered.ts), when its sender's stream was resumable. */
+  id?: string;
 }
 
 export interface ResumptionSnapshot {
   record: ResumptionRecord;
   /** Unacknowledged stanzas, oldest first. */
   queue: QueuedStanza[];
+  /** What the stream was given, per sender stream (`Delivered`'s entries); absent when not kept. */
+  delivered?: Record<string, string>;
 }
 
 /**
@@ -37,8 +47,12 @@ export interface ResumptionSnapshot {
  */
 export interface ResumptionStore {
   create(user: string, record: ResumptionRecord): Promise<void>;
-  /** Queues an outbound stanza (seq 0: the next number, for a parked stream); false when `node` no longer owns the stream. */
-  append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean>;
+  /**
+   * Queues an outbound stanza (seq 0: the next number, for a parked stream); false when `node` no
+   * longer owns the stream. A stanza whose `id` the stream was already given is not queued again
+   * (true: it is handled), checked in the same step.
+   */
+  append(user: string, token: string, node: string, stanza: QueuedStanza, epoch?: number): Promise<boolean>;
   /** Drops queued stanzas up to `acked` and records the counters. */
   ack(user: string, token: string, acked: number, inbound: number): Promise<void>;
   /**
@@ -48,7 +62,7 @@ export interface ResumptionStore {
    */
   detach(user: string, token: string, owner: string, inbound: number, at: number, expectedOwner?: string): Promise<boolean>;
   /**
-   * Makes `node` the owner and returns the state at that instant, or undefined if unknown. With
+   * Makes `node` the owner, raises `epoch`, and returns the state at that instant, or undefined if unknown. With
    * `onlyIfDetached` (hibernation expiry), a stream whose client resumed meanwhile is not taken.
    */
   takeOver(user: string, token: string, node: string, options?: { onlyIfDetached?: boolean }): Promise<ResumptionSnapshot | undefined>;

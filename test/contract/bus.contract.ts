@@ -99,5 +99,25 @@ export function busContract(openBus: BusFactory): void {
         await Promise.all([sender.close(), taker.close()]);
       }
     });
+
+    it('takes the stanzas for one resource out of a node’s inbox, in order, once, leaving the rest', async () => {
+      const deadId = fresh('dead');
+      const sender = await openBus(fresh('sender'));
+      const taker = await openBus(fresh('taker'));
+      try {
+        const mine = [fresh('mine'), fresh('mine')];
+        const other = fresh('other');
+        await sender.send(deadId, stanza(mine[0] as string, 'bob@localhost/phone'));
+        await sender.send(deadId, stanza(other));
+        await sender.send(deadId, stanza(mine[1] as string, 'bob@localhost/phone'));
+        expect((await taker.takeFor(deadId, 'bob@localhost/phone')).map((envelope) => envelope.id)).toStrictEqual(mine);
+        await expect(taker.takeFor(deadId, 'bob@localhost/phone')).resolves.toStrictEqual([]);
+        const inbox = recordingInbox();
+        await expect(taker.takeInbox(deadId, inbox)).resolves.toBe(1);
+        expect(inbox.ids).toStrictEqual([other]);
+      } finally {
+        await Promise.all([sender.close(), taker.close()]);
+      }
+    });
   });
 }

@@ -73,6 +73,41 @@ export function resumptionContract(makeBackend: BackendFactory): void {
       await expect(backend().resumption.append(USER, stream.token, 'n2', stanza(4, 'new owner'))).resolves.toBe(true);
     });
 
+    it('queues a stanza with a given identity once, also for a parked stream, and tells the new owner what was given', async () => {
+      const stream = record('n1');
+      await backend().resumption.create(USER, stream);
+      const identified = (seq: number, id: string) => ({ ...stanza(seq, id), id });
+      await expect(backend().resumption.append(USER, stream.token, 'n1', identified(1, 'bob:5'))).resolves.toBe(true);
+      await expect(backend().resumption.append(USER, stream.token, 'n1', identified(2, 'bob:7'))).resolves.toBe(true);
+      await backend().resumption.detach(USER, stream.token, '', 0, 50, 'n1');
+      // A copy that comes again (a dead node's inbox re-routed): handled, not queued.
+      await expect(backend().resumption.append(USER, stream.token, '', identified(0, 'bob:5'))).resolves.toBe(true);
+      // One that overtook its predecessor does not make the predecessor look given.
+      await expect(backend().resumption.append(USER, stream.token, '', identified(0, 'bob:6'))).resolves.toBe(true);
+      await expect(backend().resumption.append(USER, stream.token, '', identified(0, 'carol:5'))).resolves.toBe(true);
+      await expect(backend().resumption.append(USER, stream.token, '', identified(0, 'bob:6'))).resolves.toBe(true);
+      const snapshot = await backend().resumption.takeOver(USER, stream.token, 'n2');
+      expect(snapshot?.queue.map((item) => [item.seq, item.id])).toEqual([
+        [1, 'bob:5'],
+        [2, 'bob:7'],
+        [3, 'bob:6'],
+        [4, 'carol:5'],
+      ]);
+      expect(Object.keys(snapshot?.delivered ?? {}).sort()).toEqual(['bob', 'carol']);
+    });
+
+    it('raises the epoch on every takeover and refuses an append from an older one, even from the same node id', async () => {
+      const stream = record('n1');
+      await backend().resumption.create(USER, stream);
+      const first = await backend().resumption.takeOver(USER, stream.token, 'n1');
+      const second = await backend().resumption.takeOver(USER, stream.token, 'n1');
+      expect((second?.record.epoch ?? 0) - (first?.record.epoch ?? 0)).toBe(1);
+      await expect(backend().resumption.append(USER, stream.token, 'n1', stanza(1, 'stale'), first?.record.epoch)).resolves.toBe(false);
+      await expect(backend().resumption.append(USER, stream.token, 'n1', stanza(1, 'current'), second?.record.epoch)).resolves.toBe(true);
+      const snapshot = await backend().resumption.takeOver(USER, stream.token, 'n2');
+      expect(snapshot?.queue.map((item) => item.xml.includes('current'))).toEqual([true]);
+    });
+
     it('lets hibernation expiry take only a stream that is still detached', async () => {
       const stream = record('n1');
       await backend().resumption.create(USER, stream);

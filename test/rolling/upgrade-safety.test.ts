@@ -7,9 +7,6 @@
 // client logs in again, nobody is seen unavailable. The figures and every problem go to
 // .tmp/reports/upgrade-safety.txt, printed when a test fails.
 //
-// `it.skip` marks an invariant that a known defect breaks on most runs, but not all (named beside
-// it, traced in doc/upgrade-safety.md): asserting either way would make CI flaky. The run still
-// measures it (the report has the figures); un-skip it with the fix.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../tools/local-cluster.js';
 import { printReportOnFailure, testReport } from '../support/report.js';
@@ -105,17 +102,15 @@ describe.sequential('kill -9 of a node during traffic, replaced', () => {
     expect(figures.lost).toBe(0);
   });
 
-  // Defect (doc/upgrade-safety.md, finding 2): after kill -9 a stanza the dead node delivered is
-  // delivered again — the dead node's bus inbox is drained and re-routed (cleanUpDeadNode ->
-  // bus.drain) with no stanza identity checked against the resumed stream, and <resumed h/>
-  // reports the inbound count last persisted, so a correct client resends what was handled.
-  it.skip('delivers nothing twice', () => {
+  // Finding 2 (doc/upgrade-safety.md): a copy the dead node's inbox, a re-read bus history or the
+  // adopted queue brings again carries the stanza's identity, and the resumed stream drops it.
+  it('delivers nothing twice', () => {
     expect(figures.duplicates).toBe(0);
   });
 
-  // Defect (doc/upgrade-safety.md, finding 3): stanzas in the dead node's inbox are re-routed
-  // only when the node is declared dead, after newer ones went straight to the resumed stream.
-  it.skip('keeps the order of each sender', () => {
+  // Finding 3: the resuming node takes what the dead node's inbox holds for the resource and
+  // queues it ahead of what reached the resumed stream directly.
+  it('keeps the order of each sender', () => {
     expect(figures.outOfOrder).toBe(0);
   });
 

@@ -16,6 +16,9 @@ class SwitchableBus implements NodeBus {
   async takeInbox(): Promise<number> {
     return 0;
   }
+  async takeFor(): Promise<BusEnvelope[]> {
+    return [];
+  }
   async close(): Promise<void> {}
 }
 

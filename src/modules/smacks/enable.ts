@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { type Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { StreamConnection } from '../../core/session.js';
+import { identify } from '../../core/stanza-identity.js';
 import { NS_SM } from '../../xmpp/ns.js';
 import { type Context, failed } from './context.js';
 import { type RefusedHandler, Stream } from './stream.js';
@@ -19,7 +20,7 @@ export function onRefused(host: Host): RefusedHandler {
       if (await host.state.resumption.append(stream.user, token, '', { ...stanza, seq: 0 })) return;
       if (!stream.session.destroyed) await host.hooks.fire('stream-taken-over', { session: stream.session });
       host.state.registry.invalidate?.(stream.user);
-      await host.router.send(parse(stanza.xml));
+      await host.router.send(identify(parse(stanza.xml), stanza.id));
     })().catch((err: unknown) => host.log.error({ event: 'sm_reroute_failed', session: stream.session.id, err }));
   };
 }

@@ -68,8 +68,9 @@ export async function restoreStream(ctx: Context, session: C2SSession): Promise<
     acked: stream.acked,
     sent: stream.acked,
     detached_at: 0,
+    epoch: stream.epoch,
   });
-  for (const stanza of stream.queue) await host.state.resumption.append(user, token, host.nodeId, stanza);
+  for (const stanza of stream.queue) await host.state.resumption.append(user, token, host.nodeId, stanza, stream.epoch);
   if (stream.phase === 'hibernating' || stream.phase === 'detaching') {
     await host.state.resumption.detach(user, token, host.nodeId, stream.inbound, Date.now(), host.nodeId);
     await scheduleExpiry(ctx, user, token);

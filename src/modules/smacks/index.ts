@@ -13,6 +13,7 @@
 import type { Element } from 'ltx';
 import type { Module } from '../../core/module.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
+import { identify } from '../../core/stanza-identity.js';
 import { StreamError } from '../../xmpp/errors.js';
 import { NS_SM } from '../../xmpp/ns.js';
 import { type Context, DEFAULT_SM_OPTIONS, expiryJobId, type SmOptions, streamOf } from './context.js';
@@ -87,7 +88,7 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
       api.hook('bind2-enable', ({ connection, element }) => element.is('enable', NS_SM) && enable(ctx, connection, element).then(() => true));
       // First of all outbound handlers, in the same tick the connection takes the stanza up.
       for (const event of ['pre-message', 'pre-presence', 'pre-iq'] as const) {
-        api.hook(event, ({ session }) => void streamOf(session)?.inboundStarted(), 1000);
+        api.hook(event, ({ session, stanza }) => void identify(stanza, streamOf(session)?.inboundStarted()), 1000);
       }
       api.hook('pre-resource-unbind', ({ session, clean }) => (clean ? false : hibernate(ctx, session)), 10);
       api.hook('resource-unbind', ({ session }) => onUnbind(ctx, session), 10);

@@ -5,6 +5,7 @@ import { type Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { refreshQueue } from '../../core/state-push.js';
+import { Delivered } from '../../state/delivered.js';
 import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot } from '../../state/resumption.js';
 import { PARKED_NODE, type SessionRecord } from '../../state/sessions.js';
 import { StreamError } from '../../xmpp/errors.js';
@@ -21,6 +22,18 @@ import { Stream } from './stream.js';
  */
 const HANDOVER_WAIT_MS = 2000;
 const HANDOVER_POLL_MS = 20;
+const HEARTBEAT_CHECK_MS = 200;
+
+/** Whether `node`'s last heartbeat is older than two heartbeat intervals (or it is not live). */
+async function silent(host: Host, node: string): Promise<boolean> {
+  if (!host.heartbeats) return false;
+  try {
+    const last = await host.heartbeats.lastBeat(node);
+    return last === undefined || Date.now() - last > 2 * host.config.heartbeatMs;
+  } catch {
+    return false;
+  }
+}
 export function resume(ctx: Context, connection: StreamConnection, element: Element): Promise<void> {
   const session = connection.session;
   const work = resumeStream(ctx, connection, element);
@@ -78,7 +91,14 @@ async function resumeLocal(ctx: Context, connection: StreamConnection, old: C2SS
     await releaseConnection(stream, old);
   }
   await host.jobs.cancel(expiryJobId(stream.user, token));
-  await host.state.resumption.takeOver(stream.user, token, host.nodeId);
+  // Held while the epoch rises: an append sent with the old one after the takeover would be refused.
+  stream.hold();
+  try {
+    const snapshot = await host.state.resumption.takeOver(stream.user, token, host.nodeId);
+    if (snapshot) stream.epoch = snapshot.record.epoch ?? 0;
+  } finally {
+    stream.release();
+  }
   stream.acknowledge(h);
   stream.phase = 'attached';
   connection.attachSession(old);
@@ -86,7 +106,11 @@ async function resumeLocal(ctx: Context, connection: StreamConnection, old: C2SS
   return old;
 }
 
-type Found = { kind: 'unknown' } | { kind: 'gone'; known: ResumptionRecord; replaced: boolean } | { kind: 'found'; known: ResumptionRecord; record: SessionRecord };
+type Found =
+  | { kind: 'unknown' }
+  | { kind: 'gone'; known: ResumptionRecord; replaced: boolean }
+  /** `unanswered`: its node never handed it over (dead, or a half-open connection it has not noticed). */
+  | { kind: 'found'; known: ResumptionRecord; record: SessionRecord; unanswered: boolean };
 
 /**
  * The stream's record and its registry record, once its previous node is done with it: parked,
@@ -95,6 +119,7 @@ type Found = { kind: 'unknown' } | { kind: 'gone'; known: ResumptionRecord; repl
  */
 async function handedOver(host: Host, user: string, token: string): Promise<Found> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
+  let nextBeatCheck = 0;
   for (;;) {
     const known = await host.state.resumption.get(user, token);
     if (!known) return { kind: 'unknown' };
@@ -103,7 +128,13 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     // Another bind of the resource replaced it; a record with this token but another session is a resumption under way.
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
-    if (settled || Date.now() >= deadline) return { kind: 'found', known, record };
+    if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
+    // A node whose heartbeat stopped hands nothing over: no point waiting for it. The store's
+    // epoch and owner checks fence it should it wake up (a freeze).
+    if (Date.now() >= nextBeatCheck) {
+      nextBeatCheck = Date.now() + HEARTBEAT_CHECK_MS;
+      if (await silent(host, record.node)) return { kind: 'found', known, record, unanswered: true };
+    }
     await delay(HANDOVER_POLL_MS);
   }
 }
@@ -167,11 +198,16 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
     connection.close();
     return undefined;
   }
+  // What the unanswering node's inbox still holds for the resource goes first, in order (a sweep
+  // would re-route it later, behind newer stanzas of the same senders).
+  const stranded = found.unanswered ? await takeStranded(host, record.node, known.full_jid) : [];
   stream.inbound = snapshot.record.inbound;
   stream.sent = snapshot.record.sent;
   stream.acked = snapshot.record.acked;
   stream.queue = snapshot.queue;
-  stream.release();
+  stream.delivered = new Delivered(snapshot.delivered);
+  stream.epoch = snapshot.record.epoch ?? 0;
+  stream.release(stranded);
   stream.acknowledge(h);
   // The versions the old node showed this resource are gone: state pushes still queued are read again.
   await refreshQueue(session, stream.queue, host.pushSources);
@@ -183,6 +219,23 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   finishResume(host, connection, stream, token);
   await host.hooks.fire('resource-moved', { fullJid: known.full_jid, node: host.nodeId });
   return session;
+}
+
+/** Stanza envelopes for `fullJid` left in `node`'s inbox, taken out of it; none when that fails. */
+async function takeStranded(host: Host, node: string, fullJid: string): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
+  if (!host.bus || node === PARKED_NODE || node === host.nodeId) return [];
+  try {
+    const envelopes = await host.bus.takeFor(node, fullJid);
+    const stranded = [];
+    for (const envelope of envelopes) {
+      if (envelope.kind === 'stanza') stranded.push({ xml: envelope.xml, stamp: envelope.at ?? Date.now(), id: envelope.sid });
+    }
+    if (stranded.length > 0) host.log.info({ event: 'sm_stranded_taken', node, count: stranded.length });
+    return stranded;
+  } catch (err) {
+    host.log.error({ event: 'sm_stranded_take_failed', node, err });
+    return [];
+  }
 }
 
 /** The session a resumption replaced, on whichever node holds it, vanishes quietly. */

@@ -3,6 +3,7 @@
 // server's ack requests.
 import type { Host } from '../../core/host.js';
 import type { C2SSession, ManagedStream } from '../../core/session.js';
+import { Delivered } from '../../state/delivered.js';
 import type { QueuedStanza } from '../../state/resumption.js';
 import { NS_SM } from '../../xmpp/ns.js';
 
@@ -30,13 +31,20 @@ export class Stream implements ManagedStream {
   acked = 0;
   queue: QueuedStanza[] = [];
   phase: StreamPhase = 'attached';
+  /** The epoch this node took the stream with (0: created here); its appends carry it. */
+  epoch = 0;
+  /** What this stream was given, by stanza identity: a copy that comes again is dropped. */
+  delivered = new Delivered();
   /** Set while it is detaching after losing its connection; resolves to whether it hibernates. */
   detached: Promise<boolean> | undefined;
   /**
    * While a resumption taken over from another node is set up, outbound stanzas wait here
    * unnumbered: their sequence numbers follow the snapshot's, which is not known yet.
    */
-  private held: Array<{ xml: string; stamp: number }> | undefined;
+  private held: Array<{ xml: string; stamp: number; id: string | undefined }> | undefined;
+  /** The inbound count is being written to the store; `persistAgain`: it changed meanwhile. */
+  private persisting = false;
+  private persistAgain = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private awaitingAck = false;
   private ackWaiters: Array<() => void> = [];
@@ -55,12 +63,14 @@ export class Stream implements ManagedStream {
     return this.session.bare_jid as string;
   }
 
-  outbound(xml: string): boolean {
+  outbound(xml: string, identity?: string): boolean {
     if (this.held) {
-      this.held.push({ xml, stamp: Date.now() });
+      this.held.push({ xml, stamp: Date.now(), id: identity });
       return false;
     }
-    const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp: Date.now() };
+    // A copy of a stanza this stream was given already (redelivered after a node died): dropped.
+    if (!this.delivered.admit(identity)) return false;
+    const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp: Date.now(), ...(identity === undefined ? {} : { id: identity }) };
     this.queue.push(stanza);
     if (this.token !== undefined) this.mirror(stanza, this.token);
     if (this.queue.length > this.maxQueue) {
@@ -85,26 +95,52 @@ export class Stream implements ManagedStream {
     return held.map((item) => item.xml);
   }
 
-  /** Numbers and queues what was held back, after the counters were restored from a snapshot. */
-  release(): void {
-    const held = this.held ?? [];
+  /**
+   * Numbers and queues what was held back, after the counters were restored from a snapshot;
+   * `first`: stanzas that were on their way before any of it (a dead node's inbox).
+   */
+  release(first: ReadonlyArray<{ xml: string; stamp: number; id: string | undefined }> = []): void {
+    const held = [...first, ...(this.held ?? [])];
     this.held = undefined;
-    for (const { xml, stamp } of held) {
-      const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp };
+    for (const { xml, stamp, id } of held) {
+      if (!this.delivered.admit(id)) continue;
+      const stanza: QueuedStanza = { seq: ++this.sent, xml, stamp, ...(id === undefined ? {} : { id }) };
       this.queue.push(stanza);
       if (this.token !== undefined) this.mirror(stanza, this.token);
     }
   }
 
-  /** Called by the pre-* hooks: a stanza from the client is being handled. */
-  inboundStarted(): void {
+  /**
+   * Called by the pre-* hooks: a stanza from the client is being handled. Its identity, when the
+   * stream is resumable: the token and the count it will have once handled.
+   */
+  inboundStarted(): string | undefined {
     this.busy = true;
+    return this.token === undefined ? undefined : `${this.token}:${this.inbound + 1}`;
   }
 
   inboundHandled(): void {
     this.inbound += 1;
     this.busy = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
+    // Once routed, the count is stored, so that <resumed h/> after this node dies covers it and
+    // the client does not send it again under a seq the next stanza would then reuse.
+    if (this.token !== undefined) this.persistInbound();
+  }
+
+  /** One write at a time; counts that came meanwhile go in the next one. */
+  private persistInbound(): void {
+    if (this.persisting) {
+      this.persistAgain = true;
+      return;
+    }
+    this.persisting = true;
+    void this.persistCounters().finally(() => {
+      this.persisting = false;
+      if (!this.persistAgain) return;
+      this.persistAgain = false;
+      this.persistInbound();
+    });
   }
 
   /**
@@ -180,7 +216,7 @@ export class Stream implements ManagedStream {
 
   /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
   private mirror(stanza: QueuedStanza, token: string): void {
-    void this.host.state.resumption.append(this.user, token, this.host.nodeId, stanza).then(
+    void this.host.state.resumption.append(this.user, token, this.host.nodeId, stanza, this.epoch).then(
       (kept) => {
         if (kept || this.token !== token) return;
         if (this.onRefused) this.onRefused(this, stanza, token);

@@ -1,21 +1,25 @@
 // In-process ResumptionStore.
+import { Delivered } from '../delivered.js';
 import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot, ResumptionStore } from '../resumption.js';
 
 interface Stream {
   record: ResumptionRecord;
   queue: QueuedStanza[];
+  delivered: Delivered;
 }
 
 export class MemoryResumptionStore implements ResumptionStore {
   private readonly streams = new Map<string, Stream>();
 
   async create(user: string, record: ResumptionRecord): Promise<void> {
-    this.streams.set(key(user, record.token), { record: { ...record }, queue: [] });
+    this.streams.set(key(user, record.token), { record: { ...record }, queue: [], delivered: new Delivered() });
   }
 
-  async append(user: string, token: string, node: string, stanza: QueuedStanza): Promise<boolean> {
+  async append(user: string, token: string, node: string, stanza: QueuedStanza, epoch?: number): Promise<boolean> {
     const stream = this.streams.get(key(user, token));
     if (!stream || stream.record.owner !== node) return false;
+    if (epoch !== undefined && (stream.record.epoch ?? 0) > epoch) return false;
+    if (!stream.delivered.admit(stanza.id)) return true;
     const seq = stanza.seq === 0 ? stream.record.sent + 1 : stanza.seq;
     stream.queue.push({ ...stanza, seq });
     stream.record.sent = seq;
@@ -44,7 +48,8 @@ export class MemoryResumptionStore implements ResumptionStore {
     if (!stream || (options.onlyIfDetached === true && stream.record.detached_at === 0)) return undefined;
     stream.record.owner = node;
     stream.record.detached_at = 0;
-    return { record: { ...stream.record }, queue: stream.queue.map((stanza) => ({ ...stanza })) };
+    stream.record.epoch = (stream.record.epoch ?? 0) + 1;
+    return { record: { ...stream.record }, queue: stream.queue.map((stanza) => ({ ...stanza })), delivered: stream.delivered.entries() };
   }
 
   async setSession(user: string, token: string, sessionId: string): Promise<void> {
