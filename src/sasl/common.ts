@@ -22,6 +22,16 @@ export function failure(condition: SaslError['condition'], text?: string, userna
   return username === undefined ? { kind: 'failure', error } : { kind: 'failure', error, username };
 }
 
+/**
+ * A failure before any password was checked (an unsupported channel-binding type, a downgrade
+ * flag): no guess at a password, so not counted against the address or the account. Debian's
+ * slixmpp 1.8 asks for tls-unique on TLS 1.3 and then falls back mechanism by mechanism; counting
+ * those would slow down every client behind its address.
+ */
+export function negotiationFailure(condition: SaslError['condition'], text: string): SaslStep {
+  return { kind: 'failure', error: new SaslError(condition, text), passwordUnchecked: true };
+}
+
 export function unknownIterations(ctx: SaslContext): number {
   const n = ctx.unknownUserIterations;
   return n !== undefined && Number.isSafeInteger(n) && n >= 1 ? n : DEFAULT_ITERATIONS;

@@ -27,7 +27,7 @@ import {
 } from './credentials.js';
 import { SaslError } from './errors.js';
 import { keysKnown } from '../state/accounts.js';
-import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations } from './common.js';
+import { BaseMechanism, authzidAllowed, decodeUtf8, failure, prepareAuthcid, unknownIterations, negotiationFailure } from './common.js';
 import type { ChannelBindingType, SaslContext, SaslStep } from './mechanism.js';
 
 /** The <text/> of the failure for an account without keys for the hash asked for: what to use instead. */
@@ -115,15 +115,15 @@ export class ScramMechanism extends BaseMechanism {
     if (flag === undefined || authzAttr === undefined) return failure('malformed-request', 'Invalid GS2 header');
     let cbData: Buffer = Buffer.alloc(0);
     if (flag.startsWith('p=')) {
-      if (!this.plus) return failure('malformed-request', 'Channel binding is not supported');
+      if (!this.plus) return negotiationFailure('malformed-request', 'Channel binding is not supported');
       const bound = this.ctx.channelBinding?.(flag.slice(2) as ChannelBindingType);
-      if (!bound) return failure('malformed-request', 'Unsupported channel-binding type');
+      if (!bound) return negotiationFailure('malformed-request', 'Unsupported channel-binding type');
       cbData = bound;
     } else if (this.plus) {
-      return failure('malformed-request', 'A -PLUS mechanism needs channel binding');
+      return negotiationFailure('malformed-request', 'A -PLUS mechanism needs channel binding');
     } else if (flag === 'y' && this.ctx.channelBindingOffered) {
       // RFC 5802 §6: the client could bind and believes we cannot, yet we offered it: a downgrade.
-      return failure('not-authorized', 'Channel binding was offered');
+      return negotiationFailure('not-authorized', 'Channel binding was offered');
     } else if (flag !== 'n' && flag !== 'y') {
       return failure('malformed-request', 'Invalid GS2 header');
     }
