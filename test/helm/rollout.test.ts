@@ -41,9 +41,10 @@ const OVERRIDES: Record<string, string> = {
   ROOKERY_C2S_PORT: 'a pod has its own network namespace: a free loopback port per pod instead',
   ROOKERY_C2S_TLS_PORT: 'likewise',
   ROOKERY_HTTP_PORT: 'likewise; the probes are mapped to it through the container port',
+  ROOKERY_S2S_PORT: 'likewise',
 };
 /** Which variable tells the node each container port. */
-const PORT_ENV: Record<string, string> = { c2s: 'ROOKERY_C2S_PORT', 'c2s-tls': 'ROOKERY_C2S_TLS_PORT', http: 'ROOKERY_HTTP_PORT' };
+const PORT_ENV: Record<string, string> = { c2s: 'ROOKERY_C2S_PORT', 'c2s-tls': 'ROOKERY_C2S_TLS_PORT', http: 'ROOKERY_HTTP_PORT', s2s: 'ROOKERY_S2S_PORT' };
 /** What the node needs after its drain to close Redis and exit; the grace period must leave at least this. */
 const MIN_MARGIN_MS = 2000;
 /** The kubelet polls at the probes' periods; polling faster only makes the test quicker. */
