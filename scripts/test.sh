@@ -52,8 +52,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The tests start their own instances on loopback ports; the packaged service stays off.
-    if [[ " ${missing[*]} " == *" prosody "* ]] && command -v systemctl >/dev/null 2>&1; then
-      systemctl disable --now prosody >/dev/null 2>&1 || true
+    if [[ " ${missing[*]} " == *" prosody "* ]]; then
+      if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prosody >/dev/null 2>&1 || true; fi
+      # Without systemd, the package's init script may have started it.
+      if command -v service >/dev/null 2>&1; then service prosody stop >/dev/null 2>&1 || true; fi
     fi
   else
     echo "${missing[*]} missing: install (Debian: apt-get install ${missing[*]})" >&2
