@@ -80,10 +80,29 @@ async function archiveInbound(host: Host, routed: RoutedStanza): Promise<void> {
   if (to.local === '' || !shouldArchive(stanza)) return;
   // Routed again by another node (the bus, a moved resource): archived when first accepted.
   if (stanzaIdBy(stanza, to.bare) !== undefined) return;
-  const resources = await host.state.registry.resources(to.bare);
-  if (resources.length === 0 && !(await host.state.accounts.exists(to.bare))) return;
-  const id = await archive(host, to.bare, from.bare, stanza);
-  if (id !== undefined) stanza.c('stanza-id', { xmlns: NS_SID, by: to.bare, id });
+  await unlessStoreFails(host, to.bare, async () => {
+    const resources = await host.state.registry.resources(to.bare);
+    if (resources.length === 0 && !(await host.state.accounts.exists(to.bare))) return;
+    const id = await archive(host, to.bare, from.bare, stanza);
+    if (id !== undefined) stanza.c('stanza-id', { xmlns: NS_SID, by: to.bare, id });
+  });
+}
+
+/**
+ * The archive is a copy: when its store cannot be written (Redis unreachable), the message is
+ * still delivered (or stored offline), without a stanza-id, and the failure is logged.
+ */
+async function unlessStoreFails(host: Host, owner: string, write: () => Promise<void>): Promise<void> {
+  // Known unreachable: not even tried, so delivery is not held up by the store's retries.
+  if (host.state.reachable?.() === false) {
+    host.log.warn({ event: 'archive_write_skipped', jid: owner, reason: 'store unreachable' });
+    return;
+  }
+  try {
+    await write();
+  } catch (err) {
+    host.log.warn({ event: 'archive_write_failed', jid: owner, err });
+  }
 }
 
 export const mamModule: Module = {
@@ -116,7 +135,9 @@ export const mamModule: Module = {
       stripForgedIds(stanza, (by) => by === host.domain || by.endsWith(`@${host.domain}`));
       const owner = session.bare_jid;
       if (owner === undefined || to === undefined || to.local === '' || !shouldArchive(stanza)) return;
-      await archive(host, owner, to.bare, stanza);
+      await unlessStoreFails(host, owner, async () => {
+        await archive(host, owner, to.bare, stanza);
+      });
     }, 50);
     // Before carbons (5) and delivery (0), so that every copy and offline storage carry the id.
     api.hook('message/bare', (routed) => archiveInbound(host, routed), 10);
