@@ -21,6 +21,7 @@ describe('PEP events on a three-node cluster', () => {
 
   const config = (index: number): Config => ({
     ...defaultConfig(),
+    s2sPort: 0, // no federation: test nodes on one machine would contend for 5269
     bindAddress: '127.0.0.1',
     c2sPort: 0,
     c2sTlsPort: 0,

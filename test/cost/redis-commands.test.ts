@@ -36,6 +36,7 @@ describe('Redis commands per operation', () => {
 
   const config = (index: number): Config => ({
     ...defaultConfig(),
+    s2sPort: 0, // no federation: test nodes on one machine would contend for 5269
     bindAddress: '127.0.0.1',
     c2sPort: 0,
     c2sTlsPort: 0,

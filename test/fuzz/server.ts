@@ -40,6 +40,9 @@ export async function startFuzzServer(): Promise<FuzzServer> {
     c2sPort: 0,
     c2sTlsPort: 0,
     httpPort: 0,
+    // Federation off: a stanza to another domain is answered remote-server-not-found at once,
+    // instead of after a connection attempt (test/s2s covers federation).
+    s2sPort: 0,
     nodeId: `fuzz-${randomBytes(3).toString('hex')}`,
     limits: FUZZ_LIMITS,
   };

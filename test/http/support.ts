@@ -32,6 +32,7 @@ export async function startHttpNode(config: Partial<Config> = {}, limits: Partia
   const dataDir = config.dataDir ?? mkdtempSync(join(tmpdir(), 'rookery-http-'));
   const full: Config = {
     ...defaultConfig(),
+    s2sPort: 0, // no federation: test nodes on one machine would contend for 5269
     bindAddress: '127.0.0.1',
     c2sPort: 0,
     c2sTlsPort: 0,

@@ -42,6 +42,7 @@ export interface MetricsNode {
 export async function startMetricsNode(config: Partial<Config> = {}): Promise<MetricsNode> {
   const full: Config = {
     ...defaultConfig(),
+    s2sPort: 0, // no federation: test nodes on one machine would contend for 5269
     bindAddress: '127.0.0.1',
     c2sPort: 0,
     c2sTlsPort: 0,
