@@ -90,7 +90,9 @@ export function resultMessage(entry: ArchiveEntry, owner: string, to: string, qu
   const message = new Element('message', { to, from: owner });
   const result = message.c('result', { xmlns: NS_MAM, id: entry.id, ...(queryId === undefined ? {} : { queryid: queryId }) });
   const forwarded = result.c('forwarded', { xmlns: NS_FORWARD });
-  forwarded.c('delay', { xmlns: NS_DELAY, stamp: new Date(entry.stamp).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  // Milliseconds kept (XEP-0082 allows them): clients such as Converse.js order by this stamp, and
+  // messages archived within one second would otherwise come out of order.
+  forwarded.c('delay', { xmlns: NS_DELAY, stamp: new Date(entry.stamp).toISOString() });
   const original = clone(parse(entry.xml));
   original.attrs.xmlns = NS_CLIENT;
   forwarded.cnode(original);
