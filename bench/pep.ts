@@ -9,6 +9,7 @@ import { attr, childText } from './lib/framer.js';
 import { Histogram } from './lib/hist.js';
 import type { PresenceJob, PresenceResult } from './lib/protocol.js';
 import { sumCpu } from './lib/proc.js';
+import { hubPresenceHandler } from './lib/subscriptions.js';
 
 const NODE = 'http://jabber.org/protocol/nick';
 const INFO = 'http://jabber.org/protocol/disco#info';
@@ -56,17 +57,7 @@ export async function pepFanout(job: PresenceJob, tools: WorkerTools): Promise<P
   const roundMax = new Float64Array(job.rounds);
   const deliveries = new Histogram();
   let roundDone: (() => void) | undefined;
-  hub.onStanza = (xml) => {
-    if (!xml.startsWith('<presence')) return;
-    const from = attr(xml, 'from') ?? '';
-    const bare = from.includes('/') ? from.slice(0, from.indexOf('/')) : from;
-    const type = attr(xml, 'type');
-    if (type === 'subscribe') hub.send(`<presence to='${bare}' type='subscribed'/>`);
-    else if (type === undefined && bare !== hub.bare) {
-      hubSees.add(bare);
-      checkSetup();
-    }
-  };
+  hub.onStanza = hubPresenceHandler(hub, hubSees, checkSetup);
   for (let i = 0; i < count; i++) {
     const contact = run.clients[i + 1]!;
     contact.onStanza = (xml) => {

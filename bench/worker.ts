@@ -9,6 +9,7 @@ import type {
 } from './lib/protocol.js';
 import { sumCpu } from './lib/proc.js';
 import { scramDerivations } from './lib/sasl.js';
+import { hubPresenceHandler } from './lib/subscriptions.js';
 import { pepFanout } from './pep.js';
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
@@ -265,17 +266,7 @@ async function presence(job: PresenceJob): Promise<PresenceResult> {
   const checkSetup = (): void => {
     if (hubSees.size === contactCount && contactSees.size === contactCount) setupDone?.();
   };
-  hub.onStanza = (xml) => {
-    if (!xml.startsWith('<presence')) return;
-    const from = attr(xml, 'from') ?? '';
-    const bare = from.includes('/') ? from.slice(0, from.indexOf('/')) : from;
-    const type = attr(xml, 'type');
-    if (type === 'subscribe') hub.send(`<presence to='${bare}' type='subscribed'/>`);
-    else if (type === undefined && bare !== hub.bare) {
-      hubSees.add(bare);
-      checkSetup();
-    }
-  };
+  hub.onStanza = hubPresenceHandler(hub, hubSees, checkSetup);
   for (let i = 0; i < contactCount; i++) {
     const contact = run.clients[i + 1]!;
     contact.onStanza = (xml) => {

@@ -407,7 +407,8 @@ async function deleteKeys(url: string, cluster: boolean, prefix: string): Promis
   }
 }
 
-function ready(port: number): Promise<boolean> {
+/** Whether the node on `port` answers /readyz with 200 (as the kubelet and a balancer ask). */
+export function ready(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const request = get({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (response) => {
       response.resume();

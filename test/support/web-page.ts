@@ -6,6 +6,7 @@ import { createServer as createHttpServer, get, type Server as HttpServer } from
 import { createServer as createNetServer, type Server as NetServer, type Socket, connect } from 'node:net';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ready } from './cluster.js';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', 'converse.js', 'dist');
 const TYPES: Record<string, string> = {
@@ -125,17 +126,6 @@ export async function holdUntilReady(httpPort: () => number, holdMs = 30_000): P
       await closeServer(server);
     },
   };
-}
-
-function ready(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const request = get({ host: '127.0.0.1', port, path: '/readyz', timeout: 1000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(false));
-  });
 }
 
 function listen(server: HttpServer | NetServer): Promise<number> {
