@@ -22,6 +22,8 @@ export interface MixedLoadOptions {
   nodes: number;
   intervalMs: number;
   env?: Record<string, string>;
+  /** Redis with an append-only file, for a test that restarts it. */
+  redisAppendOnly?: boolean;
   log(line: string): void;
 }
 
@@ -95,6 +97,7 @@ export class MixedLoad {
       domain: 'localhost',
       output: 'capture',
       check: { intervalMs: 200, fall: 2, rise: 1 },
+      redisAppendOnly: options.redisAppendOnly === true,
       log: options.log,
       env: { ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true', ROOKERY_DRAIN_TIMEOUT_SECONDS: '5', ROOKERY_LOG_LEVEL: 'warn', ...options.env },
     });
