@@ -19,6 +19,8 @@ const MAX_PROBLEMS = 40;
 export interface MixedLoadOptions {
   /** Pairs of one slixmpp and one SmClient client. */
   pairs: number;
+  /** How many of the pairs have a slixmpp client (the first ones; the others are two of ours). Default: all. */
+  slixPairs?: number;
   nodes: number;
   intervalMs: number;
   env?: Record<string, string>;
@@ -120,7 +122,7 @@ export class MixedLoad {
     return `mixed${index}@${this.cluster.domain}`;
   }
 
-  /** Client 2k is slixmpp, 2k+1 ours; each pair chats. */
+  /** Client 2k is slixmpp (in the first slixPairs pairs), 2k+1 ours; each pair chats. */
   partner(index: number): number {
     return index % 2 === 0 ? index + 1 : index - 1;
   }
@@ -143,14 +145,15 @@ export class MixedLoad {
       const batch = await Promise.all(
         Array.from({ length: Math.min(10, count - start) }, (_, offset) => {
           const index = start + offset;
-          return index % 2 === 0 ? this.loginSlix(index, onPresence) : this.loginSm(index, onPresence);
+          const slix = index % 2 === 0 && index / 2 < (this.options.slixPairs ?? this.options.pairs);
+          return slix ? this.loginSlix(index, onPresence) : this.loginSm(index, onPresence);
         }),
       );
       this.clients.push(...batch);
     }
     for (const client of this.clients) client.available();
     await waitFor(() => seen.size === count, 30_000, 'every client seeing its partner available');
-    this.options.log(`${count} clients (${count / 2} slixmpp) online, every one sees its partner`);
+    this.options.log(`${count} clients (${this.clients.filter((client) => client.kind === 'slix').length} slixmpp) online, every one sees its partner`);
   }
 
   private received(receiver: number, id: string, from: string): void {
