@@ -22,10 +22,16 @@ describe('a rolling restart with a room chatting', () => {
   let counting = false;
   const sent: string[] = [];
   const nodeOf = new Map<SmClient, number>();
+  /** Every reception and every move, for the failure message. */
+  const trace: string[] = [];
 
   const record = (stanza: Element, client: SmClient): void => {
     if (!String(stanza.attrs.from ?? '').startsWith(`${room}/`)) return;
-    if (counting && stanza.name === 'message' && stanza.attrs.type === 'groupchat') messages.get(client)?.push(String(stanza.attrs.id));
+    if (counting && stanza.name === 'message' && stanza.attrs.type === 'groupchat') {
+      messages.get(client)?.push(String(stanza.attrs.id));
+      const stamp = stanza.getChild('delay', 'urn:xmpp:delay')?.attrs.stamp;
+      trace.push(`${new Date().toISOString().slice(11, 23)} ${client.jid} ${String(stanza.attrs.id)}${stamp === undefined ? '' : ` (delayed, ${String(stamp)})`}`);
+    }
     if (stanza.name === 'presence') presences.get(client)?.push(`${String(stanza.attrs.from)} ${String(stanza.attrs.type ?? 'available')}`);
   };
 
@@ -64,6 +70,7 @@ describe('a rolling restart with a room chatting', () => {
           await client.reached(['offline'], (DRAIN_TIMEOUT_SECONDS + 3) * 1000);
           const next = (node + 1) % NODES;
           if (!(await client.resume(cluster.node(next).c2sPort))) throw new Error(`${client.jid} could not resume`);
+          trace.push(`${new Date().toISOString().slice(11, 23)} ${client.jid} resumed on node ${next}`);
           nodeOf.set(client, next);
         }));
         await stopping;
@@ -84,7 +91,9 @@ describe('a rolling restart with a room chatting', () => {
   it('delivers every message to every occupant exactly once', () => {
     for (const client of clients) {
       const received = messages.get(client) ?? [];
-      expect([...received].sort()).toStrictEqual([...sent].sort());
+      const twice = received.filter((id, i) => received.indexOf(id) !== i);
+      const about = (line: string): boolean => line.includes(String(client.jid)) && (line.includes('resumed') || twice.some((id) => line.endsWith(` ${id}`) || line.includes(` ${id} (`)));
+      expect([...received].sort(), `${String(client.jid)} got ${twice.join(' ')} twice:\n${trace.filter(about).join('\n')}`).toStrictEqual([...sent].sort());
     }
   });
 
