@@ -15,6 +15,7 @@ import { type Caps, ClientCaps } from './caps.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { lastItemsToSubscriber, sendLastItems } from './notify.js';
 import { PepService } from './service.js';
+import { onOwnAffiliations, onOwnSubscriptions, onSubscribe, onUnsubscribe } from './subscriptions.js';
 
 /** XEP-0060 §10 features a PEP account supports (its disco#info lists them). */
 const ACCOUNT_FEATURES = [
@@ -26,22 +27,38 @@ const ACCOUNT_FEATURES = [
 const PUBSUB_FEATURES = [
   'access-open', 'access-presence', 'access-roster', 'access-whitelist', 'auto-create', 'auto-subscribe',
   'config-node', 'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'filtered-notifications',
-  'item-ids', 'last-published', 'modify-affiliations', 'persistent-items', 'presence-notifications', 'publish',
-  'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
+  'item-ids', 'last-published', 'manage-subscriptions', 'modify-affiliations', 'persistent-items', 'presence-notifications',
+  'presence-subscribe', 'publish', 'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
+  'retrieve-subscriptions', 'subscribe',
 ].map((feature) => `${NS_PUBSUB}#${feature}`).concat(ACCOUNT_FEATURES);
 
-async function onSet(service: PepService, request: IqRequest): Promise<Element | void> {
-  const name = request.payload.getChildElements().find((child) => child.name !== 'publish-options')?.name;
-  switch (name) {
+async function onSet(host: Host, service: PepService, request: IqRequest): Promise<Element | void> {
+  const element = request.payload.getChildElements().find((child) => child.name !== 'publish-options' && child.name !== 'options');
+  switch (element?.name) {
     case 'publish':
       return service.onPublish(request);
     case 'retract':
       return service.onRetract(request);
     case 'create':
       return service.onCreate(request);
+    case 'subscribe':
+      return onSubscribe(host, request, element);
+    case 'unsubscribe':
+      return onUnsubscribe(host, request, element);
     default:
-      // Subscriptions are implicit in PEP (presence and caps, XEP-0163 §4).
-      throw new StanzaError('feature-not-implemented', `pubsub ${String(name)} is not supported on PEP`);
+      throw new StanzaError('feature-not-implemented', `pubsub ${String(element?.name)} is not supported on PEP`);
+  }
+}
+
+async function onGet(host: Host, service: PepService, request: IqRequest): Promise<Element> {
+  const element = request.payload.getChildElements()[0];
+  switch (element?.name) {
+    case 'subscriptions':
+      return onOwnSubscriptions(host, request, element);
+    case 'affiliations':
+      return onOwnAffiliations(host, request, element);
+    default:
+      return service.onItems(request);
   }
 }
 
@@ -71,8 +88,8 @@ export const pepModule: Module = {
       for (const feature of PUBSUB_FEATURES) host.accountDisco.features.delete(feature);
     });
 
-    api.iq(['self', 'bare'], 'set', NS_PUBSUB, 'pubsub', (request) => onSet(service, request));
-    api.iq(['self', 'bare'], 'get', NS_PUBSUB, 'pubsub', (request) => service.onItems(request));
+    api.iq(['self', 'bare'], 'set', NS_PUBSUB, 'pubsub', (request) => onSet(host, service, request));
+    api.iq(['self', 'bare'], 'get', NS_PUBSUB, 'pubsub', (request) => onGet(host, service, request));
     api.iq(['self', 'bare'], 'get', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerGet(request));
     api.iq(['self', 'bare'], 'set', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerSet(request));
 

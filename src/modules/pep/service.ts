@@ -11,6 +11,7 @@ import { checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { applyFields, configForm, formFields, FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_OWNER, pubsubError } from './forms.js';
 import { broadcast, eventMessage, itemEvent } from './notify.js';
+import { onOwnerSetSubscriptions, onOwnerSubscriptions } from './subscriptions.js';
 
 export function pepLimits(host: Host): PepLimits {
   const { limits } = host.config;
@@ -72,7 +73,7 @@ export class PepService {
       case 'precondition-not-met':
         throw pubsubError('conflict', 'precondition-not-met');
     }
-    await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]));
+    await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]), result.subscribers);
     // The item is published: what a listener fails to mirror is logged, not the publisher's error.
     for (const listener of this.listeners) {
       await listener({ owner, node, id, payload }).catch((error: unknown) => this.host.log.warn({ event: 'pep_listener_failed', node, err: error }));
@@ -156,6 +157,7 @@ export class PepService {
   async onOwnerGet(request: IqRequest): Promise<Element> {
     const owner = ownerOnly(request);
     const configure = action(request);
+    if (configure.name === 'subscriptions') return onOwnerSubscriptions(this.host, owner, configure);
     if (configure.name !== 'configure' && configure.name !== 'affiliations') throw new StanzaError('feature-not-implemented', `pubsub#owner ${configure.name} is not supported on PEP`);
     const node = nodeOf(configure);
     const config = await this.host.state.pep.config(owner, node);
@@ -186,13 +188,19 @@ export class PepService {
         request.respond();
         await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'purge', node));
         return;
-      case 'delete':
+      case 'delete': {
+        // The subscribers go with the node: read them first, to tell them (XEP-0060 §8.4.2).
+        const subscribers = (await this.host.state.pep.subscriptions(owner, node)).map(({ jid }) => jid);
         if (!(await this.host.state.pep.deleteNode(owner, node))) throw new StanzaError('item-not-found');
         request.respond();
-        await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'delete', node));
+        await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'delete', node), subscribers);
         return;
+      }
       case 'affiliations':
         await this.setAffiliations(owner, node, config, element);
+        return;
+      case 'subscriptions':
+        await onOwnerSetSubscriptions(this.host, owner, element);
         return;
       default:
         throw new StanzaError('feature-not-implemented', `pubsub#owner ${element.name} is not supported on PEP`);
