@@ -12,6 +12,7 @@ import { stanzaType } from '../../xmpp/stanza.js';
 import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.js';
 import { legacyBookmarks, legacyPepListener, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
+import { pepDisco } from './disco.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { lastItemsToSubscriber, sendLastItems } from './notify.js';
 import { PepService } from './service.js';
@@ -82,9 +83,11 @@ export const pepModule: Module = {
     service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
 
     host.accountDisco.identities.set('pubsub/pep', { category: 'pubsub', type: 'pep' });
+    host.accountDisco.nodes = pepDisco(host);
     for (const feature of PUBSUB_FEATURES) host.accountDisco.features.add(feature);
     api.onUnload(() => {
       host.accountDisco.identities.delete('pubsub/pep');
+      host.accountDisco.nodes = undefined;
       for (const feature of PUBSUB_FEATURES) host.accountDisco.features.delete(feature);
     });
 
