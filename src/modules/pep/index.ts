@@ -10,7 +10,7 @@ import type { C2SSession } from '../../core/session.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.js';
-import { legacyBookmarks, legacyPepListener, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
+import { bookmarksWriteBack, legacyBookmarks, legacyPepListener, migrateLegacy, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
 import { pepDisco } from './disco.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
@@ -59,7 +59,20 @@ async function onGet(host: Host, service: PepService, request: IqRequest): Promi
     case 'affiliations':
       return onOwnAffiliations(host, request, element);
     default:
-      return service.onItems(request);
+      return items(host, service, request);
+  }
+}
+
+/** Items; the account's own bookmarks, when there are none yet, may first come from private XML. */
+async function items(host: Host, service: PepService, request: IqRequest): Promise<Element> {
+  try {
+    return await service.onItems(request);
+  } catch (error) {
+    const node = request.payload.getChild('items')?.attrs.node;
+    const own = request.from.bare === request.to.bare;
+    if (!(error instanceof StanzaError) || error.condition !== 'item-not-found' || node !== NS_BOOKMARKS || !own) throw error;
+    if (!(await migrateLegacy(host, service, request.to.bare))) throw error;
+    return service.onItems(request);
   }
 }
 
@@ -81,6 +94,7 @@ export const pepModule: Module = {
     const service = new PepService(host, caps);
     const seen = new WeakMap<C2SSession, string>();
     service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
+    service.changeListeners.push(bookmarksWriteBack(host, service));
 
     host.accountDisco.identities.set('pubsub/pep', { category: 'pubsub', type: 'pep' });
     host.accountDisco.nodes = pepDisco(host);
