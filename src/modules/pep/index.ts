@@ -9,7 +9,7 @@ import type { Module } from '../../core/module.js';
 import type { C2SSession } from '../../core/session.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
-import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.js';
+import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION, vcardToAvatar } from './avatar.js';
 import { bookmarksWriteBack, legacyBookmarks, legacyPepListener, migrateLegacy, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
 import { pepDisco } from './disco.js';
@@ -112,6 +112,10 @@ export const pepModule: Module = {
 
     // Before iq-routing hands it to the private module (XEP-0402 §5.3).
     api.hook('iq/bare', (routed) => legacyBookmarks(host, service, routed), 5);
+    api.hook('vcard-set', async ({ user, vcard }) => {
+      await vcardToAvatar(host, service, user, vcard).catch((error: unknown) => host.log.warn({ event: 'pep_vcard_avatar_failed', err: error }));
+      return false;
+    });
     api.hook('subscription-approved', async ({ user, contact }) => {
       await lastItemsToSubscriber(host, caps, contact, user);
       return false;
