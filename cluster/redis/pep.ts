@@ -1,6 +1,7 @@
-// PepStore on Redis: per account a hash of node configurations and a meta hash (publish counter,
-// bytes in all), per node a hash of items and a sorted set of their publish order; all under the
-// account's hash tag, so each change is one script (pep-*.lua) in one slot.
+// PepStore on Redis: per account a hash of node configurations, a meta hash (publish counter,
+// bytes in all) and a hash of each node's explicit subscribers, per node a hash of items and a
+// sorted set of their publish order; all under the account's hash tag, so each change is one
+// script (pep-*.lua) in one slot.
 import { byteLength } from '../../src/state/personal.js';
 import {
   decodeConfig,
@@ -13,6 +14,8 @@ import {
   type PepPreconditions,
   type PepPublishResult,
   type PepStore,
+  type PepSubscribeResult,
+  type PepSubscription,
 } from '../../src/state/pep.js';
 import type { RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
@@ -29,6 +32,15 @@ function strings(value: unknown): string[] {
   return value.map(String);
 }
 
+/** A stored subscriber list ('' or absent: none). */
+function decodeSubscribers(stored: string): string[] {
+  if (stored === '') return [];
+  const decoded: unknown = JSON.parse(stored);
+  // cjson writes an empty array as {}; the scripts never store one, but read it as none.
+  if (!Array.isArray(decoded)) return [];
+  return decoded.filter((jid): jid is string => typeof jid === 'string');
+}
+
 export class RedisPepStore implements PepStore {
   constructor(
     private readonly client: RedisClient,
@@ -40,19 +52,24 @@ export class RedisPepStore implements PepStore {
     return [this.keys.pepNodes(user), this.keys.pepMeta(user), this.keys.pepItems(user, node), this.keys.pepOrder(user, node)];
   }
 
+  /** nodeKeys and the subscriptions (pep-publish-5, pep-purge-5). */
+  private nodeKeysWithSubscriptions(user: string, node: string): string[] {
+    return [...this.nodeKeys(user, node), this.keys.pepSubscriptions(user)];
+  }
+
   async publish(user: string, node: string, item: PepItem, create: PepNodeConfig, preconditions: PepPreconditions, limits: PepLimits): Promise<PepPublishResult> {
     if (byteLength(item.xml) > limits.itemBytes) return { outcome: 'too-large' };
-    const outcome = await this.scripts.run('pep-publish-4', this.nodeKeys(user, node), [
+    const outcome = await this.scripts.run('pep-publish-5', this.nodeKeysWithSubscriptions(user, node), [
       node, item.id, item.xml, encodeConfig(create), JSON.stringify(preconditions), limits.nodes, limits.itemsPerNode, limits.totalBytes,
     ]);
-    if (outcome.rejected) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'pep-publish-4 answered -1');
+    if (outcome.rejected) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'pep-publish-5 answered -1');
     if (typeof outcome.value === 'number') {
       const refusal = PUBLISH_REFUSALS[outcome.value as keyof typeof PUBLISH_REFUSALS];
-      if (!refusal) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', `pep-publish-4 answered ${outcome.value}`);
+      if (!refusal) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', `pep-publish-5 answered ${outcome.value}`);
       return { outcome: refusal };
     }
-    const [, created, config, ...trimmed] = strings(outcome.value);
-    return { outcome: 'published', created: created === '1', config: decodeConfig(config as string), trimmed };
+    const [, created, config, subscribers, ...trimmed] = strings(outcome.value);
+    return { outcome: 'published', created: created === '1', config: decodeConfig(config as string), trimmed, subscribers: decodeSubscribers(subscribers ?? '') };
   }
 
   async items(user: string, node: string, query: PepItemsQuery = {}): Promise<{ config: PepNodeConfig; items: PepItem[] } | undefined> {
@@ -95,13 +112,13 @@ export class RedisPepStore implements PepStore {
   }
 
   async purge(user: string, node: string): Promise<boolean> {
-    const outcome = await this.scripts.run('pep-purge-4', this.nodeKeys(user, node), [node, '0']);
-    return !outcome.rejected && integerReply('pep-purge-4', outcome) === 1;
+    const outcome = await this.scripts.run('pep-purge-5', this.nodeKeysWithSubscriptions(user, node), [node, '0']);
+    return !outcome.rejected && integerReply('pep-purge-5', outcome) === 1;
   }
 
   async deleteNode(user: string, node: string): Promise<boolean> {
-    const outcome = await this.scripts.run('pep-purge-4', this.nodeKeys(user, node), [node, '1']);
-    return !outcome.rejected && integerReply('pep-purge-4', outcome) === 1;
+    const outcome = await this.scripts.run('pep-purge-5', this.nodeKeysWithSubscriptions(user, node), [node, '1']);
+    return !outcome.rejected && integerReply('pep-purge-5', outcome) === 1;
   }
 
   async nodes(user: string): Promise<Map<string, PepNodeConfig>> {
@@ -109,10 +126,31 @@ export class RedisPepStore implements PepStore {
     return new Map(Object.entries(stored).map(([node, config]) => [node, decodeConfig(config)]));
   }
 
+  async subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult> {
+    const outcome = await this.scripts.run('pep-subscribe-2', [this.keys.pepNodes(user), this.keys.pepSubscriptions(user)], [node, jid, perNode]);
+    if (outcome.rejected) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'pep-subscribe-2 answered -1');
+    const code = integerReply('pep-subscribe-2', outcome);
+    return code === 1 ? 'subscribed' : code === 0 ? 'no-node' : 'full';
+  }
+
+  async unsubscribe(user: string, node: string, jid: string): Promise<boolean> {
+    const outcome = await this.scripts.run('pep-unsubscribe-1', [this.keys.pepSubscriptions(user)], [node, jid]);
+    return !outcome.rejected && integerReply('pep-unsubscribe-1', outcome) === 1;
+  }
+
+  async subscriptions(user: string, node?: string): Promise<PepSubscription[]> {
+    if (node !== undefined) {
+      const stored = await this.client.hget(this.keys.pepSubscriptions(user), node);
+      return decodeSubscribers(stored ?? '').map((jid) => ({ node, jid }));
+    }
+    const all = await this.client.hgetall(this.keys.pepSubscriptions(user));
+    return Object.keys(all).sort().flatMap((name) => decodeSubscribers(all[name] ?? '').map((jid) => ({ node: name, jid })));
+  }
+
   /** One DEL of every key the account's nodes name (one slot); runs after the account is gone. */
   async deleteAll(user: string): Promise<void> {
     const nodes = await this.client.hkeys(this.keys.pepNodes(user));
-    const keys = [this.keys.pepNodes(user), this.keys.pepMeta(user), ...nodes.flatMap((node) => [this.keys.pepItems(user, node), this.keys.pepOrder(user, node)])];
+    const keys = [this.keys.pepNodes(user), this.keys.pepMeta(user), this.keys.pepSubscriptions(user), ...nodes.flatMap((node) => [this.keys.pepItems(user, node), this.keys.pepOrder(user, node)])];
     await this.client.del(...keys);
   }
 }

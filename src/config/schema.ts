@@ -139,6 +139,7 @@ export const LIMIT_SETTINGS = {
   pepItemsPerNode: limit('pepItemsPerNode', 256, 'items one PEP node keeps at most (`pubsub#max_items` means it for `max`, and more is refused with `not-acceptable` and `<max-items-exceeded/>`)'),
   pepItemBytes: limit('pepItemBytes', 256 * 1024, 'largest PEP item, in bytes of its XML (an OMEMO bundle is a few kilobytes, an avatar a few tens); past it, a publish is refused with `not-acceptable` and `<payload-too-big/>`'),
   pepTotalBytes: limit('pepTotalBytes', 4 * 1024 * 1024, 'bytes of all PEP items of one account; past it, a publish is refused with `resource-constraint`'),
+  pepSubscriptionsPerNode: limit('pepSubscriptionsPerNode', 1000, 'explicit subscriptions (XEP-0060 §6.1) one PEP node keeps, besides the contacts notified by their caps; past it, a subscribe is refused with `policy-violation` and `<too-many-subscriptions/>`'),
   resourcesPerAccount: limit('resourcesPerAccount', 100, 'resources one account may have bound at once, across the cluster; past it, a bind is refused with `resource-constraint` (RFC 6120 §7.6.2.1)'),
   httpMaxConnections: limit('httpMaxConnections', 1024, 'connections the HTTP port (probes, metrics, admin API) holds at most besides XMPP WebSockets (which count against `maxConnections`, with the client ports\' connections); past it, new ones are closed'),
   uploadMaxFileBytes: limit('uploadMaxFileBytes', 100 * 1024 * 1024, 'largest file one HTTP upload (XEP-0363) may be; a larger slot request is refused with `not-acceptable` and `<file-too-large/>`'),

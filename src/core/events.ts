@@ -87,6 +87,8 @@ export interface HookCatalogue {
   'user-deleted': { user: string };
   /** A resumable session moved: parked (node PARKED_NODE) or resumed on `node`. Services that remember where a resource is (group chat) follow it. */
   'resource-moved': { fullJid: string; node: string };
+  /** `user` stored a new vCard (XEP-0054; empty: cleared): XEP-0398 makes its PHOTO the PEP avatar. */
+  'vcard-set': { user: string; vcard: Element };
   /** `user` now has a subscription to `contact`'s presence (an inbound `subscribed` was applied). */
   'subscription-approved': { user: string; contact: string };
 }

@@ -32,6 +32,16 @@ export interface HostAdapters {
   telemetry?: Telemetry | undefined;
 }
 
+/** An account's disco items and nodes as `requester` may see them; errors are thrown as StanzaErrors. */
+export interface AccountNodes {
+  /** The <item/>s of the account's bare JID. */
+  items(owner: string, requester: string): Promise<Element[]>;
+  /** The children of a disco#info answer for `node`. */
+  nodeInfo(owner: string, requester: string, node: string): Promise<Element[]>;
+  /** The <item/>s of a disco#items answer for `node`. */
+  nodeItems(owner: string, requester: string, node: string): Promise<Element[]>;
+}
+
 export class Host implements CoreServices {
   readonly config: Config;
   readonly state: StateBackend;
@@ -47,8 +57,14 @@ export class Host implements CoreServices {
   readonly features = new Set<string>();
   /** XEP-0030 items of the server: the services it hosts on their own domains (JID → name). */
   readonly services = new Map<string, string>();
-  /** What modules add to an account's own disco#info (XEP-0163 §6: the pep identity, pubsub features). */
-  readonly accountDisco = { identities: new Map<string, { category: string; type: string }>(), features: new Set<string>() };
+  /**
+   * What modules add to an account's disco (XEP-0163 §6: the pep identity, pubsub features), and
+   * who answers its items and node queries (the PEP module: XEP-0060 §5.2, §5.3).
+   */
+  readonly accountDisco: { identities: Map<string, { category: string; type: string }>; features: Set<string>; nodes?: AccountNodes | undefined } = {
+    identities: new Map(),
+    features: new Set(),
+  };
   /** XEP-0128 extended information of the server (data forms), by FORM_TYPE. */
   readonly infoForms = new Map<string, Element>();
   /** Modules that own pushed state (roster, blocking) rebuild their out-of-date pushes (state-push.ts). */

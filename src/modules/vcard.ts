@@ -28,6 +28,8 @@ export const vcardModule: Module = {
       // An empty vCard is what a get answers when there is none, so storing one clears it.
       if (isEmptyElement(request.payload)) await host.state.personal.remove(user, KEY);
       else await storePersonal(host, user, KEY, request.payload);
+      request.respond();
+      await host.hooks.fire('vcard-set', { user, vcard: request.payload });
     });
 
     api.iq('bare', 'set', NS_VCARD, 'vCard', () => {

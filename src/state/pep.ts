@@ -39,8 +39,17 @@ export interface PepLimits {
 export type PepPreconditions = Partial<Pick<PepNodeConfig, 'access_model' | 'max_items' | 'persist_items' | 'send_last_published_item'>>;
 
 export type PepPublishResult =
-  | { outcome: 'published'; created: boolean; config: PepNodeConfig; trimmed: string[] }
+  /** `subscribers`: the node's explicit subscribers, read in the same step (for the notification). */
+  | { outcome: 'published'; created: boolean; config: PepNodeConfig; trimmed: string[]; subscribers: string[] }
   | { outcome: 'too-large' | 'nodes-full' | 'bytes-full' | 'precondition-not-met' };
+
+/** An explicit subscription (XEP-0060 §6.1): `jid` bare or full, as the subscriber gave it. */
+export interface PepSubscription {
+  node: string;
+  jid: string;
+}
+
+export type PepSubscribeResult = 'subscribed' | 'no-node' | 'full';
 
 export interface PepItemsQuery {
   /** Newest `max` items. */
@@ -50,9 +59,10 @@ export interface PepItemsQuery {
 }
 
 /**
- * Guarantees: every change (publish, retract, purge, delete, create, configure) checks its limits
- * and writes in one atomic step per account: two racing publishes never take an account past
- * `nodes` or `totalBytes`, nor a node past its `max_items`; a publish's preconditions are checked
+ * Guarantees: every change (publish, retract, purge, delete, create, configure, subscribe) checks
+ * its limits and writes in one atomic step per account: two racing publishes never take an account
+ * past `nodes` or `totalBytes`, nor a node past its `max_items`, nor racing subscribes a node past
+ * its subscriber bound; a publish's preconditions are checked
  * against the configuration in the same step. Items are kept in publish order, a republished id
  * becoming the newest. Linearizable per account; nothing expires.
  */
@@ -76,6 +86,15 @@ export interface PepStore {
   deleteNode(user: string, node: string): Promise<boolean>;
   /** Every node with its configuration. */
   nodes(user: string): Promise<Map<string, PepNodeConfig>>;
+  /**
+   * Adds `jid` to the node's explicit subscribers, checked against `perNode` in the same step
+   * (subscribing again changes nothing and is 'subscribed'). Deleting the node ends them.
+   */
+  subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult>;
+  /** false when `jid` was not subscribed (or there is no such node). */
+  unsubscribe(user: string, node: string, jid: string): Promise<boolean>;
+  /** The explicit subscriptions of one node, or of every node (by node name); a node's in subscription order. */
+  subscriptions(user: string, node?: string): Promise<PepSubscription[]>;
   deleteAll(user: string): Promise<void>;
 }
 

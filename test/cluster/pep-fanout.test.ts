@@ -86,6 +86,32 @@ describe('PEP events on a three-node cluster', () => {
     for (const client of [owner, ...contacts]) await client.close();
   });
 
+  it('puts explicit subscribers (XEP-0060 §6.1) into the same envelopes as the caps recipients of their node', async () => {
+    const owner = await login(0, 'owner');
+    const node = 'urn:test:subscribed';
+    // c0 (node 0) and c1 (node 1) want the node by caps; c3 (node 0), c4 (node 1) and c5 (node 2) subscribe.
+    const clients = [await login(0, 'c0'), await login(1, 'c1'), await login(0, 'c3'), await login(1, 'c4'), await login(2, 'c5')];
+    for (const client of clients.slice(0, 2)) {
+      await befriend(owner, client);
+      await announce(client, [node]);
+    }
+    await owner.iq('set', publishXml(node, 'first', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'open', 'pubsub#send_last_published_item': 'never' }));
+    for (const client of clients.slice(2)) {
+      const reply = await client.iq('set', `<pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='${node}' jid='${client.jid}'/></pubsub>`, 'owner@localhost');
+      expect(reply.attrs.type).toBe('result');
+    }
+    for (const client of clients) await client.barrier();
+    sent.length = 0;
+    await owner.iq('set', publishXml(node, 'second', "<x xmlns='urn:test'/>"));
+    for (const client of clients) expect((await client.expect((element) => eventItems(element, node) !== undefined)).attrs.to).toBe(client.jid);
+    const events = sent.filter(({ envelope }) => (envelope.kind === 'fanout' || envelope.kind === 'stanza') && envelope.xml.includes(node));
+    expect(events.map(({ from, to, envelope }) => `${from}→${to} ${envelope.kind} ${envelope.kind === 'fanout' ? [...envelope.to].sort().join(',') : envelope.to}`).sort()).toEqual([
+      `${prefix}-0→${prefix}-1 fanout c1@localhost/r,c4@localhost/r`,
+      `${prefix}-0→${prefix}-2 stanza c5@localhost/r`,
+    ]);
+    for (const client of [owner, ...clients]) await client.close();
+  });
+
   it('asks one resource about a caps ver, and a resource on another node with the same caps is not asked', async () => {
     const owner = await login(0, 'owner');
     const first = await login(1, 'c0');

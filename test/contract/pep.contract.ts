@@ -23,7 +23,7 @@ export function pepContract(makeBackend: BackendFactory): void {
     it('creates a node on its first publish with the given configuration', async () => {
       const user = freshUser();
       const result = await pep().publish(user, DEVICES, item('current'), OPEN, {}, LIMITS);
-      expect(result).toStrictEqual({ outcome: 'published', created: true, config: OPEN, trimmed: [] });
+      expect(result).toStrictEqual({ outcome: 'published', created: true, config: OPEN, trimmed: [], subscribers: [] });
       await expect(pep().items(user, DEVICES)).resolves.toStrictEqual({ config: OPEN, items: [item('current')] });
       await expect(pep().nodes(user)).resolves.toStrictEqual(new Map([[DEVICES, OPEN]]));
     });
@@ -143,6 +143,50 @@ export function pepContract(makeBackend: BackendFactory): void {
       const big = { id: 'x', xml: `<x>${'a'.repeat(1900)}</x>` };
       await expect(pep().publish(alice, 'n', big, OPEN, {}, { ...LIMITS, itemBytes: 2000 })).resolves.toMatchObject({ outcome: 'published' });
       expect((await pep().items(bob, 'n'))?.items).toStrictEqual([item('1')]);
+    });
+
+    it('keeps explicit subscriptions of an existing node, answering them with each publish', async () => {
+      const user = freshUser();
+      await expect(pep().subscribe(user, 'n', 'bob@example.com', 3)).resolves.toBe('no-node');
+      await pep().publish(user, 'n', item('a'), OPEN, {}, LIMITS);
+      await pep().create(user, 'm', OPEN, LIMITS);
+      await expect(pep().subscribe(user, 'n', 'bob@example.com/phone', 3)).resolves.toBe('subscribed');
+      await expect(pep().subscribe(user, 'n', 'carol@example.com', 3)).resolves.toBe('subscribed');
+      await expect(pep().subscribe(user, 'n', 'bob@example.com/phone', 3)).resolves.toBe('subscribed');
+      await expect(pep().subscribe(user, 'm', 'bob@example.com', 3)).resolves.toBe('subscribed');
+      await expect(pep().publish(user, 'n', item('b'), OPEN, {}, LIMITS)).resolves.toMatchObject({ outcome: 'published', subscribers: ['bob@example.com/phone', 'carol@example.com'] });
+      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com/phone' }, { node: 'n', jid: 'carol@example.com' }]);
+      await expect(pep().subscriptions(user)).resolves.toStrictEqual([
+        { node: 'm', jid: 'bob@example.com' }, { node: 'n', jid: 'bob@example.com/phone' }, { node: 'n', jid: 'carol@example.com' },
+      ]);
+      await expect(pep().unsubscribe(user, 'n', 'bob@example.com/phone')).resolves.toBe(true);
+      await expect(pep().unsubscribe(user, 'n', 'bob@example.com/phone')).resolves.toBe(false);
+      await expect(pep().unsubscribe(user, 'n', 'carol@example.com')).resolves.toBe(true);
+      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([]);
+      await expect(pep().publish(user, 'n', item('c'), OPEN, {}, LIMITS)).resolves.toMatchObject({ subscribers: [] });
+    });
+
+    it('bounds the subscribers of a node, racing subscribes included', async () => {
+      const user = freshUser();
+      await pep().create(user, 'n', OPEN, LIMITS);
+      const results = await Promise.all(Array.from({ length: 8 }, (_, n) => pep().subscribe(user, 'n', `s${n}@example.com`, 3)));
+      expect(results.filter((result) => result === 'subscribed')).toHaveLength(3);
+      expect(results.filter((result) => result === 'full')).toHaveLength(5);
+      await expect(pep().subscriptions(user, 'n')).resolves.toHaveLength(3);
+    });
+
+    it('ends the subscriptions of a deleted node (a purge keeps them) and of a deleted account', async () => {
+      const user = freshUser();
+      await pep().publish(user, 'n', item('a'), OPEN, {}, LIMITS);
+      await pep().subscribe(user, 'n', 'bob@example.com', 3);
+      await pep().purge(user, 'n');
+      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com' }]);
+      await pep().deleteNode(user, 'n');
+      await pep().create(user, 'n', OPEN, LIMITS);
+      await expect(pep().subscriptions(user)).resolves.toStrictEqual([]);
+      await pep().subscribe(user, 'n', 'bob@example.com', 3);
+      await pep().deleteAll(user);
+      await expect(pep().subscriptions(user)).resolves.toStrictEqual([]);
     });
 
     it('keeps awkward account and node names apart', async () => {

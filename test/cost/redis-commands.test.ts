@@ -82,7 +82,7 @@ describe('Redis commands per operation', () => {
   beforeAll(async () => {
     prefix = `cost${randomBytes(3).toString('hex')}`;
     nodes = [await startNode(config(0), silentLogger()), await startNode(config(1), silentLogger())];
-    for (const user of ['alice', 'bob', 'carol', 'dave', 'pub', ...CONTACTS]) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'pub', 'pub2', 'sub0', 'sub1', ...CONTACTS]) await createAccount(nodes[0]!.state, `${user}@localhost`, 'pw');
     client = new Redis(inject('redisUrl'));
     monitor = await client.duplicate().monitor();
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
@@ -272,5 +272,39 @@ describe('Redis commands per operation', () => {
     expect(inbox.map((entry) => `${entry.command} ${entry.key}`)).toEqual([`XADD ${prefix}:v1:node:{cost1}:inbox`]);
     expect(commands.length - inbox.length).toBeLessThanOrEqual(PUBLISH_COMMANDS);
     for (const client of [publisher, ...contacts]) await client.close();
+  });
+
+  it('costs the same for a PEP publish that also goes to explicit subscribers (XEP-0060 §6.1): the script answers them', async () => {
+    const node = 'urn:test:cost-subscribed';
+    const publisher = await login(0, 'pub2', 'p');
+    publisher.jid = 'pub2@localhost/p';
+    const contacts: RawClient[] = [];
+    for (const [index, name] of CONTACTS.slice(0, 4).entries()) {
+      const contact = await login(index % 2, name, 's');
+      contact.jid = `${name}@localhost/s`;
+      await befriend(publisher, contact);
+      await announce(contact, [node]);
+      contacts.push(contact);
+    }
+    await publisher.iq('set', publishXml(node, 'warm', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'open', 'pubsub#send_last_published_item': 'never' }));
+    for (const contact of contacts) await contact.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'warm');
+    // Two strangers without caps: one by full JID on the other node, one by bare JID beside the publisher.
+    const far = await login(1, 'sub0', 'r');
+    const near = await login(0, 'sub1', 'r');
+    for (const [subscriber, jid] of [[far, 'sub0@localhost/r'], [near, 'sub1@localhost']] as const) {
+      const reply = await subscriber.iq('set', `<pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='${node}' jid='${jid}'/></pubsub>`, 'pub2@localhost');
+      expect(reply.attrs.type).toBe('result');
+    }
+    await publisher.iq('set', publishXml(node, 'warm2', "<x xmlns='urn:test'/>"));
+    for (const client of [...contacts, far, near]) await client.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'warm2');
+    const commands = await during(async () => {
+      const reply = await publisher.iq('set', publishXml(node, 'counted', "<x xmlns='urn:test'/>"));
+      expect(reply.attrs.type).toBe('result');
+      for (const client of [...contacts, far, near]) await client.expect((element) => eventItems(element, node)?.getChild('item')?.attrs.id === 'counted');
+    });
+    const inbox = commands.filter((entry) => entry.key.includes(':node:{'));
+    expect(inbox.map((entry) => `${entry.command} ${entry.key}`)).toEqual([`XADD ${prefix}:v1:node:{cost1}:inbox`]);
+    expect(commands.length - inbox.length).toBeLessThanOrEqual(PUBLISH_COMMANDS);
+    for (const client of [publisher, ...contacts, far, near]) await client.close();
   });
 });

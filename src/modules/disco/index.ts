@@ -131,10 +131,24 @@ export const discoModule: Module = {
       return query;
     });
 
-    api.iq(['self', 'bare'], 'get', NS_DISCO_INFO, 'query', (request) => {
-      if (requestedNode(request) !== undefined) throw new StanzaError('item-not-found');
-      return infoElement(accountInfo(host));
+    // An account's nodes and items are its PEP service's (host.accountDisco.nodes), when loaded.
+    api.iq(['self', 'bare'], 'get', NS_DISCO_INFO, 'query', async (request) => {
+      const node = requestedNode(request);
+      if (node === undefined) return infoElement(accountInfo(host));
+      const nodes = host.accountDisco.nodes;
+      if (!nodes) throw new StanzaError('item-not-found');
+      const query = new Element('query', { xmlns: NS_DISCO_INFO, node });
+      for (const child of await nodes.nodeInfo(request.to.bare, request.from.bare, node)) query.cnode(child);
+      return query;
     });
-    api.iq(['self', 'bare'], 'get', NS_DISCO_ITEMS, 'query', emptyItems);
+    api.iq(['self', 'bare'], 'get', NS_DISCO_ITEMS, 'query', async (request) => {
+      const nodes = host.accountDisco.nodes;
+      if (!nodes) return emptyItems(request);
+      const node = requestedNode(request);
+      const query = new Element('query', node === undefined ? { xmlns: NS_DISCO_ITEMS } : { xmlns: NS_DISCO_ITEMS, node });
+      const items = node === undefined ? await nodes.items(request.to.bare, request.from.bare) : await nodes.nodeItems(request.to.bare, request.from.bare, node);
+      for (const item of items) query.cnode(item);
+      return query;
+    });
   },
 };

@@ -1,13 +1,16 @@
 // XEP-0398 User Avatar to vCard-Based Avatars Conversion: the server puts the hash of the
 // account's XEP-0084 avatar into its broadcast presence as XEP-0153 `vcard-temp:x:update`, so
 // clients that only know vCard avatars see it (a presence that carries its own is left as is),
-// and a new avatar becomes the vCard's PHOTO. Not done: a vCard PHOTO set by an old client is
-// not published as a XEP-0084 avatar.
+// a new avatar becomes the vCard's PHOTO, and a vCard set by an old client becomes the avatar
+// (its PHOTO published as data and metadata, as Prosody's mod_vcard_legacy does; a vCard
+// without one disables the avatar, with XEP-0084 §4.5's empty metadata rather than a purge).
 import { Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import { storePersonal } from '../../core/personal-data.js';
 import { personalKey } from '../../state/personal.js';
-import type { Published } from './service.js';
+import { createHash } from 'node:crypto';
+import { randomId } from '../../random-id.js';
+import type { PepService, Published } from './service.js';
 
 export const NS_AVATAR_METADATA = 'urn:xmpp:avatar:metadata';
 export const NS_VCARD_UPDATE = 'vcard-temp:x:update';
@@ -38,13 +41,40 @@ export async function avatarToVcard(host: Host, { owner, node, id, payload }: Pu
   const data = info ? (await host.state.pep.items(owner, NS_AVATAR_DATA, { ids: [id] }))?.items[0] : undefined;
   const stored = await host.state.personal.get(owner, VCARD_KEY);
   const vcard = stored === undefined ? new Element('vCard', { xmlns: 'vcard-temp' }) : parse(stored);
+  const type = String(info?.attrs.type ?? 'image/png');
+  const binval = data ? parse(data.xml).getText().trim() : undefined;
+  const current = vcard.getChild('PHOTO');
+  // Already so (the avatar came from this vCard): nothing to write.
+  if (binval === undefined ? current === undefined : current?.getChildText('BINVAL')?.replace(/\s+/g, '') === binval && current.getChildText('TYPE') === type) return;
   vcard.children = vcard.children.filter((child) => typeof child === 'string' || child.name !== 'PHOTO');
-  if (info && data) {
+  if (info && binval !== undefined) {
     const photo = vcard.c('PHOTO');
-    photo.c('TYPE').t(String(info.attrs.type ?? 'image/png'));
-    photo.c('BINVAL').t(parse(data.xml).getText().trim());
+    photo.c('TYPE').t(type);
+    photo.c('BINVAL').t(binval);
   } else if (stored === undefined) {
     return;
   }
   await storePersonal(host, owner, VCARD_KEY, vcard);
+}
+
+/** The options Prosody's mod_vcard_legacy creates avatar nodes with (they only shape a new node). */
+const AVATAR_OPTIONS = new Map([['pubsub#access_model', ['open']]]);
+
+/** A vCard set by a client: its PHOTO (BINVAL) becomes the XEP-0084 avatar, none disables it. */
+export async function vcardToAvatar(host: Host, service: PepService, user: string, vcard: Element): Promise<void> {
+  const photo = vcard.getChild('PHOTO');
+  const binval = photo?.getChildText('BINVAL')?.replace(/\s+/g, '');
+  const current = await avatarHash(host, user);
+  if (!binval) {
+    if (current !== undefined && current !== '') {
+      await service.publish(user, NS_AVATAR_METADATA, randomId(12), new Element('metadata', { xmlns: NS_AVATAR_METADATA }), AVATAR_OPTIONS, { preconditions: false });
+    }
+    return;
+  }
+  const raw = Buffer.from(binval, 'base64');
+  const hash = createHash('sha1').update(raw).digest('hex');
+  if (hash === current) return;
+  const attrs: Record<string, string> = { bytes: String(raw.length), id: hash, type: photo?.getChildText('TYPE') ?? 'image/png' };
+  await service.publish(user, NS_AVATAR_DATA, hash, new Element('data', { xmlns: NS_AVATAR_DATA }).t(binval), AVATAR_OPTIONS, { preconditions: false });
+  await service.publish(user, NS_AVATAR_METADATA, hash, new Element('metadata', { xmlns: NS_AVATAR_METADATA }).c('info', attrs).root(), AVATAR_OPTIONS, { preconditions: false });
 }

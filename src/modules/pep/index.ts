@@ -9,12 +9,14 @@ import type { Module } from '../../core/module.js';
 import type { C2SSession } from '../../core/session.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
-import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION } from './avatar.js';
-import { legacyBookmarks, legacyPepListener, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
+import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION, vcardToAvatar } from './avatar.js';
+import { bookmarksWriteBack, legacyBookmarks, legacyPepListener, migrateLegacy, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
+import { pepDisco } from './disco.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { lastItemsToSubscriber, sendLastItems } from './notify.js';
 import { PepService } from './service.js';
+import { onOwnAffiliations, onOwnSubscriptions, onSubscribe, onUnsubscribe } from './subscriptions.js';
 
 /** XEP-0060 §10 features a PEP account supports (its disco#info lists them). */
 const ACCOUNT_FEATURES = [
@@ -26,22 +28,51 @@ const ACCOUNT_FEATURES = [
 const PUBSUB_FEATURES = [
   'access-open', 'access-presence', 'access-roster', 'access-whitelist', 'auto-create', 'auto-subscribe',
   'config-node', 'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'filtered-notifications',
-  'item-ids', 'last-published', 'modify-affiliations', 'persistent-items', 'presence-notifications', 'publish',
-  'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
+  'item-ids', 'last-published', 'manage-subscriptions', 'modify-affiliations', 'persistent-items', 'presence-notifications',
+  'presence-subscribe', 'publish', 'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
+  'retrieve-subscriptions', 'subscribe',
 ].map((feature) => `${NS_PUBSUB}#${feature}`).concat(ACCOUNT_FEATURES);
 
-async function onSet(service: PepService, request: IqRequest): Promise<Element | void> {
-  const name = request.payload.getChildElements().find((child) => child.name !== 'publish-options')?.name;
-  switch (name) {
+async function onSet(host: Host, service: PepService, request: IqRequest): Promise<Element | void> {
+  const element = request.payload.getChildElements().find((child) => child.name !== 'publish-options' && child.name !== 'options');
+  switch (element?.name) {
     case 'publish':
       return service.onPublish(request);
     case 'retract':
       return service.onRetract(request);
     case 'create':
       return service.onCreate(request);
+    case 'subscribe':
+      return onSubscribe(host, request, element);
+    case 'unsubscribe':
+      return onUnsubscribe(host, request, element);
     default:
-      // Subscriptions are implicit in PEP (presence and caps, XEP-0163 §4).
-      throw new StanzaError('feature-not-implemented', `pubsub ${String(name)} is not supported on PEP`);
+      throw new StanzaError('feature-not-implemented', `pubsub ${String(element?.name)} is not supported on PEP`);
+  }
+}
+
+async function onGet(host: Host, service: PepService, request: IqRequest): Promise<Element> {
+  const element = request.payload.getChildElements()[0];
+  switch (element?.name) {
+    case 'subscriptions':
+      return onOwnSubscriptions(host, request, element);
+    case 'affiliations':
+      return onOwnAffiliations(host, request, element);
+    default:
+      return items(host, service, request);
+  }
+}
+
+/** Items; the account's own bookmarks, when there are none yet, may first come from private XML. */
+async function items(host: Host, service: PepService, request: IqRequest): Promise<Element> {
+  try {
+    return await service.onItems(request);
+  } catch (error) {
+    const node = request.payload.getChild('items')?.attrs.node;
+    const own = request.from.bare === request.to.bare;
+    if (!(error instanceof StanzaError) || error.condition !== 'item-not-found' || node !== NS_BOOKMARKS || !own) throw error;
+    if (!(await migrateLegacy(host, service, request.to.bare))) throw error;
+    return service.onItems(request);
   }
 }
 
@@ -63,21 +94,28 @@ export const pepModule: Module = {
     const service = new PepService(host, caps);
     const seen = new WeakMap<C2SSession, string>();
     service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
+    service.changeListeners.push(bookmarksWriteBack(host, service));
 
     host.accountDisco.identities.set('pubsub/pep', { category: 'pubsub', type: 'pep' });
+    host.accountDisco.nodes = pepDisco(host);
     for (const feature of PUBSUB_FEATURES) host.accountDisco.features.add(feature);
     api.onUnload(() => {
       host.accountDisco.identities.delete('pubsub/pep');
+      host.accountDisco.nodes = undefined;
       for (const feature of PUBSUB_FEATURES) host.accountDisco.features.delete(feature);
     });
 
-    api.iq(['self', 'bare'], 'set', NS_PUBSUB, 'pubsub', (request) => onSet(service, request));
-    api.iq(['self', 'bare'], 'get', NS_PUBSUB, 'pubsub', (request) => service.onItems(request));
+    api.iq(['self', 'bare'], 'set', NS_PUBSUB, 'pubsub', (request) => onSet(host, service, request));
+    api.iq(['self', 'bare'], 'get', NS_PUBSUB, 'pubsub', (request) => onGet(host, service, request));
     api.iq(['self', 'bare'], 'get', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerGet(request));
     api.iq(['self', 'bare'], 'set', NS_PUBSUB_OWNER, 'pubsub', (request) => service.onOwnerSet(request));
 
     // Before iq-routing hands it to the private module (XEP-0402 §5.3).
     api.hook('iq/bare', (routed) => legacyBookmarks(host, service, routed), 5);
+    api.hook('vcard-set', async ({ user, vcard }) => {
+      await vcardToAvatar(host, service, user, vcard).catch((error: unknown) => host.log.warn({ event: 'pep_vcard_avatar_failed', err: error }));
+      return false;
+    });
     api.hook('subscription-approved', async ({ user, contact }) => {
       await lastItemsToSubscriber(host, caps, contact, user);
       return false;

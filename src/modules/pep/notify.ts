@@ -1,14 +1,17 @@
 // XEP-0163 §4.3 notifications by interest: an event of an account's node goes to each available
 // resource of the account and of its contacts that the node's access model lets read, whose
 // caps (XEP-0115) include NODE+notify. Interest is read when the event is sent, from the
-// presence each resource last broadcast, so a caps change counts without a reconnect.
+// presence each resource last broadcast, so a caps change counts without a reconnect. Explicit
+// subscribers (XEP-0060 §6.1, as Prosody's mod_pep keeps them beside caps interest) get it too.
 import { Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import { availableResources } from '../../core/presence.js';
 import { hasFrom, hasTo } from '../../core/roster.js';
 import type { C2SSession } from '../../core/session.js';
 import type { PepItem, PepNodeConfig } from '../../state/pep.js';
+import type { RosterSnapshot } from '../../state/roster.js';
 import type { SessionRecord } from '../../state/sessions.js';
+import { type Jid, parseJid } from '../../xmpp/jid.js';
 import { allows, checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { NS_PUBSUB_EVENT } from './forms.js';
@@ -36,25 +39,70 @@ async function wants(caps: ClientCaps, record: SessionRecord, node: string): Pro
   return (await caps.features(announced.ver))?.has(`${node}+notify`) === true;
 }
 
-/** The resources an event of `owner`'s `node` goes to; `ownOnly` for private nodes (bookmarks). */
-export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, ownOnly = false): Promise<SessionRecord[]> {
+/** Whether `jid` (an explicit subscriber) may read the node: the owner, or whom the access model allows. */
+function subscriberAllowed(owner: string, config: PepNodeConfig, jid: Jid, roster: RosterSnapshot | undefined): boolean {
+  return jid.bare === owner || allows(config, jid.bare, roster?.items.get(jid.bare));
+}
+
+/**
+ * Where an event of `owner`'s `node` goes: each interested resource of the account and of its
+ * contacts (caps, XEP-0163 §4.3), and each explicit subscriber (XEP-0060 §6.1) the access model
+ * still allows (a roster change may have taken that away): a full JID as that resource, a bare
+ * one as each available resource of non-negative priority (RFC 6121 §8.5.2.1.1), a remote one
+ * through the router. Each resource once.
+ */
+export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, subscribers: readonly string[] = []): Promise<{ resources: SessionRecord[]; remote: string[] }> {
+  // A whitelist naming nobody is private (bookmarks): the owner's own resources only.
+  const ownOnly = config.access_model === 'whitelist' && config.whitelist.length === 0;
+  const roster = ownOnly && subscribers.length === 0 ? undefined : await host.state.rosters.load(owner);
   const candidates = [...(await availableResources(host, owner))];
-  if (!ownOnly) {
-    const roster = await host.state.rosters.load(owner);
+  if (!ownOnly && roster) {
     for (const item of roster.items.values()) {
       if (!hasFrom(item) || !allows(config, item.jid, item)) continue;
       candidates.push(...(await availableResources(host, item.jid)));
     }
   }
-  const chosen: SessionRecord[] = [];
-  for (const record of candidates) if (await wants(caps, record, node)) chosen.push(record);
-  return chosen;
+  const chosen = new Map<string, SessionRecord>();
+  for (const record of candidates) if (await wants(caps, record, node)) chosen.set(record.full_jid, record);
+  const remote: string[] = [];
+  for (const subscriber of subscribers) {
+    const jid = tryJid(subscriber);
+    if (!jid || !subscriberAllowed(owner, config, jid, roster)) continue;
+    if (jid.domain !== host.domain) {
+      remote.push(jid.full);
+      continue;
+    }
+    const resources = await host.state.registry.resources(jid.bare);
+    for (const record of resources) {
+      const wanted = jid.isBare() ? record.presence !== undefined && record.priority >= 0 : record.full_jid === jid.full;
+      if (wanted) chosen.set(record.full_jid, record);
+    }
+  }
+  return { resources: [...chosen.values()], remote };
 }
 
-/** Sends an event to every interested resource: one envelope per node that holds some. */
-export async function broadcast(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, event: Element): Promise<void> {
-  const ownOnly = config.access_model === 'whitelist' && config.whitelist.length === 0;
-  await host.delivery.toResources(await recipients(host, caps, owner, node, config, ownOnly), event);
+/**
+ * Sends an event to every recipient: one envelope per node that holds some, one stanza per
+ * remote subscriber. `subscribers`: the node's explicit subscribers when the caller has them
+ * (a publish reads them in its own step); read here otherwise.
+ */
+export async function broadcast(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, event: Element, subscribers?: readonly string[]): Promise<void> {
+  const explicit = subscribers ?? (await host.state.pep.subscriptions(owner, node)).map(({ jid }) => jid);
+  const { resources, remote } = await recipients(host, caps, owner, node, config, explicit);
+  await host.delivery.toResources(resources, event);
+  for (const to of remote) {
+    const copy = parse(event.toString());
+    copy.attrs.to = to;
+    await host.router.send(copy);
+  }
+}
+
+function tryJid(text: string): Jid | undefined {
+  try {
+    return parseJid(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

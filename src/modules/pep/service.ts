@@ -11,6 +11,7 @@ import { checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { applyFields, configForm, formFields, FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_OWNER, pubsubError } from './forms.js';
 import { broadcast, eventMessage, itemEvent } from './notify.js';
+import { onOwnerSetSubscriptions, onOwnerSubscriptions } from './subscriptions.js';
 
 export function pepLimits(host: Host): PepLimits {
   const { limits } = host.config;
@@ -26,6 +27,16 @@ export interface Published {
 }
 
 export type PublishListener = (published: Published) => Promise<void>;
+/** Told after any change of a node's items (publish, retract, purge, delete). */
+export type ChangeListener = (owner: string, node: string) => Promise<void>;
+
+/** How a module's own publish differs from a client's. */
+export interface PublishFlags {
+  /** Without the listeners (a module mirroring data, which tells them itself when done). */
+  quiet?: boolean;
+  /** false: `options` only shape a new node; an existing one is taken as it is. */
+  preconditions?: boolean;
+}
 
 function nodeOf(element: Element): string {
   const node = element.attrs.node;
@@ -48,6 +59,7 @@ function ownerOnly(request: IqRequest): string {
 
 export class PepService {
   readonly listeners: PublishListener[] = [];
+  readonly changeListeners: ChangeListener[] = [];
 
   constructor(
     private readonly host: Host,
@@ -55,10 +67,10 @@ export class PepService {
   ) {}
 
   /** Publishes one item as the owner; notifies and tells the listeners. */
-  async publish(owner: string, node: string, id: string, payload: Element, options: Map<string, string[]> | undefined): Promise<PepPublishResult & { outcome: 'published' }> {
+  async publish(owner: string, node: string, id: string, payload: Element, options: Map<string, string[]> | undefined, flags: PublishFlags = {}): Promise<PepPublishResult & { outcome: 'published' }> {
     const limits = pepLimits(this.host);
     const { config: create, changed } = options ? applyFields(DEFAULT_NODE_CONFIG, options, limits.itemsPerNode) : { config: DEFAULT_NODE_CONFIG, changed: {} };
-    const result = await this.host.state.pep.publish(owner, node, { id, xml: payload.toString() }, create, changed, limits);
+    const result = await this.host.state.pep.publish(owner, node, { id, xml: payload.toString() }, create, flags.preconditions === false ? {} : changed, limits);
     switch (result.outcome) {
       case 'too-large':
         this.host.telemetry.limitEnforced('pep_item_bytes');
@@ -72,12 +84,21 @@ export class PepService {
       case 'precondition-not-met':
         throw pubsubError('conflict', 'precondition-not-met');
     }
-    await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]));
+    await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]), result.subscribers);
+    if (flags.quiet) return result;
     // The item is published: what a listener fails to mirror is logged, not the publisher's error.
     for (const listener of this.listeners) {
       await listener({ owner, node, id, payload }).catch((error: unknown) => this.host.log.warn({ event: 'pep_listener_failed', node, err: error }));
     }
+    await this.changed(owner, node);
     return result;
+  }
+
+  /** Tells the change listeners; a failure is logged, the change stands. */
+  async changed(owner: string, node: string): Promise<void> {
+    for (const listener of this.changeListeners) {
+      await listener(owner, node).catch((error: unknown) => this.host.log.warn({ event: 'pep_listener_failed', node, err: error }));
+    }
   }
 
   async onPublish(request: IqRequest): Promise<Element> {
@@ -131,7 +152,7 @@ export class PepService {
   }
 
   /** Retracts one item; notifies when `notify` says so, or (undefined) the node's notify_retract does. */
-  async retract(owner: string, node: string, id: string, notify: boolean | undefined, answered?: () => void): Promise<void> {
+  async retract(owner: string, node: string, id: string, notify: boolean | undefined, answered?: () => void, quiet = false): Promise<void> {
     const config = await this.host.state.pep.config(owner, node);
     if (!config) throw new StanzaError('item-not-found');
     if (!(await this.host.state.pep.retract(owner, node, id))) throw new StanzaError('item-not-found');
@@ -139,6 +160,7 @@ export class PepService {
     if (notify ?? config.notify_retract) {
       await broadcast(this.host, this.caps, owner, node, config, eventMessage(owner, node, (items) => items.c('retract', { id })));
     }
+    if (!quiet) await this.changed(owner, node);
   }
 
   async onCreate(request: IqRequest): Promise<Element | void> {
@@ -156,6 +178,7 @@ export class PepService {
   async onOwnerGet(request: IqRequest): Promise<Element> {
     const owner = ownerOnly(request);
     const configure = action(request);
+    if (configure.name === 'subscriptions') return onOwnerSubscriptions(this.host, owner, configure);
     if (configure.name !== 'configure' && configure.name !== 'affiliations') throw new StanzaError('feature-not-implemented', `pubsub#owner ${configure.name} is not supported on PEP`);
     const node = nodeOf(configure);
     const config = await this.host.state.pep.config(owner, node);
@@ -185,14 +208,22 @@ export class PepService {
         if (!(await this.host.state.pep.purge(owner, node))) throw new StanzaError('item-not-found');
         request.respond();
         await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'purge', node));
+        await this.changed(owner, node);
         return;
-      case 'delete':
+      case 'delete': {
+        // The subscribers go with the node: read them first, to tell them (XEP-0060 §8.4.2).
+        const subscribers = (await this.host.state.pep.subscriptions(owner, node)).map(({ jid }) => jid);
         if (!(await this.host.state.pep.deleteNode(owner, node))) throw new StanzaError('item-not-found');
         request.respond();
-        await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'delete', node));
+        await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'delete', node), subscribers);
+        await this.changed(owner, node);
         return;
+      }
       case 'affiliations':
         await this.setAffiliations(owner, node, config, element);
+        return;
+      case 'subscriptions':
+        await onOwnerSetSubscriptions(this.host, owner, element);
         return;
       default:
         throw new StanzaError('feature-not-implemented', `pubsub#owner ${element.name} is not supported on PEP`);

@@ -13,6 +13,8 @@ import {
   type PepPreconditions,
   type PepPublishResult,
   type PepStore,
+  type PepSubscribeResult,
+  type PepSubscription,
 } from '../pep.js';
 import { type DataDir, durable } from './database.js';
 
@@ -26,6 +28,7 @@ export class DurablePepStore implements PepStore {
   private readonly purgeTx;
   private readonly deleteNodeTx;
   private readonly deleteAllTx;
+  private readonly subscribeTx;
 
   constructor(private readonly dir: DataDir) {
     const { db } = dir;
@@ -47,6 +50,14 @@ export class DurablePepStore implements PepStore {
       removeAllItems: db.prepare<[string]>('DELETE FROM pep_item WHERE user = ?'),
       removeAllNodes: db.prepare<[string]>('DELETE FROM pep_node WHERE user = ?'),
       removeAccount: db.prepare<[string]>('DELETE FROM pep_account WHERE user = ?'),
+      subscribers: db.prepare<[string, string], { jid: string }>('SELECT jid FROM pep_subscription WHERE user = ? AND node = ? ORDER BY id'),
+      allSubscriptions: db.prepare<[string], { node: string; jid: string }>('SELECT node, jid FROM pep_subscription WHERE user = ? ORDER BY node, id'),
+      subscriberCount: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM pep_subscription WHERE user = ? AND node = ?'),
+      isSubscribed: db.prepare<[string, string, string], { n: number }>('SELECT 1 AS n FROM pep_subscription WHERE user = ? AND node = ? AND jid = ?'),
+      addSubscription: db.prepare<[string, string, string]>('INSERT INTO pep_subscription (user, node, jid) VALUES (?, ?, ?)'),
+      removeSubscription: db.prepare<[string, string, string]>('DELETE FROM pep_subscription WHERE user = ? AND node = ? AND jid = ?'),
+      removeSubscriptions: db.prepare<[string, string]>('DELETE FROM pep_subscription WHERE user = ? AND node = ?'),
+      removeAllSubscriptions: db.prepare<[string]>('DELETE FROM pep_subscription WHERE user = ?'),
     };
     this.q = q;
     const account = (user: string): { seq: number; bytes: number } => q.account.get(user) ?? { seq: 0, bytes: 0 };
@@ -71,7 +82,8 @@ export class DurablePepStore implements PepStore {
       for (const old of trimmed) q.removeItem.run(user, node, old.id);
       q.putItem.run(user, node, item.id, item.xml, seq + 1);
       q.putAccount.run(user, seq + 1, total);
-      return { outcome: 'published', created: !existing, config, trimmed: trimmed.map(({ id }) => id) };
+      const subscribers = existing ? q.subscribers.all(user, node).map(({ jid }) => jid) : [];
+      return { outcome: 'published', created: !existing, config, trimmed: trimmed.map(({ id }) => id), subscribers };
     });
     this.configureTx = db.transaction((user: string, node: string, config: PepNodeConfig): { trimmed: string[] } | undefined => {
       if (!q.config.get(user, node)) return undefined;
@@ -98,13 +110,22 @@ export class DurablePepStore implements PepStore {
     this.deleteNodeTx = db.transaction((user: string, node: string): boolean => {
       if (!this.purgeTx(user, node)) return false;
       q.removeNode.run(user, node);
+      q.removeSubscriptions.run(user, node);
       return true;
     });
     this.deleteAllTx = db.transaction((user: string): boolean => {
       const changed = q.removeAllNodes.run(user).changes > 0;
       q.removeAllItems.run(user);
       q.removeAccount.run(user);
+      q.removeAllSubscriptions.run(user);
       return changed;
+    });
+    this.subscribeTx = db.transaction((user: string, node: string, jid: string, perNode: number): PepSubscribeResult | 'unchanged' => {
+      if (!q.config.get(user, node)) return 'no-node';
+      if (q.isSubscribed.get(user, node, jid)) return 'unchanged';
+      if ((q.subscriberCount.get(user, node)?.n ?? 0) >= perNode) return 'full';
+      q.addSubscription.run(user, node, jid);
+      return 'subscribed';
     });
   }
 
@@ -165,6 +186,21 @@ export class DurablePepStore implements PepStore {
 
   async nodes(user: string): Promise<Map<string, PepNodeConfig>> {
     return new Map(this.q.nodes.all(user).map(({ node, config }) => [node, decodeConfig(config)]));
+  }
+
+  async subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult> {
+    const result = this.subscribeTx(user, node, jid, perNode);
+    return durable(this.dir, result === 'subscribed', result === 'unchanged' ? 'subscribed' : result);
+  }
+
+  async unsubscribe(user: string, node: string, jid: string): Promise<boolean> {
+    const removed = this.q.removeSubscription.run(user, node, jid).changes > 0;
+    return durable(this.dir, removed, removed);
+  }
+
+  async subscriptions(user: string, node?: string): Promise<PepSubscription[]> {
+    if (node === undefined) return this.q.allSubscriptions.all(user).map(({ node: name, jid }) => ({ node: name, jid }));
+    return this.q.subscribers.all(user, node).map(({ jid }) => ({ node, jid }));
   }
 
   async deleteAll(user: string): Promise<void> {

@@ -39,4 +39,6 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE muc_history (id INTEGER PRIMARY KEY, room TEXT NOT NULL, entry TEXT NOT NULL);
    CREATE INDEX muc_history_by_room ON muc_history (room, id);`,
+  // Explicit PEP subscriptions (XEP-0060 §6.1, state/pep.ts): the rowid keeps subscription order.
+  `CREATE TABLE pep_subscription (id INTEGER PRIMARY KEY, user TEXT NOT NULL, node TEXT NOT NULL, jid TEXT NOT NULL, UNIQUE (user, node, jid));`,
 ];

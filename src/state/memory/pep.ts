@@ -13,11 +13,15 @@ import {
   type PepPreconditions,
   type PepPublishResult,
   type PepStore,
+  type PepSubscribeResult,
+  type PepSubscription,
 } from '../pep.js';
 
 interface Node {
   config: PepNodeConfig;
   items: Map<string, string>;
+  /** Explicit subscribers, in subscription order. */
+  subscribers: Set<string>;
 }
 
 interface Account {
@@ -48,6 +52,7 @@ export class MemoryPepStore implements PepStore {
     if (existing && !meetsPreconditions(existing.config, preconditions)) return { outcome: 'precondition-not-met' };
     const config = existing?.config ?? { ...create };
     const items = existing?.items ?? new Map<string, string>();
+    const subscribers = existing?.subscribers ?? new Set<string>();
     // What the publish would leave: the item newest, the oldest beyond max_items gone.
     const order = [...items.keys()].filter((id) => id !== item.id);
     const keep = effectiveMaxItems(config, limits) - 1;
@@ -59,8 +64,8 @@ export class MemoryPepStore implements PepStore {
     items.delete(item.id);
     items.set(item.id, item.xml);
     account.bytes = bytes;
-    account.nodes.set(node, { config, items });
-    return { outcome: 'published', created: !existing, config: { ...config }, trimmed };
+    account.nodes.set(node, { config, items, subscribers });
+    return { outcome: 'published', created: !existing, config: { ...config }, trimmed, subscribers: [...subscribers] };
   }
 
   async items(user: string, node: string, query: PepItemsQuery = {}): Promise<{ config: PepNodeConfig; items: PepItem[] } | undefined> {
@@ -88,7 +93,7 @@ export class MemoryPepStore implements PepStore {
     const account = this.account(user);
     if (account.nodes.has(node)) return 'exists';
     if (account.nodes.size >= limits.nodes) return 'nodes-full';
-    account.nodes.set(node, { config: { ...config }, items: new Map() });
+    account.nodes.set(node, { config: { ...config }, items: new Map(), subscribers: new Set() });
     return 'created';
   }
 
@@ -135,6 +140,25 @@ export class MemoryPepStore implements PepStore {
   async nodes(user: string): Promise<Map<string, PepNodeConfig>> {
     const nodes = this.accounts.get(user)?.nodes ?? new Map<string, Node>();
     return new Map([...nodes].map(([name, found]) => [name, { ...found.config }]));
+  }
+
+  async subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult> {
+    const found = this.accounts.get(user)?.nodes.get(node);
+    if (!found) return 'no-node';
+    if (found.subscribers.has(jid)) return 'subscribed';
+    if (found.subscribers.size >= perNode) return 'full';
+    found.subscribers.add(jid);
+    return 'subscribed';
+  }
+
+  async unsubscribe(user: string, node: string, jid: string): Promise<boolean> {
+    return this.accounts.get(user)?.nodes.get(node)?.subscribers.delete(jid) ?? false;
+  }
+
+  async subscriptions(user: string, node?: string): Promise<PepSubscription[]> {
+    const nodes = this.accounts.get(user)?.nodes ?? new Map<string, Node>();
+    const chosen = node === undefined ? [...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : nodes.has(node) ? [[node, nodes.get(node) as Node] as const] : [];
+    return chosen.flatMap(([name, found]) => [...found.subscribers].map((jid) => ({ node: name, jid })));
   }
 
   async deleteAll(user: string): Promise<void> {
