@@ -39,4 +39,6 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE muc_room (room TEXT PRIMARY KEY, record TEXT NOT NULL) WITHOUT ROWID;
    CREATE TABLE muc_history (id INTEGER PRIMARY KEY, room TEXT NOT NULL, entry TEXT NOT NULL);
    CREATE INDEX muc_history_by_room ON muc_history (room, id);`,
+  // XEP-0357 push registrations (state/push.ts): one row per account and (jid, node), as JSON.
+  `CREATE TABLE push_registration (user TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
 ];
