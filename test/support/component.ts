@@ -9,6 +9,8 @@ import { RawClient } from './client.js';
 export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 export const NS_PUSH = 'urn:xmpp:push:0';
 
+let pings = 0;
+
 export class TestComponent {
   private constructor(
     readonly raw: RawClient,
@@ -46,6 +48,13 @@ export class TestComponent {
     const reply = new Element('iq', { type: 'error', id: iq.attrs.id, from: iq.attrs.to, to: iq.attrs.from });
     reply.c('error', { type }).c(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' });
     this.raw.send(reply);
+  }
+
+  /** A ping to the server from the component's domain: everything written to it before is in. */
+  async barrier(serverDomain: string): Promise<void> {
+    const id = `ping-${++pings}`;
+    this.raw.send(`<iq type='get' id='${id}' from='${this.domain}' to='${serverDomain}'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    await this.raw.expect((element) => element.name === 'iq' && element.attrs.id === id);
   }
 
   close(): Promise<void> {
