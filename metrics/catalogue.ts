@@ -62,6 +62,8 @@ export interface Catalogue {
   readonly storeErrors: Counter<'port' | 'method'>;
   readonly smEnabled: Counter;
   readonly s2sEvents: Counter<'event'>;
+  readonly componentEvents: Counter<'event'>;
+  readonly pushNotifications: Counter<'outcome'>;
   readonly smResumed: Counter;
   readonly smResumeFailures: Counter<'reason'>;
   readonly smHibernating: Gauge;
@@ -240,6 +242,18 @@ function defineMetrics(registry: Registry): Catalogue {
       name: `${PREFIX}s2s_events_total`,
       help: 'Server-to-server federation: streams opened (stream_out, stream_in), stanzas written and read (stanza_out, stanza_in), streams that failed (failure), stanzas bounced for a remote domain (bounce). No domain labels.',
       labelNames: ['event'],
+      registers,
+    }),
+    componentEvents: new Counter({
+      name: `${PREFIX}component_events_total`,
+      help: 'External components (XEP-0114): connections authenticated (connected) and refused (refused), stanzas read (stanza_in) and written (stanza_out), stanzas forwarded to the node holding the component (forwarded), stanzas bounced because none holds it (bounce). No domain labels.',
+      labelNames: ['event'],
+      registers,
+    }),
+    pushNotifications: new Counter({
+      name: `${PREFIX}push_notifications_total`,
+      help: 'Push notifications (XEP-0357) by outcome: answered with a result (published), sent again after a timeout or temporary error (retried), registration disabled by a permanent error (disabled), given up after the last try (gave_up).',
+      labelNames: ['outcome'],
       registers,
     }),
     smEnabled: new Counter({

@@ -2,7 +2,7 @@
 // them; what the node holds (connections, hibernating sessions, cluster-wide figures) is read
 // when Prometheus scrapes.
 import { Registry } from 'prom-client';
-import type { Direction, NodeSnapshot, PendingOutcome, RouteOutcome, S2SEvent, SmResumeFailure, StanzaLabel, Telemetry, UncaughtKind } from '../src/telemetry.js';
+import type { ComponentEvent, Direction, PushOutcome, NodeSnapshot, PendingOutcome, RouteOutcome, S2SEvent, SmResumeFailure, StanzaLabel, Telemetry, UncaughtKind } from '../src/telemetry.js';
 import type { ReassertOutcome } from '../src/state/sessions.js';
 import { catalogue, type Catalogue, type ClusterFigures } from './catalogue.js';
 import { withTimeout } from './timeout.js';
@@ -85,6 +85,14 @@ export class PrometheusTelemetry implements Telemetry {
 
   s2s(event: S2SEvent): void {
     this.m.s2sEvents.inc({ event });
+  }
+
+  component(event: ComponentEvent): void {
+    this.m.componentEvents.inc({ event });
+  }
+
+  push(outcome: PushOutcome): void {
+    this.m.pushNotifications.inc({ outcome });
   }
 
   smEnabled(): void {

@@ -25,6 +25,7 @@ import type { JobScheduler } from './state/scheduler.js';
 import type { NodeBus, NodeHeartbeats } from './state/bus.js';
 import { MemoryJobScheduler } from './state/memory/scheduler.js';
 import { S2SService } from './s2s/service.js';
+import { ComponentService } from './component/service.js';
 
 export class RookeryServer {
   readonly host: Host;
@@ -32,6 +33,8 @@ export class RookeryServer {
   readonly connections = new Set<Connection>();
   /** Federation (doc/federation.md); undefined when `s2sPort` is 0 or its port could not be had. */
   s2s: S2SService | undefined;
+  /** External components (XEP-0114); undefined when none is configured (`components`). */
+  components: ComponentService | undefined;
   private plain: NetServer | undefined;
   private direct: NetServer | undefined;
   private tls: TlsMaterial | undefined;
@@ -114,7 +117,8 @@ export class RookeryServer {
     await listen(this.plain, this.config.c2sPort, this.config.bindAddress);
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
     await this.startS2S(this.tls);
-    this.log.info({ event: 'listening', ...this.ports(), s2s: this.s2s?.port ?? 0, domain: this.config.domain, backend: this.state.kind });
+    await this.startComponents();
+    this.log.info({ event: 'listening', ...this.ports(), s2s: this.s2s?.port ?? 0, component: this.components?.port ?? 0, domain: this.config.domain, backend: this.state.kind });
   }
 
   /**
@@ -131,6 +135,16 @@ export class RookeryServer {
     } catch (err) {
       this.log.error({ event: 's2s_listen_failed', port: this.config.s2sPort, err }, 'federation is off: the s2s port cannot be listened on');
     }
+  }
+
+  /**
+   * External components (component/service.ts): every node routes to them once configured; a
+   * node listens for them when `componentPort` is set.
+   */
+  private async startComponents(): Promise<void> {
+    if (this.config.components === undefined) return;
+    this.components = new ComponentService(this.host);
+    if (this.config.componentPort !== undefined) await this.components.listen(this.config.componentPort, this.config.bindAddress);
   }
 
   /**
@@ -183,6 +197,8 @@ export class RookeryServer {
     this.draining = true;
     const started = Date.now();
     this.s2s?.close();
+    // A component reconnects (through the load balancer) to a node that stays.
+    await this.components?.close();
     this.plain?.close();
     this.direct?.close();
     const deadline = started + timeoutMs;
@@ -218,6 +234,7 @@ export class RookeryServer {
   private async shutdown(): Promise<void> {
     this.stopTickets?.();
     this.s2s?.close();
+    await this.components?.close();
     this.plain?.close();
     this.direct?.close();
     const sessions = [...this.connections].map((connection) => connection.session);

@@ -67,6 +67,8 @@ export interface Telemetry {
   /** An error no connection or request caught reached the process (process-guard.ts). */
   uncaughtError(kind: UncaughtKind): void;
   s2s(event: S2SEvent): void;
+  component(event: ComponentEvent): void;
+  push(outcome: PushOutcome): void;
 }
 
 export type UncaughtKind = 'exception' | 'rejection';
@@ -77,6 +79,20 @@ export type UncaughtKind = 'exception' | 'rejection';
  * authenticate, stanzas bounced for a remote domain.
  */
 export type S2SEvent = 'stream_out' | 'stream_in' | 'stanza_out' | 'stanza_in' | 'failure' | 'bounce';
+
+/**
+ * External components (src/component/), without domain names: connections authenticated and
+ * refused, stanzas read from and written to components, stanzas forwarded to the node holding
+ * the component, stanzas bounced because no node holds it.
+ */
+export type ComponentEvent = 'connected' | 'refused' | 'stanza_in' | 'stanza_out' | 'forwarded' | 'bounce';
+
+/**
+ * Push notifications (XEP-0357, modules/push/): sent and answered with a result, sent again after
+ * a timeout or a temporary error, registrations disabled by a permanent error, and notifications
+ * given up after the last try.
+ */
+export type PushOutcome = 'published' | 'retried' | 'disabled' | 'gave_up';
 
 export const noTelemetry: Telemetry = {
   authentication() {},
@@ -91,6 +107,8 @@ export const noTelemetry: Telemetry = {
   job() {},
   smEnabled() {},
   s2s() {},
+  component() {},
+  push() {},
   smResumed() {},
   smResumeFailed() {},
   hibernating() {

@@ -4,20 +4,18 @@
 // HAProxy sends the PROXY protocol (v2) to the nodes, which trust it from 127.0.0.1 only, so
 // that each node sees, limits and logs every client by its own address.
 // `npm run cluster -- --nodes 3` (`--help` lists the flags); Ctrl-C stops everything.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as netConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'selfsigned';
+import { type HealthCheck, haproxyConfigText } from './haproxy-config.js';
+import { portAnswers, ports, requireCommand, waitFor } from './local-ports.js';
 
-/** How HAProxy checks the nodes' /readyz: every `intervalMs`, down after `fall` failures, up after `rise` successes. */
-export interface HealthCheck {
-  intervalMs: number;
-  fall: number;
-  rise: number;
-}
+export type { HealthCheck } from './haproxy-config.js';
+export { ports, waitFor } from './local-ports.js';
+
 
 export interface LocalClusterOptions {
   nodes: number;
@@ -335,94 +333,4 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-function haproxyConfigText(where: { port: number; tlsPort: number; statsPort: number; check: HealthCheck }, nodes: NodeHandle[]): string {
-  const { check } = where;
-  const servers = (port: (node: NodeHandle) => number): string =>
-    nodes.map((node) => `    server ${node.id} 127.0.0.1:${port(node)} send-proxy-v2 check port ${node.httpPort}`).join('\n');
-  // A node that stopped listening (draining) refuses connections before its health check fails:
-  // such a connection is tried again on another node (redispatch on every retry). The health
-  // check goes to the HTTP port without a PROXY header (HAProxy adds one only with check-send-proxy).
-  return `global
-    maxconn 9000
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 1h
-    timeout server 1h
-    timeout check 2s
-    retries 3
-    option redispatch 1
-    option httpchk GET /readyz
-    default-server inter ${check.intervalMs}ms fastinter ${check.intervalMs}ms downinter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}
-listen stats
-    bind 127.0.0.1:${where.statsPort}
-    mode http
-    stats enable
-    stats uri /stats
-frontend c2s
-    bind 127.0.0.1:${where.port}
-    default_backend c2s_nodes
-backend c2s_nodes
-    balance leastconn
-${servers((node) => node.c2sPort)}
-frontend c2s_tls
-    bind 127.0.0.1:${where.tlsPort}
-    default_backend c2s_tls_nodes
-backend c2s_tls_nodes
-    balance leastconn
-${servers((node) => node.c2sTlsPort)}
-`;
-}
-
-function requireCommand(command: string, debianPackage: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${command}`]).status === 0) return;
-  throw new Error(`${command} is missing: install it (Debian: apt-get install ${debianPackage})`);
-}
-
-/** The ports asked for; each 0 is replaced by a distinct free loopback port. */
-export async function ports(...wanted: number[]): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const found: number[] = [];
-    for (const port of wanted) {
-      if (port !== 0) {
-        found.push(port);
-        continue;
-      }
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      const address = server.address();
-      if (typeof address !== 'object' || !address) throw new Error('no free port');
-      found.push(address.port);
-    }
-    return found;
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
-
-async function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ port, host: '127.0.0.1' }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
-/** Polls `check` every 50 ms until it holds; throws once `timeoutMs` has passed. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }

@@ -18,6 +18,8 @@ import { RedisRosterStore } from './roster.js';
 import { loadScripts, type Scripts } from './scripts.js';
 import { RedisSessionRegistry } from './sessions.js';
 import { RedisResumptionStore } from './resumption.js';
+import { RedisComponentRegistry } from './components.js';
+import { RedisPushStore } from './push.js';
 
 export { RedisStateError, type RedisStateErrorCode } from './errors.js';
 export { KeyBuilder } from './keys.js';
@@ -80,6 +82,8 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     pep: new RedisPepStore(client, keys, scripts),
     caps: new RedisCapsStore(client, keys),
     fastTokens: new RedisFastTokenStore(client, keys, scripts),
+    push: new RedisPushStore(client, keys, scripts),
+    components: new RedisComponentRegistry(client, keys, scripts),
     resumption: new RedisResumptionStore(client, keys, scripts),
     attempts: new RedisAttemptCounters(client, keys),
     secrets: new RedisSharedSecrets(client, keys),

@@ -26,6 +26,8 @@
 //   <p>:v1:{<bare>}:sm:<token>     hash   XEP-0198 stream record (owner, counters, detached_at)
 //   <p>:v1:{<bare>}:smq:<token>    list   JSON {seq, xml, stamp, id?}: the stream's unacknowledged stanzas
 //   <p>:v1:{<bare>}:smd:<token>    hash   sender stream token → '<high seq>:<mask>': what the stream was given
+//   <p>:v1:{<bare>}:push           hash   "<app server jid>\n<node>" → JSON PushRegistration (XEP-0357)
+//   <p>:v1:{<bare>}:push:ev:<id>   string a push event claimed (state/push.ts: once per event), expires
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
 //   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts)
 //   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
@@ -34,6 +36,7 @@
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
+//   <p>:v1:components              hash   component domain → JSON {node, connection}: who holds it (XEP-0114)
 //   <p>:v1:nodes                   zset   live node → last heartbeat (ms)
 //   <p>:v1:evicted                 zset   evicted node → when (its inbox is taken again for a while)
 //   <p>:v1:node:{<node>}:evicted   string set by the sweeper when it cleaned up after the node (expires)
@@ -105,6 +108,13 @@ export class KeyBuilder {
   capsClaim(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}:claim`; }
   /** XEP-0484 FAST tokens of the account's devices. */
   fastTokens(bare: string): string { return this.perAccount(bare, 'fast'); }
+
+  /** XEP-0357 push registrations of the account. */
+  pushRegistrations(bare: string): string { return this.perAccount(bare, 'push'); }
+  /** A push event claimed for the account (the once-per-event rule). */
+  pushEvent(bare: string, event: string): string { return this.perAccount(bare, `push:ev:${encodeKeyPart(event)}`); }
+  /** External components (XEP-0114) and the node holding each: a handful of domains, one hash. */
+  components(): string { return `${this.base}:components`; }
 
   /** Rooms (XEP-0045) the account's sessions are in. */
   mucRooms(bare: string): string { return this.perAccount(bare, 'mucrooms'); }

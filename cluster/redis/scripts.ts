@@ -39,6 +39,10 @@ export const SCRIPT_NAMES = [
   'bus-send-1',
   'bus-ack-1',
   'bus-take-1',
+  'component-claim-1',
+  'component-release-1',
+  'push-enable-1',
+  'push-claim-2',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

@@ -83,6 +83,9 @@ export const SETTINGS = {
   s2sAllowedDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_ALLOWED_DOMAINS', description: 'when set, the only remote domains federated with, comma-separated' }),
   s2sCaFile: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_S2S_CA_FILE', description: 'PEM file of the certificate authorities remote servers\' certificates are verified against; unset: the system trust store' }),
   s2sSecret: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECRET', description: 'the secret dialback keys are derived from (XEP-0185), the same on every node; unset: one generated and kept by the store (Redis, or `dataDir`)', secret: true }),
+  // External components (XEP-0114, src/component/)
+  componentPort: setting({ schema: optional(t.port), type: 'integer', default: undefined, env: 'ROOKERY_COMPONENT_PORT', description: 'port external components (XEP-0114) connect to, on every node (Prosody\'s is 5347); unset: none; `0`: any free port. A component may connect to any node: every node routes to it' }),
+  components: setting({ schema: optional(t.components), type: 'string', default: undefined, env: 'ROOKERY_COMPONENTS', description: '`domain=secret` pairs, comma-separated: the external components allowed to connect, each with the secret of its handshake (a secret holds no comma); each domain is listed in the server\'s disco#items', secret: true }),
   logLevel: setting({ schema: t.logLevel, type: 'string', default: 'info', env: 'ROOKERY_LOG_LEVEL', description: `pino log level (${t.LOG_LEVELS.join(', ')}); logs are JSON lines on stdout` }),
 };
 
@@ -147,6 +150,8 @@ export const LIMIT_SETTINGS = {
   s2sQueueStanzas: limit('s2sQueueStanzas', 1000, 'stanzas one node queues for a remote domain while its stream is being set up; past it, they bounce with `resource-constraint`'),
   s2sConnectTimeoutSeconds: limit('s2sConnectTimeoutSeconds', 20, 'seconds an outgoing server-to-server stream has to become ready; past it, its queued stanzas bounce with `remote-server-timeout`'),
   s2sIdleSeconds: limit('s2sIdleSeconds', 300, 'seconds a server-to-server stream may carry nothing before it is closed'),
+  pushRegistrations: limit('pushRegistrations', 5, 'push registrations (XEP-0357: app server and node) one account may hold; enabling one more drops the oldest (as Prosody\'s `push_max_devices`)'),
+  pushReplySeconds: limit('pushReplySeconds', 30, 'seconds an app server has to answer a push notification (XEP-0357); past it, or after a temporary error, the notification is sent again after 1, 2, 4 and 8 seconds, five tries in all'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 
@@ -165,6 +170,11 @@ export const configSchema = z.strictObject({ ...shapeOf(SETTINGS), limits: limit
   }
   if ((config.c2sProxyProtocol || config.c2sTlsProxyProtocol) && config.trustedProxies === undefined) {
     ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: 'trustedProxies (ROOKERY_TRUSTED_PROXIES) is not set: the PROXY protocol needs the addresses of the proxies that may send it', params: { sentence: true } });
+  }
+  if (config.components !== undefined) {
+    const mucDomains = config.mucDomains !== undefined ? t.parseDomains(config.mucDomains) : [`conference.${config.domain}`];
+    const taken = [...t.parseComponents(config.components).keys()].find((name) => name === config.domain || mucDomains.includes(name));
+    if (taken !== undefined) ctx.addIssue({ code: 'custom', path: ['components'], message: `${taken} is served by this server itself (domain or mucDomains), not by a component`, params: { sentence: true } });
   }
   if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {
     ctx.addIssue({ code: 'custom', path: ['nodeDeadAfterMs'], message: `at least twice heartbeatMs (${2 * config.heartbeatMs})` });

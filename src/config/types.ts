@@ -135,3 +135,23 @@ export function routesProblem(value: string): string | undefined {
   return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port pairs, comma-separated';
 }
 export const routes = checked(routesProblem);
+// External components (XEP-0114): `domain=secret` pairs.
+/** The components of a `components` value: domain → shared secret (a secret holds no comma). */
+export function parseComponents(value: string): Map<string, string> {
+  const components = new Map<string, string>();
+  for (const pair of value.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    const at = pair.indexOf('=');
+    if (at <= 0 || at === pair.length - 1) continue;
+    components.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return components;
+}
+/** Never echoes the value: it holds secrets. */
+export function componentsProblem(value: string): string | undefined {
+  const pairs = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const parsed = parseComponents(value);
+  if (pairs.length === 0 || parsed.size !== pairs.length) return 'domain=secret pairs, comma-separated, each domain once';
+  const wrong = [...parsed.keys()].find((name) => domainProblem(name) !== undefined);
+  return wrong === undefined ? undefined : `domain=secret pairs ("${wrong}" is not ${DOMAIN_EXPECTED})`;
+}
+export const components = checked(componentsProblem);

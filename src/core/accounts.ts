@@ -68,5 +68,6 @@ export async function deleteAccount(state: StateBackend, user: string, host?: Ho
   await state.archive.deleteAll(user);
   await state.pep.deleteAll(user);
   await state.fastTokens.deleteAll(user);
+  await state.push.deleteAll(user);
   await state.accounts.delete(user);
 }

@@ -149,7 +149,10 @@ export class Delivery {
   private async queueForParked(record: SessionRecord, stanza: Element): Promise<boolean> {
     if (record.sm_token === undefined) return false;
     const queued = await this.host.state.resumption.append(bareOf(record.full_jid), record.sm_token, '', { seq: 0, xml: stanza.toString(), stamp: Date.now(), ...withIdentity(stanza) });
-    if (queued) this.host.telemetry.routed('remote');
+    if (queued) {
+      this.host.telemetry.routed('remote');
+      if (stanza.name === 'message') await this.host.hooks.fire('message-held', { user: bareOf(record.full_jid), stanza, place: 'parked' });
+    }
     return queued;
   }
 }

@@ -45,6 +45,12 @@ export interface HookCatalogue {
   'iq/host': RoutedStanza;
   /** A stanza to another domain: a service this server hosts there (XEP-0045 rooms) claims it; unclaimed → remote-server-not-found. */
   'service-stanza': RoutedStanza;
+  /**
+   * A message kept for an account that cannot take it now: stored offline, queued for a
+   * hibernating stream (XEP-0198, no connection) or for a parked one (kept by no node). Push
+   * notifications (XEP-0357) start here; a notice, never claimed.
+   */
+  'message-held': { user: string; stanza: Element; place: 'offline' | 'hibernating' | 'parked' };
   /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
   'message/offline': RoutedStanza;
   'resource-bind': { session: C2SSession };

@@ -53,8 +53,10 @@ export async function cleanUpDeadNode(host: Host, bus: NodeBus, node: string): P
     sessions += 1;
     await host.hooks.fire('resource-lost', { record, reason: 'Node failed' });
   }
+  // Its components are gone with it: what was on its way to them bounces instead of returning there.
+  const components = await host.state.components.releaseNode(node);
   const stanzas = await bus.takeInbox(node, nodeInbox(host));
-  if (sessions + stanzas > 0) host.log.warn({ event: 'dead_node_cleaned', dead: node, sessions, stanzas });
+  if (sessions + stanzas + components.length > 0) host.log.warn({ event: 'dead_node_cleaned', dead: node, sessions, stanzas, components: components.length });
   return { sessions, stanzas };
 }
 

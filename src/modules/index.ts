@@ -17,6 +17,7 @@ import { pepModule } from './pep/index.js';
 import { pingModule } from './ping.js';
 import { presenceModule } from './presence/index.js';
 import { privateModule } from './private.js';
+import { pushModule } from './push/index.js';
 import { registerModule } from './register.js';
 import { rosterModule } from './roster/index.js';
 import { smacksModule } from './smacks/index.js';
@@ -45,6 +46,7 @@ export function defaultModules(config: Config, services: { upload?: UploadServic
     privateModule,
     mucModule,
     pepModule,
+    pushModule,
     csiModule({ maxHeld: config.limits.csiMaxHeld }),
     smacksModule({ hibernationSeconds: config.smHibernationSeconds, maxQueue: config.limits.smMaxQueue }),
     ...(config.allowRegistration ? [registerModule] : []),

@@ -18,7 +18,10 @@ export const offlineModule: Module = {
     api.hook('message/offline', async ({ stanza, to, origin }) => {
       if (!STORED_TYPES.has(stanzaType(stanza) ?? 'normal')) return false;
       const stored = await host.state.offline.store(to.bare, { xml: stanza.toString(), stamp: Date.now() }, host.config.limits.offlineMessages);
-      if (stored) host.telemetry.routed('offline');
+      if (stored) {
+        host.telemetry.routed('offline');
+        await host.hooks.fire('message-held', { user: to.bare, stanza, place: 'offline' });
+      }
       else {
         host.telemetry.limitEnforced('offline_quota');
         await host.router.bounce(stanza, new StanzaError('service-unavailable', 'Offline storage is full'), origin);

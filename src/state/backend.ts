@@ -13,6 +13,8 @@ import type { RosterStore } from './roster.js';
 import type { SessionRegistry } from './sessions.js';
 import type { ResumptionStore } from './resumption.js';
 import type { SharedSecrets } from './secrets.js';
+import type { ComponentRegistry } from './components.js';
+import type { PushStore } from './push.js';
 
 export interface StateBackend {
   /** 'memory', 'durable' or 'redis', for logs and metrics labels. */
@@ -34,6 +36,10 @@ export interface StateBackend {
   readonly caps: CapsStore;
   /** XEP-0484 FAST tokens. */
   readonly fastTokens: FastTokenStore;
+  /** XEP-0357 push registrations, and the once-per-event claim of a push. */
+  readonly push: PushStore;
+  /** XEP-0114 external components: which node holds each component's connection. */
+  readonly components: ComponentRegistry;
   /** XEP-0198 resumption state. */
   readonly resumption: ResumptionStore;
   /** Login failures and registrations per address and account, for the throttles. */

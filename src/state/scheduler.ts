@@ -8,6 +8,11 @@ export interface JobPayloads {
   'presence-grace': { full_jid: string; presence: string };
   /** A message archive's oldest entries may be past limits.archiveDays (XEP-0313 retention). */
   'archive-trim': { owner: string };
+  /**
+   * One try of a push notification (XEP-0357) to one registration: `attempt` counts from 1;
+   * `body` only when the registration asked for it.
+   */
+  'push-send': { user: string; jid: string; node: string; event: string; sender?: string; body?: string; attempt: number };
 }
 
 export type JobName = keyof JobPayloads;

@@ -40,3 +40,8 @@ export const NS_SSDP = 'urn:xmpp:ssdp:0';
 export const NS_SERVER = 'jabber:server';
 export const NS_DIALBACK = 'jabber:server:dialback';
 export const NS_DIALBACK_FEATURE = 'urn:xmpp:features:dialback';
+/** XEP-0114 Jabber Component Protocol. */
+export const NS_COMPONENT = 'jabber:component:accept';
+/** XEP-0357 Push Notifications. */
+export const NS_PUSH = 'urn:xmpp:push:0';
+export const NS_PUSH_SUMMARY = 'urn:xmpp:push:summary';

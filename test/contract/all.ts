@@ -14,6 +14,8 @@ import { resumptionContract } from './resumption.contract.js';
 import { rosterContract } from './roster.contract.js';
 import { secretsContract } from './secrets.contract.js';
 import { sessionsContract } from './sessions.contract.js';
+import { pushContract } from './push.contract.js';
+import { componentsContract } from './components.contract.js';
 
 export function allContracts(makeBackend: BackendFactory): void {
   backendContract(makeBackend);
@@ -30,4 +32,6 @@ export function allContracts(makeBackend: BackendFactory): void {
   resumptionContract(makeBackend);
   mucContract(makeBackend);
   secretsContract(makeBackend);
+  pushContract(makeBackend);
+  componentsContract(makeBackend);
 }

@@ -197,6 +197,18 @@ describe('Redis commands per operation', () => {
     await bob.close();
   });
 
+  it('costs one script (push-claim-2) for a message stored offline, to look for push registrations and claim the event', async () => {
+    const alice = await login(0, 'alice', 'push-a');
+    const commands = await during(async () => {
+      alice.send("<message to='dave@localhost' type='chat' id='held'><body>for later</body><no-store xmlns='urn:xmpp:hints'/></message>");
+      await alice.barrier();
+    });
+    expect(commands.filter((entry) => entry.key.includes(':push')).map((entry) => `${entry.command} ${entry.key}`)).toEqual([
+      expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{dave@localhost\\}:push$`)),
+    ]);
+    await alice.close();
+  });
+
   it('costs one Redis command for a page of the archive, with or without a with filter', async () => {
     const alice = await login(0, 'alice', 'arch-q');
     for (const form of ['', "<x xmlns='jabber:x:data' type='submit'><field var='with'><value>bob@localhost</value></field></x>"]) {

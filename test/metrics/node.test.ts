@@ -22,6 +22,8 @@ const FAMILIES = [
   'rookery_store_call_duration_seconds',
   'rookery_store_errors_total',
   'rookery_s2s_events_total',
+  'rookery_component_events_total',
+  'rookery_push_notifications_total',
   'rookery_sm_enabled_total',
   'rookery_sm_resumed_total',
   'rookery_sm_resume_failures_total',

@@ -142,6 +142,15 @@ export class RawClient {
     return this.expect((element) => element.name === 'stream:features' || element.name === 'stream:error');
   }
 
+  /** XEP-0114: opens a component stream and returns the server's header (no features follow). */
+  async openComponentStream(domain: string): Promise<Record<string, string>> {
+    this.streamHeader = undefined;
+    const header = new Promise<void>((resolve) => (this.headerWaiter = resolve));
+    this.send(`<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='${domain}'>`);
+    await header;
+    return this.streamHeader ?? {};
+  }
+
   /** Waits for (and removes from the inbox) the first element that matches. */
   expect(match: Match, timeoutMs = 5000): Promise<Element> {
     const predicate = typeof match === 'string' ? (element: Element) => element.name === match : match;

@@ -274,6 +274,20 @@ export class XmppTestClient {
     return this.reached(['disconnect', 'offline'], timeoutMs);
   }
 
+  /**
+   * Loses the connection without closing the stream, as a phone leaving coverage: the server sees
+   * the socket close, and a stream-managed session hibernates (XEP-0198).
+   */
+  drop(): void {
+    this.xmpp.reconnect.stop();
+    this.xmpp.socket?.socket?.destroy();
+  }
+
+  /** The XEP-0198 resumption id of this client's stream, once enabled. */
+  get smId(): string | undefined {
+    return this.xmpp.streamManagement.id === '' ? undefined : this.xmpp.streamManagement.id;
+  }
+
   /** Closes the stream and the socket (the server then broadcasts unavailable presence). */
   async stop(): Promise<void> {
     this.xmpp.reconnect.stop();

@@ -1,6 +1,7 @@
 // XEP-0198 §4-§5: the per-session half of stream management — the counters, the queue of
 // unacknowledged stanzas (mirrored into the ResumptionStore when the stream is resumable), and the
 // server's ack requests.
+import { parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { C2SSession, ManagedStream } from '../../core/session.js';
 import { Delivered } from '../../state/delivered.js';
@@ -78,7 +79,11 @@ export class Stream implements ManagedStream {
       this.host.telemetry.limitEnforced('sm_queue');
       this.session.close();
     }
-    if (this.phase !== 'attached') return false;
+    if (this.phase !== 'attached') {
+      // No connection: the client may need waking up (XEP-0357 push notifications).
+      if (xml.startsWith('<message')) void this.host.hooks.fire('message-held', { user: this.user, stanza: parse(xml), place: 'hibernating' });
+      return false;
+    }
     this.requestSoon();
     return true;
   }

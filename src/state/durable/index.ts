@@ -6,7 +6,8 @@
 //   (a client whose resumption fails binds a new session, as after any server restart);
 // - login and registration attempt counters: they expire within minutes, and writing each
 //   failed login to disk would hand a password guesser an fsync per attempt;
-// - XEP-0115 caps: relearnt with one disco#info per ver.
+// - XEP-0115 caps: relearnt with one disco#info per ver;
+// - which node holds an external component (XEP-0114): its connection ends with the process.
 import type { StateBackend } from '../backend.js';
 import { MemoryAttemptCounters } from '../memory/attempts.js';
 import { MemoryCapsStore } from '../memory/caps.js';
@@ -24,6 +25,8 @@ import { DurablePersonalStore } from './personal.js';
 import { DurableFastTokenStore } from './fast-tokens.js';
 import { DurableRosterStore } from './roster.js';
 import { DurableSharedSecrets } from './secrets.js';
+import { DurablePushStore } from './push.js';
+import { MemoryComponentRegistry } from '../memory/components.js';
 
 export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
 
@@ -44,6 +47,9 @@ export function createDurableBackend(dataDir: string): StateBackend {
     // Caps are learnt again after a restart (one disco#info per ver): not worth a table.
     caps: new MemoryCapsStore(),
     fastTokens: new DurableFastTokenStore(dir),
+    push: new DurablePushStore(dir),
+    // Component connections end with the process, as sessions do.
+    components: new MemoryComponentRegistry(),
     registry: new MemorySessionRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),

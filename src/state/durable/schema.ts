@@ -41,4 +41,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX muc_history_by_room ON muc_history (room, id);`,
   // Explicit PEP subscriptions (XEP-0060 §6.1, state/pep.ts): the rowid keeps subscription order.
   `CREATE TABLE pep_subscription (id INTEGER PRIMARY KEY, user TEXT NOT NULL, node TEXT NOT NULL, jid TEXT NOT NULL, UNIQUE (user, node, jid));`,
+  // XEP-0357 push registrations (state/push.ts): one row per account and (jid, node), as JSON.
+  `CREATE TABLE push_registration (user TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
 ];

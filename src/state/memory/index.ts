@@ -15,6 +15,8 @@ import { MemoryRosterStore } from './roster.js';
 import { MemorySessionRegistry } from './sessions.js';
 import { MemoryResumptionStore } from './resumption.js';
 import { MemorySharedSecrets } from './secrets.js';
+import { MemoryComponentRegistry } from './components.js';
+import { MemoryPushStore } from './push.js';
 
 export function createMemoryBackend(): StateBackend {
   return {
@@ -30,6 +32,8 @@ export function createMemoryBackend(): StateBackend {
     pep: new MemoryPepStore(),
     caps: new MemoryCapsStore(),
     fastTokens: new MemoryFastTokenStore(),
+    push: new MemoryPushStore(),
+    components: new MemoryComponentRegistry(),
     resumption: new MemoryResumptionStore(),
     attempts: new MemoryAttemptCounters(),
     secrets: new MemorySharedSecrets(),
