@@ -28,6 +28,11 @@ export const DEDUPE_WINDOW_MS = 10 * 60_000;
 export function shouldArchive(stanza: Element): boolean {
   const type = stanzaType(stanza) ?? 'normal';
   if (type === 'error' || type === 'headline' || type === 'groupchat') return false;
+  return hasContent(stanza);
+}
+
+/** Content worth keeping, whatever the type (a room archives its groupchat messages by this). */
+export function hasContent(stanza: Element): boolean {
   if (stanza.getChild('no-store', NS_HINTS) || stanza.getChild('no-permanent-store', NS_HINTS)) return false;
   if (stanza.getChild('body') || stanza.getChild('store', NS_HINTS)) return true;
   if (CONTENT.some(([name, xmlns]) => stanza.getChild(name, xmlns))) return true;

@@ -6,8 +6,9 @@ import type { RoutedStanza } from '../../core/events.js';
 import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { configForm, NS_DATA, readForm } from './form.js';
+import { deleteArchive } from './archive.js';
 import { broadcastPresence } from './presence.js';
-import { affiliationOf, everySession, NS_MUC_OWNER } from './room.js';
+import { affiliationOf, archives, everySession, NS_MUC_OWNER } from './room.js';
 import { NS_MUC_USER } from '../../xmpp/ns.js';
 import type { MucService } from './service.js';
 
@@ -67,6 +68,9 @@ async function announceConfig(service: MucService, room: string, before: RoomSna
   x.c('status', { code: '104' });
   const whois = after.record.config.whois;
   if (whois !== before.record.config.whois) x.c('status', { code: whois === 'anyone' ? '172' : '173' });
+  // 170/171: the room's messages are archived from now on, or no longer (Prosody's mod_muc_mam).
+  const archiving = archives(after.record.config);
+  if (archiving !== archives(before.record.config)) x.c('status', { code: archiving ? '170' : '171' });
   await service.host.delivery.toMany(everySession(after), message);
 }
 
@@ -82,6 +86,7 @@ async function destroyRoom(service: MucService, routed: RoutedStanza, destroy: E
   });
   service.forget(room);
   if (outcome instanceof StanzaError) throw outcome;
+  await deleteArchive(service, room);
   const venue = destroy.attrs.jid !== undefined ? String(destroy.attrs.jid) : undefined;
   const reason = destroy.getChildText('reason') ?? undefined;
   for (const occupant of outcome.occupants.values()) {
