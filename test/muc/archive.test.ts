@@ -2,6 +2,7 @@
 // independent @xmpp/client library: on one node, and with the accounts spread over the nodes of
 // a cluster ('cluster'), where the message is archived by whichever node reflects it.
 import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config.js';
 import { useTestServer } from '../support/fixture.js';
 import { BACKENDS } from '../support/server.js';
 import type { XmppTestClient } from '../support/xmpp-client.js';
@@ -138,5 +139,18 @@ describe.each(BACKENDS)('room archives (%s backend)', (backend) => {
     await alice.expect((p) => p.name === 'presence' && p.attrs.type === 'unavailable' && p.getChild('x', NS_MUC_USER)?.getChild('destroy') !== undefined);
     await createRoom(alice, room, 'Alice');
     expect(bodies(await queryArchive(alice, room))).toStrictEqual([]);
+  });
+});
+
+describe.each(BACKENDS)('room archive retention (%s backend)', (backend) => {
+  const fixture = useTestServer({ backend, config: { limits: { ...defaultConfig().limits, archiveMessages: 3 } } });
+  const { login } = useClients(fixture);
+
+  it('keeps a room\'s archive within the limits of an account\'s (limits.archiveMessages), dropping the oldest', async () => {
+    const room = freshRoom('kept');
+    const alice = await login('alice');
+    await createRoom(alice, room, 'Alice');
+    for (let i = 1; i <= 5; i += 1) await say(alice, room, `k${i}`, `line ${i}`);
+    expect(bodies(await queryArchive(alice, room))).toStrictEqual(['line 3', 'line 4', 'line 5']);
   });
 });
