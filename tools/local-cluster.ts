@@ -44,6 +44,8 @@ export interface LocalClusterOptions {
   check?: HealthCheck;
   /** Start the nodes together rather than one after the other (default true). */
   parallelStart?: boolean;
+  /** Redis keeps an append-only file (fsync every second), so restartRedis() brings the data back. Default false. */
+  redisAppendOnly?: boolean;
 }
 
 export interface NodeHandle {
@@ -76,6 +78,16 @@ export interface LocalCluster {
   killNode(index: number): Promise<void>;
   /** Starts node i again with the same id and ports; resolves once it is ready and HAProxy sees it up. */
   startNode(index: number): Promise<void>;
+  /** Freezes node i (SIGSTOP): its sockets stay open, it answers nothing. */
+  freezeNode(index: number): void;
+  /** Lets a frozen node i go on (SIGCONT). */
+  thawNode(index: number): void;
+  /**
+   * Kills redis-server with SIGKILL and starts it again on the same port and directory; resolves
+   * once it answers, `downMs` later. With redisAppendOnly it reloads its append-only file,
+   * otherwise it starts empty.
+   */
+  restartRedis(downMs?: number): Promise<void>;
   /** HAProxy's view of node i on the STARTTLS backend. */
   balancerStatus(index: number): Promise<BalancerStatus | undefined>;
   /** Waits until HAProxy reports node i as `status` ('UP' or 'DOWN') on both backends. */
@@ -122,7 +134,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     nodePorts.push((await ports(...(options.nodeBasePort === 0 ? [0, 0, 0] : [base, base + 1, base + 2]))) as [number, number, number]);
   }
 
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: stdio() });
+  const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.redisAppendOnly === true ? 'yes' : 'no', '--appendfsync', 'everysec', '--dir', dir];
+  let redis = spawn('redis-server', redisArgs, { stdio: stdio() });
   capture('redis', redis);
   children.push(redis);
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
@@ -246,6 +259,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const exited = exitOf(node);
       if (!exited) return 0;
       const started = Date.now();
+      node.process?.kill('SIGCONT'); // a frozen node would not act on SIGTERM
       node.process?.kill('SIGTERM');
       // The drain is bounded by the node's own setting; this is only a last resort.
       const timer = setTimeout(() => node.process?.kill('SIGKILL'), 120_000);
@@ -274,6 +288,25 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       async startNode(index) {
         await launch(nodes[index] as NodeHandle);
         await waitForBalancer(index, 'UP');
+      },
+      freezeNode(index) {
+        (nodes[index] as NodeHandle).process?.kill('SIGSTOP');
+      },
+      thawNode(index) {
+        (nodes[index] as NodeHandle).process?.kill('SIGCONT');
+      },
+      async restartRedis(downMs = 0) {
+        const old = redis;
+        if (old.exitCode === null && old.signalCode === null) {
+          const exited = new Promise((resolve) => old.once('exit', resolve));
+          old.kill('SIGKILL');
+          await exited;
+        }
+        await new Promise((resolve) => setTimeout(resolve, downMs));
+        redis = spawn('redis-server', redisArgs, { stdio: stdio() });
+        capture('redis', redis);
+        children[children.indexOf(old)] = redis;
+        await waitFor(() => portAnswers(redisPort), 10_000, 'redis-server restarted');
       },
       async balancerStatus(index) {
         return (await statuses(index))[0];

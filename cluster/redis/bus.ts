@@ -314,7 +314,10 @@ export function decodeEnvelope(fields: string[] | null): BusEnvelope | undefined
       return { kind: 'kick', id: envelope.id, to: envelope.to, sessionId: envelope.sessionId, ...(known ? { condition } : {}), ...(known && typeof text === 'string' ? { text } : {}) };
     }
     if (envelope.kind === 'takeover' && typeof envelope.to === 'string' && typeof envelope.sessionId === 'string') return envelope;
-    if (envelope.kind === 'fanout' && Array.isArray(envelope.to) && envelope.to.every((to) => typeof to === 'string') && typeof envelope.xml === 'string') return envelope;
+    if (envelope.kind === 'fanout' && Array.isArray(envelope.to) && envelope.to.every((to) => typeof to === 'string') && typeof envelope.xml === 'string') {
+      if (envelope.sid !== undefined && typeof envelope.sid !== 'string') delete envelope.sid;
+      return envelope;
+    }
   } catch {
     return undefined;
   }

@@ -10,7 +10,7 @@ import { newEnvelopeId } from './envelope-id.js';
 import type { LocalSessions } from './local-sessions.js';
 import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
-import { identityOf } from './stanza-identity.js';
+import { identify, identityOf } from './stanza-identity.js';
 import { deliverPush } from './state-push.js';
 
 function withIdentity(stanza: Element): { id?: string } {
@@ -80,13 +80,16 @@ export class Delivery {
   async toResources(records: readonly Pick<SessionRecord, 'full_jid' | 'node'>[], stanza: Element): Promise<void> {
     const byNode = new Map<string, string[]>();
     const copies = new AddressedCopies(stanza);
+    // Every copy carries the stanza's identity, so that a recipient given it twice (a bus
+    // envelope handled again after a node died) drops the second.
+    const sid = identityOf(stanza);
     for (const record of records) {
       const local = this.local.get(record.full_jid);
       if (local) {
         this.host.telemetry.routed('local');
-        local.send(copies.to(record.full_jid));
+        local.send(copies.to(record.full_jid), sid);
       } else if (record.node === PARKED_NODE || record.node === this.host.nodeId || !this.host.bus) {
-        await this.toResource(record.full_jid, addressed(stanza, record.full_jid));
+        await this.toResource(record.full_jid, identify(addressed(stanza, record.full_jid), sid));
       } else {
         const list = byNode.get(record.node) ?? [];
         list.push(record.full_jid);
@@ -101,8 +104,9 @@ export class Delivery {
       this.host.telemetry.busEnvelope('out');
       const id = newEnvelopeId();
       const at = Date.now();
-      if (to.length === 1) return bus.send(node, { kind: 'stanza', id, to: to[0] as string, xml: addressed(stanza, to[0] as string).toString(), hops: 0, at });
-      return bus.send(node, { kind: 'fanout', id, to, xml, at });
+      const identity = sid === undefined ? {} : { sid };
+      if (to.length === 1) return bus.send(node, { kind: 'stanza', id, to: to[0] as string, xml: addressed(stanza, to[0] as string).toString(), hops: 0, at, ...identity });
+      return bus.send(node, { kind: 'fanout', id, to, xml, at, ...identity });
     }));
   }
 
@@ -115,16 +119,16 @@ export class Delivery {
   }
 
   /** A fan-out envelope from another node: each recipient still here gets it; one gone is routed afresh. */
-  async fanoutArrived(recipients: readonly string[], xml: string): Promise<void> {
+  async fanoutArrived(recipients: readonly string[], xml: string, sid?: string): Promise<void> {
     const stanza = parse(xml);
     const copies = new AddressedCopies(stanza);
     for (const to of recipients) {
       const local = this.local.get(to);
       if (local) {
-        local.send(copies.to(to));
+        local.send(copies.to(to), sid);
       } else {
         this.host.state.registry.invalidate?.(bareOf(to));
-        await this.toResource(to, addressed(stanza, to));
+        await this.toResource(to, identify(addressed(stanza, to), sid));
       }
     }
   }

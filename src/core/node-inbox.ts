@@ -25,7 +25,7 @@ export function nodeInbox(host: Host): NodeInbox {
       }
       host.telemetry.busEnvelope('in');
       if (envelope.kind === 'fanout') {
-        await host.delivery.fanoutArrived(envelope.to, envelope.xml);
+        await host.delivery.fanoutArrived(envelope.to, envelope.xml, envelope.sid);
         return;
       }
       if (envelope.at !== undefined) host.telemetry.crossNodeLatency(Math.max(0, Date.now() - envelope.at) / 1000);

@@ -37,9 +37,9 @@ export type BusEnvelope =
    * One stanza for several resources of the receiving node (a PEP event or a group chat stanza
    * fanned out): the node writes it to each, `to` set to that resource. Sent only where two or more recipients share
    * a node; a node of the previous release cannot read it and drops it (events are notices,
-   * XEP-0163 keeps the last item for the next login).
+   * XEP-0163 keeps the last item for the next login). `sid`: the stanza's identity, as on `stanza`.
    */
-  | { kind: 'fanout'; id: string; to: string[]; xml: string; at?: number };
+  | { kind: 'fanout'; id: string; to: string[]; xml: string; at?: number; sid?: string };
 
 export interface NodeInbox {
   /** Handles one envelope; the bus acknowledges it once this resolves. */

@@ -3,7 +3,10 @@
 // parked by a drain, or hibernates, keeps its place: nobody sees it leave or come back, and the
 // room's messages wait for it and arrive once, in order, when it resumes on another node.
 import type { Element } from 'ltx';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KeyBuilder } from '../../cluster/redis/keys.js';
 import { type RawClient, xml } from '../support/client.js';
 import { CLUSTER_PASSWORD, DEAD_AFTER_MS, eventually, startCluster, type TestCluster } from '../support/cluster.js';
 import { SmClient } from '../support/sm-client.js';
@@ -114,5 +117,46 @@ describe('group chat across nodes', () => {
     expect(received.map((message) => message.attrs.id)).toStrictEqual(['h0', 'h1', 'h2']);
     await bob.barrier();
     expect(bob.log.filter((element) => element.name === 'presence' && element.attrs.from === `${room}/Alice` && element.attrs.type === 'unavailable')).toStrictEqual([]);
+  });
+
+  it('drops a reflection an occupant is given twice: the copy carries the sender\'s stanza identity', async () => {
+    const room = freshRoom('twice');
+    const owner = await cluster.login(0, await account('alice'));
+    await create(owner, room, 'Alice');
+    const sender = await smLogin(0, await account('sender'));
+    // Two stream-managed occupants on node 1: node 0 sends them one fan-out envelope.
+    const readers = [await smLogin(1, await account('reader')), await smLogin(1, await account('reader'))];
+    await enter(sender, room, 'Sender');
+    for (const [i, reader] of readers.entries()) await enter(reader, room, `Reader${i}`);
+    const redis = new Redis(cluster.redisUrl);
+    const inbox = new KeyBuilder(cluster.prefix).nodeInbox(cluster.node(1).id);
+    try {
+      // Node 1 frozen, the envelope stays in its inbox long enough to be copied under a new id,
+      // as a bus handling it again after a failure would (at-least-once).
+      cluster.freeze(1);
+      let copied = false;
+      try {
+        sender.send(`<message to='${room}' type='groupchat' id='twice1'><body>once only</body></message>`);
+        const deadline = Date.now() + DEAD_AFTER_MS / 2;
+        while (!copied && Date.now() < deadline) {
+          for (const [, fields] of await redis.xrange(inbox, '-', '+')) {
+            const envelope = JSON.parse(fields[fields.indexOf('e') + 1] ?? '{}') as { kind?: string; xml?: string; id?: string; sid?: string };
+            if (envelope.kind !== 'fanout' || !envelope.xml?.includes('twice1')) continue;
+            expect(envelope.sid).toMatch(new RegExp(`^${sender.smId}:\\d+$`));
+            await redis.xadd(inbox, '*', 'v', fields[fields.indexOf('v') + 1] as string, 'e', JSON.stringify({ ...envelope, id: `${envelope.id}-again` }));
+            copied = true;
+          }
+        }
+      } finally {
+        cluster.thaw(1);
+      }
+      expect(copied).toBe(true);
+      for (const reader of readers) await reader.expect(xml`<message from='${room}/Sender' id='twice1'/>`);
+      for (const reader of readers) await reader.barrier();
+      await delay(500);
+      expect(readers.map((reader) => reader.raw?.take(xml`<message id='twice1'/>`).length)).toStrictEqual([0, 0]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

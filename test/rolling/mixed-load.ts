@@ -19,9 +19,13 @@ const MAX_PROBLEMS = 40;
 export interface MixedLoadOptions {
   /** Pairs of one slixmpp and one SmClient client. */
   pairs: number;
+  /** How many of the pairs have a slixmpp client (the first ones; the others are two of ours). Default: all. */
+  slixPairs?: number;
   nodes: number;
   intervalMs: number;
   env?: Record<string, string>;
+  /** Redis with an append-only file, for a test that restarts it. */
+  redisAppendOnly?: boolean;
   log(line: string): void;
 }
 
@@ -95,6 +99,7 @@ export class MixedLoad {
       domain: 'localhost',
       output: 'capture',
       check: { intervalMs: 200, fall: 2, rise: 1 },
+      redisAppendOnly: options.redisAppendOnly === true,
       log: options.log,
       env: { ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true', ROOKERY_DRAIN_TIMEOUT_SECONDS: '5', ROOKERY_LOG_LEVEL: 'warn', ...options.env },
     });
@@ -117,7 +122,7 @@ export class MixedLoad {
     return `mixed${index}@${this.cluster.domain}`;
   }
 
-  /** Client 2k is slixmpp, 2k+1 ours; each pair chats. */
+  /** Client 2k is slixmpp (in the first slixPairs pairs), 2k+1 ours; each pair chats. */
   partner(index: number): number {
     return index % 2 === 0 ? index + 1 : index - 1;
   }
@@ -140,14 +145,15 @@ export class MixedLoad {
       const batch = await Promise.all(
         Array.from({ length: Math.min(10, count - start) }, (_, offset) => {
           const index = start + offset;
-          return index % 2 === 0 ? this.loginSlix(index, onPresence) : this.loginSm(index, onPresence);
+          const slix = index % 2 === 0 && index / 2 < (this.options.slixPairs ?? this.options.pairs);
+          return slix ? this.loginSlix(index, onPresence) : this.loginSm(index, onPresence);
         }),
       );
       this.clients.push(...batch);
     }
     for (const client of this.clients) client.available();
     await waitFor(() => seen.size === count, 30_000, 'every client seeing its partner available');
-    this.options.log(`${count} clients (${count / 2} slixmpp) online, every one sees its partner`);
+    this.options.log(`${count} clients (${this.clients.filter((client) => client.kind === 'slix').length} slixmpp) online, every one sees its partner`);
   }
 
   private received(receiver: number, id: string, from: string): void {

@@ -5,6 +5,7 @@
 // bus envelope per node that holds recipients (Delivery.toMany).
 import { Element } from 'ltx';
 import type { RoutedStanza } from '../../core/events.js';
+import { identify, identityOf } from '../../core/stanza-identity.js';
 import type { Occupant, RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
@@ -73,7 +74,9 @@ async function groupchat(service: MucService, routed: RoutedStanza): Promise<voi
   }
   const archived = await archiveGroupchat(service, routed, room, message, facts);
   if (archived !== undefined) message.c('stanza-id', { xmlns: NS_SID, by: room, id: archived });
-  await service.host.delivery.toMany(outcome.recipients, message);
+  // The sender's stanza identity: an occupant given the reflection twice (a node died with its
+  // bus envelope half handled) drops the second.
+  await service.host.delivery.toMany(outcome.recipients, identify(message, identityOf(routed.stanza)));
 }
 
 async function changeSubject(service: MucService, routed: RoutedStanza): Promise<void> {
@@ -112,7 +115,7 @@ async function privateMessage(service: MucService, routed: RoutedStanza): Promis
   delete message.attrs.to;
   for (const child of routed.stanza.children) if (isElement(child) && child.attrs.xmlns !== NS_MUC_USER) message.cnode(child);
   message.c('x', { xmlns: NS_MUC_USER });
-  await service.host.delivery.toMany(target.sessions, message);
+  await service.host.delivery.toMany(target.sessions, identify(message, identityOf(routed.stanza)));
 }
 
 /** §7.8.2: the room passes the invitation on, from itself, naming the inviter. */

@@ -1,6 +1,8 @@
 // A resumable session whose node drains (SIGTERM) or dies is parked: its registry record names
 // no node (PARKED_NODE), the ResumptionStore holds its queue, and any node may resume it.
 import type { C2SSession } from '../../core/session.js';
+import { parse } from 'ltx';
+import { identify } from '../../core/stanza-identity.js';
 import type { SessionRecord } from '../../state/sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { type Context, parkRecord, releaseConnection, scheduleExpiry, streamOf } from './context.js';
@@ -50,6 +52,28 @@ export async function parkOrphan(ctx: Context, record: SessionRecord): Promise<b
   if (known.owner !== '' && known.owner !== record.node) return true;
   await scheduleExpiry(ctx, user, token);
   if (!(await host.state.resumption.detach(user, token, '', known.inbound, Date.now(), known.owner))) return true;
+  // What the dead node's inbox holds for the resource is older than anything routed to the parked
+  // stream: it goes to the queue first. Until the record is parked, senders still write to that
+  // inbox, so it is taken again after; only a stanza that reaches the parked queue in the few ms
+  // between the two can come before an older one.
+  await moveStranded(ctx, record.node, record.full_jid, user, token);
   await parkRecord(host, record.full_jid, record.session_id, record.node, token);
+  await moveStranded(ctx, record.node, record.full_jid, user, token);
   return true;
+}
+
+/** Stanza envelopes for `fullJid` left in `node`'s inbox, moved to the parked stream's queue in order. */
+async function moveStranded(ctx: Context, node: string, fullJid: string, user: string, token: string): Promise<void> {
+  const { host } = ctx;
+  if (!host.bus) return;
+  const envelopes = await host.bus.takeFor(node, fullJid);
+  let moved = 0;
+  for (const envelope of envelopes) {
+    if (envelope.kind !== 'stanza') continue;
+    const stanza = { seq: 0, xml: envelope.xml, stamp: envelope.at ?? Date.now(), ...(envelope.sid === undefined ? {} : { id: envelope.sid }) };
+    if (await host.state.resumption.append(user, token, '', stanza)) moved += 1;
+    // Resumed meanwhile (the queue has a new owner): the rest is routed afresh, behind it.
+    else await host.router.send(identify(parse(envelope.xml), envelope.sid));
+  }
+  if (moved > 0) host.log.info({ event: 'sm_stranded_parked', node, count: moved });
 }
