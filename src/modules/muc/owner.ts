@@ -36,7 +36,7 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
   const room = routed.to.bare;
   const limits = service.host.config.limits;
   const cancel = form.attrs.type === 'cancel';
-  const outcome = await service.store.transact<StanzaError | { before: RoomSnapshot; after: RoomSnapshot } | undefined>(room, (snapshot) => {
+  const outcome = await service.store.transact<StanzaError | { before: RoomSnapshot; after: RoomSnapshot } | 'destroyed' | undefined>(room, (snapshot) => {
     let owned: RoomSnapshot;
     try {
       owned = requireOwner(snapshot, routed);
@@ -44,7 +44,7 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
       return { value: error as StanzaError };
     }
     // §10.1.3: cancelling the configuration of a room still locked destroys it.
-    if (cancel) return owned.record.locked ? { change: { destroy: true }, value: undefined } : { value: undefined };
+    if (cancel) return owned.record.locked ? { change: { destroy: true }, value: 'destroyed' } : { value: undefined };
     if (form.attrs.type !== 'submit') return { value: new StanzaError('bad-request', 'A form of type submit or cancel') };
     let config;
     try {
@@ -57,7 +57,8 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
   });
   service.forget(room);
   if (outcome instanceof StanzaError) throw outcome;
-  if (outcome) await announceConfig(service, room, outcome.before, outcome.after);
+  if (outcome === 'destroyed') await deleteArchive(service, room);
+  else if (outcome) await announceConfig(service, room, outcome.before, outcome.after);
 }
 
 /** §10.2.1: occupants hear of a configuration change (104), and of becoming non-anonymous (172) or semi-anonymous (173). */
