@@ -29,7 +29,8 @@
 //   <p>:v1:{<bare>}:push           hash   "<app server jid>\n<node>" → JSON PushRegistration (XEP-0357)
 //   <p>:v1:{<bare>}:push:ev:<id>   string a push event claimed (state/push.ts: once per event), expires
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
-//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts)
+//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts), "rv" → its SHA-1
+//   <p>:v1:{<room>}:mam            stream a room's message archive: the archive keys above with the room as owner (same slot as the room's keys)
 //   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
 //   <p>:v1:room:{<room>}:reals     hash   real full JID → JSON [nick, node] (kept by the scripts from occupants)
 //   <p>:v1:room:{<room>}:history   list   JSON HistoryEntry, oldest first

@@ -51,11 +51,11 @@ export class RedisMucStore implements MucStore {
     if (status === 'no-room' || status === 'not-occupant' || status === 'no-voice') return { ok: false, reason: status };
     if (status !== 'ok') throw new RedisStateError('ROOKERY_REDIS_SCRIPT', `room-message-4 answered ${String(status)}`);
     const recipients: Recipient[] = [];
-    for (let i = 2; i + 1 < reply.length; i += 2) {
+    for (let i = 3; i + 1 < reply.length; i += 2) {
       const [nick, node] = decode<[string, string]>(reply[i + 1] as string);
       recipients.push({ jid: reply[i] as string, nick, node });
     }
-    return { ok: true, nick: reply[1] as string, recipients };
+    return { ok: true, nick: reply[1] as string, recipients, recordVersion: String(reply[2]) };
   }
 
   async history(room: string): Promise<HistoryEntry[]> {

@@ -26,6 +26,11 @@ export interface RoomConfig {
   changeSubject: boolean;
   /** Occupants (not only admins and owners) may invite. */
   allowInvites: boolean;
+  /**
+   * Groupchat messages go to the room's message archive (XEP-0313, Prosody's
+   * muc#roomconfig_enablearchiving). Absent in rooms stored before archives: on, the default.
+   */
+  archiving?: boolean;
 }
 
 export interface Subject {
@@ -95,7 +100,14 @@ export interface Recipient {
 }
 
 export type MessageOutcome =
-  | { ok: true; nick: string; recipients: Recipient[] }
+  /**
+   * `recordVersion` names the room's record (configuration, affiliations, subject) as of the
+   * message: equal tokens mean equal records, and a record replaced by a different one gets a
+   * new token (a room destroyed and created again too); occupants coming and going change
+   * nothing. A node's copy of the record is current while the token it was read with is the one
+   * a message reports.
+   */
+  | { ok: true; nick: string; recipients: Recipient[]; recordVersion: string }
   | { ok: false; reason: 'not-occupant' | 'no-voice' | 'no-room' };
 
 /**
@@ -110,7 +122,9 @@ export type RoomDecision<T> = (room: RoomSnapshot | undefined) => { change?: Roo
  * change is committed only if the room is still at that version (otherwise it is decided again),
  * so joins, leaves, role, affiliation and configuration changes racing on different nodes never
  * lose an occupant nor leave one behind. `message` checks the sender and appends the history in
- * one atomic step, and returns the recipients as of that step; the history keeps at most
+ * one atomic step, and returns the recipients and the record's version as of that step (a
+ * record committed by a `transact` that finished before `message` began is reported by a new
+ * number); the history keeps at most
  * `historyLength` entries (oldest out first). `rooms` lists without loading all at once.
  *
  * The index of a real JID's rooms (`markJoined`, `roomsOf`) is a secondary index, written apart
@@ -152,7 +166,7 @@ export function applyChange(room: RoomSnapshot | undefined, change: RoomChange):
 }
 
 /** Recipients of a groupchat message, or why the sender may not send one. */
-export function messageCheck(room: RoomSnapshot | undefined, real: string): MessageOutcome {
+export function messageCheck(room: RoomSnapshot | undefined, real: string, recordVersion: string): MessageOutcome {
   if (!room) return { ok: false, reason: 'no-room' };
   const nick = nickOf(room, real);
   if (nick === undefined) return { ok: false, reason: 'not-occupant' };
@@ -162,5 +176,5 @@ export function messageCheck(room: RoomSnapshot | undefined, real: string): Mess
   for (const occupant of room.occupants.values()) {
     for (const session of occupant.sessions) recipients.push({ jid: session.jid, nick: occupant.nick, node: session.node });
   }
-  return { ok: true, nick, recipients };
+  return { ok: true, nick, recipients, recordVersion };
 }

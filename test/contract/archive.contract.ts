@@ -138,6 +138,20 @@ export function archiveContract(makeBackend: BackendFactory): void {
       await expect(store().trim(freshUser(), T0, LIMITS)).resolves.toBeUndefined();
     });
 
+    it('keeps a room\'s archive by occupant JID, apart from the archives of its occupants', async () => {
+      const room = `${freshUser().split('@')[0]}@conference.localhost`;
+      const occupantJid = (nick: string): string => `${room}/${nick}`;
+      for (const [i, nick] of ['Hecate', 'Macbeth', 'Hecate', 'a/b:c'].entries()) {
+        await store().append(room, { with: occupantJid(nick), xml: msg(i), stamp: T0 + i }, LIMITS);
+      }
+      expect(bodies(await store().query(room, { max: 10 }))).toStrictEqual(['m0', 'm1', 'm2', 'm3']);
+      expect(bodies(await store().query(room, { max: 10, with: occupantJid('Hecate') }))).toStrictEqual(['m0', 'm2']);
+      expect(bodies(await store().query(room, { max: 10, with: occupantJid('a/b:c') }))).toStrictEqual(['m3']);
+      expect(bodies(await store().query(room.replace('@conference.', '@'), { max: 10 }))).toStrictEqual([]);
+      await store().deleteAll(room);
+      expect(bodies(await store().query(room, { max: 10 }))).toStrictEqual([]);
+    });
+
     it('reports the first and the last entry', async () => {
       const owner = freshUser();
       const ids = await fill(store(), owner, 4);

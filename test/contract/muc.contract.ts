@@ -74,6 +74,31 @@ export function mucContract(makeBackend: BackendFactory): void {
       await expect(muc().history(room)).resolves.toStrictEqual([3, 4, 5].map((i) => ({ nick: 'Hecate', xml: `<message id='m${i}'/>`, stamp: 1_765_000_000_000 + i })));
     });
 
+    it('names the record a message was checked against: the same while only occupants change, new once the record is replaced', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']));
+      const token = async (): Promise<string> => {
+        const outcome = await muc().message(room, 'hecate@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3);
+        if (!outcome.ok) throw new Error(`refused: ${outcome.reason}`);
+        return outcome.recordVersion;
+      };
+      const first = await token();
+      expect(first).toEqual(expect.any(String));
+      await expect(token()).resolves.toBe(first);
+      await muc().transact(room, () => ({ change: { put: [occupant('Macbeth', 'macbeth@localhost', ['macbeth@localhost/x'])] }, value: undefined }));
+      await expect(token()).resolves.toBe(first);
+      const changed = { ...record('owner@localhost'), config: { ...CONFIG, archiving: false } };
+      await muc().transact(room, () => ({ change: { record: changed }, value: undefined }));
+      const second = await token();
+      expect(second).not.toBe(first);
+      // Destroyed and created again (another salt): a cache of the old room must not pass for current.
+      await muc().transact(room, () => ({ change: { destroy: true }, value: undefined }));
+      const again = { ...record('owner@localhost'), salt: 'another salt' };
+      await muc().transact(room, () => ({ change: { record: again, put: [occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a'])] }, value: undefined }));
+      const third = await token();
+      expect([first, second]).not.toContain(third);
+    });
+
     it('commits nothing for a decision without a change', async () => {
       const room = freshRoom();
       await create(room);
@@ -105,7 +130,7 @@ export function mucContract(makeBackend: BackendFactory): void {
       await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']), occupant('Banquo', 'banquo@localhost', ['banquo@localhost/a']));
       await muc().transact(room, () => ({ change: { remove: ['Banquo', 'Hecate'], put: [occupant('Queen', 'hecate@localhost', ['hecate@localhost/a'])] }, value: undefined }));
       const outcome = await muc().message(room, 'hecate@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3);
-      expect(outcome).toStrictEqual({ ok: true, nick: 'Queen', recipients: [{ jid: 'hecate@localhost/a', nick: 'Queen', node: 'n1' }] });
+      expect(outcome).toStrictEqual({ ok: true, nick: 'Queen', recipients: [{ jid: 'hecate@localhost/a', nick: 'Queen', node: 'n1' }], recordVersion: expect.any(String) });
       await expect(muc().message(room, 'banquo@localhost/a', { nick: '', xml: '<message/>', stamp: 1 }, 3)).resolves.toStrictEqual({ ok: false, reason: 'not-occupant' });
     });
 

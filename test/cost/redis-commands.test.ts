@@ -224,39 +224,48 @@ describe('Redis commands per operation', () => {
     await alice.close();
   });
 
-  it('costs one script plus one bus envelope per node holding occupants for a groupchat message, whatever the number of occupants', async () => {
-    const room = 'cost@conference.localhost';
-    const sender = await login(0, 'alice', 'room-sender');
-    const enter = async (raw: RawClient, nick: string): Promise<void> => {
-      raw.send(`<presence to='${room}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
-      await raw.expect((element) => element.name === 'message' && element.getChild('subject') !== undefined);
-    };
-    await enter(sender, 'sender');
-    await sender.iq('set', "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query>", room);
-    const occupants: RawClient[] = [];
-    const message = async (id: string): Promise<Captured[]> => during(async () => {
-      sender.send(`<message to='${room}' type='groupchat' id='${id}'><body>x</body></message>`);
-      for (const raw of [sender, ...occupants]) await raw.expect((element) => element.attrs.id === id);
+  for (const archiving of [true, false]) {
+    const what = archiving ? 'the room script, the archive append' : 'the room script';
+    it(`costs ${what} and one bus envelope per node holding occupants for a groupchat message${archiving ? ' archived by the room' : ' in a room without archive'}, whatever the number of occupants`, async () => {
+      const room = `cost-${archiving ? 'mam' : 'plain'}@conference.localhost`;
+      const sender = await login(0, 'alice', `room-sender-${archiving}`);
+      const enter = async (raw: RawClient, nick: string): Promise<void> => {
+        raw.send(`<presence to='${room}/${nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>`);
+        await raw.expect((element) => element.name === 'message' && element.getChild('subject') !== undefined);
+      };
+      await enter(sender, 'sender');
+      const field = `<field var='muc#roomconfig_enablearchiving'><value>${archiving ? '1' : '0'}</value></field>`;
+      await sender.iq('set', `<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>${field}</x></query>`, room);
+      const occupants: RawClient[] = [];
+      const message = async (id: string): Promise<Captured[]> => during(async () => {
+        sender.send(`<message to='${room}' type='groupchat' id='${id}'><body>x</body></message>`);
+        for (const raw of [sender, ...occupants]) await raw.expect((element) => element.attrs.id === id);
+      });
+      const add = async (count: number): Promise<void> => {
+        for (let i = 0; i < count; i += 1) {
+          const user = ['bob', 'carol'][occupants.length % 2] as string;
+          const raw = await login(1, user, `room-${archiving}-${occupants.length}`);
+          await enter(raw, `${user}-${occupants.length}`);
+          occupants.push(raw);
+        }
+      };
+      await add(2);
+      await message(`warm-room-${archiving}`);
+      const few = await message(`room-few-${archiving}`);
+      await add(6);
+      const more = await message(`room-more-${archiving}`);
+      const described = (commands: Captured[]) => commands.map((entry) => `${entry.command} ${entry.key}`);
+      // room-message-4 (sender checked, history appended, recipients and the record's token read),
+      // archive-append-5 on the room's archive (same hash tag) when archiving, one envelope to cost1.
+      expect(described(few)).toEqual([
+        expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:room:\\{${room}\\}:state$`)),
+        ...(archiving ? [expect.stringMatching(new RegExp(`^EVAL(SHA)? ${prefix}:v1:\\{${room}\\}:mam$`))] : []),
+        expect.stringMatching(new RegExp(`^(XADD|EVAL|EVALSHA) ${prefix}:v1:node:\\{cost1\\}:inbox$`)),
+      ]);
+      expect(described(more)).toEqual(described(few));
+      for (const raw of [sender, ...occupants]) await raw.close();
     });
-    const add = async (count: number): Promise<void> => {
-      for (let i = 0; i < count; i += 1) {
-        const user = ['bob', 'carol'][occupants.length % 2] as string;
-        const raw = await login(1, user, `room-${occupants.length}`);
-        await enter(raw, `${user}-${occupants.length}`);
-        occupants.push(raw);
-      }
-    };
-    await add(2);
-    await message('warm-room');
-    const few = await message('room-few');
-    await add(6);
-    const more = await message('room-more');
-    const described = (commands: Captured[]) => commands.map((entry) => `${entry.command} ${entry.key}`);
-    // room-message-4 (sender checked, history appended, recipients read) and one envelope to cost1.
-    expect(described(few)).toEqual([`EVALSHA ${prefix}:v1:room:{${room}}:state`, expect.stringMatching(new RegExp(`^(XADD|EVAL|EVALSHA) ${prefix}:v1:node:\\{cost1\\}:inbox$`))]);
-    expect(described(more)).toEqual(described(few));
-    for (const raw of [sender, ...occupants]) await raw.close();
-  });
+  }
 
   it('costs a small constant plus one XADD per other node holding recipients to publish a PEP item to six contacts', async () => {
     const node = 'urn:test:cost';

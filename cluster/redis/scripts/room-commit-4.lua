@@ -1,6 +1,7 @@
 -- room-commit-4: commits one decided change of a room (state/muc.ts RoomChange) if the room is
 -- still at the version the decision saw; keeps the index of real JIDs (reals) with the occupants.
--- KEYS[1]  <p>:v1:room:{<room>}:state      hash "v" → version, "record" → JSON RoomRecord
+-- KEYS[1]  <p>:v1:room:{<room>}:state      hash "v" → version, "record" → JSON RoomRecord,
+--                                                "rv" → SHA-1 of the record (room-message-4 reports it)
 -- KEYS[2]  <p>:v1:room:{<room>}:occupants  hash nick → JSON Occupant {nick, bare, role, sessions: [{jid, node, presence}]}
 -- KEYS[3]  <p>:v1:room:{<room>}:reals      hash real full JID → JSON [nick, node]
 -- KEYS[4]  <p>:v1:room:{<room>}:history    list JSON HistoryEntry
@@ -52,7 +53,7 @@ for i = 5 + removes, #ARGV - 1, 2 do
     redis.call('HSET', KEYS[3], session.jid, cjson.encode({ nick, session.node }))
   end
 end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'record', ARGV[2]) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'record', ARGV[2], 'rv', redis.sha1hex(ARGV[2])) end
 version = version + 1
 redis.call('HSET', KEYS[1], 'v', version)
 return version

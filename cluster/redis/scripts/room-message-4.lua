@@ -1,14 +1,14 @@
 -- room-message-4: checks that the sender of a groupchat message is an occupant with voice,
 -- appends the message to the history, and returns every occupant's real JID, nick and node,
--- all in one step (state/muc.ts MucStore.message).
--- KEYS[1]  <p>:v1:room:{<room>}:state      hash "v", "record"
+-- all in one step (state/muc.ts MucStore.message), with the token of the room's record.
+-- KEYS[1]  <p>:v1:room:{<room>}:state      hash "v", "record", "rv" (SHA-1 of the record)
 -- KEYS[2]  <p>:v1:room:{<room>}:occupants  hash nick → JSON Occupant
 -- KEYS[3]  <p>:v1:room:{<room>}:reals      hash real full JID → JSON [nick, node]
 -- KEYS[4]  <p>:v1:room:{<room>}:history    list JSON HistoryEntry
 -- ARGV[1]  the sender's real full JID
 -- ARGV[2]  the HistoryEntry as JSON (its nick is set here)
 -- ARGV[3]  the most entries the history keeps
--- Returns  {'no-room'} | {'not-occupant'} | {'no-voice'} | {'ok', nick, real1, [nick, node]1, …};
+-- Returns  {'no-room'} | {'not-occupant'} | {'no-voice'} | {'ok', nick, rv, real1, [nick, node]1, …};
 --          -2 when a stored value cannot be decoded; -3 when an argument cannot.
 local limit = tonumber(ARGV[3])
 if not limit then return -3 end
@@ -32,7 +32,9 @@ if limit > 0 then
 else
   redis.call('DEL', KEYS[4])
 end
-local reply = { 'ok', nick }
+-- A room last committed by a release before "rv" has its token computed here (once per message).
+local rv = redis.call('HGET', KEYS[1], 'rv') or redis.sha1hex(redis.call('HGET', KEYS[1], 'record'))
+local reply = { 'ok', nick, rv }
 local reals = redis.call('HGETALL', KEYS[3])
 for i = 1, #reals do reply[#reply + 1] = reals[i] end
 return reply

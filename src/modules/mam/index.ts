@@ -9,8 +9,8 @@ import type { RoutedStanza } from '../../core/events.js';
 import type { ArchivePrefs } from '../../state/archive.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
-import { archive, trimArchive, NS_MAM, NS_MAM_EXTENDED, NS_SID, shouldArchive, stanzaIdBy, stripForgedIds } from './archiving.js';
-import { finElement, NS_DATA, parseQuery, resultMessage } from './query.js';
+import { archive, trimArchive, NS_MAM, NS_MAM_EXTENDED, NS_SID, shouldArchive, stanzaIdBy, stripForgedIds } from '../../core/archiving.js';
+import { finElement, parseQuery, queryForm, resultMessage } from '../../core/archive-query.js';
 
 async function query(host: Host, request: IqRequest): Promise<Element> {
   const { query: archiveQuery, queryId, flip } = parseQuery(request.payload);
@@ -27,19 +27,6 @@ async function query(host: Host, request: IqRequest): Promise<Element> {
     }
   }
   return finElement(page, queryId, entries);
-}
-
-function queryForm(): Element {
-  const query = new Element('query', { xmlns: NS_MAM });
-  const form = query.c('x', { xmlns: NS_DATA, type: 'form' });
-  form.c('field', { var: 'FORM_TYPE', type: 'hidden' }).c('value').t(NS_MAM);
-  form.c('field', { var: 'with', type: 'jid-single' });
-  form.c('field', { var: 'start', type: 'text-single' });
-  form.c('field', { var: 'end', type: 'text-single' });
-  form.c('field', { var: 'before-id', type: 'text-single' });
-  form.c('field', { var: 'after-id', type: 'text-single' });
-  form.c('field', { var: 'ids', type: 'list-multi' });
-  return query;
 }
 
 function prefsElement(prefs: ArchivePrefs): Element {

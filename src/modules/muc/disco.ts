@@ -6,7 +6,8 @@ import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
 import { NS_DATA } from './form.js';
-import { NS_CONFERENCE, NS_MUC, NS_OCCUPANT_ID } from './room.js';
+import { NS_MAM, NS_MAM_EXTENDED, NS_SID } from '../../core/archiving.js';
+import { archives, NS_CONFERENCE, NS_MUC, NS_OCCUPANT_ID } from './room.js';
 import type { MucService } from './service.js';
 
 /** Public rooms listed at most (XEP-0059 paging is not offered). */
@@ -16,7 +17,7 @@ export async function serviceInfo(_service: MucService, _routed: RoutedStanza, p
   if (payload.attrs.node !== undefined) throw new StanzaError('item-not-found');
   const query = new Element('query', { xmlns: NS_DISCO_INFO });
   query.c('identity', { category: 'conference', type: 'text', name: 'Chatrooms' });
-  for (const feature of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC, NS_CONFERENCE, NS_OCCUPANT_ID, NS_PING]) query.c('feature', { var: feature });
+  for (const feature of [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_MUC, NS_CONFERENCE, NS_OCCUPANT_ID, NS_PING, NS_MAM]) query.c('feature', { var: feature });
   return query;
 }
 
@@ -44,6 +45,9 @@ function roomFeatures(snapshot: RoomSnapshot): string[] {
     config.moderated ? 'muc_moderated' : 'muc_unmoderated',
     config.whois === 'anyone' ? 'muc_nonanonymous' : 'muc_semianonymous',
     config.password !== '' ? 'muc_passwordprotected' : 'muc_unsecured',
+    // XEP-0313 on the room JID while the room keeps an archive (Prosody's mod_muc_mam); stanza-ids always.
+    ...(archives(config) ? [NS_MAM, NS_MAM_EXTENDED] : []),
+    NS_SID,
   ];
 }
 

@@ -4,6 +4,7 @@ import { Element } from 'ltx';
 import type { Limits } from '../../config.js';
 import type { RoomConfig } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
+import { archives } from './room.js';
 
 export const NS_DATA = 'jabber:x:data';
 const FORM_TYPE = 'http://jabber.org/protocol/muc#roomconfig';
@@ -28,6 +29,8 @@ function fields(config: RoomConfig): Field[] {
     { var: 'muc#roomconfig_allowpm', type: 'list-single', label: 'Who may send private messages', value: config.allowPrivateMessages, options: PM_VALUES },
     { var: 'muc#roomconfig_changesubject', type: 'boolean', label: 'Occupants may change the subject', value: flag(config.changeSubject) },
     { var: 'muc#roomconfig_allowinvites', type: 'boolean', label: 'Occupants may invite', value: flag(config.allowInvites) },
+    // Prosody's name (mod_muc_mam): XEP-0045 registers none for a message archive.
+    { var: 'muc#roomconfig_enablearchiving', type: 'boolean', label: 'Archive chat on server', value: flag(archives(config)) },
   ];
 }
 
@@ -85,5 +88,6 @@ export function readForm(form: Element, config: RoomConfig, limits: Limits): Roo
     allowPrivateMessages: choice('muc#roomconfig_allowpm', config.allowPrivateMessages, PM_VALUES),
     changeSubject: flag('muc#roomconfig_changesubject', config.changeSubject),
     allowInvites: flag('muc#roomconfig_allowinvites', config.allowInvites),
+    archiving: flag('muc#roomconfig_enablearchiving', archives(config)),
   };
 }

@@ -1,26 +1,22 @@
 // XEP-0045 Multi-User Chat as a clustered service on its own domains (`mucDomains`, default
-// conference.<domain>), with XEP-0249/§7.8 invitations, XEP-0410 self-ping and XEP-0421 occupant
-// ids. Occupancy is a shared record like a session (doc/session-model.md): it follows a resumable
+// conference.<domain>), with XEP-0249/§7.8 invitations, XEP-0410 self-ping, XEP-0421 occupant
+// ids, iqs between occupants (occupant-iq.ts) and room archives (XEP-0313, archive.ts).
+// Occupancy is a shared record like a session (doc/session-model.md): it follows a resumable
 // session that is parked or resumed elsewhere, ends with the session, and is removed (333) when
 // the session's node dies.
 import type { Module } from '../../core/module.js';
 import { PARKED_NODE } from '../../state/sessions.js';
-import { StanzaError } from '../../xmpp/errors.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
+import { NS_MAM } from '../../core/archiving.js';
 import { getAdmin, setAdmin } from './admin.js';
+import { archiveForm, archiveMetadata, queryArchive } from './archive.js';
 import { roomInfo, roomItems, serviceInfo, serviceItems } from './disco.js';
 import { leave, onOccupantPresence } from './join.js';
 import { onMessage } from './message.js';
+import { onOccupantIq } from './occupant-iq.js';
 import { getConfig, setOwner } from './owner.js';
 import { NS_MUC_ADMIN, NS_MUC_OWNER, occupantOf } from './room.js';
 import { type MucIqHandler, MucService } from './service.js';
-
-/** XEP-0410: an occupant pinging its own occupant JID learns whether it is still in the room. */
-const selfPing: MucIqHandler = async (service, routed) => {
-  const snapshot = await service.store.get(routed.to.bare);
-  const occupant = snapshot && occupantOf(snapshot, routed.from.full);
-  if (occupant?.nick !== routed.to.resource) throw new StanzaError('not-acceptable', 'You are not in the room under that nick');
-};
 
 const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`service get ${NS_DISCO_INFO} query`, serviceInfo],
@@ -33,7 +29,9 @@ const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`room set ${NS_MUC_ADMIN} query`, setAdmin],
   [`room get ${NS_MUC_OWNER} query`, getConfig],
   [`room set ${NS_MUC_OWNER} query`, setOwner],
-  [`occupant get ${NS_PING} ping`, selfPing],
+  [`room set ${NS_MAM} query`, queryArchive],
+  [`room get ${NS_MAM} query`, archiveForm],
+  [`room get ${NS_MAM} metadata`, archiveMetadata],
 ]);
 
 /** The service's domains: `mucDomains`, or conference.<domain>. */
@@ -47,7 +45,7 @@ export const mucModule: Module = {
   load(api) {
     const { host } = api;
     const domains = new Set(mucDomains(host.domain, host.config.mucDomains));
-    const service = new MucService(host, domains, { presence: onOccupantPresence, message: onMessage, iq: IQ_HANDLERS });
+    const service = new MucService(host, domains, { presence: onOccupantPresence, message: onMessage, iq: IQ_HANDLERS, occupantIq: onOccupantIq });
     for (const domain of domains) host.services.set(domain, 'Chatrooms');
     api.onUnload(() => {
       for (const domain of domains) host.services.delete(domain);

@@ -6,6 +6,7 @@ import type { RoutedStanza } from '../../core/events.js';
 import type { Occupant, RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
+import { deleteArchive } from './archive.js';
 import { sendHistory, sendSubject } from './history.js';
 import { broadcastPresence, occupantPresence, type PresenceNote, storedPresence } from './presence.js';
 import { NS_MUC, affiliationOf, defaultConfig, defaultRole, newRecord, occupantOf, seesRealJids } from './room.js';
@@ -57,9 +58,10 @@ export async function onOccupantPresence(service: MucService, routed: RoutedStan
     }
     if (holder && holder.bare !== bare) return { value: { kind: 'refused', error: new StanzaError('conflict', 'That nickname is already in use by another occupant'), inRoom: current !== undefined } };
     if (current) {
-      // §7.6: a nick change. Several sessions in one nick change it together only by leaving.
-      if (current.sessions.length > 1 || holder) return { value: { kind: 'refused', error: new StanzaError('not-acceptable', 'Leave with the other sessions first'), inRoom: true } };
-      const occupant = { ...current, nick };
+      // §7.6: a nick change. The nick is the account's: every session in it moves along, into the
+      // new nick, or into the one the same account already holds from other sessions.
+      const moved = current.sessions.map((s) => (s.jid === real ? session : s));
+      const occupant = holder ? { ...holder, sessions: [...holder.sessions, ...moved] } : { ...current, nick, sessions: moved };
       return { change: { remove: [current.nick], put: [occupant] }, value: { kind: 'renamed', room: after([occupant], [current.nick]), before: current, occupant } };
     }
     const { record } = snapshot;
@@ -108,10 +110,15 @@ async function entered(service: MucService, routed: RoutedStanza, room: string, 
   await sendSubject(service, routed, room, record);
 }
 
-/** §7.6: unavailable from the old nick (303 with the new one), then available from the new. */
+/**
+ * §7.6: unavailable from the old nick (303 with the new one), then available from the new; every
+ * session that moved hears both with 110. Sessions that held the new nick already see the old go.
+ */
 async function renamed(service: MucService, room: string, snapshot: RoomSnapshot, before: Occupant, occupant: Occupant): Promise<void> {
   const withOld = { ...snapshot, occupants: new Map(snapshot.occupants) };
-  withOld.occupants.delete(occupant.nick);
+  const stayed = occupant.sessions.filter((session) => !before.sessions.some((moved) => moved.jid === session.jid));
+  if (stayed.length > 0) withOld.occupants.set(occupant.nick, { ...occupant, sessions: stayed });
+  else withOld.occupants.delete(occupant.nick);
   await broadcastPresence(service, room, withOld, before, { type: 'unavailable', codes: [303], nick: occupant.nick });
   await broadcastPresence(service, room, snapshot, occupant, {});
 }
@@ -129,10 +136,11 @@ export async function leave(service: MucService, room: string, real: string, not
     // §10.9: a temporary room goes with its last occupant.
     const destroy = occupants.size === 0 && !snapshot.record.config.persistent;
     const change = destroy ? { destroy: true } : rest.length > 0 ? { put: [{ ...occupant, sessions: rest }] } : { remove: [occupant.nick] };
-    return { change, value: { after, occupant, rest } };
+    return { change, value: { after, occupant, rest, destroyed: destroy } };
   });
   await service.store.markLeft(real, room);
   if (!outcome) return false;
+  if (outcome.destroyed) await deleteArchive(service, room);
   const leaving = outcome.occupant.sessions.filter((session) => session.jid === real);
   if (outcome.rest.length > 0) {
     // Other sessions keep the nick: only this one is told it left.

@@ -1,7 +1,8 @@
 // XEP-0045 messages: groupchat to all occupants (§7.4, reflected to the sender too), the subject
 // (§8.1), private messages between occupants (§7.5) and mediated invitations (§7.8.2).
-// A groupchat message costs one store call (the sender checked, the history appended, the
-// recipients returned) and one bus envelope per node that holds recipients (Delivery.toMany).
+// A groupchat message costs one room store call (the sender checked, the history appended, the
+// recipients returned), one archive append when the room keeps an archive (archive.ts), and one
+// bus envelope per node that holds recipients (Delivery.toMany).
 import { Element } from 'ltx';
 import type { RoutedStanza } from '../../core/events.js';
 import { identify, identityOf } from '../../core/stanza-identity.js';
@@ -10,16 +11,22 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { tryParseJid } from '../../xmpp/jid.js';
 import { NS_MUC_USER } from '../../xmpp/ns.js';
 import { isElement, stanzaType } from '../../xmpp/stanza.js';
+import { NS_SID } from '../../core/archiving.js';
+import { archiveGroupchat, stripForgedIds } from './archive.js';
 import { NS_OCCUPANT_ID, affiliationOf, everySession, occupantId, occupantOf } from './room.js';
 import type { MucService } from './service.js';
 
-/** The message as occupants receive it: no addresses, the sender's occupant id (XEP-0421) replacing any it claimed. */
-function reflected(stanza: Element, id: string | undefined): Element {
+/**
+ * The message as occupants receive it: no addresses, the sender's occupant id (XEP-0421) replacing
+ * any it claimed, and no stanza-id in the room's name but the room's own (XEP-0359 §3.1).
+ */
+function reflected(stanza: Element, id: string | undefined, room: string): Element {
   const copy = new Element('message', { type: 'groupchat', ...(stanza.attrs.id !== undefined ? { id: String(stanza.attrs.id) } : {}) });
   for (const child of stanza.children) {
     if (!isElement(child) || child.attrs.xmlns === NS_OCCUPANT_ID) continue;
     copy.cnode(child);
   }
+  stripForgedIds(copy, room);
   if (id !== undefined) copy.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id });
   return copy;
 }
@@ -46,10 +53,10 @@ export async function onMessage(service: MucService, routed: RoutedStanza): Prom
 
 async function groupchat(service: MucService, routed: RoutedStanza): Promise<void> {
   const room = routed.to.bare;
-  const facts = await service.factsOf(room);
-  if (facts === undefined) throw new StanzaError('item-not-found', 'No such room');
-  const message = reflected(routed.stanza, occupantId(facts.salt, routed.from.bare));
-  const length = Math.min(facts.historyLength, service.host.config.limits.mucHistoryMessages);
+  const known = await service.factsOf(room);
+  if (known === undefined) throw new StanzaError('item-not-found', 'No such room');
+  const message = reflected(routed.stanza, occupantId(known.salt, routed.from.bare), room);
+  const length = Math.min(known.historyLength, service.host.config.limits.mucHistoryMessages);
   const outcome = await service.store.message(room, routed.from.full, { nick: '', xml: message.toString(), stamp: Date.now() }, length);
   if (!outcome.ok) {
     if (outcome.reason === 'no-room') service.forget(room);
@@ -59,6 +66,14 @@ async function groupchat(service: MucService, routed: RoutedStanza): Promise<voi
     throw error;
   }
   message.attrs.from = `${room}/${outcome.nick}`;
+  // What the message was checked against decides, even when this node knew an older room.
+  const facts = await service.current(room, known, outcome.recordVersion);
+  if (facts.salt !== known.salt) {
+    for (const stale of message.getChildren('occupant-id', NS_OCCUPANT_ID)) message.remove(stale);
+    message.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: occupantId(facts.salt, routed.from.bare) });
+  }
+  const archived = await archiveGroupchat(service, routed, room, message, facts);
+  if (archived !== undefined) message.c('stanza-id', { xmlns: NS_SID, by: room, id: archived });
   // The sender's stanza identity: an occupant given the reflection twice (a node died with its
   // bus envelope half handled) drops the second.
   await service.host.delivery.toMany(outcome.recipients, identify(message, identityOf(routed.stanza)));

@@ -6,8 +6,9 @@ import type { RoutedStanza } from '../../core/events.js';
 import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { configForm, NS_DATA, readForm } from './form.js';
+import { deleteArchive } from './archive.js';
 import { broadcastPresence } from './presence.js';
-import { affiliationOf, everySession, NS_MUC_OWNER } from './room.js';
+import { affiliationOf, archives, everySession, NS_MUC_OWNER } from './room.js';
 import { NS_MUC_USER } from '../../xmpp/ns.js';
 import type { MucService } from './service.js';
 
@@ -35,7 +36,7 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
   const room = routed.to.bare;
   const limits = service.host.config.limits;
   const cancel = form.attrs.type === 'cancel';
-  const outcome = await service.store.transact<StanzaError | { before: RoomSnapshot; after: RoomSnapshot } | undefined>(room, (snapshot) => {
+  const outcome = await service.store.transact<StanzaError | { before: RoomSnapshot; after: RoomSnapshot } | 'destroyed' | undefined>(room, (snapshot) => {
     let owned: RoomSnapshot;
     try {
       owned = requireOwner(snapshot, routed);
@@ -43,7 +44,7 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
       return { value: error as StanzaError };
     }
     // §10.1.3: cancelling the configuration of a room still locked destroys it.
-    if (cancel) return owned.record.locked ? { change: { destroy: true }, value: undefined } : { value: undefined };
+    if (cancel) return owned.record.locked ? { change: { destroy: true }, value: 'destroyed' } : { value: undefined };
     if (form.attrs.type !== 'submit') return { value: new StanzaError('bad-request', 'A form of type submit or cancel') };
     let config;
     try {
@@ -56,7 +57,8 @@ export async function setOwner(service: MucService, routed: RoutedStanza, payloa
   });
   service.forget(room);
   if (outcome instanceof StanzaError) throw outcome;
-  if (outcome) await announceConfig(service, room, outcome.before, outcome.after);
+  if (outcome === 'destroyed') await deleteArchive(service, room);
+  else if (outcome) await announceConfig(service, room, outcome.before, outcome.after);
 }
 
 /** §10.2.1: occupants hear of a configuration change (104), and of becoming non-anonymous (172) or semi-anonymous (173). */
@@ -67,6 +69,9 @@ async function announceConfig(service: MucService, room: string, before: RoomSna
   x.c('status', { code: '104' });
   const whois = after.record.config.whois;
   if (whois !== before.record.config.whois) x.c('status', { code: whois === 'anyone' ? '172' : '173' });
+  // 170/171: the room's messages are archived from now on, or no longer (Prosody's mod_muc_mam).
+  const archiving = archives(after.record.config);
+  if (archiving !== archives(before.record.config)) x.c('status', { code: archiving ? '170' : '171' });
   await service.host.delivery.toMany(everySession(after), message);
 }
 
@@ -82,6 +87,7 @@ async function destroyRoom(service: MucService, routed: RoutedStanza, destroy: E
   });
   service.forget(room);
   if (outcome instanceof StanzaError) throw outcome;
+  await deleteArchive(service, room);
   const venue = destroy.attrs.jid !== undefined ? String(destroy.attrs.jid) : undefined;
   const reason = destroy.getChildText('reason') ?? undefined;
   for (const occupant of outcome.occupants.values()) {

@@ -17,8 +17,13 @@ export function defaultConfig(limits: Limits): RoomConfig {
   return {
     name: '', description: '', persistent: false, public: true, membersOnly: false, password: '', moderated: false,
     maxOccupants: limits.mucOccupants, whois: 'moderators', historyLength: Math.min(20, limits.mucHistoryMessages),
-    allowPrivateMessages: 'anyone', changeSubject: false, allowInvites: false,
+    allowPrivateMessages: 'anyone', changeSubject: false, allowInvites: false, archiving: true,
   };
+}
+
+/** Whether the room's messages are archived (XEP-0313): on unless its owner turned it off, as in Prosody (muc_log_by_default). */
+export function archives(config: RoomConfig): boolean {
+  return config.archiving ?? true;
 }
 
 export function newRecord(owner: string, locked: boolean, config: RoomConfig): RoomRecord {

@@ -5,10 +5,11 @@
 import { Element } from 'ltx';
 import type { RoutedStanza } from '../../core/events.js';
 import type { Host } from '../../core/host.js';
-import type { MucStore, RoomRecord } from '../../state/muc.js';
+import type { MucStore, RoomConfig, RoomRecord } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import type { Jid } from '../../xmpp/jid.js';
 import { errorReply, iqPayload, iqResult, stanzaType } from '../../xmpp/stanza.js';
+import { archives } from './room.js';
 
 /** An iq handler of the service: an element for the result, nothing for an empty one, or a StanzaError thrown. */
 export type MucIqHandler = (service: MucService, routed: RoutedStanza, payload: Element) => Promise<Element | void>;
@@ -16,8 +17,10 @@ export type MucIqHandler = (service: MucService, routed: RoutedStanza, payload: 
 export interface MucHandlers {
   presence(service: MucService, routed: RoutedStanza): Promise<void>;
   message(service: MucService, routed: RoutedStanza): Promise<void>;
-  /** By `<scope> <xmlns> <name>`, scope 'service', 'room' or 'occupant'. */
+  /** By `<scope> <type> <xmlns> <name>`, scope 'service' or 'room'. */
   iq: Map<string, MucIqHandler>;
+  /** Every iq to an occupant JID (requests and replies between occupants, self-ping). */
+  occupantIq(service: MucService, routed: RoutedStanza): Promise<void>;
 }
 
 const FACTS_KEPT = 10_000;
@@ -25,6 +28,10 @@ const FACTS_KEPT = 10_000;
 export interface RoomFacts {
   salt: string;
   historyLength: number;
+  whois: RoomConfig['whois'];
+  archiving: boolean;
+  /** The token of the record these facts were read from (MessageOutcome.recordVersion); undefined: unknown. */
+  recordVersion?: string;
 }
 
 export class MucService {
@@ -94,8 +101,9 @@ export class MucService {
 
   /**
    * What a groupchat message needs of the room's record, read once per node: the salt of occupant
-   * ids (fixed while the room exists) and the history length (a change on another node is seen
-   * once this node reads the room again: `forget` on every change this node makes or hears of).
+   * ids, the history length, whois and archiving. Each message reports the token of the record
+   * as it is (MessageOutcome.recordVersion): facts read under another token are read again
+   * (`current`), so a change made on another node counts from the first message that sees it.
    */
   async factsOf(room: string): Promise<RoomFacts | undefined> {
     const known = this.facts.get(room);
@@ -105,9 +113,28 @@ export class MucService {
     return snapshot ? this.facts.get(room) : undefined;
   }
 
-  remember(room: string, record: RoomRecord): void {
+  /** The facts of the record a message was checked against (read again when `facts` were of another record). */
+  async current(room: string, facts: RoomFacts, recordVersion: string): Promise<RoomFacts> {
+    if (facts.recordVersion === recordVersion) return facts;
+    const snapshot = await this.store.get(room);
+    if (!snapshot) return facts;
+    // Read after the message: this record is at least as new as the token's.
+    this.remember(room, snapshot.record, recordVersion);
+    return this.facts.get(room) ?? facts;
+  }
+
+  /** Without a token, facts a message already confirmed are kept (a message re-reads them if they are stale). */
+  remember(room: string, record: RoomRecord, recordVersion?: string): void {
+    if (recordVersion === undefined && this.facts.get(room)?.recordVersion !== undefined) return;
     if (this.facts.size >= FACTS_KEPT) this.facts.delete(this.facts.keys().next().value as string);
-    this.facts.set(room, { salt: record.salt, historyLength: record.config.historyLength });
+    const { config } = record;
+    this.facts.set(room, {
+      salt: record.salt,
+      historyLength: config.historyLength,
+      whois: config.whois,
+      archiving: archives(config),
+      ...(recordVersion === undefined ? {} : { recordVersion }),
+    });
   }
 
   forget(room: string): void {
@@ -115,6 +142,10 @@ export class MucService {
   }
 
   private async iq(routed: RoutedStanza, type: string | undefined): Promise<void> {
+    if (scopeOf(routed.to) === 'occupant') {
+      await this.handlers.occupantIq(this, routed);
+      return;
+    }
     if (type !== 'get' && type !== 'set') return;
     const payload = iqPayload(routed.stanza);
     if (!payload) throw new StanzaError('bad-request');

@@ -51,6 +51,9 @@ export class MemoryRoomRecords implements RoomRecords {
 export class MemoryMucStore implements MucStore {
   private readonly live = new Map<string, Omit<RoomSnapshot, 'record'>>();
   private readonly joined = new Map<string, Set<string>>();
+  /** Counts the records committed, over all rooms: each commit's token is new (MessageOutcome.recordVersion). */
+  private readonly recordVersions = new Map<string, string>();
+  private recordsCommitted = 0;
 
   constructor(private readonly records: RoomRecords = new MemoryRoomRecords()) {}
 
@@ -64,6 +67,7 @@ export class MemoryMucStore implements MucStore {
     if (!change) return value;
     const after = applyChange(before, change);
     this.records.save(room, after?.record);
+    if (change.record) this.recordVersions.set(room, String((this.recordsCommitted += 1)));
     if (after) this.live.set(room, { version: after.version, occupants: after.occupants });
     else this.live.delete(room);
     if (change.record || change.destroy) await this.records.settle();
@@ -71,7 +75,7 @@ export class MemoryMucStore implements MucStore {
   }
 
   async message(room: string, real: string, entry: HistoryEntry, historyLength: number): Promise<MessageOutcome> {
-    const outcome = messageCheck(this.snapshot(room), real);
+    const outcome = messageCheck(this.snapshot(room), real, this.recordVersions.get(room) ?? '0');
     if (outcome.ok) {
       this.records.append(room, { ...entry, nick: outcome.nick }, historyLength);
       await this.records.settle();

@@ -2,10 +2,10 @@
 // ids) and the XEP-0059 result set (max, after, before, index-less paging), into an ArchiveQuery;
 // and the <result/> messages and <fin/> of a page.
 import { Element, clone, parse } from 'ltx';
-import type { ArchiveEntry, ArchivePage, ArchiveQuery } from '../../state/archive.js';
-import { StanzaError } from '../../xmpp/errors.js';
-import { tryParseJid } from '../../xmpp/jid.js';
-import { NS_CLIENT, NS_DELAY, NS_FORWARD } from '../../xmpp/ns.js';
+import type { ArchiveEntry, ArchivePage, ArchiveQuery } from '../state/archive.js';
+import { StanzaError } from '../xmpp/errors.js';
+import { tryParseJid } from '../xmpp/jid.js';
+import { NS_CLIENT, NS_DELAY, NS_FORWARD } from '../xmpp/ns.js';
 import { NS_MAM } from './archiving.js';
 
 export const NS_RSM = 'http://jabber.org/protocol/rsm';
@@ -36,7 +36,8 @@ function formFields(form: Element | undefined): Map<string, string[]> {
   return fields;
 }
 
-export function parseQuery(payload: Element): ParsedQuery {
+/** `fullWith`: `with` is matched whole (a room's archive is by occupant JID, room@service/nick), not by bare JID. */
+export function parseQuery(payload: Element, options: { fullWith?: boolean } = {}): ParsedQuery {
   const fields = formFields(payload.getChild('x', NS_DATA));
   const formType = fields.get('FORM_TYPE')?.[0];
   if (formType !== undefined && formType !== NS_MAM) throw new StanzaError('bad-request', `Unknown FORM_TYPE ${formType}`);
@@ -50,7 +51,7 @@ export function parseQuery(payload: Element): ParsedQuery {
   if (withText !== undefined) {
     const jid = tryParseJid(withText);
     if (!jid) throw new StanzaError('jid-malformed', 'with is not a JID');
-    query.with = jid.bare;
+    query.with = options.fullWith ? jid.full : jid.bare;
   }
   const start = one('start');
   if (start !== undefined) query.start = timestamp(start, 'start');
@@ -85,8 +86,22 @@ export function parseQuery(payload: Element): ParsedQuery {
   return { query, ...(queryId === undefined ? {} : { queryId: String(queryId) }), flip: payload.getChild('flip-page') !== undefined };
 }
 
+/** The query form (XEP-0313 §4.1.5), #extended's fields included. */
+export function queryForm(): Element {
+  const query = new Element('query', { xmlns: NS_MAM });
+  const form = query.c('x', { xmlns: NS_DATA, type: 'form' });
+  form.c('field', { var: 'FORM_TYPE', type: 'hidden' }).c('value').t(NS_MAM);
+  form.c('field', { var: 'with', type: 'jid-single' });
+  form.c('field', { var: 'start', type: 'text-single' });
+  form.c('field', { var: 'end', type: 'text-single' });
+  form.c('field', { var: 'before-id', type: 'text-single' });
+  form.c('field', { var: 'after-id', type: 'text-single' });
+  form.c('field', { var: 'ids', type: 'list-multi' });
+  return query;
+}
+
 /** `<message to=… from=owner><result queryid id><forwarded><delay/><message/></forwarded></result></message>` */
-export function resultMessage(entry: ArchiveEntry, owner: string, to: string, queryId: string | undefined): Element {
+export function resultMessage(entry: ArchiveEntry, owner: string, to: string, queryId: string | undefined, adjust?: (original: Element) => void): Element {
   const message = new Element('message', { to, from: owner });
   const result = message.c('result', { xmlns: NS_MAM, id: entry.id, ...(queryId === undefined ? {} : { queryid: queryId }) });
   const forwarded = result.c('forwarded', { xmlns: NS_FORWARD });
@@ -95,6 +110,7 @@ export function resultMessage(entry: ArchiveEntry, owner: string, to: string, qu
   forwarded.c('delay', { xmlns: NS_DELAY, stamp: new Date(entry.stamp).toISOString() });
   const original = clone(parse(entry.xml));
   original.attrs.xmlns = NS_CLIENT;
+  adjust?.(original);
   forwarded.cnode(original);
   return message;
 }

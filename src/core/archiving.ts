@@ -5,10 +5,10 @@
 // already carries the recipient's stanza-id and is not archived twice; a client's re-send (after a
 // stream-management resume, on any node) has the same dedupe key and gets the first id back.
 import type { Element } from 'ltx';
-import type { Host } from '../../core/host.js';
-import type { ArchiveLimits, ArchivePrefs } from '../../state/archive.js';
-import { NS_HINTS } from '../../xmpp/ns.js';
-import { stanzaType } from '../../xmpp/stanza.js';
+import type { Host } from './host.js';
+import type { ArchiveLimits, ArchivePrefs } from '../state/archive.js';
+import { NS_HINTS } from '../xmpp/ns.js';
+import { stanzaType } from '../xmpp/stanza.js';
 
 export const NS_MAM = 'urn:xmpp:mam:2';
 export const NS_MAM_EXTENDED = 'urn:xmpp:mam:2#extended';
@@ -28,6 +28,11 @@ export const DEDUPE_WINDOW_MS = 10 * 60_000;
 export function shouldArchive(stanza: Element): boolean {
   const type = stanzaType(stanza) ?? 'normal';
   if (type === 'error' || type === 'headline' || type === 'groupchat') return false;
+  return hasContent(stanza);
+}
+
+/** Content worth keeping, whatever the type (a room archives its groupchat messages by this). */
+export function hasContent(stanza: Element): boolean {
   if (stanza.getChild('no-store', NS_HINTS) || stanza.getChild('no-permanent-store', NS_HINTS)) return false;
   if (stanza.getChild('body') || stanza.getChild('store', NS_HINTS)) return true;
   if (CONTENT.some(([name, xmlns]) => stanza.getChild(name, xmlns))) return true;
