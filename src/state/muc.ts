@@ -90,6 +90,12 @@ export interface HistoryEntry {
   nick: string;
   xml: string;
   stamp: number;
+  /**
+   * The room's version when `message` appended it (set by the store). An occupant whose entry a
+   * `transact` committed at version V was among the recipients of every entry with v ≥ V, so its
+   * history on entering holds only those below. Absent (entries of an earlier release): 0.
+   */
+  v?: number;
 }
 
 /** Who receives a groupchat message: each real full JID with its nick and node. */
@@ -122,7 +128,7 @@ export type RoomDecision<T> = (room: RoomSnapshot | undefined) => { change?: Roo
  * change is committed only if the room is still at that version (otherwise it is decided again),
  * so joins, leaves, role, affiliation and configuration changes racing on different nodes never
  * lose an occupant nor leave one behind. `message` checks the sender and appends the history in
- * one atomic step, and returns the recipients and the record's version as of that step (a
+ * one atomic step (the entry tagged with the room's version, `HistoryEntry.v`), and returns the recipients and the record's version as of that step (a
  * record committed by a `transact` that finished before `message` began is reported by a new
  * number); the history keeps at most
  * `historyLength` entries (oldest out first). `rooms` lists without loading all at once.

@@ -71,7 +71,20 @@ export function mucContract(makeBackend: BackendFactory): void {
       const room = freshRoom();
       await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']));
       for (let i = 1; i <= 5; i += 1) await muc().message(room, 'hecate@localhost/a', { nick: '', xml: `<message id='m${i}'/>`, stamp: 1_765_000_000_000 + i }, 3);
-      await expect(muc().history(room)).resolves.toStrictEqual([3, 4, 5].map((i) => ({ nick: 'Hecate', xml: `<message id='m${i}'/>`, stamp: 1_765_000_000_000 + i })));
+      await expect(muc().history(room)).resolves.toStrictEqual([3, 4, 5].map((i) => ({ nick: 'Hecate', xml: `<message id='m${i}'/>`, stamp: 1_765_000_000_000 + i, v: 1 })));
+    });
+
+    it('tags each history entry with the room\'s version: one appended after a join was committed is above the version the join was decided on', async () => {
+      const room = freshRoom();
+      await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']));
+      await muc().message(room, 'hecate@localhost/a', { nick: '', xml: "<message id='before'/>", stamp: 1 }, 5);
+      const seenAt = await muc().transact(room, (snapshot) => ({ change: { put: [occupant('Banquo', 'banquo@localhost', ['banquo@localhost/a'], 'participant')] }, value: snapshot?.version ?? -1 }));
+      const outcome = await muc().message(room, 'hecate@localhost/a', { nick: '', xml: "<message id='after'/>", stamp: 2 }, 5);
+      // The newcomer was a recipient of the later message, and is not given it again as history.
+      expect(outcome.ok && outcome.recipients.some((recipient) => recipient.jid === 'banquo@localhost/a')).toBe(true);
+      const history = await muc().history(room);
+      expect(history.filter((entry) => (entry.v ?? 0) <= seenAt).map((entry) => entry.xml)).toStrictEqual(["<message id='before'/>"]);
+      expect(history.filter((entry) => (entry.v ?? 0) > seenAt).map((entry) => entry.xml)).toStrictEqual(["<message id='after'/>"]);
     });
 
     it('names the record a message was checked against: the same while only occupants change, new once the record is replaced', async () => {

@@ -76,6 +76,8 @@ describe('a rolling restart with a room chatting', () => {
         await stopping;
         await cluster.start(node);
       }
+      // Quick restarts leave few messages in flight: the chatter goes on until enough were sent.
+      await eventually('enough messages sent', () => sent.length > 50, 10_000);
     } finally {
       clearInterval(chatter);
     }

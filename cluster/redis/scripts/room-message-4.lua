@@ -6,7 +6,7 @@
 -- KEYS[3]  <p>:v1:room:{<room>}:reals      hash real full JID → JSON [nick, node]
 -- KEYS[4]  <p>:v1:room:{<room>}:history    list JSON HistoryEntry
 -- ARGV[1]  the sender's real full JID
--- ARGV[2]  the HistoryEntry as JSON (its nick is set here)
+-- ARGV[2]  the HistoryEntry as JSON (its nick and v, the room's version, are set here)
 -- ARGV[3]  the most entries the history keeps
 -- Returns  {'no-room'} | {'not-occupant'} | {'no-voice'} | {'ok', nick, rv, real1, [nick, node]1, …};
 --          -2 when a stored value cannot be decoded; -3 when an argument cannot.
@@ -27,6 +27,8 @@ local parsed, history = pcall(cjson.decode, ARGV[2])
 if not parsed then return -3 end
 if limit > 0 then
   history.nick = nick
+  -- The room's version: a newcomer committed at a version no higher got this message live.
+  history.v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
   redis.call('RPUSH', KEYS[4], cjson.encode(history))
   redis.call('LTRIM', KEYS[4], -limit, -1)
 else

@@ -52,11 +52,12 @@ function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export async function sendHistory(service: MucService, routed: RoutedStanza, room: string, record: RoomRecord): Promise<void> {
+/** `seenAt`: the room's version the join was decided on; entries appended after its commit are left out. */
+export async function sendHistory(service: MucService, routed: RoutedStanza, room: string, record: RoomRecord, seenAt: number): Promise<void> {
   if (record.config.historyLength === 0) return;
   const request = readRequest(routed.stanza);
   if (request.maxstanzas === 0 || request.maxchars === 0) return;
-  const entries = await service.store.history(room);
+  const entries = (await service.store.history(room)).filter((entry) => (entry.v ?? 0) <= seenAt);
   const to = routed.from.full;
   const format = (entry: HistoryEntry): string => {
     const message = parse(entry.xml);

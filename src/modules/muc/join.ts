@@ -106,7 +106,8 @@ async function entered(service: MucService, routed: RoutedStanza, room: string, 
   const session = occupant.sessions.find((s) => s.jid === real);
   await broadcastPresence(service, room, snapshot, occupant, {}, { own: occupant.sessions.filter((s) => s.jid !== real), ...(session ? { session } : {}) });
   await service.reply(routed, addressedTo(occupantPresence(room, record, occupant, { codes }, true, true, session), real));
-  if (!created) await sendHistory(service, routed, room, record);
+  // What the room sent since this join was committed reached the newcomer live already.
+  if (!created) await sendHistory(service, routed, room, record, snapshot.version);
   await sendSubject(service, routed, room, record);
 }
 

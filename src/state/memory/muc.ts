@@ -75,9 +75,10 @@ export class MemoryMucStore implements MucStore {
   }
 
   async message(room: string, real: string, entry: HistoryEntry, historyLength: number): Promise<MessageOutcome> {
-    const outcome = messageCheck(this.snapshot(room), real, this.recordVersions.get(room) ?? '0');
+    const snapshot = this.snapshot(room);
+    const outcome = messageCheck(snapshot, real, this.recordVersions.get(room) ?? '0');
     if (outcome.ok) {
-      this.records.append(room, { ...entry, nick: outcome.nick }, historyLength);
+      this.records.append(room, { ...entry, nick: outcome.nick, v: snapshot?.version ?? 0 }, historyLength);
       await this.records.settle();
     }
     return outcome;
