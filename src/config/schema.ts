@@ -72,6 +72,13 @@ export const SETTINGS = {
   turnTlsPort: setting({ schema: optional(t.port), type: 'integer', default: undefined, env: 'ROOKERY_TURN_TLS_PORT', description: 'its TURN-over-TLS (`turns`) port, if it has one' }),
   turnSecret: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_TURN_SECRET', description: 'the secret shared with the TURN server (coturn: `use-auth-secret` and `static-auth-secret`): clients get time-limited TURN credentials derived from it (TURN REST API); unset: only STUN is announced', secret: true }),
   turnCredentialSeconds: setting({ schema: t.positiveInteger, type: 'integer', default: 86_400, env: 'ROOKERY_TURN_CREDENTIAL_SECONDS', description: 'how long TURN credentials stay valid' }),
+  // XEP-0157 contact addresses
+  contactAbuse: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_ABUSE', description: 'URIs (`mailto:`, `xmpp:`, `https:`…), comma-separated, where to report abuse (spam, harassment); listed in the server\'s disco#info as XEP-0157 `abuse-addresses`, as are the five settings below. Unset: not listed' }),
+  contactAdmin: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_ADMIN', description: 'the same for the administrators (`admin-addresses`)' }),
+  contactFeedback: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_FEEDBACK', description: 'the same for feedback (`feedback-addresses`)' }),
+  contactSales: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_SALES', description: 'the same for commercial matters (`sales-addresses`)' }),
+  contactSecurity: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_SECURITY', description: 'the same for security reports (`security-addresses`)' }),
+  contactSupport: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_SUPPORT', description: 'the same for users\' questions (`support-addresses`)' }),
   // s2s (issue #20, doc/federation.md)
   s2sPort: setting({ schema: t.port, type: 'integer', default: 5269, env: 'ROOKERY_S2S_PORT', description: 'server-to-server port (RFC 6120, STARTTLS); `0`: no federation (every other domain is `remote-server-not-found`)' }),
   s2sRoutes: setting({ schema: optional(t.routes), type: 'string', default: undefined, env: 'ROOKERY_S2S_ROUTES', description: '`domain=host:port` pairs, comma-separated: where these remote domains are reached, before DNS SRV (`_xmpps-server._tcp`, `_xmpp-server._tcp`) and the domain on 5269' }),
