@@ -153,6 +153,7 @@ export class RookeryServer {
    */
   webSockets(): WebSocketAcceptor {
     return {
+      draining: () => this.draining,
       admit: (address) => {
         if (!this.accepting || this.closing || this.draining) return new StreamError('system-shutdown');
         const refusal = this.accepting.gate.admit(address, this.connections.size);

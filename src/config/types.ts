@@ -93,6 +93,20 @@ export function mechanismListProblem(value: string): string | undefined {
 }
 export const mechanismList = checked(mechanismListProblem);
 
+/** URIs (RFC 3986, with a scheme: `mailto:`, `xmpp:`, `https:`…), comma-separated (XEP-0157 addresses). */
+export function uriListProblem(value: string): string | undefined {
+  const uris = parseUris(value);
+  if (uris.length === 0) return 'a comma-separated list of URIs (mailto:, xmpp:, https:…)';
+  const wrong = uris.find((uri) => !/^[a-z][a-z0-9+.-]*:[^\s,]+$/i.test(uri) || !URL.canParse(uri));
+  return wrong === undefined ? undefined : `a comma-separated list of URIs with a scheme, such as mailto:abuse@example.org or xmpp:admin@example.org ("${wrong}" is not one)`;
+}
+export const uriList = checked(uriListProblem);
+
+/** The URIs of a `uriList` value. */
+export function parseUris(value: string): string[] {
+  return value.split(',').map((uri) => uri.trim()).filter((uri) => uri !== '');
+}
+
 /** Browser origins (RFC 6454 §6.1: scheme://host[:port], no path), comma-separated; `*`: any. */
 export function originListProblem(value: string): string | undefined {
   const origins = parseOrigins(value);

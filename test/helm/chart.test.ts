@@ -435,6 +435,22 @@ describe('the Services', () => {
   });
 });
 
+describe('XEP-0157 contact addresses', () => {
+  it('passes each kind configured as its ROOKERY_CONTACT_ variable, which the server reads back, and none by default', () => {
+    const values = { config: { contact: { abuse: 'mailto:abuse@example.org, xmpp:abuse@example.org', support: 'https://example.org/help' } } };
+    const data = configMapData(renderChart(values));
+    expect(data).toMatchObject({ ROOKERY_CONTACT_ABUSE: 'mailto:abuse@example.org, xmpp:abuse@example.org', ROOKERY_CONTACT_SUPPORT: 'https://example.org/help' });
+    expect(Object.keys(data).filter((name) => name.startsWith('ROOKERY_CONTACT_')).sort()).toEqual(['ROOKERY_CONTACT_ABUSE', 'ROOKERY_CONTACT_SUPPORT']);
+    const config = loadConfig({ env: { ...renderedNodeEnv(values), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+    expect([config.contactAbuse, config.contactSupport, config.contactAdmin]).toEqual(['mailto:abuse@example.org, xmpp:abuse@example.org', 'https://example.org/help', undefined]);
+    expect(Object.keys(configMapData(renderChart())).filter((name) => name.startsWith('ROOKERY_CONTACT_'))).toEqual([]);
+  });
+
+  it('refuses an address that is no URI', () => {
+    expect(renderFailure({ config: { contact: { admin: 'admin@example.org' } } })).toMatch(/config\.contact\.admin: Does not match pattern/);
+  });
+});
+
 describe('the PROXY protocol', () => {
   it('is off by default on both client ports, with no trusted proxy', () => {
     const config = loadConfig({ env: { ...renderedNodeEnv({}), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
