@@ -108,6 +108,11 @@ export class SmClient {
     return this.unacked.length;
   }
 
+  /** Whether a stanza containing `text` is sent and not yet acknowledged by the server. */
+  unacknowledged(text: string): boolean {
+    return this.unacked.some((xml) => xml.includes(text));
+  }
+
   /** Logs in, binds the resource and enables stream management with resumption. */
   static async login(options: SmClientOptions): Promise<SmClient> {
     const client = new SmClient(options);

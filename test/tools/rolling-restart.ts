@@ -116,6 +116,8 @@ interface LoadClient {
   failedResumes(): number;
   /** What went wrong for it, if anything. */
   trouble(): string[];
+  /** For a lost message: whether the server acknowledged it, and the client's resumptions (undefined: not known). */
+  whereabouts?(id: string): string;
   offlineMs(): number;
   /** Sends its initial presence. */
   available(): void;
@@ -184,6 +186,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
     const partnerSeen = new Set<number>();
     const receptions = new Map<string, number>();
     const sentIds: string[] = [];
+    const sentAt = new Map<string, string>();
     let recording = false;
     let unavailableSeen = 0;
     let bounced = 0;
@@ -275,7 +278,10 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         if (!sending) return;
         const target = clients[partner(client.index)] as LoadClient;
         const id = `${client.index}.${++sequence[client.index]!}`;
-        client.send(target.jid, id, () => sentIds.push(id));
+        client.send(target.jid, id, () => {
+          sentIds.push(id);
+          sentAt.set(id, new Date().toISOString().slice(11, 23));
+        });
       };
       const phase = setTimeout(() => {
         tick();
@@ -321,7 +327,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         lost += 1;
         const sender = clients[Number(id.split('.')[0])] as LoadClient;
         const receiver = clients[partner(sender.index)] as LoadClient;
-        problem(`lost: ${id} (${sender.jid} on ${placement.get(sender.jid)} to ${receiver.jid} on ${placement.get(receiver.jid)} at the start)`);
+        problem(`lost: ${id} (${sender.jid} on ${placement.get(sender.jid)} to ${receiver.jid} on ${placement.get(receiver.jid)} at the start; sent at ${sentAt.get(id) ?? '?'}; ${sender.whereabouts?.(id) ?? ''})`);
       } else {
         delivered += 1;
         duplicates += times - 1;
@@ -406,6 +412,7 @@ async function loginSm(index: number, cluster: LocalCluster, local: string, onSt
     resumes: () => client.resumes,
     failedResumes: () => client.failures.length + (client.state === 'failed' ? 1 : 0),
     trouble: () => [...client.failures.map((failure) => `<failed/>: ${failure.toString()}`), ...client.errors],
+    whereabouts: (id) => `${client.unacknowledged(`id='${id}'`) ? 'never acknowledged' : 'acknowledged'} by the server; the sender resumed ${client.resumes} times, last at ${new Date(client.resumedAt).toISOString().slice(11, 23)}`,
     offlineMs: () => {
       if (client.resumedAt >= client.lostAt) offlineMs = Math.max(offlineMs, client.resumedAt - client.lostAt);
       return offlineMs;
