@@ -69,6 +69,8 @@ export class SmClient {
   /** Protocol errors seen (an ack beyond what was sent, a stream error). */
   readonly errors: string[] = [];
   state: SmState = 'offline';
+  /** Told about every <a/> from the server, with its h, as it arrives. */
+  onAck: ((h: number) => void) | undefined;
   /** When the last connection loss and the last successful resumption happened (ms). */
   lostAt = 0;
   resumedAt = 0;
@@ -183,6 +185,7 @@ export class SmClient {
           raw.send(`<a xmlns='${NS_SM}' h='${this.inbound}'/>`);
           return true;
         case 'a':
+          this.onAck?.(Number(element.attrs.h));
           this.acknowledge(Number(element.attrs.h));
           return true;
         case 'enabled':
