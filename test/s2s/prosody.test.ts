@@ -33,9 +33,11 @@ describe.skipIf(!prosodyAvailable())('federation with Prosody', () => {
   let rookery: TestServer;
   let verified: TestServer;
   let enforced: Map<string, number>;
+  let directPort: number;
 
   beforeAll(async () => {
     const [c2s, s2s, direct] = (await freePorts(3)) as [number, number, number];
+    directPort = direct;
     const scratch = mkdtempSync(join(tmpdir(), 'rk-s2s-'));
     const ca = await createTestCa(scratch);
     prosody = await startProsody(scratch, PEER, c2s, s2s, { files: await ca.issue(PEER), cafile: ca.caFile, s2sDirectTlsPort: direct });
@@ -108,6 +110,7 @@ describe.skipIf(!prosodyAvailable())('federation with Prosody', () => {
       expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, auth: 'external' });
       // Prosody's side of it: it accepted our EXTERNAL on its direct TLS port, and used it to us.
       const log = readFileSync(join(prosody.dir, 'prosody.log'), 'utf8');
+      expect(log).toMatch(new RegExp(`New connection FD \\d+ \\([^)]*\\) on server FD \\d+ \\(127\\.0\\.0\\.1, ${directPort}\\)`));
       expect(log).toContain(`Accepting SASL EXTERNAL identity from ${VERIFIED}`);
       expect(log).toContain(`SASL EXTERNAL with ${VERIFIED} succeeded`);
     }, 40_000);
