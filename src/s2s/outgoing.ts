@@ -13,7 +13,7 @@ import { StanzaError, type StanzaErrorCondition } from '../xmpp/errors.js';
 import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SASL, NS_SM, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
 import type { S2SContext } from './context.js';
 import { dialbackKey } from './dialback.js';
-import { S2SLink } from './link.js';
+import { S2SLink, skipNameCheck } from './link.js';
 import { resolveTargets, type Target } from './resolve.js';
 
 type Phase = 'connecting' | 'negotiating' | 'ready' | 'closed';
@@ -63,6 +63,10 @@ export class OutgoingStream {
 
   get secure(): boolean {
     return this.link?.secure === true;
+  }
+
+  get directTls(): boolean {
+    return this.link?.directTls === true;
   }
 
   /** How we authenticated to the peer: SASL EXTERNAL, else dialback. */
@@ -273,7 +277,7 @@ function offersExternal(features: Element): boolean {
 function open(target: Target, tls: S2SContext['tls'], domain: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket: Socket = target.directTls
-      ? connectTls({ host: target.host, port: target.port, key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), ...(isIP(domain.replace(/^\[|\]$/g, '')) ? {} : { servername: domain }), rejectUnauthorized: false, ALPNProtocols: ['xmpp-server'], minVersion: 'TLSv1.2' })
+      ? connectTls({ host: target.host, port: target.port, key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), ...(isIP(domain.replace(/^\[|\]$/g, '')) ? {} : { servername: domain }), rejectUnauthorized: false, checkServerIdentity: skipNameCheck, ALPNProtocols: ['xmpp-server'], minVersion: 'TLSv1.2' })
       : connectTcp({ host: target.host, port: target.port });
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), 10_000);
     socket.once(target.directTls ? 'secureConnect' : 'connect', () => {

@@ -87,8 +87,8 @@ export class S2SService implements RemoteDomains {
   /** What this node's streams are now (for tests and operators): no stanza content. */
   streams(): S2SStreamInfo[] {
     return [
-      ...[...this.outgoing.values()].map((stream) => ({ direction: 'out' as const, remote: stream.remote, ready: stream.phase === 'ready', secure: stream.secure, auth: stream.auth })),
-      ...[...this.incoming].flatMap((stream) => stream.domains().map(({ domain, auth }) => ({ direction: 'in' as const, remote: domain, ready: true, secure: stream.link.secure, auth }))),
+      ...[...this.outgoing.values()].map((stream) => ({ direction: 'out' as const, remote: stream.remote, ready: stream.phase === 'ready', secure: stream.secure, directTls: stream.directTls, auth: stream.auth })),
+      ...[...this.incoming].flatMap((stream) => stream.domains().map(({ domain, auth }) => ({ direction: 'in' as const, remote: domain, ready: true, secure: stream.link.secure, directTls: stream.link.directTls, auth }))),
     ];
   }
 
@@ -150,6 +150,8 @@ export interface S2SStreamInfo {
   remote: string;
   ready: boolean;
   secure: boolean;
+  /** TLS from the first byte (XEP-0368) rather than STARTTLS. */
+  directTls: boolean;
   /** How the remote side (in) or we (out) authenticated: SASL EXTERNAL or dialback. */
   auth: 'external' | 'dialback';
 }

@@ -93,16 +93,16 @@ describe.skipIf(!ejabberdAvailable())('federation with ejabberd', () => {
 
   it('authenticates with SASL EXTERNAL each way when both certificates verify', async () => {
     const streams = await exchange(verified, VERIFIED, `ext${process.pid}`);
-    expect(streams).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, auth: 'external' });
-    expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, auth: 'external' });
+    expect(streams).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, directTls: false, auth: 'external' });
+    expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, directTls: false, auth: 'external' });
   }, 40_000);
 
   it('falls back to dialback on the same stream when the peer refuses our EXTERNAL', async () => {
     expect(foreign.server.s2s?.certificateValid).toBe(true);
     const streams = await exchange(foreign, FOREIGN, `fb${process.pid}`);
-    expect(streams).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, auth: 'dialback' });
+    expect(streams).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, directTls: false, auth: 'dialback' });
     // ejabberd's certificate verifies here: its stream to us used EXTERNAL.
-    expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, auth: 'external' });
+    expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, directTls: false, auth: 'external' });
     // ejabberd's side (its log is written asynchronously: waited for).
     const refused = `Failed inbound s2s EXTERNAL authentication ${FOREIGN} -> ${PEER}`;
     const accepted = `Accepted inbound s2s dialback authentication ${FOREIGN} -> ${PEER}`;

@@ -106,8 +106,8 @@ describe.skipIf(!prosodyAvailable())('federation with Prosody', () => {
       remote.send(`<message type='chat' to='${local.bare}' id='e2'><body>over STARTTLS</body></message>`);
       expect((await local.expect((el) => el.name === 'message' && el.attrs.id === 'e2', 20_000)).attrs.from).toBe(remote.jid);
       const streams = verified.server.s2s?.streams() ?? [];
-      expect(streams).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, auth: 'external' });
-      expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, auth: 'external' });
+      expect(streams).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, directTls: true, auth: 'external' });
+      expect(streams).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, directTls: false, auth: 'external' });
       // Prosody's side of it: it accepted our EXTERNAL on its direct TLS port, and used it to us.
       const log = readFileSync(join(prosody.dir, 'prosody.log'), 'utf8');
       expect(log).toMatch(new RegExp(`New connection FD \\d+ \\([^)]*\\) on server FD \\d+ \\(127\\.0\\.0\\.1, ${directPort}\\)`));
