@@ -18,7 +18,7 @@ import type { AuthThrottle } from './auth-throttle.js';
 import { type Carrier, type Framing, type Link, socketCarrier } from './link.js';
 import { Negotiation, type NegotiatingConnection } from './negotiation.js';
 import { Output } from './output.js';
-import { bucketFor } from './rate-limit.js';
+import { bucketFor } from '../core/rate-limit.js';
 import { ReadGate } from './read-gate.js';
 import type { TlsMaterial } from './tls.js';
 

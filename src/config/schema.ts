@@ -81,7 +81,8 @@ export const SETTINGS = {
   contactSupport: setting({ schema: optional(t.uriList), type: 'string', default: undefined, env: 'ROOKERY_CONTACT_SUPPORT', description: 'the same for users\' questions (`support-addresses`)' }),
   // s2s (issue #20, doc/federation.md)
   s2sPort: setting({ schema: t.port, type: 'integer', default: 5269, env: 'ROOKERY_S2S_PORT', description: 'server-to-server port (RFC 6120, STARTTLS); `0`: no federation (every other domain is `remote-server-not-found`)' }),
-  s2sRoutes: setting({ schema: optional(t.routes), type: 'string', default: undefined, env: 'ROOKERY_S2S_ROUTES', description: '`domain=host:port` pairs, comma-separated: where these remote domains are reached, before DNS SRV (`_xmpps-server._tcp`, `_xmpp-server._tcp`) and the domain on 5269' }),
+  s2sTlsPort: setting({ schema: optional(t.port), type: 'integer', default: undefined, env: 'ROOKERY_S2S_TLS_PORT', description: 'server-to-server port with direct TLS (XEP-0368, ALPN `xmpp-server`; announce it as `_xmpps-server._tcp`); unset: none, as Prosody\'s `s2s_direct_tls_ports` (needs `s2sPort` on)' }),
+  s2sRoutes: setting({ schema: optional(t.routes), type: 'string', default: undefined, env: 'ROOKERY_S2S_ROUTES', description: '`domain=host:port` pairs, comma-separated: where these remote domains are reached, before DNS SRV (`_xmpps-server._tcp`, `_xmpp-server._tcp`) and the domain on 5269; `domain=tls:host:port` for a direct TLS port (XEP-0368)' }),
   s2sRequireEncryption: setting({ schema: t.boolean, type: 'boolean', default: true, env: 'ROOKERY_S2S_REQUIRE_ENCRYPTION', description: 'server-to-server streams must use TLS (STARTTLS), both ways, except with `s2sInsecureDomains`' }),
   s2sSecureAuth: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_S2S_SECURE_AUTH', description: 'as Prosody\'s `s2s_secure_auth`: a remote server must present a certificate that verifies (RFC 6125); `false`: dialback (XEP-0220) is accepted when it does not' }),
   s2sSecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECURE_DOMAINS', description: 'domains, comma-separated, whose certificate must verify even when `s2sSecureAuth` is off' }),
@@ -156,6 +157,9 @@ export const LIMIT_SETTINGS = {
   uploadDailyQuotaBytes: limit('uploadDailyQuotaBytes', 1024 * 1024 * 1024, 'bytes one account may upload per day (UTC); past it, a slot request is refused with `resource-constraint`', { zeroIsUnlimited: true }),
   s2sQueueStanzas: limit('s2sQueueStanzas', 1000, 'stanzas one node queues for a remote domain while its stream is being set up; past it, they bounce with `resource-constraint`'),
   s2sConnectTimeoutSeconds: limit('s2sConnectTimeoutSeconds', 20, 'seconds an outgoing server-to-server stream has to become ready; past it, its queued stanzas bounce with `remote-server-timeout`'),
+  // Prosody's default configuration limits incoming s2s streams to 30 kB/s.
+  s2sBytesPerSecond: limit('s2sBytesPerSecond', 30_000, 'bytes a second one incoming server-to-server stream may send (past it, reading pauses; a remote server sends all its users\' traffic down one stream)', { zeroIsUnlimited: true }),
+  s2sBurstBytes: limit('s2sBurstBytes', 256 * 1024, 'bytes one incoming server-to-server stream may send at once'),
   s2sIdleSeconds: limit('s2sIdleSeconds', 300, 'seconds a server-to-server stream may carry nothing before it is closed'),
   pushRegistrations: limit('pushRegistrations', 5, 'push registrations (XEP-0357: app server and node) one account may hold; enabling one more drops the oldest (as Prosody\'s `push_max_devices`)'),
   pushReplySeconds: limit('pushReplySeconds', 30, 'seconds an app server has to answer a push notification (XEP-0357); past it, or after a temporary error, the notification is sent again after 1, 2, 4 and 8 seconds, five tries in all'),

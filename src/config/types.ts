@@ -134,19 +134,25 @@ export function maskUrlPassword(url: string): string {
 export function parseDomains(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
-/** `domain=host:port` pairs, comma-separated (ROOKERY_S2S_ROUTES). */
-export function parseRoutes(value: string): Map<string, { host: string; port: number }> {
-  const routes = new Map<string, { host: string; port: number }>();
+/** Where a static route points: `tls` for a direct TLS port (XEP-0368), else STARTTLS. */
+export interface StaticRoute {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+/** `domain=host:port` or `domain=tls:host:port` pairs, comma-separated (ROOKERY_S2S_ROUTES). */
+export function parseRoutes(value: string): Map<string, StaticRoute> {
+  const routes = new Map<string, StaticRoute>();
   for (const pair of value.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
-    const match = /^([^=\s]+)=(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(pair);
+    const match = /^([^=\s]+)=(tls:)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(pair);
     if (!match) continue;
-    routes.set(match[1]!, { host: match[2]!.replace(/^\[|\]$/g, ''), port: Number(match[3]) });
+    routes.set(match[1]!, { host: match[3]!.replace(/^\[|\]$/g, ''), port: Number(match[4]), tls: match[2] !== undefined });
   }
   return routes;
 }
 export function routesProblem(value: string): string | undefined {
   const pairs = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port pairs, comma-separated';
+  return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port (or domain=tls:host:port) pairs, comma-separated';
 }
 export const routes = checked(routesProblem);
 // External components (XEP-0114): `domain=secret` pairs.
