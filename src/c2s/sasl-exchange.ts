@@ -66,7 +66,8 @@ export class SaslExchange {
       replaceCredentials: (username, expected, credentials) => this.completeKeys(username, expected, credentials),
       channelBinding: (type) => (types.includes(type) ? bindingData(this.connection.tlsSocket, type) : undefined),
       channelBindingOffered: types.length > 0,
-      downgradeProtection: `${this.offered().join(',')}|${types.join(',')}`,
+      // The same list in <mechanisms/> and SASL2's <authentication/>; XEP-0440 only with types.
+      downgradeProtection: { mechanisms: this.offered(), ...(types.length > 0 ? { channelBindings: types } : {}) },
     };
   }
 
