@@ -35,6 +35,8 @@ export interface SmClientOptions {
   ackEvery?: number;
   /** Timeout of each step of a login or resumption (ms). */
   stepTimeoutMs?: number;
+  /** Told of every resumption, with the time from the connection's loss until <resumed/> (ms). */
+  onResumed?(offlineMs: number): void;
 }
 
 export type SmState = 'offline' | 'online' | 'resuming' | 'failed' | 'closed';
@@ -215,6 +217,7 @@ export class SmClient {
     this.counting = true;
     this.resumes += 1;
     this.resumedAt = Date.now();
+    this.options.onResumed?.(this.resumedAt - this.lostAt);
     // Online in the same step: whatever is sent from now on is written, after what is sent again here.
     this.setState('online');
     for (const xml of this.unacked) raw.send(xml);
