@@ -196,6 +196,16 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         // Nothing more arrives from other nodes or the job queue while the sessions end.
         await services?.stopIntake();
         await server.close();
+        // What other nodes sent here and this node never read goes on to where its recipients
+        // are now (parked queues, other nodes): a replacement under another name (a new pod)
+        // would never read this inbox. Sweepers take it again for a while for late arrivals.
+        if (outageBuffer) {
+          const left = await outageBuffer.takeInbox(config.nodeId, nodeInbox(server.host)).catch((err: unknown) => {
+            log.error({ event: 'inbox_handover_failed', err });
+            return 0;
+          });
+          if (left > 0) log.info({ event: 'inbox_handed_over', stanzas: left });
+        }
         await outageBuffer?.close();
         await services?.close();
         await state.close();

@@ -174,7 +174,10 @@ export class RedisNodeBus implements NodeBus {
     const envelopes: BusEnvelope[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const envelope = decodeEnvelope(['v', flat[i] as string, 'e', flat[i + 1] as string]);
-      if (envelope && !this.seen.has(envelope.id)) envelopes.push(envelope);
+      if (!envelope || this.seen.has(envelope.id)) continue;
+      // Taken from this node's own inbox: its read loop, which may hold it already, leaves it.
+      if (node === this.nodeId) this.seen.add(envelope.id);
+      envelopes.push(envelope);
     }
     return envelopes;
   }

@@ -138,10 +138,14 @@ export class NodeLiveness {
     return this.client.zrange(this.keys.nodes(), '0', '-1');
   }
 
-  /** A clean exit: the node leaves the live set itself. */
+  /**
+   * A clean exit: the node leaves the live set itself, and is listed as recently gone, so that
+   * sweepers take its inbox again for a while (a sender whose cache still named it).
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.beating;
     await this.client.zrem(this.keys.nodes(), this.nodeId);
+    await this.client.zadd(this.keys.evictedNodes(), Date.now(), this.nodeId);
   }
 }

@@ -33,7 +33,11 @@ export async function park(ctx: Context, session: C2SSession, ackWaitMs: number)
   ctx.resumable.delete(token);
   if (await host.state.resumption.detach(user, token, '', stream.inbound, Date.now(), host.nodeId)) {
     // From here on this node's appends are refused, and go to the parked queue (onRefused).
+    // What this node's inbox still holds for the resource (a busy node reads it late) goes to the
+    // queue before anything routed to the parked stream, as for a dead node's session.
+    await moveStranded(ctx, host.nodeId, session.full_jid, user, token);
     await parkRecord(host, session.full_jid, session.id, host.nodeId, token);
+    await moveStranded(ctx, host.nodeId, session.full_jid, user, token);
   }
   host.local.forget(session);
   host.log.info({ event: 'sm_parked', session: session.id, queued: stream.queue.length });
