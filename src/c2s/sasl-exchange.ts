@@ -102,13 +102,18 @@ export class SaslExchange {
       this.refuse(mechanism.name, 'incorrect-encoding', wire);
       return undefined;
     }
-    this.addressFailures ??= await this.connection.ctx.throttle.addressFailures(this.connection.remoteAddress);
+    // The address's failures are read in the same round trip as the mechanism's own reads (the
+    // credentials): the delay still comes before any answer, which is all the client can see.
+    const [failures, step] = await Promise.all([
+      this.addressFailures ?? this.connection.ctx.throttle.addressFailures(this.connection.remoteAddress),
+      mechanism.step(Buffer.from(text === '=' ? '' : text, 'base64')),
+    ]);
+    this.addressFailures ??= failures;
     const delay = this.connection.ctx.throttle.delayFor(this.addressFailures);
     if (delay > 0) {
       this.host.telemetry.limitEnforced('auth_throttle');
       await sleep(delay);
     }
-    const step = await mechanism.step(Buffer.from(text === '=' ? '' : text, 'base64'));
     if (step.kind === 'challenge') {
       wire.challenge(step.data);
       return undefined;
