@@ -15,6 +15,11 @@
 // its write (publishesChanges): one round trip instead of two, and no notice can be lost between
 // the write and its publication. On Redis Cluster notices go to a sharded channel, which a script
 // on another slot cannot publish to, so the cache in front of this registry publishes them.
+//
+// Callers send reads right after a write on the account's slot (the initial presence, the roster
+// get), relying on Redis running one connection's commands in order. ioredis sends a script's
+// text on each connection's first use of it, so the write runs first; only a SCRIPT FLUSH under a
+// live connection (NOSCRIPT, resent after the reads' replies) would let those reads miss it once.
 import { Cluster } from 'ioredis';
 import { bareOf } from '../../src/xmpp/jid-string.js';
 import type { ClaimOutcome, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
