@@ -140,11 +140,22 @@ export class RedisSessionRegistry implements SessionRegistry {
     const key = this.keys.sessions(bareOf(record.full_jid));
     const member = encodeIndexMember(record.full_jid, record.session_id);
     const index = this.keys.nodeSessions(record.node);
-    const [outcome] = await Promise.all([
+    const [claimed, indexed, counted] = await Promise.allSettled([
       this.scripts.run('session-claim-1', [key], [record.full_jid, encodeSession(record), limit, ...this.notice(record.full_jid)]),
       this.client.sadd(index, member),
       this.client.incr(this.keys.sessionCount()),
     ]);
+    if (claimed.status === 'rejected') {
+      // Nothing was claimed: take back what went out with it.
+      await Promise.allSettled([
+        ...(indexed.status === 'fulfilled' ? [this.client.srem(index, member)] : []),
+        ...(counted.status === 'fulfilled' ? [this.client.decr(this.keys.sessionCount())] : []),
+      ]);
+      throw claimed.reason;
+    }
+    if (indexed.status === 'rejected') throw indexed.reason;
+    if (counted.status === 'rejected') throw counted.reason;
+    const outcome = claimed.value;
     if (outcome.rejected) {
       await Promise.all([this.client.srem(index, member), this.client.decr(this.keys.sessionCount())]);
       return { claimed: false };
