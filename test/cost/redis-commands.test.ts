@@ -1,5 +1,6 @@
 // Counts the Redis commands the hot paths cost (cluster/README.md states the figures), with
-// MONITOR on a real redis-server and two real nodes in this process.
+// MONITOR on a real redis-server and two real nodes in this process; and the round trips a login
+// waits for, on the nodes' own ioredis clients (test/support/round-trips.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
