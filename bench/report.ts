@@ -1,5 +1,7 @@
 // RESULTS.md from the figures of one run: the targets, the side-by-side tables (ratios
 // Rookery/peer), the Rookery configurations, and the conditions of the run.
+import { fmt, ms, ratio } from './lib/format.js';
+import { webTargets, webSection } from './report-web.js';
 import type { Figure, Params, WorkloadName } from './workloads.js';
 
 export interface RunMeta {
@@ -17,23 +19,6 @@ export interface RunMeta {
 }
 
 export const ANALYSIS_MARKER = '<!-- Everything below this line is written by hand and kept when bench/run.ts rewrites the file. -->';
-
-const fmt = (value: number | undefined, digits = 0): string => {
-  if (value === undefined || Number.isNaN(value)) return '–';
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-};
-
-const ms = (value: number | undefined): string => {
-  if (value === undefined || Number.isNaN(value)) return '–';
-  if (value < 10) return value.toFixed(2);
-  if (value < 100) return value.toFixed(1);
-  return value.toFixed(0);
-};
-
-const ratio = (a: number | undefined, b: number | undefined): string => {
-  if (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) || b === 0) return '–';
-  return `${(a / b).toFixed(2)}×`;
-};
 
 type Kind = 'rookery' | 'prosody' | 'ejabberd';
 
@@ -114,7 +99,7 @@ function messageRows(): Row[] {
   ];
 }
 
-interface Target {
+export interface Target {
   name: string;
   /** Rookery's figure: one node on the embedded store, and two nodes + Redis where that applies. */
   one: number | undefined;
@@ -259,6 +244,7 @@ function targets(figures: Figure[]): Target[] {
       show: (v) => fmt(v, 3),
     });
   }
+  out.push(...webTargets(figures));
   return out;
 }
 
@@ -395,6 +381,8 @@ export function renderResults(figures: Figure[], meta: RunMeta, kept: string | u
     sideBySide(figures, 'tls-resume-login', [...loginRows(), { label: 'handshakes that resumed', get: (f) => f.values.tlsResumedShare, show: (v) => (v === undefined ? '–' : `${fmt(v * 100)} %`), ratio: false }], peers),
   );
   out.push('', '### Messages over STARTTLS', '', sideBySide(figures, 'tls-messages', messageRows(), peers));
+  const web = webSection(figures, p);
+  if (web) out.push('', web);
   out.push('', '## How each server was configured', '');
   for (const [server, notes] of Object.entries(meta.notes)) {
     out.push(`- **${server}**`);
@@ -418,7 +406,8 @@ export function oneLine(f: Figure): string {
   const cpu = `server ${fmt(f.serverCpu)}% gen ${fmt(f.generatorCpu)}%`;
   const lat = f.latency ? ` p50 ${ms(f.latency.p50)} p99 ${ms(f.latency.p99)} p99.9 ${ms(f.latency.p999)} ms` : '';
   let main = '';
-  if (f.workload === 'idle') main = `${fmt(v.sessions)} sessions, ${fmt(v.kibPerSession, 1)} KiB/session (RSS ${fmt(v.rssBeforeMiB, 1)} → ${fmt(v.rssAfterMiB, 1)} MiB), ramp ${fmt(v.rampLoginsPerSecond)} logins/s`;
+  if (f.workload === 'upload') main = `${fmt(v.size)} bytes × ${fmt(v.files)} ${v.put ? 'PUT (with the slot request)' : 'GET'}: ${fmt(v.megabytesPerSecond, 1)} MB/s, ${fmt(v.filesPerSecond, 1)} files/s`;
+  else if (f.workload === 'idle' || f.workload === 'ws-idle') main = `${fmt(v.sessions)} sessions, ${fmt(v.kibPerSession, 1)} KiB/session (RSS ${fmt(v.rssBeforeMiB, 1)} → ${fmt(v.rssAfterMiB, 1)} MiB), ramp ${fmt(v.rampLoginsPerSecond)} logins/s`;
   else if (f.workload.includes('login')) main = `${fmt(v.loginsPerSecond)} logins/s (${fmt(v.logins)} ok, ${fmt(v.failed)} failed)`;
   else if (f.workload === 'pep') main = `${fmt(v.contacts)} contacts with +notify, all-have-the-event${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;
   else if (f.workload === 'presence') main = `${fmt(v.contacts)} contacts, all-have-it${lat}; single delivery p99 ${ms(f.latency2?.p99)} ms, missing ${fmt(v.missing)}`;

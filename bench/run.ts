@@ -1,10 +1,11 @@
 // The benchmark: starts each server under test, creates its accounts, runs the workloads with the
 // load generators (worker.ts), stops the server, and writes the figures (JSON and RESULTS.md).
 //
-//   npm run bench          Rookery only (1 node embedded, 1 node + Redis, 2 nodes + Redis)
+//   npm run bench          Rookery only (1 node embedded, 1 node + Redis, 2 nodes + Redis, 1 node over WebSocket)
 //   npm run bench:peers    the same workloads against Rookery, Prosody and ejabberd → bench/RESULTS.md
 //
 // Options: --servers rookery,prosody,ejabberd  --rookery embedded,redis,cluster  --workloads idle,…
+//          --rookery also takes websocket: a fresh embedded node for ws-idle, ws-messages and upload
 //          --quick  --generators N  --out FILE  --json FILE  --profile  --wait-load 1.0
 //          --idle N --login N --pairs N --window N --duration S --contacts N --rounds N
 import { execFileSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { ANALYSIS_MARKER, oneLine, renderResults, type RunMeta } from './report.
 import { startEjabberd } from './servers/ejabberd.js';
 import { startProsody } from './servers/prosody.js';
 import { type RookeryMode, startRookery } from './servers/rookery.js';
+import { upload, uploadAccounts } from './upload-workload.js';
 import type { LaunchContext, RunningServer } from './servers/types.js';
 import { accountNames, type Figure, FULL, idle, login, messages, type Params, presence, QUICK, settle, type WarmAccounts, type WorkloadName } from './workloads.js';
 
@@ -27,7 +29,7 @@ const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     servers: { type: 'string', default: 'rookery' },
-    rookery: { type: 'string', default: 'embedded,redis,cluster' },
+    rookery: { type: 'string', default: 'embedded,redis,cluster,websocket' },
     workloads: { type: 'string' },
     quick: { type: 'boolean', default: false },
     generators: { type: 'string' },
@@ -60,9 +62,11 @@ params.presenceContacts = int(args.contacts) ?? params.presenceContacts;
 params.presenceRounds = int(args.rounds) ?? params.presenceRounds;
 
 const ALL: WorkloadName[] = ['idle', 'login-scram', 'login-plain', 'messages', 'presence', 'pep', 'tls-login', 'tls-resume-login', 'tls-messages'];
-const selected = new Set<string>(args.workloads ? args.workloads.split(',') : [...ALL, 'cross-node']);
+/** Rookery's own surfaces, on a node of their own started fresh, so that ws-idle measures from a clean start as idle does. */
+const WEB: WorkloadName[] = ['ws-idle', 'ws-messages', 'upload'];
+const selected = new Set<string>(args.workloads ? args.workloads.split(',') : [...ALL, 'cross-node', ...WEB]);
 const servers = args.servers.split(',').map((s) => s.trim());
-const rookeryModes = args.rookery.split(',').map((s) => s.trim()) as RookeryMode[];
+const rookeryModes = args.rookery.split(',').map((s) => s.trim()) as Array<RookeryMode | 'websocket'>;
 
 const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -96,6 +100,7 @@ function plans(): Plan[] {
         if (mode === 'redis') out.push({ name: 'rookery-redis', start: (ctx) => startRookery('redis', ctx), workloads: only(['login-scram', 'messages']) });
         // Both cores: the same-node workloads with the clients spread over the two nodes, then cross-node.
         if (mode === 'cluster') out.push({ name: 'rookery-cluster', start: (ctx) => startRookery('cluster', ctx), workloads: only(['login-scram', 'login-plain', 'messages', 'pep', 'tls-login', 'tls-resume-login', 'tls-messages', 'cross-node']) });
+        if (mode === 'websocket') out.push({ name: 'rookery-websocket', start: (ctx) => startRookery('embedded', ctx), workloads: only(WEB) });
       }
     } else if (server === 'prosody') {
       out.push({ name: 'prosody', start: startProsody, workloads: only(ALL) });
@@ -108,10 +113,16 @@ function plans(): Plan[] {
   return out.filter((plan) => plan.workloads.length > 0);
 }
 
-async function runWorkload(name: WorkloadName, server: RunningServer, pool: GeneratorPool, names: ReturnType<typeof accountNames>, warm: WarmAccounts): Promise<Figure> {
+async function runWorkload(name: WorkloadName, server: RunningServer, pool: GeneratorPool, names: ReturnType<typeof accountNames>, warm: WarmAccounts): Promise<Figure | Figure[]> {
   switch (name) {
     case 'idle':
       return idle(server, pool, params, names.users, warm);
+    case 'ws-idle':
+      return idle(server, pool, params, names.users, warm, { workload: name, webSocket: true });
+    case 'ws-messages':
+      return messages(server, pool, params, names.users, { workload: name, starttls: false, crossNode: false, webSocket: true });
+    case 'upload':
+      return upload(server, pool, params);
     case 'login-scram':
       return login(server, pool, params, names.users, { workload: name, mechanism: 'SCRAM-SHA-1', starttls: false, clients: params.loginClients }, warm);
     case 'login-plain':
@@ -222,7 +233,11 @@ async function main(): Promise<void> {
       const pool = new GeneratorPool(params.generators);
       try {
         const t0 = Date.now();
-        const accounts = [...names.users, ...(plan.workloads.includes('presence') || plan.workloads.includes('pep') ? [names.hub, ...names.contacts] : [])];
+        const accounts = [
+          ...names.users,
+          ...(plan.workloads.includes('presence') || plan.workloads.includes('pep') ? [names.hub, ...names.contacts] : []),
+          ...(plan.workloads.includes('upload') ? uploadAccounts(params) : []),
+        ];
         await server.createAccounts(accounts, params.password);
         log(`${plan.name}: ${accounts.length} accounts in ${((Date.now() - t0) / 1000).toFixed(1)} s; pids ${server.pids().join(',')}`);
         let current = pool;
@@ -230,28 +245,30 @@ async function main(): Promise<void> {
         for (const workload of plan.workloads) {
           await settle(server);
           const w0 = Date.now();
-          let figure: Figure;
+          let produced: Figure | Figure[];
           try {
-            figure = await Promise.race([
+            produced = await Promise.race([
               runWorkload(workload, server, current, names, warm),
               sleep(150_000).then(() => {
                 throw new Error('workload did not finish within 150 s');
               }),
             ]);
           } catch (error) {
-            figure = failedFigure(workload, server, error);
+            produced = failedFigure(workload, server, error);
             // The generators may be stuck in the job: start fresh ones.
             await current.exit();
             current = new GeneratorPool(params.generators);
             warm.clear();
             await sleep(2000);
           }
-          if (figure.ok && figure.generatorCpu > 85) figure.notes.push(`the generator used ${figure.generatorCpu.toFixed(0)} % of a core: it may have been the limit`);
-          if (figure.ok && figure.serverCpu + figure.generatorCpu + Object.values(figure.helperCpu ?? {}).reduce((a, b) => a + b, 0) > 175) {
-            figure.notes.push('server + generator used nearly both cores: the machine may have been the limit');
+          for (const figure of [produced].flat()) {
+            if (figure.ok && figure.generatorCpu > 85) figure.notes.push(`the generator used ${figure.generatorCpu.toFixed(0)} % of a core: it may have been the limit`);
+            if (figure.ok && figure.serverCpu + figure.generatorCpu + Object.values(figure.helperCpu ?? {}).reduce((a, b) => a + b, 0) > 175) {
+              figure.notes.push('server + generator used nearly both cores: the machine may have been the limit');
+            }
+            figures.push(figure);
+            log(`${oneLine(figure)} (${((Date.now() - w0) / 1000).toFixed(0)} s)`);
           }
-          figures.push(figure);
-          log(`${oneLine(figure)} (${((Date.now() - w0) / 1000).toFixed(0)} s)`);
           if (args.profile && server.kind === 'rookery') {
             // Seconds since the node started, i.e. since its CPU profile started (profile-summary --from/--to).
             const window = { server: plan.name, workload, from: (w0 - server.startedAt) / 1000, to: (Date.now() - server.startedAt) / 1000 };

@@ -11,6 +11,7 @@ import { sumCpu } from './lib/proc.js';
 import { scramDerivations } from './lib/sasl.js';
 import { hubPresenceHandler } from './lib/subscriptions.js';
 import { pepFanout } from './pep.js';
+import { uploadRun } from './upload.js';
 
 function cpuMsSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
@@ -19,10 +20,14 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-type Connectable = { password: string; mechanism: LoginOptions['mechanism']; starttls: boolean; timeoutMs: number; resumeTls?: boolean };
+type Connectable = { password: string; mechanism: LoginOptions['mechanism']; starttls: boolean; timeoutMs: number; resumeTls?: boolean; webSocket?: boolean };
 
 function loginOptions(job: Connectable, target: Target, user: string, resource: string): LoginOptions {
-  return { target, user, password: job.password, mechanism: job.mechanism, starttls: job.starttls, resource, presence: true, timeoutMs: job.timeoutMs, ...(job.resumeTls ? { resumeTls: true } : {}) };
+  return {
+    target, user, password: job.password, mechanism: job.mechanism, starttls: job.starttls, resource, presence: true, timeoutMs: job.timeoutMs,
+    ...(job.resumeTls ? { resumeTls: true } : {}),
+    ...(job.webSocket ? { webSocket: true } : {}),
+  };
 }
 
 /** Client i of a job with several targets (the nodes of one server) goes to target i mod n. */
@@ -360,6 +365,8 @@ async function handle(request: Request): Promise<unknown> {
       return presence(request.job);
     case 'pep':
       return pepFanout(request.job, { loginMany, loginOptions, closeAll });
+    case 'upload':
+      return uploadRun(request.job, (options) => XmppClient.login(options));
     case 'exit':
       setImmediate(() => process.exit(0));
       return {};

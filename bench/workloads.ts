@@ -26,6 +26,10 @@ export interface Params {
   presenceContacts: number;
   presenceRounds: number;
   generators: number;
+  /** HTTP upload: file sizes in bytes, files of each size, uploads in flight (one account per lane). */
+  uploadSizes: number[];
+  uploadFiles: number[];
+  uploadConcurrency: number;
 }
 
 export const FULL: Params = {
@@ -45,6 +49,9 @@ export const FULL: Params = {
   presenceContacts: 1000,
   presenceRounds: 50,
   generators: 1,
+  uploadSizes: [64 * 1024, 1024 * 1024, 16 * 1024 * 1024],
+  uploadFiles: [400, 100, 12],
+  uploadConcurrency: 4,
 };
 
 export const QUICK: Params = {
@@ -58,9 +65,13 @@ export const QUICK: Params = {
   drainMs: 5000,
   presenceContacts: 100,
   presenceRounds: 10,
+  uploadFiles: [100, 25, 3],
 };
 
-export type WorkloadName = 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'pep' | 'tls-login' | 'tls-resume-login' | 'tls-messages' | 'cross-node';
+export type WorkloadName =
+  | 'idle' | 'login-scram' | 'login-plain' | 'messages' | 'presence' | 'pep' | 'tls-login' | 'tls-resume-login' | 'tls-messages' | 'cross-node'
+  /** Rookery only: idle and messages over XMPP-over-WebSocket (RFC 7395), and XEP-0363 upload through one node. */
+  | 'ws-idle' | 'ws-messages' | 'upload';
 
 export interface Figure {
   workload: WorkloadName;
@@ -133,7 +144,14 @@ function helperPercent(started: Array<{ name: string; pid: number; start: number
 /** Accounts each generator has logged in with SCRAM once (its key cache holds their salt). */
 export type WarmAccounts = Set<string>;
 
-export async function idle(server: RunningServer, pool: GeneratorPool, params: Params, users: string[], warm: WarmAccounts): Promise<Figure> {
+export async function idle(
+  server: RunningServer,
+  pool: GeneratorPool,
+  params: Params,
+  users: string[],
+  warm: WarmAccounts,
+  options: { workload: 'idle' | 'ws-idle'; webSocket: boolean } = { workload: 'idle', webSocket: false },
+): Promise<Figure> {
   const n = Math.min(params.idleSessions, users.length);
   const accounts = users.slice(0, n);
   await sleep(2000);
@@ -153,6 +171,7 @@ export async function idle(server: RunningServer, pool: GeneratorPool, params: P
       group: 'idle',
       timeoutMs: 30_000,
       maxMs: 0,
+      ...(options.webSocket ? { webSocket: true } : {}),
     },
   }));
   const rampMs = Date.now() - t0;
@@ -167,7 +186,7 @@ export async function idle(server: RunningServer, pool: GeneratorPool, params: P
   const generatorCpuMs = results.reduce((sum, r) => sum + r.cpuMs, 0);
   await sleep(1000);
   return {
-    workload: 'idle',
+    workload: options.workload,
     server: server.label,
     kind: server.kind,
     config: server.config,
@@ -384,7 +403,7 @@ export async function messages(
   pool: GeneratorPool,
   params: Params,
   users: string[],
-  options: { workload: WorkloadName; starttls: boolean; crossNode: boolean },
+  options: { workload: WorkloadName; starttls: boolean; crossNode: boolean; webSocket?: boolean },
 ): Promise<Figure> {
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < params.pairs && 2 * i + 1 < users.length; i++) pairs.push([users[2 * i]!, users[2 * i + 1]!]);
@@ -405,6 +424,7 @@ export async function messages(
       bodyBytes: params.bodyBytes,
       concurrency: Math.ceil(params.idleConcurrency / pool.size),
       timeoutMs: 30_000,
+      ...(options.webSocket ? { webSocket: true } : {}),
     },
   }));
   const failed = setups.reduce((sum, s) => sum + s.failed, 0);

@@ -118,7 +118,7 @@ export class RookeryServer {
     await listen(this.direct, this.config.c2sTlsPort, this.config.bindAddress);
     await this.startS2S(this.tls);
     await this.startComponents();
-    this.log.info({ event: 'listening', ...this.ports(), s2s: this.s2s?.port ?? 0, component: this.components?.port ?? 0, domain: this.config.domain, backend: this.state.kind });
+    this.log.info({ event: 'listening', ...this.ports(), s2s: this.s2s?.port ?? 0, s2sTls: this.s2s?.tlsPort ?? 0, component: this.components?.port ?? 0, domain: this.config.domain, backend: this.state.kind });
   }
 
   /**
@@ -131,9 +131,11 @@ export class RookeryServer {
     const s2s = new S2SService(this.host, { key: tls.key, cert: tls.cert }, secret);
     try {
       await s2s.listen(this.config.s2sPort, this.config.bindAddress);
+      if (this.config.s2sTlsPort !== undefined) await s2s.listenTls(this.config.s2sTlsPort, this.config.bindAddress);
       this.s2s = s2s;
     } catch (err) {
-      this.log.error({ event: 's2s_listen_failed', port: this.config.s2sPort, err }, 'federation is off: the s2s port cannot be listened on');
+      s2s.close();
+      this.log.error({ event: 's2s_listen_failed', port: this.config.s2sPort, tlsPort: this.config.s2sTlsPort, err }, 'federation is off: the s2s port cannot be listened on');
     }
   }
 
@@ -153,6 +155,7 @@ export class RookeryServer {
    */
   webSockets(): WebSocketAcceptor {
     return {
+      draining: () => this.draining,
       admit: (address) => {
         if (!this.accepting || this.closing || this.draining) return new StreamError('system-shutdown');
         const refusal = this.accepting.gate.admit(address, this.connections.size);

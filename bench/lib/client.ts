@@ -6,12 +6,17 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { attr, childText, elementName, escapeXml, type FrameSink, Framer } from './framer.js';
 import { type Mechanism, plainInitial, ScramClient } from './sasl.js';
+import { WebSocketWire, type Wire } from './websocket-wire.js';
 
 export interface Target {
   host: string;
   port: number;
   /** The XMPP domain (stream 'to'). */
   domain: string;
+  /** The node's XMPP-over-WebSocket URL (RFC 7395), for the workloads over WebSocket. */
+  webSocketUrl?: string;
+  /** The node's HTTP port as `http://host:port` (HTTP upload). */
+  httpUrl?: string;
 }
 
 export interface LoginOptions {
@@ -27,6 +32,8 @@ export interface LoginOptions {
   timeoutMs: number;
   /** STARTTLS with the TLS session ticket this account got last time (a reconnecting client), if any. */
   resumeTls?: boolean;
+  /** Over the target's WebSocket URL instead of TCP (no STARTTLS there). */
+  webSocket?: boolean;
 }
 
 /** The last TLS session ticket each account got, as a client keeps it between connections. */
@@ -53,7 +60,9 @@ export class XmppClient implements FrameSink {
   bare = '';
   private handler: ((xml: string) => void) | undefined;
   onClose: ((reason: string) => void) | undefined;
-  private socket: Socket;
+  private socket: Wire;
+  /** The TCP socket, until STARTTLS wraps it (none over WebSocket). */
+  private tcp: Socket | undefined;
   private readonly framer = new Framer(this);
   private phase: Phase = 'features';
   private secure = false;
@@ -73,7 +82,9 @@ export class XmppClient implements FrameSink {
       this.reject = reject;
     });
     this.timer = setTimeout(() => this.fail(new Error(`login timed out in phase ${this.phase}`)), options.timeoutMs);
-    this.socket = netConnect({ host: options.target.host, port: options.target.port, noDelay: true });
+    if (options.webSocket && (options.starttls || options.target.webSocketUrl === undefined)) throw new Error('WebSocket: no URL for this target, or STARTTLS asked for');
+    if (!options.webSocket) this.tcp = netConnect({ host: options.target.host, port: options.target.port, noDelay: true });
+    this.socket = this.tcp ?? new WebSocketWire(options.target.webSocketUrl as string);
     this.attach(this.socket);
     this.socket.once('connect', () => this.openStream());
   }
@@ -128,7 +139,7 @@ export class XmppClient implements FrameSink {
     this.socket.destroy();
   }
 
-  private attach(socket: Socket): void {
+  private attach(socket: Wire): void {
     socket.setEncoding('latin1');
     socket.on('data', this.onData);
     socket.on('error', this.onError);
@@ -241,7 +252,8 @@ export class XmppClient implements FrameSink {
   }
 
   private upgrade(): void {
-    const raw = this.socket;
+    const raw = this.tcp;
+    if (!raw) return this.fail(new Error('STARTTLS on a WebSocket'));
     raw.off('data', this.onData);
     raw.off('error', this.onError);
     raw.off('close', this.onSocketClose);

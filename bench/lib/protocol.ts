@@ -20,6 +20,8 @@ export interface LoginJob {
   maxMs: number;
   /** STARTTLS resuming the account's previous TLS session (ticket), as a reconnecting client does. */
   resumeTls?: boolean;
+  /** Over XMPP-over-WebSocket (RFC 7395) at each target's webSocketUrl instead of TCP. */
+  webSocket?: boolean;
 }
 
 export interface LoginResult {
@@ -54,6 +56,8 @@ export interface MessagesJob {
   bodyBytes: number;
   concurrency: number;
   timeoutMs: number;
+  /** Every client over XMPP-over-WebSocket (RFC 7395) instead of TCP. */
+  webSocket?: boolean;
 }
 
 export interface MessagesResult {
@@ -103,6 +107,32 @@ export interface PresenceResult {
   serverCpuSeconds: number;
 }
 
+/** XEP-0363: for each size, `files` slots requested, PUT and then fetched back (GET), `concurrency` in flight. */
+export interface UploadJob {
+  target: Target;
+  /** One account per lane, so that no account's daily quota is the limit. */
+  users: string[];
+  password: string;
+  sizes: number[];
+  files: number[];
+  concurrency: number;
+  serverPids: number[];
+}
+
+export interface UploadPhase {
+  bytes: number;
+  files: number;
+  wallMs: number;
+  /** Per request: slot request + PUT, or GET. */
+  hist: HistogramData;
+  serverCpuSeconds: number;
+  cpuMs: number;
+}
+
+export interface UploadResult {
+  sizes: Array<{ size: number; put: UploadPhase; get: UploadPhase; mismatched: number }>;
+}
+
 export type Request =
   | { op: 'login'; job: LoginJob }
   | { op: 'close'; group: string }
@@ -114,6 +144,7 @@ export type Request =
   | { op: 'presence'; job: PresenceJob }
   /** PEP fan-out: the same job shape; clients spread over the targets, rounds are publishes. */
   | { op: 'pep'; job: PresenceJob }
+  | { op: 'upload'; job: UploadJob }
   | { op: 'exit' };
 
 export interface RequestEnvelope {

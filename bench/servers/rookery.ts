@@ -97,7 +97,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
     label,
     config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : `${nodeCount} nodes + Redis`,
     version: rookeryVersion() + redisVersion,
-    targets: nodes.map((node) => ({ host: '127.0.0.1', port: node.c2s, domain: ctx.domain })),
+    targets: nodes.map((node) => ({ host: '127.0.0.1', port: node.c2s, domain: ctx.domain, webSocketUrl: `ws://127.0.0.1:${node.http}/xmpp-websocket`, httpUrl: `http://127.0.0.1:${node.http}` })),
     pids: () => nodes.map((node) => node.process.pid ?? 0).filter((pid) => pid > 0),
     startedAt,
     helperPids: () => (redis?.pid ? [{ name: 'redis-server', pid: redis.pid }] : []),

@@ -99,7 +99,7 @@ export function decodeIndexMember(text: string): { fullJid: string; sessionId: s
 // ── offline messages: JSON {"v":1,"xml":…,"stamp":…} ──
 
 export function encodeMessage(message: StoredMessage): string {
-  return JSON.stringify({ v: RECORD_VERSION, xml: message.xml, stamp: message.stamp });
+  return JSON.stringify({ v: RECORD_VERSION, xml: message.xml, stamp: message.stamp, ...(message.id === undefined ? {} : { id: message.id }) });
 }
 
 export function decodeMessage(text: string, where: string): StoredMessage {
@@ -107,7 +107,7 @@ export function decodeMessage(text: string, where: string): StoredMessage {
   if (!isObject(value) || value.v !== RECORD_VERSION || typeof value.xml !== 'string' || typeof value.stamp !== 'number') {
     throw corrupt(where, 'malformed offline message');
   }
-  return { xml: value.xml, stamp: value.stamp };
+  return { xml: value.xml, stamp: value.stamp, ...(typeof value.id === 'string' ? { id: value.id } : {}) };
 }
 
 // ── helpers ──

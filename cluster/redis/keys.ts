@@ -87,6 +87,8 @@ export class KeyBuilder {
   rosterVersion(bare: string): string { return this.perAccount(bare, 'rosterver'); }
   sessions(bare: string): string { return this.perAccount(bare, 'sessions'); }
   offline(bare: string): string { return this.perAccount(bare, 'offline'); }
+  /** The stanza identities of the offline messages held (state/offline.ts StoredMessage.id). */
+  offlineIds(bare: string): string { return this.perAccount(bare, 'offline-ids'); }
   /** Offline entries no release could decode, kept for an operator rather than dropped. */
   offlineUnreadable(bare: string): string { return this.perAccount(bare, 'offline-unreadable'); }
   blocklist(bare: string): string { return this.perAccount(bare, 'blocklist'); }

@@ -1,5 +1,5 @@
-// OfflineStore on Redis: one list per account. store = one script (limit check + RPUSH);
-// takeAll = LRANGE + DEL in one MULTI.
+// OfflineStore on Redis: one list per account, and the set of the stanza identities it holds.
+// store = one script (identity check, limit check, RPUSH); takeAll = LRANGE + DEL in one MULTI.
 import type { OfflineStore, StoredMessage } from '../../src/state/offline.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { RedisClient } from './connection.js';
@@ -19,13 +19,13 @@ export class RedisOfflineStore implements OfflineStore {
     // Same semantics as "length >= limit" for any real limit: ceil for fractions, none for +Infinity.
     const bound = limit === Number.POSITIVE_INFINITY ? '' : Math.ceil(limit);
     if (bound !== '' && bound <= 0) return false;
-    const outcome = await this.scripts.run('offline-store-1', [this.keys.offline(user)], [bound, encodeMessage(message)]);
+    const outcome = await this.scripts.run('offline-store-2', [this.keys.offline(user), this.keys.offlineIds(user)], [bound, encodeMessage(message), message.id ?? '']);
     return !outcome.rejected;
   }
 
   async takeAll(user: string): Promise<StoredMessage[]> {
     const key = this.keys.offline(user);
-    const [items] = await execMulti(this.client.multi().lrange(key, 0, -1).del(key));
+    const [items] = await execMulti(this.client.multi().lrange(key, 0, -1).del(key, this.keys.offlineIds(user)));
     // The list is gone once the MULTI ran, so an undecodable entry must not cost the valid ones:
     // it is set aside under its own key (same hash tag) for an operator to look at.
     const messages: StoredMessage[] = [];
@@ -58,6 +58,6 @@ export class RedisOfflineStore implements OfflineStore {
   }
 
   async deleteAll(user: string): Promise<void> {
-    await this.client.del(this.keys.offline(user));
+    await this.client.del(this.keys.offline(user), this.keys.offlineIds(user));
   }
 }

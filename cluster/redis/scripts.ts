@@ -11,7 +11,7 @@ export const SCRIPT_NAMES = [
   'account-cas-1',
   'roster-cas-3',
   'blocklist-edit-2',
-  'offline-store-1',
+  'offline-store-2',
   'personal-set-1',
   'archive-append-5',
   'archive-query-2',

@@ -1,7 +1,7 @@
 // XEP-0386 Bind 2: a resource bound inside the SASL2 authentication, named after the client's
 // tag and its user-agent id (stable per device across reconnects, as Prosody's mod_sasl2_bind2
 // does: "<tag>.<short hash>"), then the inline features it asks for (carbons, stream
-// management) enabled by their modules through the bind2-enable hook.
+// management, CSI) enabled by their modules through the bind2-enable hook.
 import { createHash } from 'node:crypto';
 import { Element } from 'ltx';
 import type { Host } from '../core/host.js';
@@ -49,8 +49,9 @@ export async function bind2(connection: NegotiatingConnection, capture: Capturin
   const bound = new Element('bound', { xmlns: NS_BIND2 });
   for (const child of request.children) {
     if (typeof child === 'string' || child.name === 'tag') continue;
-    if (!(await host.hooks.fire('bind2-enable', { connection: capture, element: child }))) continue;
-    const answer = capture.takeAnswer();
+    const mark = capture.mark();
+    if (!(await host.hooks.fire('bind2-enable', { connection: capture, element: child, output: connection }))) continue;
+    const answer = capture.takeAnswer(mark);
     if (answer) bound.cnode(answer);
   }
   return bound;

@@ -10,7 +10,7 @@ import { escapeXML } from 'ltx';
 import type { Limits } from '../config.js';
 import { StreamError } from '../xmpp/errors.js';
 import { NS_CLIENT, NS_STREAMS } from '../xmpp/ns.js';
-import { type Clock, monotonicMs, TokenBucket } from './rate-limit.js';
+import { type Clock, monotonicMs, TokenBucket } from '../core/rate-limit.js';
 
 export type GateLimits = Pick<Limits, 'maxConnections' | 'addressConnectionsPerMinute' | 'addressConnectionBurst'>;
 

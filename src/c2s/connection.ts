@@ -18,7 +18,7 @@ import type { AuthThrottle } from './auth-throttle.js';
 import { type Carrier, type Framing, type Link, socketCarrier } from './link.js';
 import { Negotiation, type NegotiatingConnection } from './negotiation.js';
 import { Output } from './output.js';
-import { bucketFor } from './rate-limit.js';
+import { bucketFor } from '../core/rate-limit.js';
 import { ReadGate } from './read-gate.js';
 import type { TlsMaterial } from './tls.js';
 
@@ -175,17 +175,17 @@ export class Connection implements Conn, StreamConnection, NegotiatingConnection
       this.host.telemetry.streamError(error.condition);
     }
     if (!this.headerSent) this.sendHeader();
-    this.shut('closing-tag', error ? [error.toElement().toString(), this.framing.footer] : [this.framing.footer]);
+    this.shut('closing-tag', [...(error ? [error.toElement().toString()] : []), this.framing.handOff ?? this.framing.footer]);
     // Deferred, so that a caller ending the session itself right after close() (a kicked
     // session, shutdown, a deleted account) does it with its own reason.
     if (error) setImmediate(() => this.endSession(error.condition));
   }
 
-  /** Ends the socket without a stream error; the session is no longer this connection's concern. */
+  /** Ends the socket without a stream error or closing tag (but a drain's redirect, Framing.handOff); the session is no longer this connection's concern. */
   closeQuietly(): void {
     if (this.closed) return;
     this.disown();
-    this.shut('quietly');
+    this.shut('quietly', this.framing.handOff === undefined ? [] : [this.framing.handOff]);
   }
 
   /**

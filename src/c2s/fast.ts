@@ -56,8 +56,10 @@ export class Fast {
     return new HtMechanism(name, this.exchange.context(), {
       candidates: async (username, mechanism) => {
         // A deleted account's tokens are gone with it; this covers a deletion racing the login.
-        if (!(await this.host.state.accounts.exists(bare(username)))) return [];
-        tokens = await store.get(bare(username), device, Date.now());
+        // Both reads are sent at once: one round trip to the store, not two.
+        const [exists, stored] = await Promise.all([this.host.state.accounts.exists(bare(username)), store.get(bare(username), device, Date.now())]);
+        if (!exists) return [];
+        tokens = stored;
         return (['current', 'previous'] as const).flatMap((slot) => {
           const token = tokens[slot];
           return token && token.mechanism === mechanism ? [{ slot, secret: token.secret }] : [];

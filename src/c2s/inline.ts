@@ -14,6 +14,8 @@ export interface UserAgent {
   device: string | undefined;
 }
 
+const STANZAS = new Set(['message', 'presence', 'iq']);
+
 export class CapturingConnection implements StreamConnection, Conn {
   private readonly written: string[] = [];
 
@@ -57,16 +59,29 @@ export class CapturingConnection implements StreamConnection, Conn {
     this.real.session.conn = this;
   }
 
-  /** The first element written, parsed (the answer to nest), and removes it; undefined when nothing parseable was written. */
-  takeAnswer(): Element | undefined {
-    const first = this.written.shift();
-    if (first === undefined) return undefined;
-    try {
-      return parse(first);
-    } catch {
-      this.written.unshift(first);
-      return undefined;
+  /** Where the next write will go: a handler's answer is looked for from there (takeAnswer). */
+  mark(): number {
+    return this.written.length;
+  }
+
+  /**
+   * The first element written since `since` that is not a stanza, parsed (the answer to nest),
+   * and removes it; undefined when there is none. A stanza routed to the freshly bound session
+   * meanwhile is no answer: it stays, and goes out after the <success/>.
+   */
+  takeAnswer(since = 0): Element | undefined {
+    for (let i = since; i < this.written.length; i++) {
+      let element: Element;
+      try {
+        element = parse(this.written[i] as string);
+      } catch {
+        continue;
+      }
+      if (STANZAS.has(element.name)) continue;
+      this.written.splice(i, 1);
+      return element;
     }
+    return undefined;
   }
 
   /** Everything else, in order, to the real connection, which the session writes to again. */

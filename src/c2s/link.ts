@@ -43,6 +43,12 @@ export interface Framing {
   header(id: string, from: string): string;
   /** Our closing tag, or <close/>. */
   readonly footer: string;
+  /**
+   * While the node drains, the closing element that sends the client to another endpoint
+   * (RFC 7395 §3.6.1 see-other-uri); otherwise undefined. TCP has none: a client reconnects to
+   * the name it used, which the balancer answers.
+   */
+  readonly handOff: string | undefined;
   /** Inbound bytes: a chunk of the TCP stream, or one whole WebSocket message. */
   input(data: Buffer, parser: FramedParser): StreamError | undefined;
   /** A stream restart: a new header (or <open/>) is expected. */
@@ -69,6 +75,7 @@ export const STREAM_FRAMING: Framing = {
   header: (id, from) =>
     `<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAMS}' id='${id}' from='${escapeXML(from)}' version='1.0' xml:lang='en'>`,
   footer: '</stream:stream>',
+  handOff: undefined,
   input(data, parser) {
     parser.write(data);
     return undefined;
@@ -89,7 +96,17 @@ const OPEN_OR_CLOSE = /^\s*<(?:[A-Za-z_][\w.-]*:)?(?:open|close)[\s/>]/;
 export class WebSocketFraming implements Framing {
   readonly framed = true;
   readonly footer = `<close xmlns='${NS_FRAMING}'/>`;
+  private readonly redirect: string | undefined;
   private opened = false;
+
+  /** `seeOtherUri`: the public WebSocket URL (the load balancer's), where a drained client goes. */
+  constructor(seeOtherUri?: string, private readonly draining: () => boolean = () => false) {
+    this.redirect = seeOtherUri === undefined ? undefined : `<close xmlns='${NS_FRAMING}' see-other-uri='${escapeXML(seeOtherUri)}'/>`;
+  }
+
+  get handOff(): string | undefined {
+    return this.draining() ? this.redirect : undefined;
+  }
 
   header(id: string, from: string): string {
     return `<open xmlns='${NS_FRAMING}' id='${id}' from='${escapeXML(from)}' version='1.0' xml:lang='en'/>`;

@@ -5,7 +5,7 @@
 // the byte budget has paid for all of it (link.ts checks that each holds whole elements).
 import type { Link } from './link.js';
 import type { Telemetry } from '../telemetry.js';
-import type { TokenBucket } from './rate-limit.js';
+import type { TokenBucket } from '../core/rate-limit.js';
 
 /** Inbound elements queued before the socket is paused (backpressure on the client). */
 const QUEUE_HIGH = 32;

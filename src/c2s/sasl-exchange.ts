@@ -66,7 +66,8 @@ export class SaslExchange {
       replaceCredentials: (username, expected, credentials) => this.completeKeys(username, expected, credentials),
       channelBinding: (type) => (types.includes(type) ? bindingData(this.connection.tlsSocket, type) : undefined),
       channelBindingOffered: types.length > 0,
-      downgradeProtection: `${this.offered().join(',')}|${types.join(',')}`,
+      // The same list in <mechanisms/> and SASL2's <authentication/>; XEP-0440 only with types.
+      downgradeProtection: { mechanisms: this.offered(), ...(types.length > 0 ? { channelBindings: types } : {}) },
     };
   }
 
@@ -102,8 +103,8 @@ export class SaslExchange {
       this.refuse(mechanism.name, 'incorrect-encoding', wire);
       return undefined;
     }
-    // The address's failures are read in the same round trip as the mechanism's own reads (the
-    // credentials): the delay still comes before any answer, which is all the client can see.
+    // The address's failures are read beside the mechanism's own reads (one round trip, not two);
+    // the answer still waits out the delay they call for, so a guess is no faster.
     const [failures, step] = await Promise.all([
       this.addressFailures ?? this.connection.ctx.throttle.addressFailures(this.connection.remoteAddress),
       mechanism.step(Buffer.from(text === '=' ? '' : text, 'base64')),

@@ -4,6 +4,13 @@
 // Prosody runs them: an XEP-0198 <resume/> (the stream management module answers it, on
 // whichever node the stream was), else a Bind2 <bind/> (bind2.ts); their answers are nested in
 // <success/>. A session still unbound after that gets fresh <stream:features/>.
+//
+// No <continue/> is ever sent (XEP-0388 §2.6.3): it carries tasks after a successful exchange,
+// and we have none. No second factor and no forced password change exist here, and SCRAM keys of
+// another hash are derived at the next PLAIN login (sasl/plain.ts) instead of an UPGR-* task, so
+// <authentication/> lists no <upgrade/>. Hence an <authenticate upgrade='…'/> fails (§2.3: a
+// mechanism not announced), and a <next/>, which only answers a <continue/>, is traffic out of
+// place: the stream is closed (§2.4).
 import { Element } from 'ltx';
 import type { SaslCondition } from '../sasl/errors.js';
 import { StreamError } from '../xmpp/errors.js';
@@ -62,6 +69,8 @@ export class Sasl2 {
       case 'abort':
         this.request = undefined;
         return this.exchange.abort(this.wire);
+      case 'next':
+        return this.connection.close(new StreamError('not-authorized', 'No task was offered'));
       default:
         this.connection.close(new StreamError('unsupported-stanza-type'));
     }
@@ -76,6 +85,10 @@ export class Sasl2 {
     }
     this.agent = agent;
     const requested = String(element.attrs.mechanism ?? '');
+    if (element.attrs.upgrade !== undefined) {
+      this.exchange.refuse(requested, 'invalid-mechanism', this.wire, 'No upgrade task is offered');
+      return;
+    }
     let token: SaslServerMechanism | undefined;
     if (requested in HT_MECHANISMS) {
       token = this.fast.mechanism(requested, element, agent);

@@ -90,6 +90,8 @@ class WebSocketLink implements Link {
 
 /** What the server does with a WebSocket: admit it (or refuse with a stream error) and run its connection. */
 export interface WebSocketAcceptor {
+  /** The node is draining: a stream it closes is sent to the public URL (see-other-uri). */
+  draining(): boolean;
   admit(remoteAddress: string): StreamError | undefined;
   accept(carrier: Carrier, remoteAddress: string): void;
 }
@@ -153,7 +155,8 @@ export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor):
     open(peer: WebSocketPeer, request: WebSocketRequest): void {
       const address = clientAddress(trusted, request.remoteAddress, request.headers['x-forwarded-for']);
       const refusal = acceptor.admit(address);
-      const framing = new WebSocketFraming();
+      // Only the configured public URL: a Host header is not known to lead past this node.
+      const framing = new WebSocketFraming(publicWebSocketUrl(config), () => acceptor.draining());
       if (refusal) {
         // As on the c2s ports (connection-gate.ts refuse): a stream opened only to carry the error.
         for (const element of [framing.header(randomId(12), config.domain), refusal.toElement().toString(), framing.footer]) peer.send(standalone(element));
@@ -170,16 +173,21 @@ export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor):
 const ALT_WEBSOCKET = 'urn:xmpp:alt-connections:websocket';
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
+/** The WebSocket URL at httpPublicUrl (wss:// for https://), if it is set. */
+export function publicWebSocketUrl(config: Config): string | undefined {
+  if (config.httpPublicUrl === undefined) return undefined;
+  const base = new URL(config.httpPublicUrl);
+  base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  base.pathname = `${base.pathname.replace(/\/$/, '')}${WEBSOCKET_PATH}`;
+  base.search = '';
+  base.hash = '';
+  return base.toString();
+}
+
 /** The WebSocket URL clients are told: from httpPublicUrl, else from the request's Host (plain ws://). */
 export function webSocketUrl(config: Config, request: HttpRequestHead): string | undefined {
-  if (config.httpPublicUrl !== undefined) {
-    const base = new URL(config.httpPublicUrl);
-    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
-    base.pathname = `${base.pathname.replace(/\/$/, '')}${WEBSOCKET_PATH}`;
-    base.search = '';
-    base.hash = '';
-    return base.toString();
-  }
+  const configured = publicWebSocketUrl(config);
+  if (configured !== undefined) return configured;
   const host = request.headers.host;
   return host !== undefined && HOST.test(host) ? `ws://${host}${WEBSOCKET_PATH}` : undefined;
 }

@@ -93,6 +93,20 @@ export function mechanismListProblem(value: string): string | undefined {
 }
 export const mechanismList = checked(mechanismListProblem);
 
+/** URIs (RFC 3986, with a scheme: `mailto:`, `xmpp:`, `https:`…), comma-separated (XEP-0157 addresses). */
+export function uriListProblem(value: string): string | undefined {
+  const uris = parseUris(value);
+  if (uris.length === 0) return 'a comma-separated list of URIs (mailto:, xmpp:, https:…)';
+  const wrong = uris.find((uri) => !/^[a-z][a-z0-9+.-]*:[^\s,]+$/i.test(uri) || !URL.canParse(uri));
+  return wrong === undefined ? undefined : `a comma-separated list of URIs with a scheme, such as mailto:abuse@example.org or xmpp:admin@example.org ("${wrong}" is not one)`;
+}
+export const uriList = checked(uriListProblem);
+
+/** The URIs of a `uriList` value. */
+export function parseUris(value: string): string[] {
+  return value.split(',').map((uri) => uri.trim()).filter((uri) => uri !== '');
+}
+
 /** Browser origins (RFC 6454 §6.1: scheme://host[:port], no path), comma-separated; `*`: any. */
 export function originListProblem(value: string): string | undefined {
   const origins = parseOrigins(value);
@@ -120,19 +134,25 @@ export function maskUrlPassword(url: string): string {
 export function parseDomains(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
-/** `domain=host:port` pairs, comma-separated (ROOKERY_S2S_ROUTES). */
-export function parseRoutes(value: string): Map<string, { host: string; port: number }> {
-  const routes = new Map<string, { host: string; port: number }>();
+/** Where a static route points: `tls` for a direct TLS port (XEP-0368), else STARTTLS. */
+export interface StaticRoute {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+/** `domain=host:port` or `domain=tls:host:port` pairs, comma-separated (ROOKERY_S2S_ROUTES). */
+export function parseRoutes(value: string): Map<string, StaticRoute> {
+  const routes = new Map<string, StaticRoute>();
   for (const pair of value.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
-    const match = /^([^=\s]+)=(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(pair);
+    const match = /^([^=\s]+)=(tls:)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(pair);
     if (!match) continue;
-    routes.set(match[1]!, { host: match[2]!.replace(/^\[|\]$/g, ''), port: Number(match[3]) });
+    routes.set(match[1]!, { host: match[3]!.replace(/^\[|\]$/g, ''), port: Number(match[4]), tls: match[2] !== undefined });
   }
   return routes;
 }
 export function routesProblem(value: string): string | undefined {
   const pairs = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port pairs, comma-separated';
+  return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port (or domain=tls:host:port) pairs, comma-separated';
 }
 export const routes = checked(routesProblem);
 // External components (XEP-0114): `domain=secret` pairs.

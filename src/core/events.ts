@@ -4,7 +4,7 @@ import type { Jid } from '../xmpp/jid.js';
 import type { RosterItem } from '../state/roster.js';
 import type { SessionRecord } from '../state/sessions.js';
 import type { StanzaKind } from '../xmpp/kinds.js';
-import type { C2SSession, StreamConnection } from './session.js';
+import type { C2SSession, Conn, StreamConnection } from './session.js';
 
 /** A stanza on its way to `to`; `origin` is the local client that sent it, if any. */
 export interface RoutedStanza {
@@ -72,8 +72,12 @@ export interface HookCatalogue {
    * the <success/> and after it.
    */
   'sasl2-resume': { connection: StreamConnection; element: Element };
-  /** A child of a Bind2 <bind/> after the bind (<enable/> of carbons or stream management); claimed when handled; its answer written on `connection` goes into <bound/>. */
-  'bind2-enable': { connection: StreamConnection; element: Element };
+  /**
+   * A child of a Bind2 <bind/> after the bind (<enable/> of carbons or stream management, CSI's
+   * <inactive/>); claimed when handled; its answer written on `connection` goes into <bound/>.
+   * `output` is the connection the session writes to once the <success/> is out.
+   */
+  'bind2-enable': { connection: StreamConnection; element: Element; output: Conn };
   /** The node is draining: a handler that can hand the session over (stream management parks it) claims it. */
   'session-handover': { session: C2SSession; ackWaitMs: number };
   /** Before a bound session ends; a handler returning true keeps it (stream management hibernation). */

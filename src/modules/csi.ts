@@ -3,7 +3,8 @@
 // messages without a body (chat states, receipts, PEP events) are held; what the user must see
 // now (a message with a body, encrypted, a call, a subscription request, any iq) goes out at
 // once, after what was held, so the order is kept. <active/> writes what was held, and so does
-// the bound: past `maxHeld` stanzas everything held goes out.
+// the bound: past `maxHeld` stanzas everything held goes out. A client may say <inactive/> inside
+// its Bind2 request (XEP-0386 §2.3), so that a phone reconnecting in a pocket is quiet at once.
 //
 // Where it holds: below stream management (session.ts OutputHold), so a held stanza is already
 // numbered and in the XEP-0198 queue (mirrored into the ResumptionStore): a resumption, on this
@@ -57,9 +58,12 @@ class Held implements OutputHold {
     private readonly session: C2SSession,
     private readonly conn: Conn,
     private readonly maxHeld: number,
+    /** What the session writes to until `conn` takes over (Bind2: the capture before <success/>). */
+    private readonly before?: Conn,
   ) {}
 
   hold(stanza: Element | string, xml: string): boolean {
+    if (this.before !== undefined && this.session.conn === this.before) return false;
     if (this.session.conn !== this.conn) {
       // Resumed over another connection: stream management resends what was held here.
       this.stanzas.length = 0;
@@ -128,6 +132,14 @@ export function csiModule(options: { maxHeld: number } = { maxHeld: DEFAULT_CSI_
         if (session.type !== 'c2s_unauthed') features.c('csi', { xmlns: NS_CSI });
       });
       api.hook('stream-nonza', ({ connection, element }) => onNonza(connection, element, options.maxHeld));
+      api.hook('bind2-inline-features', ({ inline }) => void inline.c('feature', { var: NS_CSI }));
+      // Held for the connection the session writes to after the <success/>, not the capture.
+      api.hook('bind2-enable', ({ connection, element, output }) => {
+        if (!element.is('inactive', NS_CSI) && !element.is('active', NS_CSI)) return false;
+        const { session } = connection;
+        if (element.name === 'inactive') session.outputHold = new Held(session, output, options.maxHeld, session.conn);
+        return true;
+      });
       // A client that leaves, or whose node drains, gets what was held before its stream closes
       // (ahead of hibernation and parking, which wait for its last ack).
       api.hook('pre-resource-unbind', ({ session }) => {

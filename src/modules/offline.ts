@@ -3,6 +3,7 @@
 // limit; past it the sender gets an error.
 import { parse } from 'ltx';
 import type { Module } from '../core/module.js';
+import { identityOf } from '../core/stanza-identity.js';
 import { StanzaError } from '../xmpp/errors.js';
 import { NS_OFFLINE } from '../xmpp/ns.js';
 import { stanzaType, withDelay } from '../xmpp/stanza.js';
@@ -17,7 +18,9 @@ export const offlineModule: Module = {
 
     api.hook('message/offline', async ({ stanza, to, origin }) => {
       if (!STORED_TYPES.has(stanzaType(stanza) ?? 'normal')) return false;
-      const stored = await host.state.offline.store(to.bare, { xml: stanza.toString(), stamp: Date.now() }, host.config.limits.offlineMessages);
+      // Its identity: a copy routed again (a re-send after a resume, a bus envelope handled twice) is stored once.
+      const id = identityOf(stanza);
+      const stored = await host.state.offline.store(to.bare, { xml: stanza.toString(), stamp: Date.now(), ...(id === undefined ? {} : { id }) }, host.config.limits.offlineMessages);
       if (stored) {
         host.telemetry.routed('offline');
         await host.hooks.fire('message-held', { user: to.bare, stanza, place: 'offline' });
@@ -40,7 +43,7 @@ export const offlineModule: Module = {
           return;
         }
         const message = messages[i] as (typeof messages)[number];
-        session.send(withDelay(parse(message.xml), host.domain, new Date(message.stamp)));
+        session.send(withDelay(parse(message.xml), host.domain, new Date(message.stamp)), message.id);
         // Paced by the client's reading, so that a large store is no slow-reader overflow.
         await session.conn.writable?.();
       }

@@ -7,6 +7,8 @@ import type { StanzaError } from '../xmpp/errors.js';
 import type { S2SPolicy } from './policy.js';
 import type { Routes } from './resolve.js';
 import type { S2SEvent } from '../telemetry.js';
+import type { TokenBucket } from '../core/rate-limit.js';
+import type { TrustStore } from './certificate.js';
 
 export interface S2SContext {
   readonly domain: string;
@@ -15,7 +17,9 @@ export interface S2SContext {
   readonly routes: Routes;
   readonly log: Logger;
   /** Our certificate, and the CAs peers' certificates are checked against (unset: the system's). */
-  readonly tls: { key: string; cert: string; ca?: string | undefined };
+  readonly tls: { key: string; cert: string; ca?: string | undefined; trust: TrustStore };
+  /** Our certificate verifies for our domain (certificate.ts): outgoing streams may try SASL EXTERNAL. */
+  readonly certificateValid: boolean;
   /** XEP-0185 secret, the same on every node. */
   readonly secret: Buffer;
   /** A stanza that arrived from an authenticated remote server, into the cluster. */
@@ -27,6 +31,10 @@ export interface S2SContext {
   /** XEP-0220 §2.1.2: asks the originating domain's authoritative server whether a key is its own. */
   verify(originating: string, streamId: string, key: string): Promise<boolean>;
   count(event: S2SEvent): void;
+  /** A fresh byte budget for one incoming stream (`s2sBytesPerSecond`); none when unlimited. */
+  incomingBudget(): TokenBucket | undefined;
+  /** An incoming stream's reading paused for its byte budget. */
+  limited(): void;
 }
 
 export type { S2SEvent } from '../telemetry.js';

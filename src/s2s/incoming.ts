@@ -1,5 +1,6 @@
-// One incoming server-to-server stream (RFC 6120 §4, §5; XEP-0220 §2.2, §2.3): offers STARTTLS and
-// dialback, answers <db:verify/> for keys any node of ours issued, checks a peer's <db:result/>
+// One incoming server-to-server stream (RFC 6120 §4, §5, §6; XEP-0178; XEP-0220 §2.2, §2.3): offers
+// STARTTLS, then SASL EXTERNAL when the peer's certificate verifies for the domain it names, and
+// dialback; answers <db:verify/> for keys any node of ours issued, checks a peer's <db:result/>
 // with its authoritative server, then routes the peer's stanzas into the cluster.
 import type { Socket } from 'node:net';
 import { type Element, Element as XmlElement } from 'ltx';
@@ -8,10 +9,13 @@ import { randomId } from '../random-id.js';
 import type { StreamHeader } from '../xml/stream-parser.js';
 import { StreamError } from '../xmpp/errors.js';
 import { tryParseJid } from '../xmpp/jid.js';
-import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
+import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SASL, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
 import { isStanza, type S2SContext } from './context.js';
 import { keyMatches } from './dialback.js';
 import { S2SLink } from './link.js';
+
+/** Canonical base64 (RFC 4648 §4), padded. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export class IncomingStream {
   readonly link: S2SLink;
@@ -21,6 +25,10 @@ export class IncomingStream {
   /** The `from` of the stream header, when the peer gave one. */
   private peer: string | undefined;
   private pending: Promise<void> = Promise.resolve();
+  /** The domain SASL EXTERNAL was offered for on this stream (its certificate verified for it). */
+  private externalFor: string | undefined;
+  /** How each domain was authenticated, for streams(). */
+  private readonly mechanisms = new Map<string, 'external' | 'dialback'>();
 
   constructor(
     private readonly ctx: S2SContext,
@@ -35,11 +43,12 @@ export class IncomingStream {
         this.pending = this.pending.then(() => this.onElement(element)).catch((err: unknown) => this.ctx.log.error({ event: 's2s_in_failed', err }));
       },
       closed: () => onClosed(this),
-    }, ctx.config.limits, socket.remoteAddress ?? '');
+      limited: () => ctx.limited(),
+    }, ctx.config.limits, socket.remoteAddress ?? '', ctx.incomingBudget());
   }
 
-  domains(): string[] {
-    return [...this.authenticated];
+  domains(): Array<{ domain: string; auth: 'external' | 'dialback' }> {
+    return [...this.authenticated].map((domain) => ({ domain, auth: this.mechanisms.get(domain) ?? 'dialback' }));
   }
 
   close(error?: StreamError): void {
@@ -58,6 +67,12 @@ export class IncomingStream {
       const starttls = features.c('starttls', { xmlns: NS_TLS });
       if (this.ctx.policy.requiresTls(this.peer ?? '')) starttls.c('required');
     }
+    // XEP-0178 §2 (as Prosody): EXTERNAL only when the chain and the name both verify.
+    this.externalFor = undefined;
+    if (this.link.secure && this.peer !== undefined && !this.authenticated.has(this.peer) && this.link.certifies(this.peer)) {
+      this.externalFor = this.peer;
+      features.c('mechanisms', { xmlns: NS_SASL }).c('mechanism').t('EXTERNAL');
+    }
     features.c('dialback', { xmlns: NS_DIALBACK_FEATURE }).c('errors');
     this.link.write(features);
   }
@@ -67,14 +82,42 @@ export class IncomingStream {
     if (element.name === 'starttls' && xmlns === NS_TLS) {
       if (this.link.secure) return this.link.close(new StreamError('policy-violation'));
       this.link.write(new XmlElement('proceed', { xmlns: NS_TLS }));
-      await this.link.upgrade({ isServer: true, key: this.ctx.tls.key, cert: this.ctx.tls.cert, ca: this.ctx.tls.ca });
+      await this.link.upgrade({ isServer: true, key: this.ctx.tls.key, cert: this.ctx.tls.cert, ca: this.ctx.tls.ca, trust: this.ctx.tls.trust });
       return;
     }
+    if (element.name === 'auth' && xmlns === NS_SASL) return this.authExternal(element);
     if (element.name === 'verify' && xmlns === NS_DIALBACK) return this.answerVerify(element);
     if (element.name === 'result' && xmlns === NS_DIALBACK) return this.checkResult(element);
     if (isStanza(element)) return this.routeStanza(element);
     if (element.name === 'error' && xmlns === NS_STREAMS) return;
     this.link.close(new StreamError('unsupported-stanza-type'));
+  }
+
+  /**
+   * XEP-0178 §3 steps 7-10: the authorization identity is empty (`=`) or the domain of the stream
+   * header, whose certificate was checked before EXTERNAL was offered. Success restarts the stream.
+   */
+  private authExternal(element: Element): void {
+    const failure = (condition: string): void => this.link.write(new XmlElement('failure', { xmlns: NS_SASL }).c(condition).root());
+    const domain = this.externalFor;
+    if (domain === undefined) return failure('invalid-mechanism');
+    if (element.attrs.mechanism !== 'EXTERNAL') return failure('invalid-mechanism');
+    const text = element.getText().trim();
+    if (text === '') return failure('malformed-request');
+    if (text !== '=' && !BASE64.test(text)) return failure('incorrect-encoding');
+    const authzid = text === '=' ? '' : Buffer.from(text, 'base64').toString('utf8');
+    if (authzid !== '' && authzid !== domain) return failure('invalid-authzid');
+    if (!this.link.certifies(domain) || !this.ctx.policy.permits(domain)) {
+      failure('not-authorized');
+      return this.link.close();
+    }
+    this.externalFor = undefined;
+    this.authenticated.add(domain);
+    this.mechanisms.set(domain, 'external');
+    // The peer restarts the stream once it reads <success/>: nothing it sends before is read.
+    this.link.parser.reset();
+    this.link.write(new XmlElement('success', { xmlns: NS_SASL }));
+    this.ctx.log.info({ event: 's2s_in_ready', remote: domain, secure: true, mechanism: 'EXTERNAL' });
   }
 
   /** We are the authoritative server (XEP-0220 §2.3): is this key one of ours? */
@@ -100,7 +143,8 @@ export class IncomingStream {
     this.link.write(new XmlElement('db:result', { from: to, to: from, type: valid ? 'valid' : 'invalid' }));
     if (valid) {
       this.authenticated.add(from);
-      this.ctx.log.info({ event: 's2s_in_ready', remote: from, secure: this.link.secure });
+      if (!this.mechanisms.has(from)) this.mechanisms.set(from, 'dialback');
+      this.ctx.log.info({ event: 's2s_in_ready', remote: from, secure: this.link.secure, mechanism: 'dialback' });
     } else {
       this.ctx.count('failure');
       this.ctx.log.info({ event: 's2s_in_refused', remote: from });

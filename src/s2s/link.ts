@@ -1,6 +1,7 @@
 // The plumbing both directions of a server-to-server stream share (RFC 6120 §4): a socket (TCP,
 // then TLS), the stream parser in the `jabber:server` namespace with the c2s size limits, the
-// stream header, stream errors, and an idle timer.
+// stream header, stream errors, an idle timer, and the pace of reading (a byte budget, as
+// Prosody's mod_limits for s2sin: past it reading pauses, nothing is lost).
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect as connectTls, type PeerCertificate, TLSSocket } from 'node:tls';
@@ -9,12 +10,16 @@ import { type StreamHeader, StreamParser } from '../xml/stream-parser.js';
 import { StreamError } from '../xmpp/errors.js';
 import { NS_DIALBACK, NS_SERVER, NS_STREAMS } from '../xmpp/ns.js';
 import type { Limits } from '../config/schema.js';
+import type { TokenBucket } from '../core/rate-limit.js';
+import type { TrustStore } from './certificate.js';
 
 export interface LinkEvents {
   header(header: StreamHeader): void;
   element(element: Element): void;
   /** The socket closed (for whatever reason); called once. */
   closed(error: StreamError | undefined): void;
+  /** Reading paused for the byte budget (once per pause). */
+  limited?(): void;
 }
 
 export class S2SLink {
@@ -23,16 +28,30 @@ export class S2SLink {
   secure = false;
   /** The peer's certificate verified against the trust store (names are checked by `certifies`). */
   authorized = false;
+  /** TLS from the first byte (XEP-0368), not STARTTLS. */
+  directTls = false;
   private ended = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Bytes read past the budget, parsed as it refills; reading is paused meanwhile. */
+  private unread: Buffer | undefined;
+  private unreadTimer: NodeJS.Timeout | undefined;
+  private paused = false;
 
   constructor(
     socket: Socket,
     private readonly events: LinkEvents,
     private readonly limits: Limits,
     readonly remoteAddress: string,
+    /** None: read as fast as the peer sends. */
+    private readonly budget?: TokenBucket,
   ) {
     this.socket = socket;
+    // Direct TLS (XEP-0368): secure from the first byte.
+    if (socket instanceof TLSSocket && socket.encrypted) {
+      this.secure = true;
+      this.directTls = true;
+      this.authorized = socket.authorized;
+    }
     this.parser = new StreamParser(
       {
         streamStart: (header) => this.events.header(header),
@@ -61,8 +80,33 @@ export class S2SLink {
 
   private readonly onData = (chunk: Buffer): void => {
     this.touch();
-    this.parser.write(chunk);
+    if (!this.budget && !this.unread) return this.parser.write(chunk);
+    this.unread = this.unread ? Buffer.concat([this.unread, chunk]) : chunk;
+    this.feed();
   };
+
+  /** Parses as much unread input as the budget allows; past it, pauses reading until it refills. */
+  private feed(): void {
+    this.unreadTimer = undefined;
+    const unread = this.unread;
+    const budget = this.budget;
+    if (!unread || this.ended) return;
+    const allowed = budget ? budget.take(unread.length) : unread.length;
+    this.unread = allowed < unread.length ? unread.subarray(allowed) : undefined;
+    if (allowed > 0) this.parser.write(allowed < unread.length ? unread.subarray(0, allowed) : unread);
+    if (this.unread && budget && !this.ended) {
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+        this.events.limited?.();
+      }
+      this.unreadTimer = setTimeout(() => this.feed(), Math.max(1, budget.msUntil(this.unread.length)));
+      this.unreadTimer.unref();
+    } else if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
 
   private readonly onClose = (): void => {
     this.finish(undefined);
@@ -104,6 +148,8 @@ export class S2SLink {
     }
     this.ended = true;
     clearTimeout(this.idleTimer);
+    clearTimeout(this.unreadTimer);
+    this.unread = undefined;
     this.events.closed(error);
   }
 
@@ -115,9 +161,16 @@ export class S2SLink {
    * Replaces the socket by TLS over it (RFC 6120 §5). Resolves once the handshake is done; the
    * stream restarts (a fresh parser state) either way.
    */
-  upgrade(options: { isServer: boolean; key: string; cert: string; ca?: string | undefined; servername?: string | undefined }): Promise<void> {
+  upgrade(options: { isServer: boolean; key: string; cert: string; ca?: string | undefined; trust: TrustStore; servername?: string | undefined }): Promise<void> {
     const raw = this.socket;
     this.unlisten(raw);
+    // Bytes after <starttls/> are not ours to read (RFC 6120 §5.4.3.3); TLS reads from here on.
+    clearTimeout(this.unreadTimer);
+    this.unread = undefined;
+    if (this.paused) {
+      this.paused = false;
+      raw.resume();
+    }
     const common = {
       key: options.key,
       cert: options.cert,
@@ -128,14 +181,15 @@ export class S2SLink {
     };
     const secure = options.isServer
       ? new TLSSocket(raw, { ...common, isServer: true, requestCert: true })
-      : connectTls({ ...common, socket: raw, ...(options.servername && !isIP(options.servername) ? { servername: options.servername } : {}) });
+      : connectTls({ ...common, socket: raw, checkServerIdentity: skipNameCheck, ...(options.servername && !isIP(options.servername) ? { servername: options.servername } : {}) });
     this.socket = secure;
     this.parser.reset();
     this.listen(secure);
     return new Promise((resolve) => {
       secure.once(options.isServer ? 'secure' : 'secureConnect', () => {
         this.secure = true;
-        this.authorized = secure.authorized;
+        // A server-side socket outside a tls.Server never sets `authorized` (certificate.ts).
+        this.authorized = options.isServer ? options.trust.trustsPeer(secure) : secure.authorized;
         resolve();
       });
     });
@@ -148,6 +202,12 @@ export class S2SLink {
     return checkServerIdentity(domain, cert) === undefined;
   }
 }
+
+/**
+ * `authorized` then says whether the chain verifies, nothing more: names are checked by
+ * `certifies` against the domain (Node would check the SNI name, or `localhost` without one).
+ */
+export const skipNameCheck = (): undefined => undefined;
 
 function escapeAttr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');

@@ -1,19 +1,24 @@
-// One outgoing server-to-server stream from this node to a remote domain (RFC 6120 §4, §5;
-// XEP-0220 §2.1): connect, STARTTLS, dialback, then write stanzas in the order routed. Until the
-// stream is ready, stanzas wait in a bounded queue; if it cannot be made ready, they bounce.
+// One outgoing server-to-server stream from this node to a remote domain (RFC 6120 §4, §5, §6;
+// XEP-0178; XEP-0220 §2.1; XEP-0368): connect (TCP, or direct TLS), STARTTLS, then SASL EXTERNAL
+// when the peer offers it and our certificate is valid, else (or when it fails) dialback, then
+// write stanzas in the order routed. Until the stream is ready, stanzas wait in a bounded queue;
+// if it cannot be made ready, they bounce.
+import { isIP } from 'node:net';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { Element } from 'ltx';
 import { Element as XmlElement } from 'ltx';
 import type { RoutedStanza } from '../core/events.js';
 import { StanzaError, type StanzaErrorCondition } from '../xmpp/errors.js';
-import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SM, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
+import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SASL, NS_SM, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
 import type { S2SContext } from './context.js';
 import { dialbackKey } from './dialback.js';
-import { S2SLink } from './link.js';
+import { S2SLink, skipNameCheck } from './link.js';
 import { resolveTargets, type Target } from './resolve.js';
 
 type Phase = 'connecting' | 'negotiating' | 'ready' | 'closed';
+/** SASL EXTERNAL on this stream: not tried, <auth/> sent, succeeded (the stream restarted), failed. */
+type External = 'none' | 'attempting' | 'succeeded' | 'failed';
 
 export class OutgoingStream {
   phase: Phase = 'connecting';
@@ -28,6 +33,7 @@ export class OutgoingStream {
   /** XEP-0198 on this stream: the peer offered it, and then enabled it. */
   private smOffered = false;
   private sm: { unacked: RoutedStanza[]; acked: number; requested: boolean } | undefined;
+  private external: External = 'none';
 
   constructor(
     private readonly ctx: S2SContext,
@@ -59,6 +65,15 @@ export class OutgoingStream {
     return this.link?.secure === true;
   }
 
+  get directTls(): boolean {
+    return this.link?.directTls === true;
+  }
+
+  /** How we authenticated to the peer: SASL EXTERNAL, else dialback. */
+  get auth(): 'external' | 'dialback' {
+    return this.external === 'succeeded' ? 'external' : 'dialback';
+  }
+
   /** Drain: what is queued bounces, the stream ends. */
   close(): void {
     this.fail('remote-server-timeout', 'this server is shutting down');
@@ -86,10 +101,6 @@ export class OutgoingStream {
         element: (element) => void this.onElement(element).catch((err: unknown) => this.ctx.log.error({ event: 's2s_out_failed', err })),
         closed: () => this.fail('remote-server-not-found', 'the stream closed'),
       }, this.ctx.config.limits, `${target.host}:${target.port}`);
-      if (target.directTls) {
-        this.link.secure = true;
-        this.link.authorized = (socket as Socket & { authorized?: boolean }).authorized === true;
-      }
       this.openStream();
       return;
     }
@@ -112,28 +123,49 @@ export class OutgoingStream {
       if (!link.secure && this.ctx.policy.requiresTls(this.remote)) return this.fail('remote-server-not-found', 'the server offers no TLS');
       if (this.ctx.policy.requiresCertificate(this.remote) && !link.certifies(this.remote)) return this.fail('remote-server-not-found', 'the certificate does not verify');
       if (this.streamId === undefined) return this.fail('remote-server-not-found', 'the stream has no id');
-      this.featuresSeen = true;
       this.smOffered = element.getChild('sm', NS_SM) !== undefined;
+      if (this.external === 'succeeded') {
+        // The features of the stream restarted after <success/> (RFC 6120 §6.4.6): authenticated.
+        this.featuresSeen = true;
+        this.sendVerifies();
+        return this.authenticated();
+      }
+      if (link.secure && this.external === 'none' && this.ctx.certificateValid && offersExternal(element)) {
+        // XEP-0178 §3 step 5: the authorization identity is our domain. db:verify waits for the
+        // restarted stream, which <success/> begins.
+        this.external = 'attempting';
+        link.write(new XmlElement('auth', { xmlns: NS_SASL, mechanism: 'EXTERNAL' }).t(Buffer.from(this.ctx.domain).toString('base64')));
+        return;
+      }
+      this.featuresSeen = true;
       this.sendVerifies();
       if (!element.getChild('dialback', NS_DIALBACK_FEATURE)) this.ctx.log.debug({ event: 's2s_no_dialback_feature', remote: this.remote });
-      const key = dialbackKey(this.ctx.secret, this.remote, this.ctx.domain, this.streamId);
-      link.write(new XmlElement('db:result', { from: this.ctx.domain, to: this.remote }).t(key));
+      this.dialback();
+      return;
+    }
+    if (element.name === 'success' && xmlns === NS_SASL && this.external === 'attempting') {
+      this.external = 'succeeded';
+      link.parser.reset();
+      this.openStream();
+      return;
+    }
+    if (element.name === 'failure' && xmlns === NS_SASL && this.external === 'attempting') {
+      // As Prosody and ejabberd: dialback on the same stream.
+      this.external = 'failed';
+      this.ctx.log.info({ event: 's2s_external_refused', remote: this.remote, condition: element.children.find((child) => typeof child !== 'string')?.toString() ?? '' });
+      this.featuresSeen = true;
+      this.sendVerifies();
+      this.dialback();
       return;
     }
     if (element.name === 'proceed' && xmlns === NS_TLS) {
-      await link.upgrade({ isServer: false, key: this.ctx.tls.key, cert: this.ctx.tls.cert, ca: this.ctx.tls.ca, servername: this.remote });
+      await link.upgrade({ isServer: false, key: this.ctx.tls.key, cert: this.ctx.tls.cert, ca: this.ctx.tls.ca, trust: this.ctx.tls.trust, servername: this.remote });
       this.openStream();
       return;
     }
     if (element.name === 'result' && xmlns === NS_DIALBACK) {
       if (element.attrs.type !== 'valid') return this.fail('remote-server-not-found', `dialback refused (${String(element.attrs.type)})`);
-      if (this.smOffered) {
-        // XEP-0198 §3: the peer counts what we send from <enable/> on.
-        link.write(new XmlElement('enable', { xmlns: NS_SM }));
-        this.sm = { unacked: [], acked: 0, requested: false };
-      }
-      this.ready();
-      return;
+      return this.authenticated();
     }
     if (element.name === 'verify' && xmlns === NS_DIALBACK) {
       const id = String(element.attrs.id ?? '');
@@ -187,6 +219,20 @@ export class OutgoingStream {
     sm.acked = h;
   }
 
+  private dialback(): void {
+    const key = dialbackKey(this.ctx.secret, this.remote, this.ctx.domain, this.streamId ?? '');
+    this.link?.write(new XmlElement('db:result', { from: this.ctx.domain, to: this.remote }).t(key));
+  }
+
+  private authenticated(): void {
+    if (this.smOffered) {
+      // XEP-0198 §3: the peer counts what we send from <enable/> on.
+      this.link?.write(new XmlElement('enable', { xmlns: NS_SM }));
+      this.sm = { unacked: [], acked: 0, requested: false };
+    }
+    this.ready();
+  }
+
   private sendVerifies(): void {
     for (const [id, pending] of this.verifies) {
       if (pending.sent) continue;
@@ -199,7 +245,7 @@ export class OutgoingStream {
     if (!this.link || this.phase !== 'negotiating') return;
     clearTimeout(this.timer);
     this.phase = 'ready';
-    this.ctx.log.info({ event: 's2s_out_ready', remote: this.remote, secure: this.link.secure });
+    this.ctx.log.info({ event: 's2s_out_ready', remote: this.remote, secure: this.link.secure, mechanism: this.external === 'succeeded' ? 'EXTERNAL' : 'dialback' });
     for (const routed of this.queue.splice(0)) this.write(routed);
   }
 
@@ -223,11 +269,15 @@ export class OutgoingStream {
   }
 }
 
+function offersExternal(features: Element): boolean {
+  return features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism').some((mechanism) => mechanism.getText().trim() === 'EXTERNAL') === true;
+}
+
 /** A TCP (or direct TLS) connection to one target, or a rejection. */
 function open(target: Target, tls: S2SContext['tls'], domain: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket: Socket = target.directTls
-      ? connectTls({ host: target.host, port: target.port, key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), servername: domain, rejectUnauthorized: false, ALPNProtocols: ['xmpp-server'], minVersion: 'TLSv1.2' })
+      ? connectTls({ host: target.host, port: target.port, key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca } : {}), ...(isIP(domain.replace(/^\[|\]$/g, '')) ? {} : { servername: domain }), rejectUnauthorized: false, checkServerIdentity: skipNameCheck, ALPNProtocols: ['xmpp-server'], minVersion: 'TLSv1.2' })
       : connectTcp({ host: target.host, port: target.port });
     const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), 10_000);
     socket.once(target.directTls ? 'secureConnect' : 'connect', () => {

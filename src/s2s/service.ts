@@ -1,14 +1,17 @@
-// Federation on one node (doc/federation.md): the s2s listener, this node's outgoing streams by
-// remote domain (each node keeps its own), and the Router.remote seam through which the core
-// hands over stanzas for other domains.
-import { createServer, type Server } from 'node:net';
+// Federation on one node (doc/federation.md): the s2s listeners (STARTTLS, and direct TLS per
+// XEP-0368), this node's outgoing streams by remote domain (each node keeps its own), and the
+// Router.remote seam through which the core hands over stanzas for other domains.
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Element } from 'ltx';
 import type { RoutedStanza } from '../core/events.js';
 import type { Host } from '../core/host.js';
 import type { RemoteDomains } from '../core/router.js';
 import { parseRoutes } from '../config/types.js';
+import { bucketFor } from '../core/rate-limit.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
+import { certificateValidFor, TrustStore } from './certificate.js';
 import type { S2SContext, S2SEvent } from './context.js';
 import { IncomingStream } from './incoming.js';
 import { OutgoingStream } from './outgoing.js';
@@ -18,6 +21,7 @@ export class S2SService implements RemoteDomains {
   private readonly outgoing = new Map<string, OutgoingStream>();
   private readonly incoming = new Set<IncomingStream>();
   private server: Server | undefined;
+  private tlsServer: TlsServer | undefined;
   /** Stanzas already sent once more after their stream closed unacknowledged. */
   private readonly resent = new WeakSet<Element>();
   private readonly ctx: S2SContext;
@@ -30,13 +34,16 @@ export class S2SService implements RemoteDomains {
     secret: Buffer,
   ) {
     const config = host.config;
+    const ca = config.s2sCaFile ? readFileSync(config.s2sCaFile, 'utf8') : undefined;
+    const trust = new TrustStore(ca);
     this.ctx = {
       domain: host.domain,
       config,
       policy: new S2SPolicy(config),
       routes: parseRoutes(config.s2sRoutes ?? ''),
       log: host.log,
-      tls: { ...tls, ca: config.s2sCaFile ? readFileSync(config.s2sCaFile, 'utf8') : undefined },
+      tls: { ...tls, ca, trust },
+      certificateValid: certificateValidFor(tls.cert, host.domain, trust),
       secret,
       route: (routed) => host.router.route(routed),
       bounce: async (routed, error) => {
@@ -50,6 +57,8 @@ export class S2SService implements RemoteDomains {
       },
       verify: (originating, streamId, key) => this.streamTo(originating).verify(streamId, key),
       count: (event) => this.count(event),
+      incomingBudget: () => bucketFor(config.limits.s2sBytesPerSecond, config.limits.s2sBurstBytes),
+      limited: () => host.telemetry.limitEnforced('s2s_bytes_rate'),
     };
   }
 
@@ -76,44 +85,88 @@ export class S2SService implements RemoteDomains {
   }
 
   /** What this node's streams are now (for tests and operators): no stanza content. */
-  streams(): Array<{ direction: 'out' | 'in'; remote: string; ready: boolean; secure: boolean }> {
+  streams(): S2SStreamInfo[] {
     return [
-      ...[...this.outgoing.values()].map((stream) => ({ direction: 'out' as const, remote: stream.remote, ready: stream.phase === 'ready', secure: stream.secure })),
-      ...[...this.incoming].flatMap((stream) => stream.domains().map((remote) => ({ direction: 'in' as const, remote, ready: true, secure: stream.link.secure }))),
+      ...[...this.outgoing.values()].map((stream) => ({ direction: 'out' as const, remote: stream.remote, ready: stream.phase === 'ready', secure: stream.secure, directTls: stream.directTls, auth: stream.auth })),
+      ...[...this.incoming].flatMap((stream) => stream.domains().map(({ domain, auth }) => ({ direction: 'in' as const, remote: domain, ready: true, secure: stream.link.secure, directTls: stream.link.directTls, auth }))),
     ];
   }
 
+  /** Whether our certificate verifies for our domain, so that outgoing streams try SASL EXTERNAL. */
+  get certificateValid(): boolean {
+    return this.ctx.certificateValid;
+  }
+
+  private accept = (socket: Socket): void => {
+    socket.setNoDelay(true);
+    const stream = new IncomingStream(this.ctx, socket, (closed) => this.incoming.delete(closed));
+    this.incoming.add(stream);
+  };
+
   async listen(port: number, address: string): Promise<number> {
-    const server = createServer((socket) => {
-      socket.setNoDelay(true);
-      const stream = new IncomingStream(this.ctx, socket, (closed) => this.incoming.delete(closed));
-      this.incoming.add(stream);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, address, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const server = createServer(this.accept);
+    await listenOn(server, port, address);
     this.server = server;
     this.host.router.remote = this;
-    const bound = server.address();
-    return typeof bound === 'object' && bound ? bound.port : 0;
+    return portOf(server);
+  }
+
+  /**
+   * XEP-0368: TLS from the first byte, ALPN `xmpp-server`. The peer's certificate is asked for and
+   * judged by the stream (EXTERNAL or dialback), as after STARTTLS.
+   */
+  async listenTls(port: number, address: string): Promise<number> {
+    const { key, cert, ca } = this.ctx.tls;
+    const server = createTlsServer({ key, cert, ...(ca ? { ca } : {}), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2', ALPNProtocols: ['xmpp-server'] }, this.accept);
+    server.on('tlsClientError', (error) => this.host.log.debug({ event: 's2s_tls_client_error', err: error.message }));
+    await listenOn(server, port, address);
+    this.tlsServer = server;
+    return portOf(server);
   }
 
   get port(): number {
-    const bound = this.server?.address();
-    return typeof bound === 'object' && bound ? bound.port : 0;
+    return portOf(this.server);
+  }
+
+  get tlsPort(): number {
+    return portOf(this.tlsServer);
   }
 
   /** Stops listening; queued stanzas bounce, streams end (doc/federation.md: drain). */
   close(): void {
     this.server?.close();
     this.server = undefined;
+    this.tlsServer?.close();
+    this.tlsServer = undefined;
     for (const stream of this.outgoing.values()) stream.close();
     this.outgoing.clear();
     for (const stream of this.incoming) stream.close(new StreamError('system-shutdown'));
     this.incoming.clear();
   }
+}
+
+export interface S2SStreamInfo {
+  direction: 'out' | 'in';
+  remote: string;
+  ready: boolean;
+  secure: boolean;
+  /** TLS from the first byte (XEP-0368) rather than STARTTLS. */
+  directTls: boolean;
+  /** How the remote side (in) or we (out) authenticated: SASL EXTERNAL or dialback. */
+  auth: 'external' | 'dialback';
+}
+
+function listenOn(server: Server, port: number, address: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function portOf(server: Server | undefined): number {
+  const bound = server?.address();
+  return typeof bound === 'object' && bound ? bound.port : 0;
 }

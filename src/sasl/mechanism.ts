@@ -34,10 +34,10 @@ export interface SaslContext {
    */
   channelBindingOffered?: boolean;
   /**
-   * XEP-0474 downgrade protection: the mechanisms offered, joined by ',', then '|', then the
-   * channel-binding types offered, joined by ','. Its hash goes in the server-first-message.
+   * XEP-0474 downgrade protection: what the features offered, for the hash SCRAM puts in its
+   * server-first-message. `channelBindings` is undefined when no XEP-0440 element was sent.
    */
-  downgradeProtection?: string;
+  downgradeProtection?: { mechanisms: readonly string[]; channelBindings?: readonly string[] };
   /** Testing hook: the server's part of the SCRAM nonce (printable ASCII, no ','). Default: 24 random bytes, base64. */
   serverNonce?(): string;
 }

@@ -2,10 +2,12 @@
 // TLS channel (RFC 5802 §6; the data comes from SaslContext.channelBinding).
 //
 //   client-first  = gs2-header client-first-bare      e.g. "n,,n=user,r=<cnonce>", "p=tls-exporter,,…"
-//   server-first  = "r=" cnonce snonce ",s=" salt ",i=" iterations [",d=" b64(H(mechanisms "|" cb types))]
+//   server-first  = "r=" cnonce snonce ",s=" salt ",i=" iterations [",h=" b64(H(ssdp))]
+//   ssdp          = sorted mechanisms joined by %x1E [%x1F sorted cb types joined by %x1E]
 //
-// The d attribute is XEP-0474's downgrade protection: the client compares it with what it was
-// offered, so an attacker who stripped -PLUS or a binding type from the features is caught.
+// The h attribute is XEP-0474's downgrade protection (0.4.0 and later; 0.3.0 called it d and
+// joined with ',' and '|'): the client compares it with the hash of what it was offered, so an
+// attacker who stripped -PLUS or a binding type from the features is caught.
 //   client-final  = "c=" b64(gs2-header) ",r=" nonce ["," ext] ",p=" b64(ClientProof)
 //   server-final  = "v=" b64(ServerSignature)
 //
@@ -34,6 +36,15 @@ import type { ChannelBindingType, SaslContext, SaslStep } from './mechanism.js';
 export function keysUnknownText(hash: ScramHash): string {
   const other = hash === 'SHA-256' ? 'SHA-1' : 'SHA-256';
   return `This account has no SCRAM-${hash} keys yet (it was imported): log in with SCRAM-${other} or PLAIN (once with PLAIN adds them)`;
+}
+
+/**
+ * XEP-0474 §4.1: the mechanisms offered, sorted by octet ("i;octet", RFC 4790 §9.3) and joined by
+ * %x1E; if XEP-0440 named channel-binding types, %x1F and those, sorted and joined the same way.
+ */
+export function ssdpInput(mechanisms: readonly string[], channelBindings: readonly string[] | undefined): string {
+  const sorted = (names: readonly string[]): string => [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).join('\x1e');
+  return channelBindings === undefined ? sorted(mechanisms) : `${sorted(mechanisms)}\x1f${sorted(channelBindings)}`;
 }
 
 /** Per-process secret behind the fake salts of unknown accounts. */
@@ -182,7 +193,8 @@ export class ScramMechanism extends BaseMechanism {
     const serverPart = this.ctx.serverNonce ? this.ctx.serverNonce() : randomId(SERVER_NONCE_BYTES, 'base64');
     if (!PRINTABLE.test(serverPart)) throw new Error('server nonce must be printable ASCII without ","');
     const nonce = clientNonce + serverPart;
-    const ssdp = this.ctx.downgradeProtection === undefined ? '' : `,d=${digest(this.hash, Buffer.from(this.ctx.downgradeProtection, 'utf8')).toString('base64')}`;
+    const offered = this.ctx.downgradeProtection;
+    const ssdp = offered === undefined ? '' : `,h=${digest(this.hash, Buffer.from(ssdpInput(offered.mechanisms, offered.channelBindings), 'utf8')).toString('base64')}`;
     const serverFirst = `r=${nonce},s=${keys.salt.toString('base64')},i=${keys.iterations}${ssdp}`;
     this.state = { phase: 'final', gs2Header, cbData, clientFirstBare: parts.slice(2).join(','), serverFirst, nonce, keys, known };
     return { kind: 'challenge', data: Buffer.from(serverFirst, 'utf8') };

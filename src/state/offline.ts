@@ -5,11 +5,18 @@ export interface StoredMessage {
   xml: string;
   /** Storage time, ms since the epoch (for XEP-0203 <delay/>). */
   stamp: number;
+  /**
+   * The stanza's stable identity (src/state/delivered.ts), when its sender's stream was
+   * resumable: a copy routed again (a client's re-send after a resume, a bus envelope handled
+   * twice) is not stored twice.
+   */
+  id?: string;
 }
 
 /**
  * Guarantees: `store` checks the limit and appends in one atomic step (a full store never takes
- * one more); `takeAll` removes and returns everything in one atomic step, in storage order, so a
+ * one more); a message whose `id` the account already holds is not stored again (true: it is
+ * held), checked in the same step; `takeAll` removes and returns everything in one atomic step, in storage order, so a
  * message is handed out once. Messages do not expire.
  */
 export interface OfflineStore {

@@ -34,6 +34,20 @@ export function offlineContract(makeBackend: BackendFactory): void {
       await expect(backend().offline.peek(user)).resolves.toStrictEqual([]);
     });
 
+    it('stores a message whose stanza identity it already holds once, and hands the identity out with it', async () => {
+      const user = freshUser();
+      const first = { ...message(1), id: 'token-a:7' };
+      await expect(backend().offline.store(user, first, 10)).resolves.toBe(true);
+      await expect(backend().offline.store(user, { ...message(1), stamp: first.stamp + 5, id: 'token-a:7' }, 10)).resolves.toBe(true);
+      await expect(backend().offline.store(user, { ...message(2), id: 'token-a:8' }, 10)).resolves.toBe(true);
+      await expect(backend().offline.store(user, message(3), 10)).resolves.toBe(true);
+      await expect(backend().offline.count(user)).resolves.toBe(3);
+      await expect(backend().offline.takeAll(user)).resolves.toStrictEqual([first, { ...message(2), id: 'token-a:8' }, message(3)]);
+      // Taken: the same identity may be held again (a message stored back after a burst cut short).
+      await expect(backend().offline.store(user, first, 10)).resolves.toBe(true);
+      await expect(backend().offline.count(user)).resolves.toBe(1);
+    });
+
     it('is empty after takeAll', async () => {
       const user = freshUser();
       await backend().offline.store(user, message(1), 10);

@@ -99,6 +99,37 @@ describe.skipIf(!redisServerAvailable())('redis backend', () => {
     });
   });
 
+  describe('Redis FAST tokens', () => {
+    const token = (secret: string, issuedAt: number, ttl: number) => ({ mechanism: 'HT-SHA-256-NONE', secret, issuedAt, expiresAt: issuedAt + ttl, count: 0 });
+
+    it('keeps a token no longer than it can be used: expired devices go at the next issue, the key expires with the last token, and deleteAll removes it', async () => {
+      const backend = await createRedisBackend({ url: url(), prefix });
+      const admin = new Redis(url());
+      const user = 'fast-ttl@example.com';
+      const key = `${prefix}:v1:{${user}}:fast`;
+      try {
+        const now = Date.now();
+        await backend.fastTokens.issue(user, 'laptop', token('old', now - 60_000, 30_000), 5);
+        await backend.fastTokens.issue(user, 'tablet', token('long', now - 1000, 3_600_000), 5);
+        await backend.fastTokens.issue(user, 'phone', token('new', now, 600_000), 5);
+        // The laptop's token expired 30 s ago: its secret is gone; the tablet's is the last to expire.
+        await expect(admin.hkeys(key).then((keys) => keys.sort())).resolves.toStrictEqual(['phone', 'tablet']);
+        const ttl = await admin.pttl(key);
+        expect(ttl).toBeGreaterThan(3_500_000);
+        expect(ttl).toBeLessThanOrEqual(3_600_000);
+        // With the tablet revoked, the next issue brings the expiry down to the phone's.
+        await backend.fastTokens.revoke(user, 'tablet');
+        await backend.fastTokens.issue(user, 'phone', token('newer', Date.now(), 600_000), 5);
+        expect(await admin.pttl(key)).toBeLessThanOrEqual(600_000);
+        await backend.fastTokens.deleteAll(user);
+        await expect(admin.exists(key)).resolves.toBe(0);
+      } finally {
+        await admin.quit();
+        await backend.close();
+      }
+    });
+  });
+
   describe('Redis offline store', () => {
     it('sets an undecodable entry aside when taking the messages, and returns the valid ones', async () => {
       const backend = await createRedisBackend({ url: url(), prefix });

@@ -435,6 +435,38 @@ describe('the Services', () => {
   });
 });
 
+describe('XEP-0114 external components', () => {
+  it('listens on the component port only when it is set, reached through the HTTP Service inside the cluster, with the pairs from a Secret', () => {
+    const objects = renderChart({ ports: { component: 5347 }, components: { existingSecret: 'components', existingSecretKey: 'pairs' } });
+    expect(nodeContainer(objects).ports?.find((port) => port.name === 'component')?.containerPort).toBe(5347);
+    expect(configMapData(objects).ROOKERY_COMPONENT_PORT).toBe('5347');
+    const http = specOf<ServiceSpec>(findObject(objects, 'Service', 'rookery-http'));
+    expect(http.ports.map((p) => [p.name, p.port, p.targetPort])).toEqual([['http', 5280, 'http'], ['component', 5347, 'component']]);
+    expect(nodeContainer(objects).env?.find((entry) => entry.name === 'ROOKERY_COMPONENTS')?.valueFrom).toEqual({ secretKeyRef: { name: 'components', key: 'pairs' } });
+    const config = loadConfig({ env: { ...renderedNodeEnv({ ports: { component: 5347 } }), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+    expect(config.componentPort).toBe(5347);
+    const off = renderChart();
+    expect(configMapData(off).ROOKERY_COMPONENT_PORT).toBeUndefined();
+    expect(nodeContainer(off).ports?.some((port) => port.name === 'component')).toBe(false);
+  });
+});
+
+describe('XEP-0157 contact addresses', () => {
+  it('passes each kind configured as its ROOKERY_CONTACT_ variable, which the server reads back, and none by default', () => {
+    const values = { config: { contact: { abuse: 'mailto:abuse@example.org, xmpp:abuse@example.org', support: 'https://example.org/help' } } };
+    const data = configMapData(renderChart(values));
+    expect(data).toMatchObject({ ROOKERY_CONTACT_ABUSE: 'mailto:abuse@example.org, xmpp:abuse@example.org', ROOKERY_CONTACT_SUPPORT: 'https://example.org/help' });
+    expect(Object.keys(data).filter((name) => name.startsWith('ROOKERY_CONTACT_')).sort()).toEqual(['ROOKERY_CONTACT_ABUSE', 'ROOKERY_CONTACT_SUPPORT']);
+    const config = loadConfig({ env: { ...renderedNodeEnv(values), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+    expect([config.contactAbuse, config.contactSupport, config.contactAdmin]).toEqual(['mailto:abuse@example.org, xmpp:abuse@example.org', 'https://example.org/help', undefined]);
+    expect(Object.keys(configMapData(renderChart())).filter((name) => name.startsWith('ROOKERY_CONTACT_'))).toEqual([]);
+  });
+
+  it('refuses an address that is no URI', () => {
+    expect(renderFailure({ config: { contact: { admin: 'admin@example.org' } } })).toMatch(/config\.contact\.admin: Does not match pattern/);
+  });
+});
+
 describe('the PROXY protocol', () => {
   it('is off by default on both client ports, with no trusted proxy', () => {
     const config = loadConfig({ env: { ...renderedNodeEnv({}), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });

@@ -92,12 +92,16 @@ describe.each(BACKENDS)('channel binding and SCRAM keys (%s backend)', (backend)
     await client.close();
   });
 
-  it('sends the XEP-0474 hash of what it offered in the server-first-message', async () => {
+  it('sends the XEP-0474 hash of what it offered in the server-first-message, as the client computes it (h, sorted, %x1E/%x1F)', async () => {
     const alice = await user('alice');
     const { client, features } = await readyForSasl2(fixture.server);
     const { mechanisms, bindings } = offer(features);
+    const sasl2 = features.getChild('authentication', NS_SASL2)?.getChildren('mechanism').map((m) => m.getText());
+    expect(sasl2).toEqual(mechanisms);
     const first = await serverFirst(client, alice);
-    expect(first.get('d')).toBe(createHash('sha256').update(`${mechanisms.join(',')}|${bindings.join(',')}`).digest('base64'));
+    const expected = `${[...mechanisms].sort().join('\x1e')}\x1f${[...bindings].sort().join('\x1e')}`;
+    expect(first.get('h')).toBe(createHash('sha256').update(expected).digest('base64'));
+    expect(first.has('d')).toBe(false);
     await client.close();
   });
 

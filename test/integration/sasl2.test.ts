@@ -10,6 +10,18 @@ import { BACKENDS, PASSWORD, type TestServer } from '../support/server.js';
 import { failureCondition, NS_BIND2, NS_SASL, NS_SASL2, NS_SM, plain2, readyForSasl2, scram2, userAgent } from '../support/sasl2.js';
 
 const NS_CARBONS = 'urn:xmpp:carbons:2';
+const NS_CSI = 'urn:xmpp:csi:0';
+
+/** Waits until stream management on the node holding `jid` has counted `count` stanzas sent to it. */
+async function sentTo(server: TestServer, jid: string, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const session = server.nodes.flatMap((node) => [...node.host.local.all()]).find((candidate) => candidate.full_jid === jid);
+    if (((session?.sm as unknown as { sent?: number } | undefined)?.sent ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`${jid} was not sent ${count} stanzas`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 /** The first and the last node: the same one outside 'cluster'. */
 function ends(server: TestServer): [number, number] {
@@ -40,7 +52,7 @@ describe.each(BACKENDS)('SASL2, Bind2 and inline resumption (%s backend)', (back
       const inline = authentication?.getChild('inline');
       expect(inline?.getChild('sm', NS_SM)).toBeDefined();
       const vars = inline?.getChild('bind', NS_BIND2)?.getChild('inline')?.getChildren('feature').map((f) => f.attrs.var);
-      expect(vars).toEqual(expect.arrayContaining([NS_CARBONS, NS_SM]));
+      expect(vars).toEqual(expect.arrayContaining([NS_CARBONS, NS_SM, NS_CSI]));
       await client.close();
     });
 
@@ -119,6 +131,32 @@ describe.each(BACKENDS)('SASL2, Bind2 and inline resumption (%s backend)', (back
       await client.close();
     });
 
+    it('sends no <continue/> (no tasks exist): an upgrade request fails, and a <next/> closes the stream, before or during an exchange', async () => {
+      const alice = await user('alice');
+      const { client: asking, features } = await readyForSasl2(fixture.server);
+      expect(features.getChild('authentication', NS_SASL2)?.getChildren('upgrade')).toEqual([]);
+      asking.send(`<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN' upgrade='SCRAM-SHA-256'><initial-response>${Buffer.from(`\0${alice}\0${PASSWORD}`).toString('base64')}</initial-response></authenticate>`);
+      const refused = await asking.expect('failure');
+      expect(failureCondition(refused)).toBe('invalid-mechanism');
+      asking.send(`<next xmlns='${NS_SASL2}' task='UPGR-SCRAM-SHA-256'/>`);
+      expect((await asking.expect('stream:error')).getChild('not-authorized')).toBeDefined();
+
+      const { client: midway } = await readyForSasl2(fixture.server);
+      midway.send(`<authenticate xmlns='${NS_SASL2}' mechanism='SCRAM-SHA-256'><initial-response>${Buffer.from(`n,,n=${alice},r=abcdefgh`).toString('base64')}</initial-response></authenticate>`);
+      await midway.expect('challenge');
+      midway.send(`<next xmlns='${NS_SASL2}' task='TOTP'/>`);
+      expect((await midway.expect('stream:error')).getChild('not-authorized')).toBeDefined();
+    });
+
+    it('closes the stream on an <authenticate/> after its <success/> (XEP-0388 §3.3.6)', async () => {
+      const alice = await user('alice');
+      const { client } = await readyForSasl2(fixture.server);
+      expect((await plain2(client, alice, PASSWORD, userAgent())).name).toBe('success');
+      await client.expect('stream:features');
+      client.send(`<authenticate xmlns='${NS_SASL2}' mechanism='PLAIN'><initial-response>${Buffer.from(`\0${alice}\0${PASSWORD}`).toString('base64')}</initial-response></authenticate>`);
+      expect((await client.expect('stream:error')).name).toBe('stream:error');
+    });
+
     it('slows down and then closes a connection after repeated failures, as legacy SASL does', async () => {
       const alice = await user('alice');
       const { client } = await readyForSasl2(fixture.server);
@@ -162,6 +200,27 @@ describe.each(BACKENDS)('SASL2, Bind2 and inline resumption (%s backend)', (back
       expect(copy.attrs.to).toBe(phone.client.jid);
       await phone.client.close();
       await desk.close();
+    });
+
+    it('makes the session inactive inside the bind (CSI inline, XEP-0352): a chat state waits until <active/>, on another node too', async () => {
+      const alice = await user('alice');
+      const bob = await user('bob');
+      const [first, last] = ends(fixture.server);
+      const { client, success } = await bindLogin(fixture.server, alice, { port: first, bind: `<enable xmlns='${NS_SM}'/><inactive xmlns='${NS_CSI}'/>` });
+      expect(success.getChild('bound', NS_BIND2)?.getChild('enabled', NS_SM)).toBeDefined();
+      const jid = client.jid as string;
+      const sender = await fixture.server.connect({ port: last });
+      await sender.login(bob, PASSWORD, 'desk');
+      sender.send(`<message to='${jid}' type='chat' id='typing'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>`);
+      await sentTo(fixture.server, jid, 1);
+      // A nonza round trip on the same stream: what was held is still not there.
+      client.send(`<r xmlns='${NS_SM}'/>`);
+      await client.expect('a');
+      expect(client.log.some((element) => element.name === 'message')).toBe(false);
+      client.send(`<active xmlns='${NS_CSI}'/>`);
+      expect((await client.expect('message')).attrs.id).toBe('typing');
+      await client.close();
+      await sender.close();
     });
 
     it('enables stream management inline, resumable, and answers <r/> after it', async () => {

@@ -70,8 +70,8 @@ describe.skipIf(!prosodyAvailable())('federation from a 3-node cluster with Pros
     expect(back.attrs.from).toBe(bob.jid);
     // The incoming stream is node a's; node b has the outgoing one; node c has none.
     const streams = nodes.map((node) => node.server.s2s?.streams() ?? []);
-    expect(streams[0]).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true });
-    expect(streams[1]).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true });
+    expect(streams[0]).toContainEqual({ direction: 'in', remote: PEER, ready: true, secure: true, directTls: false, auth: 'dialback' });
+    expect(streams[1]).toContainEqual({ direction: 'out', remote: PEER, ready: true, secure: true, directTls: false, auth: 'dialback' });
     expect(streams[2]?.some((stream) => stream.direction === 'in')).toBe(false);
     for (const client of [alice, carol, bob]) await client.close();
   }, 60_000);

@@ -19,6 +19,8 @@ export interface Setup {
   peer: Peer;
   /** The address Rookery's clients connect to. */
   rookeryHost: string;
+  /** How the streams each way authenticate; dialback unless said. */
+  auth?: 'external' | 'dialback';
 }
 
 let users = 0;
@@ -48,8 +50,8 @@ export function federationSuite(setup: (() => Setup) & { restartable?: boolean }
     const back = await local.expect((el) => el.name === 'message' && el.getChildText('body') === 'hello rookery', 20_000);
     expect(back.attrs.from).toBe(remote.jid);
     const streams = s.rookery.server.s2s?.streams() ?? [];
-    expect(streams).toContainEqual({ direction: 'out', remote: s.peer.domain, ready: true, secure: true });
-    expect(streams).toContainEqual({ direction: 'in', remote: s.peer.domain, ready: true, secure: true });
+    expect(streams).toContainEqual({ direction: 'out', remote: s.peer.domain, ready: true, secure: true, directTls: false, auth: s.auth ?? 'dialback' });
+    expect(streams).toContainEqual({ direction: 'in', remote: s.peer.domain, ready: true, secure: true, directTls: false, auth: s.auth ?? 'dialback' });
     const counts = s.rookery.server.s2s?.counts;
     expect(counts?.get('stanza_out')).toBeGreaterThan(0);
     expect(counts?.get('stanza_in')).toBeGreaterThan(0);

@@ -40,4 +40,32 @@ describe('message archive across a stream-management resume on another node', ()
     expect(bens?.entries.map((entry) => entry.id)).toStrictEqual([idBy(first)]);
     expect(anns?.entries).toHaveLength(1);
   });
+
+  it('archives each message once and delivers it once when the recipient\'s node is killed with kill -9 mid-delivery', async () => {
+    await cluster.createUser('cid');
+    await cluster.createUser('dee');
+    const dee = `dee@${cluster.domain}`;
+    const sender = await SmClient.login({ port: cluster.node(0).c2sPort, username: 'cid', password: CLUSTER_PASSWORD, resource: 'phone', plaintext: true });
+    const recipient = await SmClient.login({ port: cluster.node(1).c2sPort, username: 'dee', password: CLUSTER_PASSWORD, resource: 'tablet', plaintext: true, keep: false, onStanza: (stanza) => {
+      if (stanza.name === 'message' && String(stanza.attrs.id ?? '').startsWith('burst')) got.push(String(stanza.attrs.id));
+    } });
+    const got: string[] = [];
+    const ids = Array.from({ length: 40 }, (_, i) => `burst${i}`);
+    // Half before the kill, half while the recipient's node is gone: some are on their way through it.
+    for (const id of ids.slice(0, 20)) sender.send(`<message to='${recipient.jid}' type='chat' id='${id}'><body>${id}</body></message>`);
+    await cluster.kill(1, 'SIGKILL');
+    recipient.drop();
+    for (const id of ids.slice(20)) sender.send(`<message to='${recipient.jid}' type='chat' id='${id}'><body>${id}</body></message>`);
+    await sender.ack();
+    await cluster.start(1);
+    await expect(recipient.resume(cluster.node(0).c2sPort)).resolves.toBe(true);
+    await recipient.barrier();
+    const deadline = Date.now() + 10_000;
+    while (new Set(got).size < ids.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await recipient.barrier();
+    expect([...got].sort()).toStrictEqual([...ids].sort());
+    const archive = await cluster.state.archive.query(dee, { max: 100 });
+    const archived = (archive?.entries ?? []).map((entry) => /id=["'](burst\d+)["']/.exec(entry.xml)?.[1]).filter((id) => id !== undefined);
+    expect(archived.sort()).toStrictEqual([...ids].sort());
+  });
 });

@@ -22,6 +22,8 @@ export function ejabberdAvailable(): boolean {
 export interface EjabberdS2S {
   port: number;
   pem: string;
+  /** PEM file of the authorities peers' certificates are verified against (SASL EXTERNAL, XEP-0178). */
+  cafile?: string;
 }
 
 function configText(domain: string, port: number, s2s?: EjabberdS2S): string {
@@ -30,7 +32,7 @@ hosts:
   - "${domain}"
 loglevel: ${s2s ? 'info' : 'warning'}
 log_rotate_count: 0
-${s2s ? `certfiles:\n  - "${s2s.pem}"\ns2s_use_starttls: required\ns2s_access: all\n` : ''}listen:
+${s2s ? `certfiles:\n  - "${s2s.pem}"\ns2s_use_starttls: required\ns2s_access: all\n${s2s.cafile ? `s2s_cafile: "${s2s.cafile}"\n` : ''}` : ''}listen:
   -
     port: ${port}
     ip: "127.0.0.1"

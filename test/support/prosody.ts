@@ -36,7 +36,16 @@ export async function selfSignedFiles(dir: string, domain: string): Promise<{ ke
   return { key, cert };
 }
 
-function configText(dir: string, domain: string, c2sPort: number, s2sPort: number, files: { key: string; cert: string }): string {
+/** Certificates from a test CA (test-ca.ts) instead of a self-signed one, and a direct TLS s2s port. */
+export interface ProsodyOptions {
+  files?: { key: string; cert: string };
+  /** PEM file of the authorities Prosody trusts (besides the system's). */
+  cafile?: string;
+  /** XEP-0368 s2s port (`s2s_direct_tls_ports`). */
+  s2sDirectTlsPort?: number;
+}
+
+function configText(dir: string, domain: string, c2sPort: number, s2sPort: number, files: { key: string; cert: string }, options: ProsodyOptions): string {
   return `-- Written by test/support/prosody.ts for one test run.
 daemonize = false
 run_as_root = true
@@ -46,7 +55,7 @@ interfaces = { "127.0.0.1" }
 c2s_ports = { ${c2sPort} }
 c2s_direct_tls_ports = { }
 s2s_ports = { ${s2sPort} }
-s2s_direct_tls_ports = { }
+s2s_direct_tls_ports = { ${options.s2sDirectTlsPort ?? ''} }
 http_ports = { }
 https_ports = { }
 admin_socket = "${dir}/admin.sock"
@@ -59,18 +68,18 @@ c2s_require_encryption = true
 s2s_require_encryption = true
 s2s_secure_auth = false
 certificates = "${dir}/certs"
-ssl = { key = "${files.key}", certificate = "${files.cert}" }
+ssl = { key = "${files.key}", certificate = "${files.cert}"${options.cafile ? `, cafile = "${options.cafile}"` : ''} }
 VirtualHost "${domain}"
 `;
 }
 
-export async function startProsody(scratch: string, domain: string, c2sPort: number, s2sPort: number): Promise<Prosody> {
+export async function startProsody(scratch: string, domain: string, c2sPort: number, s2sPort: number, options: ProsodyOptions = {}): Promise<Prosody> {
   const dir = join(scratch, 'prosody');
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
-  const files = await selfSignedFiles(join(dir, 'certs'), domain);
+  const files = options.files ?? (await selfSignedFiles(join(dir, 'certs'), domain));
   const config = join(dir, 'prosody.cfg.lua');
-  writeFileSync(config, configText(dir, domain, c2sPort, s2sPort, files));
+  writeFileSync(config, configText(dir, domain, c2sPort, s2sPort, files, options));
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn('prosody', ['--config', config, '-F'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -35,6 +35,8 @@ export interface SmClientOptions {
   ackEvery?: number;
   /** Timeout of each step of a login or resumption (ms). */
   stepTimeoutMs?: number;
+  /** Told of every resumption, with the time from the connection's loss until <resumed/> (ms). */
+  onResumed?(offlineMs: number): void;
 }
 
 export type SmState = 'offline' | 'online' | 'resuming' | 'failed' | 'closed';
@@ -69,6 +71,8 @@ export class SmClient {
   /** Protocol errors seen (an ack beyond what was sent, a stream error). */
   readonly errors: string[] = [];
   state: SmState = 'offline';
+  /** Told about every <a/> from the server, with its h, as it arrives. */
+  onAck: ((h: number) => void) | undefined;
   /** When the last connection loss and the last successful resumption happened (ms). */
   lostAt = 0;
   resumedAt = 0;
@@ -106,6 +110,11 @@ export class SmClient {
   /** Sent and not yet acknowledged by the server. */
   get pending(): number {
     return this.unacked.length;
+  }
+
+  /** Whether a stanza containing `text` is sent and not yet acknowledged by the server. */
+  unacknowledged(text: string): boolean {
+    return this.unacked.some((xml) => xml.includes(text));
   }
 
   /** Logs in, binds the resource and enables stream management with resumption. */
@@ -178,6 +187,7 @@ export class SmClient {
           raw.send(`<a xmlns='${NS_SM}' h='${this.inbound}'/>`);
           return true;
         case 'a':
+          this.onAck?.(Number(element.attrs.h));
           this.acknowledge(Number(element.attrs.h));
           return true;
         case 'enabled':
@@ -207,6 +217,7 @@ export class SmClient {
     this.counting = true;
     this.resumes += 1;
     this.resumedAt = Date.now();
+    this.options.onResumed?.(this.resumedAt - this.lostAt);
     // Online in the same step: whatever is sent from now on is written, after what is sent again here.
     this.setState('online');
     for (const xml of this.unacked) raw.send(xml);

@@ -62,6 +62,8 @@ declare module '@xmpp/client' {
   }
 
   export interface Reconnect {
+    /** Wait before reconnecting after a loss (ms); 1000 by default. */
+    delay: number;
     start(): void;
     stop(): void;
   }

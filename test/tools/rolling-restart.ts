@@ -9,7 +9,10 @@
 //
 // The same run, smaller, is the CI test test/rolling/rolling-restart.test.ts. Most clients are
 // test/support/sm-client.ts (PLAIN over plain TCP, cheap enough for hundreds); a few are
-// @xmpp/client with its own stream-management plugin (SCRAM, STARTTLS, resumes by itself).
+// @xmpp/client with its own stream-management plugin (STARTTLS, SASL2 SCRAM with Bind2 at first,
+// then a FAST token with an inline resume after each drain: XEP-0484, XEP-0388). What a
+// reconnection costs each kind (time until the resumed session can send, requests after TLS) is
+// in the report (reconnect-figures.ts).
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { client as xmppClient, type Client as XmppClient, xml } from '@xmpp/client';
@@ -19,6 +22,7 @@ import type { StateBackend } from '../../src/state/backend.js';
 import { befriendInStore, SmClient } from '../support/sm-client.js';
 import { type LocalCluster, startLocalCluster, waitFor } from '../../tools/local-cluster.js';
 import { createRedisBackend } from '../../cluster/redis/index.js';
+import { formatSummary, type Reconnection, type ReconnectSummary, summarize, watchXmpp } from './reconnect-figures.js';
 
 export interface RollingRestartOptions {
   /** Clients in all, in pairs (an odd one out is dropped). */
@@ -36,6 +40,8 @@ export interface RollingRestartOptions {
   settleTimeoutMs: number;
   /** Extra node environment. */
   env?: Record<string, string>;
+  /** @xmpp/client's wait before it reconnects (ms); its own default (1 s) when undefined. */
+  xmppReconnectDelayMs?: number;
   log?: (line: string) => void;
 }
 
@@ -82,6 +88,9 @@ export interface RollingRestartReport {
   /** The longest a client was without a connection, and which client that was. */
   maxOfflineMs: number;
   slowestClient: string;
+  /** Per kind of client: legacy SASL PLAIN + stream restart + <resume/>, and @xmpp/client (SASL2, FAST, inline resume). */
+  legacyReconnects: ReconnectSummary;
+  xmppReconnects: ReconnectSummary;
   nodeRestarts: NodeRestart[];
   /** The first few problems seen, for a failure report. */
   problems: string[];
@@ -116,7 +125,10 @@ interface LoadClient {
   failedResumes(): number;
   /** What went wrong for it, if anything. */
   trouble(): string[];
+  /** For a lost message: whether the server acknowledged it, and the client's resumptions (undefined: not known). */
+  whereabouts?(id: string): string;
   offlineMs(): number;
+  reconnections(): Reconnection[];
   /** Sends its initial presence. */
   available(): void;
   /**
@@ -184,6 +196,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
     const partnerSeen = new Set<number>();
     const receptions = new Map<string, number>();
     const sentIds: string[] = [];
+    const sentAt = new Map<string, string>();
     let recording = false;
     let unavailableSeen = 0;
     let bounced = 0;
@@ -222,7 +235,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
     const isXmpp = (index: number): boolean => index % xmppEvery === 0 && index / xmppEvery < options.xmppClients;
     const login = async (index: number): Promise<LoadClient> =>
       isXmpp(index)
-        ? loginXmpp(index, cluster, local(index), (stanza) => onStanza(index, stanza), problem)
+        ? loginXmpp(index, cluster, local(index), (stanza) => onStanza(index, stanza), problem, options.xmppReconnectDelayMs)
         : loginSm(index, cluster, local(index), (stanza) => onStanza(index, stanza));
     const loginStarted = Date.now();
     for (let start = 0; start < count; start += options.loginConcurrency) {
@@ -275,7 +288,10 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         if (!sending) return;
         const target = clients[partner(client.index)] as LoadClient;
         const id = `${client.index}.${++sequence[client.index]!}`;
-        client.send(target.jid, id, () => sentIds.push(id));
+        client.send(target.jid, id, () => {
+          sentIds.push(id);
+          sentAt.set(id, new Date().toISOString().slice(11, 23));
+        });
       };
       const phase = setTimeout(() => {
         tick();
@@ -321,7 +337,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
         lost += 1;
         const sender = clients[Number(id.split('.')[0])] as LoadClient;
         const receiver = clients[partner(sender.index)] as LoadClient;
-        problem(`lost: ${id} (${sender.jid} on ${placement.get(sender.jid)} to ${receiver.jid} on ${placement.get(receiver.jid)} at the start)`);
+        problem(`lost: ${id} (${sender.jid} on ${placement.get(sender.jid)} to ${receiver.jid} on ${placement.get(receiver.jid)} at the start; sent at ${sentAt.get(id) ?? '?'}; ${sender.whereabouts?.(id) ?? ''})`);
       } else {
         delivered += 1;
         duplicates += times - 1;
@@ -367,6 +383,8 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
       recoveredMs,
       maxOfflineMs: slowest ? slowest.offlineMs() : 0,
       slowestClient: slowest ? `${slowest.jid} (${slowest.kind})` : '',
+      legacyReconnects: summarize(clients.filter((client) => client.kind === 'sm').flatMap((client) => client.reconnections())),
+      xmppReconnects: summarize(xmpp.flatMap((client) => client.reconnections())),
       nodeRestarts,
       problems,
       totalMs: Date.now() - began,
@@ -382,6 +400,7 @@ export async function runRollingRestart(options: RollingRestartOptions, reuse?: 
 }
 
 async function loginSm(index: number, cluster: LocalCluster, local: string, onStanza: (stanza: Element) => void): Promise<LoadClient> {
+  const reconnections: Reconnection[] = [];
   const client = await SmClient.login({
     port: cluster.port,
     domain: cluster.domain,
@@ -393,6 +412,8 @@ async function loginSm(index: number, cluster: LocalCluster, local: string, onSt
     autoResume: true,
     resumeDeadlineMs: 60_000,
     onStanza: (stanza) => onStanza(stanza),
+    // Plain TCP: after the stream header, PLAIN, the stream restart and <resume/> each wait for an answer.
+    onResumed: (ms) => void reconnections.push({ ms, requests: 3, mechanism: 'PLAIN' }),
   });
   let offlineMs = 0;
   return {
@@ -406,10 +427,12 @@ async function loginSm(index: number, cluster: LocalCluster, local: string, onSt
     resumes: () => client.resumes,
     failedResumes: () => client.failures.length + (client.state === 'failed' ? 1 : 0),
     trouble: () => [...client.failures.map((failure) => `<failed/>: ${failure.toString()}`), ...client.errors],
+    whereabouts: (id) => `${client.unacknowledged(`id='${id}'`) ? 'never acknowledged' : 'acknowledged'} by the server; the sender resumed ${client.resumes} times, last at ${new Date(client.resumedAt).toISOString().slice(11, 23)}`,
     offlineMs: () => {
       if (client.resumedAt >= client.lostAt) offlineMs = Math.max(offlineMs, client.resumedAt - client.lostAt);
       return offlineMs;
     },
+    reconnections: () => reconnections,
     available: () => client.send('<presence/>'),
     send(to, id, sent) {
       if (client.state === 'failed' || client.state === 'closed') return;
@@ -422,10 +445,12 @@ async function loginSm(index: number, cluster: LocalCluster, local: string, onSt
   };
 }
 
-async function loginXmpp(index: number, cluster: LocalCluster, local: string, onStanza: (stanza: Element) => void, problem: (text: string) => void): Promise<LoadClient> {
+async function loginXmpp(index: number, cluster: LocalCluster, local: string, onStanza: (stanza: Element) => void, problem: (text: string) => void, reconnectDelayMs?: number): Promise<LoadClient> {
   // The cluster's certificate is self-signed.
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   const entity: XmppClient = xmppClient({ service: `xmpp://127.0.0.1:${cluster.port}`, domain: cluster.domain, username: local, password: PASSWORD, resource: `r${index}` });
+  if (reconnectDelayMs !== undefined) entity.reconnect.delay = reconnectDelayMs;
+  const reconnections = watchXmpp(entity);
   let resumes = 0;
   let lostAt = 0;
   let offlineMs = 0;
@@ -456,6 +481,7 @@ async function loginXmpp(index: number, cluster: LocalCluster, local: string, on
     failedResumes: () => (entity.streamManagement.id !== smId ? 1 : 0),
     trouble: () => (entity.streamManagement.id !== smId ? [`resumption id changed from ${smId} to ${entity.streamManagement.id}`] : []),
     offlineMs: () => offlineMs,
+    reconnections: () => reconnections,
     available: () => void entity.send(xml('presence')).catch((error: Error) => problem(`@xmpp/client ${index}: ${error.message}`)),
     send(to, id, sent) {
       // Offline, the library would not queue it: this tick sends nothing.
@@ -488,6 +514,8 @@ export function formatReport(report: RollingRestartReport): string {
     `unavailable seen   ${report.unavailableSeen}`,
     `full JID changed   ${report.jidChanged}; not online at the end ${report.notOnline}`,
     `longest offline    ${report.maxOfflineMs} ms (${report.slowestClient})`,
+    `legacy reconnects  ${formatSummary(report.legacyReconnects)}`,
+    `@xmpp/client       ${formatSummary(report.xmppReconnects)}`,
     ...report.nodeRestarts.map((restart) => `${restart.node.padEnd(18)} drained and exited in ${restart.stopMs} ms, replacement up in ${restart.startMs} ms`),
     `rolling restart    ${report.restartMs} ms (every client online again after ${report.recoveredMs} ms)`,
     `whole run          ${report.totalMs} ms`,
@@ -505,6 +533,7 @@ async function main(): Promise<void> {
       'drain-timeout': { type: 'string', default: String(DEFAULT_OPTIONS.drainTimeoutSeconds) },
       concurrency: { type: 'string', default: String(DEFAULT_OPTIONS.loginConcurrency) },
       json: { type: 'boolean', default: false },
+      'xmpp-reconnect-delay': { type: 'string' },
     },
   });
   const report = await runRollingRestart({
@@ -515,6 +544,7 @@ async function main(): Promise<void> {
     intervalMs: Number(values.interval),
     drainTimeoutSeconds: Number(values['drain-timeout']),
     loginConcurrency: Number(values.concurrency),
+    ...(values['xmpp-reconnect-delay'] !== undefined ? { xmppReconnectDelayMs: Number(values['xmpp-reconnect-delay']) } : {}),
     log: (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -142,6 +142,12 @@ describe('refusing a bad configuration', () => {
     expect(refusal({ env: { ROOKERY_HTTP_PUBLIC_URL: 'ftp://example.com' } })).toBe('ROOKERY_HTTP_PUBLIC_URL: expected an absolute http:// or https:// URL, got "ftp://example.com"');
   });
 
+  it('reads XEP-0157 contact addresses as URIs, and refuses an address without a scheme', () => {
+    const config = loadConfig({ env: { ROOKERY_CONTACT_ABUSE: 'mailto:abuse@example.org, xmpp:abuse@example.org', ROOKERY_CONTACT_SUPPORT: 'https://example.org/help' } });
+    expect([config.contactAbuse, config.contactSupport, config.contactAdmin]).toEqual(['mailto:abuse@example.org, xmpp:abuse@example.org', 'https://example.org/help', undefined]);
+    expect(refusal({ env: { ROOKERY_CONTACT_ADMIN: 'admin@example.org' } })).toMatch(/^ROOKERY_CONTACT_ADMIN: expected a comma-separated list of URIs with a scheme.*\("admin@example\.org" is not one\)/);
+  });
+
   it('keeps zero as unlimited for rates and the connection cap only', () => {
     expect(refusal({ env: { ROOKERY_LIMIT_MAX_CONNECTIONS: '-1' } })).toBe('ROOKERY_LIMIT_MAX_CONNECTIONS: expected a non-negative integer (0: unlimited), got "-1"');
     expect(refusal({ env: { ROOKERY_LIMIT_C2S_BURST_BYTES: '0' } })).toBe('ROOKERY_LIMIT_C2S_BURST_BYTES: expected a positive integer, got "0"');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketFor, TokenBucket } from '../../src/c2s/rate-limit.js';
+import { bucketFor, TokenBucket } from '../../src/core/rate-limit.js';
 
 /** A clock the test moves by hand. */
 function manualClock(): { now: () => number; advance(ms: number): void } {

@@ -45,16 +45,43 @@ describe('s2s policy', () => {
 
 describe('s2s routes', () => {
   it('parses domain=host:port pairs and refuses anything else', () => {
-    expect([...parseRoutes('a.example=127.0.0.1:5270, b.example=[::1]:5269')]).toEqual([
-      ['a.example', { host: '127.0.0.1', port: 5270 }],
-      ['b.example', { host: '::1', port: 5269 }],
+    expect([...parseRoutes('a.example=127.0.0.1:5270, b.example=[::1]:5269, c.example=tls:c.host:5270')]).toEqual([
+      ['a.example', { host: '127.0.0.1', port: 5270, tls: false }],
+      ['b.example', { host: '::1', port: 5269, tls: false }],
+      ['c.example', { host: 'c.host', port: 5270, tls: true }],
     ]);
     expect(routesProblem('a.example=host')).toBeDefined();
+    expect(routesProblem('a.example=ssl:host:1')).toBeDefined();
     expect(routesProblem('a.example=host:1,junk')).toBeDefined();
   });
 
   it('uses a static route first, and an IP-literal domain directly on 5269', async () => {
     expect(await resolveTargets('a.example', parseRoutes('a.example=10.0.0.1:5299'))).toEqual([{ host: '10.0.0.1', port: 5299, directTls: false }]);
+    expect(await resolveTargets('a.example', parseRoutes('a.example=tls:10.0.0.1:5223'))).toEqual([{ host: '10.0.0.1', port: 5223, directTls: true }]);
     expect(await resolveTargets('127.0.0.9', new Map())).toEqual([{ host: '127.0.0.9', port: 5269, directTls: false }]);
+  });
+});
+
+describe('s2s DNS SRV (RFC 6120 §3.2.1, XEP-0368)', () => {
+  it('merges _xmpps-server and _xmpp-server targets by priority, direct TLS first on a tie', async () => {
+    const { startDnsServer } = await import('../support/dns-server.js');
+    const dns = await startDnsServer({
+      '_xmpps-server._tcp.srv.example': [{ priority: 10, weight: 0, port: 5270, target: 'tls.srv.example' }],
+      '_xmpp-server._tcp.srv.example': [
+        { priority: 5, weight: 0, port: 5269, target: 'first.srv.example' },
+        { priority: 10, weight: 0, port: 5269, target: 'tcp.srv.example' },
+      ],
+    });
+    try {
+      expect(await resolveTargets('srv.example', new Map(), [dns.address])).toEqual([
+        { host: 'first.srv.example', port: 5269, directTls: false },
+        { host: 'tls.srv.example', port: 5270, directTls: true },
+        { host: 'tcp.srv.example', port: 5269, directTls: false },
+      ]);
+      // No record at all: the domain itself on 5269.
+      expect(await resolveTargets('none.example', new Map(), [dns.address])).toEqual([{ host: 'none.example', port: 5269, directTls: false }]);
+    } finally {
+      dns.close();
+    }
   });
 });

@@ -1,8 +1,9 @@
 // The HT-SHA-256-* FAST mechanisms (src/sasl/ht.ts) and the GS2 rules of SCRAM-*-PLUS
 // (src/sasl/scram.ts), as state machines fed bytes.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createMechanism, HtMechanism, type FastCandidate, type FastVerifier, type SaslContext, type SaslStep } from '../../src/sasl/index.js';
+import { ssdpInput } from '../../src/sasl/scram.js';
 
 const base: SaslContext = { domain: 'example.com', prepUsername: (name) => name.toLowerCase(), lookup: async () => undefined };
 const mac = (secret: string, label: string, cb: Buffer = Buffer.alloc(0)): Buffer => createHmac('sha256', Buffer.from(secret)).update(Buffer.concat([Buffer.from(label), cb])).digest();
@@ -48,7 +49,7 @@ describe('HT-SHA-256 mechanisms', () => {
 describe('SCRAM GS2 flags and channel binding', () => {
   const first = (gs2: string): Buffer => Buffer.from(`${gs2}n=alice,r=abcdef`);
   const cb = Buffer.alloc(32, 1);
-  const ctx: SaslContext = { ...base, channelBinding: (type) => (type === 'tls-exporter' ? cb : undefined), channelBindingOffered: true, downgradeProtection: 'SCRAM-SHA-256-PLUS,SCRAM-SHA-256|tls-exporter' };
+  const ctx: SaslContext = { ...base, channelBinding: (type) => (type === 'tls-exporter' ? cb : undefined), channelBindingOffered: true, downgradeProtection: { mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'], channelBindings: ['tls-exporter'] } };
 
   it('wants p= with a -PLUS mechanism and refuses it without one', async () => {
     expect(condition(await createMechanism('SCRAM-SHA-256-PLUS', ctx)!.step(first('n,,')))).toBe('malformed-request');
@@ -62,9 +63,18 @@ describe('SCRAM GS2 flags and channel binding', () => {
     expect((await createMechanism('SCRAM-SHA-256', { ...ctx, channelBindingOffered: false })!.step(first('y,,'))).kind).toBe('challenge');
   });
 
-  it('puts the XEP-0474 d attribute in the server-first-message', async () => {
-    const step = await createMechanism('SCRAM-SHA-256', ctx)!.step(first('n,,'));
+  it('puts the XEP-0474 h attribute of the XEP\'s example in the server-first-message (0.4.0: sorted, %x1E and %x1F)', async () => {
+    // XEP-0474 §4.3: SHA-1 of 'SCRAM-SHA-1\x1eSCRAM-SHA-1-PLUS\x1ftls-exporter\x1etls-server-end-point'.
+    const offered = { mechanisms: ['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1'], channelBindings: ['tls-server-end-point', 'tls-exporter'] };
+    const step = await createMechanism('SCRAM-SHA-1', { ...ctx, downgradeProtection: offered })!.step(first('n,,'));
     const text = step.kind === 'challenge' ? step.data.toString() : '';
-    expect(text).toMatch(/,d=[A-Za-z0-9+/]+=*$/);
+    expect(text).toMatch(/,i=\d+,h=G6k\/rBLDqgOhRRaCuuatSDFkJ08=$/);
+  });
+
+  it('leaves the channel-binding part out of the XEP-0474 hash when XEP-0440 named no types', async () => {
+    expect(ssdpInput(['SCRAM-SHA-256', 'PLAIN', 'SCRAM-SHA-1'], undefined)).toBe('PLAIN\x1eSCRAM-SHA-1\x1eSCRAM-SHA-256');
+    const step = await createMechanism('SCRAM-SHA-256', { ...ctx, downgradeProtection: { mechanisms: ['SCRAM-SHA-256', 'PLAIN'] } })!.step(first('n,,'));
+    const h = step.kind === 'challenge' ? /,h=([^,]+)$/.exec(step.data.toString())?.[1] : undefined;
+    expect(h).toBe(createHash('sha256').update('PLAIN\x1eSCRAM-SHA-256').digest('base64'));
   });
 });

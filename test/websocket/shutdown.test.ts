@@ -2,7 +2,7 @@
 // cannot go on is closed with <system-shutdown/>, <close/> and then the WebSocket closing
 // handshake (code 1000), never a bare TCP reset; a stream-managed one is handed over without
 // closing the stream (no <close/>: the client resumes, on any node), still with the closing
-// handshake.
+// handshake. With httpPublicUrl set, the drain's <close/> says where to go: see-other-uri.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 import { NS_SM } from '../support/sm-client.js';

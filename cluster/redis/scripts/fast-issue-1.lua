@@ -4,9 +4,10 @@
 -- ARGV[2]  the new token, JSON FastToken
 -- ARGV[3]  the most devices the account may hold, a positive integer
 -- ARGV[4]  now, milliseconds since the epoch
--- The device's unexpired current token becomes its previous one; when the account holds
--- ARGV[3] other devices, those whose tokens expire first are removed. The hash expires with
--- the last token in it.
+-- The device's unexpired current token becomes its previous one; devices whose tokens have all
+-- expired are removed, and when the account still holds ARGV[3] other devices, those whose tokens
+-- expire first. The hash expires with the last token left in it (a secret is kept no longer
+-- than it can be used).
 -- Returns  1; -2 when a stored value cannot be decoded; -3 when an argument cannot.
 local max, now = tonumber(ARGV[3]), tonumber(ARGV[4])
 local decoded, token = pcall(cjson.decode, ARGV[2])
@@ -27,17 +28,19 @@ if raw then
 end
 local others = redis.call('HGETALL', KEYS[1])
 local keep = math.max(0, max - 1)
-if #others / 2 > keep then
-  local order = {}
-  for i = 1, #others, 2 do
-    local ok, tokens = pcall(cjson.decode, others[i + 1])
-    order[#order + 1] = { others[i], (ok and type(tokens) == 'table') and expiry(tokens) or 0 }
-  end
-  table.sort(order, function(a, b) return a[2] < b[2] end)
-  for i = 1, #order - keep do redis.call('HDEL', KEYS[1], order[i][1]) end
+local order = {}
+for i = 1, #others, 2 do
+  local ok, tokens = pcall(cjson.decode, others[i + 1])
+  local expires = (ok and type(tokens) == 'table') and expiry(tokens) or 0
+  if expires <= now then redis.call('HDEL', KEYS[1], others[i]) else order[#order + 1] = { others[i], expires } end
+end
+table.sort(order, function(a, b) return a[2] < b[2] end)
+for i = 1, #order - keep do redis.call('HDEL', KEYS[1], order[i][1]) end
+local latest = expiry(nextTokens)
+for i = math.max(1, #order - keep + 1), #order do
+  if order[i][2] > latest then latest = order[i][2] end
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(nextTokens))
-local remaining = redis.call('PTTL', KEYS[1])
-local wanted = math.floor(expiry(nextTokens) - now)
-if wanted > 0 and remaining < wanted then redis.call('PEXPIRE', KEYS[1], wanted) end
+local wanted = math.floor(latest - now)
+if wanted > 0 then redis.call('PEXPIRE', KEYS[1], wanted) else redis.call('DEL', KEYS[1]) end
 return 1

@@ -50,11 +50,21 @@ function onNonza(ctx: Context, connection: StreamConnection, element: Element): 
       return enable(ctx, connection, element).then(() => true);
     case 'resume':
       return resume(ctx, connection, element).then(() => true);
-    case 'r':
+    case 'r': {
       if (!stream) return false;
-      connection.write(`<a xmlns='${NS_SM}' h='${stream.inbound}'/>`);
-      void stream.persistCounters();
+      const h = stream.inbound;
+      if (stream.token === undefined) {
+        connection.write(`<a xmlns='${NS_SM}' h='${h}'/>`);
+        return true;
+      }
+      // The client forgets what an <a/> covers, so the count is stored first: a resumption on any
+      // node, even one that does not wait for this one (its heartbeat late), answers an h no lower.
+      // Otherwise the client's next stanza would get the identity of one already delivered.
+      void stream.persistCounters().then((stored) => {
+        if (stored) connection.write(`<a xmlns='${NS_SM}' h='${h}'/>`);
+      });
       return true;
+    }
     case 'a': {
       if (!stream) return false;
       const h = Number(element.attrs.h);

@@ -183,13 +183,15 @@ export class Stream implements ManagedStream {
     return undefined;
   }
 
-  /** Records both counters in the ResumptionStore (after acks, and before the stream detaches). */
-  async persistCounters(): Promise<void> {
-    if (this.token === undefined) return;
+  /** Records both counters in the ResumptionStore (after acks, and before the stream detaches); false when that failed. */
+  async persistCounters(): Promise<boolean> {
+    if (this.token === undefined) return false;
     try {
       await this.host.state.resumption.ack(this.user, this.token, this.acked, this.inbound);
+      return true;
     } catch (err) {
       this.host.log.error({ event: 'sm_ack_persist_failed', session: this.session.id, err });
+      return false;
     }
   }
 

@@ -43,4 +43,7 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE pep_subscription (id INTEGER PRIMARY KEY, user TEXT NOT NULL, node TEXT NOT NULL, jid TEXT NOT NULL, UNIQUE (user, node, jid));`,
   // XEP-0357 push registrations (state/push.ts): one row per account and (jid, node), as JSON.
   `CREATE TABLE push_registration (user TEXT NOT NULL, key TEXT NOT NULL, record TEXT NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (user, key)) WITHOUT ROWID;`,
+  // The stanza identity of an offline message (state/offline.ts): a copy routed again is not stored twice.
+  `ALTER TABLE offline ADD COLUMN sid TEXT;
+   CREATE INDEX offline_by_sid ON offline (user, sid) WHERE sid IS NOT NULL;`,
 ];

@@ -6,6 +6,7 @@ export class MemoryOfflineStore implements OfflineStore {
 
   async store(user: string, message: StoredMessage, limit: number): Promise<boolean> {
     const queue = this.queues.get(user) ?? [];
+    if (message.id !== undefined && queue.some((held) => held.id === message.id)) return true;
     if (queue.length >= limit) return false;
     queue.push(message);
     this.queues.set(user, queue);

@@ -1,5 +1,5 @@
-// A token bucket: `rate` tokens a second flow in, at most `burst` are kept. The c2s read path
-// spends bytes and elements from it (as Prosody's mod_limits and util.throttle do); connection
+// A token bucket: `rate` tokens a second flow in, at most `burst` are kept. The c2s and s2s read
+// paths spend bytes and elements from it (as Prosody's mod_limits and util.throttle do); connection
 // admission spends one per new connection. The clock is monotonic: wall-clock jumps neither
 // grant nor withhold tokens.
 import { performance } from 'node:perf_hooks';
