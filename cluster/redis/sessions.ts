@@ -20,6 +20,8 @@
 // get), relying on Redis running one connection's commands in order. ioredis sends a script's
 // text on each connection's first use of it, so the write runs first; only a SCRIPT FLUSH under a
 // live connection (NOSCRIPT, resent after the reads' replies) would let those reads miss it once.
+// ioredis's enableAutoPipelining would break it: it holds commands back while a batch is in flight
+// but sends a MULTI (the roster's read) at once, ahead of them.
 import { Cluster } from 'ioredis';
 import { bareOf } from '../../src/xmpp/jid-string.js';
 import type { ClaimOutcome, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
