@@ -56,9 +56,13 @@ export class RedisChangeFeed implements ChangeFeed {
   }
 
   async publish(bareJid: string, kind: ChangeKind): Promise<void> {
-    const notice = `${NOTICE_VERSION}|${KIND_CODES[kind]}|${bareJid}`;
+    const notice = encodeNotice(bareJid, kind);
     if (this.sharded) await this.client.spublish(this.channel, notice);
     else await this.client.publish(this.channel, notice);
+    this.telemetry?.changeNotice('out');
+  }
+
+  publishedWithWrite(): void {
     this.telemetry?.changeNotice('out');
   }
 
@@ -70,6 +74,11 @@ export class RedisChangeFeed implements ChangeFeed {
     this.subscriber?.disconnect();
     this.subscriber = undefined;
   }
+}
+
+/** The notice for one account's change: "version|kind|bare JID" (a store script may publish it itself). */
+export function encodeNotice(bareJid: string, kind: ChangeKind): string {
+  return `${NOTICE_VERSION}|${KIND_CODES[kind]}|${bareJid}`;
 }
 
 /** "version|kind|bare JID" (the JID may itself contain '|'). */

@@ -59,6 +59,10 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
 }
 
 /**
+ * No enableAutoPipelining: callers rely on one connection running their commands in the order
+ * they sent them (a write, then reads that must see it: cluster/redis/sessions.ts), and ioredis
+ * holds auto-pipelined commands back while a batch is in flight but sends a MULTI at once.
+ *
  * A client for `redis://` / `rediss://` (one server, or a Cluster seed with `cluster`) or
  * `redis-sentinel://[:password@]host1:26379,host2:26379/masterName` (replicas behind Sentinel;
  * ioredis follows failovers).

@@ -8,8 +8,24 @@
 //     session can never remove its successor's entry. A member may outlive its record for a moment
 //     (or after a crash); byNode checks every member against the hash and removes stale ones.
 //   - <p>:v1:count:sessions counts records: +1 when a claim created one, -1 when a release removed one.
+// A claim sends both in the same round trip as its script (the counter goes back down when the
+// claim replaced a record or was refused, so it may count one too many for that moment).
+//
+// On a single Redis (or Sentinel), each script also publishes the account's change notice after
+// its write (publishesChanges): one round trip instead of two, and no notice can be lost between
+// the write and its publication. On Redis Cluster notices go to a sharded channel, which a script
+// on another slot cannot publish to, so the cache in front of this registry publishes them.
+//
+// Callers send reads right after a write on the account's slot (the initial presence, the roster
+// get), relying on Redis running one connection's commands in order. ioredis sends a script's
+// text on each connection's first use of it, so the write runs first; only a SCRIPT FLUSH under a
+// live connection (NOSCRIPT, resent after the reads' replies) would let those reads miss it once.
+// ioredis's enableAutoPipelining would break it: it holds commands back while a batch is in flight
+// but sends a MULTI (the roster's read) at once, ahead of them.
+import { Cluster } from 'ioredis';
 import { bareOf } from '../../src/xmpp/jid-string.js';
-import type { ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
+import type { ClaimOutcome, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../../src/state/sessions.js';
+import { encodeNotice } from './changes.js';
 import { decodeIndexMember, decodeSession, encodeIndexMember, encodeSession } from './codec.js';
 import { scanKeys, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
@@ -20,45 +36,40 @@ import { integerReply, stringReply, type Scripts } from './scripts.js';
 const PAGE = 200;
 
 export class RedisSessionRegistry implements SessionRegistry {
+  readonly publishesChanges: boolean;
+  private readonly channel: string;
+
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyBuilder,
     private readonly scripts: Scripts,
-  ) {}
+  ) {
+    this.publishesChanges = !(client instanceof Cluster);
+    this.channel = keys.changesChannel();
+  }
 
   async claim(record: SessionRecord): Promise<SessionRecord | undefined> {
-    const key = this.keys.sessions(bareOf(record.full_jid));
-    const outcome = await this.scripts.run('session-claim-1', [key], [record.full_jid, encodeSession(record)]);
-    if (outcome.rejected) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'session-claim-1 answered -1, which it never does');
-    const replacedText = stringReply('session-claim-1', outcome);
-    const replaced = replacedText === undefined ? undefined : this.tryDecode(replacedText, key);
-    const member = encodeIndexMember(record.full_jid, record.session_id);
-    const updates: Promise<unknown>[] = [];
-    if (replaced) {
-      const replacedMember = encodeIndexMember(replaced.full_jid, replaced.session_id);
-      if (replaced.node !== record.node || replacedMember !== member) {
-        updates.push(this.client.srem(this.keys.nodeSessions(replaced.node), replacedMember));
-      }
-    }
-    updates.push(this.client.sadd(this.keys.nodeSessions(record.node), member));
-    // A record that existed but cannot be decoded was counted already.
-    if (replacedText === undefined) updates.push(this.client.incr(this.keys.sessionCount()));
-    await Promise.all(updates);
-    return replaced;
+    const outcome = await this.claimIf(record, '');
+    if (!outcome.claimed) throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'session-claim-1 answered -1 without a limit, which it never does');
+    return outcome.replaced;
+  }
+
+  claimWithin(record: SessionRecord, maxResources: number): Promise<ClaimOutcome> {
+    return this.claimIf(record, String(Math.max(0, Math.floor(maxResources))));
   }
 
   async update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean> {
     const outcome = await this.scripts.run(
       'session-update-1',
       [this.keys.sessions(bareOf(fullJid))],
-      [fullJid, sessionId, encodePatch(patch)],
+      [fullJid, sessionId, encodePatch(patch), ...this.notice(fullJid)],
     );
     return !outcome.rejected;
   }
 
   async release(fullJid: string, sessionId: string): Promise<boolean> {
     const key = this.keys.sessions(bareOf(fullJid));
-    const outcome = await this.scripts.run('session-release-1', [key], [fullJid, sessionId]);
+    const outcome = await this.scripts.run('session-release-1', [key], [fullJid, sessionId, ...this.notice(fullJid)]);
     if (outcome.rejected) return false;
     const removedText = stringReply('session-release-1', outcome);
     const removed = removedText === undefined ? undefined : this.tryDecode(removedText, key);
@@ -71,7 +82,7 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   async reassert(record: SessionRecord): Promise<ReassertOutcome> {
     const key = this.keys.sessions(bareOf(record.full_jid));
-    const outcome = await this.scripts.run('session-reassert-1', [key], [record.full_jid, encodeSession(record), record.session_id]);
+    const outcome = await this.scripts.run('session-reassert-1', [key], [record.full_jid, encodeSession(record), record.session_id, ...this.notice(record.full_jid)]);
     if (outcome.rejected) return 'replaced';
     const written = integerReply('session-reassert-1', outcome) === 1;
     // The index entry may be gone even when the record was not (a partial loss): SADD is idempotent.
@@ -120,6 +131,53 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   async count(): Promise<number> {
     return Math.max(0, asCount(await this.client.get(this.keys.sessionCount())));
+  }
+
+  /**
+   * session-claim-1 with the node index entry and the counter sent in the same round trip. The
+   * index may name the record a moment before it exists: only a dead node's index is ever read
+   * for cleaning up (byNode), and this node is alive while it claims.
+   */
+  private async claimIf(record: SessionRecord, limit: string): Promise<ClaimOutcome> {
+    const key = this.keys.sessions(bareOf(record.full_jid));
+    const member = encodeIndexMember(record.full_jid, record.session_id);
+    const index = this.keys.nodeSessions(record.node);
+    const [claimed, indexed, counted] = await Promise.allSettled([
+      this.scripts.run('session-claim-1', [key], [record.full_jid, encodeSession(record), limit, ...this.notice(record.full_jid)]),
+      this.client.sadd(index, member),
+      this.client.incr(this.keys.sessionCount()),
+    ]);
+    if (claimed.status === 'rejected') {
+      // Nothing was claimed: take back what went out with it.
+      await Promise.allSettled([
+        ...(indexed.status === 'fulfilled' ? [this.client.srem(index, member)] : []),
+        ...(counted.status === 'fulfilled' ? [this.client.decr(this.keys.sessionCount())] : []),
+      ]);
+      throw claimed.reason;
+    }
+    if (indexed.status === 'rejected') throw indexed.reason;
+    if (counted.status === 'rejected') throw counted.reason;
+    const outcome = claimed.value;
+    if (outcome.rejected) {
+      await Promise.all([this.client.srem(index, member), this.client.decr(this.keys.sessionCount())]);
+      return { claimed: false };
+    }
+    const replacedText = stringReply('session-claim-1', outcome);
+    if (replacedText === undefined) return { claimed: true };
+    // A record was there (counted already, even one that cannot be decoded): no new one is counted.
+    const replaced = this.tryDecode(replacedText, key);
+    const fixes: Promise<unknown>[] = [this.client.decr(this.keys.sessionCount())];
+    if (replaced) {
+      const replacedMember = encodeIndexMember(replaced.full_jid, replaced.session_id);
+      if (replaced.node !== record.node || replacedMember !== member) fixes.push(this.client.srem(this.keys.nodeSessions(replaced.node), replacedMember));
+    }
+    await Promise.all(fixes);
+    return replaced ? { claimed: true, replaced } : { claimed: true };
+  }
+
+  /** The change notice a script publishes after its write, where scripts may publish it. */
+  private notice(fullJid: string): string[] {
+    return this.publishesChanges ? [this.channel, encodeNotice(bareOf(fullJid), 'sessions')] : [];
   }
 
   /** The record an index member points at, if it is still that bind on that node. */

@@ -53,6 +53,12 @@ export interface HookCatalogue {
   'message-held': { user: string; stanza: Element; place: 'offline' | 'hibernating' | 'parked' };
   /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
   'message/offline': RoutedStanza;
+  /**
+   * A bind under way, before its registry claim: a module may start the reads the session's
+   * first stanzas need, without waiting for them, so that they share the claim's round trip.
+   * A handler must not wait for the store.
+   */
+  'resource-binding': { session: C2SSession; fullJid: string };
   'resource-bind': { session: C2SSession };
   /** A stream-level element outside jabber:client (XEP-0198 enable, r, a, resume); unclaimed → stream error. */
   'stream-nonza': { connection: StreamConnection; element: Element };
@@ -90,8 +96,11 @@ export interface HookCatalogue {
    * hold for local sessions (stream management state, its expiry).
    */
   'state-restored': { sessions: readonly C2SSession[] };
-  /** The first available presence of a resource. */
-  'presence/initial': { session: C2SSession; stanza: Element };
+  /**
+   * The first available presence of a resource, broadcast; `resources` are the account's records
+   * as read right after this presence was stored (the other resources' presence comes from them).
+   */
+  'presence/initial': { session: C2SSession; stanza: Element; resources: readonly SessionRecord[] };
   /** Before a roster item is deleted (RFC 6121 §2.5.2): cancel subscriptions both ways. */
   'roster-item-removed': { user: string; contact: string; item: RosterItem | undefined; pendingIn: boolean };
   'user-deleted': { user: string };

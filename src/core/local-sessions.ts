@@ -47,19 +47,6 @@ export class LocalSessions {
       throw error;
     }
     const fullJid = `${bare}/${resource}`;
-    // RFC 6120 §7.6.2.1; a bind that replaces one of the account's own resources adds none.
-    const bound = await this.host.state.registry.resources(bare);
-    if (bound.length >= this.host.config.limits.resourcesPerAccount && !bound.some((record) => record.full_jid === fullJid)) {
-      this.host.telemetry.limitEnforced('resources_per_account');
-      throw new StanzaError('resource-constraint', `An account may have at most ${this.host.config.limits.resourcesPerAccount} resources`, 'wait');
-    }
-    let roster;
-    try {
-      roster = await this.host.state.rosters.load(bare);
-    } catch (error) {
-      this.host.log.error({ event: 'roster_load_failed', session: session.id, err: error });
-      throw new StanzaError('internal-server-error', undefined, 'wait');
-    }
     const record: SessionRecord = {
       full_jid: fullJid,
       node: this.host.nodeId,
@@ -70,7 +57,19 @@ export class LocalSessions {
       blocklist_interested: false,
     };
     this.bySessionId.set(session.id, session);
-    const replaced = await this.host.state.registry.claim(record);
+    // What modules read for the session's first stanzas goes out with the claim (one round trip).
+    await this.host.hooks.fire('resource-binding', { session, fullJid });
+    // RFC 6120 §7.6.2.1, checked by the claim itself; a bind that replaces one of the account's
+    // own resources adds none. (The roster is read when the client asks for it or sends its
+    // first presence, each right after its own write: a copy read here would be older.)
+    const limit = this.host.config.limits.resourcesPerAccount;
+    const claim = await this.host.state.registry.claimWithin(record, limit);
+    if (!claim.claimed) {
+      this.bySessionId.delete(session.id);
+      this.host.telemetry.limitEnforced('resources_per_account');
+      throw new StanzaError('resource-constraint', `An account may have at most ${limit} resources`, 'wait');
+    }
+    const replaced = claim.replaced;
     if (session.destroyed) {
       this.bySessionId.delete(session.id);
       // The connection ended while we were claiming: leave no record without a socket behind.
@@ -81,7 +80,6 @@ export class LocalSessions {
     }
     session.resource = resource;
     session.full_jid = fullJid;
-    session.roster = roster;
     session.type = 'c2s';
     if (replaced) await this.kick(replaced);
     this.enter(session);

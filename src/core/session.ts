@@ -77,7 +77,7 @@ export class C2SSession {
   presence: Element | undefined;
   /** Requested the roster: an interested resource, receives roster pushes. */
   interested = false;
-  /** The user's roster, loaded when the resource is bound. */
+  /** The user's roster as last read for this resource (its roster get, its broadcast presence). */
   roster: RosterSnapshot | undefined;
   /** Full or bare JIDs this resource sent directed available presence to (RFC 6121 §4.6). */
   readonly directed = new Set<string>();

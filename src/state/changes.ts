@@ -14,6 +14,8 @@ export interface ChangeListener {
  */
 export interface ChangeFeed {
   publish(bareJid: string, kind: ChangeKind): Promise<void>;
+  /** A notice went out with a store write (the store published it itself): counted as this node's. */
+  publishedWithWrite?(kind: ChangeKind): void;
   subscribe(listener: ChangeListener): void;
   close(): Promise<void>;
 }

@@ -29,6 +29,9 @@ export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested'
   presence?: string | null;
 };
 
+/** What `claimWithin` did: stored (with the record it replaced, if any), or refused by the limit. */
+export type ClaimOutcome = { claimed: true; replaced?: SessionRecord } | { claimed: false };
+
 /** What `reassert` found: the record was missing, there (this bind's), or another bind's. */
 export type ReassertOutcome = 'written' | 'kept' | 'replaced';
 
@@ -42,7 +45,9 @@ export interface ReadOptions {
 
 /**
  * Guarantees: `claim` is atomic — one full JID has at most one record, and of two racing
- * claims one replaces the other and is told so. `update` and `release` apply only while the
+ * claims one replaces the other and is told so. `claimWithin` checks its limit in the same
+ * atomic step, so racing claims never leave an account more records than the limit (a claim
+ * that replaces the full JID's own record is never refused). `update` and `release` apply only while the
  * record still carries the caller's session_id, so a replaced session can never overwrite or
  * remove its successor. Records do not expire by themselves: a node removes its own on exit,
  * and the records of a node that died are removed through `byNode`.
@@ -55,6 +60,11 @@ export interface ReadOptions {
 export interface SessionRegistry {
   /** Stores the record, returning the one it replaced (to be kicked with <conflict/>). */
   claim(record: SessionRecord): Promise<SessionRecord | undefined>;
+  /**
+   * `claim`, unless the account already has `maxResources` records, none of them for this full
+   * JID (RFC 6120 §7.6.2.1, resource-constraint): then nothing is stored.
+   */
+  claimWithin(record: SessionRecord, maxResources: number): Promise<ClaimOutcome>;
   update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean>;
   release(fullJid: string, sessionId: string): Promise<boolean>;
   /**
@@ -74,4 +84,10 @@ export interface SessionRegistry {
   count(): Promise<number>;
   /** Drops what this node caches about the account, if it caches anything (before routing again). */
   invalidate?(bareJid: string): void;
+  /**
+   * True when each write that changes a record also publishes the account's change notice
+   * (ChangeFeed, kind 'sessions') itself, after the write and in the same round trip: a cache
+   * in front of the registry then publishes none of its own.
+   */
+  readonly publishesChanges?: boolean;
 }

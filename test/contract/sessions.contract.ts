@@ -45,6 +45,43 @@ export function sessionsContract(makeBackend: BackendFactory): void {
       await expect(backend().registry.count()).resolves.toBe(before + 1);
     });
 
+    it('refuses a claim within a limit the account is at, storing and counting nothing', async () => {
+      const user = freshUser();
+      const [a, b] = [sessionRecord(`${user}/a`), sessionRecord(`${user}/b`)];
+      await expect(backend().registry.claimWithin(a, 2)).resolves.toStrictEqual({ claimed: true });
+      await expect(backend().registry.claimWithin(b, 2)).resolves.toStrictEqual({ claimed: true });
+      const before = await backend().registry.count();
+      const third = sessionRecord(`${user}/c`, { node: unique('refused') });
+      await expect(backend().registry.claimWithin(third, 2)).resolves.toStrictEqual({ claimed: false });
+      await expect(backend().registry.get(third.full_jid)).resolves.toBeUndefined();
+      await expect(backend().registry.count()).resolves.toBe(before);
+      await expect(collect(backend().registry.byNode(third.node))).resolves.toStrictEqual([]);
+    });
+
+    it('lets a claim within a limit the account is at replace one of its own full JIDs', async () => {
+      const user = freshUser();
+      const first = sessionRecord(`${user}/a`, { node: unique('first') });
+      await backend().registry.claimWithin(first, 1);
+      const before = await backend().registry.count();
+      const again = sessionRecord(`${user}/a`, { node: unique('again') });
+      await expect(backend().registry.claimWithin(again, 1)).resolves.toStrictEqual({ claimed: true, replaced: first });
+      await expect(backend().registry.resources(user)).resolves.toStrictEqual([again]);
+      await expect(backend().registry.count()).resolves.toBe(before);
+      await expect(collect(backend().registry.byNode(first.node))).resolves.toStrictEqual([]);
+      await expect(collect(backend().registry.byNode(again.node))).resolves.toStrictEqual([again]);
+    });
+
+    it('never leaves more records than the limit when claims within it race', async () => {
+      const user = freshUser();
+      const node = unique('racing');
+      const before = await backend().registry.count();
+      const outcomes = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((resource) => backend().registry.claimWithin(sessionRecord(`${user}/${resource}`, { node }), 3)));
+      expect(outcomes.filter((outcome) => outcome.claimed)).toHaveLength(3);
+      await expect(backend().registry.resources(user)).resolves.toHaveLength(3);
+      await expect(backend().registry.count()).resolves.toBe(before + 3);
+      await expect(collect(backend().registry.byNode(node))).resolves.toHaveLength(3);
+    });
+
     it('applies a patch while the record carries the caller’s session id', async () => {
       const record = sessionRecord(`${freshUser()}/desk`);
       await backend().registry.claim(record);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { befriend, xml } from '../support/client.js';
-import { announce, eventItems, itemsXml } from '../support/pep.js';
+import { announce, eventItems, itemsXml, publishXml } from '../support/pep.js';
 import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
 
 const METADATA = 'urn:xmpp:avatar:metadata';
@@ -26,6 +26,36 @@ describe.each(BACKENDS)('vCard PHOTO to XEP-0084 avatar (%s backend)', (backend)
     server = await startTestServer({ backend });
   });
   afterAll(() => server.stop());
+
+  const metadataItem = (id: string): string => `<metadata xmlns='${METADATA}'><info id='${id}' type='image/png' bytes='70'/></metadata>`;
+  const photoOf = (presence: { getChild(name: string, xmlns?: string): { getChildText(name: string): string | null } | undefined }): string | null | undefined =>
+    presence.getChild('x', 'vcard-temp:x:update')?.getChildText('photo');
+
+  it('puts the stored avatar hash in the first presence of a new login (read with its bind)', async () => {
+    const a = await user('carol');
+    const first = await server.login(a, 'one');
+    expect((await first.iq('set', publishXml(METADATA, HASH, metadataItem(HASH)))).attrs.type).toBe('result');
+    await first.close();
+    const again = await server.login(a, 'two');
+    again.send('<presence/>');
+    const reflected = await again.expect((element) => element.name === 'presence' && element.attrs.from === again.jid);
+    expect(photoOf(reflected)).toBe(HASH);
+    await again.close();
+  });
+
+  it('puts an avatar published between the bind and the first presence in that presence', async () => {
+    const a = await user('dora');
+    const client = await server.login(a, 'one');
+    expect((await client.iq('set', publishXml(METADATA, 'old', metadataItem('old')))).attrs.type).toBe('result');
+    await client.close();
+    const again = await server.login(a, 'two');
+    // Bound with the old avatar read; a new one is published before the presence.
+    expect((await again.iq('set', publishXml(METADATA, HASH, metadataItem(HASH)))).attrs.type).toBe('result');
+    again.send('<presence/>');
+    const reflected = await again.expect((element) => element.name === 'presence' && element.attrs.from === again.jid);
+    expect(photoOf(reflected)).toBe(HASH);
+    await again.close();
+  });
 
   it('publishes a vCard PHOTO as the avatar, and disables it for a vCard without one', async () => {
     const [a, b] = [await user('alice'), await user('bob')];

@@ -123,8 +123,8 @@ describe.each(BACKENDS)('a node on the %s store', (backend) => {
     await node.login(await user('carol'));
     const scrape = await node.scrape();
     expect(valueOf(scrape, 'rookery_store_call_duration_seconds_count', { port: 'accounts', method: 'credentials' })).toBeGreaterThan(0);
-    expect(valueOf(scrape, 'rookery_store_call_duration_seconds_count', { port: 'sessions', method: 'claim' })).toBeGreaterThan(0);
-    expect(valueOf(scrape, 'rookery_store_call_duration_seconds_bucket', { port: 'sessions', method: 'claim', le: '+Inf' })).toBeGreaterThan(0);
+    expect(valueOf(scrape, 'rookery_store_call_duration_seconds_count', { port: 'sessions', method: 'claimWithin' })).toBeGreaterThan(0);
+    expect(valueOf(scrape, 'rookery_store_call_duration_seconds_bucket', { port: 'sessions', method: 'claimWithin', le: '+Inf' })).toBeGreaterThan(0);
     expect(valueOf(scrape, 'rookery_store_errors_total')).toBe(0);
   });
 

@@ -4,6 +4,7 @@
 -- ARGV[2]  the caller's session_id
 -- ARGV[3]  the patch as JSON: any of priority, interested, carbons, blocklist_interested, sm_token,
 --          presence (JSON null removes the presence)
+-- ARGV[4]  optional: the change-notice channel, ARGV[5] the notice; published after the write
 -- Returns  1 when applied; -1 when there is no record or it carries another session_id;
 --          -2 when the stored record cannot be decoded; -3 when the patch cannot be decoded.
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -23,4 +24,5 @@ elseif patch.presence ~= nil then
   record.presence = patch.presence
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(record))
+if ARGV[4] and ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1

@@ -26,12 +26,49 @@ export async function avatarHash(host: Host, user: string): Promise<string | und
   return parse(item.xml).getChild('info') ? item.id : '';
 }
 
-export async function addAvatarHash(host: Host, user: string, presence: Element): Promise<void> {
+export async function addAvatarHash(host: Host, user: string, presence: Element, read?: Promise<string | undefined>): Promise<void> {
   if (presence.getChild('x', NS_VCARD_UPDATE)) return;
-  const hash = await avatarHash(host, user);
+  const hash = await (read ?? avatarHash(host, user));
   if (hash === undefined) return;
   const photo = presence.c('x', { xmlns: NS_VCARD_UPDATE }).c('photo');
   if (hash !== '') photo.t(hash);
+}
+
+/** How long a hash read at bind may stand in for a read at the first presence. */
+const PREFETCH_MS = 10_000;
+
+/**
+ * The avatar hash of a binding session, read with its bind's claim, so that its first presence
+ * waits for no read of its own. It stands for a read at that presence unless an avatar changed
+ * on this node since (a client that publishes its avatar and then sends presence gets the new
+ * hash) or it is older than PREFETCH_MS; one changed on another node in between is the same race
+ * as one changed right after a read at the presence.
+ */
+export class AvatarPrefetch {
+  private readonly reads = new WeakMap<object, { read: Promise<string | undefined>; generation: number; at: number }>();
+  private generation = 0;
+
+  constructor(private readonly host: Host) {}
+
+  start(session: object, user: string): void {
+    // A failed read is read again at the presence.
+    const read = avatarHash(this.host, user).catch(() => avatarHash(this.host, user));
+    read.catch(() => {}); // unhandled until the presence takes it
+    this.reads.set(session, { read, generation: this.generation, at: Date.now() });
+  }
+
+  /** The session's read, once, if it still stands. */
+  take(session: object): Promise<string | undefined> | undefined {
+    const entry = this.reads.get(session);
+    this.reads.delete(session);
+    if (!entry || entry.generation !== this.generation || Date.now() - entry.at > PREFETCH_MS) return undefined;
+    return entry.read;
+  }
+
+  /** A node's items changed on this node: prefetched hashes stand no more if it was an avatar. */
+  changed(node: string): void {
+    if (node === NS_AVATAR_METADATA) this.generation += 1;
+  }
 }
 
 /** A published avatar metadata item: the vCard's PHOTO becomes that avatar (or goes, for none). */

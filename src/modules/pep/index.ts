@@ -9,7 +9,7 @@ import type { Module } from '../../core/module.js';
 import type { C2SSession } from '../../core/session.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
-import { addAvatarHash, avatarToVcard, NS_PEP_VCARD_CONVERSION, vcardToAvatar } from './avatar.js';
+import { addAvatarHash, AvatarPrefetch, avatarToVcard, NS_PEP_VCARD_CONVERSION, vcardToAvatar } from './avatar.js';
 import { bookmarksWriteBack, legacyBookmarks, legacyPepListener, migrateLegacy, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps } from './caps.js';
 import { pepDisco } from './disco.js';
@@ -93,8 +93,9 @@ export const pepModule: Module = {
     const caps = new ClientCaps(host);
     const service = new PepService(host, caps);
     const seen = new WeakMap<C2SSession, string>();
+    const avatars = new AvatarPrefetch(host);
     service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
-    service.changeListeners.push(bookmarksWriteBack(host, service));
+    service.changeListeners.push(bookmarksWriteBack(host, service), async (_owner, node) => avatars.changed(node));
 
     host.accountDisco.identities.set('pubsub/pep', { category: 'pubsub', type: 'pep' });
     host.accountDisco.nodes = pepDisco(host);
@@ -120,6 +121,10 @@ export const pepModule: Module = {
       await lastItemsToSubscriber(host, caps, contact, user);
       return false;
     });
+    // The first presence carries the avatar hash (XEP-0398): read with the bind's claim.
+    api.hook('resource-binding', ({ session }) => {
+      if (session.bare_jid !== undefined) avatars.start(session, session.bare_jid);
+    });
     // Answers to our caps queries come to the domain; they end here.
     api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
     api.hook('pre-presence', async ({ session, stanza, to }) => {
@@ -128,7 +133,7 @@ export const pepModule: Module = {
       // Unavailable: the next available presence counts as coming online again (last items sent).
       if (type === 'unavailable') seen.delete(session);
       if (type !== undefined) return false;
-      await addAvatarHash(host, session.bare_jid as string, stanza);
+      await addAvatarHash(host, session.bare_jid as string, stanza, avatars.take(session));
       const announced = caps.capsOf(stanza);
       if (announced) onPresence(host, caps, seen, session, announced);
       return false;

@@ -6,7 +6,7 @@ import type { Host } from '../../core/host.js';
 import type { Module } from '../../core/module.js';
 import type { C2SSession } from '../../core/session.js';
 import type { RosterItem, RosterSnapshot } from '../../state/roster.js';
-import type { SessionRecord } from '../../state/sessions.js';
+import type { SessionPatch, SessionRecord } from '../../state/sessions.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { parseJid } from '../../xmpp/jid.js';
 import { errorReply, stanzaType, withDelay } from '../../xmpp/stanza.js';
@@ -20,20 +20,37 @@ import { inboundSubscription, outboundSubscription, SUBSCRIPTION_TYPES, type Sub
  */
 export const MAX_DIRECTED = 1000;
 
+/** What a broadcast reads: the account's records and its roster. */
+interface BroadcastReads {
+  resources: readonly SessionRecord[];
+  roster: RosterSnapshot;
+}
+
 /** Broadcast presence: no `to`, type absent or unavailable (RFC 6121 §4.2, §4.4, §4.5). */
 async function broadcastPresence(host: Host, session: C2SSession, stanza: Element, type: string | undefined): Promise<void> {
   const fullJid = session.full_jid as string;
+  const user = session.bare_jid as string;
   const initial = type === undefined && session.presence === undefined;
+  let patch: SessionPatch;
   if (type === undefined) {
     session.priority = parsePriority(stanza);
     session.presence = withDelay(stanza, host.domain, new Date());
-    await host.local.patchRecord(session, { presence: session.presence.toString(), priority: session.priority });
+    patch = { presence: session.presence.toString(), priority: session.priority };
   } else {
     session.presence = undefined;
     session.priority = 0;
-    await host.local.patchRecord(session, { presence: null, priority: 0 });
+    patch = { presence: null, priority: 0 };
   }
-  await sendToOwnAndContacts(host, session, stanza, true);
+  // The record's write and the broadcast's reads in one round trip. The reads are sent after the
+  // write, on the account's own slot (one connection, run in order; the in-process stores apply
+  // each call before the next), so they see it as reads sent after its answer would: of this
+  // presence and a contact's approval racing on another node, one sees the other.
+  const [, resources, roster] = await Promise.all([
+    host.local.patchRecord(session, patch),
+    host.state.registry.resources(user, { fresh: true }),
+    host.state.rosters.load(user),
+  ]);
+  await sendToOwnAndContacts(host, session, stanza, true, { resources, roster });
   if (type === 'unavailable') {
     for (const jid of session.directed) {
       const unavailable = new Element('presence', { from: fullJid, to: jid, type: 'unavailable' });
@@ -41,29 +58,32 @@ async function broadcastPresence(host: Host, session: C2SSession, stanza: Elemen
     }
     session.directed.clear();
   }
-  if (initial) await host.hooks.fire('presence/initial', { session, stanza });
+  if (initial) await host.hooks.fire('presence/initial', { session, stanza, resources });
 }
 
 /** The sender itself, the account's other available resources, and every from/both contact. */
-async function sendToOwnAndContacts(host: Host, session: C2SSession, stanza: Element, reflect: boolean): Promise<void> {
+async function sendToOwnAndContacts(host: Host, session: C2SSession, stanza: Element, reflect: boolean, reads?: BroadcastReads): Promise<void> {
   stanza.attrs.from = session.full_jid as string;
   delete stanza.attrs.to;
   if (reflect) session.send(stanza);
   // The roster read for the broadcast is the freshest there is: initial presence probes use it too.
-  session.roster = await broadcastFrom(host, session.full_jid as string, stanza);
+  session.roster = await broadcastFrom(host, session.full_jid as string, stanza, reads);
 }
 
-/** A resource's broadcast presence to its account's other available resources and to every from/both contact. */
-async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Promise<RosterSnapshot> {
+/**
+ * A resource's broadcast presence to its account's other available resources and to every
+ * from/both contact; what it reads (both at once, unless the caller read them already) is returned.
+ */
+async function broadcastFrom(host: Host, fullJid: string, stanza: Element, reads?: BroadcastReads): Promise<RosterSnapshot> {
   const from = parseJid(fullJid);
   const user = from.bare;
-  for (const record of await availableResources(host, user)) {
-    if (record.full_jid === fullJid) continue;
+  const { resources, roster } = reads ?? (await readForBroadcast(host, user));
+  for (const record of resources) {
+    if (record.full_jid === fullJid || record.presence === undefined) continue;
     const copy = clone(stanza);
     copy.attrs.to = record.full_jid;
     await host.delivery.toResource(record.full_jid, copy);
   }
-  const roster = await host.state.rosters.load(user);
   for (const item of roster.items.values()) {
     if (!hasFrom(item)) continue;
     const copy = clone(stanza);
@@ -73,19 +93,24 @@ async function broadcastFrom(host: Host, fullJid: string, stanza: Element): Prom
   return roster;
 }
 
+async function readForBroadcast(host: Host, user: string): Promise<BroadcastReads> {
+  const [resources, roster] = await Promise.all([host.state.registry.resources(user), host.state.rosters.load(user)]);
+  return { resources, roster };
+}
+
 /** After the first available presence: probes, siblings' presence, pending requests (RFC 6121 §4.2.2, §3.1.3). */
-async function onInitialPresence(host: Host, session: C2SSession): Promise<void> {
+async function onInitialPresence(host: Host, session: C2SSession, resources: readonly SessionRecord[]): Promise<void> {
   const user = session.bare_jid as string;
   const fullJid = session.full_jid as string;
-  // The broadcast just before read the roster afresh (the copy from bind would miss every
-  // subscription change since, and pending requests are stored with the roster too).
+  // The broadcast just before read the roster and the records afresh, right after storing this
+  // presence (pending requests are stored with the roster too).
   const roster = session.roster ?? (await host.state.rosters.load(user));
   for (const item of roster.items.values()) {
     if (!hasTo(item)) continue;
     const probe = new Element('presence', { from: fullJid, to: item.jid, type: 'probe' });
     await host.router.route({ stanza: probe, kind: 'presence', from: parseJid(fullJid), to: parseJid(item.jid) });
   }
-  for (const record of await availableResources(host, user)) {
+  for (const record of resources) {
     if (record.full_jid === fullJid) continue;
     const presence = storedPresence(record, fullJid);
     if (presence) session.send(presence);
@@ -258,7 +283,7 @@ export const presenceModule: Module = {
     api.hook('presence/bare', (event) => onBare(host, event));
     api.hook('presence/full', (event) => onFull(host, event));
     api.hook('presence/host', (event) => onHost(host, event));
-    api.hook('presence/initial', ({ session }) => onInitialPresence(host, session));
+    api.hook('presence/initial', ({ session, resources }) => onInitialPresence(host, session, resources));
     api.hook('resource-unbind', ({ session, error }) => onUnbind(host, session, error));
     api.hook('resource-lost', ({ record, reason }) => onLost(host, record, reason));
     host.jobs.handle('presence-grace', async ({ full_jid, presence }) => {

@@ -27,9 +27,14 @@ export const rosterModule: Module = {
 
     api.iq('self', 'get', NS_ROSTER, 'query', async ({ payload, origin, respond }) => {
       if (!origin?.bare_jid) throw new StanzaError('service-unavailable');
+      const wasInterested = origin.interested;
       origin.interested = true;
-      await host.local.patchRecord(origin, { interested: true });
-      const roster = await host.state.rosters.load(origin.bare_jid);
+      // The record's write and the read in one round trip: the read is sent after the write, on
+      // the account's own slot (run in order), so any change it misses is pushed to this resource.
+      const [, roster] = await Promise.all([
+        wasInterested ? undefined : host.local.patchRecord(origin, { interested: true }),
+        host.state.rosters.load(origin.bare_jid),
+      ]);
       origin.roster = roster;
       const version = String(roster.version);
       const clientVersion = payload.attrs.ver;

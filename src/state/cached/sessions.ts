@@ -1,8 +1,8 @@
 // A SessionRegistry that caches each account's records on this node, so routing to a known
-// account costs no store round trip. Every write publishes a change notice; notices from any
-// node drop the cached account.
+// account costs no store round trip. Every write publishes a change notice (or the store did it
+// with the write: publishesChanges); notices from any node drop the cached account.
 import type { ChangeFeed } from '../changes.js';
-import type { ReadOptions, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
+import type { ClaimOutcome, ReadOptions, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { AccountCache } from './account-cache.js';
 
@@ -30,6 +30,12 @@ export class CachedSessionRegistry implements SessionRegistry {
     const replaced = await this.inner.claim(record);
     await this.changed(bareOf(record.full_jid));
     return replaced;
+  }
+
+  async claimWithin(record: SessionRecord, maxResources: number): Promise<ClaimOutcome> {
+    const outcome = await this.inner.claimWithin(record, maxResources);
+    if (outcome.claimed) await this.changed(bareOf(record.full_jid));
+    return outcome;
   }
 
   async update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean> {
@@ -78,6 +84,7 @@ export class CachedSessionRegistry implements SessionRegistry {
 
   private async changed(bareJid: string): Promise<void> {
     this.cache.invalidate(bareJid);
-    await this.feed.publish(bareJid, 'sessions');
+    if (this.inner.publishesChanges) this.feed.publishedWithWrite?.('sessions');
+    else await this.feed.publish(bareJid, 'sessions');
   }
 }

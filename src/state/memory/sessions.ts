@@ -1,6 +1,6 @@
 // In-process SessionRegistry: one map per account, like the Redis hash per account.
 import { bareOf } from '../../xmpp/jid-string.js';
-import type { ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
+import type { ClaimOutcome, ReassertOutcome, SessionPatch, SessionRecord, SessionRegistry } from '../sessions.js';
 
 export class MemorySessionRegistry implements SessionRegistry {
   private readonly accounts = new Map<string, Map<string, SessionRecord>>();
@@ -17,6 +17,13 @@ export class MemorySessionRegistry implements SessionRegistry {
     if (!replaced) this.total += 1;
     resources.set(record.full_jid, { ...record });
     return replaced;
+  }
+
+  async claimWithin(record: SessionRecord, maxResources: number): Promise<ClaimOutcome> {
+    const resources = this.accounts.get(bareOf(record.full_jid));
+    if (resources && !resources.has(record.full_jid) && resources.size >= maxResources) return { claimed: false };
+    const replaced = await this.claim(record);
+    return replaced ? { claimed: true, replaced } : { claimed: true };
   }
 
   async update(fullJid: string, sessionId: string, patch: SessionPatch): Promise<boolean> {
