@@ -34,7 +34,9 @@ describe('durable group chat rooms', () => {
     const kept = await second.muc.get('kept@conference.localhost');
     expect(kept?.record.config.persistent).toBe(true);
     expect(kept?.occupants.size).toBe(0);
-    await expect(second.muc.history('kept@conference.localhost')).resolves.toStrictEqual([{ nick: 'Hecate', xml: '<message/>', stamp: 2 }]);
+    await expect(second.muc.history('kept@conference.localhost')).resolves.toStrictEqual([{ nick: 'Hecate', xml: '<message/>', stamp: 2, v: 1 }]);
+    // The room goes on from its history's version: a newcomer is not cut off from it.
+    await expect(second.muc.get('kept@conference.localhost')).resolves.toMatchObject({ version: 1 });
     await expect(second.muc.get('gone@conference.localhost')).resolves.toBeUndefined();
     await expect(second.muc.history('gone@conference.localhost')).resolves.toStrictEqual([]);
     await second.close();

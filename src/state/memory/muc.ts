@@ -112,7 +112,10 @@ export class MemoryMucStore implements MucStore {
     const record = this.records.load(room);
     if (!record) return undefined;
     const live = this.live.get(room);
+    // A room kept across a restart goes on from its history's versions (HistoryEntry.v), so that
+    // a newcomer's history is not cut at a version the room had before.
+    const version = live?.version ?? Math.max(0, ...this.records.history(room).map((entry) => entry.v ?? 0));
     // Deep copies: a decision may build on the snapshot without touching the store.
-    return structuredClone({ version: live?.version ?? 0, record, occupants: live?.occupants ?? new Map() });
+    return structuredClone({ version, record, occupants: live?.occupants ?? new Map() });
   }
 }
