@@ -4,8 +4,8 @@
 // router decides where a stanza goes; this unit gets it there.
 import { type Element, clone, escapeXML, parse } from 'ltx';
 import type { StatePush } from '../state/bus.js';
-import { PARKED_NODE, type SessionRecord } from '../state/sessions.js';
-import { bareOf } from '../xmpp/jid-string.js';
+import { PARKED_NODE, REMOTE_NODE, type SessionRecord } from '../state/sessions.js';
+import { bareOf, domainOf } from '../xmpp/jid-string.js';
 import { newEnvelopeId } from './envelope-id.js';
 import type { LocalSessions } from './local-sessions.js';
 import type { CoreServices } from './services.js';
@@ -41,6 +41,8 @@ export class Delivery {
   constructor(
     private readonly host: CoreServices,
     private readonly local: LocalSessions,
+    /** Routes a stanza by its addresses (Router.send): how an address of another server is reached. */
+    private readonly route: (stanza: Element) => Promise<void>,
   ) {}
 
   /**
@@ -75,7 +77,9 @@ export class Delivery {
   /**
    * Writes one stanza to many resources (a PEP event, a group chat stanza): this node's own at once, each parked one
    * to its queue, and one envelope per other node that holds recipients (plain `stanza` for a
-   * single one). `stanza` has no `to`; each copy gets its recipient's.
+   * single one). `stanza` has no `to`; each copy gets its recipient's. An address of another
+   * server or a component (REMOTE_NODE, or not our domain) goes through the router from here:
+   * each node keeps its own s2s streams, so no node of ours holds it.
    */
   async toResources(records: readonly Pick<SessionRecord, 'full_jid' | 'node'>[], stanza: Element): Promise<void> {
     const byNode = new Map<string, string[]>();
@@ -84,6 +88,10 @@ export class Delivery {
     // envelope handled again after a node died) drops the second.
     const sid = identityOf(stanza);
     for (const record of records) {
+      if (record.node === REMOTE_NODE || domainOf(record.full_jid) !== this.host.domain) {
+        await this.route(identify(addressed(stanza, record.full_jid), sid));
+        continue;
+      }
       const local = this.local.get(record.full_jid);
       if (local) {
         this.host.telemetry.routed('local');

@@ -87,7 +87,7 @@ export class Host implements CoreServices {
     this.iq = new IqRegistry(this.log);
     this.local = new LocalSessions(this);
     this.router = new Router(this);
-    this.delivery = new Delivery(this, this.local);
+    this.delivery = new Delivery(this, this.local, (stanza) => this.router.send(stanza));
   }
 
   get domain(): string {

@@ -11,15 +11,22 @@ import type { TokenBucket } from '../core/rate-limit.js';
 import type { TrustStore } from './certificate.js';
 
 export interface S2SContext {
+  /** The server's own domain (the stream header's `from` when a peer names none of ours). */
   readonly domain: string;
+  /**
+   * Whether a domain is ours to speak for: the server's, or one of the services it hosts (group
+   * chat, components). Each is a domain of its own between servers (XEP-0220 §2.1: one stream
+   * per pair of domains), authenticated by dialback or a certificate naming it.
+   */
+  serves(domain: string): boolean;
   readonly config: Config;
   readonly policy: S2SPolicy;
   readonly routes: Routes;
   readonly log: Logger;
   /** Our certificate, and the CAs peers' certificates are checked against (unset: the system's). */
   readonly tls: { key: string; cert: string; ca?: string | undefined; trust: TrustStore };
-  /** Our certificate verifies for our domain (certificate.ts): outgoing streams may try SASL EXTERNAL. */
-  readonly certificateValid: boolean;
+  /** Our certificate verifies for this domain of ours (certificate.ts): outgoing streams from it may try SASL EXTERNAL. */
+  certificateValid(domain: string): boolean;
   /** XEP-0185 secret, the same on every node. */
   readonly secret: Buffer;
   /** A stanza that arrived from an authenticated remote server, into the cluster. */
@@ -28,8 +35,8 @@ export interface S2SContext {
   bounce(routed: RoutedStanza, error: StanzaError): Promise<void>;
   /** A stanza a closed stream wrote but the peer never acknowledged: one more try, then a bounce. */
   resend(routed: RoutedStanza): Promise<void>;
-  /** XEP-0220 §2.1.2: asks the originating domain's authoritative server whether a key is its own. */
-  verify(originating: string, streamId: string, key: string): Promise<boolean>;
+  /** XEP-0220 §2.1.2: asks the originating domain's authoritative server (from `receiving`, ours) whether a key is its own. */
+  verify(receiving: string, originating: string, streamId: string, key: string): Promise<boolean>;
   count(event: S2SEvent): void;
   /** A fresh byte budget for one incoming stream (`s2sBytesPerSecond`); none when unlimited. */
   incomingBudget(): TokenBucket | undefined;

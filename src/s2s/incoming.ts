@@ -24,6 +24,8 @@ export class IncomingStream {
   private readonly authenticated = new Set<string>();
   /** The `from` of the stream header, when the peer gave one. */
   private peer: string | undefined;
+  /** Our domain the stream header is `to` (the server's own when it names none). */
+  private local: string;
   private pending: Promise<void> = Promise.resolve();
   /** The domain SASL EXTERNAL was offered for on this stream (its certificate verified for it). */
   private externalFor: string | undefined;
@@ -36,6 +38,7 @@ export class IncomingStream {
     onClosed: (stream: IncomingStream) => void,
   ) {
     ctx.count('stream_in');
+    this.local = ctx.domain;
     this.link = new S2SLink(socket, {
       header: (header) => this.onHeader(header),
       // One at a time, in the order received: the peer's stanzas keep their order into the cluster.
@@ -59,8 +62,10 @@ export class IncomingStream {
     this.streamId = randomId(12);
     const to = header.attrs.to;
     this.peer = header.attrs.from;
-    this.link.writeHeader({ from: this.ctx.domain, ...(this.peer ? { to: this.peer } : {}), id: this.streamId });
-    if (to !== undefined && to !== this.ctx.domain) return this.link.close(new StreamError('host-unknown'));
+    const served = to === undefined || this.ctx.serves(to);
+    this.local = to !== undefined && served ? to : this.ctx.domain;
+    this.link.writeHeader({ from: this.local, ...(this.peer ? { to: this.peer } : {}), id: this.streamId });
+    if (!served) return this.link.close(new StreamError('host-unknown'));
     if (this.peer !== undefined && !this.ctx.policy.permits(this.peer)) return this.link.close(new StreamError('policy-violation'));
     const features = new XmlElement('stream:features');
     if (!this.link.secure) {
@@ -124,7 +129,7 @@ export class IncomingStream {
   private answerVerify(element: Element): void {
     const { from, to, id } = element.attrs as Record<string, string | undefined>;
     if (!from || !to || !id) return this.link.close(new StreamError('improper-addressing'));
-    const valid = to === this.ctx.domain && keyMatches(this.ctx.secret, from, to, id, element.getText());
+    const valid = this.ctx.serves(to) && keyMatches(this.ctx.secret, from, to, id, element.getText());
     this.link.write(new XmlElement('db:verify', { from: to, to: from, id, type: valid ? 'valid' : 'invalid' }));
   }
 
@@ -132,13 +137,13 @@ export class IncomingStream {
   private async checkResult(element: Element): Promise<void> {
     const { from, to } = element.attrs as Record<string, string | undefined>;
     if (!from || !to) return this.link.close(new StreamError('improper-addressing'));
-    if (to !== this.ctx.domain) return this.link.close(new StreamError('host-unknown'));
+    if (!this.ctx.serves(to)) return this.link.close(new StreamError('host-unknown'));
     if (!this.ctx.policy.permits(from)) return this.link.close(new StreamError('policy-violation'));
     if (!this.link.secure && this.ctx.policy.requiresTls(from)) return this.link.close(new StreamError('policy-violation', 'TLS is required'));
     let valid: boolean;
     if (this.link.certifies(from)) valid = true;
     else if (this.ctx.policy.requiresCertificate(from)) valid = false;
-    else valid = await this.ctx.verify(from, this.streamId, element.getText());
+    else valid = await this.ctx.verify(to, from, this.streamId, element.getText());
     if (this.link.closed) return;
     this.link.write(new XmlElement('db:result', { from: to, to: from, type: valid ? 'valid' : 'invalid' }));
     if (valid) {
@@ -156,7 +161,7 @@ export class IncomingStream {
     const to = tryParseJid(String(stanza.attrs.to ?? ''));
     if (!from || !to) return this.link.close(new StreamError('improper-addressing'));
     if (!this.authenticated.has(from.domain)) return this.link.close(new StreamError('invalid-from'));
-    if (to.domain !== this.ctx.domain) return this.link.close(new StreamError('host-unknown'));
+    if (!this.ctx.serves(to.domain)) return this.link.close(new StreamError('host-unknown'));
     this.ctx.count('stanza_in');
     stanza.attrs.from = from.full;
     stanza.attrs.to = to.full;

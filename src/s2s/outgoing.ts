@@ -37,6 +37,8 @@ export class OutgoingStream {
 
   constructor(
     private readonly ctx: S2SContext,
+    /** Our domain this stream speaks for. */
+    readonly local: string,
     readonly remote: string,
     private readonly onClosed: (stream: OutgoingStream) => void,
   ) {
@@ -108,7 +110,7 @@ export class OutgoingStream {
   }
 
   private openStream(): void {
-    this.link?.writeHeader({ from: this.ctx.domain, to: this.remote });
+    this.link?.writeHeader({ from: this.local, to: this.remote });
   }
 
   private async onElement(element: Element): Promise<void> {
@@ -130,11 +132,11 @@ export class OutgoingStream {
         this.sendVerifies();
         return this.authenticated();
       }
-      if (link.secure && this.external === 'none' && this.ctx.certificateValid && offersExternal(element)) {
+      if (link.secure && this.external === 'none' && this.ctx.certificateValid(this.local) && offersExternal(element)) {
         // XEP-0178 §3 step 5: the authorization identity is our domain. db:verify waits for the
         // restarted stream, which <success/> begins.
         this.external = 'attempting';
-        link.write(new XmlElement('auth', { xmlns: NS_SASL, mechanism: 'EXTERNAL' }).t(Buffer.from(this.ctx.domain).toString('base64')));
+        link.write(new XmlElement('auth', { xmlns: NS_SASL, mechanism: 'EXTERNAL' }).t(Buffer.from(this.local).toString('base64')));
         return;
       }
       this.featuresSeen = true;
@@ -220,8 +222,8 @@ export class OutgoingStream {
   }
 
   private dialback(): void {
-    const key = dialbackKey(this.ctx.secret, this.remote, this.ctx.domain, this.streamId ?? '');
-    this.link?.write(new XmlElement('db:result', { from: this.ctx.domain, to: this.remote }).t(key));
+    const key = dialbackKey(this.ctx.secret, this.remote, this.local, this.streamId ?? '');
+    this.link?.write(new XmlElement('db:result', { from: this.local, to: this.remote }).t(key));
   }
 
   private authenticated(): void {
@@ -237,7 +239,7 @@ export class OutgoingStream {
     for (const [id, pending] of this.verifies) {
       if (pending.sent) continue;
       pending.sent = true;
-      this.link?.write(new XmlElement('db:verify', { from: this.ctx.domain, to: this.remote, id }).t(pending.key));
+      this.link?.write(new XmlElement('db:verify', { from: this.local, to: this.remote, id }).t(pending.key));
     }
   }
 

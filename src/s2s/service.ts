@@ -18,7 +18,9 @@ import { OutgoingStream } from './outgoing.js';
 import { S2SPolicy } from './policy.js';
 
 export class S2SService implements RemoteDomains {
+  /** By `<our domain> <remote domain>`: one stream per pair (XEP-0220 §2.1). */
   private readonly outgoing = new Map<string, OutgoingStream>();
+  private readonly validFor = new Map<string, boolean>();
   private readonly incoming = new Set<IncomingStream>();
   private server: Server | undefined;
   private tlsServer: TlsServer | undefined;
@@ -38,12 +40,17 @@ export class S2SService implements RemoteDomains {
     const trust = new TrustStore(ca);
     this.ctx = {
       domain: host.domain,
+      serves: (domain) => domain === host.domain || host.services.has(domain),
       config,
       policy: new S2SPolicy(config),
       routes: parseRoutes(config.s2sRoutes ?? ''),
       log: host.log,
       tls: { ...tls, ca, trust },
-      certificateValid: certificateValidFor(tls.cert, host.domain, trust),
+      certificateValid: (domain) => {
+        let valid = this.validFor.get(domain);
+        if (valid === undefined) this.validFor.set(domain, (valid = certificateValidFor(tls.cert, domain, trust)));
+        return valid;
+      },
       secret,
       route: (routed) => host.router.route(routed),
       bounce: async (routed, error) => {
@@ -55,7 +62,7 @@ export class S2SService implements RemoteDomains {
         this.resent.add(routed.stanza);
         await this.send(routed);
       },
-      verify: (originating, streamId, key) => this.streamTo(originating).verify(streamId, key),
+      verify: (receiving, originating, streamId, key) => this.streamTo(receiving, originating).verify(streamId, key),
       count: (event) => this.count(event),
       incomingBudget: () => bucketFor(config.limits.s2sBytesPerSecond, config.limits.s2sBurstBytes),
       limited: () => host.telemetry.limitEnforced('s2s_bytes_rate'),
@@ -70,16 +77,19 @@ export class S2SService implements RemoteDomains {
   async send(routed: RoutedStanza): Promise<void> {
     if (!this.ctx.policy.permits(routed.to.domain)) return this.ctx.bounce(routed, new StanzaError('policy-violation', 'Federation with this domain is not allowed'));
     if (this.server === undefined) return this.ctx.bounce(routed, new StanzaError('remote-server-not-found'));
-    await this.streamTo(routed.to.domain).send(routed);
+    // A peer accepts from a stream only what comes from a domain it authenticated (RFC 6120 §13.9.2).
+    if (!this.ctx.serves(routed.from.domain)) return this.ctx.bounce(routed, new StanzaError('not-allowed', 'Only our own domains send to other servers'));
+    await this.streamTo(routed.from.domain, routed.to.domain).send(routed);
   }
 
-  private streamTo(domain: string): OutgoingStream {
-    let stream = this.outgoing.get(domain);
+  private streamTo(local: string, remote: string): OutgoingStream {
+    const key = `${local} ${remote}`;
+    let stream = this.outgoing.get(key);
     if (!stream || stream.phase === 'closed') {
-      stream = new OutgoingStream(this.ctx, domain, (closed) => {
-        if (this.outgoing.get(domain) === closed) this.outgoing.delete(domain);
+      stream = new OutgoingStream(this.ctx, local, remote, (closed) => {
+        if (this.outgoing.get(key) === closed) this.outgoing.delete(key);
       });
-      this.outgoing.set(domain, stream);
+      this.outgoing.set(key, stream);
     }
     return stream;
   }
@@ -94,7 +104,7 @@ export class S2SService implements RemoteDomains {
 
   /** Whether our certificate verifies for our domain, so that outgoing streams try SASL EXTERNAL. */
   get certificateValid(): boolean {
-    return this.ctx.certificateValid;
+    return this.ctx.certificateValid(this.ctx.domain);
   }
 
   private accept = (socket: Socket): void => {

@@ -24,6 +24,13 @@ export interface SessionRecord {
 /** The `node` of a record whose resumable stream no node serves (drained or failed): stanzas for it are queued in the ResumptionStore. */
 export const PARKED_NODE = '~parked';
 
+/**
+ * The `node` of an address that is no session of ours (a user of another server, over s2s, or
+ * of a component), where a shared record names one (group chat occupancy): any node reaches it
+ * through its router, none through the node bus.
+ */
+export const REMOTE_NODE = '~remote';
+
 export type SessionPatch = Partial<Pick<SessionRecord, 'priority' | 'interested' | 'carbons' | 'blocklist_interested' | 'sm_token'>> & {
   /** null clears it (the resource becomes unavailable). */
   presence?: string | null;

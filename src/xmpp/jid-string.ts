@@ -12,6 +12,12 @@ export function resourceOf(jid: string): string {
   return slash === -1 ? '' : jid.slice(slash + 1);
 }
 
+/** The domainpart of a prepared JID string. */
+export function domainOf(jid: string): string {
+  const bare = bareOf(jid);
+  return bare.slice(bare.indexOf('@') + 1);
+}
+
 /** The localpart of a prepared bare JID string, or '' for a domain JID. */
 export function localOf(bare: string): string {
   const at = bare.indexOf('@');

@@ -43,9 +43,34 @@ export interface ProsodyOptions {
   cafile?: string;
   /** XEP-0368 s2s port (`s2s_direct_tls_ports`). */
   s2sDirectTlsPort?: number;
+  /** A MUC component (mod_muc) on this domain. */
+  muc?: string;
+  /** mod_pep on the virtual host. */
+  pep?: boolean;
+  /**
+   * Where Prosody reaches these domains (it has no static routes of its own and resolves only
+   * IP-literal domains without DNS): test-routes.lua, a plugin written beside the configuration.
+   */
+  routes?: Record<string, { host: string; port: number }>;
 }
 
+/** Replaces net.resolvers.service for the routed domains; mod_s2s looks `new` up at each connection. */
+const ROUTES_PLUGIN = `local service = require "net.resolvers.service";
+local basic = require "net.resolvers.basic";
+local manual = require "net.resolvers.manual";
+local routes = module:get_option("test_s2s_routes", {});
+local original = service.new;
+function service.new(hostname, srv, conn_type, extra)
+	local route = routes[hostname];
+	if not route then return original(hostname, srv, conn_type, extra); end
+	if srv ~= "xmpp-server" then return manual.new({}, conn_type, extra); end
+	return basic.new(route[1], route[2], conn_type, extra);
+end
+`;
+
 function configText(dir: string, domain: string, c2sPort: number, s2sPort: number, files: { key: string; cert: string }, options: ProsodyOptions): string {
+  const routes = Object.entries(options.routes ?? {}).map(([name, { host, port }]) => `["${name}"] = { "${host}", ${port} }`);
+  const modules = ['roster', 'saslauth', 'tls', 'dialback', 'disco', 'ping', 'version', 'presence', 'message', 'iq', 'offline', 'smacks', ...(options.pep ? ['pep'] : []), ...(routes.length > 0 ? ['test_routes'] : [])];
   return `-- Written by test/support/prosody.ts for one test run.
 daemonize = false
 run_as_root = true
@@ -60,7 +85,9 @@ http_ports = { }
 https_ports = { }
 admin_socket = "${dir}/admin.sock"
 log = { { levels = { min = "debug" }, to = "file", filename = "${dir}/prosody.log" } }
-modules_enabled = { "roster", "saslauth", "tls", "dialback", "disco", "ping", "version", "presence", "message", "iq", "offline", "smacks" }
+modules_enabled = { ${modules.map((name) => `"${name}"`).join(', ')} }
+plugin_paths = { "${dir}/plugins" }
+test_s2s_routes = { ${routes.join(', ')} }
 modules_disabled = { "posix" }
 authentication = "internal_plain"
 storage = "internal"
@@ -70,13 +97,15 @@ s2s_secure_auth = false
 certificates = "${dir}/certs"
 ssl = { key = "${files.key}", certificate = "${files.cert}"${options.cafile ? `, cafile = "${options.cafile}"` : ''} }
 VirtualHost "${domain}"
-`;
+${options.muc ? `Component "${options.muc}" "muc"\n` : ''}`;
 }
 
 export async function startProsody(scratch: string, domain: string, c2sPort: number, s2sPort: number, options: ProsodyOptions = {}): Promise<Prosody> {
   const dir = join(scratch, 'prosody');
   mkdirSync(join(dir, 'data'), { recursive: true });
   mkdirSync(join(dir, 'certs'), { recursive: true });
+  mkdirSync(join(dir, 'plugins'), { recursive: true });
+  writeFileSync(join(dir, 'plugins', 'mod_test_routes.lua'), ROUTES_PLUGIN);
   const files = options.files ?? (await selfSignedFiles(join(dir, 'certs'), domain));
   const config = join(dir, 'prosody.cfg.lua');
   writeFileSync(config, configText(dir, domain, c2sPort, s2sPort, files, options));

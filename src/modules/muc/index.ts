@@ -4,7 +4,9 @@
 // Occupancy is a shared record like a session (doc/session-model.md): it follows a resumable
 // session that is parked or resumed elsewhere, ends with the session, and is removed (333) when
 // the session's node dies.
+import type { RoutedStanza } from '../../core/events.js';
 import type { Module } from '../../core/module.js';
+import { stanzaType } from '../../xmpp/stanza.js';
 import { PARKED_NODE } from '../../state/sessions.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
 import { NS_MAM } from '../../core/archiving.js';
@@ -12,6 +14,7 @@ import { getAdmin, setAdmin } from './admin.js';
 import { archiveForm, archiveMetadata, queryArchive } from './archive.js';
 import { roomInfo, roomItems, serviceInfo, serviceItems } from './disco.js';
 import { leave, onOccupantPresence } from './join.js';
+import { kick } from './kickable.js';
 import { onMessage } from './message.js';
 import { onOccupantIq } from './occupant-iq.js';
 import { getConfig, setOwner } from './owner.js';
@@ -45,7 +48,12 @@ export const mucModule: Module = {
   load(api) {
     const { host } = api;
     const domains = new Set(mucDomains(host.domain, host.config.mucDomains));
-    const service = new MucService(host, domains, { presence: onOccupantPresence, message: onMessage, iq: IQ_HANDLERS, occupantIq: onOccupantIq });
+    // Prosody kicks on any presence error: the occupant's client or server refused the room's presence.
+    const presence = async (on: MucService, routed: RoutedStanza): Promise<void> => {
+      if (stanzaType(routed.stanza) === 'error') await kick(on, routed);
+      else await onOccupantPresence(on, routed);
+    };
+    const service = new MucService(host, domains, { presence, message: onMessage, iq: IQ_HANDLERS, occupantIq: onOccupantIq });
     for (const domain of domains) host.services.set(domain, 'Chatrooms');
     api.onUnload(() => {
       for (const domain of domains) host.services.delete(domain);

@@ -19,11 +19,11 @@ type JoinValue =
   /** `inRoom`: the JID is still an occupant (a refused nick change), so it stays in the index. */
   | { kind: 'refused'; error: StanzaError; inRoom?: boolean };
 
-/** Presence to an occupant JID: enter, update, change nick, or leave. */
+/** Presence to an occupant JID: enter, update, change nick, or leave (an error: kickable.ts). */
 export async function onOccupantPresence(service: MucService, routed: RoutedStanza): Promise<void> {
   const type = stanzaType(routed.stanza);
   const room = routed.to.bare;
-  if (type === 'unavailable' || type === 'error') {
+  if (type === 'unavailable') {
     await leave(service, room, routed.from.full, {});
     return;
   }

@@ -13,6 +13,7 @@ import { NS_MUC_USER } from '../../xmpp/ns.js';
 import { isElement, stanzaType } from '../../xmpp/stanza.js';
 import { NS_SID } from '../../core/archiving.js';
 import { archiveGroupchat, stripForgedIds } from './archive.js';
+import { isKickable, kick } from './kickable.js';
 import { NS_OCCUPANT_ID, affiliationOf, everySession, occupantId, occupantOf } from './room.js';
 import type { MucService } from './service.js';
 
@@ -33,7 +34,11 @@ function reflected(stanza: Element, id: string | undefined, room: string): Eleme
 
 export async function onMessage(service: MucService, routed: RoutedStanza): Promise<void> {
   const type = stanzaType(routed.stanza);
-  if (type === 'error') return;
+  if (type === 'error') {
+    // A message the room sent could not be delivered (or the client refused it).
+    if (isKickable(routed.stanza)) await kick(service, routed);
+    return;
+  }
   if (routed.to.resource !== '') {
     await privateMessage(service, routed);
     return;

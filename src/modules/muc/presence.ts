@@ -17,6 +17,8 @@ export interface PresenceNote {
   nick?: string;
   actor?: string;
   reason?: string;
+  /** A `<status/>` text (why an occupant was removed, as Prosody words it). */
+  status?: string;
   /** §10.9: the room is destroyed, with an alternate venue. */
   destroy?: { jid?: string; reason?: string };
 }
@@ -26,6 +28,7 @@ export function occupantPresence(room: string, record: RoomRecord, occupant: Occ
   const presence = note.type || !session ? new Element('presence', { type: 'unavailable' }) : parse(session.presence);
   presence.attrs.from = `${room}/${occupant.nick}`;
   if (note.type) presence.attrs.type = note.type;
+  if (note.status !== undefined) presence.c('status').t(note.status);
   const x = presence.c('x', { xmlns: NS_MUC_USER });
   const item: Record<string, string> = { affiliation: affiliationOf(record, occupant.bare), role: note.type ? 'none' : occupant.role };
   if (showJid && session) item.jid = session.jid;

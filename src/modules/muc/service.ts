@@ -6,6 +6,7 @@ import { Element } from 'ltx';
 import type { RoutedStanza } from '../../core/events.js';
 import type { Host } from '../../core/host.js';
 import type { MucStore, RoomConfig, RoomRecord } from '../../state/muc.js';
+import { REMOTE_NODE } from '../../state/sessions.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import type { Jid } from '../../xmpp/jid.js';
 import { errorReply, iqPayload, iqResult, stanzaType } from '../../xmpp/stanza.js';
@@ -93,9 +94,14 @@ export class MucService {
     await this.host.router.send(stanza);
   }
 
-  /** The node that holds the sender's session (the stanza is routed where the client is connected). */
+  /**
+   * The node that holds the sender's session (the stanza is routed where the client is
+   * connected); REMOTE_NODE for an address of another server or a component, which every node
+   * reaches through its router.
+   */
   async nodeOf(routed: RoutedStanza): Promise<string> {
     if (routed.origin) return this.host.nodeId;
+    if (routed.from.domain !== this.host.domain) return REMOTE_NODE;
     return (await this.host.state.registry.get(routed.from.full))?.node ?? this.host.nodeId;
   }
 
