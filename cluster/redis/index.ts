@@ -10,6 +10,7 @@ import { RedisMucStore } from './muc.js';
 import { RedisOfflineStore } from './offline.js';
 import { RedisPepStore } from './pep.js';
 import { RedisCapsStore } from './caps.js';
+import { RedisRemoteResourceStore } from './remote-resources.js';
 import { RedisPersonalStore } from './personal.js';
 import { RedisArchiveStore } from './archive.js';
 import { RedisSharedSecrets } from './secrets.js';
@@ -81,6 +82,7 @@ export async function openRedisBackend(client: RedisClient, keys: KeyBuilder, cl
     muc: new RedisMucStore(client, keys, scripts),
     pep: new RedisPepStore(client, keys, scripts),
     caps: new RedisCapsStore(client, keys),
+    remoteResources: new RedisRemoteResourceStore(client, keys, scripts),
     fastTokens: new RedisFastTokenStore(client, keys, scripts),
     push: new RedisPushStore(client, keys, scripts),
     components: new RedisComponentRegistry(client, keys, scripts),

@@ -43,6 +43,7 @@ export const SCRIPT_NAMES = [
   'component-release-1',
   'push-enable-1',
   'push-claim-2',
+  'remote-resource-set-1',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

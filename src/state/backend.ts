@@ -5,6 +5,7 @@ import type { AttemptCounters } from './attempts.js';
 import type { BlocklistStore } from './blocklist.js';
 import type { MucStore } from './muc.js';
 import type { CapsStore } from './caps.js';
+import type { RemoteResourceStore } from './remote-resources.js';
 import type { OfflineStore } from './offline.js';
 import type { PepStore } from './pep.js';
 import type { PersonalStore } from './personal.js';
@@ -34,6 +35,8 @@ export interface StateBackend {
   readonly pep: PepStore;
   /** XEP-0115 caps features by verification string. */
   readonly caps: CapsStore;
+  /** Other servers' users' resources, as each account hears their presence (PEP interest). */
+  readonly remoteResources: RemoteResourceStore;
   /** XEP-0484 FAST tokens. */
   readonly fastTokens: FastTokenStore;
   /** XEP-0357 push registrations, and the once-per-event claim of a push. */

@@ -16,6 +16,7 @@ import { secretsContract } from './secrets.contract.js';
 import { sessionsContract } from './sessions.contract.js';
 import { pushContract } from './push.contract.js';
 import { componentsContract } from './components.contract.js';
+import { remoteResourcesContract } from './remote-resources.contract.js';
 
 export function allContracts(makeBackend: BackendFactory): void {
   backendContract(makeBackend);
@@ -34,4 +35,5 @@ export function allContracts(makeBackend: BackendFactory): void {
   secretsContract(makeBackend);
   pushContract(makeBackend);
   componentsContract(makeBackend);
+  remoteResourcesContract(makeBackend);
 }

@@ -56,6 +56,7 @@ describe.skipIf(!prosodyAvailable())('group chat and PEP with Prosody, from a 3-
   }, 60_000);
   afterAll(async () => {
     for (const node of nodes.reverse()) await node.stop();
+    if (process.env.S2S_LOG) console.log(prosody?.log());
     await prosody?.stop();
   });
 
@@ -161,16 +162,16 @@ describe.skipIf(!prosodyAvailable())('group chat and PEP with Prosody, from a 3-
   it('sends PEP events each way between contacts on Rookery and Prosody, by their caps', async () => {
     const dave = await local(2, 'dave');
     const bob = await remote('bob');
-    // A subscription both ways.
+    // Available with caps first (a subscription request reaches available resources), then a subscription both ways.
+    const features = [NS_INFO, `urn:test:${randomBytes(6).toString('hex')}`, `${NS_TUNE}+notify`];
+    answerCaps(dave, features);
+    answerCaps(bob, features);
     dave.send(`<presence type='subscribe' to='${bob.bare}'/>`);
     await bob.expect((el) => el.name === 'presence' && el.attrs.type === 'subscribe', WAIT);
     bob.send(`<presence type='subscribed' to='${dave.bare}'/>`);
     bob.send(`<presence type='subscribe' to='${dave.bare}'/>`);
     await dave.expect((el) => el.name === 'presence' && el.attrs.type === 'subscribe', WAIT);
     dave.send(`<presence type='subscribed' to='${bob.bare}'/>`);
-    const features = [NS_INFO, `urn:test:${randomBytes(6).toString('hex')}`, `${NS_TUNE}+notify`];
-    answerCaps(dave, features);
-    answerCaps(bob, features);
     await dave.expect(presenceFrom(String(bob.jid)), WAIT);
     await bob.expect(presenceFrom(String(dave.jid)), WAIT);
     // Each server has asked for the other's client's caps by now, or soon: publish until seen.

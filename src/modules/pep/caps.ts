@@ -8,11 +8,25 @@ import type { Host } from '../../core/host.js';
 import type { C2SSession } from '../../core/session.js';
 import { randomId } from '../../random-id.js';
 import { NS_CAPS, NS_DISCO_INFO } from '../../xmpp/ns.js';
+import { domainOf } from '../../xmpp/jid-string.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 
 export interface Caps {
   node: string;
   ver: string;
+}
+
+/** Who announced caps and is asked for them: a session of ours, or a remote contact's resource (through the router). */
+export interface Announcer {
+  jid: string;
+  send(query: Element): void;
+  /** The announcer went away meanwhile: stop waiting. */
+  gone(): boolean;
+}
+
+/** A local session as an announcer. */
+export function sessionAnnouncer(session: C2SSession): Announcer {
+  return { jid: session.full_jid as string, send: (query) => session.send(query), gone: () => session.destroyed };
 }
 
 const NS_DATA = 'jabber:x:data';
@@ -98,16 +112,18 @@ export class ClientCaps {
   }
 
   /**
-   * The features of a local session's caps: known ones at once; an unknown ver is asked of this
-   * session when this node wins the claim, or waited for while another node asks.
+   * The features of an announcer's caps: known ones at once; an unknown ver is asked of this
+   * announcer when this node wins the claim, or waited for while another node asks. A remote
+   * resource's answer comes back to our domain over the stream its presence came by, so to the
+   * node that asked.
    */
-  async resolve(session: C2SSession, caps: Caps): Promise<ReadonlySet<string> | undefined> {
+  async resolve(announcer: Announcer, caps: Caps): Promise<ReadonlySet<string> | undefined> {
     const known = await this.features(caps.ver);
     if (known) return known;
-    if (await this.host.state.caps.claim(caps.ver, CLAIM_MS)) return this.ask(session, caps);
+    if (await this.host.state.caps.claim(caps.ver, CLAIM_MS)) return this.ask(announcer, caps);
     for (const wait of WAITS_MS) {
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      if (session.destroyed) return undefined;
+      if (announcer.gone()) return undefined;
       this.unknown.delete(caps.ver);
       const features = await this.features(caps.ver);
       if (features) return features;
@@ -128,7 +144,7 @@ export class ClientCaps {
     return true;
   }
 
-  private async ask(session: C2SSession, caps: Caps): Promise<ReadonlySet<string> | undefined> {
+  private async ask(announcer: Announcer, caps: Caps): Promise<ReadonlySet<string> | undefined> {
     const id = `caps-${randomId(9)}`;
     const node = `${caps.node}#${caps.ver}`;
     const reply = await new Promise<Element | undefined>((resolve) => {
@@ -138,17 +154,17 @@ export class ClientCaps {
       }, QUERY_TIMEOUT_MS);
       timer.unref();
       this.waiting.set(id, {
-        from: session.full_jid as string,
+        from: announcer.jid,
         answer: (stanza) => {
           clearTimeout(timer);
           resolve(stanza);
         },
       });
-      session.send(new Element('iq', { type: 'get', id, from: this.host.domain, to: session.full_jid as string }).c('query', { xmlns: NS_DISCO_INFO, node }).root());
+      announcer.send(new Element('iq', { type: 'get', id, from: this.host.domain, to: announcer.jid }).c('query', { xmlns: NS_DISCO_INFO, node }).root());
     });
     const query = reply && stanzaType(reply) === 'result' ? reply.getChild('query', NS_DISCO_INFO) : undefined;
     if (!query || capsHash(query) !== caps.ver) {
-      this.host.log.info({ event: 'caps_unverified', session: session.id, outcome: query ? 'hash-mismatch' : 'no-answer' });
+      this.host.log.info({ event: 'caps_unverified', remote: domainOf(announcer.jid) !== this.host.domain, outcome: query ? 'hash-mismatch' : 'no-answer' });
       return undefined;
     }
     const features = query.getChildren('feature').map((feature) => String(feature.attrs.var));

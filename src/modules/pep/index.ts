@@ -11,10 +11,11 @@ import { StanzaError } from '../../xmpp/errors.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 import { addAvatarHash, AvatarPrefetch, avatarToVcard, NS_PEP_VCARD_CONVERSION, vcardToAvatar } from './avatar.js';
 import { bookmarksWriteBack, legacyBookmarks, legacyPepListener, migrateLegacy, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
-import { type Caps, ClientCaps } from './caps.js';
+import { type Caps, ClientCaps, sessionAnnouncer } from './caps.js';
 import { pepDisco } from './disco.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { lastItemsToSubscriber, sendLastItems } from './notify.js';
+import { onRemotePresence } from './remote.js';
 import { PepService } from './service.js';
 import { onOwnAffiliations, onOwnSubscriptions, onSubscribe, onUnsubscribe } from './subscriptions.js';
 
@@ -81,7 +82,7 @@ function onPresence(host: Host, caps: ClientCaps, seen: WeakMap<C2SSession, stri
   if (seen.get(session) === announced.ver) return;
   seen.set(session, announced.ver);
   void (async () => {
-    const features = await caps.resolve(session, announced);
+    const features = await caps.resolve(sessionAnnouncer(session), announced);
     if (features && !session.destroyed && seen.get(session) === announced.ver) await sendLastItems(host, session, features);
   })().catch((error: unknown) => host.log.error({ event: 'pep_presence_failed', session: session.id, err: error }));
 }
@@ -125,6 +126,9 @@ export const pepModule: Module = {
     api.hook('resource-binding', ({ session }) => {
       if (session.bare_jid !== undefined) avatars.start(session, session.bare_jid);
     });
+    // Remote contacts' presence (with caps) to an account: they become recipients (remote.ts).
+    api.hook('presence/bare', (routed) => onRemotePresence(host, caps, routed), 10);
+    api.hook('presence/full', (routed) => onRemotePresence(host, caps, routed), 10);
     // Answers to our caps queries come to the domain; they end here.
     api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
     api.hook('pre-presence', async ({ session, stanza, to }) => {

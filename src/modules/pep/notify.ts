@@ -10,7 +10,8 @@ import { hasFrom, hasTo } from '../../core/roster.js';
 import type { C2SSession } from '../../core/session.js';
 import type { PepItem, PepNodeConfig } from '../../state/pep.js';
 import type { RosterSnapshot } from '../../state/roster.js';
-import type { SessionRecord } from '../../state/sessions.js';
+import { REMOTE_NODE, type SessionRecord } from '../../state/sessions.js';
+import { bareOf, domainOf } from '../../xmpp/jid-string.js';
 import { type Jid, parseJid } from '../../xmpp/jid.js';
 import { allows, checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
@@ -44,26 +45,37 @@ function subscriberAllowed(owner: string, config: PepNodeConfig, jid: Jid, roste
   return jid.bare === owner || allows(config, jid.bare, roster?.items.get(jid.bare));
 }
 
+/** Where an event is written: a session of ours wherever it is, or a remote resource (REMOTE_NODE). */
+type Target = Pick<SessionRecord, 'full_jid' | 'node'>;
+
 /**
  * Where an event of `owner`'s `node` goes: each interested resource of the account and of its
- * contacts (caps, XEP-0163 §4.3), and each explicit subscriber (XEP-0060 §6.1) the access model
+ * contacts (caps, XEP-0163 §4.3; a remote contact's resources as the account heard their
+ * presence, state.remoteResources), and each explicit subscriber (XEP-0060 §6.1) the access model
  * still allows (a roster change may have taken that away): a full JID as that resource, a bare
  * one as each available resource of non-negative priority (RFC 6121 §8.5.2.1.1), a remote one
  * through the router. Each resource once.
  */
-export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, subscribers: readonly string[] = []): Promise<{ resources: SessionRecord[]; remote: string[] }> {
+export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, subscribers: readonly string[] = []): Promise<{ resources: Target[]; remote: string[] }> {
   // A whitelist naming nobody is private (bookmarks): the owner's own resources only.
   const ownOnly = config.access_model === 'whitelist' && config.whitelist.length === 0;
   const roster = ownOnly && subscribers.length === 0 ? undefined : await host.state.rosters.load(owner);
   const candidates = [...(await availableResources(host, owner))];
+  const remoteContacts = new Set<string>();
   if (!ownOnly && roster) {
     for (const item of roster.items.values()) {
       if (!hasFrom(item) || !allows(config, item.jid, item)) continue;
-      candidates.push(...(await availableResources(host, item.jid)));
+      if (domainOf(item.jid) !== host.domain) remoteContacts.add(item.jid);
+      else candidates.push(...(await availableResources(host, item.jid)));
     }
   }
-  const chosen = new Map<string, SessionRecord>();
+  const chosen = new Map<string, Target>();
   for (const record of candidates) if (await wants(caps, record, node)) chosen.set(record.full_jid, record);
+  if (remoteContacts.size > 0) {
+    for (const [jid, ver] of await host.state.remoteResources.list(owner)) {
+      if (remoteContacts.has(bareOf(jid)) && (await caps.features(ver))?.has(`${node}+notify`) === true) chosen.set(jid, { full_jid: jid, node: REMOTE_NODE });
+    }
+  }
   const remote: string[] = [];
   for (const subscriber of subscribers) {
     const jid = tryJid(subscriber);
@@ -137,7 +149,7 @@ export async function sendLastItems(host: Host, session: C2SSession, features: R
   await Promise.all(Array.from({ length: Math.min(LAST_ITEM_LANES, owners.length) }, lane));
 }
 
-async function mayRead(host: Host, owner: string, requester: string, config: PepNodeConfig): Promise<boolean> {
+export async function mayRead(host: Host, owner: string, requester: string, config: PepNodeConfig): Promise<boolean> {
   try {
     await checkAccess(host, owner, requester, config);
     return true;

@@ -7,9 +7,11 @@
 // - login and registration attempt counters: they expire within minutes, and writing each
 //   failed login to disk would hand a password guesser an fsync per attempt;
 // - XEP-0115 caps: relearnt with one disco#info per ver;
+// - remote contacts' resources (PEP interest): relearnt from their next presence or probe answer;
 // - which node holds an external component (XEP-0114): its connection ends with the process.
 import type { StateBackend } from '../backend.js';
 import { MemoryAttemptCounters } from '../memory/attempts.js';
+import { MemoryRemoteResourceStore } from '../memory/remote-resources.js';
 import { MemoryCapsStore } from '../memory/caps.js';
 import { MemorySessionRegistry } from '../memory/sessions.js';
 import { MemoryResumptionStore } from '../memory/resumption.js';
@@ -46,6 +48,7 @@ export function createDurableBackend(dataDir: string): StateBackend {
     pep: new DurablePepStore(dir),
     // Caps are learnt again after a restart (one disco#info per ver): not worth a table.
     caps: new MemoryCapsStore(),
+    remoteResources: new MemoryRemoteResourceStore(),
     fastTokens: new DurableFastTokenStore(dir),
     push: new DurablePushStore(dir),
     // Component connections end with the process, as sessions do.

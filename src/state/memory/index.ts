@@ -6,6 +6,7 @@ import { MemoryArchiveStore } from './archive.js';
 import { MemoryAttemptCounters } from './attempts.js';
 import { MemoryBlocklistStore } from './blocklist.js';
 import { MemoryMucStore } from './muc.js';
+import { MemoryRemoteResourceStore } from './remote-resources.js';
 import { MemoryCapsStore } from './caps.js';
 import { MemoryOfflineStore } from './offline.js';
 import { MemoryPepStore } from './pep.js';
@@ -31,6 +32,7 @@ export function createMemoryBackend(): StateBackend {
     muc: new MemoryMucStore(),
     pep: new MemoryPepStore(),
     caps: new MemoryCapsStore(),
+    remoteResources: new MemoryRemoteResourceStore(),
     fastTokens: new MemoryFastTokenStore(),
     push: new MemoryPushStore(),
     components: new MemoryComponentRegistry(),
