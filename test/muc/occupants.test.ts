@@ -70,6 +70,29 @@ describe.each(BACKENDS)('between occupants (%s backend)', (backend) => {
     for (const session of [desk, phone]) await session.expect((m) => m.attrs.id === 'm1');
   });
 
+  it('removes an occupant whose client answers the room with an error (333, as Prosody), but not for a condition that says nothing of its presence', async () => {
+    const room = freshRoom('kick');
+    const alice = await login('alice');
+    const bob = await login('bob');
+    await createRoom(alice, room, 'Alice');
+    await enter(bob, room, 'Bob');
+    await alice.expect(presenceFrom(`${room}/Bob`));
+    // A message error of a condition Prosody does not kick for (policy-violation) changes nothing.
+    await send(bob, `<message to='${room}/Alice' type='error' id='e1'><error type='modify'><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`);
+    await say(bob, room, 'k1', 'still in');
+    await alice.expect((m) => m.name === 'message' && m.attrs.id === 'k1');
+    await send(bob, `<message to='${room}/Alice' type='error' id='e2'><error type='cancel'><recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`);
+    const kicked = await alice.expect(presenceFrom(`${room}/Bob`, 'unavailable'));
+    expect(statusCodes(kicked)).toStrictEqual(['333']);
+    expect(kicked.getChildText('status')).toBe('Kicked: recipient unavailable');
+    expect(statusCodes(await bob.expect(presenceFrom(`${room}/Bob`, 'unavailable')))).toStrictEqual(['110', '333']);
+    // And on any presence error.
+    await enter(bob, room, 'Bob');
+    await alice.expect(presenceFrom(`${room}/Bob`));
+    await send(bob, `<presence to='${room}/Bob' type='error'><error type='cancel'><not-allowed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>`);
+    expect((await alice.expect(presenceFrom(`${room}/Bob`, 'unavailable'))).getChildText('status')).toBe('Kicked: not allowed');
+  });
+
   it('passes an iq to an occupant on to its real JID, from the asker\'s occupant JID, and the reply back with the asker\'s id', async () => {
     const room = freshRoom('iq');
     const [alice, bob] = [await login('alice'), await login('bob')];

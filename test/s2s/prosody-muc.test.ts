@@ -190,4 +190,32 @@ describe.skipIf(!prosodyAvailable())('group chat and PEP with Prosody, from a 3-
     expect((await seen(bob, dave, 'theirs')).attrs.from).toBe(bob.bare);
     for (const client of [dave, bob]) await client.close();
   }, 90_000);
+
+  // Last: it stops Prosody.
+  it('removes a Prosody occupant with 333 once its server cannot be reached, as Prosody does on a bounce', async () => {
+    const alice = await local(1, 'alice');
+    const carol = await local(2, 'carol');
+    const bob = await remote('bob');
+    const room = `gone${users}@${MUC}`;
+    await create(alice, room, 'alice');
+    await enter(carol, room, 'carol');
+    await enter(bob, room, 'bob');
+    await alice.expect(presenceFrom(`${room}/bob`), WAIT);
+    await carol.expect(presenceFrom(`${room}/bob`), WAIT);
+    await prosody.stop();
+    // Node b's stream out is seen closed, so the reflection to bob needs a new one, which fails: bounced.
+    const streamGone = () => !(nodes[1]?.server.s2s?.streams() ?? []).some((stream) => stream.direction === 'out' && stream.remote === PEER);
+    for (let wait = 0; wait < 100 && !streamGone(); wait++) await new Promise((resolve) => setTimeout(resolve, 100));
+    alice.send(`<message to='${room}' type='groupchat' id='a3'><body>anyone there?</body></message>`);
+    for (const client of [alice, carol]) {
+      const kicked = await client.expect(presenceFrom(`${room}/bob`, ['333'], 'unavailable'), WAIT);
+      expect(kicked.getChildText('status')).toBe('Kicked: remote server not found');
+      expect(kicked.getChild('x', NS_MUC_USER)?.getChild('item')?.attrs.role).toBe('none');
+    }
+    // The room holds alice and carol only.
+    const info = await alice.iq('get', `<query xmlns='${NS_INFO}'/>`, room);
+    const occupants = info.getChild('query')?.getChild('x', 'jabber:x:data')?.getChildren('field').find((field) => field.attrs.var === 'muc#roominfo_occupants');
+    expect(occupants?.getChildText('value')).toBe('2');
+    for (const client of [alice, carol]) await client.close();
+  }, 60_000);
 });
