@@ -108,6 +108,7 @@ export async function connectCluster(options: ClusterOptions): Promise<ClusterSe
   const bus = new RedisNodeBus(client, keys, options.nodeId, {
     onError: options.onError,
     mayBeEvicted: () => liveness?.mayBeEvicted() ?? false,
+    heartbeatVerdict: () => liveness?.verdict(options.deadAfterMs) ?? Promise.resolve(),
   });
   let sweeper: DeadNodeSweeper | undefined;
   // BullMQ blocks on its connections, so it gets its own (with the retry setting it requires).

@@ -34,6 +34,12 @@ export interface RedisNodeBusOptions {
    * before it is handled, and one the sweeper took is left to it.
    */
   mayBeEvicted?(): boolean;
+  /**
+   * Resolves once this node's next heartbeat has told whether it was evicted (and an eviction
+   * was acted on: its sessions closed). Awaited before handling entries while `mayBeEvicted`, so
+   * that a node let go on after a freeze does not write them to sockets of sessions taken over.
+   */
+  heartbeatVerdict?(): Promise<void>;
 }
 
 /** Envelopes for one node, sent in one round trip and settled together (one promise for all). */
@@ -168,8 +174,10 @@ export class RedisNodeBus implements NodeBus {
     return handled;
   }
 
-  async takeFor(node: string, to: string): Promise<BusEnvelope[]> {
-    const outcome = await (await this.loadedScripts()).run('bus-take-1', [this.keys.nodeInbox(node)], [to]);
+  async takeFor(node: string, to: string | readonly string[]): Promise<BusEnvelope[]> {
+    const recipients = typeof to === 'string' ? [to] : [...to];
+    if (recipients.length === 0) return [];
+    const outcome = await (await this.loadedScripts()).run('bus-take-1', [this.keys.nodeInbox(node)], recipients);
     const flat = outcome.rejected ? [] : (outcome.value as string[]);
     const envelopes: BusEnvelope[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -224,6 +232,7 @@ export class RedisNodeBus implements NodeBus {
         }
         if (entries.length === 0) continue;
         const contested = this.options.mayBeEvicted?.() === true;
+        if (contested) await this.options.heartbeatVerdict?.();
         const ids: string[] = [];
         for (const [id, fields] of entries) {
           ids.push(id);

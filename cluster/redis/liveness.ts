@@ -101,6 +101,12 @@ export class NodeLiveness {
     return now - this.lastBeatAt > this.options.deadAfterMs * 0.75;
   }
 
+  /** Resolves once a heartbeat succeeded (an eviction it found acted on), or after `timeoutMs`. */
+  async verdict(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.mayBeEvicted() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   /** Nodes whose last heartbeat is older than the dead-after bound. */
   async deadNodes(now = Date.now()): Promise<string[]> {
     if (this.healthySince === undefined || now - this.healthySince < this.options.deadAfterMs) return [];

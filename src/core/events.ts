@@ -6,6 +6,20 @@ import type { SessionRecord } from '../state/sessions.js';
 import type { StanzaKind } from '../xmpp/kinds.js';
 import type { C2SSession, Conn, StreamConnection } from './session.js';
 
+/** A dead node's session whose stream was detached and whose registry record is still to be parked (core/orphans.ts). */
+export interface Orphan {
+  fullJid: string;
+  user: string;
+  token: string;
+  /** Points the registry record at the parked stream. */
+  park(): Promise<void>;
+}
+
+/** Collects a dead node's orphans, to move what its inbox holds for them in one scan. */
+export interface OrphanCollector {
+  add(orphan: Orphan): void;
+}
+
 /** A stanza on its way to `to`; `origin` is the local client that sent it, if any. */
 export interface RoutedStanza {
   stanza: Element;
@@ -85,7 +99,7 @@ export interface HookCatalogue {
   /** After the session left the registry; `error` explains an unclean end. */
   'resource-unbind': { session: C2SSession; error?: string };
   /** A dead node's resource, before it is removed: stream management claims resumable ones and parks them. */
-  'resource-orphaned': { record: SessionRecord };
+  'resource-orphaned': { record: SessionRecord; orphans: OrphanCollector };
   /** Another node resumed this local session's stream (XEP-0198): it must vanish quietly. */
   'stream-taken-over': { session: C2SSession };
   /** A resource of a dead node was removed from the registry: its contacts must see it go. */

@@ -6,6 +6,7 @@ import { StanzaError, StreamError } from '../xmpp/errors.js';
 import type { GiveUp } from './outage-buffer.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
+import { OrphanBatch } from './orphans.js';
 import { identify } from './stanza-identity.js';
 
 /** The inbox of this node: writes to local sessions, re-routes what it no longer holds. */
@@ -47,14 +48,17 @@ export function nodeInbox(host: Host): NodeInbox {
  */
 export async function cleanUpDeadNode(host: Host, bus: NodeBus, node: string): Promise<{ sessions: number; stanzas: number }> {
   let sessions = 0;
+  const orphans = new OrphanBatch(host, node);
   for await (const record of host.state.registry.byNode(node)) {
-    if (await host.hooks.fire('resource-orphaned', { record })) continue;
+    if (await host.hooks.fire('resource-orphaned', { record, orphans })) continue;
     if (!(await host.state.registry.release(record.full_jid, record.session_id))) continue;
     sessions += 1;
     await host.hooks.fire('resource-lost', { record, reason: 'Node failed' });
   }
   // Its components are gone with it: what was on its way to them bounces instead of returning there.
   const components = await host.state.components.releaseNode(node);
+  const parked = await orphans.settle();
+  if (parked > 0) host.log.info({ event: 'sm_stranded_parked', node, count: parked });
   const stanzas = await bus.takeInbox(node, nodeInbox(host));
   if (sessions + stanzas + components.length > 0) host.log.warn({ event: 'dead_node_cleaned', dead: node, sessions, stanzas, components: components.length });
   return { sessions, stanzas };

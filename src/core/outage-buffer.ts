@@ -57,7 +57,7 @@ export class OutageBuffer implements NodeBus {
     return this.inner.takeInbox(node, inbox);
   }
 
-  takeFor(node: string, to: string): Promise<BusEnvelope[]> {
+  takeFor(node: string, to: string | readonly string[]): Promise<BusEnvelope[]> {
     return this.inner.takeFor(node, to);
   }
 

@@ -69,10 +69,11 @@ export interface NodeBus {
   /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
   takeInbox(node: string, inbox: NodeInbox): Promise<number>;
   /**
-   * Takes the stanza envelopes for one resource (`to`) out of `node`'s inbox, oldest first, each
-   * deleted as taken (handled once): a node resuming a stream whose node stopped answering puts
-   * them ahead of what reaches the stream directly, so one sender's stanzas keep their order.
+   * Takes the stanza envelopes for one resource (`to`), or for any of several, out of `node`'s
+   * inbox, oldest first, each deleted as taken (handled once), in one scan of the inbox: a node
+   * resuming a stream whose node stopped answering puts them ahead of what reaches the stream
+   * directly, so one sender's stanzas keep their order.
    */
-  takeFor(node: string, to: string): Promise<BusEnvelope[]>;
+  takeFor(node: string, to: string | readonly string[]): Promise<BusEnvelope[]>;
   close(): Promise<void>;
 }

@@ -119,5 +119,26 @@ export function busContract(openBus: BusFactory): void {
         await Promise.all([sender.close(), taker.close()]);
       }
     });
+
+    it('takes the stanzas for several resources in one scan, in inbox order, leaving the rest', async () => {
+      const deadId = fresh('dead');
+      const sender = await openBus(fresh('sender'));
+      const taker = await openBus(fresh('taker'));
+      try {
+        const [a1, b1, other, a2] = [fresh('a'), fresh('b'), fresh('other'), fresh('a')] as [string, string, string, string];
+        await sender.send(deadId, stanza(a1, 'ann@localhost/a'));
+        await sender.send(deadId, stanza(b1, 'bob@localhost/b'));
+        await sender.send(deadId, stanza(other, 'cy@localhost/c'));
+        await sender.send(deadId, stanza(a2, 'ann@localhost/a'));
+        const taken = await taker.takeFor(deadId, ['ann@localhost/a', 'bob@localhost/b']);
+        expect(taken.map((envelope) => envelope.id)).toStrictEqual([a1, b1, a2]);
+        await expect(taker.takeFor(deadId, [])).resolves.toStrictEqual([]);
+        const inbox = recordingInbox();
+        await expect(taker.takeInbox(deadId, inbox)).resolves.toBe(1);
+        expect(inbox.ids).toStrictEqual([other]);
+      } finally {
+        await Promise.all([sender.close(), taker.close()]);
+      }
+    });
   });
 }

@@ -102,7 +102,7 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
       }
       api.hook('pre-resource-unbind', ({ session, clean }) => (clean ? false : hibernate(ctx, session)), 10);
       api.hook('resource-unbind', ({ session }) => onUnbind(ctx, session), 10);
-      api.hook('resource-orphaned', ({ record }) => parkOrphan(ctx, record));
+      api.hook('resource-orphaned', ({ record, orphans }) => parkOrphan(ctx, record, orphans));
       api.hook('session-handover', async ({ session, ackWaitMs }) => {
         // A resumption under way finishes first; the session it resumed is handed over.
         const pending = ctx.resuming.get(session);

@@ -3,6 +3,7 @@
 import type { C2SSession } from '../../core/session.js';
 import { parse } from 'ltx';
 import { identify } from '../../core/stanza-identity.js';
+import type { OrphanCollector } from '../../core/events.js';
 import type { SessionRecord } from '../../state/sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { type Context, parkRecord, releaseConnection, scheduleExpiry, streamOf } from './context.js';
@@ -45,7 +46,7 @@ export async function park(ctx: Context, session: C2SSession, ackWaitMs: number)
 }
 
 /** A dead node's resumable session is parked instead of ended: its client may still resume. */
-export async function parkOrphan(ctx: Context, record: SessionRecord): Promise<boolean> {
+export async function parkOrphan(ctx: Context, record: SessionRecord, orphans: OrphanCollector): Promise<boolean> {
   const { host } = ctx;
   if (record.sm_token === undefined) return false;
   const user = bareOf(record.full_jid);
@@ -57,16 +58,13 @@ export async function parkOrphan(ctx: Context, record: SessionRecord): Promise<b
   await scheduleExpiry(ctx, user, token);
   if (!(await host.state.resumption.detach(user, token, '', known.inbound, Date.now(), known.owner))) return true;
   // What the dead node's inbox holds for the resource is older than anything routed to the parked
-  // stream: it goes to the queue first. Until the record is parked, senders still write to that
-  // inbox, so it is taken again after; only a stanza that reaches the parked queue in the few ms
-  // between the two can come before an older one.
-  await moveStranded(ctx, record.node, record.full_jid, user, token);
-  await parkRecord(host, record.full_jid, record.session_id, record.node, token);
-  await moveStranded(ctx, record.node, record.full_jid, user, token);
+  // stream: it goes to the queue before the record is parked, with every orphan's in one scan of
+  // the inbox (core/orphans.ts).
+  orphans.add({ fullJid: record.full_jid, user, token, park: () => parkRecord(host, record.full_jid, record.session_id, record.node, token) });
   return true;
 }
 
-/** Stanza envelopes for `fullJid` left in `node`'s inbox, moved to the parked stream's queue in order. */
+/** Stanza envelopes for `fullJid` left in `node`'s inbox (this node's own, while it drains), moved to the parked stream's queue in order. */
 async function moveStranded(ctx: Context, node: string, fullJid: string, user: string, token: string): Promise<void> {
   const { host } = ctx;
   if (!host.bus) return;

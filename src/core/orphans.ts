@@ -1,0 +1,67 @@
+// A dead node's resumable sessions are parked together (stream management claims them): what the
+// dead node's inbox holds for them goes to their parked queues in order, ahead of what reaches
+// the queues once their records are parked, in one scan of the inbox for all of them. A scan per
+// session costs the inbox's length times the sessions: at a few hundred sessions the sweep is
+// slow enough for newer stanzas to overtake older ones.
+import { parse } from 'ltx';
+import type { BusEnvelope } from '../state/bus.js';
+import type { Orphan, OrphanCollector } from './events.js';
+import type { Host } from './host.js';
+import { identify } from './stanza-identity.js';
+
+/** Records parked at once, so that the registry is not hit by hundreds of writes at a time. */
+const PARK_BATCH = 50;
+
+export class OrphanBatch implements OrphanCollector {
+  private readonly orphans = new Map<string, Orphan>();
+
+  constructor(
+    private readonly host: Host,
+    private readonly node: string,
+  ) {}
+
+  add(orphan: Orphan): void {
+    this.orphans.set(orphan.fullJid, orphan);
+  }
+
+  /**
+   * Moves what the inbox holds for the orphans to their queues, parks their records, then moves
+   * what senders still wrote to the inbox meanwhile. Only a stanza that reaches a parked queue in
+   * the moment between a record's parking and the second scan can come before an older one.
+   */
+  async settle(): Promise<number> {
+    if (this.orphans.size === 0) return 0;
+    let moved = await this.moveStranded();
+    const orphans = [...this.orphans.values()];
+    for (let i = 0; i < orphans.length; i += PARK_BATCH) await Promise.all(orphans.slice(i, i + PARK_BATCH).map((orphan) => orphan.park()));
+    moved += await this.moveStranded();
+    return moved;
+  }
+
+  private async moveStranded(): Promise<number> {
+    const bus = this.host.bus;
+    if (!bus) return 0;
+    const byResource = new Map<string, BusEnvelope[]>();
+    for (const envelope of await bus.takeFor(this.node, [...this.orphans.keys()])) {
+      if (envelope.kind !== 'stanza') continue;
+      const list = byResource.get(envelope.to) ?? [];
+      list.push(envelope);
+      byResource.set(envelope.to, list);
+    }
+    // One stream's stanzas in order; the streams side by side.
+    const counts = await Promise.all([...byResource].map(([to, envelopes]) => this.queue(this.orphans.get(to) as Orphan, envelopes)));
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  private async queue(orphan: Orphan, envelopes: BusEnvelope[]): Promise<number> {
+    let queued = 0;
+    for (const envelope of envelopes) {
+      if (envelope.kind !== 'stanza') continue;
+      const stanza = { seq: 0, xml: envelope.xml, stamp: envelope.at ?? Date.now(), ...(envelope.sid === undefined ? {} : { id: envelope.sid }) };
+      if (await this.host.state.resumption.append(orphan.user, orphan.token, '', stanza)) queued += 1;
+      // Resumed meanwhile (the queue has a new owner): routed afresh, to where it is now.
+      else await this.host.router.send(identify(parse(envelope.xml), envelope.sid));
+    }
+    return queued;
+  }
+}
