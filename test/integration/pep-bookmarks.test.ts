@@ -2,12 +2,12 @@
 // keeps them: private XML (XEP-0049, XEP-0402 §5.3) and the legacy PEP node (XEP-0411), with the
 // legacy node's +notify resources told of each change; legacy private XML alone is migrated when
 // a XEP-0402 client asks. Independent clients, on one node and across nodes ('cluster').
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { personalKey } from '../../src/state/personal.js';
 import { befriend, xml } from '../support/client.js';
 import { condition } from '../support/fixture.js';
 import { announce, eventItems, itemsXml, publishXml } from '../support/pep.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { BACKENDS, useTestServer } from '../support/server.js';
 
 const BOOKMARKS = 'urn:xmpp:bookmarks:1';
 const LEGACY = 'storage:bookmarks';
@@ -17,24 +17,15 @@ const conference = (name: string, nick = 'al'): string => `<conference xmlns='${
 const privateGet = "<query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query>";
 
 describe.each(BACKENDS)('XEP-0402 bookmarks written back to XEP-0048 (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
-  const storedLegacy = (bare: string): Promise<string | undefined> => server.nodes[0]!.host.state.personal.get(bare, LEGACY_KEY);
+  const fixture = useTestServer({ backend });
+  const { user } = fixture;
+  const storedLegacy = (bare: string): Promise<string | undefined> => fixture.server.nodes[0]!.host.state.personal.get(bare, LEGACY_KEY);
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   it('reflects a XEP-0402 publish and retract in the legacy PEP node, its +notify resources and private XML', async () => {
     const a = await user('alice');
-    const modern = await server.login(a, 'modern');
-    const legacy = await server.login(a, 'legacy');
+    const modern = await fixture.server.login(a, 'modern');
+    const legacy = await fixture.server.login(a, 'legacy');
     await announce(legacy, [LEGACY]);
     await legacy.barrier();
     legacy.clear();
@@ -57,8 +48,8 @@ describe.each(BACKENDS)('XEP-0402 bookmarks written back to XEP-0048 (%s backend
 
   it('keeps the <url/>s a legacy client stored across XEP-0402 changes', async () => {
     const a = await user('alice');
-    const modern = await server.login(a, 'modern');
-    const legacy = await server.login(a, 'legacy');
+    const modern = await fixture.server.login(a, 'modern');
+    const legacy = await fixture.server.login(a, 'legacy');
     const set = await legacy.iq('set', `<query xmlns='jabber:iq:private'><storage xmlns='${LEGACY}'><conference jid='tea@chat.example' name='Tea'/><url name='Home' url='https://example.org/'/></storage></query>`);
     expect(set.attrs.type).toBe('result');
     await modern.iq('set', publishXml(BOOKMARKS, 'pie@chat.example', conference('Pie'), OPTIONS));
@@ -68,19 +59,19 @@ describe.each(BACKENDS)('XEP-0402 bookmarks written back to XEP-0048 (%s backend
 
   it('makes legacy bookmarks kept only in private XML the XEP-0402 bookmarks when a client first asks', async () => {
     const a = await user('alice');
-    const modern = await server.login(a, 'modern');
+    const modern = await fixture.server.login(a, 'modern');
     // As an import (XEP-0227) or a server without PEP would have left them.
-    await server.nodes[0]!.host.state.personal.set(modern.bare, LEGACY_KEY, `<storage xmlns='${LEGACY}'><conference jid='old@chat.example' name='Old' autojoin='true'><nick>al</nick></conference></storage>`, { itemBytes: 100_000, items: 100 });
+    await fixture.server.nodes[0]!.host.state.personal.set(modern.bare, LEGACY_KEY, `<storage xmlns='${LEGACY}'><conference jid='old@chat.example' name='Old' autojoin='true'><nick>al</nick></conference></storage>`, { itemBytes: 100_000, items: 100 });
     const got = await modern.iq('get', itemsXml(BOOKMARKS));
     expect(xml`<iq type='result'><pubsub><items node='${BOOKMARKS}'><item id='old@chat.example'><conference xmlns='${BOOKMARKS}' name='Old' autojoin='true'><nick>al</nick></conference></item></items></pubsub></iq>`(got)).toBe(true);
-    const other = await server.login(await user('bob'), 'x');
+    const other = await fixture.server.login(await user('bob'), 'x');
     expect(condition(await other.iq('get', itemsXml(BOOKMARKS)))).toBe('item-not-found');
   });
 
   it('keeps the legacy node private even when an old client created it readable by contacts', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'legacy');
-    const bob = await server.login(b, 'laptop');
+    const alice = await fixture.server.login(a, 'legacy');
+    const bob = await fixture.server.login(b, 'laptop');
     await befriend(alice, bob);
     await alice.iq('set', publishXml(LEGACY, 'current', `<storage xmlns='${LEGACY}'><conference jid='tea@chat.example' name='Tea'/></storage>`));
     await alice.iq('set', publishXml(BOOKMARKS, 'pie@chat.example', conference('Pie'), OPTIONS));

@@ -2,11 +2,11 @@
 // one of its nodes answer, each requester seeing what the node's access model lets it read. Two
 // and three independent clients, on one node and with the parties on different nodes ('cluster').
 import type { Element } from 'ltx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { befriend, xml } from '../support/client.js';
 import { condition } from '../support/fixture.js';
 import { publishXml } from '../support/pep.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { BACKENDS, useTestServer } from '../support/server.js';
 
 const NS_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -14,24 +14,15 @@ const OWNER = "xmlns='http://jabber.org/protocol/pubsub#owner'";
 const listedNodes = (reply: Element): string[] => (reply.getChild('query')?.getChildren('item') ?? []).map((item) => String(item.attrs.node)).sort();
 
 describe.each(BACKENDS)('PEP nodes in service discovery (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const { user } = fixture;
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   it('lists the account\'s nodes to each requester as their access models allow', async () => {
     const [a, b, c] = [await user('alice'), await user('bob'), await user('carol')];
-    const alice = await server.login(a, 'phone');
-    const bob = await server.login(b, 'laptop');
-    const carol = await server.login(c, 'desk');
+    const alice = await fixture.server.login(a, 'phone');
+    const bob = await fixture.server.login(b, 'laptop');
+    const carol = await fixture.server.login(c, 'desk');
     await befriend(alice, bob);
     await alice.iq('set', publishXml('urn:test:open', '1', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'open' }));
     await alice.iq('set', publishXml('urn:test:presence', '1', "<x xmlns='urn:test'/>"));
@@ -47,8 +38,8 @@ describe.each(BACKENDS)('PEP nodes in service discovery (%s backend)', (backend)
 
   it('describes a node with disco#info and lists its items with disco#items, with the access model\'s errors', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'phone');
-    const bob = await server.login(b, 'laptop');
+    const alice = await fixture.server.login(a, 'phone');
+    const bob = await fixture.server.login(b, 'laptop');
     await alice.iq('set', publishXml('urn:test:open', 'one', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'open', 'pubsub#max_items': '5' }));
     await alice.iq('set', publishXml('urn:test:open', 'two', "<x xmlns='urn:test'/>"));
     await alice.iq('set', publishXml('urn:test:presence', '1', "<x xmlns='urn:test'/>"));

@@ -1,12 +1,12 @@
 // XEP-0060 explicit subscriptions on PEP nodes (§6.1, §6.2, §5.6, §5.7, §8.8), beside the
 // caps-based notifications of XEP-0163: two and three independent clients over real sockets, on
 // one node and with the parties on different nodes ('cluster').
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { xml } from '../support/client.js';
 import { condition } from '../support/fixture.js';
 import { befriend } from '../support/client.js';
 import { announce, eventItems, publishXml } from '../support/pep.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { BACKENDS, useTestServer } from '../support/server.js';
 import type { Element } from 'ltx';
 
 const P = "xmlns='http://jabber.org/protocol/pubsub'";
@@ -20,23 +20,14 @@ const pubsubCondition = (stanza: Element): string | undefined => stanza.getChild
 const itemId = (element: Element, node = NODE): string | undefined => eventItems(element, node)?.getChild('item')?.attrs.id as string | undefined;
 
 describe.each(BACKENDS)('PEP subscriptions (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const { user } = fixture;
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   it('lets a contact subscribe without +notify: the last item at once, then each event, until it unsubscribes', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'phone');
-    const bob = await server.login(b, 'laptop');
+    const alice = await fixture.server.login(a, 'phone');
+    const bob = await fixture.server.login(b, 'laptop');
     await befriend(alice, bob);
     await alice.iq('set', publishXml(NODE, 'first', status('one')));
     const subscribed = await bob.iq('set', subscribeXml(NODE, bob.jid as string), alice.bare);
@@ -62,8 +53,8 @@ describe.each(BACKENDS)('PEP subscriptions (%s backend)', (backend) => {
 
   it('lets a stranger subscribe to an open node only, with the XEP-0060 errors otherwise', async () => {
     const [a, c] = [await user('alice'), await user('carol')];
-    const alice = await server.login(a, 'phone');
-    const carol = await server.login(c, 'desk');
+    const alice = await fixture.server.login(a, 'phone');
+    const carol = await fixture.server.login(c, 'desk');
     await alice.iq('set', publishXml('urn:test:open', '1', status('open'), { 'pubsub#access_model': 'open', 'pubsub#send_last_published_item': 'never' }));
     await alice.iq('set', publishXml(NODE, '1', status('closed')));
     const closed = await carol.iq('set', subscribeXml(NODE, carol.jid as string), alice.bare);
@@ -85,9 +76,9 @@ describe.each(BACKENDS)('PEP subscriptions (%s backend)', (backend) => {
 
   it('delivers to each available resource of a bare JID subscriber once, also when its caps want the node', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'phone');
-    const laptop = await server.login(b, 'laptop');
-    const tablet = await server.login(b, 'tablet');
+    const alice = await fixture.server.login(a, 'phone');
+    const laptop = await fixture.server.login(b, 'laptop');
+    const tablet = await fixture.server.login(b, 'tablet');
     await befriend(alice, laptop);
     await announce(laptop, [NODE]);
     tablet.send('<presence/>');
@@ -106,8 +97,8 @@ describe.each(BACKENDS)('PEP subscriptions (%s backend)', (backend) => {
 
   it('stops events to a subscriber the access model no longer lets read, and tells it of the deletion while it may', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'phone');
-    const bob = await server.login(b, 'laptop');
+    const alice = await fixture.server.login(a, 'phone');
+    const bob = await fixture.server.login(b, 'laptop');
     await befriend(alice, bob);
     await alice.iq('set', publishXml(NODE, 'first', status('one'), { 'pubsub#send_last_published_item': 'never' }));
     await bob.iq('set', subscribeXml(NODE, bob.jid as string), alice.bare);
@@ -130,8 +121,8 @@ describe.each(BACKENDS)('PEP subscriptions (%s backend)', (backend) => {
 
   it('lets the owner subscribe and unsubscribe others, and answers affiliations', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'phone');
-    const bob = await server.login(b, 'laptop');
+    const alice = await fixture.server.login(a, 'phone');
+    const bob = await fixture.server.login(b, 'laptop');
     await alice.iq('set', publishXml(NODE, '1', status('one'), { 'pubsub#access_model': 'whitelist', 'pubsub#send_last_published_item': 'never' }));
     const refused = await alice.iq('set', `<pubsub ${OWNER}><subscriptions node='${NODE}'><subscription jid='${bob.jid}' subscription='subscribed'/></subscriptions></pubsub>`);
     expect([condition(refused), pubsubCondition(refused)]).toEqual(['not-allowed', 'closed-node']);

@@ -3,10 +3,10 @@
 // presence), and a vCard without one disables it. Independent clients, on one node and across
 // nodes ('cluster').
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { befriend, xml } from '../support/client.js';
 import { announce, eventItems, itemsXml, publishXml } from '../support/pep.js';
-import { BACKENDS, startTestServer, type TestServer } from '../support/server.js';
+import { BACKENDS, useTestServer } from '../support/server.js';
 
 const METADATA = 'urn:xmpp:avatar:metadata';
 const DATA = 'urn:xmpp:avatar:data';
@@ -14,18 +14,9 @@ const BINVAL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9Q
 const HASH = createHash('sha1').update(Buffer.from(BINVAL, 'base64')).digest('hex');
 
 describe.each(BACKENDS)('vCard PHOTO to XEP-0084 avatar (%s backend)', (backend) => {
-  let server: TestServer;
-  let n = 0;
-  const user = async (prefix: string): Promise<string> => {
-    const local = `${prefix}${++n}`;
-    await server.createUser(local);
-    return local;
-  };
+  const fixture = useTestServer({ backend });
+  const { user } = fixture;
 
-  beforeAll(async () => {
-    server = await startTestServer({ backend });
-  });
-  afterAll(() => server.stop());
 
   const metadataItem = (id: string): string => `<metadata xmlns='${METADATA}'><info id='${id}' type='image/png' bytes='70'/></metadata>`;
   const photoOf = (presence: { getChild(name: string, xmlns?: string): { getChildText(name: string): string | null } | undefined }): string | null | undefined =>
@@ -33,10 +24,10 @@ describe.each(BACKENDS)('vCard PHOTO to XEP-0084 avatar (%s backend)', (backend)
 
   it('puts the stored avatar hash in the first presence of a new login (read with its bind)', async () => {
     const a = await user('carol');
-    const first = await server.login(a, 'one');
+    const first = await fixture.server.login(a, 'one');
     expect((await first.iq('set', publishXml(METADATA, HASH, metadataItem(HASH)))).attrs.type).toBe('result');
     await first.close();
-    const again = await server.login(a, 'two');
+    const again = await fixture.server.login(a, 'two');
     again.send('<presence/>');
     const reflected = await again.expect((element) => element.name === 'presence' && element.attrs.from === again.jid);
     expect(photoOf(reflected)).toBe(HASH);
@@ -45,10 +36,10 @@ describe.each(BACKENDS)('vCard PHOTO to XEP-0084 avatar (%s backend)', (backend)
 
   it('puts an avatar published between the bind and the first presence in that presence', async () => {
     const a = await user('dora');
-    const client = await server.login(a, 'one');
+    const client = await fixture.server.login(a, 'one');
     expect((await client.iq('set', publishXml(METADATA, 'old', metadataItem('old')))).attrs.type).toBe('result');
     await client.close();
-    const again = await server.login(a, 'two');
+    const again = await fixture.server.login(a, 'two');
     // Bound with the old avatar read; a new one is published before the presence.
     expect((await again.iq('set', publishXml(METADATA, HASH, metadataItem(HASH)))).attrs.type).toBe('result');
     again.send('<presence/>');
@@ -59,8 +50,8 @@ describe.each(BACKENDS)('vCard PHOTO to XEP-0084 avatar (%s backend)', (backend)
 
   it('publishes a vCard PHOTO as the avatar, and disables it for a vCard without one', async () => {
     const [a, b] = [await user('alice'), await user('bob')];
-    const alice = await server.login(a, 'old');
-    const bob = await server.login(b, 'modern');
+    const alice = await fixture.server.login(a, 'old');
+    const bob = await fixture.server.login(b, 'modern');
     await befriend(alice, bob);
     await announce(bob, [METADATA]);
     await bob.barrier();

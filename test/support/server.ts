@@ -2,7 +2,7 @@
 // backend, or ('cluster') two nodes of one cluster in this process, each started by the
 // composition root with its own node id, so the parties of a test sit on different nodes.
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createRedisBackend } from '../../cluster/redis/index.js';
 import { type Config, defaultConfig } from '../../src/config.js';
 import { type Logger, silentLogger } from '../../src/log.js';
@@ -157,6 +157,36 @@ async function startCluster(config: Config): Promise<Deployment> {
     adopt: crossNodeBarrier,
     async stop() {
       for (const node of [...running].reverse()) await node.stop();
+    },
+  };
+}
+
+/** One test server for a describe block, with fresh accounts on it: `user('alice')` creates alice1, alice2, … */
+export interface TestServerFixture {
+  readonly server: TestServer;
+  user(prefix: string): Promise<string>;
+}
+
+/** Starts the server before the block's tests and stops it after them. */
+export function useTestServer(options: Parameters<typeof startTestServer>[0] = {}): TestServerFixture {
+  let server: TestServer | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startTestServer(options);
+  });
+  afterAll(() => server?.stop());
+  const started = (): TestServer => {
+    if (!server) throw new Error('the test server is not started yet (use it inside a test)');
+    return server;
+  };
+  return {
+    get server() {
+      return started();
+    },
+    async user(prefix) {
+      const local = `${prefix}${++n}`;
+      await started().createUser(local);
+      return local;
     },
   };
 }
