@@ -28,8 +28,14 @@ export const vcardModule: Module = {
       // An empty vCard is what a get answers when there is none, so storing one clears it.
       if (isEmptyElement(request.payload)) await host.state.personal.remove(user, KEY);
       else await storePersonal(host, user, KEY, request.payload);
+      // The avatar it carries is published first (XEP-0398, as Prosody's mod_vcard_legacy): once
+      // the client has its answer, a contact may ask for that node.
+      try {
+        await host.hooks.fire('vcard-set', { user, vcard: request.payload });
+      } catch (err) {
+        host.log.error({ event: 'vcard_avatar_publish_failed', err });
+      }
       request.respond();
-      await host.hooks.fire('vcard-set', { user, vcard: request.payload });
     });
 
     api.iq('bare', 'set', NS_VCARD, 'vCard', () => {
