@@ -49,19 +49,26 @@ export class OrphanBatch implements OrphanCollector {
       byResource.set(envelope.to, list);
     }
     // One stream's stanzas in order; the streams side by side.
-    const counts = await Promise.all([...byResource].map(([to, envelopes]) => this.queue(this.orphans.get(to) as Orphan, envelopes)));
+    const counts = await Promise.all([...byResource].map(([to, envelopes]) => {
+      const orphan = this.orphans.get(to) as Orphan;
+      return queueStranded(this.host, orphan.user, orphan.token, envelopes);
+    }));
     return counts.reduce((sum, count) => sum + count, 0);
   }
+}
 
-  private async queue(orphan: Orphan, envelopes: BusEnvelope[]): Promise<number> {
-    let queued = 0;
-    for (const envelope of envelopes) {
-      if (envelope.kind !== 'stanza') continue;
-      const stanza = { seq: 0, xml: envelope.xml, stamp: envelope.at ?? Date.now(), ...(envelope.sid === undefined ? {} : { id: envelope.sid }) };
-      if (await this.host.state.resumption.append(orphan.user, orphan.token, '', stanza)) queued += 1;
-      // Resumed meanwhile (the queue has a new owner): routed afresh, to where it is now.
-      else await this.host.router.send(identify(parse(envelope.xml), envelope.sid));
-    }
-    return queued;
+/**
+ * Appends stanza envelopes taken from a node's inbox to a parked stream's queue, in order; how
+ * many it queued. One the store refuses (resumed meanwhile: the queue has a new owner) is routed
+ * afresh, to where the resource is now.
+ */
+export async function queueStranded(host: Host, user: string, token: string, envelopes: readonly BusEnvelope[]): Promise<number> {
+  let queued = 0;
+  for (const envelope of envelopes) {
+    if (envelope.kind !== 'stanza') continue;
+    const stanza = { seq: 0, xml: envelope.xml, stamp: envelope.at ?? Date.now(), ...(envelope.sid === undefined ? {} : { id: envelope.sid }) };
+    if (await host.state.resumption.append(user, token, '', stanza)) queued += 1;
+    else await host.router.send(identify(parse(envelope.xml), envelope.sid));
   }
+  return queued;
 }

@@ -1,9 +1,8 @@
 // A resumable session whose node drains (SIGTERM) or dies is parked: its registry record names
 // no node (PARKED_NODE), the ResumptionStore holds its queue, and any node may resume it.
 import type { C2SSession } from '../../core/session.js';
-import { parse } from 'ltx';
-import { identify } from '../../core/stanza-identity.js';
 import type { OrphanCollector } from '../../core/events.js';
+import { queueStranded } from '../../core/orphans.js';
 import type { SessionRecord } from '../../state/sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { type Context, parkRecord, releaseConnection, scheduleExpiry, streamOf } from './context.js';
@@ -68,14 +67,6 @@ export async function parkOrphan(ctx: Context, record: SessionRecord, orphans: O
 async function moveStranded(ctx: Context, node: string, fullJid: string, user: string, token: string): Promise<void> {
   const { host } = ctx;
   if (!host.bus) return;
-  const envelopes = await host.bus.takeFor(node, fullJid);
-  let moved = 0;
-  for (const envelope of envelopes) {
-    if (envelope.kind !== 'stanza') continue;
-    const stanza = { seq: 0, xml: envelope.xml, stamp: envelope.at ?? Date.now(), ...(envelope.sid === undefined ? {} : { id: envelope.sid }) };
-    if (await host.state.resumption.append(user, token, '', stanza)) moved += 1;
-    // Resumed meanwhile (the queue has a new owner): the rest is routed afresh, behind it.
-    else await host.router.send(identify(parse(envelope.xml), envelope.sid));
-  }
+  const moved = await queueStranded(host, user, token, await host.bus.takeFor(node, fullJid));
   if (moved > 0) host.log.info({ event: 'sm_stranded_parked', node, count: moved });
 }
