@@ -38,6 +38,7 @@
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
+//   <p>:v1:node:{<node>}:moved     hash   full JID → session taken over from the node (bus-take-2; refused by bus-send-2; expires 10 min after the last take)
 //   <p>:v1:components              hash   component domain → JSON {node, connection}: who holds it (XEP-0114)
 //   <p>:v1:nodes                   zset   live node → last heartbeat (ms)
 //   <p>:v1:evicted                 zset   evicted node → when (its inbox is taken again for a while)
@@ -154,6 +155,11 @@ export class KeyBuilder {
   /** The node's inbox stream (at-least-once delivery between nodes). */
   nodeInbox(node: string): string {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:inbox`;
+  }
+
+  /** Resources whose sessions were taken over from the node (bus-take-2): full JID → session id. */
+  nodeMoved(node: string): string {
+    return `${this.base}:node:{${tagPart(node, 'node name')}}:moved`;
   }
 
   /** Held by the one node taking a dead node's inbox (stored name `:draining`, kept: a wire format). */

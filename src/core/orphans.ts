@@ -26,23 +26,27 @@ export class OrphanBatch implements OrphanCollector {
 
   /**
    * Moves what the inbox holds for the orphans to their queues, parks their records, then moves
-   * what senders still wrote to the inbox meanwhile. Only a stanza that reaches a parked queue in
-   * the moment between a record's parking and the second scan can come before an older one.
+   * what senders still wrote to the inbox meanwhile and marks the sessions moved, so that a
+   * sender whose cache still names the dead node is refused and routes to the parked queue. Only
+   * a stanza that reaches a parked queue in the moment between a record's parking and the second
+   * scan can come before an older one.
    */
   async settle(): Promise<number> {
     if (this.orphans.size === 0) return 0;
-    let moved = await this.moveStranded();
+    let moved = await this.moveStranded(false);
     const orphans = [...this.orphans.values()];
     for (let i = 0; i < orphans.length; i += PARK_BATCH) await Promise.all(orphans.slice(i, i + PARK_BATCH).map((orphan) => orphan.park()));
-    moved += await this.moveStranded();
+    moved += await this.moveStranded(true);
     return moved;
   }
 
-  private async moveStranded(): Promise<number> {
+  /** `mark`: the records are parked, so senders refused from now on find the parked queue. */
+  private async moveStranded(mark: boolean): Promise<number> {
     const bus = this.host.bus;
     if (!bus) return 0;
     const byResource = new Map<string, BusEnvelope[]>();
-    for (const envelope of await bus.takeFor(this.node, [...this.orphans.keys()])) {
+    const resources = [...this.orphans.values()].map((orphan) => ({ to: orphan.fullJid, ...(mark ? { sessionId: orphan.sessionId } : {}) }));
+    for (const envelope of await bus.takeFor(this.node, resources)) {
       if (envelope.kind !== 'stanza') continue;
       const list = byResource.get(envelope.to) ?? [];
       list.push(envelope);

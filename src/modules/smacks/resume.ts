@@ -5,6 +5,7 @@ import { type Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { refreshQueue } from '../../core/state-push.js';
+import type { TakenResource } from '../../state/bus.js';
 import { Delivered } from '../../state/delivered.js';
 import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot } from '../../state/resumption.js';
 import { PARKED_NODE, type SessionRecord } from '../../state/sessions.js';
@@ -200,7 +201,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   }
   // What the unanswering node's inbox still holds for the resource goes first, in order (a sweep
   // would re-route it later, behind newer stanzas of the same senders).
-  const stranded = found.unanswered ? await takeStranded(host, record.node, known.full_jid) : [];
+  const stranded = found.unanswered ? await takeStranded(host, record.node, { to: known.full_jid, sessionId: record.session_id }) : [];
   stream.inbound = snapshot.record.inbound;
   stream.sent = snapshot.record.sent;
   stream.acked = snapshot.record.acked;
@@ -221,11 +222,15 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   return session;
 }
 
-/** Stanza envelopes for `fullJid` left in `node`'s inbox, taken out of it; none when that fails. */
-async function takeStranded(host: Host, node: string, fullJid: string): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
+/**
+ * Stanza envelopes for the resource left in `node`'s inbox, taken out of it; none when that fails.
+ * The session is marked moved there first: a sender whose cache still names that node is refused
+ * and routes to this one, behind what is taken here.
+ */
+async function takeStranded(host: Host, node: string, resource: TakenResource): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
   if (!host.bus || node === PARKED_NODE || node === host.nodeId) return [];
   try {
-    const envelopes = await host.bus.takeFor(node, fullJid);
+    const envelopes = await host.bus.takeFor(node, [resource]);
     const stranded = [];
     for (const envelope of envelopes) {
       if (envelope.kind === 'stanza') stranded.push({ xml: envelope.xml, stamp: envelope.at ?? Date.now(), id: envelope.sid });
