@@ -13,8 +13,13 @@ import type { C2SSession } from './session.js';
 import { identify, identityOf } from './stanza-identity.js';
 import { deliverPush } from './state-push.js';
 
-/** Sends of one stanza to a resource whose session keeps being taken over from under it, at most. */
-const SEND_ATTEMPTS = 3;
+/**
+ * How long a stanza refused by a node (its session was taken over from there) waits for the
+ * registry to say where the session went: the taker marks the session moved just before it
+ * parks or claims the record, so the wait is normally one round trip.
+ */
+const MOVED_WAIT_MS = 3000;
+const MOVED_POLL_MS = 25;
 
 function withIdentity(stanza: Element): { id?: string } {
   const id = identityOf(stanza);
@@ -56,7 +61,8 @@ export class Delivery {
    * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
    */
   async toResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
+    let refused: { node: string; session: string; until: number } | undefined;
+    for (;;) {
       const local = this.local.get(fullJid);
       if (local) {
         this.host.telemetry.routed('local');
@@ -64,7 +70,7 @@ export class Delivery {
         return true;
       }
       // After a refusal the cache named the node the session was taken from: read afresh.
-      let record = await this.host.state.registry.get(fullJid, attempt > 0 ? { fresh: true } : undefined);
+      let record = await this.host.state.registry.get(fullJid, refused ? { fresh: true } : undefined);
       if (record?.node === PARKED_NODE) {
         if (await this.queueForParked(record, stanza)) return true;
         // Resumed meanwhile: look again with fresh state.
@@ -72,14 +78,20 @@ export class Delivery {
         if (record?.node === PARKED_NODE) return false;
       }
       if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
+      if (refused && record.node === refused.node && record.session_id === refused.session) {
+        // Marked moved, not yet parked or claimed elsewhere: the record follows in a moment.
+        if (Date.now() > refused.until) return false;
+        await new Promise((resolve) => setTimeout(resolve, MOVED_POLL_MS));
+        continue;
+      }
       this.host.telemetry.routed('remote');
       this.host.telemetry.busEnvelope('out');
       const sid = identityOf(stanza);
       const envelope: BusEnvelope = { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), sessionId: record.session_id, ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) };
       if ((await this.host.bus.send(record.node, envelope)) === 'sent') return true;
       this.host.state.registry.invalidate?.(bareOf(fullJid));
+      refused = { node: record.node, session: record.session_id, until: refused?.until ?? Date.now() + MOVED_WAIT_MS };
     }
-    return false;
   }
 
   /**

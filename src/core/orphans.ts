@@ -1,6 +1,7 @@
 // A dead node's resumable sessions are parked together (stream management claims them): what the
 // dead node's inbox holds for them goes to their parked queues in order, ahead of what reaches
-// the queues once their records are parked, in one scan of the inbox for all of them. A scan per
+// the queues once their records are parked, in one scan of the inbox for all of them that also
+// marks them moved there (senders with a stale cache are refused from then on). A scan per
 // session costs the inbox's length times the sessions: at a few hundred sessions the sweep is
 // slow enough for newer stanzas to overtake older ones.
 import { parse } from 'ltx';
@@ -25,27 +26,24 @@ export class OrphanBatch implements OrphanCollector {
   }
 
   /**
-   * Moves what the inbox holds for the orphans to their queues, parks their records, then moves
-   * what senders still wrote to the inbox meanwhile and marks the sessions moved, so that a
-   * sender whose cache still names the dead node is refused and routes to the parked queue. Only
-   * a stanza that reaches a parked queue in the moment between a record's parking and the second
-   * scan can come before an older one.
+   * Marks the orphans' sessions moved and moves what the inbox holds for them to their queues, in
+   * one scan, then parks their records. A sender whose cache still names the dead node is refused
+   * from the scan on and waits for the parked record (Delivery.toResource), so nothing reaches a
+   * parked queue ahead of what the inbox held.
    */
   async settle(): Promise<number> {
     if (this.orphans.size === 0) return 0;
-    let moved = await this.moveStranded(false);
+    const moved = await this.moveStranded();
     const orphans = [...this.orphans.values()];
     for (let i = 0; i < orphans.length; i += PARK_BATCH) await Promise.all(orphans.slice(i, i + PARK_BATCH).map((orphan) => orphan.park()));
-    moved += await this.moveStranded(true);
     return moved;
   }
 
-  /** `mark`: the records are parked, so senders refused from now on find the parked queue. */
-  private async moveStranded(mark: boolean): Promise<number> {
+  private async moveStranded(): Promise<number> {
     const bus = this.host.bus;
     if (!bus) return 0;
     const byResource = new Map<string, BusEnvelope[]>();
-    const resources = [...this.orphans.values()].map((orphan) => ({ to: orphan.fullJid, ...(mark ? { sessionId: orphan.sessionId } : {}) }));
+    const resources = [...this.orphans.values()].map((orphan) => ({ to: orphan.fullJid, sessionId: orphan.sessionId }));
     for (const envelope of await bus.takeFor(this.node, resources)) {
       if (envelope.kind !== 'stanza') continue;
       const list = byResource.get(envelope.to) ?? [];

@@ -201,7 +201,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   }
   // What the unanswering node's inbox still holds for the resource goes first, in order (a sweep
   // would re-route it later, behind newer stanzas of the same senders).
-  const stranded = found.unanswered ? await takeStranded(host, record.node, { to: known.full_jid, sessionId: record.session_id }) : [];
+  const stranded = found.unanswered ? await takeStranded(ctx, record.node, { to: known.full_jid, sessionId: record.session_id }) : [];
   stream.inbound = snapshot.record.inbound;
   stream.sent = snapshot.record.sent;
   stream.acked = snapshot.record.acked;
@@ -227,10 +227,11 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
  * The session is marked moved there first: a sender whose cache still names that node is refused
  * and routes to this one, behind what is taken here.
  */
-async function takeStranded(host: Host, node: string, resource: TakenResource): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
-  if (!host.bus || node === PARKED_NODE || node === host.nodeId) return [];
+async function takeStranded(ctx: Context, node: string, resource: TakenResource): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
+  const { host, stranded: takes } = ctx;
+  if (node === PARKED_NODE || node === host.nodeId) return [];
   try {
-    const envelopes = await host.bus.takeFor(node, [resource]);
+    const envelopes = await takes.take(node, resource);
     const stranded = [];
     for (const envelope of envelopes) {
       if (envelope.kind === 'stanza') stranded.push({ xml: envelope.xml, stamp: envelope.at ?? Date.now(), id: envelope.sid });
