@@ -18,8 +18,10 @@ import { deliverPush } from './state-push.js';
  * registry to say where the session went: the taker marks the session moved just before it
  * parks or claims the record, so the wait is normally one round trip.
  */
-const MOVED_WAIT_MS = 3000;
-const MOVED_POLL_MS = 25;
+const MOVED_WAIT_MS = 5000;
+/** The first look again after a refusal; each next one waits twice as long, up to MOVED_POLL_MAX_MS. */
+const MOVED_POLL_MS = 20;
+const MOVED_POLL_MAX_MS = 320;
 
 function withIdentity(stanza: Element): { id?: string } {
   const id = identityOf(stanza);
@@ -61,7 +63,7 @@ export class Delivery {
    * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
    */
   async toResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    let refused: { node: string; session: string; until: number } | undefined;
+    let refused: { node: string; session: string; until: number; pause: number } | undefined;
     for (;;) {
       const local = this.local.get(fullJid);
       if (local) {
@@ -78,19 +80,23 @@ export class Delivery {
         if (record?.node === PARKED_NODE) return false;
       }
       if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
-      if (refused && record.node === refused.node && record.session_id === refused.session) {
-        // Marked moved, not yet parked or claimed elsewhere: the record follows in a moment.
-        if (Date.now() > refused.until) return false;
-        await new Promise((resolve) => setTimeout(resolve, MOVED_POLL_MS));
+      // Marked moved there, not yet parked or claimed elsewhere: the record follows in a moment.
+      // Past the wait (a sweep slowed down by load), the stanza goes to that inbox unrefusable,
+      // where the sweep or a resumption takes it: maybe behind newer ones, but delivered.
+      const unmoved = refused !== undefined && record.node === refused.node && record.session_id === refused.session;
+      if (refused && unmoved && Date.now() <= refused.until) {
+        const pause = refused.pause;
+        refused.pause = Math.min(MOVED_POLL_MAX_MS, pause * 2);
+        await new Promise((resolve) => setTimeout(resolve, pause));
         continue;
       }
       this.host.telemetry.routed('remote');
       this.host.telemetry.busEnvelope('out');
       const sid = identityOf(stanza);
-      const envelope: BusEnvelope = { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), sessionId: record.session_id, ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) };
+      const envelope: BusEnvelope = { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(unmoved ? {} : { sessionId: record.session_id }), ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) };
       if ((await this.host.bus.send(record.node, envelope)) === 'sent') return true;
       this.host.state.registry.invalidate?.(bareOf(fullJid));
-      refused = { node: record.node, session: record.session_id, until: refused?.until ?? Date.now() + MOVED_WAIT_MS };
+      refused = { node: record.node, session: record.session_id, until: refused?.until ?? Date.now() + MOVED_WAIT_MS, pause: refused?.pause ?? MOVED_POLL_MS };
     }
   }
 

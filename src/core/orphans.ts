@@ -1,6 +1,6 @@
 // A dead node's resumable sessions are parked together (stream management claims them): what the
 // dead node's inbox holds for them goes to their parked queues in order, ahead of what reaches
-// the queues once their records are parked, in one scan of the inbox for all of them that also
+// the queues once their records are parked, in one scan of the inbox per batch of them that also
 // marks them moved there (senders with a stale cache are refused from then on). A scan per
 // session costs the inbox's length times the sessions: at a few hundred sessions the sweep is
 // slow enough for newer stanzas to overtake older ones.
@@ -10,7 +10,7 @@ import type { Orphan, OrphanCollector } from './events.js';
 import type { Host } from './host.js';
 import { identify } from './stanza-identity.js';
 
-/** Records parked at once, so that the registry is not hit by hundreds of writes at a time. */
+/** Records parked at once (and inbox scans: one per batch), so that the registry is not hit by hundreds of writes at a time. */
 const PARK_BATCH = 50;
 
 export class OrphanBatch implements OrphanCollector {
@@ -26,24 +26,27 @@ export class OrphanBatch implements OrphanCollector {
   }
 
   /**
-   * Marks the orphans' sessions moved and moves what the inbox holds for them to their queues, in
-   * one scan, then parks their records. A sender whose cache still names the dead node is refused
-   * from the scan on and waits for the parked record (Delivery.toResource), so nothing reaches a
-   * parked queue ahead of what the inbox held.
+   * Batch by batch: marks the sessions moved and moves what the inbox holds for them to their
+   * queues, in one scan, then parks their records. A sender whose cache still names the dead node
+   * is refused from the scan on and waits for the parked record (Delivery.toResource), so nothing
+   * reaches a parked queue ahead of what the inbox held; batches keep that wait short.
    */
   async settle(): Promise<number> {
-    if (this.orphans.size === 0) return 0;
-    const moved = await this.moveStranded();
     const orphans = [...this.orphans.values()];
-    for (let i = 0; i < orphans.length; i += PARK_BATCH) await Promise.all(orphans.slice(i, i + PARK_BATCH).map((orphan) => orphan.park()));
+    let moved = 0;
+    for (let i = 0; i < orphans.length; i += PARK_BATCH) {
+      const batch = orphans.slice(i, i + PARK_BATCH);
+      moved += await this.moveStranded(batch);
+      await Promise.all(batch.map((orphan) => orphan.park()));
+    }
     return moved;
   }
 
-  private async moveStranded(): Promise<number> {
+  private async moveStranded(orphans: readonly Orphan[]): Promise<number> {
     const bus = this.host.bus;
     if (!bus) return 0;
     const byResource = new Map<string, BusEnvelope[]>();
-    const resources = [...this.orphans.values()].map((orphan) => ({ to: orphan.fullJid, sessionId: orphan.sessionId }));
+    const resources = orphans.map((orphan) => ({ to: orphan.fullJid, sessionId: orphan.sessionId }));
     for (const envelope of await bus.takeFor(this.node, resources)) {
       if (envelope.kind !== 'stanza') continue;
       const list = byResource.get(envelope.to) ?? [];

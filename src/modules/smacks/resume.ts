@@ -131,8 +131,12 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
     if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
     // A node whose heartbeat stopped hands nothing over: no point waiting for it. The store's
-    // epoch and owner checks fence it should it wake up (a freeze).
-    if (Date.now() >= nextBeatCheck) {
+    // epoch and owner checks fence it should it wake up (a freeze). But a stream detached to no
+    // owner is being parked (a drain, or a sweep of the dead node): its parking moves what the
+    // node's inbox held into the queue, so the record is waited for; taking the inbox here too
+    // would race it, and what one of the two takers got would come behind newer stanzas.
+    const parking = known.owner === '' && known.detached_at !== 0;
+    if (!parking && Date.now() >= nextBeatCheck) {
       nextBeatCheck = Date.now() + HEARTBEAT_CHECK_MS;
       if (await silent(host, record.node)) return { kind: 'found', known, record, unanswered: true };
     }
