@@ -14,12 +14,13 @@ import { identify, identityOf } from './stanza-identity.js';
 import { deliverPush } from './state-push.js';
 
 /**
- * How long a stanza refused by a node (its session was taken over from there) waits for the
- * registry to say where the session went: the taker marks the session moved just before it
- * parks or claims the record, so the wait is normally one round trip.
+ * A stanza refused by a node (its session was taken over from there) waits for the registry to
+ * say where the session went: the taker marks the session moved just before it parks or claims
+ * the record, so the wait is normally one round trip. It waits at most twice the dead-after
+ * bound: a parker that dies half-way is itself swept by then, and its sessions parked again.
+ * The first look again after a refusal comes after MOVED_POLL_MS, each next one twice as late,
+ * up to MOVED_POLL_MAX_MS.
  */
-const MOVED_WAIT_MS = 5000;
-/** The first look again after a refusal; each next one waits twice as long, up to MOVED_POLL_MAX_MS. */
 const MOVED_POLL_MS = 20;
 const MOVED_POLL_MAX_MS = 320;
 
@@ -81,8 +82,8 @@ export class Delivery {
       }
       if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
       // Marked moved there, not yet parked or claimed elsewhere: the record follows in a moment.
-      // Past the wait (a sweep slowed down by load), the stanza goes to that inbox unrefusable,
-      // where the sweep or a resumption takes it: maybe behind newer ones, but delivered.
+      // Past the wait (no parker came), the stanza goes to that inbox unrefusable, where a sweep or
+      // a resumption takes it: maybe behind newer ones, but delivered.
       const unmoved = refused !== undefined && record.node === refused.node && record.session_id === refused.session;
       if (refused && unmoved && Date.now() <= refused.until) {
         const pause = refused.pause;
@@ -96,7 +97,7 @@ export class Delivery {
       const envelope: BusEnvelope = { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(unmoved ? {} : { sessionId: record.session_id }), ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) };
       if ((await this.host.bus.send(record.node, envelope)) === 'sent') return true;
       this.host.state.registry.invalidate?.(bareOf(fullJid));
-      refused = { node: record.node, session: record.session_id, until: refused?.until ?? Date.now() + MOVED_WAIT_MS, pause: refused?.pause ?? MOVED_POLL_MS };
+      refused = { node: record.node, session: record.session_id, until: refused?.until ?? Date.now() + 2 * this.host.config.nodeDeadAfterMs, pause: refused?.pause ?? MOVED_POLL_MS };
     }
   }
 

@@ -22,7 +22,9 @@ import { Stream } from './stream.js';
  * connection is half-open and it has not noticed yet).
  */
 const HANDOVER_WAIT_MS = 2000;
+/** The first look again; each next one twice as late, up to HANDOVER_POLL_MAX_MS (hundreds of clients resume at once after a kill). */
 const HANDOVER_POLL_MS = 20;
+const HANDOVER_POLL_MAX_MS = 160;
 const HEARTBEAT_CHECK_MS = 200;
 
 /** Whether `node`'s last heartbeat is older than two heartbeat intervals (or it is not live). */
@@ -120,7 +122,9 @@ type Found =
  */
 async function handedOver(host: Host, user: string, token: string): Promise<Found> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
+  const parkingDeadline = Date.now() + Math.max(HANDOVER_WAIT_MS, 2 * host.config.nodeDeadAfterMs);
   let nextBeatCheck = 0;
+  let pause = HANDOVER_POLL_MS;
   for (;;) {
     const known = await host.state.resumption.get(user, token);
     if (!known) return { kind: 'unknown' };
@@ -129,18 +133,20 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     // Another bind of the resource replaced it; a record with this token but another session is a resumption under way.
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
-    if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
+    // A stream being parked gets as long as a sweep of its node would take to start again.
+    const parking = known.owner === '' && known.detached_at !== 0;
+    if (settled || Date.now() >= (parking ? parkingDeadline : deadline)) return { kind: 'found', known, record, unanswered: !settled };
     // A node whose heartbeat stopped hands nothing over: no point waiting for it. The store's
     // epoch and owner checks fence it should it wake up (a freeze). But a stream detached to no
     // owner is being parked (a drain, or a sweep of the dead node): its parking moves what the
     // node's inbox held into the queue, so the record is waited for; taking the inbox here too
     // would race it, and what one of the two takers got would come behind newer stanzas.
-    const parking = known.owner === '' && known.detached_at !== 0;
     if (!parking && Date.now() >= nextBeatCheck) {
       nextBeatCheck = Date.now() + HEARTBEAT_CHECK_MS;
       if (await silent(host, record.node)) return { kind: 'found', known, record, unanswered: true };
     }
-    await delay(HANDOVER_POLL_MS);
+    await delay(pause);
+    pause = Math.min(HANDOVER_POLL_MAX_MS, pause * 2);
   }
 }
 
