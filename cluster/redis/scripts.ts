@@ -13,7 +13,7 @@ export const SCRIPT_NAMES = [
   'blocklist-edit-2',
   'offline-store-2',
   'personal-set-1',
-  'archive-append-5',
+  'archive-append-7',
   'archive-query-2',
   'pep-publish-5',
   'pep-configure-4',
