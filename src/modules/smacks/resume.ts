@@ -122,7 +122,6 @@ type Found =
  */
 async function handedOver(host: Host, user: string, token: string): Promise<Found> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
-  const parkingDeadline = Date.now() + Math.max(HANDOVER_WAIT_MS, 2 * host.config.nodeDeadAfterMs);
   let nextBeatCheck = 0;
   let pause = HANDOVER_POLL_MS;
   for (;;) {
@@ -133,15 +132,12 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     // Another bind of the resource replaced it; a record with this token but another session is a resumption under way.
     if (record.session_id !== known.session_id) return { kind: 'gone', known, replaced: record.sm_token !== token };
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
-    // A stream being parked gets as long as a sweep of its node would take to start again.
-    const parking = known.owner === '' && known.detached_at !== 0;
-    if (settled || Date.now() >= (parking ? parkingDeadline : deadline)) return { kind: 'found', known, record, unanswered: !settled };
+    if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
     // A node whose heartbeat stopped hands nothing over: no point waiting for it. The store's
-    // epoch and owner checks fence it should it wake up (a freeze). But a stream detached to no
-    // owner is being parked (a drain, or a sweep of the dead node): its parking moves what the
-    // node's inbox held into the queue, so the record is waited for; taking the inbox here too
-    // would race it, and what one of the two takers got would come behind newer stanzas.
-    if (!parking && Date.now() >= nextBeatCheck) {
+    // epoch and owner checks fence it should it wake up (a freeze). A sweep parking the stream
+    // meanwhile is not waited for (that made resumptions after a kill wait for the whole sweep):
+    // the claim below comes first, and the sweep's take finds the session marked moved.
+    if (Date.now() >= nextBeatCheck) {
       nextBeatCheck = Date.now() + HEARTBEAT_CHECK_MS;
       if (await silent(host, record.node)) return { kind: 'found', known, record, unanswered: true };
     }
