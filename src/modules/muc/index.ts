@@ -7,7 +7,6 @@
 import type { RoutedStanza } from '../../core/events.js';
 import type { Module } from '../../core/module.js';
 import { stanzaType } from '../../xmpp/stanza.js';
-import { PARKED_NODE } from '../../state/sessions.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
 import { NS_MAM } from '../../core/archiving.js';
 import { getAdmin, setAdmin } from './admin.js';
@@ -15,10 +14,11 @@ import { archiveForm, archiveMetadata, queryArchive } from './archive.js';
 import { roomInfo, roomItems, serviceInfo, serviceItems } from './disco.js';
 import { leave, onOccupantPresence } from './join.js';
 import { kick } from './kickable.js';
+import { followSession } from './moves.js';
 import { onMessage } from './message.js';
 import { onOccupantIq } from './occupant-iq.js';
 import { getConfig, setOwner } from './owner.js';
-import { NS_MUC_ADMIN, NS_MUC_OWNER, occupantOf } from './room.js';
+import { NS_MUC_ADMIN, NS_MUC_OWNER } from './room.js';
 import { type MucIqHandler, MucService } from './service.js';
 
 const IQ_HANDLERS = new Map<string, MucIqHandler>([
@@ -70,16 +70,6 @@ export const mucModule: Module = {
     });
     // §9.x status 333: removed because its server side failed (its node died, or it hibernated too long).
     api.hook('resource-lost', async ({ record, reason }) => leaveAll(record.full_jid, { codes: [333], reason }));
-    api.hook('resource-moved', async ({ fullJid, node }) => {
-      for (const room of await service.store.roomsOf(fullJid)) {
-        await service.store.transact(room, (snapshot) => {
-          const occupant = snapshot && occupantOf(snapshot, fullJid);
-          if (!occupant) return { value: undefined };
-          const sessions = occupant.sessions.map((session) => (session.jid === fullJid ? { ...session, node } : session));
-          return { change: { put: [{ ...occupant, sessions }] }, value: undefined };
-        });
-      }
-      api.log.debug({ event: 'muc_occupant_moved', parked: node === PARKED_NODE });
-    });
+    api.hook('resource-moved', async ({ fullJid }) => followSession(service, fullJid));
   },
 };
