@@ -1,6 +1,7 @@
 // XEP-0045 Multi-User Chat as a clustered service on its own domains (`mucDomains`, default
 // conference.<domain>), with XEP-0249/§7.8 invitations, XEP-0410 self-ping, XEP-0421 occupant
-// ids, iqs between occupants (occupant-iq.ts) and room archives (XEP-0313, archive.ts).
+// ids, iqs between occupants (occupant-iq.ts), room archives (XEP-0313, archive.ts), room vCards
+// (XEP-0486, vcard.ts) and the directory of rooms paged with XEP-0059 (disco.ts).
 // Occupancy is a shared record like a session (doc/session-model.md): it follows a resumable
 // session that is parked or resumed elsewhere, ends with the session, and is removed (333) when
 // the session's node dies.
@@ -20,6 +21,7 @@ import { onOccupantIq } from './occupant-iq.js';
 import { getConfig, setOwner } from './owner.js';
 import { NS_MUC_ADMIN, NS_MUC_OWNER } from './room.js';
 import { type MucIqHandler, MucService } from './service.js';
+import { getVcard, NS_VCARD, setVcard } from './vcard.js';
 
 const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`service get ${NS_DISCO_INFO} query`, serviceInfo],
@@ -35,6 +37,8 @@ const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`room set ${NS_MAM} query`, queryArchive],
   [`room get ${NS_MAM} query`, archiveForm],
   [`room get ${NS_MAM} metadata`, archiveMetadata],
+  [`room get ${NS_VCARD} vCard`, getVcard],
+  [`room set ${NS_VCARD} vCard`, setVcard],
 ]);
 
 /** The service's domains: `mucDomains`, or conference.<domain>. */
