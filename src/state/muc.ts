@@ -92,6 +92,11 @@ export interface RoomChange {
   destroy?: boolean;
 }
 
+/** Whether the room's messages are archived (XEP-0313): on unless its owner turned it off, as in Prosody (muc_log_by_default). */
+export function archives(config: RoomConfig): boolean {
+  return config.archiving ?? true;
+}
+
 /** Whether a room is in its domain's directory (XEP-0045 §6.3): public, and configured (not locked). */
 export function listed(record: RoomRecord): boolean {
   return record.config.public && !record.locked;

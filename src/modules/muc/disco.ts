@@ -6,7 +6,7 @@ import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
 import { NS_RSM, readResultSet, resultSet } from '../../xmpp/rsm.js';
-import { NS_DATA } from './form.js';
+import { NS_DATA } from '../../core/room-config.js';
 import { NS_MAM, NS_MAM_EXTENDED, NS_SID } from '../../core/archiving.js';
 import { archives, NS_CONFERENCE, NS_MUC, NS_OCCUPANT_ID } from './room.js';
 import type { MucService } from './service.js';

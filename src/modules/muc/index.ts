@@ -6,6 +6,7 @@
 // session that is parked or resumed elsewhere, ends with the session, and is removed (333) when
 // the session's node dies.
 import type { RoutedStanza } from '../../core/events.js';
+import { mucDomainsOf } from '../../config.js';
 import type { Module } from '../../core/module.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
@@ -41,17 +42,11 @@ const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`room set ${NS_VCARD} vCard`, setVcard],
 ]);
 
-/** The service's domains: `mucDomains`, or conference.<domain>. */
-export function mucDomains(domain: string, configured: string | undefined): string[] {
-  if (configured === undefined) return [`conference.${domain}`];
-  return configured.split(',').map((part) => part.trim()).filter((part) => part !== '');
-}
-
 export const mucModule: Module = {
   name: 'muc',
   load(api) {
     const { host } = api;
-    const domains = new Set(mucDomains(host.domain, host.config.mucDomains));
+    const domains = new Set(mucDomainsOf(host.config));
     // Prosody kicks on any presence error: the occupant's client or server refused the room's presence.
     const presence = async (on: MucService, routed: RoutedStanza): Promise<void> => {
       if (stanzaType(routed.stanza) === 'error') await kick(on, routed);

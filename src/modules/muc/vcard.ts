@@ -4,25 +4,17 @@
 // record: disco#info gives it (muc#roominfo_avatarhash), each newcomer gets a presence from the
 // room with it, and a change is told to every occupant by that presence and a status 104 message,
 // as for a configuration change. The vCard goes with the room (MucStore: destroy).
-import { createHash } from 'node:crypto';
 import { Element, parse } from 'ltx';
 import { isEmptyElement } from '../../core/personal-data.js';
 import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { NS_MUC_USER } from '../../xmpp/ns.js';
+import { photoHash } from '../../xmpp/vcard-photo.js';
 import { affiliationOf, everySession } from './room.js';
 import type { MucIqHandler, MucService } from './service.js';
 
 export const NS_VCARD = 'vcard-temp';
 export const NS_VCARD_UPDATE = 'vcard-temp:x:update';
-
-/** XEP-0153 §4: the SHA-1 (hex) of the photo's binary data; undefined without a photo. */
-export function photoHash(vcard: Element): string | undefined {
-  const binval = vcard.getChild('PHOTO')?.getChildText('BINVAL')?.replace(/\s+/g, '');
-  if (!binval) return undefined;
-  const bytes = Buffer.from(binval, 'base64');
-  return bytes.length === 0 ? undefined : createHash('sha1').update(bytes).digest('hex');
-}
 
 /** The room's presence with its avatar's hash; an empty <photo/> says it has none (XEP-0153 §3.2). */
 export function avatarPresence(room: string, avatar: string | undefined): Element {
