@@ -43,7 +43,9 @@ export class RedisMucStore implements MucStore {
       const outcome = await this.scripts.run('room-commit-4', this.roomKeys(room), args);
       if (!outcome.rejected) {
         integerReply('room-commit-4', outcome);
-        if (change.record || change.destroy) await this.list(room);
+        // The change is committed whatever happens to its directory entry: a failed write leaves
+        // the entry as it was until the room's record changes again.
+        if (change.record || change.destroy) await this.list(room).catch(() => undefined);
         return value;
       }
     }

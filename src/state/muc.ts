@@ -178,8 +178,8 @@ export type RoomDecision<T> = (room: RoomSnapshot | undefined) => { change?: Roo
  * The directory (`directory`) lists each domain's rooms that are `listed`, kept by the store
  * from every committed record: in process, with the commit; on Redis, written right after it and
  * read back until room and directory agree, so once a room's changes stop its entry is right (a
- * node dying between a commit and its directory write leaves the entry as it was until the
- * room's record changes again). A room's vCard (`vcard`) is written with the record by
+ * node dying between a commit and its directory write, or a write that fails, leaves the entry as
+ * it was until the room's record changes again). A room's vCard (`vcard`) is written with the record by
  * `transact` and goes with the room.
  *
  * Nothing expires. Linearizable per room.
