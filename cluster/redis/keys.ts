@@ -30,11 +30,14 @@
 //   <p>:v1:{<bare>}:push           hash   "<app server jid>\n<node>" → JSON PushRegistration (XEP-0357)
 //   <p>:v1:{<bare>}:push:ev:<id>   string a push event claimed (state/push.ts: once per event), expires
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
-//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts), "rv" → its SHA-1
+//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts), "rv" → its SHA-1,
+//                                         "vcard" → the room's vCard (XML; gone with the room's keys)
 //   <p>:v1:{<room>}:mam            stream a room's message archive: the archive keys above with the room as owner (same slot as the room's keys)
 //   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
 //   <p>:v1:room:{<room>}:reals     hash   real full JID → JSON [nick, node] (kept by the scripts from occupants)
 //   <p>:v1:room:{<room>}:history   list   JSON HistoryEntry, oldest first
+//   <p>:v1:mucdir:{<domain>}:rooms zset   the domain's listed rooms (state/muc.ts `listed`), score 0: by JID (ZRANGEBYLEX)
+//   <p>:v1:mucdir:{<domain>}:names hash   listed room JID → its name
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
@@ -129,6 +132,9 @@ export class KeyBuilder {
   roomOccupants(room: string): string { return this.perRoom(room, 'occupants'); }
   roomReals(room: string): string { return this.perRoom(room, 'reals'); }
   roomHistory(room: string): string { return this.perRoom(room, 'history'); }
+  /** A MUC domain's directory of listed rooms (XEP-0045 §6.3): one slot per domain, as the directory is read whole in order. */
+  mucDirectory(domain: string): string { return `${this.base}:mucdir:{${tagPart(domain, 'MUC domain')}}:rooms`; }
+  mucDirectoryNames(domain: string): string { return `${this.base}:mucdir:{${tagPart(domain, 'MUC domain')}}:names`; }
   /** SCAN MATCH pattern of every room's state hash. */
   roomPattern(): string { return `${this.base}:room:{*}:state`; }
   /** The room JID of a key roomPattern matched, else undefined. */

@@ -36,6 +36,8 @@ export const SCRIPT_NAMES = [
   'room-read-2',
   'room-commit-4',
   'room-message-4',
+  'room-list-2',
+  'room-page-2',
   'bus-send-2',
   'bus-ack-1',
   'bus-take-2',

@@ -183,7 +183,7 @@ export const configSchema = z.strictObject({ ...shapeOf(SETTINGS), limits: limit
     ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: 'trustedProxies (ROOKERY_TRUSTED_PROXIES) is not set: the PROXY protocol needs the addresses of the proxies that may send it', params: { sentence: true } });
   }
   if (config.components !== undefined) {
-    const mucDomains = config.mucDomains !== undefined ? t.parseDomains(config.mucDomains) : [`conference.${config.domain}`];
+    const mucDomains = mucDomainsOf(config);
     const taken = [...t.parseComponents(config.components).keys()].find((name) => name === config.domain || mucDomains.includes(name));
     if (taken !== undefined) ctx.addIssue({ code: 'custom', path: ['components'], message: `${taken} is served by this server itself (domain or mucDomains), not by a component`, params: { sentence: true } });
   }
@@ -200,6 +200,11 @@ function defaultsOf<T extends Record<string, Setting>>(settings: T): { [K in key
 }
 
 export const DEFAULT_LIMITS: Limits = defaultsOf(LIMIT_SETTINGS);
+
+/** The group chat service's domains: `mucDomains`, or conference.<domain>. */
+export function mucDomainsOf(config: Pick<Config, 'domain' | 'mucDomains'>): string[] {
+  return config.mucDomains !== undefined ? t.parseDomains(config.mucDomains) : [`conference.${config.domain}`];
+}
 
 export function defaultConfig(): Config {
   return { ...defaultsOf(SETTINGS), limits: { ...DEFAULT_LIMITS } };
