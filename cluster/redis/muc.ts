@@ -16,6 +16,9 @@ const MAX_ATTEMPTS = 50;
 const LISTING_ROUNDS = 5;
 
 export class RedisMucStore implements MucStore {
+  /** Per room, the end of this node's queue of decisions. */
+  private readonly deciding = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly client: RedisClient,
     private readonly keys: KeyBuilder,
@@ -31,8 +34,25 @@ export class RedisMucStore implements MucStore {
     return { version: Number(reply[0]), record: decode<RoomRecord>(reply[1] as string), occupants };
   }
 
-  async transact<T>(room: string, decide: RoomDecision<T>): Promise<T> {
+  /**
+   * One decision per room at a time on this node: racing joins to a busy room would otherwise
+   * keep invalidating each other's reads, and an unlucky one could lose every round. Only the
+   * other nodes contend, and a lost round waits a random moment before it reads again.
+   */
+  transact<T>(room: string, decide: RoomDecision<T>): Promise<T> {
+    const previous = this.deciding.get(room) ?? Promise.resolve();
+    const mine = previous.then(() => this.decideAndCommit(room, decide));
+    const tail = mine.catch(() => undefined);
+    this.deciding.set(room, tail);
+    void tail.then(() => {
+      if (this.deciding.get(room) === tail) this.deciding.delete(room);
+    });
+    return mine;
+  }
+
+  private async decideAndCommit<T>(room: string, decide: RoomDecision<T>): Promise<T> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
       const before = await this.get(room);
       const { change, value } = decide(before);
       if (!change) return value;

@@ -138,6 +138,14 @@ export function mucContract(makeBackend: BackendFactory): void {
       expect(claims.filter(Boolean)).toHaveLength(1);
     });
 
+    it('admits every one of many joins racing into one room', async () => {
+      const room = freshRoom();
+      await create(room);
+      const joins = Array.from({ length: 80 }, (_, i) => muc().transact(room, () => ({ change: { put: [occupant(`n${i}`, `u${i}@localhost`, [`u${i}@localhost/r`])] }, value: i })));
+      await expect(Promise.all(joins)).resolves.toHaveLength(80);
+      expect((await muc().get(room))?.occupants.size).toBe(80);
+    });
+
     it('forgets a removed occupant and follows a renamed one', async () => {
       const room = freshRoom();
       await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']), occupant('Banquo', 'banquo@localhost', ['banquo@localhost/a']));
