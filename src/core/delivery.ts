@@ -13,16 +13,8 @@ import type { C2SSession } from './session.js';
 import { identify, identityOf } from './stanza-identity.js';
 import { deliverPush } from './state-push.js';
 
-/**
- * A stanza refused by a node (its session was taken over from there) waits for the registry to
- * say where the session went: the taker marks the session moved just before it parks or claims
- * the record, so the wait is normally one round trip. It waits at most twice the dead-after
- * bound: a parker that dies half-way is itself swept by then, and its sessions parked again.
- * The first look again after a refusal comes after MOVED_POLL_MS, each next one twice as late,
- * up to MOVED_POLL_MAX_MS.
- */
-const MOVED_POLL_MS = 20;
-const MOVED_POLL_MAX_MS = 320;
+/** Looks again after a parked queue refused a stanza (its stream was resumed meanwhile), at most. */
+const PARKED_RETRIES = 3;
 
 function withIdentity(stanza: Element): { id?: string } {
   const id = identityOf(stanza);
@@ -64,7 +56,8 @@ export class Delivery {
    * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
    */
   async toResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    let refused: { node: string; session: string; until: number; pause: number } | undefined;
+    let refused: { node: string; session: string } | undefined;
+    let unparked = 0;
     for (;;) {
       const local = this.local.get(fullJid);
       if (local) {
@@ -73,31 +66,25 @@ export class Delivery {
         return true;
       }
       // After a refusal the cache named the node the session was taken from: read afresh.
-      let record = await this.host.state.registry.get(fullJid, refused ? { fresh: true } : undefined);
+      const record = await this.host.state.registry.get(fullJid, refused || unparked > 0 ? { fresh: true } : undefined);
       if (record?.node === PARKED_NODE) {
         if (await this.queueForParked(record, stanza)) return true;
-        // Resumed meanwhile: look again with fresh state.
-        record = await this.host.state.registry.get(fullJid, { fresh: true });
-        if (record?.node === PARKED_NODE) return false;
-      }
-      if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
-      // Marked moved there, not yet parked or claimed elsewhere: the record follows in a moment.
-      // Past the wait (no parker came), the stanza goes to that inbox unrefusable, where a sweep or
-      // a resumption takes it: maybe behind newer ones, but delivered.
-      const unmoved = refused !== undefined && record.node === refused.node && record.session_id === refused.session;
-      if (refused && unmoved && Date.now() <= refused.until) {
-        const pause = refused.pause;
-        refused.pause = Math.min(MOVED_POLL_MAX_MS, pause * 2);
-        await new Promise((resolve) => setTimeout(resolve, pause));
+        // Resumed meanwhile (maybe here): look again, local sessions first, with fresh state.
+        if (++unparked > PARKED_RETRIES) return false;
         continue;
       }
+      if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
+      // Still named after a refusal: marked moved there before its record was parked or claimed
+      // (a sweep between its two takes). Sent unrefusable: the sweep's second take or a
+      // resumption's moves it, maybe behind newer ones, but it is delivered.
+      const unmoved = refused !== undefined && record.node === refused.node && record.session_id === refused.session;
       this.host.telemetry.routed('remote');
       this.host.telemetry.busEnvelope('out');
       const sid = identityOf(stanza);
       const envelope: BusEnvelope = { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(unmoved ? {} : { sessionId: record.session_id }), ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) };
       if ((await this.host.bus.send(record.node, envelope)) === 'sent') return true;
       this.host.state.registry.invalidate?.(bareOf(fullJid));
-      refused = { node: record.node, session: record.session_id, until: refused?.until ?? Date.now() + 2 * this.host.config.nodeDeadAfterMs, pause: refused?.pause ?? MOVED_POLL_MS };
+      refused = { node: record.node, session: record.session_id };
     }
   }
 

@@ -1,7 +1,7 @@
 // A dead node's resumable sessions are parked together (stream management claims them): what the
 // dead node's inbox holds for them goes to their parked queues in order, ahead of what reaches
-// the queues once their records are parked, in one scan of the inbox per batch of them that also
-// marks them moved there (senders with a stale cache are refused from then on). A scan per
+// the queues once their records are parked, in two scans of the inbox per batch of them, the
+// second of which marks them moved there (senders with a stale cache are refused from then on). A scan per
 // session costs the inbox's length times the sessions: at a few hundred sessions the sweep is
 // slow enough for newer stanzas to overtake older ones.
 import { parse } from 'ltx';
@@ -26,27 +26,30 @@ export class OrphanBatch implements OrphanCollector {
   }
 
   /**
-   * Batch by batch: marks the sessions moved and moves what the inbox holds for them to their
-   * queues, in one scan, then parks their records. A sender whose cache still names the dead node
-   * is refused from the scan on and waits for the parked record (Delivery.toResource), so nothing
-   * reaches a parked queue ahead of what the inbox held; batches keep that wait short.
+   * Batch by batch: moves what the inbox holds for the orphans to their queues, parks their
+   * records, then takes the inbox again for them and marks them moved, so that a sender whose
+   * cache still names the dead node is refused from then on and finds the parked queue. Only a
+   * stanza that reaches a parked queue between a record's parking and the second take can come
+   * before an older one; batches keep that moment short.
    */
   async settle(): Promise<number> {
     const orphans = [...this.orphans.values()];
     let moved = 0;
     for (let i = 0; i < orphans.length; i += PARK_BATCH) {
       const batch = orphans.slice(i, i + PARK_BATCH);
-      moved += await this.moveStranded(batch);
+      moved += await this.moveStranded(batch, false);
       await Promise.all(batch.map((orphan) => orphan.park()));
+      moved += await this.moveStranded(batch, true);
     }
     return moved;
   }
 
-  private async moveStranded(orphans: readonly Orphan[]): Promise<number> {
+  /** `mark`: the records are parked, so a refused sender finds the parked queue. */
+  private async moveStranded(orphans: readonly Orphan[], mark: boolean): Promise<number> {
     const bus = this.host.bus;
     if (!bus) return 0;
     const byResource = new Map<string, BusEnvelope[]>();
-    const resources = orphans.map((orphan) => ({ to: orphan.fullJid, sessionId: orphan.sessionId }));
+    const resources = orphans.map((orphan) => ({ to: orphan.fullJid, ...(mark ? { sessionId: orphan.sessionId } : {}) }));
     for (const envelope of await bus.takeFor(this.node, resources)) {
       if (envelope.kind !== 'stanza') continue;
       const list = byResource.get(envelope.to) ?? [];

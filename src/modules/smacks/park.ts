@@ -36,10 +36,10 @@ export async function park(ctx: Context, session: C2SSession, ackWaitMs: number)
     // From here on this node's appends are refused, and go to the parked queue (onRefused).
     // What this node's inbox still holds for the resource (a busy node reads it late) goes to the
     // queue before anything routed to the parked stream, as for a dead node's session.
-    // Marked moved first: a sender whose cache still names this node is refused from then on,
-    // and waits for the parked record.
-    await moveStranded(ctx, host.nodeId, { to: session.full_jid, sessionId: session.id }, user, token);
+    await moveStranded(ctx, host.nodeId, { to: session.full_jid }, user, token);
     await parkRecord(host, session.full_jid, session.id, host.nodeId, token);
+    // Marked moved: a sender whose cache still names this node is refused and finds the parked queue.
+    await moveStranded(ctx, host.nodeId, { to: session.full_jid, sessionId: session.id }, user, token);
   }
   host.local.forget(session);
   host.log.info({ event: 'sm_parked', session: session.id, queued: stream.queue.length });
