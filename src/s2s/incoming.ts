@@ -45,7 +45,11 @@ export class IncomingStream {
       element: (element) => {
         this.pending = this.pending.then(() => this.onElement(element)).catch((err: unknown) => this.ctx.log.error({ event: 's2s_in_failed', err }));
       },
-      closed: () => onClosed(this),
+      closed: () => {
+        // clean: the peer's closing tag arrived (RFC 6120 §4.4), rather than the socket just ending.
+        if (this.peer !== undefined) this.ctx.log.info({ event: 's2s_in_closed', remote: this.peer, clean: this.link.peerClosed });
+        onClosed(this);
+      },
       limited: () => ctx.limited(),
     }, ctx.config.limits, socket.remoteAddress ?? '', ctx.incomingBudget());
   }
@@ -56,6 +60,15 @@ export class IncomingStream {
 
   close(error?: StreamError): void {
     this.link.close(error);
+  }
+
+  /**
+   * Drain (doc/federation.md): our closing tag, then what the peer still sends is read and routed
+   * until it closes its side, within `timeoutMs`. Its next stream goes to a node that stays.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.link.closeGracefully(timeoutMs);
+    await this.pending;
   }
 
   private onHeader(header: StreamHeader): void {

@@ -1,7 +1,8 @@
 // The plumbing both directions of a server-to-server stream share (RFC 6120 §4): a socket (TCP,
 // then TLS), the stream parser in the `jabber:server` namespace with the c2s size limits, the
-// stream header, stream errors, an idle timer, and the pace of reading (a byte budget, as
-// Prosody's mod_limits for s2sin: past it reading pauses, nothing is lost).
+// stream header, stream errors, an idle timer, the pace of reading (a byte budget, as Prosody's
+// mod_limits for s2sin: past it reading pauses, nothing is lost), and the closing handshake
+// (§4.4: after our closing tag, read on until the peer closes its stream too).
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { checkServerIdentity, connect as connectTls, type PeerCertificate, TLSSocket } from 'node:tls';
@@ -31,6 +32,11 @@ export class S2SLink {
   /** TLS from the first byte (XEP-0368), not STARTTLS. */
   directTls = false;
   private ended = false;
+  /** Our closing tag is written: nothing more is (RFC 6120 §4.4). */
+  private closingSent = false;
+  /** The peer's closing tag arrived: everything it sent before was read. */
+  peerClosed = false;
+  private readonly closeWaiters: Array<(peerClosed: boolean) => void> = [];
   private idleTimer: NodeJS.Timeout | undefined;
   /** Bytes read past the budget, parsed as it refills; reading is paused meanwhile. */
   private unread: Buffer | undefined;
@@ -43,7 +49,7 @@ export class S2SLink {
     private readonly limits: Limits,
     readonly remoteAddress: string,
     /** None: read as fast as the peer sends. */
-    private readonly budget?: TokenBucket,
+    private budget?: TokenBucket,
   ) {
     this.socket = socket;
     // Direct TLS (XEP-0368): secure from the first byte.
@@ -56,7 +62,10 @@ export class S2SLink {
       {
         streamStart: (header) => this.events.header(header),
         stanza: (element) => this.events.element(element),
-        streamEnd: () => this.close(),
+        streamEnd: () => {
+          this.peerClosed = true;
+          this.close();
+        },
         error: (error) => this.close(error),
       },
       { maxStanzaBytes: limits.maxStanzaBytes, maxDepth: limits.maxDepth },
@@ -109,6 +118,10 @@ export class S2SLink {
   }
 
   private readonly onClose = (): void => {
+    // What was read but held back by the budget was sent before the peer left: it is handled.
+    const unread = this.unread;
+    this.unread = undefined;
+    if (unread && !this.ended) this.parser.write(unread);
     this.finish(undefined);
   };
 
@@ -127,7 +140,7 @@ export class S2SLink {
   }
 
   write(data: Element | string): void {
-    if (this.ended) return;
+    if (this.ended || this.closingSent) return;
     this.touch();
     this.socket.write(typeof data === 'string' ? data : data.toString());
   }
@@ -135,11 +148,36 @@ export class S2SLink {
   /** Ends the stream (with an error, if given) and the socket. */
   close(error?: StreamError): void {
     if (this.ended) return;
-    if (error) this.socket.write(error.toElement().toString());
-    this.socket.end('</stream:stream>');
+    if (this.closingSent) {
+      this.socket.end();
+    } else {
+      this.closingSent = true;
+      if (error) this.socket.write(error.toElement().toString());
+      this.socket.end('</stream:stream>');
+    }
     this.finish(error);
     // A peer that never closes its side is not waited for.
     setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /**
+   * The closing handshake (RFC 6120 §4.4): writes our closing tag, then reads on, as fast as the
+   * peer sends (the byte budget no longer applies), so that what it wrote meanwhile is handled,
+   * until it closes its stream too or `timeoutMs` passes (then the socket is closed). Resolves
+   * whether the peer's closing tag arrived.
+   */
+  closeGracefully(timeoutMs: number): Promise<boolean> {
+    if (this.ended) return Promise.resolve(this.peerClosed);
+    const finished = new Promise<boolean>((resolve) => this.closeWaiters.push(resolve));
+    this.budget = undefined;
+    if (!this.closingSent) {
+      this.closingSent = true;
+      this.socket.write('</stream:stream>');
+    }
+    if (this.unread) this.feed();
+    const timer = setTimeout(() => this.close(), timeoutMs);
+    void finished.then(() => clearTimeout(timer));
+    return finished;
   }
 
   private finish(error: StreamError | undefined): void {
@@ -151,6 +189,7 @@ export class S2SLink {
     clearTimeout(this.unreadTimer);
     this.unread = undefined;
     this.events.closed(error);
+    for (const resolve of this.closeWaiters.splice(0)) resolve(this.peerClosed);
   }
 
   get closed(): boolean {
