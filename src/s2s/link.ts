@@ -3,9 +3,10 @@
 // stream header, stream errors, an idle timer, the pace of reading (a byte budget, as Prosody's
 // mod_limits for s2sin: past it reading pauses, nothing is lost), and the closing handshake
 // (§4.4: after our closing tag, read on until the peer closes its stream too).
+import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect as connectTls, type PeerCertificate, TLSSocket } from 'node:tls';
+import { connect as connectTls, TLSSocket } from 'node:tls';
 import type { Element } from 'ltx';
 import { type StreamHeader, StreamParser } from '../xml/stream-parser.js';
 import { StreamError } from '../xmpp/errors.js';
@@ -13,6 +14,7 @@ import { NS_DIALBACK, NS_SERVER, NS_STREAMS } from '../xmpp/ns.js';
 import type { Limits } from '../config/schema.js';
 import type { TokenBucket } from '../core/rate-limit.js';
 import type { TrustStore } from './certificate.js';
+import { certificateNames } from './names.js';
 
 export interface LinkEvents {
   header(header: StreamHeader): void;
@@ -234,11 +236,12 @@ export class S2SLink {
     });
   }
 
-  /** RFC 6125: the peer's certificate verified and names this domain. */
+  /** RFC 6125: the peer's certificate verified and names this domain (names.ts: DNS-ID, SRV-ID, XmppAddr). */
   certifies(domain: string): boolean {
     if (!this.authorized || !(this.socket instanceof TLSSocket)) return false;
-    const cert: PeerCertificate = this.socket.getPeerCertificate();
-    return checkServerIdentity(domain, cert) === undefined;
+    // Not getPeerX509Certificate(): Node 20 returns it once, then undefined (the trust check took it).
+    const raw = this.socket.getPeerCertificate().raw as Buffer | undefined;
+    return raw !== undefined && certificateNames(new X509Certificate(raw), domain);
   }
 }
 

@@ -1,7 +1,7 @@
 // The per-domain federation settings (doc/federation.md, "Security"), against a real Prosody that
 // neither offers nor uses TLS between servers (`s2s_allow_encryption = false`): one Rookery per
-// setting, each serving an IP-literal domain on 5269 of its own loopback address (Prosody reaches
-// those directly) and reaching Prosody by a static route. A server whose settings let Prosody in
+// setting, each serving a domain of its own on a free port, which Prosody reaches by the test's
+// route plugin, and reaching Prosody by a static route. A server whose settings let Prosody in
 // carries messages both ways without TLS; one whose settings refuse it bounces our users'
 // messages with the condition the setting gives, and Prosody bounces its user's.
 import { mkdtempSync } from 'node:fs';
@@ -20,15 +20,15 @@ const WAIT = 20_000;
 /** One Rookery per case: its domain and the settings under test. */
 const CASES = {
   /** s2sSecureAuth on, but Prosody is exempt: dialback, and no TLS. */
-  insecure: { domain: '127.20.0.21', config: { s2sSecureAuth: true, s2sInsecureDomains: PEER } },
+  insecure: { domain: 'insecure.rookery.test', config: { s2sSecureAuth: true, s2sInsecureDomains: PEER } },
   /** The defaults: TLS required. */
-  strict: { domain: '127.20.0.22', config: {} },
+  strict: { domain: 'strict.rookery.test', config: {} },
   /** TLS not required in general, but Prosody's certificate must verify. */
-  secure: { domain: '127.20.0.23', config: { s2sRequireEncryption: false, s2sSecureDomains: PEER } },
+  secure: { domain: 'secure.rookery.test', config: { s2sRequireEncryption: false, s2sSecureDomains: PEER } },
   /** TLS not required: the control for the refusals below. */
-  lax: { domain: '127.20.0.24', config: { s2sRequireEncryption: false } },
-  blocked: { domain: '127.20.0.25', config: { s2sRequireEncryption: false, s2sBlockedDomains: PEER } },
-  notAllowed: { domain: '127.20.0.26', config: { s2sRequireEncryption: false, s2sAllowedDomains: 'elsewhere.example' } },
+  lax: { domain: 'lax.rookery.test', config: { s2sRequireEncryption: false } },
+  blocked: { domain: 'blocked.rookery.test', config: { s2sRequireEncryption: false, s2sBlockedDomains: PEER } },
+  notAllowed: { domain: 'not-allowed.rookery.test', config: { s2sRequireEncryption: false, s2sAllowedDomains: 'elsewhere.example' } },
 } satisfies Record<string, { domain: string; config: Partial<Config> }>;
 type Case = keyof typeof CASES;
 
@@ -38,10 +38,12 @@ describe.skipIf(!prosodyAvailable())('per-domain federation settings, with a Pro
   let users = 0;
 
   beforeAll(async () => {
-    const [c2s, s2s] = (await freePorts(2)) as [number, number];
-    prosody = await startProsody(mkdtempSync(join(tmpdir(), 'rk-s2s-')), PEER, c2s, s2s, { s2sEncryption: false });
-    for (const [name, { domain, config }] of Object.entries(CASES) as Array<[Case, (typeof CASES)[Case]]>) {
-      servers.set(name, await startTestServer({ config: { domain, bindAddress: domain, s2sPort: 5269, s2sRoutes: `${PEER}=127.0.0.1:${s2s}`, ...config } }));
+    const cases = Object.entries(CASES) as Array<[Case, (typeof CASES)[Case]]>;
+    const [c2s, s2s, ...ports] = (await freePorts(2 + cases.length)) as [number, number, ...number[]];
+    const routes = Object.fromEntries(cases.map(([, { domain }], index) => [domain, { host: '127.0.0.1', port: ports[index] as number }]));
+    prosody = await startProsody(mkdtempSync(join(tmpdir(), 'rk-s2s-')), PEER, c2s, s2s, { s2sEncryption: false, routes });
+    for (const [index, [name, { domain, config }]] of cases.entries()) {
+      servers.set(name, await startTestServer({ config: { domain, s2sPort: ports[index] as number, s2sRoutes: `${PEER}=127.0.0.1:${s2s}`, ...config } }));
     }
   }, 60_000);
   afterAll(async () => {
@@ -56,7 +58,7 @@ describe.skipIf(!prosodyAvailable())('per-domain federation settings, with a Pro
     const user = `u${++users}x${process.pid}`;
     await server.createUser(user);
     prosody.register(user, PASSWORD);
-    const local = await server.connect({ host: CASES[name].domain });
+    const local = await server.connect();
     await local.login(user, PASSWORD, 'r');
     const remote = await RawClient.connect({ port: prosody.c2sPort, domain: PEER });
     await remote.login(user, PASSWORD, 'p');
