@@ -1,8 +1,9 @@
 // The plumbing both directions of a server-to-server stream share (RFC 6120 §4): a socket (TCP,
 // then TLS), the stream parser in the `jabber:server` namespace with the c2s size limits, the
 // stream header, stream errors, an idle timer, the pace of reading (a byte budget, as Prosody's
-// mod_limits for s2sin: past it reading pauses, nothing is lost), and the closing handshake
-// (§4.4: after our closing tag, read on until the peer closes its stream too).
+// mod_limits for s2sin: past it reading pauses, nothing is lost), the closing handshake (§4.4:
+// after our closing tag, read on until the peer closes its stream too), and output batched per
+// event-loop turn (one write, one TLS record, for what a turn sends down the stream).
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
@@ -25,6 +26,9 @@ export interface LinkEvents {
   limited?(): void;
 }
 
+/** Past this much output in one turn, it is written at once (the socket then reports a full buffer). */
+const FLUSH_BYTES = 64 * 1024;
+
 export class S2SLink {
   socket: Socket;
   readonly parser: StreamParser;
@@ -40,6 +44,10 @@ export class S2SLink {
   peerClosed = false;
   private readonly closeWaiters: Array<(peerClosed: boolean) => void> = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  /** When anything last went either way (ms): the idle timer re-arms itself from it. */
+  private lastActivity = Date.now();
+  /** This turn's output, written by flush. */
+  private pending = '';
   /** Bytes read past the budget, parsed as it refills; reading is paused meanwhile. */
   private unread: Buffer | undefined;
   private unreadTimer: NodeJS.Timeout | undefined;
@@ -129,8 +137,19 @@ export class S2SLink {
 
   /** Idle streams are closed (doc/federation.md); any traffic either way restarts the timer. */
   private touch(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close(new StreamError('connection-timeout')), this.limits.s2sIdleSeconds * 1000);
+    this.lastActivity = Date.now();
+    if (this.idleTimer === undefined && !this.ended) this.armIdleTimer(this.limits.s2sIdleSeconds * 1000);
+  }
+
+  /** One timer per stream, not one per stanza: when it fires early (traffic since), it waits the rest. */
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const idleFor = Date.now() - this.lastActivity;
+      const limit = this.limits.s2sIdleSeconds * 1000;
+      if (idleFor >= limit) this.close(new StreamError('connection-timeout'));
+      else if (!this.ended) this.armIdleTimer(limit - idleFor);
+    }, ms);
     this.idleTimer.unref();
   }
 
@@ -144,12 +163,23 @@ export class S2SLink {
   write(data: Element | string): void {
     if (this.ended || this.closingSent) return;
     this.touch();
-    this.socket.write(typeof data === 'string' ? data : data.toString());
+    if (this.pending === '') setImmediate(this.flush);
+    this.pending += typeof data === 'string' ? data : data.toString();
+    if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
+
+  /** Writes this turn's output (before anything that bypasses it: the socket's end, TLS over it). */
+  private readonly flush = (): void => {
+    if (this.pending === '') return;
+    const data = this.pending;
+    this.pending = '';
+    if (!this.socket.destroyed) this.socket.write(data);
+  };
 
   /** Ends the stream (with an error, if given) and the socket. */
   close(error?: StreamError): void {
     if (this.ended) return;
+    this.flush();
     if (this.closingSent) {
       this.socket.end();
     } else {
@@ -173,6 +203,7 @@ export class S2SLink {
     const finished = new Promise<boolean>((resolve) => this.closeWaiters.push(resolve));
     this.budget = undefined;
     if (!this.closingSent) {
+      this.flush();
       this.closingSent = true;
       this.socket.write('</stream:stream>');
     }
@@ -188,6 +219,7 @@ export class S2SLink {
     }
     this.ended = true;
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     clearTimeout(this.unreadTimer);
     this.unread = undefined;
     this.events.closed(error);
@@ -203,6 +235,8 @@ export class S2SLink {
    * stream restarts (a fresh parser state) either way.
    */
   upgrade(options: { isServer: boolean; key: string; cert: string; ca?: string | undefined; trust: TrustStore; servername?: string | undefined }): Promise<void> {
+    // <proceed/> (ours, as the receiving side) goes out in the clear, before TLS takes the socket.
+    this.flush();
     const raw = this.socket;
     this.unlisten(raw);
     // Bytes after <starttls/> are not ours to read (RFC 6120 §5.4.3.3); TLS reads from here on.
