@@ -12,7 +12,7 @@
 //   fixed rate:  `rate` messages/s in all for `seconds`: latency p50/p99/max, unloaded.
 // Every message is accounted for: delivered, bounced (an error back to its sender) or lost.
 //
-//   node --import tsx bench/s2s.ts [--pairs 20] [--window 10] [--seconds 10] [--rate 300] [--only rookery,reference] [--out FILE] [--profile DIR]
+//   node --import tsx bench/s2s.ts [--pairs 20] [--window 10] [--seconds 10] [--rate 300] [--only rookery-prosody,rookery-ejabberd,reference] [--out FILE] [--profile DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,8 @@ const { values: args } = parseArgs({
     window: { type: 'string', default: '10' },
     seconds: { type: 'string', default: '10' },
     rate: { type: 'string', default: '300' },
-    only: { type: 'string', default: 'rookery,reference' },
+    /** Which pairs of servers, both ways: rookery-prosody, rookery-ejabberd, reference (prosody-ejabberd). */
+    only: { type: 'string', default: 'rookery-prosody,rookery-ejabberd,reference' },
     out: { type: 'string' },
     /** A directory for a CPU profile of the Rookery node (bench/profile-summary.ts reads it). */
     profile: { type: 'string' },
@@ -234,10 +235,17 @@ function enterNetworkNamespace(): void {
 
 async function main(): Promise<void> {
   enterNetworkNamespace();
-  // bench/servers/ejabberd.ts finds its beam process by node name: another run's would be taken for it.
-  if (findPids((cmdline, comm) => comm.startsWith('beam') && cmdline.includes('benchej@localhost')).length > 0) throw new Error('another benchmark runs ejabberd (benchej@localhost): wait for it to finish');
   const groups = new Set(args.only.split(','));
-  const kinds: ServerKind[] = [...(groups.has('rookery') ? (['rookery'] as const) : []), 'prosody', 'ejabberd'];
+  const PAIRS_OF: Record<string, [ServerKind, ServerKind]> = { 'rookery-prosody': ['rookery', 'prosody'], 'rookery-ejabberd': ['rookery', 'ejabberd'], reference: ['prosody', 'ejabberd'] };
+  const unknown = [...groups].filter((group) => !(group in PAIRS_OF));
+  if (unknown.length > 0) throw new Error(`--only: unknown ${unknown.join(', ')} (known: ${Object.keys(PAIRS_OF).join(', ')})`);
+  const pairs = [...groups].flatMap((group) => {
+    const [a, b] = PAIRS_OF[group] as [ServerKind, ServerKind];
+    return [[a, b], [b, a]] as Array<[ServerKind, ServerKind]>;
+  });
+  const kinds = (['rookery', 'prosody', 'ejabberd'] as const).filter((kind) => pairs.some((pair) => pair.includes(kind)));
+  // bench/servers/ejabberd.ts finds its beam process by node name: another run's would be taken for it.
+  if (kinds.includes('ejabberd') && findPids((cmdline, comm) => comm.startsWith('beam') && cmdline.includes('benchej@localhost')).length > 0) throw new Error('another benchmark runs ejabberd (benchej@localhost): wait for it to finish');
   const dir = mkdtempSync(join(tmpdir(), 'rookery-bench-s2s-'));
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
@@ -256,10 +264,6 @@ async function main(): Promise<void> {
       log(`${server.label} ${server.version} on ${ADDRESSES[kind]}`);
     }
     const byKind = new Map(started.map((server) => [server.kind, server]));
-    const pairs: Array<[ServerKind, ServerKind]> = [
-      ...(groups.has('rookery') ? ([['rookery', 'prosody'], ['prosody', 'rookery'], ['rookery', 'ejabberd'], ['ejabberd', 'rookery']] as Array<[ServerKind, ServerKind]>) : []),
-      ...(groups.has('reference') ? ([['prosody', 'ejabberd'], ['ejabberd', 'prosody']] as Array<[ServerKind, ServerKind]>) : []),
-    ];
     for (const [from, to] of pairs) {
       log(`${NAMES[from]} → ${NAMES[to]} (load ${loadAverage()})`);
       const result = await direction(byKind.get(from) as RunningServer, byKind.get(to) as RunningServer);

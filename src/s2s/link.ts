@@ -52,6 +52,8 @@ export class S2SLink {
   private unread: Buffer | undefined;
   private unreadTimer: NodeJS.Timeout | undefined;
   private paused = false;
+  /** Reading held back by the stream's owner (hold()), apart from the byte budget. */
+  private held = false;
 
   constructor(
     socket: Socket,
@@ -123,8 +125,16 @@ export class S2SLink {
       this.unreadTimer.unref();
     } else if (this.paused) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.held) this.socket.resume();
     }
+  }
+
+  /** Stops reading (true) until told otherwise: the owner's backlog of elements is long. Nothing is lost. */
+  hold(held: boolean): void {
+    if (this.held === held) return;
+    this.held = held;
+    if (held) this.socket.pause();
+    else if (!this.paused) this.socket.resume();
   }
 
   private readonly onClose = (): void => {
@@ -260,6 +270,7 @@ export class S2SLink {
     this.socket = secure;
     this.parser.reset();
     this.listen(secure);
+    if (this.held) secure.pause();
     return new Promise((resolve) => {
       secure.once(options.isServer ? 'secure' : 'secureConnect', () => {
         this.secure = true;

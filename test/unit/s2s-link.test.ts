@@ -107,6 +107,19 @@ describe('the end of an s2s stream', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('reads nothing while its owner holds it, and everything once let go', async () => {
+    const { link, peer, ids } = await pair();
+    peer.write(HEADER + message(1));
+    await until(() => ids.length === 1);
+    link.hold(true);
+    peer.write(message(2) + message(3));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(ids).toEqual(['m1']);
+    link.hold(false);
+    await until(() => ids.length === 3);
+    expect(ids).toEqual(['m1', 'm2', 'm3']);
+  });
+
   it('handles input the byte budget held back when the peer resets the connection', async () => {
     const { peer, ids, closed } = await pair({ rate: 1000, burst: 1000 });
     const count = 40;
