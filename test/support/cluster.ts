@@ -20,7 +20,7 @@ import { RawClient } from './client.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ENTRY = join(ROOT, 'bin', 'rookery.js');
-const DOMAIN = 'localhost';
+const DEFAULT_DOMAIN = 'localhost';
 export const CLUSTER_PASSWORD = 'cluster-secret';
 
 /** Liveness settings short enough for tests; the bound a test may assert on follows from them. */
@@ -42,6 +42,10 @@ export interface ClusterOptions {
   redisCluster?: boolean;
   /** Extra environment for every node (overrides the defaults above). */
   env?: Record<string, string>;
+  /** The XMPP domain served (default `localhost`); the nodes' certificate names it. */
+  domain?: string;
+  /** Federation on: each node listens for s2s on a port of its own (NodeHandle.s2sPort). Default off. */
+  s2s?: boolean;
 }
 
 export interface NodeHandle {
@@ -50,6 +54,8 @@ export interface NodeHandle {
   readonly c2sPort: number;
   readonly c2sTlsPort: number;
   readonly httpPort: number;
+  /** Its server-to-server port; 0 without `s2s`. */
+  readonly s2sPort: number;
   /** Whether a process runs (or is frozen) for this node. */
   readonly running: boolean;
   readonly frozen: boolean;
@@ -98,6 +104,7 @@ interface NodeSlot {
   c2sPort: number;
   c2sTlsPort: number;
   httpPort: number;
+  s2sPort: number;
   child: ChildProcess | undefined;
   exited: Promise<void> | undefined;
   frozen: boolean;
@@ -108,14 +115,15 @@ interface NodeSlot {
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const redisCluster = options.redisCluster === true;
+  const domain = options.domain ?? DEFAULT_DOMAIN;
   const prefix = `rkc${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'rookery-cluster-'));
   // One certificate for every node, so no node spends its start-up generating one.
-  const tls = await generate([{ name: 'commonName', value: DOMAIN }], {
+  const tls = await generate([{ name: 'commonName', value: domain }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: DOMAIN }] }],
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: domain }] }],
   });
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
@@ -144,7 +152,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('ROOKERY_')) env[key] = value;
     return {
       ...env,
-      ROOKERY_DOMAIN: DOMAIN,
+      ROOKERY_DOMAIN: domain,
       ROOKERY_BIND_ADDRESS: '127.0.0.1',
       ROOKERY_REDIS_URL: redisUrl,
       ROOKERY_REDIS_CLUSTER: String(redisCluster),
@@ -182,7 +190,8 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         ROOKERY_NODE_ID: node.id,
         ROOKERY_C2S_PORT: String(node.c2sPort),
         ROOKERY_C2S_TLS_PORT: String(node.c2sTlsPort),
-        ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
+        // Without a port of its own, no federation: nodes on one machine would contend for 5269.
+        ROOKERY_S2S_PORT: options.s2s === true ? String(node.s2sPort) : (process.env.ROOKERY_S2S_PORT ?? '0'),
         ROOKERY_HTTP_PORT: String(node.httpPort),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -220,11 +229,12 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const addSlot = async (): Promise<number> => {
     const index = slots.length;
     // Taken before the first await, so nodes added together get distinct indexes.
-    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
+    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, s2sPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
     slots[index] = node;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      [node.c2sPort, node.c2sTlsPort, node.httpPort] = (await freePorts(3)) as [number, number, number];
+      [node.c2sPort, node.c2sTlsPort, node.httpPort, node.s2sPort] = (await freePorts(options.s2s === true ? 4 : 3)) as [number, number, number, number];
+      if (options.s2s !== true) node.s2sPort = 0;
       try {
         await launch(node);
         return index;
@@ -263,7 +273,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const cluster: TestCluster = {
     prefix,
     redisUrl,
-    domain: DOMAIN,
+    domain,
     state,
     get size() {
       return slots.length;
@@ -276,6 +286,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         c2sPort: node.c2sPort,
         c2sTlsPort: node.c2sTlsPort,
         httpPort: node.httpPort,
+        s2sPort: node.s2sPort,
         get running() {
           return node.child !== undefined;
         },
@@ -324,12 +335,12 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       node.frozen = false;
     },
     async createUser(local, password = CLUSTER_PASSWORD) {
-      const bare = `${local}@${DOMAIN}`;
+      const bare = `${local}@${domain}`;
       await createAccount(state, bare, password);
       return bare;
     },
     async connect(index) {
-      const client = await RawClient.connect({ port: slot(index).c2sPort, domain: DOMAIN });
+      const client = await RawClient.connect({ port: slot(index).c2sPort, domain: domain });
       clients.add(client);
       return client;
     },
