@@ -80,6 +80,10 @@ class Held implements OutputHold {
     return true;
   }
 
+  get held(): number {
+    return this.session.conn === this.conn ? this.stanzas.length : 0;
+  }
+
   /** Holding for the connection the session has now (not one it had before a resumption). */
   get current(): boolean {
     return this.session.conn === this.conn;
@@ -87,8 +91,9 @@ class Held implements OutputHold {
 
   flush(): void {
     const stanzas = this.stanzas.splice(0);
-    if (this.session.conn !== this.conn) return;
+    if (this.session.conn !== this.conn || stanzas.length === 0) return;
     for (const xml of stanzas) this.conn.write(xml);
+    this.session.sm?.flushed();
   }
 }
 

@@ -48,6 +48,8 @@ export class Stream implements ManagedStream {
   private persistAgain = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private awaitingAck = false;
+  /** How many stanzas were written when the last <r/> went out: no new one until more are. */
+  private requestedAt = -1;
   private ackWaiters: Array<() => void> = [];
   /** A stanza from the client is being handled (between the pre-* hooks and inboundHandled). */
   private busy = false;
@@ -195,6 +197,11 @@ export class Stream implements ManagedStream {
     }
   }
 
+  /** Held stanzas were written (client state indication): they want acknowledging like any. */
+  flushed(): void {
+    this.requestSoon();
+  }
+
   /** Sends <r/> now (after a resumption), while attached. */
   request(): void {
     if (this.phase !== 'attached') {
@@ -236,14 +243,26 @@ export class Stream implements ManagedStream {
   private writeRequest(): void {
     this.stop();
     this.awaitingAck = true;
+    this.requestedAt = this.written();
     this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
+  }
+
+  /**
+   * Stanzas written to the client: the numbered ones but those client state indication holds
+   * back, which the client cannot acknowledge yet. Asking for those would have an inactive
+   * client answer the same <a/> over and over; as Prosody's mod_smacks (`last_requested_h`),
+   * an <r/> goes out only when something was written since the last one.
+   */
+  private written(): number {
+    return this.sent - (this.session.outputHold?.held ?? 0);
   }
 
   private requestSoon(): void {
     if (this.awaitingAck || this.requestTimer) return;
     this.requestTimer = setTimeout(() => {
       this.requestTimer = undefined;
-      if (this.queue.length > 0 && !this.session.destroyed) this.request();
+      const written = this.written();
+      if (written > this.acked && written !== this.requestedAt && !this.session.destroyed) this.request();
     }, REQUEST_DELAY_MS);
     this.requestTimer.unref();
   }
