@@ -50,6 +50,8 @@ export class Stream implements ManagedStream {
   private awaitingAck = false;
   /** How many stanzas were written when the last <r/> went out: no new one until more are. */
   private requestedAt = -1;
+  /** Armed by an <r/>, cleared by the <a/>: past it, what the client left unacknowledged is pushed. */
+  private ackTimer: NodeJS.Timeout | undefined;
   private ackWaiters: Array<() => void> = [];
   /** A stanza from the client is being handled (between the pre-* hooks and inboundHandled). */
   private busy = false;
@@ -179,6 +181,8 @@ export class Stream implements ManagedStream {
     while (drop < this.queue.length && (this.queue[drop] as QueuedStanza).seq <= h) drop += 1;
     if (drop > 0) this.queue = this.queue.slice(drop);
     this.awaitingAck = false;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     for (const wake of this.ackWaiters.splice(0)) wake();
     if (this.token !== undefined) void this.persistCounters();
     if (this.queue.length > 0) this.requestSoon();
@@ -226,6 +230,23 @@ export class Stream implements ManagedStream {
   stop(): void {
     clearTimeout(this.requestTimer);
     this.requestTimer = undefined;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+  }
+
+  /**
+   * The messages written to the client that it never acknowledged count as held from now
+   * (message-held, which push notifications start from): its connection is lost, or its node
+   * parks it, or its ack is overdue. As Prosody's mod_cloud_notify on smacks-hibernation-start
+   * and smacks-ack-delayed: a phone whose connection died unnoticed is woken for them. A message
+   * notified before (queued while detached, or overdue already) is pushed once all the same.
+   */
+  heldUnacknowledged(place: 'hibernating' | 'parked' | 'unacknowledged'): void {
+    const written = this.written();
+    for (const stanza of this.queue) {
+      if (stanza.seq > written) break;
+      if (stanza.xml.startsWith('<message')) void this.host.hooks.fire('message-held', { user: this.user, stanza: parse(stanza.xml), place });
+    }
   }
 
   /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
@@ -241,10 +262,17 @@ export class Stream implements ManagedStream {
   }
 
   private writeRequest(): void {
-    this.stop();
+    clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
     this.awaitingAck = true;
     this.requestedAt = this.written();
+    this.ackTimer ??= setTimeout(() => this.ackOverdue(), this.host.config.limits.smAckDelaySeconds * 1000).unref();
     this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
+  }
+
+  private ackOverdue(): void {
+    this.ackTimer = undefined;
+    if (this.awaitingAck && this.phase === 'attached' && !this.session.destroyed) this.heldUnacknowledged('unacknowledged');
   }
 
   /**
