@@ -42,6 +42,8 @@ export interface ClusterOptions {
   redisCluster?: boolean;
   /** Extra environment for every node (overrides the defaults above). */
   env?: Record<string, string>;
+  /** Each node takes external components (XEP-0114) on a port of its own (`componentPort`). */
+  components?: boolean;
 }
 
 export interface NodeHandle {
@@ -50,6 +52,8 @@ export interface NodeHandle {
   readonly c2sPort: number;
   readonly c2sTlsPort: number;
   readonly httpPort: number;
+  /** The XEP-0114 port, with `components`; 0 otherwise. */
+  readonly componentPort: number;
   /** Whether a process runs (or is frozen) for this node. */
   readonly running: boolean;
   readonly frozen: boolean;
@@ -98,6 +102,7 @@ interface NodeSlot {
   c2sPort: number;
   c2sTlsPort: number;
   httpPort: number;
+  componentPort: number;
   child: ChildProcess | undefined;
   exited: Promise<void> | undefined;
   frozen: boolean;
@@ -184,6 +189,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         ROOKERY_C2S_TLS_PORT: String(node.c2sTlsPort),
         ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
         ROOKERY_HTTP_PORT: String(node.httpPort),
+        ...(node.componentPort > 0 ? { ROOKERY_COMPONENT_PORT: String(node.componentPort) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -220,11 +226,11 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const addSlot = async (): Promise<number> => {
     const index = slots.length;
     // Taken before the first await, so nodes added together get distinct indexes.
-    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
+    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, componentPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
     slots[index] = node;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      [node.c2sPort, node.c2sTlsPort, node.httpPort] = (await freePorts(3)) as [number, number, number];
+      [node.c2sPort, node.c2sTlsPort, node.httpPort, node.componentPort = 0] = (await freePorts(options.components === true ? 4 : 3)) as [number, number, number, number?];
       try {
         await launch(node);
         return index;
@@ -276,6 +282,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         c2sPort: node.c2sPort,
         c2sTlsPort: node.c2sTlsPort,
         httpPort: node.httpPort,
+        componentPort: node.componentPort,
         get running() {
           return node.child !== undefined;
         },
