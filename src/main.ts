@@ -10,8 +10,8 @@ import { hostMetaRoutes, xmppWebSocketRoute } from './c2s/websocket.js';
 import { adminGuard } from './admin/auth.js';
 import { loadOrCreateAdminToken } from './admin/token.js';
 import type { Config } from './config.js';
-import { bouncePending, cleanUpDeadNode, nodeInbox } from './core/node-inbox.js';
-import { OutageBuffer } from './core/outage-buffer.js';
+import { bouncePending, cleanUpDeadNode, nodeInbox, routeAgain } from './core/node-inbox.js';
+import { OutageBuffer, type Reroute } from './core/outage-buffer.js';
 import type { Logger } from './log.js';
 import { RookeryServer } from './server.js';
 import { uploadRoutes } from './upload/routes.js';
@@ -84,6 +84,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   // Envelopes for other nodes wait out a Redis outage here; one given up on is bounced by the
   // host's router (the host is built next, and nothing is sent before it exists).
   let bounce: ReturnType<typeof bouncePending> | undefined;
+  let reroute: Reroute | undefined;
   const outageBuffer = services
     ? new OutageBuffer(
         services.bus,
@@ -94,6 +95,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
           retryMs: 250,
         },
         (envelope, reason) => (bounce ? bounce(envelope, reason) : Promise.resolve()),
+        (envelope) => (reroute ? reroute(envelope) : Promise.resolve()),
         telemetry,
         (err) => log.warn({ event: 'bus_send_deferred', err }),
       )
@@ -110,6 +112,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     ...(cluster ? { heartbeats: { lastBeat: (node: string) => cluster.lastBeat(node) } } : {}),
   });
   bounce = bouncePending(server.host);
+  reroute = routeAgain(server.host);
   cluster?.startJobs();
   telemetry.observeNode(() => ({
     connections: [...server.connections].map((connection) => ({ state: connection.session.type, transport: connection.transport })),

@@ -27,6 +27,9 @@ import { MemoryJobScheduler } from './state/memory/scheduler.js';
 import { S2SService } from './s2s/service.js';
 import { ComponentService } from './component/service.js';
 
+/** Time a drain leaves federation even when the sessions took all of theirs: a closing handshake each way. */
+const S2S_DRAIN_MIN_MS = 2000;
+
 export class RookeryServer {
   readonly host: Host;
   readonly modules: ModuleManager;
@@ -193,13 +196,13 @@ export class RookeryServer {
    * Graceful drain (SIGTERM): stop accepting connections; stream-managed sessions are parked,
    * resumable on any node once their client reconnects through the load balancer (a resumption
    * under way finishes first, and sessions hibernating here are parked too); the rest are told
-   * <system-shutdown/>, their unavailable presence held back for the grace period. Finishes
-   * within `timeoutMs`.
+   * <system-shutdown/>, their unavailable presence held back for the grace period. Federation
+   * drains last: the sessions' last stanzas go out on its streams. Finishes within `timeoutMs`
+   * (federation gets at least S2S_DRAIN_MIN_MS).
    */
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     const started = Date.now();
-    this.s2s?.close();
     // A component reconnects (through the load balancer) to a node that stays.
     await this.components?.close();
     this.plain?.close();
@@ -225,6 +228,7 @@ export class RookeryServer {
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))))]);
     clearTimeout(timer);
+    await this.s2s?.drain(Math.max(S2S_DRAIN_MIN_MS, deadline - Date.now()));
     this.log.info({ event: 'drained', sessions: sessions.size, ms: Date.now() - started, timedOut: !finished });
   }
 

@@ -21,8 +21,12 @@ export function haproxyConfigText(where: { port: number; tlsPort: number; statsP
   const servers = (port: (node: BalancedNode) => number): string =>
     nodes.map((node) => `    server ${node.id} 127.0.0.1:${port(node)} send-proxy-v2 check port ${node.httpPort}`).join('\n');
   // A node that stopped listening (draining) refuses connections before its health check fails:
-  // such a connection is tried again on another node (redispatch on every retry). The health
-  // check goes to the HTTP port without a PROXY header (HAProxy adds one only with check-send-proxy).
+  // such a connection is tried again on another node (redispatch on every retry). A refused or
+  // failed connection also marks the node down at once (observe layer4), rather than after `fall`
+  // failed checks: after a kill -9, leastconn would otherwise send most reconnecting clients to the
+  // dead node first, since it holds the fewest connections. The health check brings it back up.
+  // The health check goes to the HTTP port without a PROXY header (HAProxy adds one only with
+  // check-send-proxy).
   return `global
     maxconn 9000
 defaults
@@ -34,7 +38,7 @@ defaults
     retries 3
     option redispatch 1
     option httpchk GET /readyz
-    default-server inter ${check.intervalMs}ms fastinter ${check.intervalMs}ms downinter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}
+    default-server inter ${check.intervalMs}ms fastinter ${check.intervalMs}ms downinter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise} observe layer4 error-limit 1 on-error mark-down
 listen stats
     bind 127.0.0.1:${where.statsPort}
     mode http

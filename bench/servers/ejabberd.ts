@@ -13,6 +13,7 @@ export const EJABBERD_PORT = 25422;
 const NODE = 'benchej@localhost';
 
 function configText(dir: string, ctx: LaunchContext): string {
+  const s2s = ctx.federation;
   return `# Written by bench/servers/ejabberd.ts for one benchmark run.
 hosts:
   - "${ctx.domain}"
@@ -33,7 +34,7 @@ listen:
     starttls_required: false
     max_fsm_queue: 1000000
     backlog: 511
-auth_method: internal
+${s2s ? `  -\n    port: 5269\n    ip: "${s2s.address}"\n    module: ejabberd_s2s_in\n    shaper: none\n    max_stanza_size: 262144\ns2s_use_starttls: required\ns2s_access: all\n` : ''}auth_method: internal
 auth_password_format: scram
 auth_scram_hash: sha
 max_fsm_queue: 1000000
@@ -75,7 +76,7 @@ modules:
   mod_admin_extra: {}
   mod_pubsub:
     plugins: [flat, pep]
-`;
+${s2s ? '  mod_s2s_dialback: {}\n' : ''}`;
 }
 
 function chownTree(path: string, uid: number, gid: number): void {

@@ -11,6 +11,7 @@ import type { LaunchContext, RunningServer } from './types.js';
 export const PROSODY_PORT = 25322;
 
 function configText(dir: string, ctx: LaunchContext): string {
+  const s2s = ctx.federation;
   return `-- Written by bench/servers/prosody.ts for one benchmark run.
 pidfile = "${dir}/prosody.pid"
 data_path = "${dir}/data"
@@ -20,8 +21,8 @@ log = { { levels = { min = "warn" }, to = "file", filename = "${dir}/prosody.log
 certificates = "${dir}"
 -- Feature set comparable to Rookery's default modules. Not loaded: limits (rate limits),
 -- mam, register, s2s.
-modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "carbons"; "blocklist"; "smacks"; "pep"; "admin_shell" }
-modules_disabled = { "s2s" }
+modules_enabled = { "roster"; "saslauth"; "tls"; "disco"; "ping"; "version"; "carbons"; "blocklist"; "smacks"; "pep"; "admin_shell"${s2s ? '; "dialback"' : ''} }
+modules_disabled = { ${s2s ? '' : '"s2s"'} }
 authentication = "internal_hashed"
 default_iteration_count = 4096
 storage = "internal"
@@ -33,7 +34,8 @@ network_settings = { tcp_backlog = 511 }
 c2s_ports = { ${PROSODY_PORT} }
 c2s_interfaces = { "127.0.0.1" }
 c2s_direct_tls_ports = { }
-s2s_ports = { }
+s2s_ports = { ${s2s ? 5269 : ''} }
+${s2s ? `s2s_interfaces = { "${s2s.address}" }\ns2s_require_encryption = true\ns2s_secure_auth = false\n` : ''}
 http_ports = { }
 https_ports = { }
 ssl = { certificate = "${ctx.certFile}"; key = "${ctx.keyFile}"; }

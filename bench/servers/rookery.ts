@@ -40,6 +40,9 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
   // The admin API wants its bearer token from every client (createAccounts below uses it).
   const adminToken = randomBytes(24).toString('base64url');
   const nodeCount = mode === 'cluster' ? clusterSize : 1;
+  // Federation: every port on the server's own address, s2s on 5269 (one node only).
+  const host = ctx.federation?.address ?? '127.0.0.1';
+  if (ctx.federation && nodeCount > 1) throw new Error('federation: one Rookery node only');
   const nodes: Array<{ c2s: number; http: number; process: ChildProcess }> = [];
   for (let index = 0; index < nodeCount; index++) {
     const c2s = ROOKERY_PORTS.c2s + index * ROOKERY_PORTS.nodeStride;
@@ -52,10 +55,13 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
         ...process.env,
         ROOKERY_DOMAIN: ctx.domain,
         ROOKERY_NODE_ID: `bench${index}`,
-        ROOKERY_BIND_ADDRESS: '127.0.0.1',
+        ROOKERY_BIND_ADDRESS: host,
         ROOKERY_C2S_PORT: String(c2s),
         ROOKERY_C2S_TLS_PORT: String(c2s + 1),
-        ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
+        // No federation unless asked: nodes on one machine would contend for 5269.
+        ROOKERY_S2S_PORT: ctx.federation ? '5269' : (process.env.ROOKERY_S2S_PORT ?? '0'),
+        // Incoming s2s streams unpaced, as Prosody runs without mod_limits and ejabberd without shapers.
+        ROOKERY_LIMIT_S2S_BYTES_PER_SECOND: '0',
         ROOKERY_HTTP_PORT: String(http),
         ROOKERY_ALLOW_PLAINTEXT_AUTH: 'true',
         ROOKERY_LOG_LEVEL: 'warn',
@@ -79,7 +85,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
       await waitFor(
         async () => {
           if (child.exitCode !== null) throw new Error(`rookery node ${index} exited (${child.exitCode}); see ${join(dir, `node${index}.log`)}`);
-          return (await fetch(`http://127.0.0.1:${http}/readyz`).catch(() => undefined))?.ok === true && (await portAnswers(c2s));
+          return (await fetch(`http://${host}:${http}/readyz`).catch(() => undefined))?.ok === true && (await portAnswers(c2s, host));
         },
         90_000,
         `rookery node ${index}`,
@@ -97,7 +103,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
     label,
     config: mode === 'embedded' ? 'embedded' : mode === 'redis' ? '1 node + Redis' : `${nodeCount} nodes + Redis`,
     version: rookeryVersion() + redisVersion,
-    targets: nodes.map((node) => ({ host: '127.0.0.1', port: node.c2s, domain: ctx.domain, webSocketUrl: `ws://127.0.0.1:${node.http}/xmpp-websocket`, httpUrl: `http://127.0.0.1:${node.http}` })),
+    targets: nodes.map((node) => ({ host, port: node.c2s, domain: ctx.domain, webSocketUrl: `ws://${host}:${node.http}/xmpp-websocket`, httpUrl: `http://${host}:${node.http}` })),
     pids: () => nodes.map((node) => node.process.pid ?? 0).filter((pid) => pid > 0),
     startedAt,
     helperPids: () => (redis?.pid ? [{ name: 'redis-server', pid: redis.pid }] : []),
@@ -121,7 +127,7 @@ export async function startRookery(mode: RookeryMode, ctx: LaunchContext, cluste
         return;
       }
       // The embedded store lives in the node: its admin API.
-      const url = `http://127.0.0.1:${nodes[0]!.http}/admin/users`;
+      const url = `http://${host}:${nodes[0]!.http}/admin/users`;
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < users.length) {

@@ -41,4 +41,16 @@ export interface LaunchContext {
   log: (line: string) => void;
   /** Extra node arguments for Rookery nodes (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
   nodeArgs?: string[];
+  /** Server-to-server on (bench/s2s.ts); unset: no federation. */
+  federation?: Federation;
+}
+
+/**
+ * Federation between the servers under test: each serves an IP-literal domain (`domain` is that
+ * address) and listens for s2s on port 5269 of it, where the others reach an IP-literal domain
+ * without DNS or routes (RFC 6120 §3.2.2). STARTTLS with the run's certificate, then dialback.
+ */
+export interface Federation {
+  /** A loopback address of this server's own (127.x.y.z), its domain too. */
+  address: string;
 }

@@ -1,6 +1,6 @@
 // ArchiveStore on Redis: one Stream per archive owner (its entry ids are the archive ids), a
 // Stream of ids per contact as the index of `with` queries, hashes of recent dedupe keys (one per
-// time bucket, expiring by themselves) and the preferences, all on the owner's hash tag. An append is one script (archive-append-5), a page
+// time bucket, expiring by themselves) and the preferences, all on the owner's hash tag. An append is one script (archive-append-7, which also applies the preferences), a page
 // one script (archive-query-2).
 import {
   archiveRange,
@@ -42,15 +42,25 @@ export class RedisArchiveStore implements ArchiveStore {
     private readonly scripts: Scripts,
   ) {}
 
-  async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {
+  append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {
+    return this.run(owner, entry, limits, false) as Promise<AppendResult>;
+  }
+
+  appendWanted(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult | undefined> {
+    return this.run(owner, entry, limits, true);
+  }
+
+  /** One archive-append-7: with `byPrefs`, the owner's preferences and roster are read in the same step. */
+  private async run(owner: string, entry: ArchiveAppend, limits: ArchiveLimits, byPrefs: boolean): Promise<AppendResult | undefined> {
     const bucket = Math.floor(entry.stamp / Math.max(1, limits.dedupeWindowMs));
     const outcome = await this.scripts.run(
-      'archive-append-5',
-      [this.keys.archive(owner), this.keys.archiveWith(owner, entry.with), this.keys.archiveContacts(owner), this.keys.archiveSeen(owner, bucket), this.keys.archiveSeen(owner, bucket - 1)],
-      [Math.floor(entry.stamp), entry.with, entry.xml, entry.dedupe ?? '', Math.max(1, Math.floor(limits.maxEntries)), Math.floor(limits.maxAgeMs), Math.floor(limits.dedupeWindowMs)],
+      'archive-append-7',
+      [this.keys.archive(owner), this.keys.archiveWith(owner, entry.with), this.keys.archiveContacts(owner), this.keys.archiveSeen(owner, bucket), this.keys.archiveSeen(owner, bucket - 1), this.keys.archivePrefs(owner), this.keys.roster(owner)],
+      [Math.floor(entry.stamp), entry.with, entry.xml, entry.dedupe ?? '', Math.max(1, Math.floor(limits.maxEntries)), Math.floor(limits.maxAgeMs), Math.floor(limits.dedupeWindowMs), byPrefs ? '1' : '0'],
     );
     const value = outcome.rejected ? undefined : outcome.value;
-    if (!Array.isArray(value) || typeof value[0] !== 'string') throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'archive-append-5 answered no id');
+    if (!Array.isArray(value) || typeof value[0] !== 'string') throw new RedisStateError('ROOKERY_REDIS_SCRIPT', 'archive-append-7 answered no id');
+    if (value[0] === '') return undefined;
     return { id: value[0], duplicate: value[1] === 1, created: value[2] === 1 };
   }
 

@@ -2,12 +2,12 @@
 // acknowledged (and deleted) only after the envelope was handled, so nothing sent between nodes
 // is lost while the receiver is busy, reconnecting or restarting.
 //
-// Round trips are batched: what one event-loop turn sends to a node is one XADD, or one
-// bus-send script for several envelopes (one entry each, as XADD writes them); the reader takes
+// Round trips are batched: what one event-loop turn sends to a node is one bus-send script (one
+// entry per envelope, as XADD writes them; stanzas for a session taken over from that node are
+// refused, see bus-take-2); the reader takes
 // up to BATCH entries per XREADGROUP, asks for the next batch while it delivers this one, and
 // acknowledges and deletes a batch with one bus-ack script.
-import type { StatePush } from '../../src/state/bus.js';
-import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
+import type { BusEnvelope, BusSendOutcome, NodeBus, NodeInbox, StatePush, TakenResource } from '../../src/state/bus.js';
 import { duplicateClient, type RedisClient } from './connection.js';
 import { RedisStateError } from './errors.js';
 import type { KeyBuilder } from './keys.js';
@@ -42,23 +42,25 @@ export interface RedisNodeBusOptions {
   heartbeatVerdict?(): Promise<void>;
 }
 
-/** Envelopes for one node, sent in one round trip and settled together (one promise for all). */
+/** Envelopes for one node, sent in one round trip and settled together (one promise for all: the positions refused). */
 interface Batch {
   node: string;
-  data: string[];
-  done: Promise<void>;
-  resolve: () => void;
+  /** Per envelope: its resource ('' = none), the session it names ('' = unknown), its JSON. */
+  args: string[];
+  size: number;
+  done: Promise<ReadonlySet<number>>;
+  resolve: (refused: ReadonlySet<number>) => void;
   reject: (error: unknown) => void;
 }
 
 function newBatch(node: string): Batch {
-  let resolve!: () => void;
+  let resolve!: (refused: ReadonlySet<number>) => void;
   let reject!: (error: unknown) => void;
-  const done = new Promise<void>((res, rej) => {
+  const done = new Promise<ReadonlySet<number>>((res, rej) => {
     resolve = res;
     reject = rej;
   });
-  return { node, data: [], done, resolve, reject };
+  return { node, args: [], size: 0, done, resolve, reject };
 }
 
 export class RedisNodeBus implements NodeBus {
@@ -93,7 +95,7 @@ export class RedisNodeBus implements NodeBus {
    * turn for the same node. Fails at once while the connection is down, rather than waiting in
    * ioredis's queue: the caller holds the envelope (OutageBuffer).
    */
-  send(node: string, envelope: BusEnvelope): Promise<void> {
+  send(node: string, envelope: BusEnvelope): Promise<BusSendOutcome> {
     if (this.client.status !== 'ready') return Promise.reject(unreachable(this.client));
     let batch = this.outbox.get(node);
     if (!batch) {
@@ -104,12 +106,14 @@ export class RedisNodeBus implements NodeBus {
         setImmediate(this.flushOutbox);
       }
     }
-    batch.data.push(JSON.stringify(envelope));
-    if (batch.data.length >= SEND_BATCH) {
+    const stanza = envelope.kind === 'stanza';
+    batch.args.push(stanza ? envelope.to : '', stanza ? (envelope.sessionId ?? '') : '', JSON.stringify(envelope));
+    const position = (batch.size += 1);
+    if (batch.size >= SEND_BATCH) {
       this.full.push(batch);
       this.outbox.delete(node);
     }
-    return batch.done;
+    return batch.done.then((refused) => (refused.has(position) ? 'moved' : 'sent'));
   }
 
   private readonly flushOutbox = (): void => {
@@ -119,21 +123,18 @@ export class RedisNodeBus implements NodeBus {
     for (const batch of batches) void this.sendBatch(batch);
   };
 
-  /** One round trip: a plain XADD for one envelope, the bus-send script for several. */
+  /** One round trip: the bus-send script. */
   private async sendBatch(batch: Batch): Promise<void> {
+    let refused: ReadonlySet<number>;
     try {
       if (this.client.status !== 'ready') throw unreachable(this.client);
-      const key = this.keys.nodeInbox(batch.node);
-      if (batch.data.length === 1) {
-        await this.client.xadd(key, '*', 'v', String(ENVELOPE_VERSION), 'e', batch.data[0] as string);
-      } else {
-        await (await this.loadedScripts()).run('bus-send-1', [key], [ENVELOPE_VERSION, ...batch.data]);
-      }
+      const outcome = await (await this.loadedScripts()).run('bus-send-2', [this.keys.nodeInbox(batch.node), this.keys.nodeMoved(batch.node)], [ENVELOPE_VERSION, ...batch.args]);
+      refused = new Set(!outcome.rejected && Array.isArray(outcome.value) ? (outcome.value as number[]) : []);
     } catch (error) {
       batch.reject(error);
       return;
     }
-    batch.resolve();
+    batch.resolve(refused);
   }
 
   private loadedScripts(): Promise<Scripts> {
@@ -174,10 +175,10 @@ export class RedisNodeBus implements NodeBus {
     return handled;
   }
 
-  async takeFor(node: string, to: string | readonly string[]): Promise<BusEnvelope[]> {
-    const recipients = typeof to === 'string' ? [to] : [...to];
-    if (recipients.length === 0) return [];
-    const outcome = await (await this.loadedScripts()).run('bus-take-1', [this.keys.nodeInbox(node)], recipients);
+  async takeFor(node: string, resources: readonly TakenResource[]): Promise<BusEnvelope[]> {
+    if (resources.length === 0) return [];
+    const args = resources.flatMap(({ to, sessionId }) => [to, sessionId ?? '']);
+    const outcome = await (await this.loadedScripts()).run('bus-take-2', [this.keys.nodeInbox(node), this.keys.nodeMoved(node)], args);
     const flat = outcome.rejected ? [] : (outcome.value as string[]);
     const envelopes: BusEnvelope[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {

@@ -30,14 +30,18 @@
 //   <p>:v1:{<bare>}:push           hash   "<app server jid>\n<node>" → JSON PushRegistration (XEP-0357)
 //   <p>:v1:{<bare>}:push:ev:<id>   string a push event claimed (state/push.ts: once per event), expires
 //   <p>:v1:{<bare>}:mucrooms       set    JSON [real full JID, room JID]: rooms the account's sessions are in (secondary index)
-//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts), "rv" → its SHA-1
+//   <p>:v1:room:{<room>}:state     hash   "v" → version of the room, "record" → JSON RoomRecord (state/muc.ts), "rv" → its SHA-1,
+//                                         "vcard" → the room's vCard (XML; gone with the room's keys)
 //   <p>:v1:{<room>}:mam            stream a room's message archive: the archive keys above with the room as owner (same slot as the room's keys)
 //   <p>:v1:room:{<room>}:occupants hash   nick → JSON Occupant
 //   <p>:v1:room:{<room>}:reals     hash   real full JID → JSON [nick, node] (kept by the scripts from occupants)
 //   <p>:v1:room:{<room>}:history   list   JSON HistoryEntry, oldest first
+//   <p>:v1:mucdir:{<domain>}:rooms zset   the domain's listed rooms (state/muc.ts `listed`), score 0: by JID (ZRANGEBYLEX)
+//   <p>:v1:mucdir:{<domain>}:names hash   listed room JID → its name
 //   <p>:v1:node:{<node>}:sessions  set    JSON [full JID, session_id] per session the node owns (secondary index)
 //   <p>:v1:node:{<node>}:inbox     stream stanza and kick envelopes for the node (consumer group "rookery")
 //   <p>:v1:node:{<node>}:draining  string lock held by the one node taking a dead node's inbox (takeInbox)
+//   <p>:v1:node:{<node>}:moved     hash   full JID → session taken over from the node (bus-take-2; refused by bus-send-2; expires 10 min after the last take)
 //   <p>:v1:components              hash   component domain → JSON {node, connection}: who holds it (XEP-0114)
 //   <p>:v1:nodes                   zset   live node → last heartbeat (ms)
 //   <p>:v1:evicted                 zset   evicted node → when (its inbox is taken again for a while)
@@ -128,6 +132,9 @@ export class KeyBuilder {
   roomOccupants(room: string): string { return this.perRoom(room, 'occupants'); }
   roomReals(room: string): string { return this.perRoom(room, 'reals'); }
   roomHistory(room: string): string { return this.perRoom(room, 'history'); }
+  /** A MUC domain's directory of listed rooms (XEP-0045 §6.3): one slot per domain, as the directory is read whole in order. */
+  mucDirectory(domain: string): string { return `${this.base}:mucdir:{${tagPart(domain, 'MUC domain')}}:rooms`; }
+  mucDirectoryNames(domain: string): string { return `${this.base}:mucdir:{${tagPart(domain, 'MUC domain')}}:names`; }
   /** SCAN MATCH pattern of every room's state hash. */
   roomPattern(): string { return `${this.base}:room:{*}:state`; }
   /** The room JID of a key roomPattern matched, else undefined. */
@@ -154,6 +161,11 @@ export class KeyBuilder {
   /** The node's inbox stream (at-least-once delivery between nodes). */
   nodeInbox(node: string): string {
     return `${this.base}:node:{${tagPart(node, 'node name')}}:inbox`;
+  }
+
+  /** Resources whose sessions were taken over from the node (bus-take-2): full JID → session id. */
+  nodeMoved(node: string): string {
+    return `${this.base}:node:{${tagPart(node, 'node name')}}:moved`;
   }
 
   /** Held by the one node taking a dead node's inbox (stored name `:draining`, kept: a wire format). */

@@ -6,7 +6,7 @@
 // first (a running node makes them fail with "data directory … is in use"). That is simpler than
 // streaming whole exports through the admin API, and an import is a migration step anyway.
 import type { Command } from 'commander';
-import type { Config } from '../config.js';
+import { type Config, mucDomainsOf } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../xep0227/defaults.js';
 
@@ -48,23 +48,24 @@ async function withState<T>(context: CliContext, run: (state: StateBackend, doma
 export function addXep0227Commands(program: Command, context: CliContext): void {
   program
     .command('import <files...>')
-    .description('import accounts, rosters, offline messages, vCards, private XML and blocklists from XEP-0227 files (with the embedded store: the node must be stopped)')
+    .description('import accounts, rosters, offline messages, vCards, private XML, blocklists, PEP nodes and archives, and persistent group chat rooms with their vCards and archives, from XEP-0227 files (with the embedded store: the node must be stopped)')
     .option('--max-bytes <n>', 'largest file read, in bytes', String(DEFAULT_MAX_FILE_BYTES))
     .action(async (files: string[], options: { maxBytes: string }) => {
       const maxFileBytes = Number(options.maxBytes);
       if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 1) throw new Error('--max-bytes must be a positive integer');
       const cfg = context.config();
       // Loaded here: every other command would pay for the XML and SASL code (bench/cli-timing.ts).
-      const [{ SCRAM_ITERATIONS }, { PieError }, { importAccounts, readImport }] = await Promise.all([
+      const [{ SCRAM_ITERATIONS }, { PieError }, { importAccounts, readImportData }, { importRooms }] = await Promise.all([
         import('../core/accounts.js'),
         import('../xep0227/account.js'),
         import('../xep0227/transfer.js'),
+        import('../xep0227/room-transfer.js'),
       ]);
-      const report = await withState(context, async (state, domain) => {
-        const importOptions = { domain, limits: cfg.limits, iterations: SCRAM_ITERATIONS, maxFileBytes };
-        let accounts;
+      const { report, rooms } = await withState(context, async (state, domain) => {
+        const importOptions = { domain, limits: cfg.limits, iterations: SCRAM_ITERATIONS, maxFileBytes, mucDomains: mucDomainsOf({ domain, mucDomains: cfg.mucDomains }) };
+        let data;
         try {
-          accounts = readImport(files, importOptions);
+          data = readImportData(files, importOptions);
         } catch (error) {
           if (error instanceof PieError) {
             console.error(`rookery: import refused, nothing was written: ${error.where}: ${error.reason}`);
@@ -74,29 +75,34 @@ export function addXep0227Commands(program: Command, context: CliContext): void 
         }
         const progress = counter('imported');
         try {
-          return await importAccounts(state, accounts, { ...importOptions, progress: (done, total) => progress.update(done, total) });
+          const accounts = await importAccounts(state, data.accounts, { ...importOptions, progress: (done, total) => progress.update(done, total) });
+          return { report: accounts, rooms: await importRooms(state, data.rooms, cfg.limits) };
         } finally {
           progress.end();
         }
       });
-      console.log(`imported ${report.imported.length} accounts`);
-      if (report.existing.length > 0) console.log(`skipped ${report.existing.length} that already exist: ${report.existing.slice(0, 10).join(', ')}${report.existing.length > 10 ? ', …' : ''}`);
+      const some = (jids: string[]): string => `${jids.slice(0, 10).join(', ')}${jids.length > 10 ? ', …' : ''}`;
+      console.log(`imported ${report.imported.length} accounts and ${rooms.imported.length} rooms`);
+      if (report.existing.length > 0) console.log(`skipped ${report.existing.length} accounts that already exist: ${some(report.existing)}`);
+      if (rooms.existing.length > 0) console.log(`skipped ${rooms.existing.length} rooms that already exist: ${some(rooms.existing)}`);
       for (const [element, users] of report.skippedElements) console.log(`not imported: ${element} (${users} accounts)`);
+      for (const [element, count] of rooms.skippedElements) console.log(`not imported: ${element} (${count} rooms)`);
     });
 
   program
     .command('export <dir>')
-    .description('export every account with its data as XEP-0227 files into DIR (with the embedded store: the node must be stopped)')
+    .description('export every account with its data, and every persistent group chat room with its vCard and archive, as XEP-0227 files into DIR (with the embedded store: the node must be stopped)')
     .action(async (dir: string) => {
       const { exportAccounts } = await import('../xep0227/transfer.js');
+      const cfg = context.config();
       const result = await withState(context, async (state, domain) => {
         const progress = counter('exported');
         try {
-          return await exportAccounts(state, dir, domain, (done) => progress.update(done));
+          return await exportAccounts(state, dir, domain, (done) => progress.update(done), mucDomainsOf({ domain, mucDomains: cfg.mucDomains }));
         } finally {
           progress.end();
         }
       });
-      console.log(`exported ${result.accounts} accounts to ${result.main} (and ${result.host})`);
+      console.log(`exported ${result.accounts} accounts and ${result.rooms} rooms to ${result.main} (and ${[result.host, ...result.roomHosts].join(', ')})`);
     });
 }

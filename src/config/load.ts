@@ -100,12 +100,13 @@ function describeValue(value: unknown): string {
 
 const PEM = {
   tlsCert: { label: /-----BEGIN CERTIFICATE-----/, expected: 'a PEM certificate file (-----BEGIN CERTIFICATE-----)' },
+  s2sCaFile: { label: /-----BEGIN CERTIFICATE-----/, expected: 'a PEM file of certificates (-----BEGIN CERTIFICATE-----)' },
   tlsKey: { label: /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, expected: 'a PEM private key file (-----BEGIN PRIVATE KEY-----)' },
 } as const;
 
 /** The files must be there and look like PEM now, rather than fail the first TLS handshake. */
 function checkTlsFiles(config: Config, sources: Sources): void {
-  for (const key of ['tlsCert', 'tlsKey'] as const) {
+  for (const key of ['tlsCert', 'tlsKey', 's2sCaFile'] as const) {
     const file = config[key];
     if (file === undefined) continue;
     const where = sources.get(key)?.where ?? key;

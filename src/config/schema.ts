@@ -83,12 +83,12 @@ export const SETTINGS = {
   s2sPort: setting({ schema: t.port, type: 'integer', default: 5269, env: 'ROOKERY_S2S_PORT', description: 'server-to-server port (RFC 6120, STARTTLS); `0`: no federation (every other domain is `remote-server-not-found`)' }),
   s2sTlsPort: setting({ schema: optional(t.port), type: 'integer', default: undefined, env: 'ROOKERY_S2S_TLS_PORT', description: 'server-to-server port with direct TLS (XEP-0368, ALPN `xmpp-server`; announce it as `_xmpps-server._tcp`); unset: none, as Prosody\'s `s2s_direct_tls_ports` (needs `s2sPort` on)' }),
   s2sRoutes: setting({ schema: optional(t.routes), type: 'string', default: undefined, env: 'ROOKERY_S2S_ROUTES', description: '`domain=host:port` pairs, comma-separated: where these remote domains are reached, before DNS SRV (`_xmpps-server._tcp`, `_xmpp-server._tcp`) and the domain on 5269; `domain=tls:host:port` for a direct TLS port (XEP-0368)' }),
-  s2sRequireEncryption: setting({ schema: t.boolean, type: 'boolean', default: true, env: 'ROOKERY_S2S_REQUIRE_ENCRYPTION', description: 'server-to-server streams must use TLS (STARTTLS), both ways, except with `s2sInsecureDomains`' }),
+  s2sRequireEncryption: setting({ schema: t.boolean, type: 'boolean', default: true, env: 'ROOKERY_S2S_REQUIRE_ENCRYPTION', description: 'server-to-server streams must use TLS (STARTTLS or direct TLS), both ways, except with `s2sInsecureDomains`; `false`: TLS is still offered and used when the peer offers it, and required of `s2sSecureDomains`' }),
   s2sSecureAuth: setting({ schema: t.boolean, type: 'boolean', default: false, env: 'ROOKERY_S2S_SECURE_AUTH', description: 'as Prosody\'s `s2s_secure_auth`: a remote server must present a certificate that verifies (RFC 6125); `false`: dialback (XEP-0220) is accepted when it does not' }),
-  s2sSecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECURE_DOMAINS', description: 'domains, comma-separated, whose certificate must verify even when `s2sSecureAuth` is off' }),
-  s2sInsecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_INSECURE_DOMAINS', description: 'domains, comma-separated, authenticated by dialback even when `s2sSecureAuth` is on, and allowed without TLS' }),
+  s2sSecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECURE_DOMAINS', description: 'domains, comma-separated, whose certificate must verify even when `s2sSecureAuth` is off (so they must use TLS even when `s2sRequireEncryption` is off)' }),
+  s2sInsecureDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_INSECURE_DOMAINS', description: 'domains, comma-separated, authenticated by dialback even when `s2sSecureAuth` is on, and allowed without TLS (not in `s2sSecureDomains` too)' }),
   s2sBlockedDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_BLOCKED_DOMAINS', description: 'remote domains, comma-separated, refused both ways (stanzas to them bounce with `policy-violation`)' }),
-  s2sAllowedDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_ALLOWED_DOMAINS', description: 'when set, the only remote domains federated with, comma-separated' }),
+  s2sAllowedDomains: setting({ schema: optional(t.domainList), type: 'string', default: undefined, env: 'ROOKERY_S2S_ALLOWED_DOMAINS', description: 'when set, the only remote domains federated with, comma-separated (none also in `s2sBlockedDomains`)' }),
   s2sCaFile: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_S2S_CA_FILE', description: 'PEM file of the certificate authorities remote servers\' certificates are verified against; unset: the system trust store' }),
   s2sSecret: setting({ schema: optional(t.text), type: 'string', default: undefined, env: 'ROOKERY_S2S_SECRET', description: 'the secret dialback keys are derived from (XEP-0185), the same on every node; unset: one generated and kept by the store (Redis, or `dataDir`)', secret: true }),
   // External components (XEP-0114, src/component/)
@@ -184,14 +184,29 @@ export const configSchema = z.strictObject({ ...shapeOf(SETTINGS), limits: limit
     ctx.addIssue({ code: 'custom', path: ['trustedProxies'], message: 'trustedProxies (ROOKERY_TRUSTED_PROXIES) is not set: the PROXY protocol needs the addresses of the proxies that may send it', params: { sentence: true } });
   }
   if (config.components !== undefined) {
-    const mucDomains = config.mucDomains !== undefined ? t.parseDomains(config.mucDomains) : [`conference.${config.domain}`];
+    const mucDomains = mucDomainsOf(config);
     const taken = [...t.parseComponents(config.components).keys()].find((name) => name === config.domain || mucDomains.includes(name));
     if (taken !== undefined) ctx.addIssue({ code: 'custom', path: ['components'], message: `${taken} is served by this server itself (domain or mucDomains), not by a component`, params: { sentence: true } });
   }
+  s2sProblems(config, (path, message) => ctx.addIssue({ code: 'custom', path: [path], message, params: { sentence: true } }));
   if (config.nodeDeadAfterMs < 2 * config.heartbeatMs) {
     ctx.addIssue({ code: 'custom', path: ['nodeDeadAfterMs'], message: `at least twice heartbeatMs (${2 * config.heartbeatMs})` });
   }
 });
+
+/** Federation settings that contradict each other (doc/federation.md): each is refused with a sentence. */
+function s2sProblems(config: Pick<Config, 's2sPort' | 's2sTlsPort' | 's2sSecureDomains' | 's2sInsecureDomains' | 's2sBlockedDomains' | 's2sAllowedDomains'>, problem: (path: string, message: string) => void): void {
+  if (config.s2sTlsPort !== undefined && config.s2sPort === 0) problem('s2sTlsPort', 's2sTlsPort (ROOKERY_S2S_TLS_PORT) is set but s2sPort (ROOKERY_S2S_PORT) is 0: federation is off');
+  if (config.s2sTlsPort !== undefined && config.s2sTlsPort !== 0 && config.s2sTlsPort === config.s2sPort) problem('s2sTlsPort', `s2sTlsPort and s2sPort are both ${config.s2sPort}: direct TLS needs a port of its own`);
+  const both = (a: string | undefined, b: string | undefined): string | undefined => {
+    const first = new Set(t.parseDomains(a ?? ''));
+    return t.parseDomains(b ?? '').find((domain) => first.has(domain));
+  };
+  const secureAndInsecure = both(config.s2sSecureDomains, config.s2sInsecureDomains);
+  if (secureAndInsecure !== undefined) problem('s2sInsecureDomains', `${secureAndInsecure} is in both s2sSecureDomains and s2sInsecureDomains: its certificate cannot be both required and not`);
+  const blockedAndAllowed = both(config.s2sBlockedDomains, config.s2sAllowedDomains);
+  if (blockedAndAllowed !== undefined) problem('s2sAllowedDomains', `${blockedAndAllowed} is in both s2sBlockedDomains and s2sAllowedDomains`);
+}
 
 export type Config = z.output<typeof configSchema>;
 export type Limits = Config['limits'];
@@ -201,6 +216,11 @@ function defaultsOf<T extends Record<string, Setting>>(settings: T): { [K in key
 }
 
 export const DEFAULT_LIMITS: Limits = defaultsOf(LIMIT_SETTINGS);
+
+/** The group chat service's domains: `mucDomains`, or conference.<domain>. */
+export function mucDomainsOf(config: Pick<Config, 'domain' | 'mucDomains'>): string[] {
+  return config.mucDomains !== undefined ? t.parseDomains(config.mucDomains) : [`conference.${config.domain}`];
+}
 
 export function defaultConfig(): Config {
   return { ...defaultsOf(SETTINGS), limits: { ...DEFAULT_LIMITS } };

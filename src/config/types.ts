@@ -152,7 +152,10 @@ export function parseRoutes(value: string): Map<string, StaticRoute> {
 }
 export function routesProblem(value: string): string | undefined {
   const pairs = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  return pairs.length > 0 && parseRoutes(value).size === pairs.length ? undefined : 'domain=host:port (or domain=tls:host:port) pairs, comma-separated';
+  const parsed = parseRoutes(value);
+  if (pairs.length === 0 || parsed.size !== pairs.length) return 'domain=host:port (or domain=tls:host:port) pairs, comma-separated, each domain once';
+  const wrong = [...parsed.keys()].find((name) => domainProblem(name) !== undefined);
+  return wrong === undefined ? undefined : `domain=host:port pairs ("${wrong}" is not ${DOMAIN_EXPECTED})`;
 }
 export const routes = checked(routesProblem);
 // External components (XEP-0114): `domain=secret` pairs.

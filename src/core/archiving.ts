@@ -6,7 +6,7 @@
 // stream-management resume, on any node) has the same dedupe key and gets the first id back.
 import type { Element } from 'ltx';
 import type { Host } from './host.js';
-import type { ArchiveLimits, ArchivePrefs } from '../state/archive.js';
+import type { ArchiveLimits } from '../state/archive.js';
 import { NS_HINTS } from '../xmpp/ns.js';
 import { stanzaType } from '../xmpp/stanza.js';
 
@@ -46,15 +46,6 @@ export function archiveLimits(host: Host): ArchiveLimits {
   return { maxEntries: archiveMessages, maxAgeMs: archiveDays * 86_400_000, dedupeWindowMs: DEDUPE_WINDOW_MS };
 }
 
-/** XEP-0313 §6: the owner's preferences decide for one contact. */
-export async function prefsAllow(host: Host, owner: string, contact: string, prefs: ArchivePrefs): Promise<boolean> {
-  if (prefs.never.includes(contact)) return false;
-  if (prefs.always.includes(contact)) return true;
-  if (prefs.default === 'always') return true;
-  if (prefs.default === 'never') return false;
-  return (await host.state.rosters.entry(owner, contact)).item !== undefined;
-}
-
 /** Identity of a message for deduplication: its sender's full JID and the client's id for it. */
 export function dedupeKey(stanza: Element): string | undefined {
   const origin = stanza.getChild('origin-id', NS_SID)?.attrs.id ?? stanza.attrs.id;
@@ -73,14 +64,12 @@ export function stanzaIdBy(stanza: Element, by: string): string | undefined {
   return found === undefined ? undefined : String(found.attrs.id);
 }
 
-/** Archives `stanza` in `owner`'s archive with `contact`, if wanted; returns the archive id. */
+/** Archives `stanza` in `owner`'s archive with `contact`, if the owner's preferences want it; returns the archive id. */
 export async function archive(host: Host, owner: string, contact: string, stanza: Element): Promise<string | undefined> {
-  const prefs = await host.state.archive.prefs(owner);
-  if (!(await prefsAllow(host, owner, contact, prefs))) return undefined;
   const dedupe = dedupeKey(stanza);
-  const { id, created } = await host.state.archive.append(owner, { with: contact, xml: stanza.toString(), stamp: Date.now(), ...(dedupe === undefined ? {} : { dedupe }) }, archiveLimits(host));
-  if (created) await scheduleTrim(host, owner, Date.now());
-  return id;
+  const stored = await host.state.archive.appendWanted(owner, { with: contact, xml: stanza.toString(), stamp: Date.now(), ...(dedupe === undefined ? {} : { dedupe }) }, archiveLimits(host));
+  if (stored?.created) await scheduleTrim(host, owner, Date.now());
+  return stored?.id;
 }
 
 /**

@@ -3,7 +3,7 @@
 // ResumptionStore, XEP-0198), or a session of another node (an envelope on the bus). The
 // router decides where a stanza goes; this unit gets it there.
 import { type Element, clone, escapeXML, parse } from 'ltx';
-import type { StatePush } from '../state/bus.js';
+import type { BusEnvelope, StatePush } from '../state/bus.js';
 import { PARKED_NODE, REMOTE_NODE, type SessionRecord } from '../state/sessions.js';
 import { bareOf, domainOf } from '../xmpp/jid-string.js';
 import { newEnvelopeId } from './envelope-id.js';
@@ -12,6 +12,9 @@ import type { CoreServices } from './services.js';
 import type { C2SSession } from './session.js';
 import { identify, identityOf } from './stanza-identity.js';
 import { deliverPush } from './state-push.js';
+
+/** Looks again after a parked queue refused a stanza (its stream was resumed meanwhile), at most. */
+const PARKED_RETRIES = 3;
 
 function withIdentity(stanza: Element): { id?: string } {
   const id = identityOf(stanza);
@@ -53,25 +56,36 @@ export class Delivery {
    * re-reads one older than what the resource was shown (state-push.ts, doc/ordering.md).
    */
   async toResource(fullJid: string, stanza: Element, push?: StatePush): Promise<boolean> {
-    const local = this.local.get(fullJid);
-    if (local) {
-      this.host.telemetry.routed('local');
-      await this.writeLocal(local, stanza, push);
-      return true;
+    let refused: { node: string; session: string } | undefined;
+    let unparked = 0;
+    for (;;) {
+      const local = this.local.get(fullJid);
+      if (local) {
+        this.host.telemetry.routed('local');
+        await this.writeLocal(local, stanza, push);
+        return true;
+      }
+      // After a refusal the cache named the node the session was taken from: read afresh.
+      const record = await this.host.state.registry.get(fullJid, refused || unparked > 0 ? { fresh: true } : undefined);
+      if (record?.node === PARKED_NODE) {
+        if (await this.queueForParked(record, stanza)) return true;
+        // Resumed meanwhile (maybe here): look again, local sessions first, with fresh state.
+        if (++unparked > PARKED_RETRIES) return false;
+        continue;
+      }
+      if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
+      // Still named after a refusal: marked moved there before its record was parked or claimed
+      // (a sweep between its two takes). Sent unrefusable: the sweep's second take or a
+      // resumption's moves it, maybe behind newer ones, but it is delivered.
+      const unmoved = refused !== undefined && record.node === refused.node && record.session_id === refused.session;
+      this.host.telemetry.routed('remote');
+      this.host.telemetry.busEnvelope('out');
+      const sid = identityOf(stanza);
+      const envelope: BusEnvelope = { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(unmoved ? {} : { sessionId: record.session_id }), ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) };
+      if ((await this.host.bus.send(record.node, envelope)) === 'sent') return true;
+      this.host.state.registry.invalidate?.(bareOf(fullJid));
+      refused = { node: record.node, session: record.session_id };
     }
-    let record = await this.host.state.registry.get(fullJid);
-    if (record?.node === PARKED_NODE) {
-      if (await this.queueForParked(record, stanza)) return true;
-      // Resumed meanwhile: look again with fresh state.
-      record = await this.host.state.registry.get(fullJid, { fresh: true });
-      if (record?.node === PARKED_NODE) return false;
-    }
-    if (!record || record.node === this.host.nodeId || !this.host.bus) return false;
-    this.host.telemetry.routed('remote');
-    this.host.telemetry.busEnvelope('out');
-    const sid = identityOf(stanza);
-    await this.host.bus.send(record.node, { kind: 'stanza', id: newEnvelopeId(), to: fullJid, xml: stanza.toString(), hops: 0, at: Date.now(), ...(push ? { push } : {}), ...(sid === undefined ? {} : { sid }) });
-    return true;
   }
 
   /**

@@ -9,6 +9,8 @@ import type { C2SSession, Conn, StreamConnection } from './session.js';
 /** A dead node's session whose stream was detached and whose registry record is still to be parked (core/orphans.ts). */
 export interface Orphan {
   fullJid: string;
+  /** The session the dead node held. */
+  sessionId: string;
   user: string;
   token: string;
   /** Points the registry record at the parked stream. */

@@ -3,7 +3,7 @@
 import { parse } from 'ltx';
 import type { NodeBus, NodeInbox } from '../state/bus.js';
 import { StanzaError, StreamError } from '../xmpp/errors.js';
-import type { GiveUp } from './outage-buffer.js';
+import type { GiveUp, Reroute } from './outage-buffer.js';
 import { bareOf } from '../xmpp/jid-string.js';
 import type { Host } from './host.js';
 import { OrphanBatch } from './orphans.js';
@@ -36,9 +36,17 @@ export function nodeInbox(host: Host): NodeInbox {
         return;
       }
       // The resource moved or is gone: route again from fresh state (RFC 6121 §8.5 fallbacks apply).
-      host.state.registry.invalidate?.(bareOf(envelope.to));
-      await host.router.send(identify(parse(envelope.xml), envelope.sid));
+      await routeAgain(host)(envelope);
     },
+  };
+}
+
+/** A stanza envelope whose resource is not where it was sent: routed again from fresh state. */
+export function routeAgain(host: Host): Reroute {
+  return async (envelope) => {
+    if (envelope.kind !== 'stanza') return;
+    host.state.registry.invalidate?.(bareOf(envelope.to));
+    await host.router.send(identify(parse(envelope.xml), envelope.sid));
   };
 }
 

@@ -1,6 +1,7 @@
 // A dead node's resumable sessions are parked together (stream management claims them): what the
 // dead node's inbox holds for them goes to their parked queues in order, ahead of what reaches
-// the queues once their records are parked, in one scan of the inbox for all of them. A scan per
+// the queues once their records are parked, in two scans of the inbox per batch of them, the
+// second of which marks them moved there (senders with a stale cache are refused from then on). A scan per
 // session costs the inbox's length times the sessions: at a few hundred sessions the sweep is
 // slow enough for newer stanzas to overtake older ones.
 import { parse } from 'ltx';
@@ -9,7 +10,7 @@ import type { Orphan, OrphanCollector } from './events.js';
 import type { Host } from './host.js';
 import { identify } from './stanza-identity.js';
 
-/** Records parked at once, so that the registry is not hit by hundreds of writes at a time. */
+/** Records parked at once (and inbox scans: one per batch), so that the registry is not hit by hundreds of writes at a time. */
 const PARK_BATCH = 50;
 
 export class OrphanBatch implements OrphanCollector {
@@ -25,24 +26,31 @@ export class OrphanBatch implements OrphanCollector {
   }
 
   /**
-   * Moves what the inbox holds for the orphans to their queues, parks their records, then moves
-   * what senders still wrote to the inbox meanwhile. Only a stanza that reaches a parked queue in
-   * the moment between a record's parking and the second scan can come before an older one.
+   * Batch by batch: moves what the inbox holds for the orphans to their queues, parks their
+   * records, then takes the inbox again for them and marks them moved, so that a sender whose
+   * cache still names the dead node is refused from then on and finds the parked queue. Only a
+   * stanza that reaches a parked queue between a record's parking and the second take can come
+   * before an older one; batches keep that moment short.
    */
   async settle(): Promise<number> {
-    if (this.orphans.size === 0) return 0;
-    let moved = await this.moveStranded();
     const orphans = [...this.orphans.values()];
-    for (let i = 0; i < orphans.length; i += PARK_BATCH) await Promise.all(orphans.slice(i, i + PARK_BATCH).map((orphan) => orphan.park()));
-    moved += await this.moveStranded();
+    let moved = 0;
+    for (let i = 0; i < orphans.length; i += PARK_BATCH) {
+      const batch = orphans.slice(i, i + PARK_BATCH);
+      moved += await this.moveStranded(batch, false);
+      await Promise.all(batch.map((orphan) => orphan.park()));
+      moved += await this.moveStranded(batch, true);
+    }
     return moved;
   }
 
-  private async moveStranded(): Promise<number> {
+  /** `mark`: the records are parked, so a refused sender finds the parked queue. */
+  private async moveStranded(orphans: readonly Orphan[], mark: boolean): Promise<number> {
     const bus = this.host.bus;
     if (!bus) return 0;
     const byResource = new Map<string, BusEnvelope[]>();
-    for (const envelope of await bus.takeFor(this.node, [...this.orphans.keys()])) {
+    const resources = orphans.map((orphan) => ({ to: orphan.fullJid, ...(mark ? { sessionId: orphan.sessionId } : {}) }));
+    for (const envelope of await bus.takeFor(this.node, resources)) {
       if (envelope.kind !== 'stanza') continue;
       const list = byResource.get(envelope.to) ?? [];
       list.push(envelope);

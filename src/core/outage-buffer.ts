@@ -3,7 +3,7 @@
 // bus works again. One that waits too long, or finds the queue full, is bounced to its sender
 // (RFC 6120 §8.3.3: recipient-unavailable and resource-constraint are both "wait" errors), so
 // a stanza the node accepted is never dropped in silence.
-import type { BusEnvelope, NodeBus, NodeInbox } from '../state/bus.js';
+import type { BusEnvelope, BusSendOutcome, NodeBus, NodeInbox, TakenResource } from '../state/bus.js';
 import type { PendingOutcome, Telemetry } from '../telemetry.js';
 
 export interface PendingLimits {
@@ -19,6 +19,8 @@ export interface PendingLimits {
 
 /** What becomes of an envelope that is given up on: 'expired' (waited too long) or 'overflow'. */
 export type GiveUp = (envelope: BusEnvelope, reason: Exclude<PendingOutcome, 'sent'>) => Promise<void>;
+/** An envelope that waited and was then refused by its node (the session moved): routed again from fresh state. */
+export type Reroute = (envelope: BusEnvelope) => Promise<void>;
 
 interface Waiting {
   node: string;
@@ -39,6 +41,7 @@ export class OutageBuffer implements NodeBus {
     private readonly inner: NodeBus,
     private readonly limits: PendingLimits,
     private readonly giveUp: GiveUp,
+    private readonly reroute: Reroute,
     private readonly telemetry: Telemetry,
     private readonly onError: (error: unknown) => void,
   ) {
@@ -57,16 +60,15 @@ export class OutageBuffer implements NodeBus {
     return this.inner.takeInbox(node, inbox);
   }
 
-  takeFor(node: string, to: string | readonly string[]): Promise<BusEnvelope[]> {
-    return this.inner.takeFor(node, to);
+  takeFor(node: string, resources: readonly TakenResource[]): Promise<BusEnvelope[]> {
+    return this.inner.takeFor(node, resources);
   }
 
-  /** Sends now if nothing waits (order per sender is kept); otherwise joins the queue. */
-  async send(node: string, envelope: BusEnvelope): Promise<void> {
+  /** Sends now if nothing waits (order per sender is kept); otherwise joins the queue ('sent': it is the buffer's now). */
+  async send(node: string, envelope: BusEnvelope): Promise<BusSendOutcome> {
     if (this.waiting.length === 0) {
       try {
-        await this.inner.send(node, envelope);
-        return;
+        return await this.inner.send(node, envelope);
       } catch (error) {
         this.onError(error);
       }
@@ -74,11 +76,12 @@ export class OutageBuffer implements NodeBus {
     const bytes = envelope.kind === 'stanza' || envelope.kind === 'fanout' ? Buffer.byteLength(envelope.xml) : 64;
     if (this.waiting.length >= this.limits.maxEnvelopes || this.bytes + bytes > this.limits.maxBytes) {
       await this.abandon(envelope, 'overflow');
-      return;
+      return 'sent';
     }
     this.waiting.push({ node, envelope, bytes, since: Date.now() });
     this.bytes += bytes;
     this.schedule();
+    return 'sent';
   }
 
   /** One last try to send what waits; what still cannot go is bounced (this node will not send it later). */
@@ -114,14 +117,16 @@ export class OutageBuffer implements NodeBus {
     }
     while (this.waiting.length > 0) {
       const head = this.waiting[0] as Waiting;
+      let outcome: BusSendOutcome;
       try {
-        await this.inner.send(head.node, head.envelope);
+        outcome = await this.inner.send(head.node, head.envelope);
       } catch {
         break;
       }
       this.waiting.shift();
       this.bytes -= head.bytes;
       this.telemetry.pendingEnvelope('sent');
+      if (outcome === 'moved') await this.reroute(head.envelope).catch(this.onError);
     }
     if (this.waiting.length > 0) this.schedule();
   }

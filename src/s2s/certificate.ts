@@ -3,9 +3,9 @@
 // `authorized` only on sockets of a tls.Server, not on a socket upgraded by STARTTLS as a server.
 // Our own certificate is judged the same way: only when it would pass a peer's check do our
 // outgoing streams try SASL EXTERNAL (the peer judges by its own store: ours is the best guess).
-import { isIP } from 'node:net';
 import { rootCertificates, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import { certificateNames } from './names.js';
 
 const MAX_CHAIN = 8;
 
@@ -46,11 +46,13 @@ export class TrustStore {
 
   /** The chain a TLS peer presented verifies (the leaf's names are checked apart). */
   trustsPeer(socket: TLSSocket): boolean {
-    const leaf = socket.getPeerX509Certificate();
-    if (!leaf) return false;
+    // Not getPeerX509Certificate(): Node 20 gives it once only, and link.ts reads it again.
+    const peer = socket.getPeerCertificate(true);
+    if (!peer?.raw) return false;
+    const leaf = new X509Certificate(peer.raw);
     const intermediates: X509Certificate[] = [];
     const seen = new Set<unknown>();
-    for (let cert = socket.getPeerCertificate(true)?.issuerCertificate; cert && !seen.has(cert) && intermediates.length < MAX_CHAIN; cert = cert.issuerCertificate) {
+    for (let cert = peer.issuerCertificate; cert && !seen.has(cert) && intermediates.length < MAX_CHAIN; cert = cert.issuerCertificate) {
       seen.add(cert);
       intermediates.push(new X509Certificate(cert.raw));
     }
@@ -58,12 +60,10 @@ export class TrustStore {
   }
 }
 
-/** The first certificate of `chainPem` names `domain` (a DNS name or an IP literal) and chains to `trust`. */
+/** The first certificate of `chainPem` names `domain` (names.ts) and chains to `trust`. */
 export function certificateValidFor(chainPem: string, domain: string, trust: TrustStore): boolean {
   const chain = pemCertificates(chainPem);
   const leaf = chain[0];
   if (!leaf) return false;
-  const bare = domain.replace(/^\[|\]$/g, '');
-  const named = isIP(bare) ? leaf.checkIP(bare) !== undefined : leaf.checkHost(bare, { subject: 'default' }) !== undefined;
-  return named && trust.trusts(chain);
+  return certificateNames(leaf, domain) && trust.trusts(chain);
 }

@@ -12,7 +12,14 @@ import { tryParseJid } from '../xmpp/jid.js';
 import { NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SASL, NS_STREAMS, NS_TLS } from '../xmpp/ns.js';
 import { isStanza, type S2SContext } from './context.js';
 import { keyMatches } from './dialback.js';
+import { SenderLanes } from './lanes.js';
 import { S2SLink } from './link.js';
+
+/** Stanzas of one stream routed at once (different senders'; one sender's stay in order). */
+const CONCURRENT_STANZAS = 64;
+/** Elements received and not yet handled past which reading stops, and below which it starts again. */
+const BACKLOG_HIGH = 1000;
+const BACKLOG_LOW = 200;
 
 /** Canonical base64 (RFC 4648 §4), padded. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -26,7 +33,11 @@ export class IncomingStream {
   private peer: string | undefined;
   /** Our domain the stream header is `to` (the server's own when it names none). */
   private local: string;
+  /** Elements in the order received: the control ones (TLS, SASL, dialback) handled one at a time, stanzas handed to the lanes. */
   private pending: Promise<void> = Promise.resolve();
+  /** Elements received and not yet through `pending`. */
+  private backlog = 0;
+  private readonly lanes: SenderLanes;
   /** The domain SASL EXTERNAL was offered for on this stream (its certificate verified for it). */
   private externalFor: string | undefined;
   /** How each domain was authenticated, for streams(). */
@@ -39,13 +50,24 @@ export class IncomingStream {
   ) {
     ctx.count('stream_in');
     this.local = ctx.domain;
+    this.lanes = new SenderLanes(CONCURRENT_STANZAS, (err) => this.ctx.log.error({ event: 's2s_in_failed', err }));
     this.link = new S2SLink(socket, {
       header: (header) => this.onHeader(header),
-      // One at a time, in the order received: the peer's stanzas keep their order into the cluster.
+      // In the order received; a stanza is checked here, then routed in its sender's lane.
       element: (element) => {
-        this.pending = this.pending.then(() => this.onElement(element)).catch((err: unknown) => this.ctx.log.error({ event: 's2s_in_failed', err }));
+        if (++this.backlog === BACKLOG_HIGH) this.link.hold(true);
+        this.pending = this.pending
+          .then(() => this.onElement(element))
+          .catch((err: unknown) => this.ctx.log.error({ event: 's2s_in_failed', err }))
+          .finally(() => {
+            if (--this.backlog === BACKLOG_LOW) this.link.hold(false);
+          });
       },
-      closed: () => onClosed(this),
+      closed: () => {
+        // clean: the peer's closing tag arrived (RFC 6120 §4.4), rather than the socket just ending.
+        if (this.peer !== undefined) this.ctx.log.info({ event: 's2s_in_closed', remote: this.peer, clean: this.link.peerClosed });
+        onClosed(this);
+      },
       limited: () => ctx.limited(),
     }, ctx.config.limits, socket.remoteAddress ?? '', ctx.incomingBudget());
   }
@@ -56,6 +78,16 @@ export class IncomingStream {
 
   close(error?: StreamError): void {
     this.link.close(error);
+  }
+
+  /**
+   * Drain (doc/federation.md): our closing tag, then what the peer still sends is read and routed
+   * until it closes its side, within `timeoutMs`. Its next stream goes to a node that stays.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.link.closeGracefully(timeoutMs);
+    await this.pending;
+    await this.lanes.idle();
   }
 
   private onHeader(header: StreamHeader): void {
@@ -165,6 +197,7 @@ export class IncomingStream {
     this.ctx.count('stanza_in');
     stanza.attrs.from = from.full;
     stanza.attrs.to = to.full;
-    await this.ctx.route({ stanza, kind: stanza.name as StanzaKind, from, to });
+    // By bare JID: a remote room's occupants (room@service/nick) keep the room's order too.
+    await this.lanes.submit(from.bare, () => this.ctx.route({ stanza, kind: stanza.name as StanzaKind, from, to }));
   }
 }

@@ -1,10 +1,13 @@
 // The plumbing both directions of a server-to-server stream share (RFC 6120 §4): a socket (TCP,
 // then TLS), the stream parser in the `jabber:server` namespace with the c2s size limits, the
-// stream header, stream errors, an idle timer, and the pace of reading (a byte budget, as
-// Prosody's mod_limits for s2sin: past it reading pauses, nothing is lost).
+// stream header, stream errors, an idle timer, the pace of reading (a byte budget, as Prosody's
+// mod_limits for s2sin: past it reading pauses, nothing is lost), the closing handshake (§4.4:
+// after our closing tag, read on until the peer closes its stream too), and output batched per
+// event-loop turn (one write, one TLS record, for what a turn sends down the stream).
+import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect as connectTls, type PeerCertificate, TLSSocket } from 'node:tls';
+import { connect as connectTls, TLSSocket } from 'node:tls';
 import type { Element } from 'ltx';
 import { type StreamHeader, StreamParser } from '../xml/stream-parser.js';
 import { StreamError } from '../xmpp/errors.js';
@@ -12,6 +15,7 @@ import { NS_DIALBACK, NS_SERVER, NS_STREAMS } from '../xmpp/ns.js';
 import type { Limits } from '../config/schema.js';
 import type { TokenBucket } from '../core/rate-limit.js';
 import type { TrustStore } from './certificate.js';
+import { certificateNames } from './names.js';
 
 export interface LinkEvents {
   header(header: StreamHeader): void;
@@ -22,6 +26,9 @@ export interface LinkEvents {
   limited?(): void;
 }
 
+/** Past this much output in one turn, it is written at once (the socket then reports a full buffer). */
+const FLUSH_BYTES = 64 * 1024;
+
 export class S2SLink {
   socket: Socket;
   readonly parser: StreamParser;
@@ -31,11 +38,22 @@ export class S2SLink {
   /** TLS from the first byte (XEP-0368), not STARTTLS. */
   directTls = false;
   private ended = false;
+  /** Our closing tag is written: nothing more is (RFC 6120 §4.4). */
+  private closingSent = false;
+  /** The peer's closing tag arrived: everything it sent before was read. */
+  peerClosed = false;
+  private readonly closeWaiters: Array<(peerClosed: boolean) => void> = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  /** When anything last went either way (ms): the idle timer re-arms itself from it. */
+  private lastActivity = Date.now();
+  /** This turn's output, written by flush. */
+  private pending = '';
   /** Bytes read past the budget, parsed as it refills; reading is paused meanwhile. */
   private unread: Buffer | undefined;
   private unreadTimer: NodeJS.Timeout | undefined;
   private paused = false;
+  /** Reading held back by the stream's owner (hold()), apart from the byte budget. */
+  private held = false;
 
   constructor(
     socket: Socket,
@@ -43,7 +61,7 @@ export class S2SLink {
     private readonly limits: Limits,
     readonly remoteAddress: string,
     /** None: read as fast as the peer sends. */
-    private readonly budget?: TokenBucket,
+    private budget?: TokenBucket,
   ) {
     this.socket = socket;
     // Direct TLS (XEP-0368): secure from the first byte.
@@ -56,7 +74,10 @@ export class S2SLink {
       {
         streamStart: (header) => this.events.header(header),
         stanza: (element) => this.events.element(element),
-        streamEnd: () => this.close(),
+        streamEnd: () => {
+          this.peerClosed = true;
+          this.close();
+        },
         error: (error) => this.close(error),
       },
       { maxStanzaBytes: limits.maxStanzaBytes, maxDepth: limits.maxDepth },
@@ -104,18 +125,41 @@ export class S2SLink {
       this.unreadTimer.unref();
     } else if (this.paused) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.held) this.socket.resume();
     }
   }
 
+  /** Stops reading (true) until told otherwise: the owner's backlog of elements is long. Nothing is lost. */
+  hold(held: boolean): void {
+    if (this.held === held) return;
+    this.held = held;
+    if (held) this.socket.pause();
+    else if (!this.paused) this.socket.resume();
+  }
+
   private readonly onClose = (): void => {
+    // What was read but held back by the budget was sent before the peer left: it is handled.
+    const unread = this.unread;
+    this.unread = undefined;
+    if (unread && !this.ended) this.parser.write(unread);
     this.finish(undefined);
   };
 
   /** Idle streams are closed (doc/federation.md); any traffic either way restarts the timer. */
   private touch(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close(new StreamError('connection-timeout')), this.limits.s2sIdleSeconds * 1000);
+    this.lastActivity = Date.now();
+    if (this.idleTimer === undefined && !this.ended) this.armIdleTimer(this.limits.s2sIdleSeconds * 1000);
+  }
+
+  /** One timer per stream, not one per stanza: when it fires early (traffic since), it waits the rest. */
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const idleFor = Date.now() - this.lastActivity;
+      const limit = this.limits.s2sIdleSeconds * 1000;
+      if (idleFor >= limit) this.close(new StreamError('connection-timeout'));
+      else if (!this.ended) this.armIdleTimer(limit - idleFor);
+    }, ms);
     this.idleTimer.unref();
   }
 
@@ -127,19 +171,56 @@ export class S2SLink {
   }
 
   write(data: Element | string): void {
-    if (this.ended) return;
+    if (this.ended || this.closingSent) return;
     this.touch();
-    this.socket.write(typeof data === 'string' ? data : data.toString());
+    if (this.pending === '') setImmediate(this.flush);
+    this.pending += typeof data === 'string' ? data : data.toString();
+    if (this.pending.length >= FLUSH_BYTES) this.flush();
   }
+
+  /** Writes this turn's output (before anything that bypasses it: the socket's end, TLS over it). */
+  private readonly flush = (): void => {
+    if (this.pending === '') return;
+    const data = this.pending;
+    this.pending = '';
+    if (!this.socket.destroyed) this.socket.write(data);
+  };
 
   /** Ends the stream (with an error, if given) and the socket. */
   close(error?: StreamError): void {
     if (this.ended) return;
-    if (error) this.socket.write(error.toElement().toString());
-    this.socket.end('</stream:stream>');
+    this.flush();
+    if (this.closingSent) {
+      this.socket.end();
+    } else {
+      this.closingSent = true;
+      if (error) this.socket.write(error.toElement().toString());
+      this.socket.end('</stream:stream>');
+    }
     this.finish(error);
     // A peer that never closes its side is not waited for.
     setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /**
+   * The closing handshake (RFC 6120 §4.4): writes our closing tag, then reads on, as fast as the
+   * peer sends (the byte budget no longer applies), so that what it wrote meanwhile is handled,
+   * until it closes its stream too or `timeoutMs` passes (then the socket is closed). Resolves
+   * whether the peer's closing tag arrived.
+   */
+  closeGracefully(timeoutMs: number): Promise<boolean> {
+    if (this.ended) return Promise.resolve(this.peerClosed);
+    const finished = new Promise<boolean>((resolve) => this.closeWaiters.push(resolve));
+    this.budget = undefined;
+    if (!this.closingSent) {
+      this.flush();
+      this.closingSent = true;
+      this.socket.write('</stream:stream>');
+    }
+    if (this.unread) this.feed();
+    const timer = setTimeout(() => this.close(), timeoutMs);
+    void finished.then(() => clearTimeout(timer));
+    return finished;
   }
 
   private finish(error: StreamError | undefined): void {
@@ -148,9 +229,11 @@ export class S2SLink {
     }
     this.ended = true;
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     clearTimeout(this.unreadTimer);
     this.unread = undefined;
     this.events.closed(error);
+    for (const resolve of this.closeWaiters.splice(0)) resolve(this.peerClosed);
   }
 
   get closed(): boolean {
@@ -162,6 +245,8 @@ export class S2SLink {
    * stream restarts (a fresh parser state) either way.
    */
   upgrade(options: { isServer: boolean; key: string; cert: string; ca?: string | undefined; trust: TrustStore; servername?: string | undefined }): Promise<void> {
+    // <proceed/> (ours, as the receiving side) goes out in the clear, before TLS takes the socket.
+    this.flush();
     const raw = this.socket;
     this.unlisten(raw);
     // Bytes after <starttls/> are not ours to read (RFC 6120 §5.4.3.3); TLS reads from here on.
@@ -185,6 +270,7 @@ export class S2SLink {
     this.socket = secure;
     this.parser.reset();
     this.listen(secure);
+    if (this.held) secure.pause();
     return new Promise((resolve) => {
       secure.once(options.isServer ? 'secure' : 'secureConnect', () => {
         this.secure = true;
@@ -195,11 +281,12 @@ export class S2SLink {
     });
   }
 
-  /** RFC 6125: the peer's certificate verified and names this domain. */
+  /** RFC 6125: the peer's certificate verified and names this domain (names.ts: DNS-ID, SRV-ID, XmppAddr). */
   certifies(domain: string): boolean {
     if (!this.authorized || !(this.socket instanceof TLSSocket)) return false;
-    const cert: PeerCertificate = this.socket.getPeerCertificate();
-    return checkServerIdentity(domain, cert) === undefined;
+    // Not getPeerX509Certificate(): Node 20 returns it once, then undefined (the trust check took it).
+    const raw = this.socket.getPeerCertificate().raw as Buffer | undefined;
+    return raw !== undefined && certificateNames(new X509Certificate(raw), domain);
   }
 }
 

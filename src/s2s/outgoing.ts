@@ -2,7 +2,7 @@
 // XEP-0178; XEP-0220 §2.1; XEP-0368): connect (TCP, or direct TLS), STARTTLS, then SASL EXTERNAL
 // when the peer offers it and our certificate is valid, else (or when it fails) dialback, then
 // write stanzas in the order routed. Until the stream is ready, stanzas wait in a bounded queue;
-// if it cannot be made ready, they bounce.
+// if it cannot be made ready, they bounce. A drain closes it with the closing handshake.
 import { isIP } from 'node:net';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
@@ -16,7 +16,8 @@ import { dialbackKey } from './dialback.js';
 import { S2SLink, skipNameCheck } from './link.js';
 import { resolveTargets, type Target } from './resolve.js';
 
-type Phase = 'connecting' | 'negotiating' | 'ready' | 'closed';
+/** `closing`: our closing tag is written (a drain), the peer's is awaited. */
+type Phase = 'connecting' | 'negotiating' | 'ready' | 'closing' | 'closed';
 /** SASL EXTERNAL on this stream: not tried, <auth/> sent, succeeded (the stream restarted), failed. */
 type External = 'none' | 'attempting' | 'succeeded' | 'failed';
 
@@ -34,6 +35,8 @@ export class OutgoingStream {
   private smOffered = false;
   private sm: { unacked: RoutedStanza[]; acked: number; requested: boolean } | undefined;
   private external: External = 'none';
+  /** Told once the stream is ready or closed (a drain waits for a stream being set up). */
+  private readonly settled: Array<() => void> = [];
 
   constructor(
     private readonly ctx: S2SContext,
@@ -49,13 +52,14 @@ export class OutgoingStream {
   async send(routed: RoutedStanza): Promise<void> {
     if (this.phase === 'ready' && this.link) return this.write(routed);
     if (this.phase === 'closed') return this.ctx.bounce(routed, new StanzaError('remote-server-not-found'));
+    if (this.phase === 'closing') return this.ctx.bounce(routed, new StanzaError('remote-server-timeout', 'This server is shutting down'));
     if (this.queue.length >= this.ctx.config.limits.s2sQueueStanzas) return this.ctx.bounce(routed, new StanzaError('resource-constraint', 'Too many stanzas wait for this server'));
     this.queue.push(routed);
   }
 
   /** Sends <db:verify/> on this stream (authenticated or not) and resolves with the answer. */
   verify(streamId: string, key: string): Promise<boolean> {
-    if (this.phase === 'closed') return Promise.resolve(false);
+    if (this.phase === 'closed' || this.phase === 'closing') return Promise.resolve(false);
     return new Promise((resolve) => {
       this.verifies.get(streamId)?.resolve(false);
       this.verifies.set(streamId, { key, sent: false, resolve });
@@ -76,9 +80,29 @@ export class OutgoingStream {
     return this.external === 'succeeded' ? 'external' : 'dialback';
   }
 
-  /** Drain: what is queued bounces, the stream ends. */
+  /** Stop: what is queued bounces, the stream ends at once. */
   close(): void {
     this.fail('remote-server-timeout', 'this server is shutting down');
+  }
+
+  /**
+   * Drain (doc/federation.md): a stream being set up gets until `timeoutMs` to be ready (then its
+   * queue is written); a ready one ends with the closing handshake, so that the peer has read
+   * every stanza before it. Whatever cannot be written bounces.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    if (this.phase === 'connecting' || this.phase === 'negotiating') {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.settled.push(resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    if (this.phase !== 'ready' || !this.link) return this.close();
+    this.phase = 'closing';
+    await this.link.closeGracefully(Math.max(0, deadline - Date.now()));
   }
 
   private async connect(): Promise<void> {
@@ -249,14 +273,21 @@ export class OutgoingStream {
     this.phase = 'ready';
     this.ctx.log.info({ event: 's2s_out_ready', remote: this.remote, secure: this.link.secure, mechanism: this.external === 'succeeded' ? 'EXTERNAL' : 'dialback' });
     for (const routed of this.queue.splice(0)) this.write(routed);
+    for (const settle of this.settled.splice(0)) settle();
   }
 
   private fail(condition: StanzaErrorCondition, reason: string): void {
     if (this.phase === 'closed') return;
-    const wasReady = this.phase === 'ready';
+    const established = this.phase === 'ready' || this.phase === 'closing';
+    // The peer answered our closing tag: it read every stanza written before it (RFC 6120 §4.4).
+    const closing = this.phase === 'closing';
+    const drained = closing && this.link?.peerClosed === true;
     this.phase = 'closed';
     clearTimeout(this.timer);
-    if (!wasReady) {
+    if (established) {
+      // clean: the peer's closing tag arrived (RFC 6120 §4.4), rather than the socket just ending.
+      this.ctx.log.info({ event: 's2s_out_closed', remote: this.remote, clean: this.link?.peerClosed === true, reason: closing ? 'drain' : reason });
+    } else {
       this.ctx.count('failure');
       this.ctx.log.info({ event: 's2s_out_failed', remote: this.remote, condition, reason });
     }
@@ -264,9 +295,11 @@ export class OutgoingStream {
     this.verifies.clear();
     for (const routed of this.queue.splice(0)) void this.ctx.bounce(routed, new StanzaError(condition));
     // Written but never acknowledged: sent once more on a new stream (at least once), else bounced.
-    for (const routed of this.sm?.unacked.splice(0) ?? []) void this.ctx.resend(routed);
+    const unacked = this.sm?.unacked.splice(0) ?? [];
+    if (!drained) for (const routed of unacked) void this.ctx.resend(routed);
     this.sm = undefined;
     this.link?.close();
+    for (const settle of this.settled.splice(0)) settle();
     this.onClosed(this);
   }
 }

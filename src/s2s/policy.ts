@@ -23,7 +23,9 @@ export class S2SPolicy {
     return this.allowed === undefined || this.allowed.has(domain);
   }
 
+  /** A domain whose certificate must verify must use TLS, whatever `s2sRequireEncryption` says. */
   requiresTls(domain: string): boolean {
+    if (this.secure.has(domain)) return true;
     return this.config.s2sRequireEncryption && !this.insecure.has(domain);
   }
 

@@ -24,6 +24,8 @@ export class S2SService implements RemoteDomains {
   private readonly incoming = new Set<IncomingStream>();
   private server: Server | undefined;
   private tlsServer: TlsServer | undefined;
+  /** Set once a drain closes the outgoing streams: stanzas for other domains bounce from then on. */
+  private stopping = false;
   /** Stanzas already sent once more after their stream closed unacknowledged. */
   private readonly resent = new WeakSet<Element>();
   private readonly ctx: S2SContext;
@@ -76,6 +78,7 @@ export class S2SService implements RemoteDomains {
 
   async send(routed: RoutedStanza): Promise<void> {
     if (!this.ctx.policy.permits(routed.to.domain)) return this.ctx.bounce(routed, new StanzaError('policy-violation', 'Federation with this domain is not allowed'));
+    if (this.stopping) return this.ctx.bounce(routed, new StanzaError('remote-server-timeout', 'This server is shutting down'));
     if (this.server === undefined) return this.ctx.bounce(routed, new StanzaError('remote-server-not-found'));
     // A peer accepts from a stream only what comes from a domain it authenticated (RFC 6120 §13.9.2).
     if (!this.ctx.serves(routed.from.domain)) return this.ctx.bounce(routed, new StanzaError('not-allowed', 'Only our own domains send to other servers'));
@@ -142,8 +145,27 @@ export class S2SService implements RemoteDomains {
     return portOf(this.tlsServer);
   }
 
-  /** Stops listening; queued stanzas bounce, streams end (doc/federation.md: drain). */
+  /**
+   * Drain (doc/federation.md), once the node's sessions are handed over: the listeners close;
+   * incoming streams end with the closing handshake, what their peers still send routed, so that
+   * each peer opens its next stream to a node that stays; then outgoing streams (which carried
+   * the sessions' last stanzas and the answers to those incoming ones) end the same way, every
+   * stanza written before the peer's closing tag read by it. Within `timeoutMs`, half of it for
+   * each direction at most; what is left is closed at once.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    this.server?.close();
+    this.tlsServer?.close();
+    await Promise.all([...this.incoming].map((stream) => stream.drain(timeoutMs / 2)));
+    this.stopping = true;
+    await Promise.all([...this.outgoing.values()].map((stream) => stream.drain(Math.max(0, deadline - Date.now()))));
+    this.close();
+  }
+
+  /** Stops listening; queued stanzas bounce, streams end at once. */
   close(): void {
+    this.stopping = true;
     this.server?.close();
     this.server = undefined;
     this.tlsServer?.close();

@@ -91,6 +91,18 @@ export interface ArchivePrefs {
 
 export const DEFAULT_PREFS: ArchivePrefs = { default: 'always', always: [], never: [] };
 
+/** Whether `contact` is in the owner's roster (an item, whatever its subscription). */
+export type InRoster = (owner: string, contact: string) => Promise<boolean>;
+
+/** XEP-0313 §6: whether `prefs` want `contact` archived. */
+export async function prefsWant(prefs: ArchivePrefs, owner: string, contact: string, inRoster: InRoster): Promise<boolean> {
+  if (prefs.never.includes(contact)) return false;
+  if (prefs.always.includes(contact)) return true;
+  if (prefs.default === 'always') return true;
+  if (prefs.default === 'never') return false;
+  return inRoster(owner, contact);
+}
+
 /**
  * Guarantees: `append` is atomic per archive, deduplicates and trims (count and age) in the same
  * step; two racing appends of one dedupe key store one entry and both return its id. Ids grow
@@ -101,6 +113,12 @@ export const DEFAULT_PREFS: ArchivePrefs = { default: 'always', always: [], neve
 export interface ArchiveStore {
   /** `created`: the archive held no entry before this one (its owner's retention job starts). */
   append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult>;
+  /**
+   * `append` if the owner's preferences want the entry's contact archived (XEP-0313 §6: the
+   * never list, the always list, then the default; 'roster' asks the owner's roster), decided
+   * with the same reads as the append (on Redis: one script); undefined when they do not.
+   */
+  appendWanted(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult | undefined>;
   /**
    * Removes the entries older than `now - limits.maxAgeMs` (for an archive nobody writes to);
    * returns the stamp of the oldest entry left, undefined when none is left.

@@ -23,8 +23,10 @@ export type BusEnvelope =
    * `at`: when it was sent (ms since the epoch), for the cross-node latency metric. `push`: the
    * stanza is a push of shared state at that stored version; the receiving node drops it if the
    * session was already shown a newer one (a node of the previous version delivers it as is).
+   * `sessionId`: the session the sender's registry named; the inbox refuses the stanza if that
+   * session was taken over from its node (`takeFor`), and the sender routes it again.
    */
-  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush; sid?: string }
+  | { kind: 'stanza'; id: string; to: string; xml: string; hops: number; at?: number; push?: StatePush; sid?: string; sessionId?: string }
   /**
    * Close that session: replaced by a newer bind (<conflict/>), or with `condition` (account
    * deleted, password changed). A node of the previous version ignores the condition and closes
@@ -63,17 +65,30 @@ export interface NodeHeartbeats {
   lastBeat(node: string): Promise<number | undefined>;
 }
 
+/**
+ * A resource whose envelopes are taken out of a node's inbox; with `sessionId` (the session that
+ * node held), stanzas for that session sent to the node afterwards are refused ('moved').
+ */
+export interface TakenResource {
+  to: string;
+  sessionId?: string;
+}
+
+/** `moved`: the envelope named a session that was taken over from that node; route it again from fresh state. */
+export type BusSendOutcome = 'sent' | 'moved';
+
 export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;
-  send(node: string, envelope: BusEnvelope): Promise<void>;
+  send(node: string, envelope: BusEnvelope): Promise<BusSendOutcome>;
   /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
   takeInbox(node: string, inbox: NodeInbox): Promise<number>;
   /**
-   * Takes the stanza envelopes for one resource (`to`), or for any of several, out of `node`'s
-   * inbox, oldest first, each deleted as taken (handled once), in one scan of the inbox: a node
-   * resuming a stream whose node stopped answering puts them ahead of what reaches the stream
-   * directly, so one sender's stanzas keep their order.
+   * Takes the stanza envelopes for some resources out of `node`'s inbox, oldest first, each
+   * deleted as taken (handled once), in one scan of the inbox: a node resuming a stream whose
+   * node stopped answering puts them ahead of what reaches the stream directly, so one sender's
+   * stanzas keep their order. Resources given with their session are marked moved first, in the
+   * same step, so that no stanza for them lands in the inbox behind the scan.
    */
-  takeFor(node: string, to: string | readonly string[]): Promise<BusEnvelope[]>;
+  takeFor(node: string, resources: readonly TakenResource[]): Promise<BusEnvelope[]>;
   close(): Promise<void>;
 }

@@ -49,6 +49,11 @@ export interface RoomRecord {
   /** Random, per room: occupant ids (XEP-0421) are derived from it. */
   salt: string;
   created: number;
+  /**
+   * The SHA-1 (hex) of the photo in the room's vCard (XEP-0153, XEP-0486), committed with the
+   * vCard (RoomChange.vcard); absent when the vCard has no photo or there is none.
+   */
+  avatar?: string;
 }
 
 /** One session of an occupant: its real full JID, the node that holds it, its presence (XML). */
@@ -75,14 +80,47 @@ export interface RoomSnapshot {
 }
 
 /**
- * What a decision writes: the record replaced whole, occupants replaced or removed by nick, or
- * the room destroyed (record, occupants and history gone).
+ * What a decision writes: the record replaced whole, occupants replaced or removed by nick, the
+ * room's vCard (XEP-0054 XML) replaced or removed (null), or the room destroyed (record,
+ * occupants, history and vCard gone).
  */
 export interface RoomChange {
   record?: RoomRecord;
   put?: Occupant[];
   remove?: string[];
+  vcard?: string | null;
   destroy?: boolean;
+}
+
+/** Whether the room's messages are archived (XEP-0313): on unless its owner turned it off, as in Prosody (muc_log_by_default). */
+export function archives(config: RoomConfig): boolean {
+  return config.archiving ?? true;
+}
+
+/** Whether a room is in its domain's directory (XEP-0045 §6.3): public, and configured (not locked). */
+export function listed(record: RoomRecord): boolean {
+  return record.config.public && !record.locked;
+}
+
+/**
+ * A page of a domain's directory of rooms, in the order of their JIDs (UTF-8 bytes, as Redis
+ * orders them): XEP-0059's `after` and `before` name a room JID (one no longer listed still
+ * marks a place), `before: ''` asks for the last page, `index` for a position.
+ */
+export interface DirectoryQuery {
+  max: number;
+  after?: string;
+  before?: string;
+  index?: number;
+}
+
+export interface DirectoryPage {
+  /** Each room's JID and its configured name ('' when it has none). */
+  rooms: Array<{ jid: string; name: string }>;
+  /** The position of the first room in the whole directory. */
+  index: number;
+  /** The rooms in the whole directory of the domain. */
+  count: number;
 }
 
 /** A message of the discussion history: the stanza as reflected, without its `from`. */
@@ -137,6 +175,13 @@ export type RoomDecision<T> = (room: RoomSnapshot | undefined) => { change?: Roo
  * from the room: callers mark before joining and unmark after leaving, so it holds at least every
  * room the JID is in (a stale entry is harmless; the room itself is the truth).
  *
+ * The directory (`directory`) lists each domain's rooms that are `listed`, kept by the store
+ * from every committed record: in process, with the commit; on Redis, written right after it and
+ * read back until room and directory agree, so once a room's changes stop its entry is right (a
+ * node dying between a commit and its directory write, or a write that fails, leaves the entry as
+ * it was until the room's record changes again). A room's vCard (`vcard`) is written with the record by
+ * `transact` and goes with the room.
+ *
  * Nothing expires. Linearizable per room.
  */
 export interface MucStore {
@@ -147,6 +192,10 @@ export interface MucStore {
   history(room: string): Promise<HistoryEntry[]>;
   /** Every room's JID (on all MUC domains). */
   rooms(): AsyncIterable<string>;
+  /** A page of the domain's listed rooms. */
+  directory(domain: string, query: DirectoryQuery): Promise<DirectoryPage>;
+  /** The room's vCard (XML), if it has one. */
+  vcard(room: string): Promise<string | undefined>;
   markJoined(real: string, room: string): Promise<void>;
   markLeft(real: string, room: string): Promise<void>;
   roomsOf(real: string): Promise<string[]>;
@@ -183,4 +232,35 @@ export function messageCheck(room: RoomSnapshot | undefined, real: string, recor
     for (const session of occupant.sessions) recipients.push({ jid: session.jid, nick: occupant.nick, node: session.node });
   }
   return { ok: true, nick, recipients, recordVersion };
+}
+
+/** UTF-8 byte order (Redis's lexicographic order), so every store pages rooms alike. */
+export function compareJids(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The page a query asks for, out of every listed room's JID sorted by compareJids. */
+export function pageOf(sorted: readonly string[], query: DirectoryQuery): { start: number; end: number } {
+  const max = Math.max(0, Math.floor(query.max));
+  const firstAbove = (jid: string, inclusive: boolean): number => {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      const order = compareJids(sorted[middle] as string, jid);
+      if (order < 0 || (order === 0 && !inclusive)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  if (query.after !== undefined) {
+    const start = firstAbove(query.after, false);
+    return { start, end: Math.min(sorted.length, start + max) };
+  }
+  if (query.before !== undefined) {
+    const end = query.before === '' ? sorted.length : firstAbove(query.before, true);
+    return { start: Math.max(0, end - max), end };
+  }
+  const start = Math.min(sorted.length, Math.max(0, Math.floor(query.index ?? 0)));
+  return { start, end: Math.min(sorted.length, start + max) };
 }

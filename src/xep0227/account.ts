@@ -25,22 +25,15 @@ import { bareOf } from '../xmpp/jid-string.js';
 import { byteLength, personalKey, parsePersonalKey } from '../state/personal.js';
 import type { RosterItem, Subscription } from '../state/roster.js';
 import { parseJid } from '../xmpp/jid.js';
+import { type ArchivedMessage, readArchiveElement, writeArchiveElement } from './archive.js';
 import { checkPep, NS_PUBSUB, NS_PUBSUB_OWNER, PepDataError, type PepNodeData, readPubsub, writePubsub } from './pep.js';
+import { copyOf, isPieNamespace, NS_CLIENT, NS_DELAY, NS_PIE_MAM, NS_PIE_SCRAM, NS_VCARD, PieError } from './pie.js';
 
-export const NS_PIE = 'urn:xmpp:pie:0';
-export const NS_PIE_SCRAM = 'urn:xmpp:pie:0#scram';
-/** The namespace of ejabberd's older exports, read as well. */
-export const NS_PIE_OLD = 'http://www.xmpp.org/extensions/xep-0227.html#ns';
-export const NS_XINCLUDE = 'http://www.w3.org/2001/XInclude';
-export const NS_PIE_MAM = 'urn:xmpp:pie:0#mam';
-const NS_MAM = 'urn:xmpp:mam:2';
-const NS_FORWARD = 'urn:xmpp:forward:0';
+export { isPieNamespace, NS_PIE, NS_PIE_MAM, NS_PIE_OLD, NS_PIE_SCRAM, NS_XINCLUDE, PieError } from './pie.js';
+export type { ArchivedMessage } from './archive.js';
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_PRIVATE = 'jabber:iq:private';
-const NS_VCARD = 'vcard-temp';
 const NS_BLOCKING = 'urn:xmpp:blocking';
-const NS_CLIENT = 'jabber:client';
-const NS_DELAY = 'urn:xmpp:delay';
 const SUBSCRIPTIONS: readonly Subscription[] = ['none', 'to', 'from', 'both'];
 const HASH_LENGTH: Record<ScramHash, number> = { 'SHA-1': 20, 'SHA-256': 32 };
 
@@ -67,50 +60,6 @@ export interface AccountData {
   pep: Map<string, PepNodeData>;
   /** Children of <user> that were not imported (name and namespace), for the report. */
   skipped: string[];
-}
-
-export interface ArchivedMessage {
-  /** The archive id, when read from a store. */
-  id?: string;
-  with: string;
-  xml: string;
-  stamp: number;
-}
-
-/** An archive's <result/>s; `with` is the other party of each message (from or to, whichever is not the owner). */
-function archivedMessages(container: Element, where: string, owner: string, limits: Limits): ArchivedMessage[] {
-  const messages: ArchivedMessage[] = [];
-  for (const [index, result] of container.getChildElements().entries()) {
-    const at = `${where}/result[${index + 1}]`;
-    const forwarded = result.getChild('forwarded', NS_FORWARD);
-    const message = forwarded?.getChildElements().find((child: Element) => child.name === 'message');
-    if (result.name !== 'result' || result.getNS() !== NS_MAM || !forwarded || !message) throw new PieError(at, 'not a urn:xmpp:mam:2 result with a forwarded message');
-    const stamp = Date.parse(String(forwarded.getChild('delay', NS_DELAY)?.attrs.stamp ?? ''));
-    if (Number.isNaN(stamp)) throw new PieError(at, 'the forwarded message has no delay stamp');
-    const copy = copyOf(message);
-    copy.attrs.xmlns = NS_CLIENT;
-    const from = bareOf(String(copy.attrs.from ?? ''));
-    const other = from === owner || from === '' ? bareOf(String(copy.attrs.to ?? '')) : from;
-    messages.push({ with: other, xml: copy.toString(), stamp });
-  }
-  if (messages.length > limits.archiveMessages) throw new PieError(where, `${messages.length} archived messages, more than limits.archiveMessages (${limits.archiveMessages})`);
-  return messages.sort((a, b) => a.stamp - b.stamp);
-}
-
-/** A refused element: `where` names it (host, user, child), `reason` says what is wrong. */
-export class PieError extends Error {
-  constructor(readonly where: string, readonly reason: string) {
-    super(`${where}: ${reason}`);
-  }
-}
-
-export function isPieNamespace(ns: string | undefined): boolean {
-  return ns === NS_PIE || ns === NS_PIE_OLD;
-}
-
-/** A detached copy (namespaces declared on ancestors are set on it by the caller). */
-function copyOf(element: Element): Element {
-  return parseXml(element.toString());
 }
 
 function bareJid(text: string | undefined, where: string, what: string): string {
@@ -250,7 +199,11 @@ export function readUser(user: Element, domain: string, limits: Limits, now = Da
     } else if (child.name === 'offline-messages' && isPieNamespace(ns)) {
       data.offline.push(...offlineMessages(child, at, domain, now, limits));
     } else if (child.name === 'archive' && ns === NS_PIE_MAM) {
-      data.archive.push(...archivedMessages(child, at, jid, limits));
+      // The other party: from or to, whichever is not the account.
+      data.archive.push(...readArchiveElement(child, at, limits, (message) => {
+        const from = bareOf(String(message.attrs.from ?? ''));
+        return from === jid || from === '' ? bareOf(String(message.attrs.to ?? '')) : from;
+      }));
     } else if (child.name === 'vCard' && ns === NS_VCARD) {
       personalItem(data.personal, personalKey({ kind: 'vcard' }), child, at, limits);
     } else if (child.name === 'query' && ns === NS_PRIVATE) {
@@ -343,14 +296,7 @@ export function writeUser(data: AccountData, domain: string): Element {
     const list = user.c('blocklist', { xmlns: NS_BLOCKING });
     for (const jid of data.blocklist) list.c('item', { jid });
   }
-  if (data.archive.length > 0) {
-    const archive = user.c('archive', { xmlns: NS_PIE_MAM });
-    for (const [index, entry] of data.archive.entries()) {
-      const forwarded = archive.c('result', { xmlns: NS_MAM, id: entry.id ?? String(index) }).c('forwarded', { xmlns: NS_FORWARD });
-      forwarded.c('delay', { xmlns: NS_DELAY, stamp: new Date(entry.stamp).toISOString() });
-      forwarded.cnode(parseXml(entry.xml));
-    }
-  }
+  writeArchiveElement(user, data.archive);
   writePubsub(user, data.pep);
   return user;
 }

@@ -1,4 +1,5 @@
-// `rookery import` and `rookery export` (XEP-0227): files ↔ the state backend.
+// `rookery import` and `rookery export` (XEP-0227): files ↔ the state backend, accounts and the
+// persistent group chat rooms (room.ts, room-transfer.ts).
 //
 // Import reads every file first (each at most maxFileBytes; a main file's xi:include of host
 // files, as ejabberd writes, is followed one level, within the same directory) and checks every
@@ -8,14 +9,18 @@
 // without an account is cleared, the roster, offline messages, blocklist, vCard and private XML
 // are written, and the account record comes last — until it exists, nothing can log in or see
 // the rest. An account that already exists is skipped and reported, never merged.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Element, parse } from 'ltx';
 import type { Limits } from '../config.js';
 import type { StateBackend } from '../state/backend.js';
-import { NS_PIE, NS_XINCLUDE, PieError, isPieNamespace, readUser, storedCredentials, writeUser, type AccountData, type ArchivedMessage } from './account.js';
+import { readUser, storedCredentials, writeUser, type AccountData } from './account.js';
+import { storeArchive, storedArchive } from './archive.js';
+import { isPieNamespace, NS_PIE, NS_XINCLUDE, PieError } from './pie.js';
 import { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
 import type { PepNodeData } from './pep.js';
+import { readRoom, type RoomData, writeRoom } from './room.js';
+import { roomsOf } from './room-transfer.js';
 
 export { DEFAULT_MAX_FILE_BYTES } from './defaults.js';
 
@@ -25,6 +30,8 @@ export interface ImportOptions {
   /** SCRAM iterations for accounts given a plaintext password. */
   iterations: number;
   maxFileBytes?: number;
+  /** The group chat service's domains: their <host/>s hold rooms (room.ts). Default: conference.<domain>. */
+  mucDomains?: readonly string[];
   /** Accounts written at once. */
   concurrency?: number;
   progress?: (done: number, total: number) => void;
@@ -77,31 +84,51 @@ function hostsOf(file: string, maxBytes: number, depth = 0): Array<{ file: strin
   return hosts;
 }
 
+/** What the files hold: the accounts of the served domain and the rooms of its MUC domains. */
+export interface ImportData {
+  accounts: AccountData[];
+  rooms: RoomData[];
+}
+
+/** Reads one <user/> of a host with `read`, its refusal named in `source`. */
+function readEntry<T>(source: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof PieError) throw new PieError(`${source}: ${error.where}`, error.reason);
+    throw error;
+  }
+}
+
 /** Reads and checks every file; throws PieError (the first bad element) when one is wrong. */
-export function readImport(files: readonly string[], options: ImportOptions): AccountData[] {
-  const accounts: AccountData[] = [];
+export function readImportData(files: readonly string[], options: ImportOptions): ImportData {
+  const data: ImportData = { accounts: [], rooms: [] };
+  const mucDomains = options.mucDomains ?? [`conference.${options.domain}`];
   const seen = new Set<string>();
   const now = Date.now();
   for (const file of files) {
     for (const { file: source, host } of hostsOf(resolve(file), options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES)) {
       const jid = String(host.attrs.jid ?? '');
-      if (jid !== options.domain) throw new PieError(`${source}: host[@jid='${jid}']`, `this deployment serves ${options.domain}`);
+      const rooms = mucDomains.includes(jid);
+      if (jid !== options.domain && !rooms) throw new PieError(`${source}: host[@jid='${jid}']`, `this deployment serves ${options.domain} (group chat: ${mucDomains.join(', ')})`);
       for (const user of host.getChildElements()) {
+        const at = `${source}: host[@jid='${jid}']/user[@name='${String(user.attrs.name)}']`;
         if (user.name !== 'user') throw new PieError(`${source}: host[@jid='${jid}']/${user.name}`, 'only <user/> may be in <host/>');
-        let data: AccountData;
-        try {
-          data = readUser(user, jid, options.limits, now);
-        } catch (error) {
-          if (error instanceof PieError) throw new PieError(`${source}: ${error.where}`, error.reason);
-          throw error;
-        }
-        if (seen.has(data.user)) throw new PieError(`${source}: host[@jid='${jid}']/user[@name='${String(user.attrs.name)}']`, 'the account is listed twice');
-        seen.add(data.user);
-        accounts.push(data);
+        const entry = rooms ? readEntry(source, () => readRoom(user, jid, options.limits)) : readEntry(source, () => readUser(user, jid, options.limits, now));
+        const name = 'user' in entry ? entry.user : entry.jid;
+        if (seen.has(name)) throw new PieError(at, rooms ? 'the room is listed twice' : 'the account is listed twice');
+        seen.add(name);
+        if ('user' in entry) data.accounts.push(entry);
+        else data.rooms.push(entry);
       }
     }
   }
-  return accounts;
+  return data;
+}
+
+/** The accounts of the files (their rooms are read and checked too: readImportData has them). */
+export function readImport(files: readonly string[], options: ImportOptions): AccountData[] {
+  return readImportData(files, options).accounts;
 }
 
 /** Writes one checked account (see the top of this file for the order); false when it exists. */
@@ -120,9 +147,7 @@ export async function writeAccount(state: StateBackend, data: AccountData, optio
   }
   for (const message of data.offline) await state.offline.store(user, message, Number.MAX_SAFE_INTEGER);
   if (data.blocklist.length > 0) await state.blocklists.add(user, data.blocklist);
-  // Checked against archiveMessages when read; entries older than archiveDays go as on any append.
-  const archiveLimits = { maxEntries: Math.max(1, data.archive.length), maxAgeMs: options.limits.archiveDays * 86_400_000, dedupeWindowMs: 1 };
-  for (const entry of data.archive) await state.archive.append(user, { with: entry.with, xml: entry.xml, stamp: entry.stamp }, archiveLimits);
+  await storeArchive(state, user, data.archive, options.limits);
   // Checked against the limits when read; stored with room for exactly what was read.
   const personalLimits = { itemBytes: Number.MAX_SAFE_INTEGER, items: data.personal.size };
   for (const [key, xml] of data.personal) {
@@ -164,7 +189,7 @@ export async function importAccounts(state: StateBackend, accounts: readonly Acc
 export async function readAccount(state: StateBackend, user: string): Promise<AccountData | undefined> {
   const credentials = await state.accounts.credentials(user);
   if (!credentials) return undefined;
-  const [roster, offline, personal, blocklist, pepNodes, archive] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user), state.pep.nodes(user), readArchive(state, user)]);
+  const [roster, offline, personal, blocklist, pepNodes, archive] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user), state.pep.nodes(user), storedArchive(state, user)]);
   const pep = new Map<string, PepNodeData>();
   for (const [node, config] of pepNodes) {
     const items = (await state.pep.items(user, node))?.items ?? [];
@@ -184,62 +209,81 @@ export async function readAccount(state: StateBackend, user: string): Promise<Ac
   };
 }
 
-/** The whole archive of an account, page by page. */
-async function readArchive(state: StateBackend, user: string): Promise<ArchivedMessage[]> {
-  const entries: ArchivedMessage[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await state.archive.query(user, { max: 250, ...(after === undefined ? {} : { after }) });
-    if (!page || page.entries.length === 0) return entries;
-    entries.push(...page.entries.map((entry) => ({ id: entry.id, with: entry.with, xml: entry.xml, stamp: entry.stamp })));
-    if (page.complete) return entries;
-    after = page.entries.at(-1)?.id;
-  }
-}
-
 export interface ExportResult {
-  /** The main file (server-data with one xi:include). */
+  /** The main file (server-data with an xi:include of each host file). */
   main: string;
-  /** The host file it includes. */
+  /** The host file of the accounts. */
   host: string;
   accounts: number;
+  /** The host file of each MUC domain that has persistent rooms. */
+  roomHosts: string[];
+  rooms: number;
 }
 
 /**
- * Writes `dir`/<domain>-<stamp>.xml (server-data with an xi:include, as ejabberd's export does)
- * and the host file it includes, one <user> at a time; each is written under a temporary name and
- * renamed when complete, so a failed export leaves no file that looks whole.
+ * Writes one host file (`<host jid>` of `elements`) under a temporary name, renamed when
+ * complete; without any element, only if `keepEmpty`. Returns how many elements it holds.
  */
-export async function exportAccounts(state: StateBackend, dir: string, domain: string, progress?: (done: number) => void): Promise<ExportResult> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  const hostName = `${domain}-${stamp}-host.xml`;
-  const main = join(dir, `${domain}-${stamp}.xml`);
-  const host = join(dir, hostName);
-  for (const file of [main, host]) if (existsSync(file)) throw new Error(`${file} already exists`);
-  // Owner only: the file holds every account's SCRAM keys.
-  const fd = openSync(`${host}.partial`, 'w', 0o600);
-  let accounts = 0;
+async function writeHost(path: string, jid: string, elements: AsyncIterable<Element>, keepEmpty: boolean, written?: (count: number) => void): Promise<number> {
+  if (existsSync(path)) throw new Error(`${path} already exists`);
+  // Owner only: the accounts' file holds every account's SCRAM keys, a room's its password.
+  const fd = openSync(`${path}.partial`, 'w', 0o600);
+  let count = 0;
   try {
-    writeSync(fd, `<?xml version='1.0' encoding='UTF-8'?>\n<host xmlns='${NS_PIE}' jid='${domain}'>\n`);
-    for await (const user of state.accounts.list()) {
-      const data = await readAccount(state, user);
-      if (!data || !user.endsWith(`@${domain}`)) continue;
-      writeSync(fd, `${writeUser(data, domain).toString()}\n`);
-      accounts += 1;
-      progress?.(accounts);
+    writeSync(fd, `<?xml version='1.0' encoding='UTF-8'?>\n<host xmlns='${NS_PIE}' jid='${jid}'>\n`);
+    for await (const element of elements) {
+      writeSync(fd, `${element.toString()}\n`);
+      count += 1;
+      written?.(count);
     }
     writeSync(fd, '</host>\n');
   } finally {
     closeSync(fd);
   }
-  renameSync(`${host}.partial`, host);
+  if (count === 0 && !keepEmpty) rmSync(`${path}.partial`);
+  else renameSync(`${path}.partial`, path);
+  return count;
+}
+
+async function* usersOf(state: StateBackend, domain: string): AsyncIterable<Element> {
+  for await (const user of state.accounts.list()) {
+    const data = await readAccount(state, user);
+    if (data && user.endsWith(`@${domain}`)) yield writeUser(data, domain);
+  }
+}
+
+async function* roomElements(state: StateBackend, domain: string): AsyncIterable<Element> {
+  for await (const room of roomsOf(state, domain)) yield writeRoom(room);
+}
+
+/**
+ * Writes `dir`/<domain>-<stamp>.xml (server-data with an xi:include of each host file, as
+ * ejabberd's export does), the accounts' host file and one for each MUC domain with persistent
+ * rooms (room.ts), one <user> at a time; each file is written under a temporary name and renamed
+ * when complete, so a failed export leaves no file that looks whole.
+ */
+export async function exportAccounts(state: StateBackend, dir: string, domain: string, progress?: (done: number) => void, mucDomains: readonly string[] = [`conference.${domain}`]): Promise<ExportResult> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const main = join(dir, `${domain}-${stamp}.xml`);
+  const host = join(dir, `${domain}-${stamp}-host.xml`);
+  if (existsSync(main)) throw new Error(`${main} already exists`);
+  const accounts = await writeHost(host, domain, usersOf(state, domain), true, progress);
+  const roomHosts: string[] = [];
+  let rooms = 0;
+  for (const mucDomain of mucDomains) {
+    const path = join(dir, `${mucDomain}-${stamp}-rooms.xml`);
+    const count = await writeHost(path, mucDomain, roomElements(state, mucDomain), false);
+    if (count > 0) roomHosts.push(path);
+    rooms += count;
+  }
+  const includes = [host, ...roomHosts].map((file) => `<xi:include href='${basename(file)}'/>`).join('');
   const mainFd = openSync(`${main}.partial`, 'w', 0o600);
   try {
-    writeSync(mainFd, `<?xml version='1.0' encoding='UTF-8'?>\n<server-data xmlns='${NS_PIE}' xmlns:xi='${NS_XINCLUDE}'><xi:include href='${hostName}'/></server-data>\n`);
+    writeSync(mainFd, `<?xml version='1.0' encoding='UTF-8'?>\n<server-data xmlns='${NS_PIE}' xmlns:xi='${NS_XINCLUDE}'>${includes}</server-data>\n`);
   } finally {
     closeSync(mainFd);
   }
   renameSync(`${main}.partial`, main);
-  return { main, host, accounts };
+  return { main, host, accounts, roomHosts, rooms };
 }

@@ -160,6 +160,26 @@ export function archiveContract(makeBackend: BackendFactory): void {
       expect(bounds.last?.id).toBe(ids[3]);
     });
 
+    it('appends only what the preferences want: never, then always, then the default, roster by the owner\'s roster', async () => {
+      const owner = freshUser('alice');
+      const append = (contact: string): Promise<unknown> => store().appendWanted(owner, { with: contact, xml: msg(0), stamp: T0 }, LIMITS);
+      const added = async (contact: string): Promise<boolean> => (await append(contact)) !== undefined;
+      // Default preferences: everything.
+      expect(await added('anyone@example.com')).toBe(true);
+      await store().setPrefs(owner, { default: 'roster', always: ['listed@example.com'], never: ['friend@example.com'] });
+      await backend().rosters.compareAndSet(owner, 'friend@example.com', {}, { item: { jid: 'friend@example.com', subscription: 'both', groups: [], ask: false, approved: false } });
+      await backend().rosters.compareAndSet(owner, 'mate@example.com', {}, { item: { jid: 'mate@example.com', subscription: 'none', groups: [], ask: false, approved: false } });
+      expect(await added('friend@example.com')).toBe(false);
+      expect(await added('listed@example.com')).toBe(true);
+      expect(await added('mate@example.com')).toBe(true);
+      expect(await added('stranger@example.com')).toBe(false);
+      await store().setPrefs(owner, { default: 'never', always: ['listed@example.com'], never: [] });
+      expect(await added('mate@example.com')).toBe(false);
+      expect(await added('listed@example.com')).toBe(true);
+      const page = await store().query(owner, { max: 10 });
+      expect(page?.entries.map((entry) => entry.with)).toStrictEqual(['anyone@example.com', 'listed@example.com', 'mate@example.com', 'listed@example.com']);
+    });
+
     it('stores preferences, and deletes an archive with its preferences and nothing of another', async () => {
       const [alice, bob] = [freshUser('alice'), freshUser('bob')];
       await store().setPrefs(alice, { default: 'roster', always: ['x@example.com'], never: ['y@example.com'] });

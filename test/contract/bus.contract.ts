@@ -9,7 +9,7 @@ import type { BusEnvelope, NodeBus, NodeInbox } from '../../src/state/bus.js';
 export type BusFactory = (nodeId: string) => Promise<NodeBus>;
 
 const fresh = (label: string): string => `${label}-${randomBytes(4).toString('hex')}`;
-const stanza = (id: string, to = 'bob@localhost/desk'): BusEnvelope => ({ kind: 'stanza', id, to, xml: `<message id='${id}'/>`, hops: 0 });
+const stanza = (id: string, to = 'bob@localhost/desk'): Extract<BusEnvelope, { kind: 'stanza' }> => ({ kind: 'stanza', id, to, xml: `<message id='${id}'/>`, hops: 0 });
 
 /** An inbox that records what it handles and can wait for one envelope id (rejects after `timeoutMs`). */
 function recordingInbox(): NodeInbox & { ids: string[]; handled(id: string, timeoutMs?: number): Promise<void> } {
@@ -110,11 +110,65 @@ export function busContract(openBus: BusFactory): void {
         await sender.send(deadId, stanza(mine[0] as string, 'bob@localhost/phone'));
         await sender.send(deadId, stanza(other));
         await sender.send(deadId, stanza(mine[1] as string, 'bob@localhost/phone'));
-        expect((await taker.takeFor(deadId, 'bob@localhost/phone')).map((envelope) => envelope.id)).toStrictEqual(mine);
-        await expect(taker.takeFor(deadId, 'bob@localhost/phone')).resolves.toStrictEqual([]);
+        expect((await taker.takeFor(deadId, [{ to: 'bob@localhost/phone' }])).map((envelope) => envelope.id)).toStrictEqual(mine);
+        await expect(taker.takeFor(deadId, [{ to: 'bob@localhost/phone' }])).resolves.toStrictEqual([]);
         const inbox = recordingInbox();
         await expect(taker.takeInbox(deadId, inbox)).resolves.toBe(1);
         expect(inbox.ids).toStrictEqual([other]);
+      } finally {
+        await Promise.all([sender.close(), taker.close()]);
+      }
+    });
+
+    it('refuses, once a session was taken over from a node, the stanzas sent to it for that session', async () => {
+      const deadId = fresh('dead');
+      const sender = await openBus(fresh('sender'));
+      const taker = await openBus(fresh('taker'));
+      try {
+        const to = 'bob@localhost/phone';
+        const before = { ...stanza(fresh('before'), to), sessionId: 's1' };
+        await expect(sender.send(deadId, before)).resolves.toBe('sent');
+        expect((await taker.takeFor(deadId, [{ to, sessionId: 's1' }])).map((envelope) => envelope.id)).toStrictEqual([before.id]);
+        // Late senders: the session taken over is refused; another session of the resource, a
+        // stanza naming no session, another resource and a kick still get in, in order.
+        const late = { ...stanza(fresh('late'), to), sessionId: 's1' };
+        const rebound = { ...stanza(fresh('rebound'), to), sessionId: 's2' };
+        const unnamed = stanza(fresh('unnamed'), to);
+        const other = { ...stanza(fresh('other'), 'ann@localhost/a'), sessionId: 's1' };
+        const kick: BusEnvelope = { kind: 'kick', id: fresh('kick'), to, sessionId: 's1' };
+        const outcomes = await Promise.all([late, rebound, unnamed, other, kick].map((envelope) => sender.send(deadId, envelope)));
+        expect(outcomes).toStrictEqual(['moved', 'sent', 'sent', 'sent', 'sent']);
+        const inbox = recordingInbox();
+        await expect(taker.takeInbox(deadId, inbox)).resolves.toBe(4);
+        expect(inbox.ids).toStrictEqual([rebound.id, unnamed.id, other.id, kick.id]);
+      } finally {
+        await Promise.all([sender.close(), taker.close()]);
+      }
+    });
+
+    it('takes the stanzas for a resource whose name JSON escapes', async () => {
+      const deadId = fresh('dead');
+      const sender = await openBus(fresh('sender'));
+      const taker = await openBus(fresh('taker'));
+      try {
+        const to = 'bob@localhost/say "hi" \\ there';
+        const mine = fresh('mine');
+        await sender.send(deadId, stanza(fresh('other'), 'bob@localhost/say '));
+        await sender.send(deadId, stanza(mine, to));
+        expect((await taker.takeFor(deadId, [{ to }])).map((envelope) => envelope.id)).toStrictEqual([mine]);
+      } finally {
+        await Promise.all([sender.close(), taker.close()]);
+      }
+    });
+
+    it('does not refuse what was sent before a take that only looked (no session given)', async () => {
+      const deadId = fresh('dead');
+      const sender = await openBus(fresh('sender'));
+      const taker = await openBus(fresh('taker'));
+      try {
+        const to = 'bob@localhost/phone';
+        await expect(taker.takeFor(deadId, [{ to }])).resolves.toStrictEqual([]);
+        await expect(sender.send(deadId, { ...stanza(fresh('after'), to), sessionId: 's1' })).resolves.toBe('sent');
       } finally {
         await Promise.all([sender.close(), taker.close()]);
       }
@@ -130,7 +184,7 @@ export function busContract(openBus: BusFactory): void {
         await sender.send(deadId, stanza(b1, 'bob@localhost/b'));
         await sender.send(deadId, stanza(other, 'cy@localhost/c'));
         await sender.send(deadId, stanza(a2, 'ann@localhost/a'));
-        const taken = await taker.takeFor(deadId, ['ann@localhost/a', 'bob@localhost/b']);
+        const taken = await taker.takeFor(deadId, [{ to: 'ann@localhost/a' }, { to: 'bob@localhost/b' }]);
         expect(taken.map((envelope) => envelope.id)).toStrictEqual([a1, b1, a2]);
         await expect(taker.takeFor(deadId, [])).resolves.toStrictEqual([]);
         const inbox = recordingInbox();

@@ -17,7 +17,7 @@ describe('durable group chat rooms', () => {
   const root = mkdtempSync(join(tmpdir(), 'rookery-muc-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('keeps a persistent room with its history across a restart, without its occupants, and drops a temporary one', async () => {
+  it('keeps a persistent room with its history, vCard and directory entry across a restart, without its occupants, and drops a temporary one', async () => {
     const dir = mkdtempSync(join(root, 'data-'));
     const config = (persistent: boolean) => ({
       name: '', description: '', persistent, public: true, membersOnly: false, password: '', moderated: false,
@@ -26,7 +26,7 @@ describe('durable group chat rooms', () => {
     const occupant = { nick: 'Hecate', bare: 'hecate@localhost', role: 'moderator' as const, sessions: [{ jid: 'hecate@localhost/a', node: 'n', presence: '<presence/>' }] };
     const first = createDurableBackend(dir);
     for (const [room, persistent] of [['kept@conference.localhost', true], ['gone@conference.localhost', false]] as const) {
-      await first.muc.transact(room, () => ({ change: { record: { config: config(persistent), affiliations: { 'hecate@localhost': 'owner' }, locked: false, salt: 's', created: 1 }, put: [occupant] }, value: undefined }));
+      await first.muc.transact(room, () => ({ change: { record: { config: config(persistent), affiliations: { 'hecate@localhost': 'owner' }, locked: false, salt: 's', created: 1 }, put: [occupant], vcard: `<vCard xmlns="vcard-temp"><FN>${room}</FN></vCard>` }, value: undefined }));
       await first.muc.message(room, 'hecate@localhost/a', { nick: '', xml: '<message/>', stamp: 2 }, 5);
     }
     await first.close();
@@ -39,6 +39,10 @@ describe('durable group chat rooms', () => {
     await expect(second.muc.get('kept@conference.localhost')).resolves.toMatchObject({ version: 1 });
     await expect(second.muc.get('gone@conference.localhost')).resolves.toBeUndefined();
     await expect(second.muc.history('gone@conference.localhost')).resolves.toStrictEqual([]);
+    // Its vCard and its place in the directory are kept with it; the temporary room's are gone.
+    await expect(second.muc.vcard('kept@conference.localhost')).resolves.toBe('<vCard xmlns="vcard-temp"><FN>kept@conference.localhost</FN></vCard>');
+    await expect(second.muc.vcard('gone@conference.localhost')).resolves.toBeUndefined();
+    await expect(second.muc.directory('conference.localhost', { max: 10 })).resolves.toStrictEqual({ rooms: [{ jid: 'kept@conference.localhost', name: '' }], index: 0, count: 1 });
     await second.close();
   });
 });

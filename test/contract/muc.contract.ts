@@ -138,6 +138,14 @@ export function mucContract(makeBackend: BackendFactory): void {
       expect(claims.filter(Boolean)).toHaveLength(1);
     });
 
+    it('admits every one of many joins racing into one room', async () => {
+      const room = freshRoom();
+      await create(room);
+      const joins = Array.from({ length: 80 }, (_, i) => muc().transact(room, () => ({ change: { put: [occupant(`n${i}`, `u${i}@localhost`, [`u${i}@localhost/r`])] }, value: i })));
+      await expect(Promise.all(joins)).resolves.toHaveLength(80);
+      expect((await muc().get(room))?.occupants.size).toBe(80);
+    });
+
     it('forgets a removed occupant and follows a renamed one', async () => {
       const room = freshRoom();
       await create(room, occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a']), occupant('Banquo', 'banquo@localhost', ['banquo@localhost/a']));
@@ -155,6 +163,102 @@ export function mucContract(makeBackend: BackendFactory): void {
       await expect(muc().get(room)).resolves.toBeUndefined();
       await expect(muc().history(room)).resolves.toStrictEqual([]);
       expect(await collect(muc().rooms())).not.toContain(room);
+    });
+
+    it("lists a domain's public, configured rooms in the order of their JIDs, each with its name, and no other domain's", async () => {
+      const domain = `${unique('dir')}.localhost`;
+      const other = `${unique('dir')}.localhost`;
+      const named = (name: string, changes: Partial<RoomRecord> = {}, config: Partial<RoomConfig> = {}): RoomRecord => ({ ...record('owner@localhost'), ...changes, config: { ...CONFIG, name, ...config } });
+      const put = (room: string, value: RoomRecord) => muc().transact(room, () => ({ change: { record: value }, value: undefined }));
+      await put(`c@${domain}`, named('Cauldron'));
+      await put(`a@${domain}`, named(''));
+      await put(`b@${domain}`, named('Heath'));
+      await put(`hidden@${domain}`, named('Hidden', {}, { public: false }));
+      await put(`locked@${domain}`, named('Locked', { locked: true }));
+      await put(`a@${other}`, named('Elsewhere'));
+      await expect(muc().directory(domain, { max: 10 })).resolves.toStrictEqual({
+        rooms: [{ jid: `a@${domain}`, name: '' }, { jid: `b@${domain}`, name: 'Heath' }, { jid: `c@${domain}`, name: 'Cauldron' }],
+        index: 0,
+        count: 3,
+      });
+      await expect(muc().directory(`${unique('none')}.localhost`, { max: 10 })).resolves.toStrictEqual({ rooms: [], index: 0, count: 0 });
+    });
+
+    it('pages the directory after a room, before a room, from the end, from a position, and counts it with max 0', async () => {
+      const domain = `${unique('dir')}.localhost`;
+      const jids = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((local) => `${local}@${domain}`);
+      for (const room of [...jids].reverse()) await muc().transact(room, () => ({ change: { record: { ...record('owner@localhost'), config: { ...CONFIG, name: room.slice(0, 2) } } }, value: undefined }));
+      const page = async (query: Parameters<ReturnType<typeof muc>['directory']>[1]) => {
+        const result = await muc().directory(domain, query);
+        return { rooms: result.rooms.map((room) => room.name), index: result.index, count: result.count };
+      };
+      await expect(page({ max: 3 })).resolves.toStrictEqual({ rooms: ['r0', 'r1', 'r2'], index: 0, count: 7 });
+      await expect(page({ max: 3, after: jids[2] })).resolves.toStrictEqual({ rooms: ['r3', 'r4', 'r5'], index: 3, count: 7 });
+      await expect(page({ max: 3, after: jids[5] })).resolves.toStrictEqual({ rooms: ['r6'], index: 6, count: 7 });
+      await expect(page({ max: 3, after: jids[6] })).resolves.toStrictEqual({ rooms: [], index: 7, count: 7 });
+      await expect(page({ max: 3, before: jids[5] })).resolves.toStrictEqual({ rooms: ['r2', 'r3', 'r4'], index: 2, count: 7 });
+      await expect(page({ max: 3, before: jids[1] })).resolves.toStrictEqual({ rooms: ['r0'], index: 0, count: 7 });
+      await expect(page({ max: 3, before: '' })).resolves.toStrictEqual({ rooms: ['r4', 'r5', 'r6'], index: 4, count: 7 });
+      await expect(page({ max: 2, index: 4 })).resolves.toStrictEqual({ rooms: ['r4', 'r5'], index: 4, count: 7 });
+      await expect(page({ max: 2, index: 9 })).resolves.toStrictEqual({ rooms: [], index: 7, count: 7 });
+      await expect(page({ max: 0 })).resolves.toStrictEqual({ rooms: [], index: 0, count: 7 });
+      // A room gone between two pages still marks its place.
+      await muc().transact(jids[3] as string, () => ({ change: { destroy: true }, value: undefined }));
+      await expect(page({ max: 2, after: jids[3] })).resolves.toStrictEqual({ rooms: ['r4', 'r5'], index: 3, count: 6 });
+    });
+
+    it('follows each committed record in the directory: hidden, renamed, shown again, destroyed', async () => {
+      const domain = `${unique('dir')}.localhost`;
+      const room = `coven@${domain}`;
+      const names = async (): Promise<string[]> => (await muc().directory(domain, { max: 10 })).rooms.map((entry) => entry.name);
+      const set = (config: Partial<RoomConfig>) => muc().transact(room, (snapshot) => ({ change: { record: { ...(snapshot?.record ?? record('owner@localhost')), config: { ...CONFIG, ...config } } }, value: undefined }));
+      await set({ name: 'Coven' });
+      await expect(names()).resolves.toStrictEqual(['Coven']);
+      await set({ name: 'Coven', public: false });
+      await expect(names()).resolves.toStrictEqual([]);
+      await set({ name: 'Weird Sisters' });
+      await expect(names()).resolves.toStrictEqual(['Weird Sisters']);
+      // Occupants coming and going change nothing in the directory.
+      await muc().transact(room, () => ({ change: { put: [occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a'])] }, value: undefined }));
+      await expect(names()).resolves.toStrictEqual(['Weird Sisters']);
+      await muc().transact(room, () => ({ change: { destroy: true }, value: undefined }));
+      await expect(names()).resolves.toStrictEqual([]);
+    });
+
+    it('lists a room as its last committed record says after many changes raced', async () => {
+      const domain = `${unique('dir')}.localhost`;
+      const room = `race@${domain}`;
+      await create(room);
+      await Promise.all(Array.from({ length: 24 }, (_, i) => muc().transact(room, (snapshot) => ({
+        change: { record: { ...(snapshot?.record ?? record('owner@localhost')), config: { ...CONFIG, name: `n${i}`, public: i % 3 !== 0 } } },
+        value: undefined,
+      }))));
+      const final = (await muc().get(room))?.record.config;
+      const page = await muc().directory(domain, { max: 10 });
+      expect(page.rooms).toStrictEqual(final?.public ? [{ jid: room, name: final.name }] : []);
+    });
+
+    it("keeps a room's vCard with its record, replaces and removes it, and loses it with the room", async () => {
+      const room = freshRoom();
+      await expect(muc().vcard(room)).resolves.toBeUndefined();
+      const card = '<vCard xmlns="vcard-temp"><FN>Coven &amp; co</FN></vCard>';
+      await muc().transact(room, () => ({ change: { record: { ...record('owner@localhost'), avatar: 'ab12' }, vcard: card }, value: undefined }));
+      await expect(muc().vcard(room)).resolves.toBe(card);
+      expect((await muc().get(room))?.record.avatar).toBe('ab12');
+      // Other changes leave it as it is.
+      await muc().transact(room, () => ({ change: { put: [occupant('Hecate', 'hecate@localhost', ['hecate@localhost/a'])] }, value: undefined }));
+      await muc().transact(room, () => ({ change: { record: record('owner@localhost') }, value: undefined }));
+      await expect(muc().vcard(room)).resolves.toBe(card);
+      await muc().transact(room, () => ({ change: { vcard: '<vCard xmlns="vcard-temp"><FN>Coven</FN></vCard>' }, value: undefined }));
+      await expect(muc().vcard(room)).resolves.toBe('<vCard xmlns="vcard-temp"><FN>Coven</FN></vCard>');
+      await muc().transact(room, () => ({ change: { vcard: null }, value: undefined }));
+      await expect(muc().vcard(room)).resolves.toBeUndefined();
+      await muc().transact(room, () => ({ change: { vcard: card }, value: undefined }));
+      await muc().transact(room, () => ({ change: { destroy: true }, value: undefined }));
+      await expect(muc().vcard(room)).resolves.toBeUndefined();
+      // A room created again under the same JID starts without one.
+      await create(room);
+      await expect(muc().vcard(room)).resolves.toBeUndefined();
     });
 
     it('indexes the rooms of a real JID until it is marked gone', async () => {

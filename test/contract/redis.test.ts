@@ -99,6 +99,33 @@ describe.skipIf(!redisServerAvailable())('redis backend', () => {
     });
   });
 
+  describe('Redis group chat directory', () => {
+    it("lists a room as its last committed record says after two nodes changed it at once, round after round", async () => {
+      const [one, two] = [await createRedisBackend({ url: url(), prefix }), await createRedisBackend({ url: url(), prefix })];
+      const domain = `race-${randomBytes(3).toString('hex')}.localhost`;
+      const room = `cauldron@${domain}`;
+      const config = { name: '', description: '', persistent: true, public: true, membersOnly: false, password: '', moderated: false, maxOccupants: 10, whois: 'moderators' as const, historyLength: 5, allowPrivateMessages: 'anyone' as const, changeSubject: false, allowInvites: false };
+      const change = (backend: typeof one, i: number) => backend.muc.transact(room, (snapshot) => ({
+        change: { record: { config: { ...config, name: `n${i}`, public: i % 2 === 0 }, affiliations: snapshot?.record.affiliations ?? {}, locked: false, salt: 's', created: 1 } },
+        value: undefined,
+      }));
+      try {
+        const wrong: string[] = [];
+        for (let round = 0; round < 30; round += 1) {
+          await Promise.all([change(one, 4 * round), change(two, 4 * round + 1), change(one, 4 * round + 2), change(two, 4 * round + 3)]);
+          const final = (await one.muc.get(room))?.record.config;
+          const listedNow = (await two.muc.directory(domain, { max: 10 })).rooms;
+          const expected = final?.public ? [{ jid: room, name: final.name }] : [];
+          if (JSON.stringify(listedNow) !== JSON.stringify(expected)) wrong.push(`round ${round}: ${JSON.stringify(listedNow)} for ${final?.name} ${final?.public}`);
+        }
+        expect(wrong).toStrictEqual([]);
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+  });
+
   describe('Redis FAST tokens', () => {
     const token = (secret: string, issuedAt: number, ttl: number) => ({ mechanism: 'HT-SHA-256-NONE', secret, issuedAt, expiresAt: issuedAt + ttl, count: 0 });
 

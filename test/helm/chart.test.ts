@@ -118,6 +118,10 @@ const VARIANTS: Record<string, Values> = {
     proxyProtocol: { enabled: true, trustedProxies: '10.0.0.0/16, fd00::/8' },
     service: { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-proxy-protocol': '*' } },
   },
+  'federation with direct TLS on a NodePort Service': {
+    ports: { s2sTls: 5270 },
+    service: { type: 'NodePort', nodePorts: { s2s: 30269, s2sTls: 30270 } },
+  },
   'a ClusterIP Service, hard anti-affinity and the whole Redis URL in an existing Secret': {
     service: { type: 'ClusterIP' },
     podAntiAffinity: 'hard',
@@ -448,6 +452,36 @@ describe('XEP-0114 external components', () => {
     const off = renderChart();
     expect(configMapData(off).ROOKERY_COMPONENT_PORT).toBeUndefined();
     expect(nodeContainer(off).ports?.some((port) => port.name === 'component')).toBe(false);
+  });
+});
+
+describe('direct TLS between servers (XEP-0368)', () => {
+  const xmppsServer = (objects: K8sObject[]) => specOf<ServiceSpec>(findObject(objects, 'Service', 'rookery')).ports.find((port) => port.name === 'xmpps-server');
+
+  it('is off by default: no variable, no container port, no Service port', () => {
+    const objects = renderChart();
+    expect(configMapData(objects)).not.toHaveProperty('ROOKERY_S2S_TLS_PORT');
+    expect(nodeContainer(objects).ports.some((port) => port.name === 's2s-tls')).toBe(false);
+    expect(xmppsServer(objects)).toBeUndefined();
+    expect(loadConfig({ env: { ...renderedNodeEnv(), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false }).s2sTlsPort).toBeUndefined();
+  });
+
+  it('listens on ports.s2sTls, which the server reads back, behind a Service port of its own', () => {
+    const values: Values = { ports: { s2sTls: 5271 }, service: { s2sTlsPort: 5270, nodePorts: { s2sTls: 30270 } } };
+    const objects = renderChart(values);
+    expect(configMapData(objects).ROOKERY_S2S_TLS_PORT).toBe('5271');
+    expect(nodeContainer(objects).ports.find((port) => port.name === 's2s-tls')?.containerPort).toBe(5271);
+    expect(xmppsServer(objects)).toEqual({ name: 'xmpps-server', port: 5270, targetPort: 's2s-tls', protocol: 'TCP', appProtocol: 'xmpps-server', nodePort: 30270 });
+    const config = loadConfig({ env: { ...renderedNodeEnv(values), ROOKERY_NODE_ID: 'rookery-0' }, checkFiles: false });
+    expect([config.s2sPort, config.s2sTlsPort]).toEqual([5269, 5271]);
+    // A ClusterIP Service has no node port.
+    expect(xmppsServer(renderChart({ ...values, service: { type: 'ClusterIP' } }))?.nodePort).toBeUndefined();
+  });
+
+  it('refuses to render without federation, or on the port of STARTTLS, as the server would refuse to start', () => {
+    expect(renderFailure({ ports: { s2s: 0, s2sTls: 5270 } })).toMatch(/ports\.s2sTls is set but ports\.s2s is 0/);
+    expect(renderFailure({ ports: { s2sTls: 5269 } })).toMatch(/ports\.s2sTls and ports\.s2s are the same port/);
+    expect(renderFailure({ ports: { s2sTls: 70000 } })).toMatch(/ports\.s2sTls: Must be less than or equal to 65535/);
   });
 });
 

@@ -1,7 +1,9 @@
 // A TCP load balancer for tests, in front of the nodes' HTTP ports: each new connection goes to
 // the first node whose /readyz answers 200, asked at that moment, as a Kubernetes Service sends
 // new connections only to ready pods (without the delay of a probe period). Bytes are passed
-// through untouched, so a WebSocket upgrade reaches the node as the client sent it.
+// through untouched, so a WebSocket upgrade reaches the node as the client sent it. With
+// `targetOf`, the connection goes to another port of that node (its s2s port, say), still chosen
+// by the readiness of its HTTP port.
 import { connect, createServer, type Socket } from 'node:net';
 import { ready } from './cluster.js';
 
@@ -9,12 +11,12 @@ export interface Balancer {
   readonly port: number;
   /** The HTTP ports behind it, in order of preference; set once the nodes are up. */
   backends: number[];
-  /** The backend port each connection went to, in order. */
+  /** The backend port each connection went to (after `targetOf`), in order. */
   readonly routed: number[];
   close(): Promise<void>;
 }
 
-export async function startBalancer(): Promise<Balancer> {
+export async function startBalancer(targetOf: (httpPort: number) => number = (httpPort) => httpPort): Promise<Balancer> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);
@@ -34,8 +36,9 @@ export async function startBalancer(): Promise<Balancer> {
         client.destroy();
         return;
       }
-      routed.push(port);
-      const upstream = connect(port, '127.0.0.1');
+      const target = targetOf(port);
+      routed.push(target);
+      const upstream = connect(target, '127.0.0.1');
       track(upstream);
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());

@@ -20,7 +20,7 @@ import { RawClient } from './client.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ENTRY = join(ROOT, 'bin', 'rookery.js');
-const DOMAIN = 'localhost';
+const DEFAULT_DOMAIN = 'localhost';
 export const CLUSTER_PASSWORD = 'cluster-secret';
 
 /** Liveness settings short enough for tests; the bound a test may assert on follows from them. */
@@ -42,6 +42,10 @@ export interface ClusterOptions {
   redisCluster?: boolean;
   /** Extra environment for every node (overrides the defaults above). */
   env?: Record<string, string>;
+  /** The XMPP domain served (default `localhost`); the nodes' certificate names it. */
+  domain?: string;
+  /** Federation on: each node listens for s2s on a port of its own (NodeHandle.s2sPort). Default off. */
+  s2s?: boolean;
   /** Each node takes external components (XEP-0114) on a port of its own (`componentPort`). */
   components?: boolean;
 }
@@ -52,6 +56,8 @@ export interface NodeHandle {
   readonly c2sPort: number;
   readonly c2sTlsPort: number;
   readonly httpPort: number;
+  /** Its server-to-server port; 0 without `s2s`. */
+  readonly s2sPort: number;
   /** The XEP-0114 port, with `components`; 0 otherwise. */
   readonly componentPort: number;
   /** Whether a process runs (or is frozen) for this node. */
@@ -102,6 +108,7 @@ interface NodeSlot {
   c2sPort: number;
   c2sTlsPort: number;
   httpPort: number;
+  s2sPort: number;
   componentPort: number;
   child: ChildProcess | undefined;
   exited: Promise<void> | undefined;
@@ -113,14 +120,15 @@ interface NodeSlot {
 export async function startCluster(options: ClusterOptions): Promise<TestCluster> {
   const redisUrl = options.redisUrl ?? inject('redisUrl');
   const redisCluster = options.redisCluster === true;
+  const domain = options.domain ?? DEFAULT_DOMAIN;
   const prefix = `rkc${randomBytes(4).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'rookery-cluster-'));
   // One certificate for every node, so no node spends its start-up generating one.
-  const tls = await generate([{ name: 'commonName', value: DOMAIN }], {
+  const tls = await generate([{ name: 'commonName', value: domain }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: DOMAIN }] }],
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: domain }] }],
   });
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
@@ -149,7 +157,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('ROOKERY_')) env[key] = value;
     return {
       ...env,
-      ROOKERY_DOMAIN: DOMAIN,
+      ROOKERY_DOMAIN: domain,
       ROOKERY_BIND_ADDRESS: '127.0.0.1',
       ROOKERY_REDIS_URL: redisUrl,
       ROOKERY_REDIS_CLUSTER: String(redisCluster),
@@ -187,7 +195,8 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         ROOKERY_NODE_ID: node.id,
         ROOKERY_C2S_PORT: String(node.c2sPort),
         ROOKERY_C2S_TLS_PORT: String(node.c2sTlsPort),
-        ROOKERY_S2S_PORT: process.env.ROOKERY_S2S_PORT ?? '0', // no federation: nodes on one machine would contend for 5269
+        // Without a port of its own, no federation: nodes on one machine would contend for 5269.
+        ROOKERY_S2S_PORT: options.s2s === true ? String(node.s2sPort) : (process.env.ROOKERY_S2S_PORT ?? '0'),
         ROOKERY_HTTP_PORT: String(node.httpPort),
         ...(node.componentPort > 0 ? { ROOKERY_COMPONENT_PORT: String(node.componentPort) } : {}),
       },
@@ -226,11 +235,15 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const addSlot = async (): Promise<number> => {
     const index = slots.length;
     // Taken before the first await, so nodes added together get distinct indexes.
-    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, componentPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
+    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, s2sPort: 0, componentPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
     slots[index] = node;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      [node.c2sPort, node.c2sTlsPort, node.httpPort, node.componentPort = 0] = (await freePorts(options.components === true ? 4 : 3)) as [number, number, number, number?];
+      const wanted = 3 + (options.s2s === true ? 1 : 0) + (options.components === true ? 1 : 0);
+      const found = (await freePorts(wanted)) as number[];
+      [node.c2sPort, node.c2sTlsPort, node.httpPort] = found as [number, number, number];
+      node.s2sPort = options.s2s === true ? (found[3] as number) : 0;
+      node.componentPort = options.components === true ? (found[wanted - 1] as number) : 0;
       try {
         await launch(node);
         return index;
@@ -269,7 +282,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const cluster: TestCluster = {
     prefix,
     redisUrl,
-    domain: DOMAIN,
+    domain,
     state,
     get size() {
       return slots.length;
@@ -282,6 +295,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         c2sPort: node.c2sPort,
         c2sTlsPort: node.c2sTlsPort,
         httpPort: node.httpPort,
+        s2sPort: node.s2sPort,
         componentPort: node.componentPort,
         get running() {
           return node.child !== undefined;
@@ -331,12 +345,12 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
       node.frozen = false;
     },
     async createUser(local, password = CLUSTER_PASSWORD) {
-      const bare = `${local}@${DOMAIN}`;
+      const bare = `${local}@${domain}`;
       await createAccount(state, bare, password);
       return bare;
     },
     async connect(index) {
-      const client = await RawClient.connect({ port: slot(index).c2sPort, domain: DOMAIN });
+      const client = await RawClient.connect({ port: slot(index).c2sPort, domain: domain });
       clients.add(client);
       return client;
     },

@@ -52,6 +52,8 @@ export interface ProsodyOptions {
    * IP-literal domains without DNS): test-routes.lua, a plugin written beside the configuration.
    */
   routes?: Record<string, { host: string; port: number }>;
+  /** `false`: no TLS between servers at all (`s2s_allow_encryption = false`), neither offered nor used. Default true. */
+  s2sEncryption?: boolean;
 }
 
 /** Replaces net.resolvers.service for the routed domains; mod_s2s looks `new` up at each connection. */
@@ -92,7 +94,8 @@ modules_disabled = { "posix" }
 authentication = "internal_plain"
 storage = "internal"
 c2s_require_encryption = true
-s2s_require_encryption = true
+s2s_require_encryption = ${options.s2sEncryption !== false}
+s2s_allow_encryption = ${options.s2sEncryption !== false}
 s2s_secure_auth = false
 certificates = "${dir}/certs"
 ssl = { key = "${files.key}", certificate = "${files.cert}"${options.cafile ? `, cafile = "${options.cafile}"` : ''} }

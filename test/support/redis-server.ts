@@ -1,9 +1,10 @@
 // A throw-away redis-server for tests: free loopback port, no persistence, own temp directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { ports } from '../../tools/local-ports.js';
 
 export interface RedisServerHandle {
   url: string;
@@ -125,16 +126,9 @@ async function terminate(child: ChildProcess, exited: Promise<void>): Promise<vo
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
+async function freePort(): Promise<number> {
+  const [port] = await ports(0);
+  return port as number;
 }
 
 function once(fn: () => Promise<void>): () => Promise<void> {

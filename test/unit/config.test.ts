@@ -169,6 +169,28 @@ describe('refusing a bad configuration', () => {
     expect(loadConfig({ env: { ROOKERY_TLS_CERT: cert, ROOKERY_TLS_KEY: key } }).tlsCert).toBe(cert);
   });
 
+  it('refuses federation settings that contradict each other, and routes to what is no domain', () => {
+    expect(refusal({ env: { ROOKERY_S2S_SECURE_DOMAINS: 'a.example,bank.example', ROOKERY_S2S_INSECURE_DOMAINS: 'old.example, bank.example' } })).toBe(
+      'bank.example is in both s2sSecureDomains and s2sInsecureDomains: its certificate cannot be both required and not',
+    );
+    expect(refusal({ env: { ROOKERY_S2S_BLOCKED_DOMAINS: 'spam.example', ROOKERY_S2S_ALLOWED_DOMAINS: 'a.example,spam.example' } })).toBe('spam.example is in both s2sBlockedDomains and s2sAllowedDomains');
+    expect(refusal({ env: { ROOKERY_S2S_PORT: '0', ROOKERY_S2S_TLS_PORT: '5270' } })).toBe('s2sTlsPort (ROOKERY_S2S_TLS_PORT) is set but s2sPort (ROOKERY_S2S_PORT) is 0: federation is off');
+    expect(refusal({ env: { ROOKERY_S2S_TLS_PORT: '5269' } })).toBe('s2sTlsPort and s2sPort are both 5269: direct TLS needs a port of its own');
+    expect(refusal({ env: { ROOKERY_S2S_BLOCKED_DOMAINS: 'Spam.example' } })).toMatch(/^ROOKERY_S2S_BLOCKED_DOMAINS: expected a comma-separated list of domains \("Spam\.example" is not/);
+    expect(refusal({ env: { ROOKERY_S2S_ROUTES: 'bad_name.example=host:5269' } })).toMatch(/^ROOKERY_S2S_ROUTES: expected domain=host:port pairs \("bad_name\.example" is not/);
+    expect(refusal({ env: { ROOKERY_S2S_ROUTES: 'a.example=h:1,a.example=h:2' } })).toMatch(/^ROOKERY_S2S_ROUTES: expected domain=host:port \(or domain=tls:host:port\) pairs, comma-separated, each domain once/);
+    // Each alone, and the same domain in lists that do not contradict, are fine.
+    const config = loadConfig({ env: { ROOKERY_S2S_SECURE_DOMAINS: 'bank.example', ROOKERY_S2S_BLOCKED_DOMAINS: 'bank.example', ROOKERY_S2S_TLS_PORT: '5270', ROOKERY_S2S_ROUTES: 'bank.example=tls:10.0.0.1:5270' } });
+    expect([config.s2sSecureDomains, config.s2sBlockedDomains, config.s2sTlsPort]).toEqual(['bank.example', 'bank.example', 5270]);
+  });
+
+  it('refuses an s2sCaFile that is missing or holds no certificate', () => {
+    const key = join(dir, 'ca-key.pem');
+    writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n');
+    expect(refusal({ env: { ROOKERY_S2S_CA_FILE: join(dir, 'absent-ca.pem') } })).toBe(`ROOKERY_S2S_CA_FILE: cannot read ${join(dir, 'absent-ca.pem')} (ENOENT)`);
+    expect(refusal({ env: { ROOKERY_S2S_CA_FILE: key } })).toBe(`ROOKERY_S2S_CA_FILE: expected a PEM file of certificates (-----BEGIN CERTIFICATE-----), got ${key}, which is not`);
+  });
+
   it('never shows the value of a secret in a message', () => {
     const file = yamlFile('adminToken: 12345\n');
     expect(refusal({ file, env: {} })).toBe(`${file}: adminToken: expected a string`);

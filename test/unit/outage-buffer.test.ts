@@ -1,17 +1,20 @@
 // OutageBuffer: envelopes for other nodes wait, in order and bounded, while the bus is down.
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutageBuffer, type PendingLimits } from '../../src/core/outage-buffer.js';
-import type { BusEnvelope, NodeBus } from '../../src/state/bus.js';
+import type { BusEnvelope, BusSendOutcome, NodeBus } from '../../src/state/bus.js';
 import { noTelemetry, type PendingOutcome } from '../../src/telemetry.js';
 
-/** A bus that delivers into an array, or refuses while `up` is false. */
+/** A bus that delivers into an array, or fails while `up` is false; envelopes whose id is in `moved` are refused. */
 class SwitchableBus implements NodeBus {
   up = true;
+  readonly moved = new Set<string>();
   readonly sent: Array<{ node: string; id: string }> = [];
   async start(): Promise<void> {}
-  async send(node: string, envelope: BusEnvelope): Promise<void> {
+  async send(node: string, envelope: BusEnvelope): Promise<BusSendOutcome> {
     if (!this.up) throw new Error('bus down');
+    if (this.moved.has(envelope.id)) return 'moved';
     this.sent.push({ node, id: envelope.id });
+    return 'sent';
   }
   async takeInbox(): Promise<number> {
     return 0;
@@ -42,17 +45,33 @@ describe('OutageBuffer', () => {
     const inner = new SwitchableBus();
     const givenUp: Array<{ id: string; reason: Exclude<PendingOutcome, 'sent'> }> = [];
     const outcomes: PendingOutcome[] = [];
+    const rerouted: string[] = [];
     const telemetry = { ...noTelemetry, pendingEnvelope: (outcome: PendingOutcome) => void outcomes.push(outcome) };
     const bus = new OutageBuffer(
       inner,
       { maxEnvelopes: 100, maxBytes: 1 << 20, maxWaitMs: 10_000, retryMs: 10, ...limits },
       async (envelope, reason) => void givenUp.push({ id: envelope.id, reason }),
+      async (envelope) => void rerouted.push(envelope.id),
       telemetry,
       () => {},
     );
     buses.push(bus);
-    return { inner, bus, givenUp, outcomes };
+    return { inner, bus, givenUp, outcomes, rerouted };
   };
+
+  it('answers a refusal at once, and routes one refused after waiting again', async () => {
+    const { inner, bus, rerouted } = make();
+    inner.moved.add('now');
+    await expect(bus.send('n1', stanza('now'))).resolves.toBe('moved');
+    inner.up = false;
+    await expect(bus.send('n1', stanza('held'))).resolves.toBe('sent');
+    await expect(bus.send('n1', stanza('after'))).resolves.toBe('sent');
+    inner.moved.add('held');
+    inner.up = true;
+    await until(() => inner.sent.length === 1);
+    expect(rerouted).toEqual(['held']);
+    expect(inner.sent).toEqual([{ node: 'n1', id: 'after' }]);
+  });
 
   it('sends at once while the bus works, holding nothing', async () => {
     const { inner, bus } = make();

@@ -41,6 +41,12 @@ describe('s2s policy', () => {
     expect(strict.requiresCertificate('old.example')).toBe(false);
     expect(strict.permits('b.example')).toBe(false);
   });
+
+  it('requires TLS of a domain whose certificate must verify, even with s2sRequireEncryption off', () => {
+    const lax = new S2SPolicy({ ...defaultConfig(), s2sRequireEncryption: false, s2sSecureDomains: 'bank.example' });
+    expect(lax.requiresTls('bank.example')).toBe(true);
+    expect(lax.requiresTls('other.example')).toBe(false);
+  });
 });
 
 describe('s2s routes', () => {

@@ -1,6 +1,7 @@
 // XEP-0227 import and export (src/xep0227/) on the stores themselves: our own export imports
 // back to the same data; foreign forms (ejabberd's doubly encoded SCRAM keys, Prosody's pending
 // requests, plaintext passwords, single-file exports) are read; a bad file is refused whole.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +12,14 @@ import type { StateBackend } from '../../src/state/backend.js';
 import { personalKey } from '../../src/state/personal.js';
 import { DEFAULT_NODE_CONFIG } from '../../src/state/pep.js';
 import { UNKNOWN_KEYS } from '../../src/xep0227/account.js';
-import { exportAccounts, importAccounts, readAccount, readImport, type ImportOptions } from '../../src/xep0227/transfer.js';
+import { exportAccounts, importAccounts, readAccount, readImport, readImportData, type ImportOptions } from '../../src/xep0227/transfer.js';
+import { importRooms, readRoomData } from '../../src/xep0227/room-transfer.js';
+import type { RoomConfig, RoomRecord } from '../../src/state/muc.js';
 import { makeBackend, STORES } from '../support/server.js';
 
 const DOMAIN = 'example.org';
-const OPTIONS: ImportOptions = { domain: DOMAIN, limits: DEFAULT_LIMITS, iterations: 4096 };
+const MUC = `conference.${DOMAIN}`;
+const OPTIONS: ImportOptions = { domain: DOMAIN, limits: DEFAULT_LIMITS, iterations: 4096, mucDomains: [MUC, `chat.${DOMAIN}`] };
 const VCARD = personalKey({ kind: 'vcard' });
 const BOOKMARKS = personalKey({ kind: 'private', name: 'storage', namespace: 'storage:bookmarks' });
 /** Within the default retention (limits.archiveDays), so that the import keeps them. */
@@ -29,7 +33,36 @@ function file(xml: string): string {
   writeFileSync(path, xml);
   return path;
 }
-const serverData = (users: string): string => `<?xml version='1.0' encoding='UTF-8'?><server-data xmlns='urn:xmpp:pie:0'><host jid='${DOMAIN}'>${users}</host></server-data>`;
+const serverData = (users: string, host = DOMAIN): string => `<?xml version='1.0' encoding='UTF-8'?><server-data xmlns='urn:xmpp:pie:0'><host jid='${host}'>${users}</host></server-data>`;
+
+const ROOM_CONFIG: RoomConfig = {
+  name: 'The Heath', description: 'Thunder & lightning', persistent: true, public: false, membersOnly: true, password: 'eye of newt', moderated: true,
+  maxOccupants: 13, whois: 'anyone', historyLength: 7, allowPrivateMessages: 'moderators', changeSubject: true, allowInvites: true, archiving: true,
+};
+const PHOTO = Buffer.from('a picture of a blasted heath').toString('base64');
+const ROOM_VCARD = `<vCard xmlns="vcard-temp"><FN>The Heath</FN><PHOTO><TYPE>image/png</TYPE><BINVAL>${PHOTO}</BINVAL></PHOTO></vCard>`;
+
+/** A persistent room with everything a room carries, a temporary and a locked one (neither exported), and a room on a second MUC domain. */
+async function seedRooms(state: StateBackend): Promise<void> {
+  const room = `heath@${MUC}`;
+  const record: RoomRecord = {
+    config: ROOM_CONFIG,
+    affiliations: { [`hecate@${DOMAIN}`]: 'owner', [`first@${DOMAIN}`]: 'admin', [`second@${DOMAIN}`]: 'member', 'macduff@remote.example': 'outcast' },
+    subject: { text: 'When shall we three meet again?', nick: 'First Witch', stamp: ARCHIVED_AT - 60_000 },
+    locked: false, salt: 'old salt', created: 1_700_000_000_000, avatar: 'ignored: the import computes its own',
+  };
+  const occupant = { nick: 'Hecate', bare: `hecate@${DOMAIN}`, role: 'moderator' as const, sessions: [{ jid: `hecate@${DOMAIN}/cauldron`, node: 'n', presence: '<presence/>' }] };
+  await state.muc.transact(room, () => ({ change: { record, put: [occupant], vcard: ROOM_VCARD }, value: undefined }));
+  const limits = { maxEntries: 100, maxAgeMs: 86_400_000, dedupeWindowMs: 60_000 };
+  for (const [i, nick] of ['First Witch', 'Second Witch', 'Third Witch'].entries()) {
+    const xml = `<message xmlns="jabber:client" from="${room}/${nick}" type="groupchat" id="w${i}"><body>line ${i} &amp; more</body><occupant-id xmlns="urn:xmpp:occupant-id:0" id="o${i}"/></message>`;
+    await state.archive.append(room, { with: `${room}/${nick}`, xml, stamp: ARCHIVED_AT + i * 1000 }, limits);
+  }
+  const plain = (config: Partial<RoomConfig>, locked = false): RoomRecord => ({ ...record, config: { ...ROOM_CONFIG, ...config }, locked, subject: undefined, avatar: undefined } as RoomRecord);
+  await state.muc.transact(`fleeting@${MUC}`, () => ({ change: { record: plain({ persistent: false }), put: [occupant] }, value: undefined }));
+  await state.muc.transact(`reserved@${MUC}`, () => ({ change: { record: plain({}, true), put: [occupant] }, value: undefined }));
+  await state.muc.transact(`moor@chat.${DOMAIN}`, () => ({ change: { record: plain({ name: 'Moor' }) }, value: undefined }));
+}
 
 async function seed(state: StateBackend): Promise<void> {
   const alice = `alice@${DOMAIN}`;
@@ -98,6 +131,69 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
     expect(readFileSync(result.host, 'utf8')).toContain("<archive xmlns=\"urn:xmpp:pie:0#mam\"><result xmlns=\"urn:xmpp:mam:2\"");
     // The exported file is the same whichever store it came from, apart from the salts.
     expect(readFileSync(result.host, 'utf8')).toContain("<scram-credentials xmlns=\"urn:xmpp:pie:0#scram\" mechanism=\"SCRAM-SHA-1\"><iter-count>4096</iter-count>");
+  });
+
+  it('imports its own export of persistent rooms back: configuration, affiliations, subject, vCard and archive, on each MUC domain', async () => {
+    await seedRooms(source);
+    const dir = join(root, `rooms-${store}`);
+    const result = await exportAccounts(source, dir, DOMAIN, undefined, OPTIONS.mucDomains);
+    expect(result.rooms).toBe(2);
+    expect(result.roomHosts.map((path) => path.slice(dir.length + 1).replace(/-\d{8}T\d{6}-/, '-'))).toStrictEqual([`${MUC}-rooms.xml`, `chat.${DOMAIN}-rooms.xml`]);
+    const data = readImportData([result.main], OPTIONS);
+    expect(data.rooms.map((room) => room.jid).sort()).toStrictEqual([`heath@${MUC}`, `moor@chat.${DOMAIN}`]);
+    const report = await importRooms(target, data.rooms, OPTIONS.limits);
+    expect(report.imported.sort()).toStrictEqual([`heath@${MUC}`, `moor@chat.${DOMAIN}`]);
+    for (const room of [`heath@${MUC}`, `moor@chat.${DOMAIN}`]) {
+      const before = await readRoomData(source, room);
+      expect(before).toBeDefined();
+      await expect(readRoomData(target, room)).resolves.toStrictEqual(before);
+    }
+    const heath = await readRoomData(target, `heath@${MUC}`);
+    expect(heath?.archive.map((entry) => [entry.with, entry.stamp])).toStrictEqual([0, 1, 2].map((i) => [`heath@${MUC}/${['First', 'Second', 'Third'][i]} Witch`, ARCHIVED_AT + i * 1000]));
+    expect(heath?.subject).toStrictEqual({ text: 'When shall we three meet again?', nick: 'First Witch', stamp: ARCHIVED_AT - 60_000 });
+    // The room is whole and empty: its avatar's hash from the vCard, a salt of its own, nobody in it.
+    const imported = await target.muc.get(`heath@${MUC}`);
+    expect(imported?.record.avatar).toBe(createHash('sha1').update(Buffer.from(PHOTO, 'base64')).digest('hex'));
+    expect(imported?.record.salt).not.toBe('old salt');
+    expect(imported?.record.locked).toBe(false);
+    expect(imported?.occupants.size).toBe(0);
+    await expect(target.muc.vcard(`heath@${MUC}`)).resolves.toBe(ROOM_VCARD);
+    await expect(target.muc.get(`fleeting@${MUC}`)).resolves.toBeUndefined();
+    await expect(target.muc.get(`reserved@${MUC}`)).resolves.toBeUndefined();
+    await expect(target.muc.directory(`chat.${DOMAIN}`, { max: 10 })).resolves.toMatchObject({ rooms: [], count: 0 });
+    const text = readFileSync(result.roomHosts[0] as string, 'utf8');
+    expect(text).toContain("<query xmlns=\"http://jabber.org/protocol/muc#owner\"><x xmlns=\"jabber:x:data\" type=\"submit\">");
+    expect(text).toContain(`<item jid="macduff@remote.example" affiliation="outcast"/>`);
+    expect(text).toContain("<archive xmlns=\"urn:xmpp:pie:0#mam\"><result xmlns=\"urn:xmpp:mam:2\"");
+    // A second import finds the rooms and leaves them as they are.
+    const again = await importRooms(target, readImportData([result.main], OPTIONS).rooms, OPTIONS.limits);
+    expect(again).toMatchObject({ imported: [], existing: expect.arrayContaining([`heath@${MUC}`, `moor@chat.${DOMAIN}`]) });
+    expect(await target.archive.query(`heath@${MUC}`, { max: 10 })).toMatchObject({ entries: { length: 3 } });
+  });
+
+  it('clears what a failed earlier attempt left of a room archive before writing it', async () => {
+    const room = `blasted@${MUC}`;
+    await target.archive.append(room, { with: `${room}/Ghost`, xml: '<message xmlns="jabber:client"><body>stale</body></message>', stamp: ARCHIVED_AT }, { maxEntries: 10, maxAgeMs: 86_400_000, dedupeWindowMs: 1 });
+    const owner = "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query>";
+    const admin = `<query xmlns='http://jabber.org/protocol/muc#admin'><item jid='hecate@${DOMAIN}' affiliation='owner'/></query>`;
+    const path = file(serverData(`<user name='blasted'>${owner}${admin}</user>`, MUC));
+    await importRooms(target, readImportData([path], OPTIONS).rooms, OPTIONS.limits);
+    await expect(target.archive.query(room, { max: 10 })).resolves.toMatchObject({ entries: [] });
+    expect((await target.muc.get(room))?.record.affiliations).toStrictEqual({ [`hecate@${DOMAIN}`]: 'owner' });
+  });
+
+  it.each([
+    ['<user/>', 'the name attribute is missing'],
+    ["<user name='r'/>", 'no configuration'],
+    ["<user name='r'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_persistentroom'><value>1</value></field></x></query></user>", 'the room has no owner'],
+    [`<user name='r'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='a@${DOMAIN}' affiliation='owner'/></query></user>`, 'the room is not persistent'],
+    ["<user name='r'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_whois'><value>everybody</value></field></x></query></user>", 'muc#roomconfig_whois is one of moderators, anyone'],
+    ["<user name='r'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='a@x/y' affiliation='owner'/></query></user>", 'jid is not a bare JID'],
+    ["<user name='r'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='a@x' affiliation='king'/></query></user>", 'not an item with an affiliation'],
+    ["<user name='r'><message xmlns='jabber:client' type='chat'><body>hi</body></message></user>", 'a groupchat message setting the subject'],
+    ["<user name='r'><message xmlns='jabber:client' type='groupchat' from='other@elsewhere/x'><subject>s</subject></message></user>", 'is not this room or one of its occupant JIDs'],
+  ])('refuses the room %s', (room, reason) => {
+    expect(() => readImportData([file(serverData(room, MUC))], OPTIONS)).toThrow(reason);
   });
 
   it("reads Prosody's archive section: results in any order, each with the other party as with", async () => {

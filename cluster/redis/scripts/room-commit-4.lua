@@ -1,19 +1,21 @@
 -- room-commit-4: commits one decided change of a room (state/muc.ts RoomChange) if the room is
 -- still at the version the decision saw; keeps the index of real JIDs (reals) with the occupants.
 -- KEYS[1]  <p>:v1:room:{<room>}:state      hash "v" → version, "record" → JSON RoomRecord,
---                                                "rv" → SHA-1 of the record (room-message-4 reports it)
+--                                                "rv" → SHA-1 of the record (room-message-4 reports it),
+--                                                "vcard" → the room's vCard (XML)
 -- KEYS[2]  <p>:v1:room:{<room>}:occupants  hash nick → JSON Occupant {nick, bare, role, sessions: [{jid, node, presence}]}
 -- KEYS[3]  <p>:v1:room:{<room>}:reals      hash real full JID → JSON [nick, node]
 -- KEYS[4]  <p>:v1:room:{<room>}:history    list JSON HistoryEntry
 -- ARGV[1]  the version the decision saw (0: no room)
 -- ARGV[2]  the new record as JSON, or '' to keep it
 -- ARGV[3]  '1' destroys the room (every key above)
--- ARGV[4]  n, the number of nicks to remove; ARGV[5 .. 4+n] those nicks
--- ARGV[5+n ..]  pairs nick, JSON Occupant to put
+-- ARGV[4]  the room's vCard: '' keeps it, '-' removes it, anything else (XML) replaces it
+-- ARGV[5]  n, the number of nicks to remove; ARGV[6 .. 5+n] those nicks
+-- ARGV[6+n ..]  pairs nick, JSON Occupant to put
 -- Returns  the new version (0 after a destroy); -1 when the room changed meanwhile (decide
 --          again); -2 when a stored occupant cannot be decoded; -3 when an argument cannot.
 local seen = tonumber(ARGV[1])
-local removes = tonumber(ARGV[4])
+local removes = tonumber(ARGV[5])
 if not seen or not removes then return -3 end
 local version = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if version ~= seen then return -1 end
@@ -40,10 +42,10 @@ local function forget(nick)
   return true
 end
 
-for i = 5, 4 + removes do
+for i = 6, 5 + removes do
   if not forget(ARGV[i]) then return -2 end
 end
-for i = 5 + removes, #ARGV - 1, 2 do
+for i = 6 + removes, #ARGV - 1, 2 do
   local nick, json = ARGV[i], ARGV[i + 1]
   local ok, occupant = pcall(cjson.decode, json)
   if not ok or type(occupant.sessions) ~= 'table' then return -3 end
@@ -54,6 +56,11 @@ for i = 5 + removes, #ARGV - 1, 2 do
   end
 end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'record', ARGV[2], 'rv', redis.sha1hex(ARGV[2])) end
+if ARGV[4] == '-' then
+  redis.call('HDEL', KEYS[1], 'vcard')
+elseif ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], 'vcard', ARGV[4])
+end
 version = version + 1
 redis.call('HSET', KEYS[1], 'v', version)
 return version

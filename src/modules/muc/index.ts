@@ -1,13 +1,14 @@
 // XEP-0045 Multi-User Chat as a clustered service on its own domains (`mucDomains`, default
 // conference.<domain>), with XEP-0249/§7.8 invitations, XEP-0410 self-ping, XEP-0421 occupant
-// ids, iqs between occupants (occupant-iq.ts) and room archives (XEP-0313, archive.ts).
+// ids, iqs between occupants (occupant-iq.ts), room archives (XEP-0313, archive.ts), room vCards
+// (XEP-0486, vcard.ts) and the directory of rooms paged with XEP-0059 (disco.ts).
 // Occupancy is a shared record like a session (doc/session-model.md): it follows a resumable
 // session that is parked or resumed elsewhere, ends with the session, and is removed (333) when
 // the session's node dies.
 import type { RoutedStanza } from '../../core/events.js';
+import { mucDomainsOf } from '../../config.js';
 import type { Module } from '../../core/module.js';
 import { stanzaType } from '../../xmpp/stanza.js';
-import { PARKED_NODE } from '../../state/sessions.js';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING } from '../../xmpp/ns.js';
 import { NS_MAM } from '../../core/archiving.js';
 import { getAdmin, setAdmin } from './admin.js';
@@ -15,11 +16,13 @@ import { archiveForm, archiveMetadata, queryArchive } from './archive.js';
 import { roomInfo, roomItems, serviceInfo, serviceItems } from './disco.js';
 import { leave, onOccupantPresence } from './join.js';
 import { kick } from './kickable.js';
+import { followSession } from './moves.js';
 import { onMessage } from './message.js';
 import { onOccupantIq } from './occupant-iq.js';
 import { getConfig, setOwner } from './owner.js';
-import { NS_MUC_ADMIN, NS_MUC_OWNER, occupantOf } from './room.js';
+import { NS_MUC_ADMIN, NS_MUC_OWNER } from './room.js';
 import { type MucIqHandler, MucService } from './service.js';
+import { getVcard, NS_VCARD, setVcard } from './vcard.js';
 
 const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`service get ${NS_DISCO_INFO} query`, serviceInfo],
@@ -35,19 +38,15 @@ const IQ_HANDLERS = new Map<string, MucIqHandler>([
   [`room set ${NS_MAM} query`, queryArchive],
   [`room get ${NS_MAM} query`, archiveForm],
   [`room get ${NS_MAM} metadata`, archiveMetadata],
+  [`room get ${NS_VCARD} vCard`, getVcard],
+  [`room set ${NS_VCARD} vCard`, setVcard],
 ]);
-
-/** The service's domains: `mucDomains`, or conference.<domain>. */
-export function mucDomains(domain: string, configured: string | undefined): string[] {
-  if (configured === undefined) return [`conference.${domain}`];
-  return configured.split(',').map((part) => part.trim()).filter((part) => part !== '');
-}
 
 export const mucModule: Module = {
   name: 'muc',
   load(api) {
     const { host } = api;
-    const domains = new Set(mucDomains(host.domain, host.config.mucDomains));
+    const domains = new Set(mucDomainsOf(host.config));
     // Prosody kicks on any presence error: the occupant's client or server refused the room's presence.
     const presence = async (on: MucService, routed: RoutedStanza): Promise<void> => {
       if (stanzaType(routed.stanza) === 'error') await kick(on, routed);
@@ -70,16 +69,6 @@ export const mucModule: Module = {
     });
     // §9.x status 333: removed because its server side failed (its node died, or it hibernated too long).
     api.hook('resource-lost', async ({ record, reason }) => leaveAll(record.full_jid, { codes: [333], reason }));
-    api.hook('resource-moved', async ({ fullJid, node }) => {
-      for (const room of await service.store.roomsOf(fullJid)) {
-        await service.store.transact(room, (snapshot) => {
-          const occupant = snapshot && occupantOf(snapshot, fullJid);
-          if (!occupant) return { value: undefined };
-          const sessions = occupant.sessions.map((session) => (session.jid === fullJid ? { ...session, node } : session));
-          return { change: { put: [{ ...occupant, sessions }] }, value: undefined };
-        });
-      }
-      api.log.debug({ event: 'muc_occupant_moved', parked: node === PARKED_NODE });
-    });
+    api.hook('resource-moved', async ({ fullJid }) => followSession(service, fullJid));
   },
 };

@@ -11,6 +11,7 @@ import { sendHistory, sendSubject } from './history.js';
 import { broadcastPresence, occupantPresence, type PresenceNote, storedPresence } from './presence.js';
 import { NS_MUC, affiliationOf, defaultConfig, defaultRole, newRecord, occupantOf, seesRealJids } from './room.js';
 import type { MucService } from './service.js';
+import { avatarPresence } from './vcard.js';
 
 type JoinValue =
   | { kind: 'joined'; created: boolean; room: RoomSnapshot; occupant: Occupant }
@@ -106,6 +107,8 @@ async function entered(service: MucService, routed: RoutedStanza, room: string, 
   const session = occupant.sessions.find((s) => s.jid === real);
   await broadcastPresence(service, room, snapshot, occupant, {}, { own: occupant.sessions.filter((s) => s.jid !== real), ...(session ? { session } : {}) });
   await service.reply(routed, addressedTo(occupantPresence(room, record, occupant, { codes }, true, true, session), real));
+  // The room's avatar, as Prosody sends it when an occupant has joined (XEP-0486).
+  if (record.avatar !== undefined) await service.reply(routed, addressedTo(avatarPresence(room, record.avatar), real));
   // What the room sent since this join was committed reached the newcomer live already.
   if (!created) await sendHistory(service, routed, room, record, snapshot.version);
   await sendSubject(service, routed, room, record);

@@ -5,7 +5,7 @@ import { Element } from 'ltx';
 import type { RoutedStanza } from '../../core/events.js';
 import type { RoomSnapshot } from '../../state/muc.js';
 import { StanzaError } from '../../xmpp/errors.js';
-import { configForm, NS_DATA, readForm } from './form.js';
+import { configForm, NS_DATA, readForm } from '../../core/room-config.js';
 import { deleteArchive } from './archive.js';
 import { broadcastPresence } from './presence.js';
 import { affiliationOf, archives, everySession, NS_MUC_OWNER } from './room.js';

@@ -1,8 +1,9 @@
 // XEP-0045 §5 roles and affiliations, the default room, occupant ids (XEP-0421): the rules that
 // read a room's record without changing it.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Limits } from '../../config.js';
 import type { Affiliation, Occupant, Role, RoomConfig, RoomRecord, RoomSnapshot } from '../../state/muc.js';
+export { archives } from '../../state/muc.js';
+export { defaultConfig } from '../../core/room-config.js';
 
 export const NS_MUC = 'http://jabber.org/protocol/muc';
 export const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin';
@@ -12,19 +13,6 @@ export const NS_CONFERENCE = 'jabber:x:conference';
 
 /** Affiliations by rank (§5.2), highest last. */
 const RANK: Record<Affiliation, number> = { outcast: 0, none: 1, member: 2, admin: 3, owner: 4 };
-
-export function defaultConfig(limits: Limits): RoomConfig {
-  return {
-    name: '', description: '', persistent: false, public: true, membersOnly: false, password: '', moderated: false,
-    maxOccupants: limits.mucOccupants, whois: 'moderators', historyLength: Math.min(20, limits.mucHistoryMessages),
-    allowPrivateMessages: 'anyone', changeSubject: false, allowInvites: false, archiving: true,
-  };
-}
-
-/** Whether the room's messages are archived (XEP-0313): on unless its owner turned it off, as in Prosody (muc_log_by_default). */
-export function archives(config: RoomConfig): boolean {
-  return config.archiving ?? true;
-}
 
 export function newRecord(owner: string, locked: boolean, config: RoomConfig): RoomRecord {
   return { config, affiliations: { [owner]: 'owner' }, locked, salt: randomBytes(12).toString('base64'), created: Date.now() };

@@ -8,6 +8,7 @@ import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { PARKED_NODE } from '../../state/sessions.js';
 import type { SmResumeFailure } from '../../telemetry.js';
 import { NS_SM, NS_STANZAS } from '../../xmpp/ns.js';
+import type { StrandedTakes } from './stranded.js';
 import { type RefusedHandler, Stream } from './stream.js';
 
 export interface SmOptions {
@@ -32,6 +33,8 @@ export interface Context {
   resumable: Resumable;
   resuming: Resuming;
   refused: RefusedHandler;
+  /** Takes of dead nodes' inboxes by resumptions, coalesced per node. */
+  stranded: StrandedTakes;
 }
 
 export function failed(connection: StreamConnection, condition: string, extra: Record<string, string> = {}): void {

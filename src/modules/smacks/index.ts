@@ -21,6 +21,7 @@ import { enable, onRefused } from './enable.js';
 import { expire, hibernate, restoreStream } from './hibernate.js';
 import { park, parkOrphan } from './park.js';
 import { resume } from './resume.js';
+import { StrandedTakes } from './stranded.js';
 import { settleUnacked } from './unacked.js';
 
 export { DEFAULT_SM_OPTIONS, type SmOptions };
@@ -86,7 +87,7 @@ export function smacksModule(options: SmOptions = DEFAULT_SM_OPTIONS): Module {
     name: 'smacks',
     load(api) {
       const { host } = api;
-      const ctx: Context = { host, options, resumable: new Map(), resuming: new Map(), refused: onRefused(host) };
+      const ctx: Context = { host, options, resumable: new Map(), resuming: new Map(), refused: onRefused(host), stranded: new StrandedTakes(() => host.bus) };
       api.hook('stream-features', ({ session, features }) => {
         if (session.type !== 'c2s_unauthed') features.c('sm', { xmlns: NS_SM });
       });

@@ -3,6 +3,7 @@
 import type { C2SSession } from '../../core/session.js';
 import type { OrphanCollector } from '../../core/events.js';
 import { queueStranded } from '../../core/orphans.js';
+import type { TakenResource } from '../../state/bus.js';
 import type { SessionRecord } from '../../state/sessions.js';
 import { bareOf } from '../../xmpp/jid-string.js';
 import { type Context, parkRecord, releaseConnection, scheduleExpiry, streamOf } from './context.js';
@@ -37,9 +38,10 @@ export async function park(ctx: Context, session: C2SSession, ackWaitMs: number)
     // From here on this node's appends are refused, and go to the parked queue (onRefused).
     // What this node's inbox still holds for the resource (a busy node reads it late) goes to the
     // queue before anything routed to the parked stream, as for a dead node's session.
-    await moveStranded(ctx, host.nodeId, session.full_jid, user, token);
+    await moveStranded(ctx, host.nodeId, { to: session.full_jid }, user, token);
     await parkRecord(host, session.full_jid, session.id, host.nodeId, token);
-    await moveStranded(ctx, host.nodeId, session.full_jid, user, token);
+    // Marked moved: a sender whose cache still names this node is refused and finds the parked queue.
+    await moveStranded(ctx, host.nodeId, { to: session.full_jid, sessionId: session.id }, user, token);
   }
   host.local.forget(session);
   host.log.info({ event: 'sm_parked', session: session.id, queued: stream.queue.length });
@@ -61,14 +63,14 @@ export async function parkOrphan(ctx: Context, record: SessionRecord, orphans: O
   // What the dead node's inbox holds for the resource is older than anything routed to the parked
   // stream: it goes to the queue before the record is parked, with every orphan's in one scan of
   // the inbox (core/orphans.ts).
-  orphans.add({ fullJid: record.full_jid, user, token, park: () => parkRecord(host, record.full_jid, record.session_id, record.node, token) });
+  orphans.add({ fullJid: record.full_jid, sessionId: record.session_id, user, token, park: () => parkRecord(host, record.full_jid, record.session_id, record.node, token) });
   return true;
 }
 
 /** Stanza envelopes for `fullJid` left in `node`'s inbox (this node's own, while it drains), moved to the parked stream's queue in order. */
-async function moveStranded(ctx: Context, node: string, fullJid: string, user: string, token: string): Promise<void> {
+async function moveStranded(ctx: Context, node: string, resource: TakenResource, user: string, token: string): Promise<void> {
   const { host } = ctx;
   if (!host.bus) return;
-  const moved = await queueStranded(host, user, token, await host.bus.takeFor(node, fullJid));
+  const moved = await queueStranded(host, user, token, await host.bus.takeFor(node, [resource]));
   if (moved > 0) host.log.info({ event: 'sm_stranded_parked', node, count: moved });
 }

@@ -5,6 +5,7 @@ import { type Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { C2SSession, StreamConnection } from '../../core/session.js';
 import { refreshQueue } from '../../core/state-push.js';
+import type { TakenResource } from '../../state/bus.js';
 import { Delivered } from '../../state/delivered.js';
 import type { QueuedStanza, ResumptionRecord, ResumptionSnapshot } from '../../state/resumption.js';
 import { PARKED_NODE, type SessionRecord } from '../../state/sessions.js';
@@ -21,7 +22,9 @@ import { Stream } from './stream.js';
  * connection is half-open and it has not noticed yet).
  */
 const HANDOVER_WAIT_MS = 2000;
+/** The first look again; each next one twice as late, up to HANDOVER_POLL_MAX_MS (hundreds of clients resume at once after a kill). */
 const HANDOVER_POLL_MS = 20;
+const HANDOVER_POLL_MAX_MS = 160;
 const HEARTBEAT_CHECK_MS = 200;
 
 /** Whether `node`'s last heartbeat is older than two heartbeat intervals (or it is not live). */
@@ -120,6 +123,7 @@ type Found =
 async function handedOver(host: Host, user: string, token: string): Promise<Found> {
   const deadline = Date.now() + HANDOVER_WAIT_MS;
   let nextBeatCheck = 0;
+  let pause = HANDOVER_POLL_MS;
   for (;;) {
     const known = await host.state.resumption.get(user, token);
     if (!known) return { kind: 'unknown' };
@@ -130,12 +134,15 @@ async function handedOver(host: Host, user: string, token: string): Promise<Foun
     const settled = record.node === PARKED_NODE || record.node === host.nodeId || (known.detached_at !== 0 && known.owner === record.node);
     if (settled || Date.now() >= deadline) return { kind: 'found', known, record, unanswered: !settled };
     // A node whose heartbeat stopped hands nothing over: no point waiting for it. The store's
-    // epoch and owner checks fence it should it wake up (a freeze).
+    // epoch and owner checks fence it should it wake up (a freeze). A sweep parking the stream
+    // meanwhile is not waited for (that made resumptions after a kill wait for the whole sweep):
+    // the claim below comes first, and the sweep's take finds the session marked moved.
     if (Date.now() >= nextBeatCheck) {
       nextBeatCheck = Date.now() + HEARTBEAT_CHECK_MS;
       if (await silent(host, record.node)) return { kind: 'found', known, record, unanswered: true };
     }
-    await delay(HANDOVER_POLL_MS);
+    await delay(pause);
+    pause = Math.min(HANDOVER_POLL_MAX_MS, pause * 2);
   }
 }
 
@@ -200,7 +207,7 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   }
   // What the unanswering node's inbox still holds for the resource goes first, in order (a sweep
   // would re-route it later, behind newer stanzas of the same senders).
-  const stranded = found.unanswered ? await takeStranded(host, record.node, known.full_jid) : [];
+  const stranded = found.unanswered ? await takeStranded(ctx, record.node, { to: known.full_jid, sessionId: record.session_id }) : [];
   stream.inbound = snapshot.record.inbound;
   stream.sent = snapshot.record.sent;
   stream.acked = snapshot.record.acked;
@@ -221,11 +228,16 @@ async function resumeElsewhere(ctx: Context, connection: StreamConnection, token
   return session;
 }
 
-/** Stanza envelopes for `fullJid` left in `node`'s inbox, taken out of it; none when that fails. */
-async function takeStranded(host: Host, node: string, fullJid: string): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
-  if (!host.bus || node === PARKED_NODE || node === host.nodeId) return [];
+/**
+ * Stanza envelopes for the resource left in `node`'s inbox, taken out of it; none when that fails.
+ * The session is marked moved there first: a sender whose cache still names that node is refused
+ * and routes to this one, behind what is taken here.
+ */
+async function takeStranded(ctx: Context, node: string, resource: TakenResource): Promise<Array<{ xml: string; stamp: number; id: string | undefined }>> {
+  const { host, stranded: takes } = ctx;
+  if (node === PARKED_NODE || node === host.nodeId) return [];
   try {
-    const envelopes = await host.bus.takeFor(node, fullJid);
+    const envelopes = await takes.take(node, resource);
     const stranded = [];
     for (const envelope of envelopes) {
       if (envelope.kind === 'stanza') stranded.push({ xml: envelope.xml, stamp: envelope.at ?? Date.now(), id: envelope.sid });

@@ -5,6 +5,8 @@ import {
   archiveRange,
   boundIds,
   DEFAULT_PREFS,
+  prefsWant,
+  type InRoster,
   formatArchiveId,
   parseArchiveId,
   type AppendResult,
@@ -35,7 +37,10 @@ export class DurableArchiveStore implements ArchiveStore {
   private readonly appendOne;
   private readonly statements = new Map<string, Statement>();
 
-  constructor(private readonly dir: DataDir) {
+  constructor(
+    private readonly dir: DataDir,
+    private readonly inRoster: InRoster,
+  ) {
     this.db = dir.db;
     const seen = this.db.prepare<[string, string, number], { ms: number; seq: number }>('SELECT ms, seq FROM archive_dedupe WHERE owner = ? AND key = ? AND ms >= ?');
     const last = this.db.prepare<[string], { ms: number; seq: number }>('SELECT ms, seq FROM archive WHERE owner = ? ORDER BY ms DESC, seq DESC LIMIT 1');
@@ -65,6 +70,11 @@ export class DurableArchiveStore implements ArchiveStore {
       if (excess > 0) trimCount.run(owner, owner, excess);
       return { id: formatArchiveId({ ms, seq }), duplicate: false, created: previous === undefined };
     });
+  }
+
+  async appendWanted(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult | undefined> {
+    if (!(await prefsWant(await this.prefs(owner), owner, entry.with, this.inRoster))) return undefined;
+    return this.append(owner, entry, limits);
   }
 
   async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {

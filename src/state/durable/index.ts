@@ -36,14 +36,15 @@ export { DATA_FORMAT, DB_FILE, FORMAT_FILE } from './database.js';
 export function createDurableBackend(dataDir: string): StateBackend {
   const dir = openDataDir(dataDir);
   let closing: Promise<void> | undefined;
+  const rosters = new DurableRosterStore(dir);
   return {
     kind: 'durable',
     accounts: new DurableAccountStore(dir),
-    rosters: new DurableRosterStore(dir),
+    rosters,
     offline: new DurableOfflineStore(dir),
     blocklists: new DurableBlocklistStore(dir),
     personal: new DurablePersonalStore(dir),
-    archive: new DurableArchiveStore(dir),
+    archive: new DurableArchiveStore(dir, async (owner, contact) => (await rosters.entry(owner, contact)).item !== undefined),
     muc: new MemoryMucStore(new DurableRoomRecords(dir)),
     pep: new DurablePepStore(dir),
     // Caps are learnt again after a restart (one disco#info per ver): not worth a table.

@@ -1,5 +1,6 @@
-// The durable store's room records and histories (migration 4), under the in-process occupants
-// of state/memory/muc.ts: a room outlives a restart, its occupants' sessions do not.
+// The durable store's room records and histories (migration 7) and vCards (migration 11), under
+// the in-process occupants of state/memory/muc.ts: a room outlives a restart, its occupants'
+// sessions do not.
 import type { HistoryEntry, RoomRecord } from '../muc.js';
 import type { RoomRecords } from '../memory/muc.js';
 import type { DataDir } from './database.js';
@@ -13,6 +14,9 @@ export class DurableRoomRecords implements RoomRecords {
   private readonly selectHistory;
   private readonly insertEntry;
   private readonly trim;
+  private readonly selectVcard;
+  private readonly upsertVcard;
+  private readonly removeVcard;
 
   constructor(private readonly dir: DataDir) {
     const { db } = dir;
@@ -25,6 +29,9 @@ export class DurableRoomRecords implements RoomRecords {
     this.insertEntry = db.prepare<[string, string]>('INSERT INTO muc_history (room, entry) VALUES (?, ?)');
     // Keeps the newest `limit` entries of the room.
     this.trim = db.prepare<[string, string, number]>('DELETE FROM muc_history WHERE room = ? AND id NOT IN (SELECT id FROM muc_history WHERE room = ? ORDER BY id DESC LIMIT ?)');
+    this.selectVcard = db.prepare<[string], { vcard: string }>('SELECT vcard FROM muc_vcard WHERE room = ?');
+    this.upsertVcard = db.prepare<[string, string]>('INSERT INTO muc_vcard (room, vcard) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET vcard = excluded.vcard');
+    this.removeVcard = db.prepare<[string]>('DELETE FROM muc_vcard WHERE room = ?');
     // A temporary room lives only while occupied, and no occupant outlives the process.
     for (const room of this.list()) if (!this.load(room)?.config.persistent) this.save(room, undefined);
   }
@@ -40,7 +47,17 @@ export class DurableRoomRecords implements RoomRecords {
     } else {
       this.removeRoom.run(room);
       this.removeHistory.run(room);
+      this.removeVcard.run(room);
     }
+  }
+
+  vcard(room: string): string | undefined {
+    return this.selectVcard.get(room)?.vcard;
+  }
+
+  saveVcard(room: string, xml: string | undefined): void {
+    if (xml === undefined) this.removeVcard.run(room);
+    else this.upsertVcard.run(room, xml);
   }
 
   list(): string[] {

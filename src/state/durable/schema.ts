@@ -46,4 +46,6 @@ export const MIGRATIONS: readonly string[] = [
   // The stanza identity of an offline message (state/offline.ts): a copy routed again is not stored twice.
   `ALTER TABLE offline ADD COLUMN sid TEXT;
    CREATE INDEX offline_by_sid ON offline (user, sid) WHERE sid IS NOT NULL;`,
+  // A group chat room's vCard (XEP-0054 on the room JID, state/muc.ts): deleted with the room.
+  `CREATE TABLE muc_vcard (room TEXT PRIMARY KEY, vcard TEXT NOT NULL) WITHOUT ROWID;`,
 ];

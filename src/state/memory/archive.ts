@@ -3,6 +3,8 @@ import {
   archiveRange,
   boundIds,
   DEFAULT_PREFS,
+  prefsWant,
+  type InRoster,
   formatArchiveId,
   inRange,
   parseArchiveId,
@@ -27,6 +29,13 @@ interface Archive {
 export class MemoryArchiveStore implements ArchiveStore {
   private readonly archives = new Map<string, Archive>();
   private readonly preferences = new Map<string, ArchivePrefs>();
+
+  constructor(private readonly inRoster: InRoster) {}
+
+  async appendWanted(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult | undefined> {
+    if (!(await prefsWant(await this.prefs(owner), owner, entry.with, this.inRoster))) return undefined;
+    return this.append(owner, entry, limits);
+  }
 
   async append(owner: string, entry: ArchiveAppend, limits: ArchiveLimits): Promise<AppendResult> {
     const archive: Archive = this.archives.get(owner) ?? { entries: [], recent: new Map(), lastMs: 0, lastSeq: -1 };

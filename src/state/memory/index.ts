@@ -20,15 +20,16 @@ import { MemoryComponentRegistry } from './components.js';
 import { MemoryPushStore } from './push.js';
 
 export function createMemoryBackend(): StateBackend {
+  const rosters = new MemoryRosterStore();
   return {
     kind: 'memory',
     accounts: new MemoryAccountStore(),
-    rosters: new MemoryRosterStore(),
+    rosters,
     registry: new MemorySessionRegistry(),
     offline: new MemoryOfflineStore(),
     blocklists: new MemoryBlocklistStore(),
     personal: new MemoryPersonalStore(),
-    archive: new MemoryArchiveStore(),
+    archive: new MemoryArchiveStore(async (owner, contact) => (await rosters.entry(owner, contact)).item !== undefined),
     muc: new MemoryMucStore(),
     pep: new MemoryPepStore(),
     caps: new MemoryCapsStore(),

@@ -1,4 +1,5 @@
--- archive-append-5: archives one message unless its dedupe key was archived within the window,
+-- archive-append-7: archives one message unless its dedupe key was archived within the window (or,
+-- when asked, unless the owner's preferences do not want the contact archived: XEP-0313 §6),
 -- then trims the archive by count and age and the contact's index to the archive's first entry.
 -- Dedupe keys live in one hash per window-long time bucket, which expires by itself: a key is
 -- found for at least one window and at most two (the current bucket and the one before).
@@ -7,12 +8,35 @@
 -- KEYS[3]  <p>:v1:{<owner>}:mam:withs      set     contacts with an index stream
 -- KEYS[4]  <p>:v1:{<owner>}:mam:seen:<b>   hash    dedupe key → archive id, this bucket
 -- KEYS[5]  <p>:v1:{<owner>}:mam:seen:<b-1> hash    the same, the bucket before
+-- KEYS[6]  <p>:v1:{<owner>}:mam:prefs      string  JSON {default, always, never} (absent: always)
+-- KEYS[7]  <p>:v1:{<owner>}:roster         hash    the owner's roster items, by contact
 -- ARGV[1]  stamp (ms)   ARGV[2] with   ARGV[3] XML   ARGV[4] dedupe key ('' = none)
 -- ARGV[5]  most entries kept   ARGV[6] oldest age kept (ms)   ARGV[7] dedupe window (ms)
+-- ARGV[8]  '1': apply the preferences to the contact (ARGV[2]); '0': archive regardless (a room)
 -- Returns  {id, 1, 0} for a duplicate (the first id); {id, 0, created} when stored, created = 1
---          when the archive held no entry before; -3 for a bad argument.
+--          when the archive held no entry before; {'', 0, 0} when the preferences do not want it;
+--          -3 for a bad argument.
 local stamp, maxEntries, maxAge, window = tonumber(ARGV[1]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if not stamp or not maxEntries or not maxAge or not window or maxEntries < 1 then return -3 end
+local function listed(list, jid)
+  if type(list) ~= 'table' then return false end
+  for _, item in ipairs(list) do if item == jid then return true end end
+  return false
+end
+if ARGV[8] == '1' then
+  local stored = redis.call('GET', KEYS[6])
+  local ok, prefs = false, nil
+  if stored then ok, prefs = pcall(cjson.decode, stored) end
+  if ok and type(prefs) == 'table' then
+    local contact = ARGV[2]
+    local wanted = true
+    if listed(prefs.never, contact) then wanted = false
+    elseif listed(prefs.always, contact) then wanted = true
+    elseif prefs.default == 'never' then wanted = false
+    elseif prefs.default == 'roster' then wanted = redis.call('HEXISTS', KEYS[7], contact) == 1 end
+    if not wanted then return {'', 0, 0} end
+  end
+end
 local dedupe = ARGV[4]
 if dedupe ~= '' then
   local seen = redis.call('HGET', KEYS[4], dedupe) or redis.call('HGET', KEYS[5], dedupe)

@@ -1,14 +1,23 @@
 // The muc#roomconfig form (XEP-0045 §10.2, XEP-0004 data forms): the room's configuration as a
-// form for its owner, and a submitted form read back into a configuration.
+// form for its owner, and a submitted form read back into a configuration. The group chat
+// service and the XEP-0227 export of rooms share it.
 import { Element } from 'ltx';
-import type { Limits } from '../../config.js';
-import type { RoomConfig } from '../../state/muc.js';
-import { StanzaError } from '../../xmpp/errors.js';
-import { archives } from './room.js';
+import type { Limits } from '../config.js';
+import { archives, type RoomConfig } from '../state/muc.js';
+import { StanzaError } from '../xmpp/errors.js';
 
 export const NS_DATA = 'jabber:x:data';
 const FORM_TYPE = 'http://jabber.org/protocol/muc#roomconfig';
 const PM_VALUES = ['anyone', 'participants', 'moderators', 'none'] as const;
+
+/** A new room's configuration, within the limits. */
+export function defaultConfig(limits: Limits): RoomConfig {
+  return {
+    name: '', description: '', persistent: false, public: true, membersOnly: false, password: '', moderated: false,
+    maxOccupants: limits.mucOccupants, whois: 'moderators', historyLength: Math.min(20, limits.mucHistoryMessages),
+    allowPrivateMessages: 'anyone', changeSubject: false, allowInvites: false, archiving: true,
+  };
+}
 
 type Field = { var: string; type: string; label: string; value: string; options?: readonly string[] };
 
@@ -32,6 +41,14 @@ function fields(config: RoomConfig): Field[] {
     // Prosody's name (mod_muc_mam): XEP-0045 registers none for a message archive.
     { var: 'muc#roomconfig_enablearchiving', type: 'boolean', label: 'Archive chat on server', value: flag(archives(config)) },
   ];
+}
+
+/** The configuration as a submitted form: values only (how an export carries it). */
+export function submittedForm(config: RoomConfig): Element {
+  const x = new Element('x', { xmlns: NS_DATA, type: 'submit' });
+  x.c('field', { var: 'FORM_TYPE', type: 'hidden' }).c('value').t(FORM_TYPE);
+  for (const field of fields(config)) x.c('field', { var: field.var }).c('value').t(field.value);
+  return x;
 }
 
 export function configForm(config: RoomConfig): Element {
