@@ -240,13 +240,17 @@ export class Stream implements ManagedStream {
    * parks it, or its ack is overdue. As Prosody's mod_cloud_notify on smacks-hibernation-start
    * and smacks-ack-delayed: a phone whose connection died unnoticed is woken for them. A message
    * notified before (queued while detached, or overdue already) is pushed once all the same.
+   * Resolves once the notices are taken (the push claimed and scheduled): a draining node waits
+   * for them before it exits.
    */
-  heldUnacknowledged(place: 'hibernating' | 'parked' | 'unacknowledged'): void {
+  async heldUnacknowledged(place: 'hibernating' | 'parked' | 'unacknowledged'): Promise<void> {
     const written = this.written();
+    const notices: Array<Promise<unknown>> = [];
     for (const stanza of this.queue) {
       if (stanza.seq > written) break;
-      if (stanza.xml.startsWith('<message')) void this.host.hooks.fire('message-held', { user: this.user, stanza: parse(stanza.xml), place });
+      if (stanza.xml.startsWith('<message')) notices.push(this.host.hooks.fire('message-held', { user: this.user, stanza: parse(stanza.xml), place }));
     }
+    await Promise.all(notices);
   }
 
   /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
@@ -272,7 +276,7 @@ export class Stream implements ManagedStream {
 
   private ackOverdue(): void {
     this.ackTimer = undefined;
-    if (this.awaitingAck && this.phase === 'attached' && !this.session.destroyed) this.heldUnacknowledged('unacknowledged');
+    if (this.awaitingAck && this.phase === 'attached' && !this.session.destroyed) void this.heldUnacknowledged('unacknowledged');
   }
 
   /**
