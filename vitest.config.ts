@@ -16,6 +16,7 @@ const CLUSTERS = [
   'test/sm/cluster.test.ts',
   'test/helm/rollout.test.ts',
   'test/http/fuzz.test.ts',
+  'test/push/parked-stream.test.ts',
 ];
 
 export default defineConfig({

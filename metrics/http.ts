@@ -1,17 +1,16 @@
 // The node's HTTP listener (ROOKERY_HTTP_PORT): the routes the composition root mounts (probes,
 // /metrics, the admin API), served by fastify on a node:http server whose limits bound what one
 // client can make the node hold: header bytes, body bytes, time to send a request, connections.
-// WebSocket routes (XMPP over WebSocket, RFC 7395) are upgraded here by @fastify/websocket and
-// handed to the core as a WebSocketPeer.
+// WebSocket routes (XMPP over WebSocket, RFC 7395) are routed by fastify and upgraded by ws
+// (websocket.ts), then handed to the core as a WebSocketPeer.
 // Nothing a client sends ends the process: malformed requests answer 4xx, a handler that throws
 // answers 500 and is logged.
 import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import websocketPlugin from '@fastify/websocket';
-import type { WebSocket } from 'ws';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { HttpMethod, HttpReply, HttpRequestHead, HttpRoute, HttpStreamRoute, WebSocketPeer, WebSocketRequest, WebSocketRoute } from '../src/http.js';
+import type { HttpMethod, HttpReply, HttpRequestHead, HttpRoute, HttpStreamRoute, WebSocketRoute } from '../src/http.js';
 import type { Logger } from '../src/log.js';
+import { WebSocketUpgrades } from './websocket.js';
 
 export interface HttpLimits {
   /** Bytes of the request line and headers (node's maxHeaderSize); past it, 431. */
@@ -45,6 +44,7 @@ export class HttpListener {
   private readonly webSockets: WebSocketRoute[] = [];
   private readonly streams: HttpStreamRoute[] = [];
   private app: FastifyInstance | undefined;
+  private upgrades: WebSocketUpgrades | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -78,6 +78,7 @@ export class HttpListener {
 
   /** Idempotent: every call gets the first one's promise. */
   close(): Promise<void> {
+    this.upgrades?.close();
     this.closing ??= this.app?.close() ?? Promise.resolve();
     return this.closing;
   }
@@ -127,7 +128,10 @@ export class HttpListener {
       });
     }
     if (this.streams.length > 0) this.mountStreams(app);
-    if (this.webSockets.length > 0) this.mountWebSockets(app);
+    if (this.webSockets.length > 0) {
+      this.upgrades = new WebSocketUpgrades(this.webSockets);
+      this.upgrades.mount(app, send);
+    }
     return app;
   }
 
@@ -153,64 +157,6 @@ export class HttpListener {
       }
     });
   }
-
-  private mountWebSockets(app: FastifyInstance): void {
-    const routes = this.webSockets;
-    const protocols = new Set(routes.map((route) => route.protocol));
-    void app.register(websocketPlugin, {
-      options: {
-        maxPayload: Math.max(...routes.map((route) => route.maxMessageBytes)),
-        // Only a subprotocol some route speaks; the route's onRequest refused upgrades without one.
-        handleProtocols: (offered: Set<string>) => [...offered].find((protocol) => protocols.has(protocol)) ?? false,
-      },
-    });
-    void app.register(async (scoped) => {
-      for (const route of routes) {
-        scoped.get(route.path, {
-          websocket: true,
-          onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
-            const offered = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((protocol) => protocol.trim());
-            if (request.headers.upgrade?.toLowerCase() !== 'websocket') return send(reply, { status: 426, body: { error: 'upgrade-required' }, headers: { upgrade: 'websocket' } });
-            if (!offered.includes(route.protocol)) return send(reply, { status: 400, body: { error: 'subprotocol-required', protocol: route.protocol } });
-            return refuse(reply, route.refuse(webSocketRequest(request)));
-          },
-        }, (socket: WebSocket, request: FastifyRequest) => route.open(webSocketPeer(socket, request.socket), webSocketRequest(request)));
-      }
-    });
-  }
-}
-
-function webSocketRequest(request: FastifyRequest): WebSocketRequest {
-  return { remoteAddress: request.socket.remoteAddress ?? '', headers: request.headers };
-}
-
-/** ws's WebSocket as the core sees it; flow control is the TCP socket's beneath it. */
-function webSocketPeer(ws: WebSocket, socket: Socket): WebSocketPeer {
-  return {
-    send: (data) => ws.send(data),
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    get needsDrain() {
-      return socket.writableNeedDrain;
-    },
-    onceDrained: (listener) => void socket.once('drain', listener),
-    pause: () => ws.pause(),
-    resume: () => ws.resume(),
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
-    get closed() {
-      return ws.readyState === ws.CLOSING || ws.readyState === ws.CLOSED;
-    },
-    onMessage: (listener) =>
-      void ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], binary: boolean) => {
-        // Text frames only (RFC 7395 §3.2; Prosody's mod_websocket closes with 1003 too).
-        if (binary) ws.close(1003, 'text frames only');
-        else listener(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
-      }),
-    onClose: (listener) => void ws.on('close', listener),
-    onError: (listener) => void ws.on('error', listener),
-  };
 }
 
 /**

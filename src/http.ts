@@ -58,6 +58,15 @@ export interface HttpStreamRoute {
   idleTimeoutMs: number;
 }
 
+/** Who receives what arrives on a WebSocket: its connection's link. */
+export interface WebSocketSink {
+  /** A text message; a binary one closes the WebSocket (1003) and is not passed on. */
+  message(data: Buffer): void;
+  error(error: Error): void;
+  /** The WebSocket is closed (after the closing handshake or without one). */
+  closed(): void;
+}
+
 /**
  * One accepted WebSocket (RFC 6455), as the HTTP listener hands it over: text messages in and
  * out, flow control, and the close. The listener's framework stays out of the core.
@@ -78,10 +87,8 @@ export interface WebSocketPeer {
   /** Ends the TCP connection at once. */
   terminate(): void;
   readonly closed: boolean;
-  /** Text messages; a binary one closes the WebSocket (1003). */
-  onMessage(listener: (data: Buffer) => void): void;
-  onClose(listener: () => void): void;
-  onError(listener: (error: Error) => void): void;
+  /** From now on, what arrives goes to `sink` (one sink, for the life of the WebSocket). */
+  attach(sink: WebSocketSink): void;
 }
 
 /** What the upgrade handler gets besides the socket. */

@@ -10,13 +10,12 @@
 // STARTTLS. Prosody asks the operator instead (consider_websocket_secure, off by default); here
 // httpPublicUrl already says it. A plain-HTTP proxy on the same machine would be trusted wrongly:
 // the README says to terminate TLS there.
-import { EventEmitter } from 'node:events';
 import { escapeXML } from 'ltx';
 import type { Config } from '../config.js';
 import { isIP } from 'node:net';
 import { LOOPBACK, Networks } from '../config/networks.js';
 import { parseOrigins } from '../config/types.js';
-import type { HttpReply, HttpRequestHead, HttpRoute, WebSocketPeer, WebSocketRequest, WebSocketRoute } from '../http.js';
+import type { HttpReply, HttpRequestHead, HttpRoute, WebSocketPeer, WebSocketRequest, WebSocketRoute, WebSocketSink } from '../http.js';
 import { randomId } from '../random-id.js';
 import type { StreamError } from '../xmpp/errors.js';
 import { type Carrier, type Link, standalone, WebSocketFraming } from './link.js';
@@ -27,19 +26,37 @@ export const WEBSOCKET_PROTOCOL = 'xmpp';
 /** A message may be as large as a stanza, or an <open/> as large as a stream header. */
 const MIN_MESSAGE_BYTES = 10_000;
 
-/** A WebSocket as the connection sees it: each write is one message. */
-class WebSocketLink implements Link {
+type LinkEvent = 'data' | 'error' | 'close';
+
+/**
+ * A WebSocket as the connection sees it: each write is one message. One listener per event, the
+ * connection's (connection.ts listen), kept in a field, and the link is the peer's sink: no
+ * EventEmitter and no closure per connection, since idle WebSockets are held by the thousand.
+ */
+class WebSocketLink implements Link, WebSocketSink {
   readonly writableHighWaterMark = 16 * 1024;
-  private readonly events = new EventEmitter();
+  private onData: ((data: Buffer) => void) | undefined;
+  private onError: ((error: Error) => void) | undefined;
+  private onClose: (() => void) | undefined;
 
   constructor(
     private readonly peer: WebSocketPeer,
     /** The client's (clientAddress), which a proxy may have told. */
     readonly remoteAddress: string,
   ) {
-    peer.onMessage((data) => this.events.emit('data', data));
-    peer.onError((error) => this.events.emit('error', error));
-    peer.onClose(() => this.events.emit('close'));
+    peer.attach(this);
+  }
+
+  message(data: Buffer): void {
+    this.onData?.(data);
+  }
+
+  error(error: Error): void {
+    this.onError?.(error);
+  }
+
+  closed(): void {
+    this.onClose?.();
   }
 
   get destroyed(): boolean {
@@ -79,12 +96,23 @@ class WebSocketLink implements Link {
     this.peer.onceDrained(listener);
   }
 
-  on(event: 'data' | 'error' | 'close', listener: (...args: never[]) => void): void {
-    this.events.on(event, listener as (...args: unknown[]) => void);
+  on(event: LinkEvent, listener: (...args: never[]) => void): void {
+    if (this.listener(event) !== undefined) throw new Error(`a WebSocket link takes one '${event}' listener`);
+    this.setListener(event, listener);
   }
 
-  off(event: 'data' | 'error' | 'close', listener: (...args: never[]) => void): void {
-    this.events.off(event, listener as (...args: unknown[]) => void);
+  off(event: LinkEvent, listener: (...args: never[]) => void): void {
+    if (this.listener(event) === listener) this.setListener(event, undefined);
+  }
+
+  private listener(event: LinkEvent): unknown {
+    return event === 'data' ? this.onData : event === 'error' ? this.onError : this.onClose;
+  }
+
+  private setListener(event: LinkEvent, listener: ((...args: never[]) => void) | undefined): void {
+    if (event === 'data') this.onData = listener as ((data: Buffer) => void) | undefined;
+    else if (event === 'error') this.onError = listener as ((error: Error) => void) | undefined;
+    else this.onClose = listener as (() => void) | undefined;
   }
 }
 
@@ -143,6 +171,8 @@ export function clientAddress(trusted: Networks, peer: string, forwardedFor: str
 export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor): WebSocketRoute {
   const allowed = originPolicy(config);
   const trusted = new Networks(config.trustedProxies);
+  const seeOtherUri = publicWebSocketUrl(config);
+  const draining = (): boolean => acceptor.draining();
   return {
     path: WEBSOCKET_PATH,
     protocol: WEBSOCKET_PROTOCOL,
@@ -156,7 +186,7 @@ export function xmppWebSocketRoute(config: Config, acceptor: WebSocketAcceptor):
       const address = clientAddress(trusted, request.remoteAddress, request.headers['x-forwarded-for']);
       const refusal = acceptor.admit(address);
       // Only the configured public URL: a Host header is not known to lead past this node.
-      const framing = new WebSocketFraming(publicWebSocketUrl(config), () => acceptor.draining());
+      const framing = new WebSocketFraming(seeOtherUri, draining);
       if (refusal) {
         // As on the c2s ports (connection-gate.ts refuse): a stream opened only to carry the error.
         for (const element of [framing.header(randomId(12), config.domain), refusal.toElement().toString(), framing.footer]) peer.send(standalone(element));

@@ -163,6 +163,7 @@ export const LIMIT_SETTINGS = {
   s2sIdleSeconds: limit('s2sIdleSeconds', 300, 'seconds a server-to-server stream may carry nothing before it is closed'),
   pushRegistrations: limit('pushRegistrations', 5, 'push registrations (XEP-0357: app server and node) one account may hold; enabling one more drops the oldest (as Prosody\'s `push_max_devices`)'),
   pushReplySeconds: limit('pushReplySeconds', 30, 'seconds an app server has to answer a push notification (XEP-0357); past it, or after a temporary error, the notification is sent again after 1, 2, 4 and 8 seconds, five tries in all'),
+  smAckDelaySeconds: limit('smAckDelaySeconds', 30, 'seconds a stream-managed client (XEP-0198) has to acknowledge what was written to it; past it, the messages it has not acknowledged are pushed (XEP-0357), as for a client that is gone: an inactive phone whose connection died unnoticed (as Prosody\'s `smacks_max_ack_delay`)'),
   httpRequestTimeoutMs: limit('httpRequestTimeoutMs', 5000, 'milliseconds an HTTP client has to send its headers, and its whole request; past it, 408 and closed (slow senders)'),
 };
 

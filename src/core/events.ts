@@ -63,10 +63,13 @@ export interface HookCatalogue {
   'service-stanza': RoutedStanza;
   /**
    * A message kept for an account that cannot take it now: stored offline, queued for a
-   * hibernating stream (XEP-0198, no connection) or for a parked one (kept by no node). Push
-   * notifications (XEP-0357) start here; a notice, never claimed.
+   * hibernating stream (XEP-0198, no connection) or for a parked one (kept by no node), or
+   * written to a stream whose client has not acknowledged it in time (`unacknowledged`: its
+   * connection may be dead unnoticed; also fired for what a stream that loses its connection
+   * or its node never acknowledged). Push notifications (XEP-0357) start here, once per message
+   * however often it is fired; a notice, never claimed.
    */
-  'message-held': { user: string; stanza: Element; place: 'offline' | 'hibernating' | 'parked' };
+  'message-held': { user: string; stanza: Element; place: 'offline' | 'hibernating' | 'parked' | 'unacknowledged' };
   /** A message no resource can take now (RFC 6121 §8.5.2.1.1): claimed by offline storage. */
   'message/offline': RoutedStanza;
   /**

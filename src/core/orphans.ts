@@ -68,15 +68,20 @@ export class OrphanBatch implements OrphanCollector {
 /**
  * Appends stanza envelopes taken from a node's inbox to a parked stream's queue, in order; how
  * many it queued. One the store refuses (resumed meanwhile: the queue has a new owner) is routed
- * afresh, to where the resource is now.
+ * afresh, to where the resource is now. A message queued is held for its account (message-held:
+ * its client may need waking), as one routed to the parked stream later is.
  */
 export async function queueStranded(host: Host, user: string, token: string, envelopes: readonly BusEnvelope[]): Promise<number> {
   let queued = 0;
   for (const envelope of envelopes) {
     if (envelope.kind !== 'stanza') continue;
     const stanza = { seq: 0, xml: envelope.xml, stamp: envelope.at ?? Date.now(), ...(envelope.sid === undefined ? {} : { id: envelope.sid }) };
-    if (await host.state.resumption.append(user, token, '', stanza)) queued += 1;
-    else await host.router.send(identify(parse(envelope.xml), envelope.sid));
+    if (await host.state.resumption.append(user, token, '', stanza)) {
+      queued += 1;
+      if (envelope.xml.startsWith('<message')) await host.hooks.fire('message-held', { user, stanza: parse(envelope.xml), place: 'parked' });
+    } else {
+      await host.router.send(identify(parse(envelope.xml), envelope.sid));
+    }
   }
   return queued;
 }

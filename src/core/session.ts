@@ -30,6 +30,8 @@ export interface ManagedStream {
   outbound(xml: string, identity?: string): boolean;
   /** One more stanza from the client was handled. */
   inboundHandled(): void;
+  /** Stanzas held back (client state indication) were written: they want acknowledging. */
+  flushed(): void;
 }
 
 /**
@@ -40,6 +42,8 @@ export interface ManagedStream {
 export interface OutputHold {
   /** true: held (written later, in order); false: write it now (what was held went first). */
   hold(stanza: Element | string, xml: string): boolean;
+  /** Stanzas held now: always the last ones stream management numbered (a write flushes them first). */
+  readonly held: number;
 }
 
 /** What stream-level modules (stream management) may do with a client connection. */

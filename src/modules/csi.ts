@@ -13,24 +13,16 @@
 import { Element, parse } from 'ltx';
 import type { Conn, C2SSession, OutputHold, StreamConnection } from '../core/session.js';
 import type { Module } from '../core/module.js';
+import { importantMessage } from '../xmpp/important.js';
 import { NS_CARBONS, NS_CSI, NS_FORWARD } from '../xmpp/ns.js';
 
 /** Prosody's csi_queue_size. */
 export const DEFAULT_CSI_MAX_HELD = 256;
 
-/** Payloads that make a message urgent even without a body (encrypted messages, calls, invitations). */
-const URGENT_PAYLOADS = new Set([
-  'eu.siacs.conversations.axolotl',
-  'urn:xmpp:omemo:2',
-  'urn:xmpp:openpgp:0',
-  'jabber:x:encrypted',
-  'urn:xmpp:jingle-message:0',
-  'urn:xmpp:jingle-message:1',
-  'jabber:x:conference',
-  'http://jabber.org/protocol/muc#user',
-]);
+/** Payloads that make a message urgent besides what a push is sent for (xmpp/important.ts): calls, invitations. */
+const URGENT_PAYLOADS = new Set(['urn:xmpp:jingle-message:0', 'urn:xmpp:jingle-message:1', 'jabber:x:conference', 'http://jabber.org/protocol/muc#user']);
 
-/** Whether the client must get it now even while inactive (mod_csi_simple's is_important, widened). */
+/** Whether the client must get it now even while inactive (mod_csi_simple's is_important, widened to all that is pushed). */
 export function urgent(stanza: Element): boolean {
   switch (stanza.name) {
     case 'presence': {
@@ -38,6 +30,8 @@ export function urgent(stanza: Element): boolean {
       return type !== undefined && type !== 'unavailable';
     }
     case 'message': {
+      // What would wake the phone with a push is never held: it must not wait on a live connection either.
+      if (importantMessage(stanza) !== undefined) return true;
       if (stanza.attrs.type === 'headline') return false;
       if (stanza.getChild('sent', NS_CARBONS)) return true;
       const carried = stanza.getChild('received', NS_CARBONS)?.getChild('forwarded', NS_FORWARD)?.getChild('message');
@@ -80,6 +74,10 @@ class Held implements OutputHold {
     return true;
   }
 
+  get held(): number {
+    return this.session.conn === this.conn ? this.stanzas.length : 0;
+  }
+
   /** Holding for the connection the session has now (not one it had before a resumption). */
   get current(): boolean {
     return this.session.conn === this.conn;
@@ -87,8 +85,9 @@ class Held implements OutputHold {
 
   flush(): void {
     const stanzas = this.stanzas.splice(0);
-    if (this.session.conn !== this.conn) return;
+    if (this.session.conn !== this.conn || stanzas.length === 0) return;
     for (const xml of stanzas) this.conn.write(xml);
+    this.session.sm?.flushed();
   }
 }
 

@@ -48,6 +48,15 @@ describe.each(BACKENDS)('client state indication (%s)', (backend) => {
     return -1;
   }
 
+  /** Stanzas towards `jid` that its client has not acknowledged yet (the server's XEP-0198 queue). */
+  function unacknowledged(jid: string): number {
+    for (const node of server.nodes) {
+      const session = [...node.host.local.all()].find((candidate) => candidate.full_jid === jid);
+      if (session?.sm) return (session.sm as unknown as { queue: unknown[] }).queue.length;
+    }
+    return -1;
+  }
+
   /** alice (stream-managed, on the first node of her placement) and bob (on the next node) are friends and online. */
   async function pair(): Promise<{ alice: SmClient; bob: RawClient; aliceNode: RookeryServer }> {
     const [a, b] = [`alice${++n}`, `bob${n}`];
@@ -130,6 +139,27 @@ describe.each(BACKENDS)('client state indication (%s)', (backend) => {
     await alice.expect(awayFrom(bob.jid));
     bob.send(`<presence><show>xa</show></presence>`);
     await alice.expect(xml`<presence from='${bob.jid}'><show>xa</show></presence>`);
+  });
+
+  it('asks an inactive client to acknowledge nothing it holds, and everything once <active/> writes it', async () => {
+    const { alice, bob } = await pair();
+    await inactive(alice);
+    // Whatever was written so far (the answer to inactive()'s ping too) is acknowledged: no <r/> is still due.
+    await until('alice acknowledged everything', () => unacknowledged(alice.jid as string) === 0);
+    const asked = alice.requestsAnswered;
+    const before = counted(alice.jid as string);
+    bob.send(`<presence><show>away</show></presence>`);
+    bob.send(`<presence><show>xa</show></presence>`);
+    await until('both updates are counted', () => counted(alice.jid as string) >= before + 2);
+    // Absence shows only over a window: three times the server's wait before an <r/> (100 ms).
+    // Before the fix the server asked every 100 ms and the client answered the same <a/>.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(alice.requestsAnswered).toBe(asked);
+    expect(unacknowledged(alice.jid as string)).toBe(2);
+    alice.raw?.send(`<active xmlns='${NS_CSI}'/>`);
+    await alice.expect(xml`<presence from='${bob.jid}'><show>xa</show></presence>`);
+    await until('the server asked for an ack of what it wrote, and got it', () => unacknowledged(alice.jid as string) === 0);
+    expect(alice.requestsAnswered).toBe(asked + 1);
   });
 
   it(`writes everything it held once ${MAX_HELD} stanzas wait (csiMaxHeld)`, async () => {

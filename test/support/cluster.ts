@@ -46,6 +46,8 @@ export interface ClusterOptions {
   domain?: string;
   /** Federation on: each node listens for s2s on a port of its own (NodeHandle.s2sPort). Default off. */
   s2s?: boolean;
+  /** Each node takes external components (XEP-0114) on a port of its own (`componentPort`). */
+  components?: boolean;
 }
 
 export interface NodeHandle {
@@ -56,6 +58,8 @@ export interface NodeHandle {
   readonly httpPort: number;
   /** Its server-to-server port; 0 without `s2s`. */
   readonly s2sPort: number;
+  /** The XEP-0114 port, with `components`; 0 otherwise. */
+  readonly componentPort: number;
   /** Whether a process runs (or is frozen) for this node. */
   readonly running: boolean;
   readonly frozen: boolean;
@@ -105,6 +109,7 @@ interface NodeSlot {
   c2sTlsPort: number;
   httpPort: number;
   s2sPort: number;
+  componentPort: number;
   child: ChildProcess | undefined;
   exited: Promise<void> | undefined;
   frozen: boolean;
@@ -193,6 +198,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         // Without a port of its own, no federation: nodes on one machine would contend for 5269.
         ROOKERY_S2S_PORT: options.s2s === true ? String(node.s2sPort) : (process.env.ROOKERY_S2S_PORT ?? '0'),
         ROOKERY_HTTP_PORT: String(node.httpPort),
+        ...(node.componentPort > 0 ? { ROOKERY_COMPONENT_PORT: String(node.componentPort) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -229,12 +235,15 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
   const addSlot = async (): Promise<number> => {
     const index = slots.length;
     // Taken before the first await, so nodes added together get distinct indexes.
-    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, s2sPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
+    const node: NodeSlot = { index, id: `n${index}`, c2sPort: 0, c2sTlsPort: 0, httpPort: 0, s2sPort: 0, componentPort: 0, child: undefined, exited: undefined, frozen: false, output: '' };
     slots[index] = node;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      [node.c2sPort, node.c2sTlsPort, node.httpPort, node.s2sPort] = (await freePorts(options.s2s === true ? 4 : 3)) as [number, number, number, number];
-      if (options.s2s !== true) node.s2sPort = 0;
+      const wanted = 3 + (options.s2s === true ? 1 : 0) + (options.components === true ? 1 : 0);
+      const found = (await freePorts(wanted)) as number[];
+      [node.c2sPort, node.c2sTlsPort, node.httpPort] = found as [number, number, number];
+      node.s2sPort = options.s2s === true ? (found[3] as number) : 0;
+      node.componentPort = options.components === true ? (found[wanted - 1] as number) : 0;
       try {
         await launch(node);
         return index;
@@ -287,6 +296,7 @@ export async function startCluster(options: ClusterOptions): Promise<TestCluster
         c2sTlsPort: node.c2sTlsPort,
         httpPort: node.httpPort,
         s2sPort: node.s2sPort,
+        componentPort: node.componentPort,
         get running() {
           return node.child !== undefined;
         },

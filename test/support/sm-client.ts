@@ -64,6 +64,10 @@ export class SmClient {
   resumes = 0;
   /** The server's ack requests (<r/>) answered. */
   requestsAnswered = 0;
+  /** The server's ack requests left unanswered (while `answerRequests` is false). */
+  requestsIgnored = 0;
+  /** false: <r/> goes unanswered, as from an app its phone froze while its socket still reads. */
+  answerRequests = true;
   /** Connections lost while online. */
   disconnects = 0;
   /** The <failed/> elements received for resumptions. */
@@ -183,6 +187,10 @@ export class SmClient {
     if (element.attrs.xmlns === NS_SM) {
       switch (element.name) {
         case 'r':
+          if (!this.answerRequests) {
+            this.requestsIgnored += 1;
+            return true;
+          }
           this.requestsAnswered += 1;
           raw.send(`<a xmlns='${NS_SM}' h='${this.inbound}'/>`);
           return true;

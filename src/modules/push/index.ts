@@ -5,7 +5,8 @@
 // (the store's claim), whichever node held it. Sending and retrying: sender.ts.
 import type { Module } from '../../core/module.js';
 import { NS_PUSH } from '../../xmpp/ns.js';
-import { eventOf, firstTry, importantMessage } from './notify.js';
+import { importantMessage } from '../../xmpp/important.js';
+import { eventOf, firstTry } from './notify.js';
 import { disableRequest, enableRequest } from './registration.js';
 import { firstTryId, PushSender } from './sender.js';
 

@@ -1,45 +1,14 @@
-// XEP-0357 §7: which held messages wake a client, and the notification sent for them. Which
-// messages count follows Prosody's mod_cloud_notify (`is_important`): a body, encrypted content
-// (OMEMO, OpenPGP), a call proposal; no headlines, no sent carbons, no group chat subjects.
+// XEP-0357 §7: the notification sent for a held message that wakes a client (which ones do:
+// xmpp/important.ts, shared with client state indication).
 import { Element, parse } from 'ltx';
 import { createHash } from 'node:crypto';
 import type { PushRegistration } from '../../state/push.js';
 import type { JobPayloads } from '../../state/scheduler.js';
-import { NS_CARBONS, NS_FORWARD, NS_PUSH, NS_PUSH_SUMMARY } from '../../xmpp/ns.js';
+import { NS_PUSH, NS_PUSH_SUMMARY } from '../../xmpp/ns.js';
 
 const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 const NS_DATA = 'jabber:x:data';
 const NS_SID = 'urn:xmpp:sid:0';
-
-const ENCRYPTED: ReadonlyArray<[string, string]> = [
-  ['encrypted', 'eu.siacs.conversations.axolotl'],
-  ['encrypted', 'urn:xmpp:omemo:2'],
-  ['encrypted', 'urn:xmpp:omemo:1'],
-  ['x', 'jabber:x:encrypted'],
-  ['openpgp', 'urn:xmpp:openpgp:0'],
-  ['propose', 'urn:xmpp:jingle-message:0'],
-];
-
-/** The message a notification is about: a received carbon's inner message; a sent one's: none. */
-function subject(stanza: Element): Element | undefined {
-  for (const direction of ['received', 'sent']) {
-    const inner = stanza.getChild(direction, NS_CARBONS)?.getChild('forwarded', NS_FORWARD)?.getChild('message');
-    if (inner) return direction === 'received' ? inner : undefined;
-  }
-  return stanza;
-}
-
-/** The message that wakes the client, or undefined when this one does not. */
-export function importantMessage(stanza: Element): Element | undefined {
-  const message = stanza.name === 'message' ? subject(stanza) : undefined;
-  if (!message) return undefined;
-  const type = message.attrs.type;
-  if (type === 'headline' || type === 'error') return undefined;
-  if (ENCRYPTED.some(([name, xmlns]) => message.getChild(name, xmlns) !== undefined)) return message;
-  if (type === 'groupchat' && message.getChild('subject')) return undefined;
-  const body = message.getChildText('body');
-  return body !== null && body !== '' ? message : undefined;
-}
 
 /**
  * What makes two held copies the same event, whichever node held them: the archive id the

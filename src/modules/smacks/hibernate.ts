@@ -14,6 +14,8 @@ export async function hibernate(ctx: Context, session: C2SSession): Promise<bool
   if (stream.phase !== 'attached') return true;
   stream.phase = 'detaching';
   stream.stop();
+  // Not waited for: the hibernation goes on while the pushes are claimed.
+  void stream.heldUnacknowledged('hibernating');
   // A resumption or a drain that comes meanwhile waits for this to finish.
   const detached = detach(ctx, session, stream, stream.token);
   stream.detached = detached;

@@ -27,6 +27,8 @@ export async function park(ctx: Context, session: C2SSession, ackWaitMs: number)
   if (attached) {
     if (ackWaitMs > 0) await stream.settle(ackWaitMs);
     await releaseConnection(stream, session);
+    // What the client did not acknowledge even when asked may never have reached it.
+    await stream.heldUnacknowledged('parked');
   }
   await stream.persistCounters();
   // First, so that a stream left without owner by a failure half-way still ends some day.

@@ -48,6 +48,10 @@ export class Stream implements ManagedStream {
   private persistAgain = false;
   private requestTimer: NodeJS.Timeout | undefined;
   private awaitingAck = false;
+  /** How many stanzas were written when the last <r/> went out: no new one until more are. */
+  private requestedAt = -1;
+  /** Armed by an <r/>, cleared by the <a/>: past it, what the client left unacknowledged is pushed. */
+  private ackTimer: NodeJS.Timeout | undefined;
   private ackWaiters: Array<() => void> = [];
   /** A stanza from the client is being handled (between the pre-* hooks and inboundHandled). */
   private busy = false;
@@ -177,6 +181,8 @@ export class Stream implements ManagedStream {
     while (drop < this.queue.length && (this.queue[drop] as QueuedStanza).seq <= h) drop += 1;
     if (drop > 0) this.queue = this.queue.slice(drop);
     this.awaitingAck = false;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     for (const wake of this.ackWaiters.splice(0)) wake();
     if (this.token !== undefined) void this.persistCounters();
     if (this.queue.length > 0) this.requestSoon();
@@ -193,6 +199,11 @@ export class Stream implements ManagedStream {
       this.host.log.error({ event: 'sm_ack_persist_failed', session: this.session.id, err });
       return false;
     }
+  }
+
+  /** Held stanzas were written (client state indication): they want acknowledging like any. */
+  flushed(): void {
+    this.requestSoon();
   }
 
   /** Sends <r/> now (after a resumption), while attached. */
@@ -219,6 +230,27 @@ export class Stream implements ManagedStream {
   stop(): void {
     clearTimeout(this.requestTimer);
     this.requestTimer = undefined;
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+  }
+
+  /**
+   * The messages written to the client that it never acknowledged count as held from now
+   * (message-held, which push notifications start from): its connection is lost, or its node
+   * parks it, or its ack is overdue. As Prosody's mod_cloud_notify on smacks-hibernation-start
+   * and smacks-ack-delayed: a phone whose connection died unnoticed is woken for them. A message
+   * notified before (queued while detached, or overdue already) is pushed once all the same.
+   * Resolves once the notices are taken (the push claimed and scheduled): a draining node waits
+   * for them before it exits.
+   */
+  async heldUnacknowledged(place: 'hibernating' | 'parked' | 'unacknowledged'): Promise<void> {
+    const written = this.written();
+    const notices: Array<Promise<unknown>> = [];
+    for (const stanza of this.queue) {
+      if (stanza.seq > written) break;
+      if (stanza.xml.startsWith('<message')) notices.push(this.host.hooks.fire('message-held', { user: this.user, stanza: parse(stanza.xml), place }));
+    }
+    await Promise.all(notices);
   }
 
   /** Copies a queued stanza into the ResumptionStore; one it refuses goes to the module (the stream moved). */
@@ -234,16 +266,35 @@ export class Stream implements ManagedStream {
   }
 
   private writeRequest(): void {
-    this.stop();
+    clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
     this.awaitingAck = true;
+    this.requestedAt = this.written();
+    this.ackTimer ??= setTimeout(() => this.ackOverdue(), this.host.config.limits.smAckDelaySeconds * 1000).unref();
     this.session.conn.write(`<r xmlns='${NS_SM}'/>`);
+  }
+
+  private ackOverdue(): void {
+    this.ackTimer = undefined;
+    if (this.awaitingAck && this.phase === 'attached' && !this.session.destroyed) void this.heldUnacknowledged('unacknowledged');
+  }
+
+  /**
+   * Stanzas written to the client: the numbered ones but those client state indication holds
+   * back, which the client cannot acknowledge yet. Asking for those would have an inactive
+   * client answer the same <a/> over and over; as Prosody's mod_smacks (`last_requested_h`),
+   * an <r/> goes out only when something was written since the last one.
+   */
+  private written(): number {
+    return this.sent - (this.session.outputHold?.held ?? 0);
   }
 
   private requestSoon(): void {
     if (this.awaitingAck || this.requestTimer) return;
     this.requestTimer = setTimeout(() => {
       this.requestTimer = undefined;
-      if (this.queue.length > 0 && !this.session.destroyed) this.request();
+      const written = this.written();
+      if (written > this.acked && written !== this.requestedAt && !this.session.destroyed) this.request();
     }, REQUEST_DELAY_MS);
     this.requestTimer.unref();
   }
