@@ -212,7 +212,7 @@ export class PepService {
         return;
       case 'delete': {
         // The subscribers go with the node: read them first, to tell them (XEP-0060 §8.4.2).
-        const subscribers = (await this.host.state.pep.subscriptions(owner, node)).map(({ jid }) => jid);
+        const subscribers = await this.host.state.pep.subscriptions(owner, node);
         if (!(await this.host.state.pep.deleteNode(owner, node))) throw new StanzaError('item-not-found');
         request.respond();
         await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'delete', node), subscribers);

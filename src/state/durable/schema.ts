@@ -46,4 +46,6 @@ export const MIGRATIONS: readonly string[] = [
   // The stanza identity of an offline message (state/offline.ts): a copy routed again is not stored twice.
   `ALTER TABLE offline ADD COLUMN sid TEXT;
    CREATE INDEX offline_by_sid ON offline (user, sid) WHERE sid IS NOT NULL;`,
+  // XEP-0060 §6.3 subscription options of an explicit PEP subscription (encodeSubscriptionOptions; NULL: the defaults).
+  `ALTER TABLE pep_subscription ADD COLUMN options TEXT;`,
 ];
