@@ -9,7 +9,7 @@ import type { Host } from '../../core/host.js';
 import { hasFrom } from '../../core/roster.js';
 import type { KnownResource } from '../../state/remote-resources.js';
 import type { PepNodeConfig, PepSubscriber } from '../../state/pep.js';
-import type { RosterSnapshot } from '../../state/roster.js';
+import type { RosterItem } from '../../state/roster.js';
 import { REMOTE_NODE, type SessionRecord } from '../../state/sessions.js';
 import { bareOf, domainOf } from '../../xmpp/jid-string.js';
 import { type Jid, parseJid } from '../../xmpp/jid.js';
@@ -60,8 +60,8 @@ function sameSession(record: SessionRecord, session: NonNullable<KnownResource['
 }
 
 /** Whether `jid` (an explicit subscriber) may read the node: the owner, or whom the access model allows. */
-function subscriberAllowed(owner: string, config: PepNodeConfig, jid: Jid, roster: RosterSnapshot | undefined): boolean {
-  return jid.bare === owner || allows(config, jid.bare, roster?.items.get(jid.bare));
+function subscriberAllowed(owner: string, config: PepNodeConfig, jid: Jid, roster: ReadonlyMap<string, RosterItem> | undefined): boolean {
+  return jid.bare === owner || allows(config, jid.bare, roster?.get(jid.bare));
 }
 
 function tryJid(text: string): Jid | undefined {
@@ -84,7 +84,7 @@ export async function recipients(host: Host, caps: ClientCaps, owner: string, no
   const ownOnly = config.access_model === 'whitelist' && config.whitelist.length === 0;
   const [own, roster, known] = await Promise.all([
     host.state.registry.resources(owner),
-    ownOnly && subscribers.length === 0 ? undefined : host.state.rosters.load(owner),
+    ownOnly && subscribers.length === 0 ? undefined : host.state.rosters.items(owner),
     ownOnly ? undefined : host.state.remoteResources.list(owner),
   ]);
   const interest = new Interest(caps, node);
@@ -96,7 +96,7 @@ export async function recipients(host: Host, caps: ClientCaps, owner: string, no
   const contacts = new Set<string>();
   const remoteContacts = new Set<string>();
   if (!ownOnly && roster) {
-    for (const item of roster.items.values()) {
+    for (const item of roster.values()) {
       if (!hasFrom(item) || !allows(config, item.jid, item)) continue;
       if (domainOf(item.jid) === host.domain) contacts.add(item.jid);
       else remoteContacts.add(item.jid);
