@@ -14,7 +14,7 @@ import type { SessionRecord } from '../../state/sessions.js';
 import { allows, checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { NS_PUBSUB_EVENT } from './forms.js';
-import { recipients } from './recipients.js';
+import { type Audience, recipients } from './recipients.js';
 import { eventSummary, withSummary } from './summary.js';
 
 const LAST_ITEM_LANES = 8;
@@ -44,11 +44,11 @@ async function wants(caps: ClientCaps, record: SessionRecord, node: string): Pro
  * Sends an event to every recipient (recipients.ts): one envelope per node that holds some, one
  * stanza per remote subscriber; those whose subscription asked for a body get a copy with one.
  * `subscribers`: the node's explicit subscribers when the caller has them (a publish reads them
- * in its own step); read here otherwise.
+ * in its own step); read here otherwise. `audience`: the reads of recipients.ts, if started already.
  */
-export async function broadcast(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, event: Element, subscribers?: readonly PepSubscriber[]): Promise<void> {
+export async function broadcast(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, event: Element, subscribers?: readonly PepSubscriber[], audience?: Promise<Audience>): Promise<void> {
   const explicit = subscribers ?? (await host.state.pep.subscriptions(owner, node));
-  const { resources, remote, withBody } = await recipients(host, caps, owner, node, config, explicit);
+  const { resources, remote, withBody } = await recipients(host, caps, owner, node, config, explicit, audience);
   const summary = withBody.size > 0 ? eventSummary(event) : undefined;
   const bodied = summary === undefined ? undefined : withSummary(event, summary);
   if (!bodied) {

@@ -44,14 +44,30 @@ class Interest {
     return (await this.caps.features(ver))?.has(this.notify) === true;
   }
 
-  /** The resource's last broadcast presence announces it. */
-  async record(record: SessionRecord): Promise<boolean> {
+  /** Whether the resource's last broadcast presence announces it; undefined when its ver is not cached here. */
+  now(record: SessionRecord): boolean | undefined {
     if (record.presence === undefined) return false;
     const announced = this.caps.capsOf(record.presence);
     if (!announced) return false;
-    const cached = this.caps.cached(announced.ver);
-    return cached ? cached.has(this.notify) : this.ver(announced.ver);
+    return this.caps.cached(announced.ver)?.has(this.notify);
   }
+
+  /** The same, reading the store for a ver this node has not cached. */
+  async record(record: SessionRecord): Promise<boolean> {
+    const announced = record.presence === undefined ? undefined : this.caps.capsOf(record.presence);
+    return announced !== undefined && this.ver(announced.ver);
+  }
+}
+
+/** What recipients() reads from the store: a publish starts reading it beside its own write (readAudience). */
+export interface Audience {
+  roster: Map<string, RosterItem>;
+  known: Map<string, KnownResource>;
+}
+
+export async function readAudience(host: Host, owner: string): Promise<Audience> {
+  const [roster, known] = await Promise.all([host.state.rosters.items(owner), host.state.remoteResources.list(owner)]);
+  return { roster, known };
 }
 
 /** A directed presence of ours counts while the session that sent it lives (or its stream, resumed elsewhere). */
@@ -79,18 +95,20 @@ function tryJid(text: string): Jid | undefined {
  * taken that away): a full JID as that resource, a bare one as each available resource of
  * non-negative priority (RFC 6121 §8.5.2.1.1), a remote one through the router.
  */
-export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, subscribers: readonly PepSubscriber[] = []): Promise<Recipients> {
+export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, subscribers: readonly PepSubscriber[] = [], audience?: Promise<Audience>): Promise<Recipients> {
   // A whitelist naming nobody is private (bookmarks): the owner's own resources only.
   const ownOnly = config.access_model === 'whitelist' && config.whitelist.length === 0;
-  const [own, roster, known] = await Promise.all([
+  const [own, read] = await Promise.all([
     host.state.registry.resources(owner),
-    ownOnly && subscribers.length === 0 ? undefined : host.state.rosters.items(owner),
-    ownOnly ? undefined : host.state.remoteResources.list(owner),
+    ownOnly && subscribers.length === 0 ? undefined : (audience ?? readAudience(host, owner)),
   ]);
+  const roster = read?.roster;
+  const known = ownOnly ? undefined : read?.known;
   const interest = new Interest(caps, node);
   const chosen = new Map<string, Target>();
+  // Awaits only for a ver this node has not cached: a fan-out to many is one synchronous pass.
   const choose = async (records: readonly SessionRecord[]): Promise<void> => {
-    for (const record of records) if (await interest.record(record)) chosen.set(record.full_jid, record);
+    for (const record of records) if (interest.now(record) ?? (await interest.record(record))) chosen.set(record.full_jid, record);
   };
   await choose(own);
   const contacts = new Set<string>();
