@@ -132,6 +132,8 @@ export class Delivery {
     const sid = identityOf(stanza);
     const copies = new AddressedCopies(stanza);
     const envelopes = this.sendFanout(byNode, stanza, copies, sid);
+    // Awaited at the end; until then a failure must not count as unhandled.
+    envelopes.catch(() => undefined);
     for (const [session, jid] of here) {
       this.host.telemetry.routed('local');
       session.send(copies.to(jid), sid);
