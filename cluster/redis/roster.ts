@@ -27,7 +27,7 @@ export class RedisRosterStore implements RosterStore {
     };
   }
 
-  async items(user: string): Promise<Map<string, RosterItem>> {
+  async items(user: string): Promise<ReadonlyMap<string, RosterItem>> {
     const rosterKey = this.keys.roster(user);
     return new Map(Object.entries(await this.client.hgetall(rosterKey)).map(([contact, text]) => [contact, this.decode(text, rosterKey)]));
   }

@@ -61,7 +61,7 @@ class Interest {
 
 /** What recipients() reads from the store: a publish starts reading it beside its own write (readAudience). */
 export interface Audience {
-  roster: Map<string, RosterItem>;
+  roster: ReadonlyMap<string, RosterItem>;
   known: Map<string, KnownResource>;
 }
 

@@ -63,7 +63,7 @@ export class DurableRosterStore implements RosterStore {
     return this.snapshot(user);
   }
 
-  async items(user: string): Promise<Map<string, RosterItem>> {
+  async items(user: string): Promise<ReadonlyMap<string, RosterItem>> {
     const items = new Map<string, RosterItem>();
     for (const row of this.selectAll.all(user)) if (row.item !== null) items.set(row.contact, decodeItem(row.item));
     return items;

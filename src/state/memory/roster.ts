@@ -21,7 +21,7 @@ export class MemoryRosterStore implements RosterStore {
     };
   }
 
-  async items(user: string): Promise<Map<string, RosterItem>> {
+  async items(user: string): Promise<ReadonlyMap<string, RosterItem>> {
     return new Map([...(this.rosters.get(user)?.items ?? [])].map(([jid, item]) => [jid, copyItem(item)]));
   }
 
