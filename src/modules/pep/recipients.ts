@@ -106,22 +106,35 @@ export async function recipients(host: Host, caps: ClientCaps, owner: string, no
   const known = ownOnly ? undefined : read?.known;
   const interest = new Interest(caps, node);
   const chosen = new Map<string, Target>();
-  // Awaits only for a ver this node has not cached: a fan-out to many is one synchronous pass.
-  const choose = async (records: readonly SessionRecord[]): Promise<void> => {
-    for (const record of records) if (interest.now(record) ?? (await interest.record(record))) chosen.set(record.full_jid, record);
+  // One synchronous pass over what this node holds (records, caps); only what it lacks is read,
+  // all at once, and only a ver it has not cached waits for the store.
+  const undecided: SessionRecord[] = [];
+  const choose = (records: readonly Readonly<SessionRecord>[]): void => {
+    for (const record of records) {
+      const wanted = interest.now(record);
+      if (wanted === undefined) undecided.push(record);
+      else if (wanted) chosen.set(record.full_jid, record);
+    }
   };
-  await choose(own);
+  choose(own);
   const contacts = new Set<string>();
   const remoteContacts = new Set<string>();
+  const unread: string[] = [];
   if (!ownOnly && roster) {
     for (const item of roster.values()) {
       if (!hasFrom(item) || !allows(config, item.jid, item)) continue;
-      if (domainOf(item.jid) === host.domain) contacts.add(item.jid);
-      else remoteContacts.add(item.jid);
+      if (domainOf(item.jid) !== host.domain) {
+        remoteContacts.add(item.jid);
+        continue;
+      }
+      contacts.add(item.jid);
+      const held = host.state.registry.peek?.(item.jid);
+      if (held) choose(held);
+      else unread.push(item.jid);
     }
   }
-  // Each contact's records come from this node's cache; those it lacks are read in one go.
-  for (const records of await Promise.all([...contacts].map((contact) => host.state.registry.resources(contact)))) await choose(records);
+  if (unread.length > 0) for (const records of await Promise.all(unread.map((contact) => host.state.registry.resources(contact)))) choose(records);
+  for (const record of undecided) if (await interest.record(record)) chosen.set(record.full_jid, record);
   const stale: string[] = [];
   for (const [jid, entry] of known ?? []) {
     if (chosen.has(jid)) continue;
