@@ -2,7 +2,8 @@
 // (RFC 6121 §4.6): Prosody's mod_pep counts every presence with caps that reaches the account's
 // bare JID, so a contact that sends the account directed presence, and no broadcast (invisible
 // to everyone else), still gets its events. As there, only a contact the account lets see its
-// presence (a `from` subscription) counts. The cluster shares what each account heard
+// presence (a `from` subscription) counts; as for remote contacts (remote.ts), a presence to one
+// of the account's resources counts as one to the account. The cluster shares what each account heard
 // (state.remoteResources, with the sending session, so a later session of the same full JID that
 // sent nothing does not count); whichever node handles a publish reads it.
 import type { OutboundStanza } from '../../core/events.js';
