@@ -116,6 +116,10 @@ export class RedisNodeBus implements NodeBus {
     return batch.done.then((refused) => (refused.has(position) ? 'moved' : 'sent'));
   }
 
+  flush(): void {
+    if (this.flushScheduled) this.flushOutbox();
+  }
+
   private readonly flushOutbox = (): void => {
     this.flushScheduled = false;
     const batches = [...this.full.splice(0), ...this.outbox.values()];

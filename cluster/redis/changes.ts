@@ -7,7 +7,8 @@ import { duplicateClient, type RedisClient } from './connection.js';
 import type { KeyBuilder } from './keys.js';
 
 const NOTICE_VERSION = 1;
-const KIND_CODES: Record<ChangeKind, string> = { sessions: 's', blocklist: 'b' };
+// A node of an earlier release ignores a code it does not know.
+const KIND_CODES: Record<ChangeKind, string> = { sessions: 's', blocklist: 'b', roster: 'r' };
 const CODE_KINDS = new Map(Object.entries(KIND_CODES).map(([kind, code]) => [code, kind as ChangeKind]));
 
 export class RedisChangeFeed implements ChangeFeed {

@@ -20,7 +20,8 @@
 //   <p>:v1:{<bare>}:pepi:<node>    hash   PEP item id → XML (node percent-encoded)
 //   <p>:v1:{<bare>}:pepo:<node>    zset   PEP item id by seq: publish order
 //   <p>:v1:{<bare>}:pepsubs        hash   PEP node → JSON array of its explicit subscribers (XEP-0060 §6.1)
-//   <p>:v1:{<bare>}:remotes        hash   remote contact's full JID → caps ver it announced (state/remote-resources.ts), expires
+//   <p>:v1:{<bare>}:pepsubopts     hash   PEP node NUL subscriber → encodeSubscriptionOptions (XEP-0060 §6.3; absent: the defaults)
+//   <p>:v1:{<bare>}:remotes        hash   full JID that sent the account presence (another server's, or ours by directed presence) → encodeKnown (state/remote-resources.ts), expires
 //   <p>:v1:caps:{<ver>}            string JSON features of a XEP-0115 verification string (expires after 30 days)
 //   <p>:v1:caps:{<ver>}:claim      string held (expiring) by the node resolving that ver
 //   <p>:v1:{<bare>}:fast           hash   device (hash of a user-agent id) → JSON FAST tokens (XEP-0484), expires with the last
@@ -111,6 +112,7 @@ export class KeyBuilder {
   pepItems(bare: string, node: string): string { return this.perAccount(bare, `pepi:${encodeKeyPart(node)}`); }
   pepOrder(bare: string, node: string): string { return this.perAccount(bare, `pepo:${encodeKeyPart(node)}`); }
   pepSubscriptions(bare: string): string { return this.perAccount(bare, 'pepsubs'); }
+  pepSubscriptionOptions(bare: string): string { return this.perAccount(bare, 'pepsubopts'); }
   remoteResources(bare: string): string { return this.perAccount(bare, 'remotes'); }
   /** A caps ver's features: shared by every account, so in a slot of its own. */
   caps(ver: string): string { return `${this.base}:caps:{${tagPart(ver, 'caps ver')}}`; }

@@ -1,6 +1,6 @@
-// RemoteResourceStore on Redis: one hash per account (remote full JID → caps ver) in the
-// account's slot, expiring after its last set (state/remote-resources.ts).
-import type { RemoteResourceStore } from '../../src/state/remote-resources.js';
+// RemoteResourceStore on Redis: one hash per account (full JID → encodeKnown) in the account's
+// slot, expiring after its last set (state/remote-resources.ts).
+import { decodeKnown, encodeKnown, type KnownResource, type RemoteResourceStore } from '../../src/state/remote-resources.js';
 import { bareOf } from '../../src/xmpp/jid-string.js';
 import type { RedisClient } from './connection.js';
 import type { KeyBuilder } from './keys.js';
@@ -13,8 +13,8 @@ export class RedisRemoteResourceStore implements RemoteResourceStore {
     private readonly scripts: Scripts,
   ) {}
 
-  async set(account: string, resource: string, ver: string, max: number, ttlMs: number): Promise<boolean> {
-    const outcome = await this.scripts.run('remote-resource-set-1', [this.keys.remoteResources(account)], [resource, ver, max, Math.max(1, Math.floor(ttlMs))]);
+  async set(account: string, resource: string, known: KnownResource, max: number, ttlMs: number): Promise<boolean> {
+    const outcome = await this.scripts.run('remote-resource-set-1', [this.keys.remoteResources(account)], [resource, encodeKnown(known), max, Math.max(1, Math.floor(ttlMs))]);
     return !outcome.rejected;
   }
 
@@ -28,7 +28,12 @@ export class RedisRemoteResourceStore implements RemoteResourceStore {
     if (gone.length > 0) await this.client.hdel(key, ...gone);
   }
 
-  async list(account: string): Promise<Map<string, string>> {
-    return new Map(Object.entries(await this.client.hgetall(this.keys.remoteResources(account))));
+  async list(account: string): Promise<Map<string, KnownResource>> {
+    const known = new Map<string, KnownResource>();
+    for (const [resource, stored] of Object.entries(await this.client.hgetall(this.keys.remoteResources(account)))) {
+      const decoded = decodeKnown(stored);
+      if (decoded) known.set(resource, decoded);
+    }
+    return known;
   }
 }

@@ -27,6 +27,11 @@ export class RedisRosterStore implements RosterStore {
     };
   }
 
+  async items(user: string): Promise<ReadonlyMap<string, RosterItem>> {
+    const rosterKey = this.keys.roster(user);
+    return new Map(Object.entries(await this.client.hgetall(rosterKey)).map(([contact, text]) => [contact, this.decode(text, rosterKey)]));
+  }
+
   async entry(user: string, contact: string): Promise<ContactEntry> {
     const rosterKey = this.keys.roster(user);
     const [item, pendingIn] = await execMulti(

@@ -89,47 +89,65 @@ export class Delivery {
   }
 
   /**
-   * Writes one stanza to many resources (a PEP event, a group chat stanza): this node's own at once, each parked one
-   * to its queue, and one envelope per other node that holds recipients (plain `stanza` for a
-   * single one). `stanza` has no `to`; each copy gets its recipient's. An address of another
-   * server or a component (REMOTE_NODE, or not our domain) goes through the router from here:
-   * each node keeps its own s2s streams, so no node of ours holds it.
+   * Writes one stanza to many resources (a PEP event, a group chat stanza): one envelope per
+   * other node that holds recipients (plain `stanza` for a single one), this node's own at once,
+   * each parked one to its queue. The envelopes leave first, before this node writes to its own
+   * clients, so that the other nodes deliver meanwhile. `stanza` has no `to`; each copy gets its
+   * recipient's. An address of another server or a component (REMOTE_NODE, or not our domain)
+   * goes through the router from here: each node keeps its own s2s streams, so no node of ours
+   * holds it.
    */
   async toResources(records: readonly Pick<SessionRecord, 'full_jid' | 'node'>[], stanza: Element): Promise<void> {
     const byNode = new Map<string, string[]>();
-    const copies = new AddressedCopies(stanza);
-    // Every copy carries the stanza's identity, so that a recipient given it twice (a bus
-    // envelope handled again after a node died) drops the second.
-    const sid = identityOf(stanza);
+    const here: Array<[C2SSession, string]> = [];
+    const elsewhere: Array<Pick<SessionRecord, 'full_jid' | 'node'>> = [];
     for (const record of records) {
-      if (record.node === REMOTE_NODE || domainOf(record.full_jid) !== this.host.domain) {
-        await this.route(identify(addressed(stanza, record.full_jid), sid));
-        continue;
-      }
-      const local = this.local.get(record.full_jid);
+      const remote = record.node === REMOTE_NODE || domainOf(record.full_jid) !== this.host.domain;
+      const local = remote ? undefined : this.local.get(record.full_jid);
       if (local) {
-        this.host.telemetry.routed('local');
-        local.send(copies.to(record.full_jid), sid);
-      } else if (record.node === PARKED_NODE || record.node === this.host.nodeId || !this.host.bus) {
-        await this.toResource(record.full_jid, identify(addressed(stanza, record.full_jid), sid));
+        here.push([local, record.full_jid]);
+      } else if (remote || record.node === PARKED_NODE || record.node === this.host.nodeId || !this.host.bus) {
+        elsewhere.push(record);
       } else {
         const list = byNode.get(record.node) ?? [];
         list.push(record.full_jid);
         byNode.set(record.node, list);
       }
     }
+    // Every copy carries the stanza's identity, so that a recipient given it twice (a bus
+    // envelope handled again after a node died) drops the second.
+    const sid = identityOf(stanza);
+    const copies = new AddressedCopies(stanza);
+    const envelopes = this.sendFanout(byNode, stanza, copies, sid);
+    // Awaited at the end; until then a failure must not count as unhandled.
+    envelopes.catch(() => undefined);
+    for (const [session, jid] of here) {
+      this.host.telemetry.routed('local');
+      session.send(copies.to(jid), sid);
+    }
+    for (const record of elsewhere) {
+      const copy = identify(addressed(stanza, record.full_jid), sid);
+      if (record.node === REMOTE_NODE || domainOf(record.full_jid) !== this.host.domain) await this.route(copy);
+      else await this.toResource(record.full_jid, copy);
+    }
+    await envelopes;
+  }
+
+  /** One envelope per node, handed to the bus and sent at once (NodeBus.flush). */
+  private sendFanout(byNode: ReadonlyMap<string, string[]>, stanza: Element, copies: AddressedCopies, sid: string | undefined): Promise<unknown> {
     const bus = this.host.bus;
-    if (!bus) return;
-    const xml = stanza.toString();
-    await Promise.all([...byNode].map(([node, to]) => {
+    if (!bus || byNode.size === 0) return Promise.resolve();
+    const at = Date.now();
+    const identity = sid === undefined ? {} : { sid };
+    const sent = [...byNode].map(([node, to]) => {
       this.host.telemetry.routed('remote');
       this.host.telemetry.busEnvelope('out');
       const id = newEnvelopeId();
-      const at = Date.now();
-      const identity = sid === undefined ? {} : { sid };
       if (to.length === 1) return bus.send(node, { kind: 'stanza', id, to: to[0] as string, xml: addressed(stanza, to[0] as string).toString(), hops: 0, at, ...identity });
-      return bus.send(node, { kind: 'fanout', id, to, xml, at, ...identity });
-    }));
+      return bus.send(node, { kind: 'fanout', id, to, xml: copies.xml, at, ...identity });
+    });
+    bus.flush?.();
+    return Promise.all(sent);
   }
 
   /**
@@ -187,15 +205,17 @@ function addressed(stanza: Element, to: string): Element {
 
 /** One stanza serialized once, written to many recipients: only the `to` differs. */
 class AddressedCopies {
+  /** The stanza without `to`. */
+  readonly xml: string;
   private readonly head: string;
   private readonly rest: string;
 
   constructor(stanza: Element) {
     const bare = clone(stanza);
     delete bare.attrs.to;
-    const xml = bare.toString();
+    this.xml = bare.toString();
     this.head = `<${bare.name}`;
-    this.rest = xml.slice(this.head.length);
+    this.rest = this.xml.slice(this.head.length);
   }
 
   to(jid: string): string {

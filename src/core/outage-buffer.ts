@@ -33,7 +33,7 @@ export class OutageBuffer implements NodeBus {
   private readonly waiting: Waiting[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private resending: Promise<void> | undefined;
   private closed = false;
   private readonly unregister: () => void;
 
@@ -64,6 +64,11 @@ export class OutageBuffer implements NodeBus {
     return this.inner.takeFor(node, resources);
   }
 
+  /** What waits here goes when the bus works again; what the inner bus holds goes now. */
+  flush(): void {
+    this.inner.flush?.();
+  }
+
   /** Sends now if nothing waits (order per sender is kept); otherwise joins the queue ('sent': it is the buffer's now). */
   async send(node: string, envelope: BusEnvelope): Promise<BusSendOutcome> {
     if (this.waiting.length === 0) {
@@ -90,8 +95,8 @@ export class OutageBuffer implements NodeBus {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flushing;
-    await this.flush();
+    await this.resending;
+    await this.resend();
     await Promise.allSettled(this.waiting.splice(0).map((item) => this.abandon(item.envelope, 'expired')));
     this.bytes = 0;
     this.unregister();
@@ -102,13 +107,13 @@ export class OutageBuffer implements NodeBus {
     if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+      this.resending ??= this.resend().finally(() => (this.resending = undefined));
     }, this.limits.retryMs);
     this.timer.unref();
   }
 
   /** Bounces what waited too long, then sends the rest in order until one fails. */
-  private async flush(): Promise<void> {
+  private async resend(): Promise<void> {
     const deadline = Date.now() - this.limits.maxWaitMs;
     while (this.waiting.length > 0 && (this.waiting[0] as Waiting).since < deadline) {
       const expired = this.waiting.shift() as Waiting;

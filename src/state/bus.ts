@@ -80,6 +80,12 @@ export type BusSendOutcome = 'sent' | 'moved';
 export interface NodeBus {
   start(inbox: NodeInbox): Promise<void>;
   send(node: string, envelope: BusEnvelope): Promise<BusSendOutcome>;
+  /**
+   * Sends what `send` was given so far in this event-loop turn now rather than at the turn's end
+   * (order per destination kept): a fan-out's envelopes then leave before the node writes to its
+   * own clients, so the other nodes deliver meanwhile instead of after it.
+   */
+  flush?(): void;
   /** Hands every envelope still in `node`'s inbox to `inbox`, then deletes the inbox. */
   takeInbox(node: string, inbox: NodeInbox): Promise<number>;
   /**

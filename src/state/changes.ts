@@ -1,6 +1,6 @@
 // Change notices between nodes, so each can cache other accounts' shared state.
 
-export type ChangeKind = 'sessions' | 'blocklist';
+export type ChangeKind = 'sessions' | 'blocklist' | 'roster';
 
 export interface ChangeListener {
   changed(bareJid: string, kind: ChangeKind): void;

@@ -38,16 +38,30 @@ export interface PepLimits {
 /** Fields a publish requires of an existing node (XEP-0223 publish-options). */
 export type PepPreconditions = Partial<Pick<PepNodeConfig, 'access_model' | 'max_items' | 'persist_items' | 'send_last_published_item'>>;
 
-export type PepPublishResult =
-  /** `subscribers`: the node's explicit subscribers, read in the same step (for the notification). */
-  | { outcome: 'published'; created: boolean; config: PepNodeConfig; trimmed: string[]; subscribers: string[] }
-  | { outcome: 'too-large' | 'nodes-full' | 'bytes-full' | 'precondition-not-met' };
-
-/** An explicit subscription (XEP-0060 §6.1): `jid` bare or full, as the subscriber gave it. */
-export interface PepSubscription {
-  node: string;
-  jid: string;
+/** The subscription options PEP keeps (XEP-0060 §6.3, pubsub#subscribe_options). */
+export interface SubscriptionOptions {
+  /** pubsub#deliver: false holds the node's events back from this subscriber (it stays subscribed). */
+  deliver: boolean;
+  /** pubsub#include_body: events carry a <body/> summarising the payload, where one can be made. */
+  include_body: boolean;
 }
+
+export const DEFAULT_SUBSCRIPTION_OPTIONS: Readonly<SubscriptionOptions> = { deliver: true, include_body: false };
+
+/** An explicit subscriber (XEP-0060 §6.1): `jid` bare or full, as the subscriber gave it. */
+export interface PepSubscriber {
+  jid: string;
+  options: SubscriptionOptions;
+}
+
+export interface PepSubscription extends PepSubscriber {
+  node: string;
+}
+
+export type PepPublishResult =
+  /** `subscribers`: the node's explicit subscribers with their options, read in the same step (for the notification). */
+  | { outcome: 'published'; created: boolean; config: PepNodeConfig; trimmed: string[]; subscribers: PepSubscriber[] }
+  | { outcome: 'too-large' | 'nodes-full' | 'bytes-full' | 'precondition-not-met' };
 
 export type PepSubscribeResult = 'subscribed' | 'no-node' | 'full';
 
@@ -88,10 +102,13 @@ export interface PepStore {
   nodes(user: string): Promise<Map<string, PepNodeConfig>>;
   /**
    * Adds `jid` to the node's explicit subscribers, checked against `perNode` in the same step
-   * (subscribing again changes nothing and is 'subscribed'). Deleting the node ends them.
+   * (subscribing again is 'subscribed' and changes nothing but the options, when given). A new
+   * subscription without `options` has the defaults. Deleting the node ends them.
    */
-  subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult>;
-  /** false when `jid` was not subscribed (or there is no such node). */
+  subscribe(user: string, node: string, jid: string, perNode: number, options?: SubscriptionOptions): Promise<PepSubscribeResult>;
+  /** Replaces a subscription's options; false when `jid` is not subscribed (or there is no such node). */
+  setSubscriptionOptions(user: string, node: string, jid: string, options: SubscriptionOptions): Promise<boolean>;
+  /** false when `jid` was not subscribed (or there is no such node). Its options go with it. */
   unsubscribe(user: string, node: string, jid: string): Promise<boolean>;
   /** The explicit subscriptions of one node, or of every node (by node name); a node's in subscription order. */
   subscriptions(user: string, node?: string): Promise<PepSubscription[]>;
@@ -125,6 +142,26 @@ export function effectiveMaxItems(config: PepNodeConfig, limits: Pick<PepLimits,
 /** The stored form of a configuration (JSON with a version field, as every stored record has). */
 export function encodeConfig(config: PepNodeConfig): string {
   return JSON.stringify({ v: 1, ...config });
+}
+
+/** Stored subscription options: undefined for the defaults (nothing is stored then). */
+export function encodeSubscriptionOptions(options: SubscriptionOptions): string | undefined {
+  if (options.deliver === DEFAULT_SUBSCRIPTION_OPTIONS.deliver && options.include_body === DEFAULT_SUBSCRIPTION_OPTIONS.include_body) return undefined;
+  return JSON.stringify({ v: 1, deliver: options.deliver, include_body: options.include_body });
+}
+
+/** What was stored, or the defaults for nothing (or something unreadable). */
+export function decodeSubscriptionOptions(stored: string | null | undefined): SubscriptionOptions {
+  if (stored === null || stored === undefined || stored === '') return { ...DEFAULT_SUBSCRIPTION_OPTIONS };
+  try {
+    const decoded = JSON.parse(stored) as Partial<Record<keyof SubscriptionOptions, unknown>>;
+    return {
+      deliver: typeof decoded.deliver === 'boolean' ? decoded.deliver : DEFAULT_SUBSCRIPTION_OPTIONS.deliver,
+      include_body: typeof decoded.include_body === 'boolean' ? decoded.include_body : DEFAULT_SUBSCRIPTION_OPTIONS.include_body,
+    };
+  } catch {
+    return { ...DEFAULT_SUBSCRIPTION_OPTIONS };
+  }
 }
 
 export function decodeConfig(json: string): PepNodeConfig {

@@ -33,6 +33,8 @@ export interface RosterSnapshot {
  */
 export interface RosterStore {
   load(user: string): Promise<RosterSnapshot>;
+  /** The items alone, without pending requests or the version: what an event's fan-out reads (one read on Redis). */
+  items(user: string): Promise<ReadonlyMap<string, RosterItem>>;
   entry(user: string, contact: string): Promise<ContactEntry>;
   /**
    * Writes `next` (an empty entry deletes the contact) if the stored entry equals `expected`.

@@ -84,6 +84,12 @@ export interface SessionRegistry {
   get(fullJid: string, options?: ReadOptions): Promise<SessionRecord | undefined>;
   /** Every connected resource of one account (bare JID). */
   resources(bareJid: string, options?: ReadOptions): Promise<SessionRecord[]>;
+  /**
+   * The account's records as this node holds them already, with no read, no copy and no
+   * promise (undefined when it holds none): for a path that looks at many accounts at once and
+   * changes nothing (a PEP event's fan-out). As stale as `resources`.
+   */
+  peek?(bareJid: string): readonly Readonly<SessionRecord>[] | undefined;
   /** Every record a node owns. */
   byNode(node: string): AsyncIterable<SessionRecord>;
   /** Every record of the deployment, without loading them all at once. */

@@ -156,11 +156,15 @@ export async function writeAccount(state: StateBackend, data: AccountData, optio
   }
   // Published in document order (oldest first), so the newest item ends up newest.
   const pepLimits = { nodes: data.pep.size, itemsPerNode: Number.MAX_SAFE_INTEGER, itemBytes: Number.MAX_SAFE_INTEGER, totalBytes: Number.MAX_SAFE_INTEGER };
-  for (const [node, { config, items }] of data.pep) {
+  for (const [node, { config, subscriptions, items }] of data.pep) {
     if (items.length === 0 && (await state.pep.create(user, node, config, pepLimits)) === 'nodes-full') throw new Error(`${user}: PEP node ${node} could not be stored`);
     for (const item of items) {
       const result = await state.pep.publish(user, node, item, config, {}, pepLimits);
       if (result.outcome !== 'published') throw new Error(`${user}: PEP node ${node} could not be stored (${result.outcome})`);
+    }
+    for (const { jid, options } of subscriptions) {
+      const result = await state.pep.subscribe(user, node, jid, subscriptions.length, options);
+      if (result !== 'subscribed') throw new Error(`${user}: a subscription to PEP node ${node} could not be stored (${result})`);
     }
   }
   return state.accounts.create(user, credentials);
@@ -189,11 +193,14 @@ export async function importAccounts(state: StateBackend, accounts: readonly Acc
 export async function readAccount(state: StateBackend, user: string): Promise<AccountData | undefined> {
   const credentials = await state.accounts.credentials(user);
   if (!credentials) return undefined;
-  const [roster, offline, personal, blocklist, pepNodes, archive] = await Promise.all([state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user), state.pep.nodes(user), storedArchive(state, user)]);
+  const [roster, offline, personal, blocklist, pepNodes, pepSubscriptions, archive] = await Promise.all([
+    state.rosters.load(user), state.offline.peek(user), state.personal.all(user), state.blocklists.get(user), state.pep.nodes(user), state.pep.subscriptions(user), storedArchive(state, user),
+  ]);
   const pep = new Map<string, PepNodeData>();
   for (const [node, config] of pepNodes) {
     const items = (await state.pep.items(user, node))?.items ?? [];
-    pep.set(node, { config, items: items.reverse() });
+    const subscriptions = pepSubscriptions.filter((subscription) => subscription.node === node).map(({ jid, options }) => ({ jid, options }));
+    pep.set(node, { config, subscriptions, items: items.reverse() });
   }
   return {
     user,

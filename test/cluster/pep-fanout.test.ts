@@ -95,6 +95,8 @@ describe('PEP events on a three-node cluster', () => {
       await befriend(owner, client);
       await announce(client, [node]);
     }
+    // Their caps are stored for the cluster before the owner's node looks (else it waits to look again).
+    for (const client of clients.slice(0, 2)) await client.barrier();
     await owner.iq('set', publishXml(node, 'first', "<x xmlns='urn:test'/>", { 'pubsub#access_model': 'open', 'pubsub#send_last_published_item': 'never' }));
     for (const client of clients.slice(2)) {
       const reply = await client.iq('set', `<pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='${node}' jid='${client.jid}'/></pubsub>`, 'owner@localhost');

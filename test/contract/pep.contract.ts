@@ -1,12 +1,15 @@
 // The PepStore and CapsStore contracts (src/state/pep.ts, src/state/caps.ts).
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_NODE_CONFIG, type PepLimits, type PepNodeConfig } from '../../src/state/pep.js';
+import { DEFAULT_NODE_CONFIG, DEFAULT_SUBSCRIPTION_OPTIONS, type PepLimits, type PepNodeConfig, type SubscriptionOptions } from '../../src/state/pep.js';
 import { awkwardUsers, freshUser, unique, useBackend, type BackendFactory } from './helpers.js';
 
 const LIMITS: PepLimits = { nodes: 3, itemsPerNode: 5, itemBytes: 1000, totalBytes: 2000 };
 const OPEN: PepNodeConfig = { ...DEFAULT_NODE_CONFIG, access_model: 'open', max_items: 3 };
 const DEVICES = 'eu.siacs.conversations.axolotl.devicelist';
 const item = (id: string, text = id): { id: string; xml: string } => ({ id, xml: `<x xmlns='urn:t'>${text}</x>` });
+const DEFAULTS: SubscriptionOptions = { ...DEFAULT_SUBSCRIPTION_OPTIONS };
+const HELD: SubscriptionOptions = { deliver: false, include_body: false };
+const BODY: SubscriptionOptions = { deliver: true, include_body: true };
 
 export function pepContract(makeBackend: BackendFactory): void {
   describe('PepStore contract', () => {
@@ -154,16 +157,50 @@ export function pepContract(makeBackend: BackendFactory): void {
       await expect(pep().subscribe(user, 'n', 'carol@example.com', 3)).resolves.toBe('subscribed');
       await expect(pep().subscribe(user, 'n', 'bob@example.com/phone', 3)).resolves.toBe('subscribed');
       await expect(pep().subscribe(user, 'm', 'bob@example.com', 3)).resolves.toBe('subscribed');
-      await expect(pep().publish(user, 'n', item('b'), OPEN, {}, LIMITS)).resolves.toMatchObject({ outcome: 'published', subscribers: ['bob@example.com/phone', 'carol@example.com'] });
-      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com/phone' }, { node: 'n', jid: 'carol@example.com' }]);
+      await expect(pep().publish(user, 'n', item('b'), OPEN, {}, LIMITS)).resolves.toMatchObject({
+        outcome: 'published', subscribers: [{ jid: 'bob@example.com/phone', options: DEFAULTS }, { jid: 'carol@example.com', options: DEFAULTS }],
+      });
+      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com/phone', options: DEFAULTS }, { node: 'n', jid: 'carol@example.com', options: DEFAULTS }]);
       await expect(pep().subscriptions(user)).resolves.toStrictEqual([
-        { node: 'm', jid: 'bob@example.com' }, { node: 'n', jid: 'bob@example.com/phone' }, { node: 'n', jid: 'carol@example.com' },
+        { node: 'm', jid: 'bob@example.com', options: DEFAULTS }, { node: 'n', jid: 'bob@example.com/phone', options: DEFAULTS }, { node: 'n', jid: 'carol@example.com', options: DEFAULTS },
       ]);
       await expect(pep().unsubscribe(user, 'n', 'bob@example.com/phone')).resolves.toBe(true);
       await expect(pep().unsubscribe(user, 'n', 'bob@example.com/phone')).resolves.toBe(false);
       await expect(pep().unsubscribe(user, 'n', 'carol@example.com')).resolves.toBe(true);
       await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([]);
       await expect(pep().publish(user, 'n', item('c'), OPEN, {}, LIMITS)).resolves.toMatchObject({ subscribers: [] });
+    });
+
+    it('keeps each subscription\'s options: set at subscribe or later, kept by a subscribe without them, gone with the subscription', async () => {
+      const user = freshUser();
+      await pep().publish(user, 'n', item('a'), OPEN, {}, LIMITS);
+      await pep().create(user, 'm', OPEN, LIMITS);
+      await expect(pep().setSubscriptionOptions(user, 'n', 'bob@example.com', HELD)).resolves.toBe(false);
+      await expect(pep().subscribe(user, 'n', 'bob@example.com', 3, HELD)).resolves.toBe('subscribed');
+      await expect(pep().subscribe(user, 'n', 'carol@example.com/pc', 3)).resolves.toBe('subscribed');
+      await expect(pep().subscribe(user, 'm', 'bob@example.com', 3)).resolves.toBe('subscribed');
+      await expect(pep().setSubscriptionOptions(user, 'n', 'carol@example.com/pc', BODY)).resolves.toBe(true);
+      // A subscribe without options keeps them; one with options replaces them.
+      await expect(pep().subscribe(user, 'n', 'bob@example.com', 3)).resolves.toBe('subscribed');
+      await expect(pep().publish(user, 'n', item('b'), OPEN, {}, LIMITS)).resolves.toMatchObject({
+        subscribers: [{ jid: 'bob@example.com', options: HELD }, { jid: 'carol@example.com/pc', options: BODY }],
+      });
+      await expect(pep().subscriptions(user)).resolves.toStrictEqual([
+        { node: 'm', jid: 'bob@example.com', options: DEFAULTS }, { node: 'n', jid: 'bob@example.com', options: HELD }, { node: 'n', jid: 'carol@example.com/pc', options: BODY },
+      ]);
+      await expect(pep().subscribe(user, 'n', 'bob@example.com', 3, DEFAULTS)).resolves.toBe('subscribed');
+      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com', options: DEFAULTS }, { node: 'n', jid: 'carol@example.com/pc', options: BODY }]);
+      // Unsubscribing, or deleting the node, takes the options: a new subscription starts from the defaults.
+      await expect(pep().unsubscribe(user, 'n', 'carol@example.com/pc')).resolves.toBe(true);
+      await expect(pep().setSubscriptionOptions(user, 'n', 'carol@example.com/pc', BODY)).resolves.toBe(false);
+      await pep().subscribe(user, 'n', 'carol@example.com/pc', 3);
+      await pep().setSubscriptionOptions(user, 'm', 'bob@example.com', HELD);
+      await pep().deleteNode(user, 'm');
+      await pep().create(user, 'm', OPEN, LIMITS);
+      await pep().subscribe(user, 'm', 'bob@example.com', 3);
+      await expect(pep().subscriptions(user)).resolves.toStrictEqual([
+        { node: 'm', jid: 'bob@example.com', options: DEFAULTS }, { node: 'n', jid: 'bob@example.com', options: DEFAULTS }, { node: 'n', jid: 'carol@example.com/pc', options: DEFAULTS },
+      ]);
     });
 
     it('bounds the subscribers of a node, racing subscribes included', async () => {
@@ -180,7 +217,7 @@ export function pepContract(makeBackend: BackendFactory): void {
       await pep().publish(user, 'n', item('a'), OPEN, {}, LIMITS);
       await pep().subscribe(user, 'n', 'bob@example.com', 3);
       await pep().purge(user, 'n');
-      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com' }]);
+      await expect(pep().subscriptions(user, 'n')).resolves.toStrictEqual([{ node: 'n', jid: 'bob@example.com', options: DEFAULTS }]);
       await pep().deleteNode(user, 'n');
       await pep().create(user, 'n', OPEN, LIMITS);
       await expect(pep().subscriptions(user)).resolves.toStrictEqual([]);

@@ -51,6 +51,16 @@ export function rosterContract(makeBackend: BackendFactory): void {
       expect(snapshot.pendingIn).toStrictEqual(new Map([['carol@example.net', stanza]]));
     });
 
+    it('reads the items alone as the snapshot holds them, leaving out a contact with only a pending request', async () => {
+      const user = freshUser();
+      await expect(backend().rosters.items(user)).resolves.toStrictEqual(new Map());
+      const bob = rosterItem('bob@example.net', { name: 'Bob', groups: ['Friends'], subscription: 'both' });
+      await backend().rosters.compareAndSet(user, bob.jid, {}, { item: bob });
+      await backend().rosters.compareAndSet(user, 'carol@example.net', {}, { pendingIn: '<presence type="subscribe"/>' });
+      await expect(backend().rosters.items(user)).resolves.toStrictEqual(new Map([[bob.jid, bob]]));
+      expect(await backend().rosters.items(user)).toStrictEqual((await backend().rosters.load(user)).items);
+    });
+
     it('treats an empty pending stanza as present, unlike no pending stanza', async () => {
       const user = freshUser();
       await expect(backend().rosters.compareAndSet(user, 'dan@example.net', {}, { pendingIn: '' })).resolves.toBe(1);

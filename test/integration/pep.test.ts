@@ -238,7 +238,8 @@ describe.each(BACKENDS)('PEP (%s backend)', (backend) => {
       [`<pubsub ${P}><publish node='n'/><retract node='n'/></pubsub>`, 'bad-request'],
       [`<pubsub ${P}><retract node='n'/></pubsub>`, 'bad-request'],
       [`<pubsub ${P}><subscribe node='n' jid='${alice.bare}'/></pubsub>`, 'item-not-found'],
-      [`<pubsub ${P}><options node='n' jid='${alice.bare}'/></pubsub>`, 'feature-not-implemented'],
+      [`<pubsub ${P}><options node='n' jid='${alice.bare}'/></pubsub>`, 'item-not-found'],
+      [`<pubsub ${P}><frobnicate node='n'/></pubsub>`, 'feature-not-implemented'],
       [`<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><purge node='nothing'/></pubsub>`, 'item-not-found'],
       [`<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='nothing'/></pubsub>`, 'item-not-found'],
     ];

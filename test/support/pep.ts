@@ -32,15 +32,20 @@ export function capsFeatures(notify: string[], unique: string): string[] {
   return [NS_INFO, `urn:test:${unique}`, ...notify.map((node) => `${node}+notify`)];
 }
 
-/** Sends an available presence with these caps (no query expected: the server knows them). */
-export function sendCaps(client: RawClient, features: string[]): void {
-  client.send(`<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${ver(features)}'/></presence>`);
+/** Sends an available presence (to `to`, or broadcast) with these caps (no query expected: the server knows them). */
+export function sendCaps(client: RawClient, features: string[], to?: string): void {
+  client.send(`<presence${to === undefined ? '' : ` to='${to}'`}><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${ver(features)}'/></presence>`);
 }
 
-/** Announces caps with exactly `features` and answers the server's disco#info query for them. */
-export async function announceFeatures(client: RawClient, features: string[], extra = ''): Promise<string> {
+/** announce(), as a directed presence to `to` (RFC 6121 §4.6) instead of a broadcast one. */
+export async function announceTo(client: RawClient, to: string, notify: string[]): Promise<string> {
+  return announceFeatures(client, [NS_INFO, `urn:test:${randomBytes(6).toString('hex')}`, ...notify.map((node) => `${node}+notify`)], '', to);
+}
+
+/** Announces caps with exactly `features` (to `to`, or broadcast) and answers the server's disco#info query for them. */
+export async function announceFeatures(client: RawClient, features: string[], extra = '', to?: string): Promise<string> {
   const v = ver(features);
-  client.send(`<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${v}'/>${extra}</presence>`);
+  client.send(`<presence${to === undefined ? '' : ` to='${to}'`}><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='${CAPS_NODE}' ver='${v}'/>${extra}</presence>`);
   const query = await client.expect((element: Element) => element.name === 'iq' && element.attrs.type === 'get' && element.getChild('query', NS_INFO)?.attrs.node === `${CAPS_NODE}#${v}`);
   client.send(`<iq type='result' id='${String(query.attrs.id)}' to='${String(query.attrs.from)}'>${infoQuery(`${CAPS_NODE}#${v}`, features)}</iq>`);
   return v;

@@ -52,4 +52,15 @@ describe('the cached session registry', () => {
     await expect(cached.resources('bob@localhost')).resolves.toStrictEqual([]);
     await expect(cached.resources('bob@localhost', { fresh: true })).resolves.toMatchObject([{ full_jid: 'bob@localhost/phone' }]);
   });
+
+  it('peeks at what it holds without reading: nothing before the first read, the records after, nothing once a notice drops them', async () => {
+    const shared = new MemorySessionRegistry();
+    const cached = new CachedSessionRegistry(shared, silentFeed);
+    await shared.claim(record('carol@localhost/pc', 's3', 'n2'));
+    expect(cached.peek('carol@localhost')).toBeUndefined();
+    await cached.resources('carol@localhost');
+    expect(cached.peek('carol@localhost')).toMatchObject([{ full_jid: 'carol@localhost/pc', node: 'n2' }]);
+    cached.invalidate('carol@localhost');
+    expect(cached.peek('carol@localhost')).toBeUndefined();
+  });
 });

@@ -85,6 +85,10 @@ async function seed(state: StateBackend): Promise<void> {
     await state.pep.publish(alice, 'urn:xmpp:bookmarks:1', { id, xml: '<conference xmlns="urn:xmpp:bookmarks:1" autojoin="true"/>' }, { ...DEFAULT_NODE_CONFIG, access_model: 'whitelist', max_items: 256, whitelist: [`carol@${DOMAIN}`] }, {}, pepLimits);
   }
   await state.pep.create(alice, 'urn:test:empty', { ...DEFAULT_NODE_CONFIG, title: 'Empty & new' }, pepLimits);
+  // Explicit subscribers (XEP-0060 §6.1), one with options (§6.3), one on a node without items.
+  await state.pep.subscribe(alice, 'eu.siacs.conversations.axolotl.devicelist', 'carol@remote.example/phone', 10, { deliver: false, include_body: true });
+  await state.pep.subscribe(alice, 'eu.siacs.conversations.axolotl.devicelist', `bob@${DOMAIN}`, 10);
+  await state.pep.subscribe(alice, 'urn:test:empty', `bob@${DOMAIN}/desk`, 10);
   const bob = `bob@${DOMAIN}`;
   const sha1 = await deriveScramKeys('builder', 'SHA-1', Buffer.from('0123456789abcdef'), 4096);
   await state.accounts.create(bob, { 'SHA-1': sha1, 'SHA-256': UNKNOWN_KEYS });
@@ -126,6 +130,12 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
       await expect(snapshot(target, user)).resolves.toStrictEqual(before);
     }
     expect((await snapshot(target, `alice@${DOMAIN}`))?.pep.get('urn:xmpp:bookmarks:1')?.items.map((item) => item.id)).toEqual(['room1@conf.example', 'room2@conf.example']);
+    await expect(target.pep.subscriptions(`alice@${DOMAIN}`)).resolves.toStrictEqual([
+      { node: 'eu.siacs.conversations.axolotl.devicelist', jid: 'carol@remote.example/phone', options: { deliver: false, include_body: true } },
+      { node: 'eu.siacs.conversations.axolotl.devicelist', jid: `bob@${DOMAIN}`, options: { deliver: true, include_body: false } },
+      { node: 'urn:test:empty', jid: `bob@${DOMAIN}/desk`, options: { deliver: true, include_body: false } },
+    ]);
+    expect(readFileSync(result.host, 'utf8')).toContain(`<subscriptions node="urn:test:empty"><subscription jid="bob@${DOMAIN}/desk" subscription="subscribed"/></subscriptions>`);
     await expect(target.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example')).resolves.toStrictEqual(await source.rosters.entry(`alice@${DOMAIN}`, 'dave@remote.example'));
     expect((await snapshot(target, `alice@${DOMAIN}`))?.archive.map((entry) => entry.with)).toStrictEqual([`bob@${DOMAIN}`, 'carol@remote.example']);
     expect(readFileSync(result.host, 'utf8')).toContain("<archive xmlns=\"urn:xmpp:pie:0#mam\"><result xmlns=\"urn:xmpp:mam:2\"");
@@ -217,6 +227,21 @@ describe.each(STORES)('XEP-0227 import and export (%s store)', (store) => {
     await expect(target.pep.items(`gina@${DOMAIN}`, 'http://jabber.org/protocol/nick')).resolves.toMatchObject({ config: { access_model: 'presence' }, items: [{ id: 'current', xml: '<nick xmlns="http://jabber.org/protocol/nick">Gina</nick>' }] });
     const tight = { ...OPTIONS, limits: { ...DEFAULT_LIMITS, pepNodes: 1 } };
     expect(() => readImport([path], tight)).toThrow(/2 PEP nodes, more than limits.pepNodes \(1\)/);
+  });
+
+  it("reads PEP subscriptions as Prosody 0.12 writes them (the state in a `subscribed` attribute, options as a form), and refuses more than limits.pepSubscriptionsPerNode", async () => {
+    const options = "<options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#subscribe_options</value></field><field var='pubsub#include_body' type='boolean'><value>1</value></field></x></options>";
+    const pep = "<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='urn:xmpp:microblog:0'><x xmlns='jabber:x:data' type='submit'><field var='pubsub#access_model'><value>open</value></field></x></configure>"
+      + `<subscriptions node='urn:xmpp:microblog:0'><subscription jid='hal@${DOMAIN}' subscribed='subscribed'>${options}</subscription><subscription jid='ivy@remote.example/pc' subscription='subscribed'/><subscription jid='kim@remote.example' subscription='none'/></subscriptions></pubsub>`;
+    const path = file(serverData(`<user name='gina' password='pw'>${pep}</user>`));
+    await importAccounts(target, readImport([path], OPTIONS), OPTIONS);
+    await expect(target.pep.subscriptions(`gina@${DOMAIN}`)).resolves.toStrictEqual([
+      { node: 'urn:xmpp:microblog:0', jid: `hal@${DOMAIN}`, options: { deliver: true, include_body: true } },
+      { node: 'urn:xmpp:microblog:0', jid: 'ivy@remote.example/pc', options: { deliver: true, include_body: false } },
+    ]);
+    expect(() => readImport([path], { ...OPTIONS, limits: { ...DEFAULT_LIMITS, pepSubscriptionsPerNode: 1 } })).toThrow(/node urn:xmpp:microblog:0: 2 subscriptions, more than limits.pepSubscriptionsPerNode \(1\)/);
+    const bad = file(serverData(`<user name='gina' password='pw'><pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><subscriptions node='n'><subscription jid='a b@${DOMAIN}' subscription='subscribed'/></subscriptions></pubsub></user>`));
+    expect(() => readImport([bad], OPTIONS)).toThrow('is not a valid JID');
   });
 
   it('derives SCRAM keys from a plaintext password and reads a single-file export', async () => {

@@ -1,8 +1,9 @@
--- remote-resource-set-1: records the caps ver of a remote contact's resource for an account,
--- unless the account already holds `max` other resources; the list expires after the last set.
+-- remote-resource-set-1: records what a resource announced to an account (a remote contact's
+-- presence, or a directed presence of ours), unless the account already holds `max` other
+-- resources; the list expires after the last set.
 -- KEYS[1]  <p>:v1:{<bare>}:remotes
--- ARGV[1]  remote full JID
--- ARGV[2]  caps ver
+-- ARGV[1]  full JID
+-- ARGV[2]  encodeKnown (state/remote-resources.ts): the caps ver, or JSON with the session
 -- ARGV[3]  max resources per account
 -- ARGV[4]  time to live of the list, milliseconds
 -- Returns  1 when recorded; -1 when the list is full.

@@ -94,6 +94,11 @@ export class ClientCaps {
     return caps ?? undefined;
   }
 
+  /** The features of a ver this node holds already (no store read): the fan-out's fast path. */
+  cached(ver: string): ReadonlySet<string> | undefined {
+    return this.known.get(ver);
+  }
+
   /** The features of a ver, from this node's cache or the shared store; undefined if not resolved yet. */
   async features(ver: string): Promise<ReadonlySet<string> | undefined> {
     const cached = this.known.get(ver);

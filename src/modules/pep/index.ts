@@ -12,10 +12,12 @@ import { stanzaType } from '../../xmpp/stanza.js';
 import { addAvatarHash, AvatarPrefetch, avatarToVcard, NS_PEP_VCARD_CONVERSION, vcardToAvatar } from './avatar.js';
 import { bookmarksWriteBack, legacyBookmarks, legacyPepListener, migrateLegacy, NS_BOOKMARKS, NS_BOOKMARKS_CONVERSION } from './bookmarks.js';
 import { type Caps, ClientCaps, sessionAnnouncer } from './caps.js';
+import { DirectedPresence } from './directed.js';
 import { pepDisco } from './disco.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from './forms.js';
 import { lastItemsToSubscriber, sendLastItems } from './notify.js';
 import { onRemotePresence } from './remote.js';
+import { onDefaultOptions, onOptionsGet, onOptionsSet } from './options.js';
 import { PepService } from './service.js';
 import { onOwnAffiliations, onOwnSubscriptions, onSubscribe, onUnsubscribe } from './subscriptions.js';
 
@@ -30,12 +32,14 @@ const PUBSUB_FEATURES = [
   'access-open', 'access-presence', 'access-roster', 'access-whitelist', 'auto-create', 'auto-subscribe',
   'config-node', 'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'filtered-notifications',
   'item-ids', 'last-published', 'manage-subscriptions', 'modify-affiliations', 'persistent-items', 'presence-notifications',
-  'presence-subscribe', 'publish', 'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-items',
-  'retrieve-subscriptions', 'subscribe',
+  'presence-subscribe', 'publish', 'publish-options', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-default-sub',
+  'retrieve-items', 'retrieve-subscriptions', 'subscribe', 'subscription-options',
 ].map((feature) => `${NS_PUBSUB}#${feature}`).concat(ACCOUNT_FEATURES);
 
 async function onSet(host: Host, service: PepService, request: IqRequest): Promise<Element | void> {
-  const element = request.payload.getChildElements().find((child) => child.name !== 'publish-options' && child.name !== 'options');
+  const children = request.payload.getChildElements();
+  // <options/> follows a <subscribe/> (XEP-0060 §6.3.7), or stands alone to set them (§6.3.5).
+  const element = children.find((child) => child.name !== 'publish-options' && child.name !== 'options') ?? children.find((child) => child.name === 'options');
   switch (element?.name) {
     case 'publish':
       return service.onPublish(request);
@@ -47,6 +51,8 @@ async function onSet(host: Host, service: PepService, request: IqRequest): Promi
       return onSubscribe(host, request, element);
     case 'unsubscribe':
       return onUnsubscribe(host, request, element);
+    case 'options':
+      return onOptionsSet(host, request, element);
     default:
       throw new StanzaError('feature-not-implemented', `pubsub ${String(element?.name)} is not supported on PEP`);
   }
@@ -59,6 +65,10 @@ async function onGet(host: Host, service: PepService, request: IqRequest): Promi
       return onOwnSubscriptions(host, request, element);
     case 'affiliations':
       return onOwnAffiliations(host, request, element);
+    case 'options':
+      return onOptionsGet(host, request, element);
+    case 'default':
+      return onDefaultOptions(host, request, element);
     default:
       return items(host, service, request);
   }
@@ -95,6 +105,7 @@ export const pepModule: Module = {
     const service = new PepService(host, caps);
     const seen = new WeakMap<C2SSession, string>();
     const avatars = new AvatarPrefetch(host);
+    const directed = new DirectedPresence(host, caps);
     service.listeners.push((published) => avatarToVcard(host, published), legacyPepListener(host, service));
     service.changeListeners.push(bookmarksWriteBack(host, service), async (_owner, node) => avatars.changed(node));
 
@@ -129,6 +140,9 @@ export const pepModule: Module = {
     // Remote contacts' presence (with caps) to an account: they become recipients (remote.ts).
     api.hook('presence/bare', (routed) => onRemotePresence(host, caps, routed), 10);
     api.hook('presence/full', (routed) => onRemotePresence(host, caps, routed), 10);
+    // Directed presence of our users to an account of ours: they become recipients (directed.ts).
+    api.hook('pre-presence', (outbound) => directed.outbound(outbound), 10);
+    api.hook('resource-unbind', ({ session }) => directed.forget(session));
     // Answers to our caps queries come to the domain; they end here.
     api.hook('iq/host', ({ stanza }) => caps.answered(stanza), 10);
     api.hook('pre-presence', async ({ session, stanza, to }) => {

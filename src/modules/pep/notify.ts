@@ -1,21 +1,21 @@
 // XEP-0163 §4.3 notifications by interest: an event of an account's node goes to each available
 // resource of the account and of its contacts that the node's access model lets read, whose
-// caps (XEP-0115) include NODE+notify. Interest is read when the event is sent, from the
-// presence each resource last broadcast, so a caps change counts without a reconnect. Explicit
-// subscribers (XEP-0060 §6.1, as Prosody's mod_pep keeps them beside caps interest) get it too.
-import { Element, parse } from 'ltx';
+// caps (XEP-0115) include NODE+notify (recipients.ts). Interest is read when the event is sent,
+// from the presence each resource last sent, so a caps change counts without a reconnect.
+// Explicit subscribers (XEP-0060 §6.1, as Prosody's mod_pep keeps them beside caps interest) get
+// it too. The last items go to a resource that comes online wanting them.
+import { clone, Element, parse } from 'ltx';
 import type { Host } from '../../core/host.js';
 import { availableResources } from '../../core/presence.js';
-import { hasFrom, hasTo } from '../../core/roster.js';
+import { hasTo } from '../../core/roster.js';
 import type { C2SSession } from '../../core/session.js';
-import type { PepItem, PepNodeConfig } from '../../state/pep.js';
-import type { RosterSnapshot } from '../../state/roster.js';
-import { REMOTE_NODE, type SessionRecord } from '../../state/sessions.js';
-import { bareOf, domainOf } from '../../xmpp/jid-string.js';
-import { type Jid, parseJid } from '../../xmpp/jid.js';
+import type { PepItem, PepNodeConfig, PepSubscriber } from '../../state/pep.js';
+import type { SessionRecord } from '../../state/sessions.js';
 import { allows, checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { NS_PUBSUB_EVENT } from './forms.js';
+import { type Audience, recipients } from './recipients.js';
+import { eventSummary, withSummary } from './summary.js';
 
 const LAST_ITEM_LANES = 8;
 
@@ -40,80 +40,45 @@ async function wants(caps: ClientCaps, record: SessionRecord, node: string): Pro
   return (await caps.features(announced.ver))?.has(`${node}+notify`) === true;
 }
 
-/** Whether `jid` (an explicit subscriber) may read the node: the owner, or whom the access model allows. */
-function subscriberAllowed(owner: string, config: PepNodeConfig, jid: Jid, roster: RosterSnapshot | undefined): boolean {
-  return jid.bare === owner || allows(config, jid.bare, roster?.items.get(jid.bare));
-}
-
-/** Where an event is written: a session of ours wherever it is, or a remote resource (REMOTE_NODE). */
-type Target = Pick<SessionRecord, 'full_jid' | 'node'>;
-
 /**
- * Where an event of `owner`'s `node` goes: each interested resource of the account and of its
- * contacts (caps, XEP-0163 §4.3; a remote contact's resources as the account heard their
- * presence, state.remoteResources), and each explicit subscriber (XEP-0060 §6.1) the access model
- * still allows (a roster change may have taken that away): a full JID as that resource, a bare
- * one as each available resource of non-negative priority (RFC 6121 §8.5.2.1.1), a remote one
- * through the router. Each resource once.
+ * Sends an event to every recipient (recipients.ts): one envelope per node that holds some, one
+ * stanza per remote subscriber; those whose subscription asked for a body get a copy with one.
+ * `subscribers`: the node's explicit subscribers when the caller has them (a publish reads them
+ * in its own step); read here otherwise. `audience`: the reads of recipients.ts, if started already.
  */
-export async function recipients(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, subscribers: readonly string[] = []): Promise<{ resources: Target[]; remote: string[] }> {
-  // A whitelist naming nobody is private (bookmarks): the owner's own resources only.
-  const ownOnly = config.access_model === 'whitelist' && config.whitelist.length === 0;
-  const roster = ownOnly && subscribers.length === 0 ? undefined : await host.state.rosters.load(owner);
-  const candidates = [...(await availableResources(host, owner))];
-  const remoteContacts = new Set<string>();
-  if (!ownOnly && roster) {
-    for (const item of roster.items.values()) {
-      if (!hasFrom(item) || !allows(config, item.jid, item)) continue;
-      if (domainOf(item.jid) !== host.domain) remoteContacts.add(item.jid);
-      else candidates.push(...(await availableResources(host, item.jid)));
-    }
+export async function broadcast(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, event: Element, subscribers?: readonly PepSubscriber[], audience?: Promise<Audience>): Promise<void> {
+  const explicit = subscribers ?? (await host.state.pep.subscriptions(owner, node));
+  const { resources, remote, withBody } = await recipients(host, caps, owner, node, config, explicit, audience);
+  const summary = withBody.size > 0 ? eventSummary(event) : undefined;
+  const bodied = summary === undefined ? undefined : withSummary(event, summary);
+  if (!bodied) {
+    await host.delivery.toResources(resources, event);
+  } else {
+    await Promise.all([
+      host.delivery.toResources(resources.filter((target) => !withBody.has(target.full_jid)), event),
+      host.delivery.toResources(resources.filter((target) => withBody.has(target.full_jid)), bodied),
+    ]);
   }
-  const chosen = new Map<string, Target>();
-  for (const record of candidates) if (await wants(caps, record, node)) chosen.set(record.full_jid, record);
-  if (remoteContacts.size > 0) {
-    for (const [jid, ver] of await host.state.remoteResources.list(owner)) {
-      if (remoteContacts.has(bareOf(jid)) && (await caps.features(ver))?.has(`${node}+notify`) === true) chosen.set(jid, { full_jid: jid, node: REMOTE_NODE });
-    }
-  }
-  const remote: string[] = [];
-  for (const subscriber of subscribers) {
-    const jid = tryJid(subscriber);
-    if (!jid || !subscriberAllowed(owner, config, jid, roster)) continue;
-    if (jid.domain !== host.domain) {
-      remote.push(jid.full);
-      continue;
-    }
-    const resources = await host.state.registry.resources(jid.bare);
-    for (const record of resources) {
-      const wanted = jid.isBare() ? record.presence !== undefined && record.priority >= 0 : record.full_jid === jid.full;
-      if (wanted) chosen.set(record.full_jid, record);
-    }
-  }
-  return { resources: [...chosen.values()], remote };
-}
-
-/**
- * Sends an event to every recipient: one envelope per node that holds some, one stanza per
- * remote subscriber. `subscribers`: the node's explicit subscribers when the caller has them
- * (a publish reads them in its own step); read here otherwise.
- */
-export async function broadcast(host: Host, caps: ClientCaps, owner: string, node: string, config: PepNodeConfig, event: Element, subscribers?: readonly string[]): Promise<void> {
-  const explicit = subscribers ?? (await host.state.pep.subscriptions(owner, node)).map(({ jid }) => jid);
-  const { resources, remote } = await recipients(host, caps, owner, node, config, explicit);
-  await host.delivery.toResources(resources, event);
   for (const to of remote) {
-    const copy = parse(event.toString());
+    const copy = clone(bodied && withBody.has(to) ? bodied : event);
     copy.attrs.to = to;
     await host.router.send(copy);
   }
 }
 
-function tryJid(text: string): Jid | undefined {
-  try {
-    return parseJid(text);
-  } catch {
-    return undefined;
+/**
+ * XEP-0163 §4.3.2 for one resource that just told the owner its caps by presence (a remote
+ * contact's, or a contact's directed presence): the last item of each node of the owner that its
+ * features want and `reader` (its bare JID) may read.
+ */
+export async function lastItemsTo(host: Host, owner: string, reader: string, features: ReadonlySet<string>, send: (event: Element) => void | Promise<void>): Promise<void> {
+  for (const feature of features) {
+    if (!feature.endsWith('+notify')) continue;
+    const node = feature.slice(0, -'+notify'.length);
+    const found = await host.state.pep.items(owner, node, { max: 1 });
+    if (!found || found.items.length === 0 || found.config.send_last_published_item !== 'on_sub_and_presence') continue;
+    if (!(await mayRead(host, owner, reader, found.config))) continue;
+    await send(itemEvent(owner, node, found.items));
   }
 }
 

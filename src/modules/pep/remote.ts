@@ -7,7 +7,7 @@ import type { RoutedStanza } from '../../core/events.js';
 import type { Host } from '../../core/host.js';
 import { stanzaType } from '../../xmpp/stanza.js';
 import type { Announcer, ClientCaps } from './caps.js';
-import { itemEvent, mayRead } from './notify.js';
+import { lastItemsTo } from './notify.js';
 
 /** Remote resources one account keeps at most (a remote server names them). */
 const MAX_PER_ACCOUNT = 1000;
@@ -37,11 +37,11 @@ async function available(host: Host, caps: ClientCaps, owner: string, jid: strin
     await host.state.remoteResources.remove(owner, jid);
     return;
   }
-  if ((await host.state.remoteResources.list(owner)).get(jid) === announced.ver) return;
+  if ((await host.state.remoteResources.list(owner)).get(jid)?.ver === announced.ver) return;
   // A contact's, whatever the subscription now: its presence may come before the account approves
   // it (so gains `from`); recipients() checks the subscription when an event is sent.
   if ((await host.state.rosters.entry(owner, contact)).item === undefined) return;
-  if (!(await host.state.remoteResources.set(owner, jid, announced.ver, MAX_PER_ACCOUNT, TTL_MS))) {
+  if (!(await host.state.remoteResources.set(owner, jid, { ver: announced.ver }, MAX_PER_ACCOUNT, TTL_MS))) {
     host.log.warn({ event: 'pep_remote_resources_full' });
     return;
   }
@@ -49,21 +49,11 @@ async function available(host: Host, caps: ClientCaps, owner: string, jid: strin
   const announcer: Announcer = { jid, send: (query) => void host.router.send(query), gone: () => false };
   void (async () => {
     const features = await caps.resolve(announcer, announced);
-    if (features) await lastItemsToRemote(host, owner, jid, features);
+    // XEP-0163 §4.3.2: a remote resource that came online gets the last items it wants and may read.
+    if (!features) return;
+    await lastItemsTo(host, owner, contact, features, (event) => {
+      event.attrs.to = jid;
+      return host.router.send(event);
+    });
   })().catch((error: unknown) => host.log.error({ event: 'pep_remote_presence_failed', err: error }));
-}
-
-/** XEP-0163 §4.3.2: a remote resource that came online gets the last item of each node of the account it wants and may read. */
-async function lastItemsToRemote(host: Host, owner: string, jid: string, features: ReadonlySet<string>): Promise<void> {
-  const contact = jid.slice(0, jid.indexOf('/'));
-  for (const feature of features) {
-    if (!feature.endsWith('+notify')) continue;
-    const node = feature.slice(0, -'+notify'.length);
-    const found = await host.state.pep.items(owner, node, { max: 1 });
-    if (!found || found.items.length === 0 || found.config.send_last_published_item !== 'on_sub_and_presence') continue;
-    if (!(await mayRead(host, owner, contact, found.config))) continue;
-    const event = itemEvent(owner, node, found.items);
-    event.attrs.to = jid;
-    await host.router.send(event);
-  }
 }

@@ -11,6 +11,7 @@ import { checkAccess } from './access.js';
 import type { ClientCaps } from './caps.js';
 import { applyFields, configForm, formFields, FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, NS_PUBSUB, NS_PUBSUB_OWNER, pubsubError } from './forms.js';
 import { broadcast, eventMessage, itemEvent } from './notify.js';
+import { type Audience, readAudience } from './recipients.js';
 import { onOwnerSetSubscriptions, onOwnerSubscriptions } from './subscriptions.js';
 
 export function pepLimits(host: Host): PepLimits {
@@ -70,6 +71,9 @@ export class PepService {
   async publish(owner: string, node: string, id: string, payload: Element, options: Map<string, string[]> | undefined, flags: PublishFlags = {}): Promise<PepPublishResult & { outcome: 'published' }> {
     const limits = pepLimits(this.host);
     const { config: create, changed } = options ? applyFields(DEFAULT_NODE_CONFIG, options, limits.itemsPerNode) : { config: DEFAULT_NODE_CONFIG, changed: {} };
+    // Who may get the event is read beside the write, not after it, unless the publish asks for a
+    // whitelist (private nodes, bookmarks: nobody else's to read).
+    const audience = this.prefetch(owner, create);
     const result = await this.host.state.pep.publish(owner, node, { id, xml: payload.toString() }, create, flags.preconditions === false ? {} : changed, limits);
     switch (result.outcome) {
       case 'too-large':
@@ -84,7 +88,7 @@ export class PepService {
       case 'precondition-not-met':
         throw pubsubError('conflict', 'precondition-not-met');
     }
-    await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]), result.subscribers);
+    await broadcast(this.host, this.caps, owner, node, result.config, itemEvent(owner, node, [{ id, xml: payload.toString() }]), result.subscribers, audience);
     if (flags.quiet) return result;
     // The item is published: what a listener fails to mirror is logged, not the publisher's error.
     for (const listener of this.listeners) {
@@ -92,6 +96,14 @@ export class PepService {
     }
     await this.changed(owner, node);
     return result;
+  }
+
+  private prefetch(owner: string, create: PepNodeConfig): Promise<Audience> | undefined {
+    if (create.access_model === 'whitelist') return undefined;
+    const audience = readAudience(this.host, owner);
+    // A publish refused by its limits never reads it: its failure is then nobody's.
+    audience.catch(() => undefined);
+    return audience;
   }
 
   /** Tells the change listeners; a failure is logged, the change stands. */
@@ -212,7 +224,7 @@ export class PepService {
         return;
       case 'delete': {
         // The subscribers go with the node: read them first, to tell them (XEP-0060 §8.4.2).
-        const subscribers = (await this.host.state.pep.subscriptions(owner, node)).map(({ jid }) => jid);
+        const subscribers = await this.host.state.pep.subscriptions(owner, node);
         if (!(await this.host.state.pep.deleteNode(owner, node))) throw new StanzaError('item-not-found');
         request.respond();
         await broadcast(this.host, this.caps, owner, node, config, nodeEvent(owner, 'delete', node), subscribers);

@@ -7,12 +7,13 @@
 import { Element } from 'ltx';
 import type { Host } from '../../core/host.js';
 import type { IqRequest } from '../../core/iq.js';
-import type { PepNodeConfig } from '../../state/pep.js';
+import type { PepNodeConfig, SubscriptionOptions } from '../../state/pep.js';
 import { StanzaError } from '../../xmpp/errors.js';
 import { type Jid, parseJid } from '../../xmpp/jid.js';
 import { checkAccess } from './access.js';
 import { NS_PUBSUB, NS_PUBSUB_OWNER, pubsubError } from './forms.js';
 import { itemEvent } from './notify.js';
+import { optionsForm, subscribeOptions } from './options.js';
 
 function nodeAttr(element: Element): string {
   const node = element.attrs.node;
@@ -41,11 +42,11 @@ function sameEntity(owner: string, requester: Jid, jid: Jid): void {
   if (requester.bare !== owner && requester.bare !== jid.bare) throw pubsubError('bad-request', 'invalid-jid');
 }
 
-async function addSubscriber(host: Host, owner: string, node: string, config: PepNodeConfig, jid: Jid): Promise<void> {
+async function addSubscriber(host: Host, owner: string, node: string, config: PepNodeConfig, jid: Jid, options?: SubscriptionOptions): Promise<void> {
   // The subscriber must be able to read the node (§6.1.3.2 to §6.1.3.4: the access model's errors).
   await checkAccess(host, owner, jid.bare, config);
   const limit = host.config.limits.pepSubscriptionsPerNode;
-  const outcome = await host.state.pep.subscribe(owner, node, jid.full, limit);
+  const outcome = await host.state.pep.subscribe(owner, node, jid.full, limit, options);
   if (outcome === 'no-node') throw new StanzaError('item-not-found');
   if (outcome === 'full') {
     host.telemetry.limitEnforced('pep_subscriptions');
@@ -73,16 +74,20 @@ function subscriptionReply(node: string, jid: string, state: 'subscribed' | 'non
   return reply;
 }
 
+/** §6.1, with the subscription options of §6.3.7 when an <options/> follows the <subscribe/>. */
 export async function onSubscribe(host: Host, request: IqRequest, element: Element): Promise<void> {
   const owner = request.to.bare;
   const node = nodeAttr(element);
   const jid = jidAttr(element);
+  const options = subscribeOptions(request);
   sameEntity(owner, request.from, jid);
   const config = await existing(host, owner, node);
   if (request.from.bare !== owner) await checkAccess(host, owner, request.from.bare, config);
-  await addSubscriber(host, owner, node, config, jid);
-  request.respond(subscriptionReply(node, jid.full, 'subscribed'));
-  await sendLastItem(host, owner, node, config, jid.full);
+  await addSubscriber(host, owner, node, config, jid, options);
+  const reply = subscriptionReply(node, jid.full, 'subscribed');
+  if (options) reply.c('options').cnode(optionsForm(options, 'result'));
+  request.respond(reply);
+  if (options?.deliver !== false) await sendLastItem(host, owner, node, config, jid.full);
 }
 
 export async function onUnsubscribe(host: Host, request: IqRequest, element: Element): Promise<Element> {

@@ -12,6 +12,11 @@ export class AccountCache<V> {
     this.values = new Lru(capacity);
   }
 
+  /** The cached value, if any, without loading. */
+  peek(key: string): V | undefined {
+    return this.values.get(key);
+  }
+
   async read(key: string, load: () => Promise<V>): Promise<V> {
     const cached = this.values.get(key);
     if (cached !== undefined) return cached;

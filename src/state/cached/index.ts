@@ -2,19 +2,23 @@
 import type { StateBackend } from '../backend.js';
 import type { ChangeFeed } from '../changes.js';
 import { CachedBlocklistStore } from './blocklist.js';
+import { CachedRosterStore } from './roster.js';
 import { CachedSessionRegistry } from './sessions.js';
 
 export function withNodeCaches(backend: StateBackend, feed: ChangeFeed): StateBackend {
   const sessions = new CachedSessionRegistry(backend.registry, feed);
   const blocklists = new CachedBlocklistStore(backend.blocklists, feed);
+  const rosters = new CachedRosterStore(backend.rosters, feed);
   feed.subscribe({
     changed(bareJid, kind) {
       if (kind === 'sessions') sessions.invalidate(bareJid);
-      else blocklists.invalidate(bareJid);
+      else if (kind === 'blocklist') blocklists.invalidate(bareJid);
+      else rosters.invalidate(bareJid);
     },
     reset() {
       sessions.clear();
       blocklists.clear();
+      rosters.clear();
     },
   });
   return {
@@ -22,6 +26,7 @@ export function withNodeCaches(backend: StateBackend, feed: ChangeFeed): StateBa
     kind: backend.kind,
     registry: sessions,
     blocklists,
+    rosters,
     close: async () => {
       await feed.close();
       await backend.close();

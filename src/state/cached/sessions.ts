@@ -65,6 +65,10 @@ export class CachedSessionRegistry implements SessionRegistry {
     return (await this.cachedResources(bareJid, options)).map((record) => ({ ...record }));
   }
 
+  peek(bareJid: string): readonly Readonly<SessionRecord>[] | undefined {
+    return this.cache.peek(bareJid);
+  }
+
   byNode(node: string): AsyncIterable<SessionRecord> {
     return this.inner.byNode(node);
   }

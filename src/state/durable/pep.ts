@@ -3,8 +3,10 @@
 import { byteLength } from '../personal.js';
 import {
   decodeConfig,
+  decodeSubscriptionOptions,
   effectiveMaxItems,
   encodeConfig,
+  encodeSubscriptionOptions,
   meetsPreconditions,
   type PepItem,
   type PepItemsQuery,
@@ -14,9 +16,15 @@ import {
   type PepPublishResult,
   type PepStore,
   type PepSubscribeResult,
+  type PepSubscriber,
   type PepSubscription,
+  type SubscriptionOptions,
 } from '../pep.js';
 import { type DataDir, durable } from './database.js';
+
+function subscriberOf(row: { jid: string; options: string | null }): PepSubscriber {
+  return { jid: row.jid, options: decodeSubscriptionOptions(row.options) };
+}
 
 const UNLIMITED = { itemsPerNode: Number.MAX_SAFE_INTEGER };
 
@@ -50,11 +58,12 @@ export class DurablePepStore implements PepStore {
       removeAllItems: db.prepare<[string]>('DELETE FROM pep_item WHERE user = ?'),
       removeAllNodes: db.prepare<[string]>('DELETE FROM pep_node WHERE user = ?'),
       removeAccount: db.prepare<[string]>('DELETE FROM pep_account WHERE user = ?'),
-      subscribers: db.prepare<[string, string], { jid: string }>('SELECT jid FROM pep_subscription WHERE user = ? AND node = ? ORDER BY id'),
-      allSubscriptions: db.prepare<[string], { node: string; jid: string }>('SELECT node, jid FROM pep_subscription WHERE user = ? ORDER BY node, id'),
+      subscribers: db.prepare<[string, string], { jid: string; options: string | null }>('SELECT jid, options FROM pep_subscription WHERE user = ? AND node = ? ORDER BY id'),
+      allSubscriptions: db.prepare<[string], { node: string; jid: string; options: string | null }>('SELECT node, jid, options FROM pep_subscription WHERE user = ? ORDER BY node, id'),
       subscriberCount: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM pep_subscription WHERE user = ? AND node = ?'),
       isSubscribed: db.prepare<[string, string, string], { n: number }>('SELECT 1 AS n FROM pep_subscription WHERE user = ? AND node = ? AND jid = ?'),
-      addSubscription: db.prepare<[string, string, string]>('INSERT INTO pep_subscription (user, node, jid) VALUES (?, ?, ?)'),
+      addSubscription: db.prepare<[string, string, string, string | null]>('INSERT INTO pep_subscription (user, node, jid, options) VALUES (?, ?, ?, ?)'),
+      setOptions: db.prepare<[string | null, string, string, string]>('UPDATE pep_subscription SET options = ? WHERE user = ? AND node = ? AND jid = ?'),
       removeSubscription: db.prepare<[string, string, string]>('DELETE FROM pep_subscription WHERE user = ? AND node = ? AND jid = ?'),
       removeSubscriptions: db.prepare<[string, string]>('DELETE FROM pep_subscription WHERE user = ? AND node = ?'),
       removeAllSubscriptions: db.prepare<[string]>('DELETE FROM pep_subscription WHERE user = ?'),
@@ -82,7 +91,7 @@ export class DurablePepStore implements PepStore {
       for (const old of trimmed) q.removeItem.run(user, node, old.id);
       q.putItem.run(user, node, item.id, item.xml, seq + 1);
       q.putAccount.run(user, seq + 1, total);
-      const subscribers = existing ? q.subscribers.all(user, node).map(({ jid }) => jid) : [];
+      const subscribers = existing ? q.subscribers.all(user, node).map(subscriberOf) : [];
       return { outcome: 'published', created: !existing, config, trimmed: trimmed.map(({ id }) => id), subscribers };
     });
     this.configureTx = db.transaction((user: string, node: string, config: PepNodeConfig): { trimmed: string[] } | undefined => {
@@ -120,11 +129,15 @@ export class DurablePepStore implements PepStore {
       q.removeAllSubscriptions.run(user);
       return changed;
     });
-    this.subscribeTx = db.transaction((user: string, node: string, jid: string, perNode: number): PepSubscribeResult | 'unchanged' => {
+    this.subscribeTx = db.transaction((user: string, node: string, jid: string, perNode: number, options: SubscriptionOptions | undefined): PepSubscribeResult | 'unchanged' => {
       if (!q.config.get(user, node)) return 'no-node';
-      if (q.isSubscribed.get(user, node, jid)) return 'unchanged';
+      if (q.isSubscribed.get(user, node, jid)) {
+        if (!options) return 'unchanged';
+        q.setOptions.run(encodeSubscriptionOptions(options) ?? null, user, node, jid);
+        return 'subscribed';
+      }
       if ((q.subscriberCount.get(user, node)?.n ?? 0) >= perNode) return 'full';
-      q.addSubscription.run(user, node, jid);
+      q.addSubscription.run(user, node, jid, options ? (encodeSubscriptionOptions(options) ?? null) : null);
       return 'subscribed';
     });
   }
@@ -188,9 +201,14 @@ export class DurablePepStore implements PepStore {
     return new Map(this.q.nodes.all(user).map(({ node, config }) => [node, decodeConfig(config)]));
   }
 
-  async subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult> {
-    const result = this.subscribeTx(user, node, jid, perNode);
+  async subscribe(user: string, node: string, jid: string, perNode: number, options?: SubscriptionOptions): Promise<PepSubscribeResult> {
+    const result = this.subscribeTx(user, node, jid, perNode, options);
     return durable(this.dir, result === 'subscribed', result === 'unchanged' ? 'subscribed' : result);
+  }
+
+  async setSubscriptionOptions(user: string, node: string, jid: string, options: SubscriptionOptions): Promise<boolean> {
+    const changed = this.q.setOptions.run(encodeSubscriptionOptions(options) ?? null, user, node, jid).changes > 0;
+    return durable(this.dir, changed, changed);
   }
 
   async unsubscribe(user: string, node: string, jid: string): Promise<boolean> {
@@ -199,8 +217,8 @@ export class DurablePepStore implements PepStore {
   }
 
   async subscriptions(user: string, node?: string): Promise<PepSubscription[]> {
-    if (node === undefined) return this.q.allSubscriptions.all(user).map(({ node: name, jid }) => ({ node: name, jid }));
-    return this.q.subscribers.all(user, node).map(({ jid }) => ({ node, jid }));
+    if (node === undefined) return this.q.allSubscriptions.all(user).map((row) => ({ node: row.node, ...subscriberOf(row) }));
+    return this.q.subscribers.all(user, node).map((row) => ({ node, ...subscriberOf(row) }));
   }
 
   async deleteAll(user: string): Promise<void> {

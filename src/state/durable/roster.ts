@@ -63,6 +63,12 @@ export class DurableRosterStore implements RosterStore {
     return this.snapshot(user);
   }
 
+  async items(user: string): Promise<ReadonlyMap<string, RosterItem>> {
+    const items = new Map<string, RosterItem>();
+    for (const row of this.selectAll.all(user)) if (row.item !== null) items.set(row.contact, decodeItem(row.item));
+    return items;
+  }
+
   async entry(user: string, contact: string): Promise<ContactEntry> {
     return this.entryNow(user, contact);
   }

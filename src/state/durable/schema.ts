@@ -48,4 +48,6 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX offline_by_sid ON offline (user, sid) WHERE sid IS NOT NULL;`,
   // A group chat room's vCard (XEP-0054 on the room JID, state/muc.ts): deleted with the room.
   `CREATE TABLE muc_vcard (room TEXT PRIMARY KEY, vcard TEXT NOT NULL) WITHOUT ROWID;`,
+  // XEP-0060 §6.3 subscription options of an explicit PEP subscription (encodeSubscriptionOptions; NULL: the defaults).
+  `ALTER TABLE pep_subscription ADD COLUMN options TEXT;`,
 ];

@@ -4,6 +4,7 @@ import {
   byteLength,
 } from '../personal.js';
 import {
+  DEFAULT_SUBSCRIPTION_OPTIONS,
   effectiveMaxItems,
   meetsPreconditions,
   type PepItem,
@@ -14,14 +15,16 @@ import {
   type PepPublishResult,
   type PepStore,
   type PepSubscribeResult,
+  type PepSubscriber,
   type PepSubscription,
+  type SubscriptionOptions,
 } from '../pep.js';
 
 interface Node {
   config: PepNodeConfig;
   items: Map<string, string>;
-  /** Explicit subscribers, in subscription order. */
-  subscribers: Set<string>;
+  /** Explicit subscribers and their options, in subscription order. */
+  subscribers: Map<string, SubscriptionOptions>;
 }
 
 interface Account {
@@ -30,6 +33,11 @@ interface Account {
 }
 
 const UNLIMITED = { itemsPerNode: Number.MAX_SAFE_INTEGER };
+
+/** Copies, so that a caller cannot change what is stored. */
+function listed(subscribers: Map<string, SubscriptionOptions>): PepSubscriber[] {
+  return [...subscribers].map(([jid, options]) => ({ jid, options: { ...options } }));
+}
 
 export class MemoryPepStore implements PepStore {
   private readonly accounts = new Map<string, Account>();
@@ -52,7 +60,7 @@ export class MemoryPepStore implements PepStore {
     if (existing && !meetsPreconditions(existing.config, preconditions)) return { outcome: 'precondition-not-met' };
     const config = existing?.config ?? { ...create };
     const items = existing?.items ?? new Map<string, string>();
-    const subscribers = existing?.subscribers ?? new Set<string>();
+    const subscribers = existing?.subscribers ?? new Map<string, SubscriptionOptions>();
     // What the publish would leave: the item newest, the oldest beyond max_items gone.
     const order = [...items.keys()].filter((id) => id !== item.id);
     const keep = effectiveMaxItems(config, limits) - 1;
@@ -65,7 +73,7 @@ export class MemoryPepStore implements PepStore {
     items.set(item.id, item.xml);
     account.bytes = bytes;
     account.nodes.set(node, { config, items, subscribers });
-    return { outcome: 'published', created: !existing, config: { ...config }, trimmed, subscribers: [...subscribers] };
+    return { outcome: 'published', created: !existing, config: { ...config }, trimmed, subscribers: listed(subscribers) };
   }
 
   async items(user: string, node: string, query: PepItemsQuery = {}): Promise<{ config: PepNodeConfig; items: PepItem[] } | undefined> {
@@ -93,7 +101,7 @@ export class MemoryPepStore implements PepStore {
     const account = this.account(user);
     if (account.nodes.has(node)) return 'exists';
     if (account.nodes.size >= limits.nodes) return 'nodes-full';
-    account.nodes.set(node, { config: { ...config }, items: new Map(), subscribers: new Set() });
+    account.nodes.set(node, { config: { ...config }, items: new Map(), subscribers: new Map() });
     return 'created';
   }
 
@@ -142,13 +150,20 @@ export class MemoryPepStore implements PepStore {
     return new Map([...nodes].map(([name, found]) => [name, { ...found.config }]));
   }
 
-  async subscribe(user: string, node: string, jid: string, perNode: number): Promise<PepSubscribeResult> {
+  async subscribe(user: string, node: string, jid: string, perNode: number, options?: SubscriptionOptions): Promise<PepSubscribeResult> {
     const found = this.accounts.get(user)?.nodes.get(node);
     if (!found) return 'no-node';
-    if (found.subscribers.has(jid)) return 'subscribed';
-    if (found.subscribers.size >= perNode) return 'full';
-    found.subscribers.add(jid);
+    const current = found.subscribers.get(jid);
+    if (current === undefined && found.subscribers.size >= perNode) return 'full';
+    found.subscribers.set(jid, { ...(options ?? current ?? DEFAULT_SUBSCRIPTION_OPTIONS) });
     return 'subscribed';
+  }
+
+  async setSubscriptionOptions(user: string, node: string, jid: string, options: SubscriptionOptions): Promise<boolean> {
+    const subscribers = this.accounts.get(user)?.nodes.get(node)?.subscribers;
+    if (!subscribers?.has(jid)) return false;
+    subscribers.set(jid, { ...options });
+    return true;
   }
 
   async unsubscribe(user: string, node: string, jid: string): Promise<boolean> {
@@ -158,7 +173,7 @@ export class MemoryPepStore implements PepStore {
   async subscriptions(user: string, node?: string): Promise<PepSubscription[]> {
     const nodes = this.accounts.get(user)?.nodes ?? new Map<string, Node>();
     const chosen = node === undefined ? [...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : nodes.has(node) ? [[node, nodes.get(node) as Node] as const] : [];
-    return chosen.flatMap(([name, found]) => [...found.subscribers].map((jid) => ({ node: name, jid })));
+    return chosen.flatMap(([name, found]) => listed(found.subscribers).map((subscriber) => ({ node: name, ...subscriber })));
   }
 
   async deleteAll(user: string): Promise<void> {

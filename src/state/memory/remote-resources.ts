@@ -1,15 +1,20 @@
 // In-process RemoteResourceStore: one map per account, in memory only (state/remote-resources.ts).
 import { bareOf } from '../../xmpp/jid-string.js';
-import type { RemoteResourceStore } from '../remote-resources.js';
+import type { KnownResource, RemoteResourceStore } from '../remote-resources.js';
+
+interface Entry {
+  resources: Map<string, KnownResource>;
+  until: number;
+}
 
 export class MemoryRemoteResourceStore implements RemoteResourceStore {
-  private readonly accounts = new Map<string, { resources: Map<string, string>; until: number }>();
+  private readonly accounts = new Map<string, Entry>();
 
-  async set(account: string, resource: string, ver: string, max: number, ttlMs: number): Promise<boolean> {
+  async set(account: string, resource: string, known: KnownResource, max: number, ttlMs: number): Promise<boolean> {
     const current = this.current(account);
-    const resources = current?.resources ?? new Map<string, string>();
+    const resources = current?.resources ?? new Map<string, KnownResource>();
     if (!resources.has(resource) && resources.size >= max) return false;
-    resources.set(resource, ver);
+    resources.set(resource, structuredClone(known));
     this.accounts.set(account, { resources, until: Date.now() + ttlMs });
     return true;
   }
@@ -23,11 +28,11 @@ export class MemoryRemoteResourceStore implements RemoteResourceStore {
     for (const resource of [...(resources?.keys() ?? [])]) if (bareOf(resource) === contact) resources?.delete(resource);
   }
 
-  async list(account: string): Promise<Map<string, string>> {
-    return new Map(this.current(account)?.resources);
+  async list(account: string): Promise<Map<string, KnownResource>> {
+    return new Map([...(this.current(account)?.resources ?? [])].map(([resource, known]) => [resource, structuredClone(known)]));
   }
 
-  private current(account: string): { resources: Map<string, string>; until: number } | undefined {
+  private current(account: string): Entry | undefined {
     const entry = this.accounts.get(account);
     if (entry && entry.until <= Date.now()) {
       this.accounts.delete(account);

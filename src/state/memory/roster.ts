@@ -21,6 +21,10 @@ export class MemoryRosterStore implements RosterStore {
     };
   }
 
+  async items(user: string): Promise<ReadonlyMap<string, RosterItem>> {
+    return new Map([...(this.rosters.get(user)?.items ?? [])].map(([jid, item]) => [jid, copyItem(item)]));
+  }
+
   async entry(user: string, contact: string): Promise<ContactEntry> {
     return this.entryNow(user, contact);
   }

@@ -63,6 +63,11 @@ export class MemorySessionRegistry implements SessionRegistry {
     return [...(this.accounts.get(bareJid)?.values() ?? [])].map((record) => ({ ...record }));
   }
 
+  /** The records themselves, to be read at once (an update changes a record in place); this store is the truth, so never undefined. */
+  peek(bareJid: string): readonly Readonly<SessionRecord>[] {
+    return [...(this.accounts.get(bareJid)?.values() ?? [])];
+  }
+
   async *byNode(node: string): AsyncIterable<SessionRecord> {
     for await (const record of this.all()) if (record.node === node) yield record;
   }

@@ -1,15 +1,17 @@
--- pep-publish-5: publishes one item to a PEP node (XEP-0163), creating the node when missing,
+-- pep-publish-6: publishes one item to a PEP node (XEP-0163), creating the node when missing,
 -- within the account's limits; the oldest items beyond the node's max_items go. Also answers the
--- node's explicit subscribers, so the notification needs no second read.
+-- node's explicit subscribers and their options, so the notification needs no second read.
 -- KEYS[1]  <p>:v1:{<bare>}:pep              hash   node → JSON configuration
 -- KEYS[2]  <p>:v1:{<bare>}:pepmeta          hash   "seq" (publish counter), "bytes" (all items)
 -- KEYS[3]  <p>:v1:{<bare>}:pepi:<node>      hash   item id → XML
 -- KEYS[4]  <p>:v1:{<bare>}:pepo:<node>      zset   item id by seq (publish order)
 -- KEYS[5]  <p>:v1:{<bare>}:pepsubs          hash   node → JSON array of subscribed JIDs
+-- KEYS[6]  <p>:v1:{<bare>}:pepsubopts       hash   node NUL JID → JSON subscription options (absent: the defaults)
 -- ARGV[1]  node   ARGV[2] item id   ARGV[3] item XML (its size was checked by the caller)
 -- ARGV[4]  JSON configuration of a new node   ARGV[5] JSON preconditions for an existing one
 -- ARGV[6]  nodes the account may hold   ARGV[7] items a node may hold   ARGV[8] bytes in all
--- Returns  {1, created (0/1), JSON configuration, JSON subscribers ('' for none), trimmed ids…}; 2 when the node is new and
+-- Returns  {1, created (0/1), JSON configuration, JSON subscribers ('' for none), JSON array of
+--          subscriber, options pairs for those with options ('' for none), trimmed ids…}; 2 when the node is new and
 --          the account full of nodes; 3 when a precondition is not met; 4 when the bytes in all
 --          would exceed ARGV[8]; -2 when a stored configuration cannot be decoded; -3 for bad ARGV.
 local max_nodes, items_per_node, total = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -59,6 +61,21 @@ local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('HSET', KEYS[2], 'bytes', bytes)
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[4], seq, ARGV[2])
-local reply = {1, created, config_json, redis.call('HGET', KEYS[5], ARGV[1]) or ''}
+local subscribers = redis.call('HGET', KEYS[5], ARGV[1]) or ''
+local options = ''
+if subscribers ~= '' then
+  local dok, list = pcall(cjson.decode, subscribers)
+  if dok and type(list) == 'table' and #list > 0 then
+    local fields = {}
+    for i, jid in ipairs(list) do fields[i] = ARGV[1] .. '\0' .. jid end
+    local stored = redis.call('HMGET', KEYS[6], unpack(fields))
+    local pairs_ = {}
+    for i, jid in ipairs(list) do
+      if stored[i] then pairs_[#pairs_ + 1] = jid; pairs_[#pairs_ + 1] = stored[i] end
+    end
+    if #pairs_ > 0 then options = cjson.encode(pairs_) end
+  end
+end
+local reply = {1, created, config_json, subscribers, options}
 for _, id in ipairs(trimmed) do reply[#reply + 1] = id end
 return reply
